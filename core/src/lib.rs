@@ -1,0 +1,16 @@
+//! Terrapin's core: every rule and byte format of Atuin's record sync, free of any host.
+//! `no_std` + `alloc`; hosts (IndexedDB, D1, HTTP) plug in through the traits in [`sync`].
+#![no_std]
+#![forbid(unsafe_code)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod crypto;
+pub mod payload;
+pub mod plan;
+pub mod random;
+pub mod record;
+pub mod status;
+pub mod store;

@@ -1,0 +1,1 @@
+//! Stores built as folds over records.

@@ -1,0 +1,1 @@
+//! terrapin-edge (skeleton).

@@ -1,0 +1,1 @@
+//! terrapin-web (skeleton).
