@@ -14,3 +14,5 @@ pub mod random;
 pub mod record;
 pub mod status;
 pub mod store;
+pub mod push;
+pub mod wire;

@@ -1,0 +1,1 @@
+//! Server-side push rules (PROTOCOL.md §2) as pure functions.

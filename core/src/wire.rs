@@ -1,0 +1,1 @@
+//! HTTP API request and answer types (PROTOCOL.md §2).
