@@ -8,6 +8,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod crypto;
+pub mod legacy;
 pub mod payload;
 pub mod plan;
 pub mod random;
