@@ -1,1 +1,411 @@
 //! Server-side push rules (PROTOCOL.md §2) as pure functions.
+//!
+//! A push is handled in two steps that any store (D1, SQLite, memory) can drive:
+//! 1. [`parse_batch`]: decode and validate the request body against [`PushLimits`]
+//!    (malformed JSON, bad UUIDs, empty tags, absurd idx or timestamp, oversized records,
+//!    too many records) before touching storage;
+//! 2. [`classify`]: compare the batch with what the store already holds at the same
+//!    `(host, tag, idx)` slots (fetched for the [`SeriesRange`]s of [`ranges`]) and decide,
+//!    per record, new or identical duplicate, refusing the whole batch on any conflict.
+//!
+//! The store then inserts the [`PushPlan::new`] records and raises its per-series idx cache to
+//! [`PushPlan::last_idx`] in one transaction.
+
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use crate::record::{EncryptedData, RecordId, RecordIdx, Record, SeriesKey};
+use crate::wire::MAX_IDX;
+
+/// A record as pushed over the wire.
+pub type WireRecord = Record<EncryptedData>;
+
+/// Configured limits for one push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushLimits {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Most records in one batch.
+    pub max_records: usize,
+    /// Largest accepted record: its ciphertext plus wrapped key, in bytes.
+    pub max_record_bytes: usize,
+}
+
+impl Default for PushLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            max_records: 1000,
+            max_record_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Largest accepted timestamp: Atuin stores it as a signed 64-bit integer.
+pub const MAX_TIMESTAMP: u64 = i64::MAX as u64;
+/// Longest accepted tag and version strings.
+pub const MAX_TAG_LEN: usize = 128;
+pub const MAX_VERSION_LEN: usize = 32;
+
+/// Why a push was refused. Nothing of a refused batch may be stored.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PushError {
+    #[error("request body is {size} bytes, more than the limit of {max}")]
+    BodyTooLarge { size: usize, max: usize },
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    #[error("expected a JSON array of records")]
+    NotAnArray,
+    #[error("batch holds {count} records, more than the limit of {max}")]
+    TooManyRecords { count: usize, max: usize },
+    #[error("record {index} is invalid: {reason}")]
+    InvalidRecord { index: usize, reason: String },
+    #[error("record {index} has an empty tag")]
+    EmptyTag { index: usize },
+    #[error("record {index}: {field} is longer than {max} bytes")]
+    FieldTooLong {
+        index: usize,
+        field: &'static str,
+        max: usize,
+    },
+    #[error("record {index}: idx {idx} is larger than the largest accepted idx {max}", max = MAX_IDX)]
+    IdxTooLarge { index: usize, idx: RecordIdx },
+    #[error("record {index}: timestamp {timestamp} is out of range")]
+    TimestampOutOfRange { index: usize, timestamp: u64 },
+    #[error("record {index} ({series} idx {idx}) is {size} bytes, more than the limit of {max}")]
+    RecordTooLarge {
+        index: usize,
+        series: SeriesKey,
+        idx: RecordIdx,
+        size: usize,
+        max: usize,
+    },
+    #[error("conflict in series {series} at idx {idx}: it holds record {existing}, the push has record {pushed}")]
+    Conflict {
+        series: SeriesKey,
+        idx: RecordIdx,
+        existing: RecordId,
+        pushed: RecordId,
+    },
+}
+
+impl PushError {
+    /// The HTTP status this refusal is answered with: 413 for anything too large or too many,
+    /// 409 for a conflict, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BodyTooLarge { .. } | Self::TooManyRecords { .. } | Self::RecordTooLarge { .. } => {
+                413
+            }
+            Self::Conflict { .. } => 409,
+            _ => 400,
+        }
+    }
+}
+
+/// Decodes and validates a push body. Nothing is looked up; storage is untouched.
+pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, PushError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(PushError::BodyTooLarge {
+            size: body.len(),
+            max: limits.max_body_bytes,
+        });
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| PushError::MalformedJson(e.to_string()))?;
+    let serde_json::Value::Array(items) = value else {
+        return Err(PushError::NotAnArray);
+    };
+    if items.len() > limits.max_records {
+        return Err(PushError::TooManyRecords {
+            count: items.len(),
+            max: limits.max_records,
+        });
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let record: WireRecord =
+            serde_json::from_value(item).map_err(|e| PushError::InvalidRecord {
+                index,
+                reason: e.to_string(),
+            })?;
+        validate_record(index, &record, limits)?;
+        out.push(record);
+    }
+    Ok(out)
+}
+
+/// The per-record rules of [`parse_batch`], for records that did not come from JSON.
+pub fn validate_record(
+    index: usize,
+    r: &WireRecord,
+    limits: &PushLimits,
+) -> Result<(), PushError> {
+    let tag = r.tag.as_str();
+    if tag.is_empty() {
+        return Err(PushError::EmptyTag { index });
+    }
+    if tag.len() > MAX_TAG_LEN {
+        return Err(PushError::FieldTooLong {
+            index,
+            field: "tag",
+            max: MAX_TAG_LEN,
+        });
+    }
+    if r.version.as_str().len() > MAX_VERSION_LEN {
+        return Err(PushError::FieldTooLong {
+            index,
+            field: "version",
+            max: MAX_VERSION_LEN,
+        });
+    }
+    if r.idx > MAX_IDX {
+        return Err(PushError::IdxTooLarge { index, idx: r.idx });
+    }
+    if r.timestamp > MAX_TIMESTAMP {
+        return Err(PushError::TimestampOutOfRange {
+            index,
+            timestamp: r.timestamp,
+        });
+    }
+    let size = record_size(r);
+    if size > limits.max_record_bytes {
+        return Err(PushError::RecordTooLarge {
+            index,
+            series: r.series(),
+            idx: r.idx,
+            size,
+            max: limits.max_record_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// The size a record counts against `max_record_bytes`: ciphertext plus wrapped key.
+pub fn record_size(r: &WireRecord) -> usize {
+    r.data.data.len() + r.data.content_encryption_key.len()
+}
+
+/// The idx span of one series touched by a batch: the store must report what it holds in it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SeriesRange {
+    pub series: SeriesKey,
+    pub first: RecordIdx,
+    pub last: RecordIdx,
+}
+
+/// The series a batch touches with their idx spans, sorted by series.
+pub fn ranges(batch: &[WireRecord]) -> Vec<SeriesRange> {
+    let mut spans: BTreeMap<SeriesKey, (RecordIdx, RecordIdx)> = BTreeMap::new();
+    for r in batch {
+        let e = spans.entry(r.series()).or_insert((r.idx, r.idx));
+        e.0 = e.0.min(r.idx);
+        e.1 = e.1.max(r.idx);
+    }
+    spans
+        .into_iter()
+        .map(|(series, (first, last))| SeriesRange {
+            series,
+            first,
+            last,
+        })
+        .collect()
+}
+
+/// What the store holds at the slots a batch touches: `(series, idx) -> record id`.
+pub type Occupied = BTreeMap<(SeriesKey, RecordIdx), RecordId>;
+
+/// What to do with an accepted batch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PushPlan {
+    /// Positions (in the batch) of records to insert, each slot once.
+    pub new: Vec<usize>,
+    /// Records already stored identically (or repeated inside the batch): accepted, skipped.
+    pub duplicates: usize,
+    /// The highest idx of every series in the batch: the idx cache is raised to at least this.
+    pub last_idx: Vec<(SeriesKey, RecordIdx)>,
+}
+
+/// Classifies every record of a validated batch against the store. A slot already holding a
+/// record with the same id is a duplicate; a different id (stored, or earlier in the same batch)
+/// is a conflict that refuses the whole batch.
+pub fn classify(batch: &[WireRecord], occupied: &Occupied) -> Result<PushPlan, PushError> {
+    let mut plan = PushPlan::default();
+    let mut seen: BTreeMap<(SeriesKey, RecordIdx), RecordId> = BTreeMap::new();
+    let mut last: BTreeMap<SeriesKey, RecordIdx> = BTreeMap::new();
+    for (i, r) in batch.iter().enumerate() {
+        let slot = (r.series(), r.idx);
+        let existing = occupied.get(&slot).or_else(|| seen.get(&slot)).copied();
+        match existing {
+            Some(id) if id == r.id => plan.duplicates += 1,
+            Some(existing) => {
+                return Err(PushError::Conflict {
+                    series: slot.0,
+                    idx: r.idx,
+                    existing,
+                    pushed: r.id,
+                })
+            }
+            None => {
+                plan.new.push(i);
+                seen.insert(slot.clone(), r.id);
+            }
+        }
+        let e = last.entry(slot.0).or_insert(r.idx);
+        if *e < r.idx {
+            *e = r.idx;
+        }
+    }
+    plan.last_idx = last.into_iter().collect();
+    Ok(plan)
+}
+
+/// A human-readable description of a batch's series, for logs.
+pub fn describe(ranges: &[SeriesRange]) -> String {
+    ranges
+        .iter()
+        .map(|r| format!("{} {}..={}", r.series, r.first, r.last))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::{Host, HostId, Tag, Version};
+    use alloc::vec;
+    use uuid::Uuid;
+
+    fn rec(host: u128, tag: &str, idx: u64, id: u128) -> WireRecord {
+        Record {
+            id: RecordId(Uuid::from_u128(id)),
+            idx,
+            host: Host::new(HostId(Uuid::from_u128(host))),
+            timestamp: 1_700_000_000_000_000_000,
+            version: Version::V0,
+            tag: Tag::from(tag),
+            data: EncryptedData {
+                data: "v4.local.xyz".into(),
+                content_encryption_key: "{}".into(),
+            },
+        }
+    }
+
+    fn body(records: &[WireRecord]) -> Vec<u8> {
+        serde_json::to_vec(records).unwrap()
+    }
+
+    fn key(host: u128, tag: &str) -> SeriesKey {
+        SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::from(tag))
+    }
+
+    #[test]
+    fn parses_a_valid_batch() {
+        let b = vec![rec(1, "history", 0, 10), rec(1, "history", 1, 11)];
+        let got = parse_batch(&body(&b), &PushLimits::default()).unwrap();
+        assert_eq!(got, b);
+        assert_eq!(parse_batch(b"[]", &PushLimits::default()).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn refusals_table() {
+        let limits = PushLimits {
+            max_body_bytes: 4096,
+            max_records: 3,
+            max_record_bytes: 64,
+        };
+        let good = serde_json::to_value(rec(1, "kv", 0, 1)).unwrap();
+        let with = |f: &dyn Fn(&mut serde_json::Value)| {
+            let mut v = good.clone();
+            f(&mut v);
+            serde_json::to_vec(&vec![v]).unwrap()
+        };
+        let mut big = rec(1, "kv", 0, 1);
+        big.data.data = "x".repeat(100);
+        let cases: Vec<(Vec<u8>, u16, &str)> = vec![
+            (b"{not json".to_vec(), 400, "malformed"),
+            (b"{\"a\":1}".to_vec(), 400, "array"),
+            (vec![b' '; 5000], 413, "body"),
+            (body(&[rec(1, "kv", 0, 1), rec(1, "kv", 1, 2), rec(1, "kv", 2, 3), rec(1, "kv", 3, 4)]), 413, "limit of 3"),
+            (with(&|v| v["id"] = "nope".into()), 400, "record 0 is invalid"),
+            (with(&|v| v["host"]["id"] = "zzz".into()), 400, "record 0 is invalid"),
+            (with(&|v| v["tag"] = "".into()), 400, "empty tag"),
+            (with(&|v| v["idx"] = (-1).into()), 400, "invalid"),
+            (with(&|v| v["idx"] = 1.5.into()), 400, "invalid"),
+            (with(&|v| v["idx"] = (MAX_IDX + 1).into()), 400, "largest accepted idx"),
+            (with(&|v| v["timestamp"] = u64::MAX.into()), 400, "timestamp"),
+            (with(&|v| v["tag"] = "t".repeat(200).into()), 400, "tag is longer"),
+            (with(&|v| { v.as_object_mut().unwrap().remove("data"); }), 400, "invalid"),
+            (body(&[big]), 413, "more than the limit of 64"),
+        ];
+        for (b, status, needle) in cases {
+            let err = parse_batch(&b, &limits).unwrap_err();
+            assert_eq!(err.status(), status, "{err}");
+            assert!(err.to_string().contains(needle), "{err} !~ {needle}");
+        }
+    }
+
+    #[test]
+    fn ranges_group_by_series() {
+        let b = vec![
+            rec(2, "kv", 5, 1),
+            rec(1, "history", 3, 2),
+            rec(1, "history", 1, 3),
+            rec(2, "kv", 4, 4),
+        ];
+        let r = ranges(&b);
+        assert_eq!(
+            r,
+            vec![
+                SeriesRange { series: key(1, "history"), first: 1, last: 3 },
+                SeriesRange { series: key(2, "kv"), first: 4, last: 5 },
+            ]
+        );
+        assert!(describe(&r).contains("1..=3"));
+    }
+
+    #[test]
+    fn classify_new_duplicate_conflict() {
+        let b = vec![rec(1, "history", 0, 10), rec(1, "history", 1, 11), rec(1, "kv", 0, 12)];
+        // empty store: all new
+        let plan = classify(&b, &Occupied::new()).unwrap();
+        assert_eq!(plan.new, vec![0, 1, 2]);
+        assert_eq!(plan.duplicates, 0);
+        assert_eq!(plan.last_idx, vec![(key(1, "history"), 1), (key(1, "kv"), 0)]);
+
+        // same batch again: all duplicates, nothing to insert
+        let stored: Occupied = b.iter().map(|r| ((r.series(), r.idx), r.id)).collect();
+        let plan = classify(&b, &stored).unwrap();
+        assert!(plan.new.is_empty());
+        assert_eq!(plan.duplicates, 3);
+
+        // partly stored: only the rest is new
+        let mut partial = Occupied::new();
+        partial.insert((key(1, "history"), 0), RecordId(Uuid::from_u128(10)));
+        assert_eq!(classify(&b, &partial).unwrap().new, vec![1, 2]);
+
+        // a different id in an occupied slot: conflict naming series and idx
+        let mut other = Occupied::new();
+        other.insert((key(1, "history"), 1), RecordId(Uuid::from_u128(99)));
+        let err = classify(&b, &other).unwrap_err();
+        assert_eq!(err.status(), 409);
+        let msg = err.to_string();
+        assert!(msg.contains(&key(1, "history").to_string()) && msg.contains("idx 1"), "{msg}");
+    }
+
+    #[test]
+    fn classify_inside_one_batch() {
+        // the same record twice is stored once
+        let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 1)];
+        let plan = classify(&b, &Occupied::new()).unwrap();
+        assert_eq!((plan.new, plan.duplicates), (vec![0], 1));
+        // two different records for one slot conflict
+        let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 2)];
+        assert_eq!(classify(&b, &Occupied::new()).unwrap_err().status(), 409);
+        // same idx in different series or hosts is fine
+        let b = vec![rec(1, "kv", 0, 1), rec(2, "kv", 0, 2), rec(1, "history", 0, 3)];
+        assert_eq!(classify(&b, &Occupied::new()).unwrap().new.len(), 3);
+    }
+}

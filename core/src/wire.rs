@@ -1,1 +1,486 @@
-//! HTTP API request and answer types (PROTOCOL.md §2).
+//! HTTP API request and answer types (PROTOCOL.md §2), shared by the edge server and our
+//! clients so both sides serialize exactly what Atuin 18.24.x sends and expects.
+//!
+//! Field names and shapes follow `atuin-domain/src/api.rs` of Atuin 18.24.4.
+
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+use crate::record::{HostId, RecordIdx, Tag};
+
+/// Header every answer carries; Atuin clients refuse servers without it (or an older major).
+pub const VERSION_HEADER: &str = "Atuin-Version";
+/// The Atuin release whose protocol we speak, sent in [`VERSION_HEADER`] and by `GET /`.
+pub const PROTOCOL_VERSION: &str = "18.24.4";
+
+/// Capability negotiation headers (Atuin `atuin-domain/src/caps/http.rs`).
+pub const CAPS_KNOWN_HEADER: &str = "x-atuin-capabilities-known";
+pub const CAPS_AVAILABLE_HEADER: &str = "x-atuin-capabilities-available";
+pub const CAPS_ENFORCE_HEADER: &str = "x-atuin-capabilities-enforce";
+
+/// Capability names (Atuin `atuin-domain/src/caps/all.rs`).
+pub const CAP_CAPABILITIES: &str = "sh.atuin.server/capabilities";
+pub const CAP_PAGE_SIZE: &str = "sh.atuin.server/records.page_size";
+
+/// Records per request Atuin clients use when a server advertises no page size.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// The largest idx (and `start`) accepted anywhere: 2^53 - 1, so every idx survives a trip
+/// through a JavaScript number (D1, browsers) unchanged.
+pub const MAX_IDX: RecordIdx = (1 << 53) - 1;
+
+/// `GET /`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexResponse {
+    pub homage: String,
+    pub version: String,
+}
+
+/// `GET /healthz`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthResponse {
+    pub status: String,
+}
+
+/// `GET /user/{name}` and `GET /api/v0/me`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserResponse {
+    pub username: String,
+}
+
+/// `GET /api/v0/me`
+pub type MeResponse = UserResponse;
+
+/// `POST /register`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+}
+
+/// `POST /login`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+/// Answer to `POST /register` and `POST /login`: `{"session": "...", "auth": "cli"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionResponse {
+    pub session: String,
+    #[serde(default)]
+    pub auth: Option<String>,
+}
+
+impl SessionResponse {
+    /// A CLI session, as Atuin's server answers.
+    pub fn cli(session: String) -> Self {
+        Self {
+            session,
+            auth: Some("cli".to_owned()),
+        }
+    }
+}
+
+pub type RegisterResponse = SessionResponse;
+pub type LoginResponse = SessionResponse;
+
+/// `PATCH /account/password`
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+/// `DELETE /account` (the CLI sends the password to confirm).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteUserRequest {
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub totp_code: Option<String>,
+}
+
+/// `{}`: the answer of password change and account deletion.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Empty {}
+
+/// Every failure: `{"reason": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorResponse {
+    pub reason: String,
+}
+
+impl ErrorResponse {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `GET /api/v0/capabilities`: `{"version": "<opaque token>", "capabilities": {name: value}}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapabilitiesResponse {
+    pub version: String,
+    pub capabilities: BTreeMap<String, serde_json::Value>,
+}
+
+impl CapabilitiesResponse {
+    /// What a server implementing exactly the v0 record API advertises: the negotiation
+    /// protocol itself and the page size. The token is a hash of the canonical capability map,
+    /// so it changes whenever the advertised set does.
+    pub fn for_server(page_size: u64) -> Self {
+        let mut capabilities = BTreeMap::new();
+        capabilities.insert(
+            CAP_CAPABILITIES.to_owned(),
+            serde_json::json!({ "version": 1 }),
+        );
+        capabilities.insert(
+            CAP_PAGE_SIZE.to_owned(),
+            serde_json::json!({ "version": 1, "page_size": page_size }),
+        );
+        let canonical = serde_json::to_string(&capabilities).unwrap_or_default();
+        let mut version = String::with_capacity(16);
+        let _ = write!(version, "{:016x}", fnv1a64(canonical.as_bytes()));
+        Self {
+            version,
+            capabilities,
+        }
+    }
+
+    /// Atuin's negotiation rule: only a present token that differs from ours is stale.
+    pub fn is_stale(&self, known: Option<&str>) -> bool {
+        matches!(known, Some(k) if k != self.version)
+    }
+
+    /// The page size this document advertises, or Atuin's default.
+    pub fn page_size(&self) -> u64 {
+        self.capabilities
+            .get(CAP_PAGE_SIZE)
+            .and_then(|c| c.get("page_size"))
+            .and_then(serde_json::Value::as_u64)
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_PAGE_SIZE)
+    }
+}
+
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Why a request was refused before it reached any store.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("missing query parameter {0:?}")]
+    MissingParam(&'static str),
+    #[error("query parameter {name:?} is invalid: {reason}")]
+    BadParam { name: &'static str, reason: String },
+    #[error("only letters, digits and hyphens (-) are allowed in usernames, at most {max} characters")]
+    BadUsername { max: usize },
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} is longer than {max} bytes")]
+    TooLong { field: &'static str, max: usize },
+}
+
+/// Longest username accepted at registration.
+pub const MAX_USERNAME_LEN: usize = 64;
+/// Longest email and password accepted.
+pub const MAX_EMAIL_LEN: usize = 320;
+pub const MAX_PASSWORD_LEN: usize = 1024;
+
+/// Atuin's username rule: non-empty, ASCII letters, digits and `-` only.
+pub fn validate_username(name: &str) -> Result<(), WireError> {
+    if name.is_empty()
+        || name.len() > MAX_USERNAME_LEN
+        || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(WireError::BadUsername {
+            max: MAX_USERNAME_LEN,
+        });
+    }
+    Ok(())
+}
+
+impl RegisterRequest {
+    /// Checks a registration before any hashing or storage.
+    pub fn validate(&self) -> Result<(), WireError> {
+        validate_username(&self.username)?;
+        let email = self.email.trim();
+        if email.is_empty() {
+            return Err(WireError::Empty { field: "email" });
+        }
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(WireError::TooLong {
+                field: "email",
+                max: MAX_EMAIL_LEN,
+            });
+        }
+        validate_password(&self.password)
+    }
+}
+
+pub fn validate_password(password: &str) -> Result<(), WireError> {
+    if password.is_empty() {
+        return Err(WireError::Empty { field: "password" });
+    }
+    if password.len() > MAX_PASSWORD_LEN {
+        return Err(WireError::TooLong {
+            field: "password",
+            max: MAX_PASSWORD_LEN,
+        });
+    }
+    Ok(())
+}
+
+/// `GET /api/v0/record/next?host=..&tag=..&start=..&count=..`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextQuery {
+    pub host: HostId,
+    pub tag: Tag,
+    pub start: RecordIdx,
+    pub count: u64,
+}
+
+impl NextQuery {
+    /// Parses decoded query pairs. `start` defaults to 0; `count` is required, at least 1, and
+    /// is capped at `max_count` (a short page is normal for Atuin clients). Negative, non
+    /// numeric or out-of-range numbers, a bad host UUID and an empty tag are errors.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+        max_count: u64,
+    ) -> Result<Self, WireError> {
+        let (mut host, mut tag, mut start, mut count) = (None, None, None, None);
+        for (k, v) in pairs {
+            match k {
+                "host" => host = Some(v),
+                "tag" => tag = Some(v),
+                "start" => start = Some(v),
+                "count" => count = Some(v),
+                _ => {}
+            }
+        }
+        let host = host.ok_or(WireError::MissingParam("host"))?;
+        let host: HostId = host.parse().map_err(|_| WireError::BadParam {
+            name: "host",
+            reason: "not a UUID".to_owned(),
+        })?;
+        let tag = tag.ok_or(WireError::MissingParam("tag"))?;
+        if tag.is_empty() {
+            return Err(WireError::BadParam {
+                name: "tag",
+                reason: "empty".to_owned(),
+            });
+        }
+        let start = match start {
+            None | Some("") => 0,
+            Some(s) => parse_num("start", s, MAX_IDX)?,
+        };
+        let count = count.ok_or(WireError::MissingParam("count"))?;
+        let count = parse_num("count", count, u64::MAX)?;
+        if count == 0 {
+            return Err(WireError::BadParam {
+                name: "count",
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(Self {
+            host,
+            tag: Tag::from(tag),
+            start,
+            count: count.min(max_count.max(1)),
+        })
+    }
+
+    /// The query string a client sends (values are URL-safe: a UUID, numbers, and the tag
+    /// percent-encoded).
+    pub fn to_query(&self) -> String {
+        format!(
+            "host={}&tag={}&start={}&count={}",
+            self.host,
+            percent_encode(self.tag.as_str()),
+            self.start,
+            self.count
+        )
+    }
+}
+
+fn parse_num(name: &'static str, s: &str, max: u64) -> Result<u64, WireError> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(WireError::BadParam {
+            name,
+            reason: format!("{s:?} is not a non-negative integer"),
+        });
+    }
+    match s.parse::<u64>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(WireError::BadParam {
+            name,
+            reason: format!("{s} is larger than {max}"),
+        }),
+    }
+}
+
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
+}
+
+/// Splits an `Authorization` header into its session token. Atuin's server takes only the
+/// `Token` scheme.
+pub fn session_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.split_once(' ')?;
+    let token = token.trim();
+    (scheme == "Token" && !token.is_empty()).then_some(token)
+}
+
+/// A list of names, for messages.
+pub fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    const HOST: &str = "0190a4f0-0000-7000-8000-000000000001";
+
+    #[test]
+    fn capabilities_shape_matches_atuin() {
+        let caps = CapabilitiesResponse::for_server(100);
+        let json = serde_json::to_string(&caps).unwrap();
+        assert!(json.starts_with(r#"{"version":""#));
+        assert!(json.ends_with(
+            r#""capabilities":{"sh.atuin.server/capabilities":{"version":1},"sh.atuin.server/records.page_size":{"page_size":100,"version":1}}}"#
+        ), "{json}");
+        assert_eq!(caps.version.len(), 16);
+        assert_eq!(caps.page_size(), 100);
+        assert_ne!(caps.version, CapabilitiesResponse::for_server(50).version);
+        assert!(!caps.is_stale(None));
+        assert!(!caps.is_stale(Some(&caps.version.clone())));
+        assert!(caps.is_stale(Some("deadbeefdeadbeef")));
+    }
+
+    #[test]
+    fn session_and_error_shapes() {
+        let s = serde_json::to_string(&SessionResponse::cli("abc".into())).unwrap();
+        assert_eq!(s, r#"{"session":"abc","auth":"cli"}"#);
+        let back: SessionResponse = serde_json::from_str(r#"{"session":"x"}"#).unwrap();
+        assert_eq!(back.auth, None);
+        assert_eq!(
+            serde_json::to_string(&ErrorResponse::new("nope")).unwrap(),
+            r#"{"reason":"nope"}"#
+        );
+        assert_eq!(serde_json::to_string(&Empty {}).unwrap(), "{}");
+        let login: LoginRequest =
+            serde_json::from_str(r#"{"username":"a","password":"b"}"#).unwrap();
+        assert_eq!(login.totp_code, None);
+    }
+
+    #[test]
+    fn usernames() {
+        for ok in ["ellie", "a-b-9", "X"] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a b", "a_b", "émile", "a/b", &"x".repeat(65)] {
+            assert!(validate_username(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn next_query_table() {
+        let q = NextQuery::from_pairs([("host", HOST), ("tag", "history"), ("count", "100")], 500)
+            .unwrap();
+        assert_eq!(q.start, 0);
+        assert_eq!(q.count, 100);
+        assert_eq!(q.host, HostId(Uuid::parse_str(HOST).unwrap()));
+        let capped = NextQuery::from_pairs(
+            [("host", HOST), ("tag", "kv"), ("start", "7"), ("count", "99999")],
+            500,
+        )
+        .unwrap();
+        assert_eq!((capped.start, capped.count), (7, 500));
+        let bad: &[&[(&str, &str)]] = &[
+            &[("tag", "kv"), ("count", "1")],
+            &[("host", "nope"), ("tag", "kv"), ("count", "1")],
+            &[("host", HOST), ("tag", ""), ("count", "1")],
+            &[("host", HOST), ("tag", "kv")],
+            &[("host", HOST), ("tag", "kv"), ("count", "-1")],
+            &[("host", HOST), ("tag", "kv"), ("count", "0")],
+            &[("host", HOST), ("tag", "kv"), ("count", "1e3")],
+            &[("host", HOST), ("tag", "kv"), ("count", "99999999999999999999999")],
+            &[("host", HOST), ("tag", "kv"), ("start", "-5"), ("count", "1")],
+            &[("host", HOST), ("tag", "kv"), ("start", "9007199254740992"), ("count", "1")],
+        ];
+        for pairs in bad {
+            assert!(
+                NextQuery::from_pairs(pairs.iter().copied(), 500).is_err(),
+                "{pairs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn next_query_round_trips() {
+        let q = NextQuery {
+            host: HostId(Uuid::parse_str(HOST).unwrap()),
+            tag: Tag::from("my tag/ü"),
+            start: 3,
+            count: 10,
+        };
+        let s = q.to_query();
+        assert!(s.contains("tag=my%20tag%2F%C3%BC"), "{s}");
+    }
+
+    #[test]
+    fn auth_header() {
+        assert_eq!(session_token("Token abc"), Some("abc"));
+        assert_eq!(session_token("Bearer abc"), None);
+        assert_eq!(session_token("Token "), None);
+        assert_eq!(session_token("Tokenabc"), None);
+    }
+
+    #[test]
+    fn register_validation() {
+        let mut r = RegisterRequest {
+            email: "a@b.c".into(),
+            username: "ok".into(),
+            password: "pw".into(),
+        };
+        assert!(r.validate().is_ok());
+        r.email = " ".into();
+        assert!(r.validate().is_err());
+        r.email = "a@b.c".into();
+        r.password = String::new();
+        assert!(r.validate().is_err());
+    }
+}
