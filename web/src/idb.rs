@@ -1,0 +1,395 @@
+//! The IndexedDB adapter: the core's [`LocalStore`] over one browser database.
+//!
+//! Layout (schema version [`SCHEMA_VERSION`]), chosen for throughput: a browser pays per
+//! IndexedDB value, not per byte, so records are kept in *chunks* of [`CHUNK`] consecutive
+//! records of one series, one value per chunk.
+//!
+//! - `records`: key `[host, tag, idx / CHUNK]` → JSON array (a string) of the chunk's
+//!   records in idx order, exactly as on the wire. Only a series' last chunk is ever partial.
+//! - `series`: key `[host, tag]` → last idx (number), written in the same transaction as the
+//!   records, so the status never runs ahead of or behind the records.
+//! - `derived`: key `[host, tag, first idx of a page]` → what the records of that page mean
+//!   once decrypted (history entries, kv writes); written with the records (see [`Derive`]).
+//! - `meta`: key string → string (host id, vault, settings).
+//!
+//! An append is one read-write transaction: it checks that the page starts right after the
+//! series' last idx, extends the partial chunk, writes the new chunks and the new last idx,
+//! and commits. A page either lands whole or not at all.
+
+use std::rc::Rc;
+
+use indexed_db_futures::database::Database;
+use indexed_db_futures::prelude::*;
+use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
+use indexed_db_futures::KeyRange;
+use js_sys::Array;
+use terrapin_core::record::{RecordIdx, SeriesKey};
+use terrapin_core::status::Status;
+use terrapin_core::sync::{EncRecord, LocalStore};
+use wasm_bindgen::JsValue;
+
+/// Records per stored value.
+pub const CHUNK: u64 = 256;
+/// The schema this code writes; older databases are upgraded on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const RECORDS: &str = "records";
+const SERIES: &str = "series";
+const DERIVED: &str = "derived";
+const META: &str = "meta";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("IndexedDB: {0}")]
+    Idb(String),
+    #[error("opening the database {name}: {reason}")]
+    Open { name: String, reason: String },
+    #[error("a page must hold records of one series in consecutive idx order ({0})")]
+    BadPage(String),
+    #[error("{series}: page starts at idx {got}, the store expects {expected}")]
+    NotNext {
+        series: SeriesKey,
+        expected: RecordIdx,
+        got: RecordIdx,
+    },
+    #[error("stored value {what} is corrupt: {reason}")]
+    Corrupt { what: String, reason: String },
+    #[error("deriving what a page means: {0}")]
+    Derive(String),
+}
+
+impl From<indexed_db_futures::error::Error> for StoreError {
+    fn from(e: indexed_db_futures::error::Error) -> Self {
+        Self::Idb(e.to_string())
+    }
+}
+
+/// What an append also records about a page, in the same transaction: for instance the
+/// decrypted history entries of a history page. `None` means nothing to keep.
+pub trait Derive {
+    fn derive(&self, page: &[EncRecord]) -> Result<Option<String>, String>;
+}
+
+/// Keeps nothing besides the records.
+pub struct NoDerive;
+
+impl Derive for NoDerive {
+    fn derive(&self, _page: &[EncRecord]) -> Result<Option<String>, String> {
+        Ok(None)
+    }
+}
+
+/// One browser database holding a record store.
+#[derive(Clone)]
+pub struct IdbStore {
+    db: Rc<Database>,
+    name: String,
+    derive: Rc<dyn Derive>,
+}
+
+fn series_key(s: &SeriesKey) -> JsValue {
+    Array::of2(&JsValue::from_str(&s.host.to_string()), &JsValue::from_str(s.tag.as_str())).into()
+}
+
+fn chunk_key(s: &SeriesKey, chunk: u64) -> JsValue {
+    Array::of3(
+        &JsValue::from_str(&s.host.to_string()),
+        &JsValue::from_str(s.tag.as_str()),
+        &JsValue::from_f64(chunk as f64),
+    )
+    .into()
+}
+
+fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what: what.into(),
+        reason: reason.to_string(),
+    }
+}
+
+impl IdbStore {
+    /// Open (creating or upgrading) the database `name`.
+    pub async fn open(name: &str) -> Result<Self, StoreError> {
+        let db = Database::open(name)
+            .with_version(SCHEMA_VERSION)
+            .with_on_upgrade_needed(|event, db| {
+                let old = event.old_version() as u64;
+                // Version 1: the first layout. Later versions add their steps below, each
+                // guarded by `old < N`, so any older database walks up step by step.
+                if old < 1 {
+                    db.create_object_store(RECORDS).build()?;
+                    db.create_object_store(SERIES).build()?;
+                    db.create_object_store(DERIVED).build()?;
+                    db.create_object_store(META).build()?;
+                }
+                Ok(())
+            })
+            .await
+            .map_err(|e| StoreError::Open {
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            db: Rc::new(db),
+            name: name.into(),
+            derive: Rc::new(NoDerive),
+        })
+    }
+
+    /// Delete the database `name` with everything in it.
+    pub async fn delete(name: &str) -> Result<(), StoreError> {
+        Database::delete_by_name(name)
+            .map_err(|e| StoreError::Idb(e.to_string()))?
+            .await
+            .map_err(|e| StoreError::Idb(e.to_string()))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> u32 {
+        self.db.version() as u32
+    }
+
+    /// Keep what `derive` says about every page appended from now on.
+    pub fn set_derive(&mut self, derive: Rc<dyn Derive>) {
+        self.derive = derive;
+    }
+
+    fn tx_options() -> TransactionOptions {
+        let mut o = TransactionOptions::new();
+        o.set_durability(TransactionDurability::Relaxed);
+        o
+    }
+
+    /// A value of the `meta` store.
+    pub async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let tx = self.db.transaction(META).build()?;
+        let store = tx.object_store(META)?;
+        let v: Option<JsValue> = store.get(key).primitive()?.await?;
+        Ok(v.and_then(|v| v.as_string()))
+    }
+
+    /// Set (`Some`) or remove (`None`) a value of the `meta` store.
+    pub async fn meta_set(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(META)
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        let store = tx.object_store(META)?;
+        match value {
+            Some(v) => {
+                store.put(v).with_key(key).primitive()?.await?;
+            }
+            None => store.delete(key).primitive()?.await?,
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every derived value of a series, in idx order (one per chunk that had one).
+    pub async fn derived(&self, series: &SeriesKey) -> Result<Vec<String>, StoreError> {
+        let tx = self.db.transaction(DERIVED).build()?;
+        let store = tx.object_store(DERIVED)?;
+        let range = KeyRange::Bound(chunk_key(series, 0), false, chunk_key(series, u64::MAX), false);
+        let vals: Vec<JsValue> = store
+            .get_all()
+            .with_query::<JsValue, _>(range)
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        Ok(vals.into_iter().filter_map(|v| v.as_string()).collect())
+    }
+
+    /// Every record of every series (for exports and tests).
+    pub async fn all(&self) -> Result<Vec<EncRecord>, StoreError> {
+        let status = self.status().await?;
+        let mut out = Vec::new();
+        for (series, last) in status.iter() {
+            out.extend(self.read(&series, 0, last + 1).await?);
+        }
+        Ok(out)
+    }
+
+    /// Remove every record, derived value and status (meta stays).
+    pub async fn clear_records(&self) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction([RECORDS, SERIES, DERIVED])
+            .with_mode(TransactionMode::Readwrite)
+            .build()?;
+        for s in [RECORDS, SERIES, DERIVED] {
+            tx.object_store(s)?.clear()?.await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Check that `page` is non-empty, of one series, and consecutive.
+fn check_page(page: &[EncRecord]) -> Result<SeriesKey, StoreError> {
+    let first = page
+        .first()
+        .ok_or_else(|| StoreError::BadPage("empty page".into()))?;
+    let series = first.series();
+    for (i, r) in page.iter().enumerate() {
+        if r.host.id != series.host || r.tag != series.tag {
+            return Err(StoreError::BadPage(format!(
+                "record {} belongs to {}, the page to {series}",
+                r.id,
+                r.series()
+            )));
+        }
+        if r.idx != first.idx + i as u64 {
+            return Err(StoreError::BadPage(format!(
+                "record {} has idx {}, expected {}",
+                r.id,
+                r.idx,
+                first.idx + i as u64
+            )));
+        }
+    }
+    Ok(series)
+}
+
+fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, StoreError> {
+    let s = v.as_string().ok_or_else(|| corrupt(what, "not a string"))?;
+    serde_json::from_str(&s).map_err(|e| corrupt(what, e))
+}
+
+impl LocalStore for IdbStore {
+    type Error = StoreError;
+
+    async fn status(&self) -> Result<Status, StoreError> {
+        let tx = self.db.transaction(SERIES).build()?;
+        let store = tx.object_store(SERIES)?;
+        let keys: Vec<JsValue> = store
+            .get_all_keys::<JsValue>()
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        let vals: Vec<JsValue> = store
+            .get_all::<JsValue>()
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        let mut status = Status::new();
+        for (k, v) in keys.iter().zip(vals.iter()) {
+            let arr = Array::from(k);
+            let host = arr.get(0).as_string().ok_or_else(|| corrupt("series key", "host"))?;
+            let tag = arr.get(1).as_string().ok_or_else(|| corrupt("series key", "tag"))?;
+            let host = host.parse().map_err(|e| corrupt("series key", e))?;
+            let last = v.as_f64().ok_or_else(|| corrupt("series last idx", "not a number"))?;
+            status.set(SeriesKey::new(host, tag.into()), last as u64);
+        }
+        Ok(status)
+    }
+
+    async fn read(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let end = start.saturating_add(count - 1);
+        let tx = self.db.transaction(RECORDS).build()?;
+        let store = tx.object_store(RECORDS)?;
+        let range = KeyRange::Bound(chunk_key(series, start / CHUNK), false, chunk_key(series, end / CHUNK), false);
+        let vals: Vec<JsValue> = store
+            .get_all()
+            .with_query::<JsValue, _>(range)
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        let mut out = Vec::with_capacity(count.min(100_000) as usize);
+        for v in &vals {
+            for r in parse_chunk("record chunk", v)? {
+                if r.idx >= start && r.idx <= end {
+                    out.push(r);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn append(&self, page: &[EncRecord]) -> Result<(), StoreError> {
+        let series = check_page(page)?;
+        let first = page[0].idx;
+        // Work that needs no transaction first: a transaction must not wait on anything but
+        // its own requests, or the browser commits it early.
+        let derived = self.derive.derive(page).map_err(StoreError::Derive)?;
+        let mut encoded: Vec<String> = Vec::with_capacity(page.len());
+        for r in page {
+            encoded.push(serde_json::to_string(r).map_err(|e| corrupt("record", e))?);
+        }
+
+        let tx = self
+            .db
+            .transaction([RECORDS, SERIES, DERIVED])
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(Self::tx_options())
+            .build()?;
+        let records = tx.object_store(RECORDS)?;
+        let series_store = tx.object_store(SERIES)?;
+        let last: Option<JsValue> = series_store.get(series_key(&series)).primitive()?.await?;
+        let expected = match last.and_then(|v| v.as_f64()) {
+            Some(l) => l as u64 + 1,
+            None => 0,
+        };
+        if first != expected {
+            return Err(StoreError::NotNext {
+                series,
+                expected,
+                got: first,
+            });
+        }
+        // The partial chunk this page continues, as its JSON text without the closing `]`.
+        let mut chunk_no = first / CHUNK;
+        let mut text = if first % CHUNK != 0 {
+            let v: Option<JsValue> = records.get(chunk_key(&series, chunk_no)).primitive()?.await?;
+            let s = v
+                .and_then(|v| v.as_string())
+                .ok_or_else(|| corrupt("record chunk", "the partial chunk is missing"))?;
+            let mut s = s.trim_end().to_owned();
+            if s.pop() != Some(']') {
+                return Err(corrupt("record chunk", "not a JSON array"));
+            }
+            s
+        } else {
+            String::from("[")
+        };
+        let mut pending = Vec::new();
+        for (r, json) in page.iter().zip(&encoded) {
+            if r.idx / CHUNK != chunk_no {
+                text.push(']');
+                pending.push(records.put(text.as_str()).with_key(chunk_key(&series, chunk_no)).primitive()?);
+                chunk_no = r.idx / CHUNK;
+                text = String::from("[");
+            }
+            if text.len() > 1 {
+                text.push(',');
+            }
+            text.push_str(json);
+        }
+        text.push(']');
+        pending.push(records.put(text.as_str()).with_key(chunk_key(&series, chunk_no)).primitive()?);
+        let last_idx = page[page.len() - 1].idx;
+        pending.push(
+            series_store
+                .put(JsValue::from_f64(last_idx as f64))
+                .with_key(series_key(&series))
+                .primitive()?,
+        );
+        if let Some(d) = derived {
+            // One derived value per page, keyed by the page's first idx.
+            let derived_store = tx.object_store(DERIVED)?;
+            pending.push(derived_store.put(d.as_str()).with_key(chunk_key(&series, first)).primitive()?);
+        }
+        tx.commit().await?;
+        for p in pending {
+            p.await?;
+        }
+        Ok(())
+    }
+}

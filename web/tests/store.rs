@@ -1,0 +1,219 @@
+//! The IndexedDB record store in headless Chromium: appends, range reads, status, schema.
+
+use terrapin_core::crypto::{encrypt_record, Key};
+use terrapin_core::memory::MemoryStore;
+use terrapin_core::random::OsEntropy;
+use terrapin_core::sync::{sync, Remote, SyncError};
+use terrapin_core::record::{DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
+use terrapin_core::sync::{EncRecord, LocalStore};
+use terrapin_web::idb::{IdbStore, StoreError, CHUNK, SCHEMA_VERSION};
+use uuid::Uuid;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn rec(host: u128, tag: &str, idx: u64) -> EncRecord {
+    Record {
+        id: RecordId(Uuid::from_u128((host << 64) | (idx as u128 + 1))),
+        idx,
+        host: Host::new(HostId(Uuid::from_u128(host))),
+        timestamp: 1_700_000_000_000_000_000 + idx,
+        version: Version::V1,
+        tag: Tag::from(tag),
+        data: EncryptedData {
+            data: format!("v4.local.payload-{host}-{tag}-{idx}"),
+            content_encryption_key: "{\"wpk\":\"k4.local-wrap.pie.x\",\"kid\":\"k4.lid.y\"}".into(),
+        },
+    }
+}
+
+fn page(host: u128, tag: &str, from: u64, n: u64) -> Vec<EncRecord> {
+    (from..from + n).map(|i| rec(host, tag, i)).collect()
+}
+
+fn series(host: u128, tag: &str) -> SeriesKey {
+    SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::from(tag))
+}
+
+async fn fresh(name: &str) -> IdbStore {
+    let name = format!("test-{name}-{}", js_sys::Math::random());
+    IdbStore::delete(&name).await.unwrap();
+    IdbStore::open(&name).await.unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn empty_store_has_empty_status_and_schema() {
+    let s = fresh("empty").await;
+    assert!(s.status().await.unwrap().hosts.is_empty());
+    assert_eq!(s.schema_version(), SCHEMA_VERSION);
+    assert!(s.read(&series(1, "history"), 0, 10).await.unwrap().is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn appends_across_chunks_read_back_exactly() {
+    let s = fresh("chunks").await;
+    // Pages of odd sizes so that they straddle chunk boundaries.
+    let mut next = 0;
+    for n in [1, 99, 300, 7, 256, 1] {
+        s.append(&page(1, "history", next, n)).await.unwrap();
+        next += n;
+    }
+    let st = s.status().await.unwrap();
+    assert_eq!(st.get(&series(1, "history")), Some(next - 1));
+    let all = s.read(&series(1, "history"), 0, next).await.unwrap();
+    assert_eq!(all, page(1, "history", 0, next));
+    // Ranges inside, across and past chunk boundaries.
+    for (start, count) in [(0, 1), (255, 2), (CHUNK - 1, CHUNK + 2), (400, 1000), (next - 1, 5), (next, 5)] {
+        let got = s.read(&series(1, "history"), start, count).await.unwrap();
+        let want: Vec<_> = (start..(start + count).min(next)).map(|i| rec(1, "history", i)).collect();
+        assert_eq!(got, want, "read({start}, {count})");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn series_are_kept_apart() {
+    let s = fresh("series").await;
+    s.append(&page(1, "history", 0, 3)).await.unwrap();
+    s.append(&page(1, "kv", 0, 2)).await.unwrap();
+    s.append(&page(2, "history", 0, 5)).await.unwrap();
+    s.append(&page(2, "my-plugin", 0, 1)).await.unwrap();
+    let st = s.status().await.unwrap();
+    assert_eq!(st.get(&series(1, "history")), Some(2));
+    assert_eq!(st.get(&series(1, "kv")), Some(1));
+    assert_eq!(st.get(&series(2, "history")), Some(4));
+    assert_eq!(st.get(&series(2, "my-plugin")), Some(0));
+    assert_eq!(s.read(&series(1, "kv"), 0, 10).await.unwrap(), page(1, "kv", 0, 2));
+    assert_eq!(s.all().await.unwrap().len(), 11);
+}
+
+#[wasm_bindgen_test]
+async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
+    let s = fresh("refuse").await;
+    s.append(&page(1, "history", 0, 10)).await.unwrap();
+    // A gap.
+    let e = s.append(&page(1, "history", 11, 3)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotNext { expected: 10, got: 11, .. }), "{e}");
+    // An overlap (a sync run twice must not duplicate).
+    let e = s.append(&page(1, "history", 5, 10)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotNext { expected: 10, got: 5, .. }), "{e}");
+    // A first page that does not start at 0.
+    let e = s.append(&page(3, "history", 1, 1)).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotNext { expected: 0, got: 1, .. }), "{e}");
+    // Mixed series and non-consecutive pages.
+    let mut mixed = page(1, "history", 10, 2);
+    mixed.push(rec(1, "kv", 0));
+    assert!(matches!(s.append(&mixed).await, Err(StoreError::BadPage(_))));
+    let mut holes = page(1, "history", 10, 2);
+    holes.push(rec(1, "history", 13));
+    assert!(matches!(s.append(&holes).await, Err(StoreError::BadPage(_))));
+    assert!(matches!(s.append(&[]).await, Err(StoreError::BadPage(_))));
+    // Nothing of the refused pages landed.
+    assert_eq!(s.status().await.unwrap().get(&series(1, "history")), Some(9));
+    assert_eq!(s.read(&series(1, "history"), 0, 100).await.unwrap(), page(1, "history", 0, 10));
+    assert!(s.status().await.unwrap().get(&series(1, "kv")).is_none());
+}
+
+#[wasm_bindgen_test]
+async fn data_survives_reopen_and_meta_round_trips() {
+    let name = format!("test-reopen-{}", js_sys::Math::random());
+    {
+        let s = IdbStore::open(&name).await.unwrap();
+        s.append(&page(1, "history", 0, 300)).await.unwrap();
+        s.meta_set("host", Some("abc")).await.unwrap();
+    }
+    let s = IdbStore::open(&name).await.unwrap();
+    assert_eq!(s.status().await.unwrap().get(&series(1, "history")), Some(299));
+    assert_eq!(s.meta_get("host").await.unwrap().as_deref(), Some("abc"));
+    s.meta_set("host", None).await.unwrap();
+    assert_eq!(s.meta_get("host").await.unwrap(), None);
+    s.clear_records().await.unwrap();
+    assert!(s.status().await.unwrap().hosts.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn concurrent_appends_to_one_series_never_duplicate() {
+    let s = fresh("race").await;
+    s.append(&page(1, "history", 0, 5)).await.unwrap();
+    // Two writers race for the same next page: exactly one wins.
+    let (a, b) = futures_join(s.append(&page(1, "history", 5, 5)), s.append(&page(1, "history", 5, 5))).await;
+    assert!(a.is_ok() != b.is_ok(), "exactly one append wins: {a:?} {b:?}");
+    assert_eq!(s.read(&series(1, "history"), 0, 100).await.unwrap(), page(1, "history", 0, 10));
+}
+
+async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+    // Start both before awaiting either (IndexedDB requests go out when built).
+    let a = Box::pin(a);
+    let b = Box::pin(b);
+    let mut a = Some(a);
+    let mut b = Some(b);
+    let mut ra = None;
+    let mut rb = None;
+    std::future::poll_fn(|cx| {
+        if let Some(f) = a.as_mut() {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                ra = Some(v);
+                a = None;
+            }
+        }
+        if let Some(f) = b.as_mut() {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(cx) {
+                rb = Some(v);
+                b = None;
+            }
+        }
+        if a.is_none() && b.is_none() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    (ra.unwrap(), rb.unwrap())
+}
+
+fn sealed(host: u128, tag: &str, from: u64, n: u64, key: &Key) -> Vec<EncRecord> {
+    (from..from + n)
+        .map(|i| {
+            let plain = rec(host, tag, i).with_data(DecryptedData(format!("payload {i}").into_bytes()));
+            encrypt_record(&plain, key, &mut OsEntropy).unwrap()
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn core_sync_fills_the_store_from_a_remote_and_back() {
+    let key = Key::generate(&mut OsEntropy).unwrap();
+    let local = fresh("sync").await;
+    let remote = MemoryStore::new();
+    remote.insert(&sealed(7, "history", 0, 1000, &key)).unwrap();
+    remote.insert(&sealed(8, "kv", 0, 3, &key)).unwrap();
+    local.append(&sealed(1, "history", 0, 42, &key)).await.unwrap();
+    let mut last = None;
+    let report = sync(&local, &remote, &key, 100, |p| last = Some(p.clone())).await.unwrap();
+    assert_eq!((report.uploaded, report.downloaded), (42, 1003));
+    let last = last.unwrap();
+    assert_eq!((last.all_done, last.all_total), (1045, 1045));
+    assert_eq!(local.status().await.unwrap(), Remote::status(&remote).await.unwrap());
+    let mut mine = local.all().await.unwrap();
+    let mut theirs = remote.all();
+    mine.sort_by_key(|r| r.id);
+    theirs.sort_by_key(|r| r.id);
+    assert_eq!(mine, theirs);
+    // A second sync has nothing to do.
+    let again = sync(&local, &remote, &key, 100, |_| {}).await.unwrap();
+    assert_eq!((again.uploaded, again.downloaded), (0, 0));
+}
+
+#[wasm_bindgen_test]
+async fn wrong_key_is_refused_before_anything_moves() {
+    let key = Key::generate(&mut OsEntropy).unwrap();
+    let other = Key::generate(&mut OsEntropy).unwrap();
+    let local = fresh("wrongkey").await;
+    let remote = MemoryStore::new();
+    remote.insert(&sealed(7, "history", 0, 10, &key)).unwrap();
+    local.append(&sealed(1, "history", 0, 5, &other)).await.unwrap();
+    let e = sync(&local, &remote, &other, 100, |_| {}).await.unwrap_err();
+    assert!(matches!(e, SyncError::WrongKey(_)), "{e}");
+    assert_eq!(remote.all().len(), 10);
+    assert!(local.status().await.unwrap().get(&series(7, "history")).is_none());
+}
