@@ -1,0 +1,298 @@
+//! The history store: live entries after every host's creates and deletes.
+//!
+//! Rules (a fold that does not depend on the order records are applied in):
+//! - A delete removes the entry whichever host wrote it, and its id stays deleted for good
+//!   (a tombstone): a create applied after the delete (e.g. the delete's host synced first)
+//!   does not bring the entry back.
+//! - Two creates of the same history id (an id re-pushed, or the same entry imported twice):
+//!   the *earliest* record wins, by [`RecordOrigin`] (record timestamp, then host id, idx,
+//!   record id). This matches Atuin, which inserts with `insert or ignore` while replaying
+//!   records in timestamp order.
+//! - Entries whose `deleted_at` is set (Atuin's soft delete) are kept; check
+//!   [`History::is_soft_deleted`].
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
+
+use super::{DecRecord, RecordOrigin, StoreError};
+use crate::payload::history::{History, HistoryId, HistoryRecord};
+use crate::record::Tag;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HistoryStore {
+    live: BTreeMap<HistoryId, (RecordOrigin, History)>,
+    deleted: BTreeSet<HistoryId>,
+}
+
+impl HistoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Fold one record in. Records of other tags are ignored. On error the store is unchanged.
+    pub fn apply(&mut self, record: &DecRecord) -> Result<(), StoreError> {
+        if record.tag != Tag::History {
+            return Ok(());
+        }
+        let payload = HistoryRecord::decode(&record.version, &record.data.0).map_err(|source| {
+            StoreError::History {
+                record: record.id,
+                host: record.host.id,
+                idx: record.idx,
+                version: record.version.clone(),
+                source,
+            }
+        })?;
+        self.apply_decoded(RecordOrigin::of(record), payload);
+        Ok(())
+    }
+
+    /// Fold many records in; stops at the first error (records before it stay applied).
+    pub fn apply_all<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a DecRecord>,
+    ) -> Result<(), StoreError> {
+        records.into_iter().try_for_each(|r| self.apply(r))
+    }
+
+    /// Fold in an already decoded payload, `origin` being the record it came from.
+    pub fn apply_decoded(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
+        match payload {
+            HistoryRecord::Create(h) => {
+                if self.deleted.contains(&h.id) {
+                    return;
+                }
+                match self.live.get_mut(&h.id) {
+                    Some(slot) if slot.0 <= origin => {}
+                    Some(slot) => *slot = (origin, h),
+                    None => {
+                        self.live.insert(h.id, (origin, h));
+                    }
+                }
+            }
+            HistoryRecord::Delete(id) => {
+                self.live.remove(&id);
+                self.deleted.insert(id);
+            }
+        }
+    }
+
+    pub fn get(&self, id: &HistoryId) -> Option<&History> {
+        self.live.get(id).map(|(_, h)| h)
+    }
+
+    /// The record that created a live entry.
+    pub fn origin(&self, id: &HistoryId) -> Option<RecordOrigin> {
+        self.live.get(id).map(|(o, _)| *o)
+    }
+
+    /// Whether a delete for this id has been applied.
+    pub fn is_deleted(&self, id: &HistoryId) -> bool {
+        self.deleted.contains(id)
+    }
+
+    /// Live entries, in history id order.
+    pub fn entries(&self) -> impl Iterator<Item = &History> + '_ {
+        self.live.values().map(|(_, h)| h)
+    }
+
+    /// Live entries sorted by command timestamp, then id (oldest first).
+    pub fn entries_by_time(&self) -> Vec<&History> {
+        let mut v: Vec<&History> = self.entries().collect();
+        v.sort_by_key(|h| (h.timestamp, h.id));
+        v
+    }
+
+    /// Ids of every delete applied (tombstones).
+    pub fn tombstones(&self) -> impl Iterator<Item = &HistoryId> + '_ {
+        self.deleted.iter()
+    }
+
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::history::HISTORY_VERSION;
+    use crate::record::{DecryptedData, Host, HostId, Record, RecordId, Version};
+    use alloc::collections::VecDeque;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn hist(id: u128, cmd: &str) -> History {
+        History {
+            id: HistoryId(Uuid::from_u128(id)),
+            timestamp: 1_700_000_000_000_000_000 + id as u64,
+            duration: 5,
+            exit: 0,
+            command: cmd.into(),
+            cwd: "/".into(),
+            session: "s".into(),
+            hostname: "h:u".into(),
+            deleted_at: None,
+            author: "u".into(),
+            intent: None,
+            shell: None,
+            author_kind: None,
+        }
+    }
+
+    fn rec(host: u128, idx: u64, ts: u64, payload: &HistoryRecord) -> DecRecord {
+        Record {
+            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
+            idx,
+            host: Host::new(HostId(Uuid::from_u128(host))),
+            timestamp: ts,
+            version: HISTORY_VERSION,
+            tag: Tag::History,
+            data: DecryptedData(payload.encode()),
+        }
+    }
+
+    #[test]
+    fn delete_from_other_host_and_before_create() {
+        let a = HistoryRecord::Create(hist(1, "ls"));
+        let b = HistoryRecord::Create(hist(2, "pwd"));
+        let del1 = HistoryRecord::Delete(HistoryId(Uuid::from_u128(1)));
+        let records = [rec(9, 0, 30, &del1), rec(7, 0, 10, &a), rec(7, 1, 20, &b)];
+        let mut s = HistoryStore::new();
+        s.apply_all(&records).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s.entries().next().unwrap().command, "pwd");
+        assert!(s.is_deleted(&HistoryId(Uuid::from_u128(1))));
+        assert!(s.get(&HistoryId(Uuid::from_u128(1))).is_none());
+    }
+
+    #[test]
+    fn ignores_other_tags_and_reports_bad_records() {
+        let mut s = HistoryStore::new();
+        let mut r = rec(1, 0, 1, &HistoryRecord::Create(hist(1, "x")));
+        r.tag = Tag::Kv;
+        s.apply(&r).unwrap();
+        assert!(s.is_empty());
+        let mut bad = rec(1, 3, 1, &HistoryRecord::Create(hist(1, "x")));
+        bad.data = DecryptedData(vec![0xcc, 9]);
+        let e = s.apply(&bad).unwrap_err();
+        let msg = format!("{e}");
+        assert!(msg.contains(&bad.id.to_string()), "{msg}");
+        assert!(msg.contains("idx 3"), "{msg}");
+        assert!(msg.contains("unknown history record kind 9"), "{msg}");
+        let mut unknown = rec(1, 4, 1, &HistoryRecord::Create(hist(1, "x")));
+        unknown.version = Version::from("v7");
+        assert!(s.apply(&unknown).is_err());
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn earliest_duplicate_create_wins() {
+        let mut s = HistoryStore::new();
+        s.apply(&rec(2, 0, 50, &HistoryRecord::Create(hist(1, "late"))))
+            .unwrap();
+        s.apply(&rec(3, 0, 40, &HistoryRecord::Create(hist(1, "early"))))
+            .unwrap();
+        assert_eq!(s.entries().next().unwrap().command, "early");
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Create(u8, u8),
+        Delete(u8),
+    }
+
+    fn arb_series() -> impl Strategy<Value = Vec<Vec<(Op, u64)>>> {
+        let op = prop_oneof![
+            3 => (0u8..12, 0u8..3).prop_map(|(i, v)| Op::Create(i, v)),
+            1 => (0u8..12).prop_map(Op::Delete),
+        ];
+        proptest::collection::vec(proptest::collection::vec((op, 0u64..20), 0..12), 1..4)
+    }
+
+    fn build_records(series: &[Vec<(Op, u64)>]) -> Vec<VecDeque<DecRecord>> {
+        series
+            .iter()
+            .enumerate()
+            .map(|(h, ops)| {
+                ops.iter()
+                    .enumerate()
+                    .map(|(idx, (op, ts))| {
+                        let payload = match op {
+                            Op::Create(i, v) => {
+                                HistoryRecord::Create(hist(*i as u128, &format!("cmd{i}-{v}-{h}")))
+                            }
+                            Op::Delete(i) => {
+                                HistoryRecord::Delete(HistoryId(Uuid::from_u128(*i as u128)))
+                            }
+                        };
+                        rec(h as u128 + 1, idx as u64, *ts, &payload)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any interleaving of the series (each kept in idx order), applied in two sync runs
+        /// to the same store, equals a full rebuild series by series.
+        #[test]
+        fn incremental_equals_rebuild(
+            series in arb_series(),
+            picks in proptest::collection::vec(any::<u8>(), 0..64),
+            split in any::<usize>(),
+        ) {
+            let queues = build_records(&series);
+            let mut full = HistoryStore::new();
+            for q in &queues {
+                full.apply_all(q).unwrap();
+            }
+
+            let mut queues = queues;
+            let mut order: Vec<DecRecord> = Vec::new();
+            for p in picks {
+                let open: Vec<usize> = (0..queues.len()).filter(|i| !queues[*i].is_empty()).collect();
+                if open.is_empty() { break; }
+                let i = open[p as usize % open.len()];
+                order.extend(queues[i].pop_front());
+            }
+            for q in &mut queues {
+                order.extend(q.drain(..));
+            }
+            let cut = split % (order.len() + 1);
+            let mut inc = HistoryStore::new();
+            inc.apply_all(&order[..cut]).unwrap();
+            inc.apply_all(&order[cut..]).unwrap();
+            prop_assert_eq!(&inc, &full);
+            // re-applying already seen records changes nothing
+            let mut again = inc.clone();
+            again.apply_all(&order).unwrap();
+            prop_assert_eq!(&again, &full);
+
+            // Model: live = ids created and never deleted.
+            let mut created = BTreeSet::new();
+            let mut deleted = BTreeSet::new();
+            for ops in &series {
+                for (op, _) in ops {
+                    match op {
+                        Op::Create(i, _) => { created.insert(*i as u128); }
+                        Op::Delete(i) => { deleted.insert(*i as u128); }
+                    }
+                }
+            }
+            let want: Vec<u128> = created.difference(&deleted).copied().collect();
+            let got: Vec<u128> = full.entries().map(|h| h.id.0.as_u128()).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+}
