@@ -9,11 +9,13 @@ extern crate std;
 
 pub mod crypto;
 pub mod legacy;
+pub mod memory;
 pub mod payload;
 pub mod plan;
+pub mod push;
 pub mod random;
 pub mod record;
 pub mod status;
 pub mod store;
-pub mod push;
+pub mod sync;
 pub mod wire;

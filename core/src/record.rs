@@ -134,6 +134,14 @@ open_enum!(
     }
 );
 
+impl Tag {
+    /// Packfile manifests are stored without encryption (as Atuin 18.24 does); all else is
+    /// encrypted with the user's key.
+    pub fn is_plaintext(&self) -> bool {
+        matches!(self, Tag::Packfile)
+    }
+}
+
 /// The identity of a series: one host's records of one tag.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
