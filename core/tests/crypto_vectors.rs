@@ -376,6 +376,66 @@ fn atuin_key_strings() {
     assert_eq!(format!("{key:?}"), "Key(***)");
 }
 
+/// Atuin 18.24.4 `atuin` crate, `account::login` test `mnemonic_round_trip`.
+const ATUIN_MNEMONIC_KEY: [u8; 32] = [
+    3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8, 3, 2, 7, 9, 5,
+];
+const ATUIN_MNEMONIC: &str = "adapt amused able anxiety mother adapt beef gaze amount else seat \
+    alcohol cage lottery avoid scare alcohol cactus school avoid coral adjust catch pink";
+
+#[test]
+fn atuin_key_phrases() {
+    let key = Key::from_bytes(ATUIN_MNEMONIC_KEY);
+    assert_eq!(key.to_mnemonic(), ATUIN_MNEMONIC);
+    assert_eq!(Key::from_mnemonic(ATUIN_MNEMONIC), Ok(key.clone()));
+    // Any whitespace between words, as tiny-bip39 splits on whitespace.
+    let spaced = format!("  {}\n", ATUIN_MNEMONIC.replace(' ', " \t "));
+    assert_eq!(Key::from_mnemonic(&spaced), Ok(key.clone()));
+
+    // `atuin login` input: phrase or base64 string.
+    assert_eq!(Key::from_atuin_input(ATUIN_MNEMONIC), Ok(key.clone()));
+    assert_eq!(
+        Key::from_atuin_input(ATUIN_KEY_CANONICAL),
+        Ok(Key::from_bytes(ATUIN_KEY))
+    );
+    assert_eq!(
+        Key::from_atuin_input(ATUIN_KEY_LEGACY_BIN8),
+        Ok(Key::from_bytes(ATUIN_KEY))
+    );
+    assert_eq!(Key::from_atuin_input(""), Err(KeyError::Empty));
+    assert_eq!(Key::from_atuin_input("hello wrold"), Err(KeyError::Base64));
+
+    // Wrong checksum: swap two words.
+    let mut words: Vec<&str> = ATUIN_MNEMONIC.split(' ').collect();
+    words.swap(0, 1);
+    assert_eq!(
+        Key::from_atuin_input(&words.join(" ")),
+        Err(KeyError::MnemonicChecksum)
+    );
+    // 12 valid words: a 16-byte key, refused.
+    let twelve = words[..12].join(" ");
+    assert_eq!(
+        Key::from_atuin_input(&twelve),
+        Err(KeyError::MnemonicLength { words: 12 })
+    );
+    assert_eq!(
+        Key::from_mnemonic("abandon Abandon"),
+        Err(KeyError::UnknownWord { index: 1 })
+    );
+
+    for b in [0u8, 1, 127, 128, 255] {
+        let k = Key::from_bytes([b; 32]);
+        assert_eq!(Key::from_mnemonic(&k.to_mnemonic()), Ok(k));
+    }
+    // BIP39's own test vector for 32 zero bytes.
+    assert_eq!(
+        Key::from_bytes([0; 32]).to_mnemonic(),
+        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+         abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon \
+         abandon art"
+    );
+}
+
 #[test]
 fn key_generation_uses_the_entropy_source() {
     let k = Key::generate(&mut Counter(0)).unwrap();
@@ -776,6 +836,8 @@ proptest! {
             let _ = pie::unwrap(input, &key);
             let _ = pie::unwrap(&format!("k4.local-wrap.pie.{input}"), &key);
             let _ = Key::from_atuin_string(input);
+            let _ = Key::from_mnemonic(input);
+            let _ = Key::from_atuin_input(input);
             let _ = pie::is_lid(input);
             let mut r = golden();
             r.data.data = input.to_owned();
@@ -797,6 +859,23 @@ proptest! {
         let mut bin8 = vec![0xc4, 0x20];
         bin8.extend_from_slice(&bytes);
         let _ = Key::from_atuin_string(&base64::engine::general_purpose::STANDARD.encode(&bin8));
+    }
+
+    #[test]
+    fn arbitrary_word_sequences_never_panic(idx in proptest::collection::vec(0usize..2048, 0..40)) {
+        let all = Key::from_bytes([0; 32]).to_mnemonic();
+        // Build phrases from real BIP39 words (taken from two known phrases' vocabularies).
+        let vocab: Vec<&str> = all.split(' ').chain(ATUIN_MNEMONIC.split(' ')).collect();
+        let phrase: Vec<&str> = idx.iter().map(|i| vocab[i % vocab.len()]).collect();
+        let _ = Key::from_mnemonic(&phrase.join(" "));
+        let _ = Key::from_atuin_input(&phrase.join("\n"));
+    }
+
+    #[test]
+    fn mnemonic_round_trips(bytes in proptest::array::uniform32(any::<u8>())) {
+        let k = Key::from_bytes(bytes);
+        prop_assert_eq!(Key::from_atuin_input(&k.to_mnemonic()), Ok(k.clone()));
+        prop_assert_eq!(Key::from_atuin_input(&k.to_atuin_string()), Ok(k));
     }
 
     #[test]
