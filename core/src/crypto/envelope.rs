@@ -93,9 +93,10 @@ pub enum CryptoError {
     Entropy(#[from] EntropyError),
 }
 
-/// Whether records of this tag are stored unencrypted (Atuin's `RecordTag::is_plaintext`).
+/// Whether records of this tag are stored unencrypted (Atuin's `RecordTag::is_plaintext`);
+/// the same as [`Tag::is_plaintext`].
 pub fn is_plaintext_tag(tag: &Tag) -> bool {
-    matches!(tag, Tag::Packfile)
+    tag.is_plaintext()
 }
 
 /// The implicit assertion that binds a record's ciphertext to its place: the JSON
