@@ -3,7 +3,7 @@
 //! - [`paseto`]: PASETO `v4.local` tokens (XChaCha20 + keyed BLAKE2b), with footer and
 //!   implicit assertion.
 //! - [`pie`]: PASERK `k4.local-wrap.pie` key wrapping and `k4.lid` key ids.
-//! - [`key`]: the 32-byte master key and Atuin's key string (`atuin key`).
+//! - [`key`]: the 32-byte master key and its Atuin text forms (`atuin key` phrase, key file).
 //! - [`envelope`]: Atuin's per-record envelope: a random content encryption key (CEK)
 //!   encrypts the payload, the master key wraps the CEK. Re-exported here as
 //!   [`encrypt_record`], [`decrypt_record`], [`check_key`].
