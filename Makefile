@@ -28,4 +28,4 @@ wasm-core:
 	cargo build -p terrapin-core --no-default-features --target wasm32-unknown-unknown
 
 bench:
-	cargo bench -p terrapin-core --bench core
+	tests/bench/core-bench/run.sh

@@ -1,0 +1,118 @@
+//! One benchmark body for both natively and wasm: per-record encrypt and decrypt time and
+//! history decode throughput. Prints medians of several rounds; asserts nothing.
+
+use std::fmt::Write;
+
+use terrapin_core::crypto::{self, Key};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::random::OsEntropy;
+use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use uuid::Uuid;
+
+const ROUNDS: usize = 7;
+
+fn history(i: u64) -> History {
+    History {
+        id: HistoryId(Uuid::from_u128(u128::from(i) + 1)),
+        timestamp: 1_700_000_000_000_000_000 + i * 1_000_000_000,
+        duration: 12_345_678,
+        exit: (i % 3) as i64,
+        command: format!("git commit -m 'change number {i}' && cargo test --workspace"),
+        cwd: "/home/user/src/terrapin".into(),
+        session: "0190a4f0aaaa7bbbbccccddddeeeeffff".into(),
+        hostname: "laptop:user".into(),
+        deleted_at: None,
+        author: "user".into(),
+        intent: None,
+        shell: Some("zsh".into()),
+        author_kind: None,
+    }
+}
+
+fn record(i: u64) -> Record<DecryptedData> {
+    Record {
+        id: RecordId(Uuid::from_u128(u128::from(i) + 1)),
+        idx: i,
+        host: Host::new(HostId(Uuid::from_u128(7))),
+        timestamp: 1_700_000_000_000_000_000 + i,
+        version: HISTORY_VERSION,
+        tag: Tag::History,
+        data: DecryptedData(HistoryRecord::Create(history(i)).encode()),
+    }
+}
+
+fn median(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    let m = v[v.len() / 2];
+    let spread = (v[v.len() - 1] - v[0]) / m * 100.0;
+    (m, spread)
+}
+
+/// Run every benchmark; `now_ms` is the host's monotonic clock in milliseconds.
+pub fn run(now_ms: &dyn Fn() -> f64, n: u64) -> String {
+    let key = Key::from_bytes([0x42; 32]);
+    let plain: Vec<_> = (0..n).map(record).collect();
+    let mut out = String::new();
+
+    let mut enc_us = Vec::new();
+    let mut sealed = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = now_ms();
+        sealed = plain
+            .iter()
+            .map(|r| crypto::encrypt_record(r, &key, &mut OsEntropy).unwrap())
+            .collect();
+        enc_us.push((now_ms() - t) * 1000.0 / n as f64);
+    }
+    let mut dec_us = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = now_ms();
+        for r in &sealed {
+            std::hint::black_box(crypto::decrypt_record(r, &key).unwrap());
+        }
+        dec_us.push((now_ms() - t) * 1000.0 / n as f64);
+    }
+    let payloads: Vec<_> = plain.iter().map(|r| r.data.0.clone()).collect();
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    let mut decode_rate = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = now_ms();
+        for p in &payloads {
+            std::hint::black_box(HistoryRecord::decode(&HISTORY_VERSION, p).unwrap());
+        }
+        decode_rate.push(n as f64 / ((now_ms() - t) / 1000.0));
+    }
+    let (e, es) = median(enc_us);
+    let (d, ds) = median(dec_us);
+    let (h, hs) = median(decode_rate);
+    let _ = writeln!(
+        out,
+        "records per round: {n}, rounds: {ROUNDS} (median; spread = (max-min)/median)"
+    );
+    let _ = writeln!(out, "encrypt_record: {e:.2} us/record (spread {es:.0}%)");
+    let _ = writeln!(out, "decrypt_record: {d:.2} us/record (spread {ds:.0}%)");
+    let _ = writeln!(
+        out,
+        "history decode: {:.0} records/s, {:.1} MB/s (spread {hs:.0}%)",
+        h,
+        h * (bytes as f64 / n as f64) / 1e6
+    );
+    out
+}
+
+#[cfg(target_arch = "wasm32")]
+mod wasm {
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_namespace = performance)]
+        fn now() -> f64;
+    }
+
+    /// Run the benchmarks in the JS host and return the report.
+    #[wasm_bindgen]
+    pub fn run(n: u32) -> String {
+        super::run(&|| now(), u64::from(n))
+    }
+}
