@@ -7,3 +7,4 @@
 //! - the exported surface below, wrapped by the TypeScript package in `js/`.
 
 pub mod idb;
+pub mod http;

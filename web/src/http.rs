@@ -1,0 +1,434 @@
+//! The sync server over fetch: the core's [`Remote`] plus the account calls.
+//!
+//! Every request carries `Authorization: Token <session>` (when logged in) and every answer
+//! must carry `Atuin-Version` with major version 18 or later. Failures are classified:
+//! network errors, 5xx and 429 are [transient](HttpError::is_transient) and retried with
+//! bounded exponential backoff and full jitter (honouring `Retry-After`); 4xx are permanent
+//! and carry the server's `{"reason"}`. An `AbortSignal` cancels the request in flight and
+//! any wait between tries.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_net::http::{Method, Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use terrapin_core::record::{RecordIdx, SeriesKey};
+use terrapin_core::status::Status;
+use terrapin_core::sync::{EncRecord, Remote};
+use terrapin_core::wire::{
+    self, CapabilitiesResponse, ErrorResponse, LoginRequest, MeResponse, RegisterRequest,
+    SessionResponse,
+};
+use web_sys::AbortSignal;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    #[error("network error talking to {url}: {reason}")]
+    Network { url: String, reason: String },
+    #[error("server error {status} on {url}: {reason}")]
+    Server { status: u16, url: String, reason: String },
+    #[error("rate limited on {url}: {reason}")]
+    RateLimited { url: String, reason: String, retry_after_ms: Option<u64> },
+    #[error("{status} on {url}: {reason}")]
+    Refused { status: u16, url: String, reason: String },
+    #[error("{url} did not answer like an Atuin server: {reason}")]
+    BadResponse { url: String, reason: String },
+    #[error("not logged in")]
+    NoSession,
+    #[error("aborted")]
+    Aborted,
+}
+
+impl HttpError {
+    /// Worth trying again: network failures, 5xx and 429.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Network { .. } | Self::Server { .. } | Self::RateLimited { .. })
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Server { status, .. } | Self::Refused { status, .. } => Some(*status),
+            Self::RateLimited { .. } => Some(429),
+            _ => None,
+        }
+    }
+
+    /// A short machine-readable kind, for JavaScript callers.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Network { .. } => "network",
+            Self::Server { .. } => "server",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Refused { status: 401 | 403, .. } => "unauthorized",
+            Self::Refused { status: 404, .. } => "not_found",
+            Self::Refused { status: 409, .. } => "conflict",
+            Self::Refused { .. } => "refused",
+            Self::BadResponse { .. } => "bad_response",
+            Self::NoSession => "no_session",
+            Self::Aborted => "aborted",
+        }
+    }
+}
+
+/// How often and how patiently transient failures are retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Tries in all, the first included (at least 1).
+    pub attempts: u32,
+    /// The first wait's upper bound; doubled after each failure.
+    pub base_ms: u64,
+    /// No wait is longer than this.
+    pub max_ms: u64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 6,
+            base_ms: 250,
+            max_ms: 8_000,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before try `attempt + 1` (attempt counts from 1): full jitter over an
+    /// exponentially growing, capped window; a server's `Retry-After` is a floor.
+    pub fn delay_ms(&self, attempt: u32, jitter: f64, retry_after_ms: Option<u64>) -> u64 {
+        let window = self
+            .base_ms
+            .saturating_mul(1u64 << attempt.saturating_sub(1).min(20))
+            .min(self.max_ms);
+        let d = (window as f64 * jitter.clamp(0.0, 1.0)) as u64;
+        d.max(retry_after_ms.unwrap_or(0).min(self.max_ms))
+    }
+}
+
+/// Sleep `ms` milliseconds; an abort of `signal` ends the wait at once.
+async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
+    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let ms = ms.min(i32::MAX as u64) as i32;
+    let signal2 = signal.cloned();
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        if let Some(set_timeout) = set_timeout {
+            let _ = set_timeout.call2(&global, &resolve, &JsValue::from(ms));
+        } else {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+        if let Some(s) = &signal2 {
+            let r = resolve.clone();
+            let on_abort = Closure::once_into_js(move || {
+                let _ = r.call0(&JsValue::NULL);
+            });
+            let _ = s.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    match signal {
+        Some(s) if s.aborted() => Err(HttpError::Aborted),
+        _ => Ok(()),
+    }
+}
+
+/// A connection to one sync server.
+#[derive(Clone)]
+pub struct HttpRemote {
+    base: String,
+    session: Rc<RefCell<Option<String>>>,
+    signal: Option<AbortSignal>,
+    pub retry: RetryPolicy,
+    /// Requests made (tries included), for tests and benchmarks.
+    pub requests: Rc<RefCell<u64>>,
+}
+
+impl HttpRemote {
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            session: Rc::new(RefCell::new(None)),
+            signal: None,
+            retry: RetryPolicy::default(),
+            requests: Rc::new(RefCell::new(0)),
+        }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub fn set_session(&self, session: Option<String>) {
+        *self.session.borrow_mut() = session;
+    }
+
+    pub fn session(&self) -> Option<String> {
+        self.session.borrow().clone()
+    }
+
+    /// The same server and session, cancelled by `signal`.
+    pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
+        Self {
+            signal,
+            ..self.clone()
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn builder(&self, method: Method, url: &str, auth: bool) -> Result<RequestBuilder, HttpError> {
+        let mut b = RequestBuilder::new(url)
+            .method(method)
+            .header("Accept", "application/json")
+            .abort_signal(self.signal.as_ref());
+        if auth {
+            let s = self.session.borrow();
+            let s = s.as_deref().ok_or(HttpError::NoSession)?;
+            b = b.header("Authorization", &format!("Token {s}"));
+        }
+        Ok(b)
+    }
+
+    /// One try: send, then classify the answer.
+    async fn try_once(&self, req: Request, url: &str) -> Result<Response, HttpError> {
+        *self.requests.borrow_mut() += 1;
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                if self.signal.as_ref().is_some_and(|s| s.aborted()) {
+                    return Err(HttpError::Aborted);
+                }
+                return Err(HttpError::Network {
+                    url: url.into(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let status = resp.status();
+        if (200..300).contains(&status) {
+            check_version(&resp, url)?;
+            return Ok(resp);
+        }
+        let retry_after_ms = resp
+            .headers()
+            .get("Retry-After")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| s.saturating_mul(1000));
+        let text = resp.text().await.unwrap_or_default();
+        let reason = serde_json::from_str::<ErrorResponse>(&text)
+            .map(|e| e.reason)
+            .unwrap_or_else(|_| if text.is_empty() { resp.status_text() } else { text });
+        let url = url.to_owned();
+        Err(match status {
+            429 => HttpError::RateLimited {
+                url,
+                reason,
+                retry_after_ms,
+            },
+            500..=599 => HttpError::Server { status, url, reason },
+            _ => HttpError::Refused { status, url, reason },
+        })
+    }
+
+    /// Send with retries. `make` builds a fresh request for each try.
+    async fn send(&self, url: &str, make: impl Fn() -> Result<Request, HttpError>) -> Result<Response, HttpError> {
+        let attempts = self.retry.attempts.max(1);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if self.signal.as_ref().is_some_and(|s| s.aborted()) {
+                return Err(HttpError::Aborted);
+            }
+            match self.try_once(make()?, url).await {
+                Ok(r) => return Ok(r),
+                Err(e) if e.is_transient() && attempt < attempts => {
+                    let after = match &e {
+                        HttpError::RateLimited { retry_after_ms, .. } => *retry_after_ms,
+                        _ => None,
+                    };
+                    let wait = self.retry.delay_ms(attempt, js_sys::Math::random(), after);
+                    sleep(wait, self.signal.as_ref()).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
+        self.get_json_query(path, &[], auth).await
+    }
+
+    async fn get_json_query<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        auth: bool,
+    ) -> Result<T, HttpError> {
+        let url = self.url(path);
+        let resp = self
+            .send(&url, || {
+                self.builder(Method::GET, &url, auth)?
+                    .query(query.iter().map(|(k, v)| (*k, v.as_str())))
+                    .build()
+                    .map_err(|e| bad(&url, e))
+            })
+            .await?;
+        read_json(resp, &url).await
+    }
+
+    async fn send_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+        auth: bool,
+    ) -> Result<T, HttpError> {
+        let url = self.url(path);
+        let body = serde_json::to_string(body).map_err(|e| bad(&url, e))?;
+        let resp = self
+            .send(&url, || {
+                self.builder(method.clone(), &url, auth)?
+                    .header("Content-Type", "application/json")
+                    .body(body.as_str())
+                    .map_err(|e| bad(&url, e))
+            })
+            .await?;
+        read_json(resp, &url).await
+    }
+
+    /// `POST /register`; keeps the session.
+    pub async fn register(&self, username: &str, email: &str, password: &str) -> Result<String, HttpError> {
+        let body = RegisterRequest {
+            email: email.into(),
+            username: username.into(),
+            password: password.into(),
+        };
+        let r: SessionResponse = self.send_json(Method::POST, "/register", &body, false).await?;
+        self.set_session(Some(r.session.clone()));
+        Ok(r.session)
+    }
+
+    /// `POST /login`; keeps the session.
+    pub async fn login(&self, username: &str, password: &str) -> Result<String, HttpError> {
+        let body = LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            totp_code: None,
+        };
+        let r: SessionResponse = self.send_json(Method::POST, "/login", &body, false).await?;
+        self.set_session(Some(r.session.clone()));
+        Ok(r.session)
+    }
+
+    /// `GET /api/v0/me`.
+    pub async fn me(&self) -> Result<MeResponse, HttpError> {
+        self.get_json("/api/v0/me", true).await
+    }
+
+    /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
+    pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
+        match self.get_json("/api/v0/capabilities", false).await {
+            Ok(c) => Ok(Some(c)),
+            Err(HttpError::Refused { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The page size the server advertises (Atuin's default without the capability).
+    pub async fn page_size(&self) -> Result<u64, HttpError> {
+        Ok(self
+            .capabilities()
+            .await?
+            .map_or(wire::DEFAULT_PAGE_SIZE, |c| c.page_size()))
+    }
+
+    /// `DELETE /api/v0/store`: every record of this user.
+    pub async fn delete_store(&self) -> Result<(), HttpError> {
+        let url = self.url("/api/v0/store");
+        self.send(&url, || {
+            self.builder(Method::DELETE, &url, true)?
+                .build()
+                .map_err(|e| bad(&url, e))
+        })
+        .await
+        .map(drop)
+    }
+
+    /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`).
+    async fn next_once(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, HttpError> {
+        let query = [
+            ("host", series.host.to_string()),
+            ("tag", series.tag.as_str().to_owned()),
+            ("start", start.to_string()),
+            ("count", count.to_string()),
+        ];
+        self.get_json_query("/api/v0/record/next", &query, true).await
+    }
+}
+
+fn bad(url: &str, e: impl ToString) -> HttpError {
+    HttpError::BadResponse {
+        url: url.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// Atuin clients refuse servers without `Atuin-Version` or with a major version below 18.
+fn check_version(resp: &Response, url: &str) -> Result<(), HttpError> {
+    let v = resp
+        .headers()
+        .get(wire::VERSION_HEADER)
+        .ok_or_else(|| bad(url, format!("no {} header", wire::VERSION_HEADER)))?;
+    let major = v.split('.').next().and_then(|m| m.trim().parse::<u64>().ok());
+    match major {
+        Some(m) if m >= 18 => Ok(()),
+        _ => Err(bad(url, format!("{} {v} is older than 18", wire::VERSION_HEADER))),
+    }
+}
+
+async fn read_json<T: DeserializeOwned>(resp: Response, url: &str) -> Result<T, HttpError> {
+    let text = resp.text().await.map_err(|e| HttpError::Network {
+        url: url.into(),
+        reason: e.to_string(),
+    })?;
+    // Some answers (push) have an empty body: read it as `null`.
+    let text = if text.trim().is_empty() { "null" } else { text.as_str() };
+    serde_json::from_str(text).map_err(|e| bad(url, e))
+}
+
+impl Remote for HttpRemote {
+    type Error = HttpError;
+
+    async fn status(&self) -> Result<Status, HttpError> {
+        self.get_json("/api/v0/record", true).await
+    }
+
+    /// Up to `count` records from `start`. A server may answer fewer than asked (it caps the
+    /// page size); the rest is fetched until `count` records or the end of the series.
+    async fn next(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, HttpError> {
+        let mut out: Vec<EncRecord> = Vec::new();
+        while (out.len() as u64) < count {
+            let from = start + out.len() as u64;
+            let got = self.next_once(series, from, count - out.len() as u64).await?;
+            let n = got.len();
+            // Only a run that continues exactly is kept; the core checks the page as a whole.
+            let continues = got.first().is_some_and(|r| r.idx == from);
+            out.extend(got);
+            if n == 0 || !continues {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
+        let _: Option<serde_json::Value> = self.send_json(Method::POST, "/api/v0/record", &records, true).await?;
+        Ok(())
+    }
+}
