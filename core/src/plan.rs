@@ -106,7 +106,8 @@ mod tests {
 
     #[test]
     fn table() {
-        let cases: &[(Option<u64>, Option<u64>, Option<(Direction, u64, u64)>)] = &[
+        type Case = (Option<u64>, Option<u64>, Option<(Direction, u64, u64)>);
+        let cases: &[Case] = &[
             (Some(5), Some(5), None),
             (Some(5), Some(3), Some((Direction::Upload, 4, 5))),
             (Some(0), None, Some((Direction::Upload, 0, 0))),
