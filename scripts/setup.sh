@@ -36,6 +36,6 @@ stamp=node_modules/.terrapin-stamp
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ -n "$(find . -name package.json -not -path './node_modules/*' -newer "$stamp" 2>/dev/null | head -1)" ]; then
   say "installing npm dependencies"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
-  touch "$stamp"
+  mkdir -p node_modules && touch "$stamp"
 fi
 say "all set"
