@@ -1,1 +1,103 @@
-//! terrapin-edge (skeleton).
+//! terrapin-edge: Atuin's v0 sync API (PROTOCOL.md §2) on a Cloudflare Worker with D1.
+//!
+//! One `#[event(fetch)]` builds a [`Router`] of small handlers ([`accounts`], [`records`]);
+//! the protocol rules come from terrapin-core, SQL lives only in [`db`] and `migrations/`.
+
+mod accounts;
+mod auth;
+mod config;
+mod db;
+mod error;
+mod http;
+mod records;
+
+use core::future::Future;
+
+use terrapin_core::wire::{
+    CapabilitiesResponse, HealthResponse, IndexResponse, PROTOCOL_VERSION,
+};
+use worker::{event, Context, Env, Method, Request, Response, Result, RouteContext, Router};
+
+use crate::config::Config;
+use crate::error::{error_response, json, ApiResult};
+
+const HOMAGE: &str = "\"Through the fathomless deeps of space swims the star turtle Great A'Tuin, \
+bearing on its back the four giant elephants who carry on their shoulders the mass of the \
+Discworld.\" -- Sir Terry Pratchett";
+
+/// Adapts a handler returning [`ApiResult`] to the router: failures become JSON answers.
+async fn reply<F: Future<Output = ApiResult>>(f: F) -> Result<Response> {
+    Ok(f.await.unwrap_or_else(|e| e.into_response()))
+}
+
+async fn index(_req: Request, _ctx: RouteContext<Config>) -> ApiResult {
+    json(
+        200,
+        &IndexResponse {
+            homage: HOMAGE.to_owned(),
+            version: PROTOCOL_VERSION.to_owned(),
+        },
+    )
+}
+
+async fn health(_req: Request, _ctx: RouteContext<Config>) -> ApiResult {
+    json(
+        200,
+        &HealthResponse {
+            status: "healthy".to_owned(),
+        },
+    )
+}
+
+async fn capabilities(_req: Request, ctx: RouteContext<Config>) -> ApiResult {
+    json(200, &CapabilitiesResponse::for_server(ctx.data.page_size))
+}
+
+fn router(cfg: Config) -> Router<'static, Config> {
+    Router::with_data(cfg)
+        .get_async("/", |r, c| reply(index(r, c)))
+        .get_async("/healthz", |r, c| reply(health(r, c)))
+        .get_async("/api/v0/capabilities", |r, c| reply(capabilities(r, c)))
+        .get_async("/user/:username", |r, c| reply(accounts::get_user(r, c)))
+        .post_async("/register", |r, c| reply(accounts::register(r, c)))
+        .post_async("/login", |r, c| reply(accounts::login(r, c)))
+        .get_async("/api/v0/me", |r, c| reply(accounts::me(r, c)))
+        .patch_async("/account/password", |r, c| {
+            reply(accounts::change_password(r, c))
+        })
+        .delete_async("/account", |r, c| reply(accounts::delete_account(r, c)))
+        .get_async("/api/v0/record", |r, c| reply(records::status(r, c)))
+        .post_async("/api/v0/record", |r, c| reply(records::push(r, c)))
+        .get_async("/api/v0/record/next", |r, c| reply(records::next(r, c)))
+        .delete_async("/api/v0/store", |r, c| reply(records::delete_store(r, c)))
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    let cfg = Config::from_env(&env);
+    let origin = http::allowed_origin(&req, &cfg);
+    if req.method() == Method::Options {
+        return Ok(http::finish(http::preflight(&req, &cfg), origin.as_deref()));
+    }
+    let caps = CapabilitiesResponse::for_server(cfg.page_size);
+    let (stale, refused) = if http::negotiated(&req.path(), &req.method()) {
+        http::negotiate(&req, &caps)
+    } else {
+        (false, None)
+    };
+    let resp = match refused {
+        Some(resp) => resp,
+        None => match router(cfg).run(req, env).await {
+            Ok(resp) if http::is_router_fallback(&resp) => match resp.status_code() {
+                405 => error_response(405, "method not allowed"),
+                _ => error_response(404, "not found"),
+            },
+            Ok(resp) => resp,
+            Err(e) => error::ApiError::internal("internal error", e).into_response(),
+        },
+    };
+    if stale {
+        http::advertise(&resp, &caps);
+    }
+    Ok(http::finish(resp, origin.as_deref()))
+}

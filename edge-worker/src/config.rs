@@ -1,0 +1,83 @@
+//! Settings read from the worker's vars (see `wrangler.toml`), with safe defaults.
+
+use terrapin_core::push::PushLimits;
+use worker::Env;
+
+use crate::auth;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `OPEN_REGISTRATION`: whether `POST /register` accepts new accounts.
+    pub open_registration: bool,
+    /// `CORS_ORIGINS`: comma-separated origins allowed to call the API from a browser
+    /// (`*` for any). The worker's own origin is always allowed.
+    pub cors_origins: Vec<String>,
+    /// `MAX_BODY_BYTES`, `MAX_RECORDS_PER_BATCH`, `MAX_RECORD_BYTES`.
+    pub push: PushLimits,
+    /// `PAGE_SIZE`: records per request advertised to clients (capability).
+    pub page_size: u64,
+    /// `MAX_PAGE_SIZE`: the cap on `count` of `/api/v0/record/next`.
+    pub max_page_size: u64,
+    /// `PBKDF2_ITERATIONS` (at most 100 000, workerd's limit).
+    pub pbkdf2_iterations: u32,
+    /// `LOGIN_MAX_FAILURES` failed logins within `LOGIN_LOCKOUT_SECONDS` lock the account's
+    /// login (429) until that window has passed.
+    pub login_max_failures: u32,
+    pub login_lockout_seconds: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            open_registration: true,
+            cors_origins: Vec::new(),
+            push: PushLimits::default(),
+            page_size: 100,
+            max_page_size: 1000,
+            pbkdf2_iterations: auth::MAX_ITERATIONS,
+            login_max_failures: 5,
+            login_lockout_seconds: 300,
+        }
+    }
+}
+
+fn var(env: &Env, name: &str) -> Option<String> {
+    env.var(name)
+        .ok()
+        .map(|v| v.to_string().trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn num<T: core::str::FromStr>(env: &Env, name: &str, default: T) -> T {
+    var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+impl Config {
+    pub fn from_env(env: &Env) -> Self {
+        let d = Self::default();
+        Self {
+            open_registration: var(env, "OPEN_REGISTRATION")
+                .map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
+                .unwrap_or(d.open_registration),
+            cors_origins: var(env, "CORS_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            push: PushLimits {
+                max_body_bytes: num(env, "MAX_BODY_BYTES", d.push.max_body_bytes),
+                max_records: num(env, "MAX_RECORDS_PER_BATCH", d.push.max_records),
+                max_record_bytes: num(env, "MAX_RECORD_BYTES", d.push.max_record_bytes),
+            },
+            page_size: num(env, "PAGE_SIZE", d.page_size).max(1),
+            max_page_size: num(env, "MAX_PAGE_SIZE", d.max_page_size).max(1),
+            pbkdf2_iterations: num(env, "PBKDF2_ITERATIONS", d.pbkdf2_iterations)
+                .clamp(1, auth::MAX_ITERATIONS),
+            login_max_failures: num(env, "LOGIN_MAX_FAILURES", d.login_max_failures).max(1),
+            login_lockout_seconds: num(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds),
+        }
+    }
+}

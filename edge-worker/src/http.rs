@@ -1,0 +1,173 @@
+//! Request/response plumbing shared by the handlers: headers every answer carries, CORS,
+//! capability negotiation, bodies, and the session check.
+
+use serde::de::DeserializeOwned;
+use terrapin_core::wire::{
+    self, CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
+    PROTOCOL_VERSION, VERSION_HEADER,
+};
+use worker::{Method, Request, Response, Url};
+
+use crate::auth;
+use crate::config::Config;
+use crate::db::{Db, User};
+use crate::error::{error_response, ApiError};
+
+/// Largest body accepted by the account routes.
+const MAX_ACCOUNT_BODY: usize = 64 * 1024;
+
+const ALLOW_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, Atuin-Version, \
+    X-Atuin-Capabilities-Known, X-Atuin-Capabilities-Enforce";
+const EXPOSE_HEADERS: &str = "Atuin-Version, X-Atuin-Capabilities-Available";
+
+/// The origin of a browser request if it may read our answers: listed in `CORS_ORIGINS`
+/// (or `*` listed), or the worker's own origin.
+pub fn allowed_origin(req: &Request, cfg: &Config) -> Option<String> {
+    let origin = req.headers().get("Origin").ok().flatten()?;
+    let origin = origin.trim_end_matches('/').to_owned();
+    let own = req.url().ok().map(|u| u.origin().ascii_serialization());
+    let listed = cfg.cors_origins.iter().any(|o| o == "*" || *o == origin);
+    (listed || own.as_deref() == Some(origin.as_str())).then_some(origin)
+}
+
+/// Answers a CORS preflight.
+pub fn preflight(req: &Request, cfg: &Config) -> Response {
+    match allowed_origin(req, cfg) {
+        Some(origin) => {
+            let resp = Response::builder().with_status(204).empty();
+            let h = resp.headers();
+            let _ = h.set("Access-Control-Allow-Origin", &origin);
+            let _ = h.set("Access-Control-Allow-Methods", ALLOW_METHODS);
+            let _ = h.set("Access-Control-Allow-Headers", ALLOW_HEADERS);
+            let _ = h.set("Access-Control-Max-Age", "86400");
+            let _ = h.set("Vary", "Origin");
+            resp
+        }
+        None if req.headers().has("Origin").unwrap_or(false) => {
+            error_response(403, "origin not allowed")
+        }
+        None => {
+            let resp = Response::builder().with_status(204).empty();
+            let _ = resp.headers().set("Allow", ALLOW_METHODS);
+            resp
+        }
+    }
+}
+
+/// Headers every answer carries: `Atuin-Version`, CORS for allowed origins, and a JSON
+/// content type for bodies.
+pub fn finish(resp: Response, origin: Option<&str>) -> Response {
+    let h = resp.headers();
+    let _ = h.set(VERSION_HEADER, PROTOCOL_VERSION);
+    if let Some(origin) = origin {
+        let _ = h.set("Access-Control-Allow-Origin", origin);
+        let _ = h.set("Access-Control-Expose-Headers", EXPOSE_HEADERS);
+        let _ = h.append("Vary", "Origin");
+    }
+    resp
+}
+
+/// Whether a router answer is the router's own plain-text 404/405 (not one of ours).
+pub fn is_router_fallback(resp: &Response) -> bool {
+    let status = resp.status_code();
+    let json = resp
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.starts_with("application/json"));
+    (status == 404 || status == 405) && !json
+}
+
+/// Atuin's capability negotiation for the sync API: a stale `X-Atuin-Capabilities-Known`
+/// token gets our token back, and a 412 instead of service if the client asked to enforce.
+pub fn negotiate(req: &Request, caps: &CapabilitiesResponse) -> (bool, Option<Response>) {
+    let known = req.headers().get(CAPS_KNOWN_HEADER).ok().flatten();
+    if !caps.is_stale(known.as_deref()) {
+        return (false, None);
+    }
+    if req.headers().has(CAPS_ENFORCE_HEADER).unwrap_or(false) {
+        let resp = error_response(412, "capabilities out of date");
+        let _ = resp.headers().set(CAPS_AVAILABLE_HEADER, &caps.version);
+        return (true, Some(resp));
+    }
+    (true, None)
+}
+
+/// Marks an answer with our capability token.
+pub fn advertise(resp: &Response, caps: &CapabilitiesResponse) {
+    let _ = resp.headers().set(CAPS_AVAILABLE_HEADER, &caps.version);
+}
+
+/// Whether a route takes part in negotiation (all but capabilities and health).
+pub fn negotiated(path: &str, method: &Method) -> bool {
+    *method != Method::Options && path != "/api/v0/capabilities" && path != "/healthz"
+}
+
+/// Reads a body, refusing more than `max` bytes with 413 (before reading when the length is
+/// declared).
+pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let too_large = |size: u64| {
+        ApiError::new(
+            413,
+            format!("request body is {size} bytes, more than the limit of {max}"),
+        )
+    };
+    if let Some(n) = declared {
+        if n > max as u64 {
+            return Err(too_large(n));
+        }
+    }
+    let bytes = req
+        .bytes()
+        .await
+        .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
+    if bytes.len() > max {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
+}
+
+/// Reads and decodes a small JSON body (account routes).
+pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let bytes = body(req, MAX_ACCOUNT_BODY).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+}
+
+/// The user of the request's `Authorization: Token <session>`.
+pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::new(401, "missing authorization header"))?;
+    let token = wire::session_token(&header)
+        .ok_or_else(|| ApiError::new(401, "invalid authorization header"))?;
+    let hash = auth::token_hash(token);
+    match db.session_user(&hash).await? {
+        Some((user, stored)) if auth::constant_time_eq(stored.as_bytes(), hash.as_bytes()) => {
+            Ok(user)
+        }
+        _ => Err(ApiError::new(403, "session not found")),
+    }
+}
+
+/// Decoded query pairs of a URL.
+pub fn query_pairs(url: &Url) -> Vec<(String, String)> {
+    url.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
