@@ -152,20 +152,28 @@ async fn download<L: LocalStore, R: Remote>(
     remote: &R,
     page: &Page,
 ) -> Result<u64, SyncError<L::Error, R::Error>> {
-    let recs = remote
-        .next(&page.series, page.start, page.count)
-        .await
-        .map_err(SyncError::Remote)?;
-    if !page_is_valid(&recs, &page.series, page.start, page.count) {
-        return Err(SyncError::BadPage {
-            series: page.series.clone(),
-            start: page.start,
-            want: page.count,
-            got: recs.len() as u64,
-        });
+    // A server may answer fewer records than asked (its page cap): ask again from where it
+    // stopped until the page is complete. Each answer is appended on its own.
+    let mut got = 0;
+    while got < page.count {
+        let start = page.start + got;
+        let want = page.count - got;
+        let recs = remote
+            .next(&page.series, start, want)
+            .await
+            .map_err(SyncError::Remote)?;
+        if !page_is_valid(&recs, &page.series, start, want) {
+            return Err(SyncError::BadPage {
+                series: page.series.clone(),
+                start,
+                want,
+                got: recs.len() as u64,
+            });
+        }
+        local.append(&recs).await.map_err(SyncError::Local)?;
+        got += recs.len() as u64;
     }
-    local.append(&recs).await.map_err(SyncError::Local)?;
-    Ok(recs.len() as u64)
+    Ok(got)
 }
 
 async fn upload<L: LocalStore, R: Remote>(

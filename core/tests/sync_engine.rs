@@ -228,3 +228,35 @@ fn a_page_with_a_gap_is_refused_and_nothing_is_stored() {
     assert!(matches!(err, SyncError::BadPage { .. }), "{err}");
     assert!(local.all().is_empty());
 }
+
+/// A remote that caps every answer at 7 records, as a server with a smaller page size does.
+struct Capped(MemoryStore);
+
+impl Remote for Capped {
+    type Error = MemoryError;
+    async fn status(&self) -> Result<Status, MemoryError> {
+        Remote::status(&self.0).await
+    }
+    async fn next(
+        &self,
+        s: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, MemoryError> {
+        self.0.next(s, start, count.min(7)).await
+    }
+    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
+        self.0.push(r).await
+    }
+}
+
+#[test]
+fn short_pages_from_the_server_are_followed_up() {
+    let k = key(5);
+    let remote = Capped(MemoryStore::new());
+    remote.0.insert(&records(&k, 5, "history", 45)).unwrap();
+    let local = MemoryStore::new();
+    let r = block_on(sync::sync(&local, &remote, &k, 20, |_| {})).unwrap();
+    assert_eq!(r.downloaded, 45);
+    assert_eq!(local.all(), remote.0.all());
+}
