@@ -1,1 +1,167 @@
-//! terrapin-tests (skeleton).
+//! A native Atuin-protocol client built on terrapin-core, for end-to-end tests against the
+//! worker. Blocking HTTP (ureq) behind the core's async `Remote`: its futures never wait.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use terrapin_core::record::{RecordIdx, SeriesKey};
+use terrapin_core::status::Status;
+use terrapin_core::sync::{EncRecord, Remote};
+use terrapin_core::wire::{
+    LoginRequest, NextQuery, RegisterRequest, SessionResponse, VERSION_HEADER,
+};
+
+/// Runs a future whose every await is ready at once (ours do blocking I/O).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    let mut f = pin!(f);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// A failed call: the HTTP status (0 for transport failures) and the server's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpError {
+    pub status: u16,
+    pub reason: String,
+}
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "HTTP {}: {}", self.status, self.reason)
+    }
+}
+
+/// One session against a server.
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    pub token: Option<String>,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+            token: None,
+        }
+    }
+
+    /// Send a request; answer the body of a 2xx, else the status and `{"reason"}`.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<String, HttpError> {
+        let url = format!("{}{}", self.base, path);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Token {t}"));
+        }
+        let req = req.header("Content-Type", "application/json");
+        let sent = match body {
+            Some(b) => self.agent.run(req.body(b).map_err(transport)?),
+            None => self.agent.run(req.body(()).map_err(transport)?),
+        };
+        let mut resp = sent.map_err(transport)?;
+        let status = resp.status().as_u16();
+        if resp.headers().get(VERSION_HEADER).is_none() {
+            return Err(HttpError {
+                status,
+                reason: format!("no {VERSION_HEADER} header on {url}"),
+            });
+        }
+        let text = resp.body_mut().read_to_string().map_err(transport)?;
+        if (200..300).contains(&status) {
+            Ok(text)
+        } else {
+            let reason = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
+                .unwrap_or(text);
+            Err(HttpError { status, reason })
+        }
+    }
+
+    pub fn register(&mut self, username: &str, password: &str) -> Result<(), HttpError> {
+        let body = RegisterRequest {
+            email: format!("{username}@example.invalid"),
+            username: username.to_owned(),
+            password: password.to_owned(),
+        };
+        let s: SessionResponse = json(&self.call("POST", "/register", Some(to_json(&body)))?)?;
+        self.token = Some(s.session);
+        Ok(())
+    }
+
+    pub fn login(&mut self, username: &str, password: &str) -> Result<(), HttpError> {
+        let body = LoginRequest {
+            username: username.to_owned(),
+            password: password.to_owned(),
+            totp_code: None,
+        };
+        let s: SessionResponse = json(&self.call("POST", "/login", Some(to_json(&body)))?)?;
+        self.token = Some(s.session);
+        Ok(())
+    }
+}
+
+fn transport(e: impl std::fmt::Display) -> HttpError {
+    HttpError {
+        status: 0,
+        reason: e.to_string(),
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("request types serialize")
+}
+
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, HttpError> {
+    serde_json::from_str(s).map_err(|e| HttpError {
+        status: 200,
+        reason: format!("bad answer: {e}: {s}"),
+    })
+}
+
+impl Remote for Client {
+    type Error = HttpError;
+
+    async fn status(&self) -> Result<Status, HttpError> {
+        json(&self.call("GET", "/api/v0/record", None)?)
+    }
+
+    async fn next(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, HttpError> {
+        let q = NextQuery {
+            host: series.host,
+            tag: series.tag.clone(),
+            start,
+            count,
+        };
+        json(&self.call(
+            "GET",
+            &format!("/api/v0/record/next?{}", q.to_query()),
+            None,
+        )?)
+    }
+
+    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
+        self.call("POST", "/api/v0/record", Some(to_json(&records)))
+            .map(|_| ())
+    }
+}
