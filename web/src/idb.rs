@@ -9,7 +9,7 @@
 //! - `series`: key `[host, tag]` → last idx (number), written in the same transaction as the
 //!   records, so the status never runs ahead of or behind the records.
 //! - `derived`: key `[host, tag, first idx of a page]` → what the records of that page mean
-//!   once decrypted (history entries, kv writes); written with the records (see [`Derive`]).
+//!   once decrypted (history entries, kv writes); written with the records (see [`crate::views`]).
 //! - `meta`: key string → string (host id, vault, settings).
 //!
 //! An append is one read-write transaction: it checks that the page starts right after the
@@ -54,7 +54,7 @@ pub enum StoreError {
     },
     #[error("stored value {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
-    #[error("deriving what a page means: {0}")]
+    #[error("decoding what a page means: {0}")]
     Derive(String),
 }
 
@@ -64,27 +64,11 @@ impl From<indexed_db_futures::error::Error> for StoreError {
     }
 }
 
-/// What an append also records about a page, in the same transaction: for instance the
-/// decrypted history entries of a history page. `None` means nothing to keep.
-pub trait Derive {
-    fn derive(&self, page: &[EncRecord]) -> Result<Option<String>, String>;
-}
-
-/// Keeps nothing besides the records.
-pub struct NoDerive;
-
-impl Derive for NoDerive {
-    fn derive(&self, _page: &[EncRecord]) -> Result<Option<String>, String> {
-        Ok(None)
-    }
-}
-
 /// One browser database holding a record store.
 #[derive(Clone)]
 pub struct IdbStore {
     db: Rc<Database>,
     name: String,
-    derive: Rc<dyn Derive>,
 }
 
 fn series_key(s: &SeriesKey) -> JsValue {
@@ -132,7 +116,6 @@ impl IdbStore {
         Ok(Self {
             db: Rc::new(db),
             name: name.into(),
-            derive: Rc::new(NoDerive),
         })
     }
 
@@ -151,11 +134,6 @@ impl IdbStore {
     /// The schema version of the open database.
     pub fn schema_version(&self) -> u32 {
         self.db.version() as u32
-    }
-
-    /// Keep what `derive` says about every page appended from now on.
-    pub fn set_derive(&mut self, derive: Rc<dyn Derive>) {
-        self.derive = derive;
     }
 
     fn tx_options() -> TransactionOptions {
@@ -314,11 +292,18 @@ impl LocalStore for IdbStore {
     }
 
     async fn append(&self, page: &[EncRecord]) -> Result<(), StoreError> {
+        self.append_with(page, None).await
+    }
+}
+
+impl IdbStore {
+    /// Append a page and, in the same transaction, what it means (`derived`, see
+    /// [`crate::views`]), keyed by the page's first idx.
+    pub async fn append_with(&self, page: &[EncRecord], derived: Option<&str>) -> Result<(), StoreError> {
         let series = check_page(page)?;
         let first = page[0].idx;
         // Work that needs no transaction first: a transaction must not wait on anything but
         // its own requests, or the browser commits it early.
-        let derived = self.derive.derive(page).map_err(StoreError::Derive)?;
         let mut encoded: Vec<String> = Vec::with_capacity(page.len());
         for r in page {
             encoded.push(serde_json::to_string(r).map_err(|e| corrupt("record", e))?);
@@ -384,7 +369,7 @@ impl LocalStore for IdbStore {
         if let Some(d) = derived {
             // One derived value per page, keyed by the page's first idx.
             let derived_store = tx.object_store(DERIVED)?;
-            pending.push(derived_store.put(d.as_str()).with_key(chunk_key(&series, first)).primitive()?);
+            pending.push(derived_store.put(d).with_key(chunk_key(&series, first)).primitive()?);
         }
         tx.commit().await?;
         for p in pending {

@@ -3,8 +3,307 @@
 //! The core (`terrapin-core`) holds every rule; this crate only adapts it to the browser:
 //! - [`idb`]: the IndexedDB record store (the core's `LocalStore`);
 //! - [`http`]: the sync server over fetch (the core's `Remote`);
+//! - [`views`]: history and kv, decoded once per page and kept beside the records;
+//! - [`search`]: history queries; [`vault`]: secrets at rest; [`client`]: one profile;
 //! - [`interop`]: the one place that converts between Rust and JavaScript values;
-//! - the exported surface below, wrapped by the TypeScript package in `js/`.
+//! - the exported surface below (`WasmClient`), wrapped by the TypeScript package in `js/`.
 
-pub mod idb;
+pub mod client;
 pub mod http;
+pub mod idb;
+pub mod interop;
+pub mod search;
+pub mod vault;
+pub mod views;
+
+use std::future::Future;
+use std::rc::Rc;
+
+use js_sys::Promise;
+use terrapin_core::crypto::Key;
+use terrapin_core::payload::history::HistoryId;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use client::{Client, ClientError};
+use interop as io;
+
+fn promise<F>(f: F) -> Promise
+where
+    F: Future<Output = Result<JsValue, JsValue>> + 'static,
+{
+    future_to_promise(f)
+}
+
+fn err(e: ClientError) -> JsValue {
+    io::client_error(e)
+}
+
+/// One profile of the browser client. Use the `Client` class of the npm package.
+#[wasm_bindgen]
+pub struct WasmClient {
+    inner: Rc<Client>,
+}
+
+#[wasm_bindgen]
+impl WasmClient {
+    /// `WasmClient.open(server, profile)`: open (or create) a profile.
+    pub fn open(server: String, profile: String) -> Promise {
+        promise(async move {
+            let c = Client::open(&server, &profile).await.map_err(err)?;
+            Ok(WasmClient { inner: Rc::new(c) }.into())
+        })
+    }
+
+    #[wasm_bindgen(getter, js_name = hostId)]
+    pub fn host_id(&self) -> String {
+        self.inner.host.to_string()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn username(&self) -> Option<String> {
+        self.inner.username()
+    }
+
+    #[wasm_bindgen(getter, js_name = loggedIn)]
+    pub fn logged_in(&self) -> bool {
+        self.inner.is_logged_in()
+    }
+
+    /// Records per sync request (0: what the server advertises).
+    #[wasm_bindgen(js_name = setPageSize)]
+    pub fn set_page_size(&self, n: u32) {
+        self.inner.page_size.set((n > 0).then_some(n as u64));
+    }
+
+    /// Tries per request for transient failures (at least 1) and the first backoff window.
+    #[wasm_bindgen(js_name = setRetry)]
+    pub fn set_retry(&mut self, attempts: u32, base_ms: u32, max_ms: u32) -> Result<(), JsValue> {
+        let inner = Rc::get_mut(&mut self.inner).ok_or_else(|| io::invalid("the client is busy"))?;
+        inner.remote.retry = http::RetryPolicy {
+            attempts: attempts.max(1),
+            base_ms: base_ms as u64,
+            max_ms: max_ms as u64,
+        };
+        Ok(())
+    }
+
+    /// The Atuin key (as `atuin key` prints it), or undefined.
+    pub fn key(&self) -> Option<String> {
+        self.inner.key_string()
+    }
+
+    #[wasm_bindgen(js_name = setKey)]
+    pub fn set_key(&self, key: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let k = Key::from_atuin_string(&key).map_err(|e| err(e.into()))?;
+            c.set_key(k).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Use a session token obtained elsewhere (e.g. Atuin's session file).
+    #[wasm_bindgen(js_name = setSession)]
+    pub fn set_session(&self, session: Option<String>) {
+        self.inner.remote.set_session(session);
+    }
+
+    pub fn register(&self, username: String, email: String, password: String, key: Option<String>) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.register(&username, &email, &password, key.as_deref()).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn login(&self, username: String, password: String, key: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.login(&username, &password, &key).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn logout(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.logout().await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    pub fn me(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { Ok(c.me().await.map_err(err)?.into()) })
+    }
+
+    /// Seal the session and key in IndexedDB under `passphrase`.
+    #[wasm_bindgen(js_name = saveVault)]
+    pub fn save_vault(&self, passphrase: String, options: JsValue) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let p = io::kdf_from_js(options)?;
+            c.save_vault(&passphrase, p).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = hasVault)]
+    pub fn has_vault(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { Ok(c.has_vault().await.map_err(err)?.into()) })
+    }
+
+    pub fn unlock(&self, passphrase: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.unlock(&passphrase).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// `sync({signal, onProgress})` → `{uploaded, downloaded}`.
+    pub fn sync(&self, options: JsValue) -> Promise {
+        let c = self.inner.clone();
+        let (signal, cb) = io::sync_options(&options);
+        promise(async move {
+            let report = c
+                .sync(signal, |p| {
+                    if let Some(cb) = &cb {
+                        io::call_progress(cb, p);
+                    }
+                })
+                .await
+                .map_err(err)?;
+            io::report_to_js(&report)
+        })
+    }
+
+    /// The local record status `{hosts: {host: {tag: lastIdx}}}`.
+    pub fn status(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { io::status_to_js(&c.local_status().await.map_err(err)?) })
+    }
+
+    #[wasm_bindgen(js_name = historyQuery)]
+    pub fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
+        let q = io::query_from_js(query)?;
+        self.inner.history_query(&q, |r| io::history_page_to_js(&r.entries, r.total))
+    }
+
+    #[wasm_bindgen(js_name = historyGet)]
+    pub fn history_get(&self, id: String) -> Result<JsValue, JsValue> {
+        let id: HistoryId = id.parse().map_err(|e| io::invalid(&format!("history id: {e}")))?;
+        match self.inner.history_get(&id) {
+            Some(h) => io::history_to_js(&h),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    #[wasm_bindgen(js_name = historyCount)]
+    pub fn history_count(&self) -> u32 {
+        self.inner.history_len() as u32
+    }
+
+    #[wasm_bindgen(js_name = historyAdd)]
+    pub fn history_add(&self, entry: JsValue) -> Promise {
+        let c = self.inner.clone();
+        let h = io::history_from_js(entry);
+        promise(async move {
+            let h = c.history_add(h?).await.map_err(err)?;
+            io::history_to_js(&h)
+        })
+    }
+
+    #[wasm_bindgen(js_name = historyDelete)]
+    pub fn history_delete(&self, id: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let id: HistoryId = id.parse().map_err(|e| io::invalid(&format!("history id: {e}")))?;
+            c.history_delete(id).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Records that could not be decrypted or decoded with the current key.
+    #[wasm_bindgen(js_name = unreadableCount)]
+    pub fn unreadable_count(&self) -> f64 {
+        self.inner.unreadable() as f64
+    }
+
+    #[wasm_bindgen(js_name = kvGet)]
+    pub fn kv_get(&self, namespace: String, key: String) -> Option<String> {
+        self.inner.kv_get(&namespace, &key)
+    }
+
+    #[wasm_bindgen(js_name = kvSet)]
+    pub fn kv_set(&self, namespace: String, key: String, value: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.kv_set(&namespace, &key, Some(&value)).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = kvDelete)]
+    pub fn kv_delete(&self, namespace: String, key: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.kv_set(&namespace, &key, None).await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    #[wasm_bindgen(js_name = kvList)]
+    pub fn kv_list(&self, namespace: Option<String>) -> Result<JsValue, JsValue> {
+        io::kv_list_to_js(&self.inner.kv_list(namespace.as_deref()))
+    }
+
+    /// Every local record as wire JSON text (an array).
+    #[wasm_bindgen(js_name = exportRecords)]
+    pub fn export_records(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let r = c.records().await.map_err(err)?;
+            Ok(serde_json::to_string(&r).map_err(|e| io::invalid(&e.to_string()))?.into())
+        })
+    }
+
+    /// Append records given as wire JSON text (an array); returns how many.
+    #[wasm_bindgen(js_name = importRecords)]
+    pub fn import_records(&self, json: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let recs = serde_json::from_str(&json).map_err(|e| io::invalid(&format!("records: {e}")))?;
+            Ok(JsValue::from(c.import_records(recs).await.map_err(err)? as f64))
+        })
+    }
+}
+
+/// Migrate legacy linked-list records (wire JSON text with `parent`) to idx records (JSON
+/// text). Throws with every problem found (forks, cycles, missing parents) otherwise.
+#[wasm_bindgen(js_name = migrateLegacy)]
+pub fn migrate_legacy(json: String) -> Result<String, JsValue> {
+    let recs = client::migrate_legacy(&json).map_err(err)?;
+    serde_json::to_string(&recs).map_err(|e| io::invalid(&e.to_string()))
+}
+
+/// Delete a profile's database.
+#[wasm_bindgen(js_name = deleteProfile)]
+pub fn delete_profile(profile: String) -> Promise {
+    promise(async move {
+        idb::IdbStore::delete(&format!("terrapin-{profile}"))
+            .await
+            .map_err(|e| err(e.into()))?;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// A fresh Atuin key string.
+#[wasm_bindgen(js_name = generateKey)]
+pub fn generate_key() -> Result<String, JsValue> {
+    Key::generate(&mut terrapin_core::random::OsEntropy)
+        .map(|k| k.to_atuin_string())
+        .map_err(|_| err(ClientError::Entropy))
+}

@@ -1,0 +1,363 @@
+//! The browser client: one profile (one IndexedDB database) talking to one server.
+//! Everything here is plain Rust over the adapters; `lib.rs` exports it to JavaScript.
+
+use std::cell::{Cell, RefCell};
+
+use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
+use terrapin_core::legacy::{self, LegacyError, LegacyRecord};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
+use terrapin_core::random::{Entropy, OsEntropy};
+use terrapin_core::record::{uuid_v7, DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
+use terrapin_core::status::Status;
+use terrapin_core::sync::{self, EncRecord, LocalStore, Progress, SyncError, SyncReport};
+use uuid::Uuid;
+use web_sys::AbortSignal;
+
+use crate::http::{HttpError, HttpRemote};
+use crate::idb::{IdbStore, StoreError};
+use crate::search::{self, Query};
+use crate::vault::{self, KdfParams, Secrets, VaultError};
+use crate::views::ViewStore;
+
+const META_HOST: &str = "host_id";
+const META_VAULT: &str = "vault";
+const META_USER: &str = "username";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error(transparent)]
+    Sync(#[from] SyncError<StoreError, HttpError>),
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error("the Atuin key is not valid: {0}")]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error(transparent)]
+    Legacy(#[from] LegacyError),
+    #[error("no Atuin key: log in with your key, register, or unlock the vault")]
+    NoKey,
+    #[error("no vault is saved in this profile")]
+    NoVault,
+    #[error("a sync is already running in this client")]
+    Busy,
+    #[error("the secure random source failed")]
+    Entropy,
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl ClientError {
+    /// A short machine-readable kind for JavaScript callers.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Http(e) | Self::Sync(SyncError::Remote(e)) => e.kind(),
+            Self::Sync(SyncError::WrongKey(_)) => "wrong_key",
+            Self::Sync(SyncError::BadPage { .. }) => "bad_page",
+            Self::Sync(_) | Self::Store(_) => "store",
+            Self::Vault(VaultError::WrongPassphrase) => "wrong_passphrase",
+            Self::Vault(_) => "vault",
+            Self::Key(_) => "bad_key",
+            Self::Crypto(_) => "crypto",
+            Self::Legacy(_) => "legacy",
+            Self::NoKey => "no_key",
+            Self::NoVault => "no_vault",
+            Self::Busy => "busy",
+            Self::Entropy => "entropy",
+            Self::Invalid(_) => "invalid",
+        }
+    }
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+fn now_ns() -> u64 {
+    (js_sys::Date::now() * 1_000_000.0) as u64
+}
+
+fn new_uuid_v7() -> Result<Uuid> {
+    let mut rand = [0u8; 10];
+    OsEntropy.fill(&mut rand).map_err(|_| ClientError::Entropy)?;
+    Ok(uuid_v7((js_sys::Date::now()) as u64, rand))
+}
+
+pub struct Client {
+    pub store: ViewStore,
+    pub remote: HttpRemote,
+    pub host: HostId,
+    username: RefCell<Option<String>>,
+    syncing: Cell<bool>,
+    /// Records per sync request; `None` asks the server (capabilities).
+    pub page_size: Cell<Option<u64>>,
+}
+
+impl Client {
+    /// Open the profile `profile` (its own IndexedDB database) for the server at `server`.
+    pub async fn open(server: &str, profile: &str) -> Result<Self> {
+        let idb = IdbStore::open(&format!("terrapin-{profile}")).await?;
+        let host = match idb.meta_get(META_HOST).await? {
+            Some(h) => h.parse().map(HostId).map_err(|e| ClientError::Invalid(format!("stored host id: {e}")))?,
+            None => {
+                let h = HostId(new_uuid_v7()?);
+                idb.meta_set(META_HOST, Some(&h.to_string())).await?;
+                h
+            }
+        };
+        let username = idb.meta_get(META_USER).await?;
+        let store = ViewStore::new(idb);
+        store.load().await?;
+        Ok(Self {
+            store,
+            remote: HttpRemote::new(server),
+            host,
+            username: RefCell::new(username),
+            syncing: Cell::new(false),
+            page_size: Cell::new(None),
+        })
+    }
+
+    pub fn username(&self) -> Option<String> {
+        self.username.borrow().clone()
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.remote.session().is_some()
+    }
+
+    fn key(&self) -> Result<Key> {
+        self.store.key.borrow().clone().ok_or(ClientError::NoKey)
+    }
+
+    /// The Atuin key (as `atuin key` prints it), if one is set.
+    pub fn key_string(&self) -> Option<String> {
+        self.store.key.borrow().as_ref().map(Key::to_atuin_string)
+    }
+
+    /// Use `key` from now on. Views are rebuilt if it differs from the key in use.
+    pub async fn set_key(&self, key: Key) -> Result<()> {
+        let changed = self.store.key.borrow().as_ref() != Some(&key);
+        *self.store.key.borrow_mut() = Some(key);
+        if changed {
+            self.store.rebuild().await?;
+        }
+        Ok(())
+    }
+
+    async fn remember_user(&self, username: &str) -> Result<()> {
+        *self.username.borrow_mut() = Some(username.to_owned());
+        self.store.idb.meta_set(META_USER, Some(username)).await?;
+        Ok(())
+    }
+
+    /// Create an account. Without `key` a fresh Atuin key is made (read it with `key_string`).
+    pub async fn register(&self, username: &str, email: &str, password: &str, key: Option<&str>) -> Result<()> {
+        let key = match key {
+            Some(k) => Key::from_atuin_string(k)?,
+            None => match self.store.key.borrow().clone() {
+                Some(k) => k,
+                None => Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?,
+            },
+        };
+        self.remote.register(username, email, password).await?;
+        self.remember_user(username).await?;
+        self.set_key(key).await
+    }
+
+    /// Log in with the account's password and its Atuin key.
+    pub async fn login(&self, username: &str, password: &str, key: &str) -> Result<()> {
+        let key = Key::from_atuin_string(key)?;
+        self.remote.login(username, password).await?;
+        self.remember_user(username).await?;
+        self.set_key(key).await
+    }
+
+    /// Forget the session and the key (in memory and in the vault). Records stay.
+    pub async fn logout(&self) -> Result<()> {
+        self.remote.set_session(None);
+        *self.store.key.borrow_mut() = None;
+        self.store.idb.meta_set(META_VAULT, None).await?;
+        Ok(())
+    }
+
+    pub async fn me(&self) -> Result<String> {
+        Ok(self.remote.me().await?.username)
+    }
+
+    /// Seal the session and key under `passphrase` in IndexedDB.
+    pub async fn save_vault(&self, passphrase: &str, params: KdfParams) -> Result<()> {
+        let secrets = Secrets {
+            server: self.remote.base().to_owned(),
+            username: self.username().unwrap_or_default(),
+            session: self.remote.session().ok_or(HttpError::NoSession)?,
+            key: self.key_string().ok_or(ClientError::NoKey)?,
+        };
+        let sealed = vault::seal(&secrets, passphrase, params)?;
+        self.store.idb.meta_set(META_VAULT, Some(&sealed)).await?;
+        Ok(())
+    }
+
+    pub async fn has_vault(&self) -> Result<bool> {
+        Ok(self.store.idb.meta_get(META_VAULT).await?.is_some())
+    }
+
+    /// Open the vault: restores the session and the key.
+    pub async fn unlock(&self, passphrase: &str) -> Result<()> {
+        let sealed = self.store.idb.meta_get(META_VAULT).await?.ok_or(ClientError::NoVault)?;
+        let s = vault::open(&sealed, passphrase)?;
+        self.remote.set_session(Some(s.session));
+        if !s.username.is_empty() {
+            self.remember_user(&s.username).await?;
+        }
+        self.set_key(Key::from_atuin_string(&s.key)?).await
+    }
+
+    /// Sync with the server (the core's engine). Cancellable with `signal`; a sync cut off
+    /// resumes where it stopped next time.
+    pub async fn sync(&self, signal: Option<AbortSignal>, on_progress: impl FnMut(&Progress)) -> Result<SyncReport> {
+        if self.syncing.replace(true) {
+            return Err(ClientError::Busy);
+        }
+        let r = async {
+            let key = self.key()?;
+            let remote = self.remote.with_signal(signal);
+            let page = match self.page_size.get() {
+                Some(p) => p,
+                None => {
+                    let p = remote.page_size().await?;
+                    self.page_size.set(Some(p));
+                    p
+                }
+            };
+            Ok(sync::sync(&self.store, &remote, &key, page, on_progress).await?)
+        }
+        .await;
+        self.syncing.set(false);
+        r
+    }
+
+    pub async fn local_status(&self) -> Result<Status> {
+        Ok(self.store.status().await?)
+    }
+
+    /// Encrypt and append one record to this host's series of `tag`.
+    async fn write_own(&self, tag: Tag, version: Version, payload: Vec<u8>) -> Result<EncRecord> {
+        let key = self.key()?;
+        let series = SeriesKey::new(self.host, tag.clone());
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let idx = self.store.status().await?.get(&series).map_or(0, |l| l + 1);
+            let rec = Record {
+                id: RecordId(new_uuid_v7()?),
+                idx,
+                host: Host::new(self.host),
+                timestamp: now_ns(),
+                version: version.clone(),
+                tag: tag.clone(),
+                data: DecryptedData(payload.clone()),
+            };
+            let enc = encrypt_record(&rec, &key, &mut OsEntropy)?;
+            match self.store.append(std::slice::from_ref(&enc)).await {
+                Ok(()) => return Ok(enc),
+                // Another writer took the idx (another tab, a sync): take the next one.
+                Err(StoreError::NotNext { .. }) if tries < 5 => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// Record a history entry written here.
+    pub async fn history_add(&self, mut h: History) -> Result<History> {
+        if h.id.0.is_nil() {
+            h.id = HistoryId(new_uuid_v7()?);
+        }
+        self.write_own(Tag::History, HISTORY_VERSION, HistoryRecord::Create(h.clone()).encode())
+            .await?;
+        Ok(h)
+    }
+
+    /// Delete a history entry (whichever host wrote it): writes a delete record.
+    pub async fn history_delete(&self, id: HistoryId) -> Result<()> {
+        self.write_own(Tag::History, HISTORY_VERSION, HistoryRecord::Delete(id).encode())
+            .await
+            .map(drop)
+    }
+
+    /// Query the live history.
+    pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult<'_>) -> T) -> T {
+        let views = self.store.views.borrow();
+        f(search::run(views.history.entries(), q))
+    }
+
+    pub fn history_get(&self, id: &HistoryId) -> Option<History> {
+        self.store.views.borrow().history.get(id).cloned()
+    }
+
+    pub fn history_len(&self) -> usize {
+        self.store.views.borrow().history.len()
+    }
+
+    /// Records whose payload could not be read with the current key.
+    pub fn unreadable(&self) -> u64 {
+        self.store.views.borrow().unreadable
+    }
+
+    pub async fn kv_set(&self, namespace: &str, key: &str, value: Option<&str>) -> Result<()> {
+        let r = KvRecord {
+            namespace: namespace.into(),
+            key: key.into(),
+            value: value.map(Into::into),
+        };
+        self.write_own(Tag::Kv, KV_VERSION, r.encode()).await.map(drop)
+    }
+
+    pub fn kv_get(&self, namespace: &str, key: &str) -> Option<String> {
+        self.store.views.borrow().kv.get(namespace, key).map(Into::into)
+    }
+
+    /// Live `(key, value)` pairs of `namespace`, or of every namespace as `(ns, key, value)`.
+    pub fn kv_list(&self, namespace: Option<&str>) -> Vec<(String, String, String)> {
+        let v = self.store.views.borrow();
+        match namespace {
+            Some(ns) => v.kv.list(ns).map(|(k, x)| (ns.to_owned(), k.to_owned(), x.to_owned())).collect(),
+            None => v.kv.iter().map(|(n, k, x)| (n.to_owned(), k.to_owned(), x.to_owned())).collect(),
+        }
+    }
+
+    /// Append records (e.g. migrated legacy records) series by series; each series must
+    /// continue the local one.
+    pub async fn import_records(&self, records: Vec<EncRecord>) -> Result<u64> {
+        let mut n = 0;
+        let mut run: Vec<EncRecord> = Vec::new();
+        for r in records {
+            if run.last().is_some_and(|l| l.series() != r.series() || l.idx + 1 != r.idx || run.len() >= 1000) {
+                self.store.append(&run).await?;
+                n += run.len() as u64;
+                run.clear();
+            }
+            run.push(r);
+        }
+        if !run.is_empty() {
+            self.store.append(&run).await?;
+            n += run.len() as u64;
+        }
+        Ok(n)
+    }
+
+    /// Every local record (encrypted), for export and tests.
+    pub async fn records(&self) -> Result<Vec<EncRecord>> {
+        Ok(self.store.idb.all().await?)
+    }
+}
+
+/// Migrate legacy linked-list records (JSON array) to idx records (the core's rules).
+pub fn migrate_legacy(json: &str) -> Result<Vec<Record<EncryptedData>>> {
+    let legacy: Vec<LegacyRecord<EncryptedData>> =
+        serde_json::from_str(json).map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
+    Ok(legacy::migrate(legacy)?)
+}

@@ -1,0 +1,131 @@
+//! The vault: the session token and the Atuin key at rest, sealed under a passphrase.
+//!
+//! Argon2id (RFC 9106; OWASP's minimum of 19 MiB, 2 passes, 1 lane by default) turns the
+//! passphrase and a random 16-byte salt into a 32-byte key; XChaCha20-Poly1305 with a random
+//! 24-byte nonce seals the secrets. The sealed blob is JSON with every parameter in it, so
+//! the parameters can be raised later without breaking old vaults. A wrong passphrase and a
+//! tampered blob both fail authentication; nothing is ever written in the clear.
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+use terrapin_core::random::{Entropy, OsEntropy};
+use zeroize::Zeroizing;
+
+/// What the vault keeps.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Secrets {
+    pub server: String,
+    pub username: String,
+    pub session: String,
+    /// The Atuin key, as `atuin key` prints it.
+    pub key: String,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secrets")
+            .field("server", &self.server)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Argon2id cost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m: u32,
+    /// Passes.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Default for KdfParams {
+    fn default() -> Self {
+        Self { m: 19 * 1024, t: 2, p: 1 }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Sealed {
+    v: u32,
+    kdf: String,
+    params: KdfParams,
+    salt: String,
+    nonce: String,
+    ct: String,
+}
+
+const AAD: &[u8] = b"terrapin-web vault v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VaultError {
+    #[error("wrong passphrase (or the vault was altered)")]
+    WrongPassphrase,
+    #[error("the vault is not readable: {0}")]
+    Malformed(String),
+    #[error("key derivation: {0}")]
+    Kdf(String),
+    #[error("the secure random source failed")]
+    Entropy,
+}
+
+fn derive_key(passphrase: &str, salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let params = Params::new(p.m, p.t, p.p, Some(32)).map_err(|e| VaultError::Kdf(e.to_string()))?;
+    let mut out = Zeroizing::new([0u8; 32]);
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
+        .map_err(|e| VaultError::Kdf(e.to_string()))?;
+    Ok(out)
+}
+
+/// Seal `secrets` under `passphrase`; the result is safe to store.
+pub fn seal(secrets: &Secrets, passphrase: &str, params: KdfParams) -> Result<String, VaultError> {
+    let mut salt = [0u8; 16];
+    let mut nonce = [0u8; 24];
+    OsEntropy.fill(&mut salt).map_err(|_| VaultError::Entropy)?;
+    OsEntropy.fill(&mut nonce).map_err(|_| VaultError::Entropy)?;
+    let key = derive_key(passphrase, &salt, params)?;
+    let plain = Zeroizing::new(serde_json::to_vec(secrets).map_err(|e| VaultError::Malformed(e.to_string()))?);
+    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let ct = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
+        .map_err(|_| VaultError::Malformed("encryption failed".into()))?;
+    let sealed = Sealed {
+        v: 1,
+        kdf: "argon2id".into(),
+        params,
+        salt: STANDARD.encode(salt),
+        nonce: STANDARD.encode(nonce),
+        ct: STANDARD.encode(ct),
+    };
+    serde_json::to_string(&sealed).map_err(|e| VaultError::Malformed(e.to_string()))
+}
+
+/// Open a vault sealed by [`seal`].
+pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
+    let s: Sealed = serde_json::from_str(sealed).map_err(|e| VaultError::Malformed(e.to_string()))?;
+    if s.v != 1 || s.kdf != "argon2id" {
+        return Err(VaultError::Malformed(format!("unknown vault v{} with {}", s.v, s.kdf)));
+    }
+    let b64 = |x: &str| STANDARD.decode(x).map_err(|e| VaultError::Malformed(e.to_string()));
+    let salt = b64(&s.salt)?;
+    let nonce = b64(&s.nonce)?;
+    let ct = b64(&s.ct)?;
+    if nonce.len() != 24 {
+        return Err(VaultError::Malformed("bad nonce".into()));
+    }
+    let key = derive_key(passphrase, &salt, s.params)?;
+    let cipher = XChaCha20Poly1305::new(key.as_ref().into());
+    let plain = Zeroizing::new(
+        cipher
+            .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: AAD })
+            .map_err(|_| VaultError::WrongPassphrase)?,
+    );
+    serde_json::from_slice(&plain).map_err(|e| VaultError::Malformed(e.to_string()))
+}

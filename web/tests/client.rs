@@ -1,0 +1,303 @@
+//! The client end to end in the browser against an in-page fake server: accounts, sync
+//! between two profiles, history and kv, deletes, wrong keys, cut-off syncs, the vault.
+
+use terrapin_core::crypto::{encrypt_record, Key};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::random::OsEntropy;
+use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::sync::EncRecord;
+use terrapin_web::client::{migrate_legacy, Client, ClientError};
+use terrapin_web::search::{Query, SearchMode};
+use terrapin_web::vault::KdfParams;
+use uuid::Uuid;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+#[wasm_bindgen(module = "/tests/support/fake_server.js")]
+extern "C" {
+    fn install(opts: JsValue);
+    fn set_abort_after(n: u32, controller: &web_sys::AbortController);
+    fn server_count(user: &str) -> u32;
+    fn server_ids(user: &str) -> String;
+}
+
+const SERVER: &str = "http://fake.test";
+
+fn fake(page_cap: u32) {
+    install(js_sys::JSON::parse(&format!(r#"{{"pageCap": {page_cap}}}"#)).unwrap());
+}
+
+fn profile(name: &str) -> String {
+    format!("{name}-{}", (js_sys::Math::random() * 1e9) as u64)
+}
+
+fn user(name: &str) -> String {
+    format!("{name}{}", (js_sys::Math::random() * 1e9) as u64)
+}
+
+fn entry(cmd: &str, cwd: &str, exit: i64, session: &str, host: &str, ts_s: u64) -> History {
+    History {
+        id: HistoryId(Uuid::nil()),
+        timestamp: ts_s * 1_000_000_000,
+        duration: 1000,
+        exit,
+        command: cmd.into(),
+        cwd: cwd.into(),
+        session: session.into(),
+        hostname: format!("{host}:me"),
+        deleted_at: None,
+        author: "me".into(),
+        intent: None,
+        shell: None,
+        author_kind: None,
+    }
+}
+
+async fn registered(name: &str) -> (Client, String) {
+    let c = Client::open(SERVER, &profile(name)).await.unwrap();
+    let u = user(name);
+    c.register(&u, &format!("{u}@example.com"), "pw", None).await.unwrap();
+    (c, u)
+}
+
+#[wasm_bindgen_test]
+async fn two_profiles_push_pull_and_delete() {
+    fake(100);
+    let (a, u) = registered("a").await;
+    let key = a.key_string().unwrap();
+    let h1 = a.history_add(entry("git status", "/src", 0, "s1", "laptop", 1)).await.unwrap();
+    a.history_add(entry("cargo test", "/src", 101, "s1", "laptop", 2)).await.unwrap();
+    a.history_add(entry("ls -la", "/home", 0, "s2", "laptop", 3)).await.unwrap();
+    a.kv_set("env", "EDITOR", Some("vim")).await.unwrap();
+    let r = a.sync(None, |_| {}).await.unwrap();
+    assert_eq!((r.uploaded, r.downloaded), (4, 0));
+    assert_eq!(server_count(&u), 4);
+
+    let b = Client::open(SERVER, &profile("b")).await.unwrap();
+    b.login(&u, "pw", &key).await.unwrap();
+    let mut progress = Vec::new();
+    let r = b.sync(None, |p| progress.push((p.all_done, p.all_total))).await.unwrap();
+    assert_eq!((r.uploaded, r.downloaded), (0, 4));
+    assert_eq!(progress.last(), Some(&(4, 4)));
+    assert_eq!(b.history_len(), 3);
+    assert_eq!(b.kv_get("env", "EDITOR").as_deref(), Some("vim"));
+    assert_eq!(b.me().await.unwrap(), u);
+
+    b.history_delete(h1.id).await.unwrap();
+    assert!(b.history_get(&h1.id).is_none());
+    let r = b.sync(None, |_| {}).await.unwrap();
+    assert_eq!(r.uploaded, 1);
+    let r = a.sync(None, |_| {}).await.unwrap();
+    assert_eq!(r.downloaded, 1);
+    assert!(a.history_get(&h1.id).is_none());
+    assert_eq!(a.history_len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_wrong_key_is_refused_and_nothing_is_uploaded() {
+    fake(100);
+    let (a, u) = registered("wk").await;
+    a.history_add(entry("echo 1", "/", 0, "s", "h", 1)).await.unwrap();
+    a.sync(None, |_| {}).await.unwrap();
+    let b = Client::open(SERVER, &profile("wk-b")).await.unwrap();
+    let other = Key::generate(&mut OsEntropy).unwrap().to_atuin_string();
+    b.login(&u, "pw", &other).await.unwrap();
+    b.history_add(entry("echo 2", "/", 0, "s", "h", 2)).await.unwrap();
+    let e = b.sync(None, |_| {}).await.unwrap_err();
+    assert_eq!(e.kind(), "wrong_key", "{e}");
+    assert_eq!(server_count(&u), 1);
+}
+
+#[wasm_bindgen_test]
+async fn history_queries_filter_search_and_page() {
+    fake(100);
+    let (a, _) = registered("q").await;
+    let rows = [
+        ("git status", "/src", 0, "s1", "laptop", 10),
+        ("git commit -m wip", "/src", 1, "s1", "laptop", 20),
+        ("cargo build --release", "/src/web", 0, "s2", "desk", 30),
+        ("grep -r TODO .", "/src", 0, "s2", "desk", 40),
+        ("GIT_TRACE=1 git push", "/home", 128, "s3", "laptop", 50),
+    ];
+    for (c, d, x, s, h, t) in rows {
+        a.history_add(entry(c, d, x, s, h, t)).await.unwrap();
+    }
+    let cmds = |q: Query| a.history_query(&q, |r| (r.total, r.entries.iter().map(|h| h.command.clone()).collect::<Vec<_>>()));
+    // Newest first, paged.
+    let (total, page) = cmds(Query { limit: Some(2), offset: 1, ..Default::default() });
+    assert_eq!(total, 5);
+    assert_eq!(page, vec!["grep -r TODO .", "cargo build --release"]);
+    // Prefix.
+    let (_, p) = cmds(Query { text: "git".into(), mode: SearchMode::Prefix, ..Default::default() });
+    assert_eq!(p, vec!["git commit -m wip", "git status"]);
+    // Full text: all words, any order, any case.
+    let (_, p) = cmds(Query { text: "PUSH git".into(), mode: SearchMode::FullText, ..Default::default() });
+    assert_eq!(p, vec!["GIT_TRACE=1 git push"]);
+    // Fuzzy.
+    let (_, p) = cmds(Query { text: "cbr".into(), mode: SearchMode::Fuzzy, ..Default::default() });
+    assert_eq!(p.first().map(String::as_str), Some("cargo build --release"));
+    // Filters.
+    let (_, p) = cmds(Query { host: Some("desk".into()), ..Default::default() });
+    assert_eq!(p, vec!["grep -r TODO .", "cargo build --release"]);
+    let (_, p) = cmds(Query { cwd: Some("/src".into()), exit: Some(0), ..Default::default() });
+    assert_eq!(p, vec!["grep -r TODO .", "git status"]);
+    let (_, p) = cmds(Query { session: Some("s1".into()), ..Default::default() });
+    assert_eq!(p.len(), 2);
+    let (_, p) = cmds(Query { after: Some(20_000_000_000), before: Some(50_000_000_000), ..Default::default() });
+    assert_eq!(p, vec!["grep -r TODO .", "cargo build --release", "git commit -m wip"]);
+}
+
+#[wasm_bindgen_test]
+async fn kv_set_get_delete_list() {
+    fake(100);
+    let (a, _) = registered("kv").await;
+    a.kv_set("ns", "a", Some("1")).await.unwrap();
+    a.kv_set("ns", "b", Some("2")).await.unwrap();
+    a.kv_set("other", "a", Some("x")).await.unwrap();
+    a.kv_set("ns", "a", Some("3")).await.unwrap();
+    assert_eq!(a.kv_get("ns", "a").as_deref(), Some("3"));
+    a.kv_set("ns", "b", None).await.unwrap();
+    assert_eq!(a.kv_get("ns", "b"), None);
+    let l = a.kv_list(Some("ns"));
+    assert_eq!(l, vec![("ns".into(), "a".into(), "3".into())]);
+    assert_eq!(a.kv_list(None).len(), 2);
+}
+
+#[wasm_bindgen_test]
+async fn views_survive_reopening_without_decrypting_again() {
+    fake(100);
+    let name = profile("reopen");
+    let c = Client::open(SERVER, &name).await.unwrap();
+    let u = user("reopen");
+    c.register(&u, &format!("{u}@x.y"), "pw", None).await.unwrap();
+    c.history_add(entry("echo hi", "/", 0, "s", "h", 1)).await.unwrap();
+    c.kv_set("n", "k", Some("v")).await.unwrap();
+    let host = c.host;
+    drop(c);
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert_eq!(c.host, host);
+    assert_eq!(c.history_len(), 1);
+    assert_eq!(c.kv_get("n", "k").as_deref(), Some("v"));
+    assert!(c.key_string().is_none());
+}
+
+fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
+    (0..n)
+        .map(|i| {
+            let h = entry(&format!("cmd {i}"), "/", 0, "s", "gen", 1000 + i);
+            let h = History { id: HistoryId(Uuid::from_u128(0xabc000 + i as u128)), ..h };
+            let r = Record {
+                id: RecordId(Uuid::from_u128(0xdef000 + i as u128 + ((host.0.as_u128() & 0xffff) << 64))),
+                idx: i,
+                host: Host::new(host),
+                timestamp: 1_700_000_000_000_000_000 + i,
+                version: HISTORY_VERSION,
+                tag: Tag::History,
+                data: DecryptedData(HistoryRecord::Create(h).encode()),
+            };
+            encrypt_record(&r, key, &mut OsEntropy).unwrap()
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn cut_off_syncs_lose_and_duplicate_nothing() {
+    fake(50);
+    let (a, u) = registered("cut").await;
+    let key = Key::from_atuin_string(&a.key_string().unwrap()).unwrap();
+    let n = 600;
+    a.import_records(sealed_history(a.host, n, &key)).await.unwrap();
+    // Upload, cut off at random points, until done.
+    let mut cuts = 0;
+    loop {
+        let ctl = web_sys::AbortController::new().unwrap();
+        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
+        match a.sync(Some(ctl.signal()), |_| {}).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert_eq!(e.kind(), "aborted", "{e}");
+                cuts += 1;
+            }
+        }
+        assert!(cuts < 100);
+    }
+    assert!(cuts > 0);
+    assert_eq!(server_count(&u), n as u32);
+    let mut ids: Vec<String> = serde_json::from_str(&server_ids(&u)).unwrap();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), n as usize);
+
+    // Download into a second profile, cut off at random points.
+    let b = Client::open(SERVER, &profile("cut-b")).await.unwrap();
+    b.login(&u, "pw", &a.key_string().unwrap()).await.unwrap();
+    let mut cuts = 0;
+    loop {
+        let ctl = web_sys::AbortController::new().unwrap();
+        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
+        match b.sync(Some(ctl.signal()), |_| {}).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert_eq!(e.kind(), "aborted", "{e}");
+                cuts += 1;
+            }
+        }
+        assert!(cuts < 100);
+    }
+    assert!(cuts > 0);
+    let mut mine = b.records().await.unwrap();
+    let mut theirs = a.records().await.unwrap();
+    mine.sort_by_key(|r| r.id);
+    theirs.sort_by_key(|r| r.id);
+    assert_eq!(mine, theirs);
+    assert_eq!(b.history_len(), n as usize);
+}
+
+#[wasm_bindgen_test]
+async fn the_vault_seals_session_and_key_under_a_passphrase() {
+    fake(100);
+    let name = profile("vault");
+    let c = Client::open(SERVER, &name).await.unwrap();
+    let u = user("vault");
+    c.register(&u, &format!("{u}@x.y"), "pw", None).await.unwrap();
+    let key = c.key_string().unwrap();
+    let session = c.remote.session().unwrap();
+    let cheap = KdfParams { m: 256, t: 1, p: 1 };
+    c.save_vault("correct horse", cheap).await.unwrap();
+    let raw = c.store.idb.meta_get("vault").await.unwrap().unwrap();
+    assert!(!raw.contains(&session) && !raw.contains(&key), "nothing in the clear");
+    drop(c);
+
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert!(!c.is_logged_in());
+    assert!(c.has_vault().await.unwrap());
+    let e = c.unlock("wrong").await.unwrap_err();
+    assert_eq!(e.kind(), "wrong_passphrase");
+    c.unlock("correct horse").await.unwrap();
+    assert_eq!(c.key_string().as_deref(), Some(key.as_str()));
+    assert_eq!(c.me().await.unwrap(), u);
+    c.logout().await.unwrap();
+    assert!(!c.has_vault().await.unwrap());
+    assert!(matches!(c.unlock("correct horse").await, Err(ClientError::NoVault)));
+}
+
+#[wasm_bindgen_test]
+fn legacy_records_migrate_or_report_problems() {
+    let host = "00000000-0000-0000-0000-0000000000aa";
+    let rec = |id: u32, parent: Option<u32>| {
+        let p = parent.map_or("null".to_string(), |p| format!("\"00000000-0000-0000-0000-{p:012}\""));
+        format!(
+            r#"{{"id":"00000000-0000-0000-0000-{id:012}","host":"{host}","parent":{p},"timestamp":1,"version":"v0","tag":"history","data":{{"data":"x","content_encryption_key":"y"}}}}"#
+        )
+    };
+    let ok = format!("[{},{},{}]", rec(3, Some(2)), rec(1, None), rec(2, Some(1)));
+    let out = migrate_legacy(&ok).unwrap();
+    let order: Vec<(u64, u128)> = out.iter().map(|r| (r.idx, r.id.0.as_u128())).collect();
+    assert_eq!(order, vec![(0, 1), (1, 2), (2, 3)]);
+    let fork = format!("[{},{},{}]", rec(1, None), rec(2, Some(1)), rec(3, Some(1)));
+    let e = migrate_legacy(&fork).unwrap_err();
+    assert_eq!(e.kind(), "legacy");
+    assert!(e.to_string().contains("00000000-0000-0000-0000-000000000002"), "{e}");
+}
