@@ -1,6 +1,7 @@
 //! Request/response plumbing shared by the handlers: headers every answer carries, CORS,
 //! capability negotiation, bodies, and the session check.
 
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use terrapin_core::wire::{
     self, CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
@@ -105,34 +106,33 @@ pub fn negotiated(path: &str, method: &Method) -> bool {
     *method != Method::Options && path != "/api/v0/capabilities" && path != "/healthz"
 }
 
-/// Reads a body, refusing more than `max` bytes with 413 (before reading when the length is
-/// declared).
+/// Reads a body, refusing more than `max` bytes with 413. An oversized body is still drained
+/// (without keeping it) so the client reads our answer instead of a reset connection.
 pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let too_large = |size: u64| {
-        ApiError::new(
-            413,
-            format!("request body is {size} bytes, more than the limit of {max}"),
-        )
+    let read_err = |e: worker::Error| {
+        ApiError::bad_request(format!("could not read the request body: {e}"))
     };
-    if let Some(n) = declared {
-        if n > max as u64 {
-            return Err(too_large(n));
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut buf = Vec::new();
+    let mut size = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(read_err)?;
+        size = size.saturating_add(chunk.len());
+        if size <= max {
+            buf.extend_from_slice(&chunk);
         }
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|e| ApiError::bad_request(format!("could not read the request body: {e}")))?;
-    if bytes.len() > max {
-        return Err(too_large(bytes.len() as u64));
+    if size > max {
+        return Err(ApiError::new(
+            413,
+            format!("request body is {size} bytes, more than the limit of {max}"),
+        ));
     }
-    Ok(bytes)
+    Ok(buf)
 }
 
 /// Reads and decodes a small JSON body (account routes).

@@ -41,7 +41,10 @@ pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
             // A concurrent push filled a slot between our check and our insert; the batch
             // rolled back as a whole. Look again: it is now a duplicate or a conflict.
             Err(e) => {
-                console_warn!("push of {} retried: {e}", push::describe(&ranges));
+                console_warn!(
+                    "push of {} retried after a concurrent insert",
+                    push::describe(&ranges)
+                );
                 last_err = Some(e);
             }
         }

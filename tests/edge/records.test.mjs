@@ -1,0 +1,272 @@
+// Black-box tests of the record routes of the real worker (workerd + local D1): push rules,
+// idempotence, conflicts, refusals that store nothing, isolation, status, next, store delete.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { startWorker } from "./harness.mjs";
+import { Api, record, series, username, uuid } from "./client.mjs";
+
+let worker;
+let api;
+
+before(async () => {
+  worker = await startWorker();
+  api = new Api(worker.url);
+});
+after(async () => worker?.dispose());
+
+const ok = (r) => assert.equal(r.status, 200, r.text);
+const refused = (r, status, pattern) => {
+  assert.equal(r.status, status, r.text);
+  assert.equal(typeof r.json?.reason, "string", r.text);
+  if (pattern) assert.match(r.json.reason, pattern);
+};
+
+/** Everything a user holds: status plus every record of every series in it. */
+async function snapshot(token) {
+  const status = (await api.status(token)).json;
+  const records = {};
+  for (const [host, tags] of Object.entries(status.hosts)) {
+    for (const tag of Object.keys(tags)) records[`${host}/${tag}`] = await api.all(token, host, tag);
+  }
+  return { status, records };
+}
+
+describe("push, status and next", () => {
+  test("round trip keeps every field exactly, including 64-bit timestamps", async () => {
+    const token = await api.register(username("rt"));
+    const host = uuid();
+    const id = uuid();
+    // built by hand: a nanosecond timestamp above 2^53 must survive byte for byte
+    const body = `[{"id":"${id}","idx":0,"host":{"id":"${host}","name":""},"timestamp":1732533145123456789,"version":"v1","tag":"kv","data":{"data":"v4.local.abc","content_encryption_key":"{\\"wpk\\":\\"k4.local-wrap.pie.x\\",\\"kid\\":\\"k4.lid.y\\"}"}}]`;
+    ok(await api.req("POST", "/api/v0/record", { token, body }));
+    const r = await api.next(token, { host, tag: "kv", count: 10 });
+    ok(r);
+    assert.equal(r.text, body);
+    assert.deepEqual((await api.status(token)).json, { hosts: { [host]: { kv: 0 } } });
+  });
+
+  test("an empty batch is accepted and stores nothing", async () => {
+    const token = await api.register(username("empty"));
+    ok(await api.push(token, []));
+    assert.deepEqual((await api.status(token)).json, { hosts: {} });
+  });
+
+  test("the same batch pushed three times is stored once", async () => {
+    const token = await api.register(username("idem"));
+    const host = uuid();
+    const batch = series(host, "history", 0, 49);
+    for (let i = 0; i < 3; i++) ok(await api.push(token, batch));
+    const all = await api.all(token, host, "history");
+    assert.equal(all.length, 50);
+    assert.deepEqual(all, batch);
+    assert.deepEqual((await api.status(token)).json, { hosts: { [host]: { history: 49 } } });
+    // and concurrently
+    const more = series(host, "history", 50, 99);
+    const answers = await Promise.all([1, 2, 3, 4].map(() => api.push(token, more)));
+    for (const r of answers) ok(r);
+    assert.equal((await api.all(token, host, "history")).length, 100);
+    // a batch overlapping stored records with identical ones is fine too
+    ok(await api.push(token, [...batch.slice(40), ...series(host, "history", 100, 100)]));
+    assert.equal((await api.status(token)).json.hosts[host].history, 100);
+  });
+
+  test("next pages ascend from start and cap count", async () => {
+    const token = await api.register(username("next"));
+    const host = uuid();
+    // pushed out of order, in two batches
+    const recs = series(host, "history", 0, 29);
+    ok(await api.push(token, recs.slice(15).reverse()));
+    ok(await api.push(token, recs.slice(0, 15)));
+    const page = await api.next(token, { host, tag: "history", start: 10, count: 5 });
+    assert.deepEqual(page.json.map((r) => r.idx), [10, 11, 12, 13, 14]);
+    const noStart = await api.next(token, { host, tag: "history", count: 3 });
+    assert.deepEqual(noStart.json.map((r) => r.idx), [0, 1, 2]);
+    assert.deepEqual((await api.next(token, { host, tag: "history", start: 30, count: 5 })).json, []);
+    assert.deepEqual((await api.next(token, { host, tag: "kv", count: 5 })).json, []);
+    assert.deepEqual((await api.next(token, { host: uuid(), tag: "history", count: 5 })).json, []);
+  });
+
+  test("count is capped at MAX_PAGE_SIZE", async () => {
+    const token = await api.register(username("cap"));
+    const host = uuid();
+    for (let i = 0; i < 12; i++) ok(await api.push(token, series(host, "history", i * 100, i * 100 + 99)));
+    const r = await api.next(token, { host, tag: "history", count: 1_000_000 });
+    ok(r);
+    assert.equal(r.json.length, 1000);
+  });
+
+  test("next refuses bad parameters with 400", async () => {
+    const token = await api.register(username("badnext"));
+    const host = uuid();
+    const cases = [
+      `tag=history&count=1`,
+      `host=${host}&count=1`,
+      `host=${host}&tag=history`,
+      `host=not-a-uuid&tag=history&count=1`,
+      `host=${host}&tag=&count=1`,
+      `host=${host}&tag=history&count=-1`,
+      `host=${host}&tag=history&count=0`,
+      `host=${host}&tag=history&count=abc`,
+      `host=${host}&tag=history&count=1e9`,
+      `host=${host}&tag=history&count=99999999999999999999999999`,
+      `host=${host}&tag=history&start=-1&count=1`,
+      `host=${host}&tag=history&start=9007199254740992&count=1`,
+      `host=${host}&tag=history&start=1.5&count=1`,
+    ];
+    for (const q of cases) refused(await api.req("GET", `/api/v0/record/next?${q}`, { token }), 400);
+  });
+
+  test("DELETE /api/v0/store removes records and status, keeps the account", async () => {
+    const token = await api.register(username("wipe"));
+    const host = uuid();
+    ok(await api.push(token, series(host, "history", 0, 9)));
+    ok(await api.push(token, series(host, "kv", 0, 2)));
+    const del = await api.req("DELETE", "/api/v0/store", { token });
+    assert.equal(del.status, 200, del.text);
+    assert.deepEqual((await api.status(token)).json, { hosts: {} });
+    assert.deepEqual((await api.next(token, { host, tag: "history", count: 100 })).json, []);
+    ok(await api.req("GET", "/api/v0/me", { token }));
+    // a fresh upload from idx 0 works after the wipe (atuin store push --force)
+    ok(await api.push(token, series(host, "history", 0, 4)));
+    assert.equal((await api.status(token)).json.hosts[host].history, 4);
+  });
+});
+
+describe("conflicts", () => {
+  test("a conflicting idx is refused with 409 naming series and idx; store unchanged", async () => {
+    const token = await api.register(username("conflict"));
+    const host = uuid();
+    ok(await api.push(token, series(host, "history", 0, 9)));
+    const before = await snapshot(token);
+    // a batch of new records plus one that claims occupied idx 7 with another id
+    const bad = [...series(host, "history", 10, 19), record({ host, idx: 7 })];
+    const r = await api.push(token, bad);
+    refused(r, 409);
+    assert.ok(r.json.reason.includes(host), r.json.reason);
+    assert.match(r.json.reason, /history/);
+    assert.match(r.json.reason, /idx 7\b/);
+    assert.deepEqual(await snapshot(token), before);
+  });
+
+  test("two different records for one slot in one batch conflict", async () => {
+    const token = await api.register(username("selfconflict"));
+    const host = uuid();
+    const r = await api.push(token, [record({ host, idx: 0 }), record({ host, idx: 1 }), record({ host, idx: 1 })]);
+    refused(r, 409, /idx 1\b/);
+    assert.deepEqual((await api.status(token)).json, { hosts: {} });
+  });
+
+  test("racing conflicting pushes: exactly one wins, the other stores nothing", async () => {
+    const token = await api.register(username("race"));
+    const host = uuid();
+    const a = series(host, "history", 0, 49);
+    const b = series(host, "history", 0, 49);
+    const [ra, rb] = await Promise.all([api.push(token, a), api.push(token, b)]);
+    const statuses = [ra.status, rb.status].sort();
+    assert.deepEqual(statuses, [200, 409], `${ra.text} / ${rb.text}`);
+    const winner = ra.status === 200 ? a : b;
+    assert.deepEqual(await api.all(token, host, "history"), winner);
+  });
+});
+
+describe("refused batches store nothing", () => {
+  const good = (host, idx) => record({ host, idx });
+  const cases = [
+    ["malformed JSON", () => "[{", 400, /malformed JSON/],
+    ["not an array", () => "{}", 400, /array/],
+    ["a string", () => '"records"', 400, /array/],
+    ["bad record UUID", (h) => [good(h, 0), { ...good(h, 1), id: "not-a-uuid" }], 400, /record 1/],
+    ["bad host UUID", (h) => [{ ...good(h, 0), host: { id: "1234", name: "" } }], 400, /record 0/],
+    ["missing host", (h) => [{ ...good(h, 0), host: undefined }], 400, /record 0/],
+    ["empty tag", (h) => [good(h, 0), { ...good(h, 1), tag: "" }], 400, /empty tag/],
+    ["negative idx", (h) => [good(h, 0), { ...good(h, 1), idx: -1 }], 400, /record 1/],
+    ["fractional idx", (h) => [{ ...good(h, 0), idx: 0.5 }], 400, /record 0/],
+    ["absurd idx", (h) => [good(h, 0), { ...good(h, 1), idx: 2 ** 53 }], 400, /idx/],
+    ["idx as string", (h) => [{ ...good(h, 0), idx: "0" }], 400, /record 0/],
+    ["negative timestamp", (h) => [{ ...good(h, 0), timestamp: -5 }], 400, /record 0/],
+    ["missing data", (h) => [{ ...good(h, 0), data: undefined }], 400, /record 0/],
+    ["oversized record", (h) => [good(h, 0), record({ host: h, idx: 1, data: "x".repeat(300 * 1024) })], 413, /limit/],
+    ["too many records", (h) => series(h, "history", 0, 1000), 413, /1001 records/],
+    ["oversized body", (h) => Array.from({ length: 40 }, (_, i) => record({ host: h, idx: i, data: "y".repeat(250 * 1024) })), 413, /body/],
+  ];
+  for (const [name, make, status, pattern] of cases) {
+    test(name, async () => {
+      const token = await api.register(username("refuse"));
+      const host = uuid();
+      ok(await api.push(token, series(host, "history", 0, 2)));
+      const before = await snapshot(token);
+      const body = make(host);
+      refused(await api.push(token, body), status, pattern);
+      assert.deepEqual(await snapshot(token), before);
+    });
+  }
+});
+
+describe("isolation between users", () => {
+  test("two users can't see, push into or delete each other's records", async () => {
+    const alice = await api.register(username("alice"));
+    const bob = await api.register(username("bob"));
+    const host = uuid();
+    const aliceRecs = series(host, "history", 0, 9);
+    ok(await api.push(alice, aliceRecs));
+    // bob sees nothing of alice's
+    assert.deepEqual((await api.status(bob)).json, { hosts: {} });
+    assert.deepEqual((await api.next(bob, { host, tag: "history", count: 100 })).json, []);
+    // bob pushes into the same host/tag/idx: his own store, no conflict with alice
+    const bobRecs = series(host, "history", 0, 4);
+    ok(await api.push(bob, bobRecs));
+    assert.deepEqual(await api.all(bob, host, "history"), bobRecs);
+    assert.deepEqual(await api.all(alice, host, "history"), aliceRecs);
+    // alice's identical records pushed by bob land in bob's store only
+    ok(await api.push(bob, aliceRecs.slice(5)));
+    assert.equal((await api.status(alice)).json.hosts[host].history, 9);
+    // bob wipes his store: alice keeps hers
+    assert.equal((await api.req("DELETE", "/api/v0/store", { token: bob })).status, 200);
+    assert.deepEqual((await api.status(bob)).json, { hosts: {} });
+    assert.deepEqual(await api.all(alice, host, "history"), aliceRecs);
+    // bob deletes his account: alice keeps hers
+    const bobName = (await api.req("GET", "/api/v0/me", { token: bob })).json.username;
+    assert.ok(bobName);
+    ok(await api.req("DELETE", "/account", { token: bob, body: { password: "correct horse battery staple" } }));
+    assert.deepEqual(await api.all(alice, host, "history"), aliceRecs);
+    ok(await api.req("GET", "/api/v0/me", { token: alice }));
+  });
+});
+
+describe("status", () => {
+  test("equals the max idx per series after interleaved pushes from several hosts", async () => {
+    const token = await api.register(username("multi"));
+    const hosts = [uuid(), uuid(), uuid()];
+    const tags = ["history", "kv", "my-plugin"];
+    const sizes = {};
+    const next = {};
+    for (const h of hosts) for (const t of tags) next[`${h}/${t}`] = 0;
+    // each host pushes its own series in small batches; hosts run concurrently
+    let round = 0;
+    const want = {};
+    for (const h of hosts) want[h] = {};
+    await Promise.all(
+      hosts.map(async (h, hi) => {
+        for (let step = 0; step < 8; step++) {
+          const t = tags[(step + hi) % tags.length];
+          const key = `${h}/${t}`;
+          const n = 1 + ((step * 7 + hi * 3) % 13);
+          const from = next[key];
+          next[key] = from + n;
+          ok(await api.push(token, series(h, t, from, from + n - 1)));
+          want[h][t] = from + n - 1;
+          round++;
+        }
+      }),
+    );
+    assert.ok(round > 0);
+    assert.deepEqual((await api.status(token)).json, { hosts: want });
+    for (const h of hosts) {
+      for (const [t, last] of Object.entries(want[h])) {
+        const all = await api.all(token, h, t);
+        assert.deepEqual(all.map((r) => r.idx), Array.from({ length: last + 1 }, (_, i) => i));
+        sizes[`${h}/${t}`] = all.length;
+      }
+    }
+  });
+});
