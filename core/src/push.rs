@@ -16,7 +16,7 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::record::{EncryptedData, RecordId, RecordIdx, Record, SeriesKey};
+use crate::record::{EncryptedData, Record, RecordId, RecordIdx, SeriesKey};
 use crate::wire::MAX_IDX;
 
 /// A record as pushed over the wire.
@@ -96,9 +96,9 @@ impl PushError {
     /// 409 for a conflict, 400 for the rest.
     pub fn status(&self) -> u16 {
         match self {
-            Self::BodyTooLarge { .. } | Self::TooManyRecords { .. } | Self::RecordTooLarge { .. } => {
-                413
-            }
+            Self::BodyTooLarge { .. }
+            | Self::TooManyRecords { .. }
+            | Self::RecordTooLarge { .. } => 413,
             Self::Conflict { .. } => 409,
             _ => 400,
         }
@@ -138,11 +138,7 @@ pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, 
 }
 
 /// The per-record rules of [`parse_batch`], for records that did not come from JSON.
-pub fn validate_record(
-    index: usize,
-    r: &WireRecord,
-    limits: &PushLimits,
-) -> Result<(), PushError> {
+pub fn validate_record(index: usize, r: &WireRecord, limits: &PushLimits) -> Result<(), PushError> {
     let tag = r.tag.as_str();
     if tag.is_empty() {
         return Err(PushError::EmptyTag { index });
@@ -328,16 +324,51 @@ mod tests {
             (b"{not json".to_vec(), 400, "malformed"),
             (b"{\"a\":1}".to_vec(), 400, "array"),
             (vec![b' '; 5000], 413, "body"),
-            (body(&[rec(1, "kv", 0, 1), rec(1, "kv", 1, 2), rec(1, "kv", 2, 3), rec(1, "kv", 3, 4)]), 413, "limit of 3"),
-            (with(&|v| v["id"] = "nope".into()), 400, "record 0 is invalid"),
-            (with(&|v| v["host"]["id"] = "zzz".into()), 400, "record 0 is invalid"),
+            (
+                body(&[
+                    rec(1, "kv", 0, 1),
+                    rec(1, "kv", 1, 2),
+                    rec(1, "kv", 2, 3),
+                    rec(1, "kv", 3, 4),
+                ]),
+                413,
+                "limit of 3",
+            ),
+            (
+                with(&|v| v["id"] = "nope".into()),
+                400,
+                "record 0 is invalid",
+            ),
+            (
+                with(&|v| v["host"]["id"] = "zzz".into()),
+                400,
+                "record 0 is invalid",
+            ),
             (with(&|v| v["tag"] = "".into()), 400, "empty tag"),
             (with(&|v| v["idx"] = (-1).into()), 400, "invalid"),
             (with(&|v| v["idx"] = 1.5.into()), 400, "invalid"),
-            (with(&|v| v["idx"] = (MAX_IDX + 1).into()), 400, "largest accepted idx"),
-            (with(&|v| v["timestamp"] = u64::MAX.into()), 400, "timestamp"),
-            (with(&|v| v["tag"] = "t".repeat(200).into()), 400, "tag is longer"),
-            (with(&|v| { v.as_object_mut().unwrap().remove("data"); }), 400, "invalid"),
+            (
+                with(&|v| v["idx"] = (MAX_IDX + 1).into()),
+                400,
+                "largest accepted idx",
+            ),
+            (
+                with(&|v| v["timestamp"] = u64::MAX.into()),
+                400,
+                "timestamp",
+            ),
+            (
+                with(&|v| v["tag"] = "t".repeat(200).into()),
+                400,
+                "tag is longer",
+            ),
+            (
+                with(&|v| {
+                    v.as_object_mut().unwrap().remove("data");
+                }),
+                400,
+                "invalid",
+            ),
             (body(&[big]), 413, "more than the limit of 64"),
         ];
         for (b, status, needle) in cases {
@@ -359,8 +390,16 @@ mod tests {
         assert_eq!(
             r,
             vec![
-                SeriesRange { series: key(1, "history"), first: 1, last: 3 },
-                SeriesRange { series: key(2, "kv"), first: 4, last: 5 },
+                SeriesRange {
+                    series: key(1, "history"),
+                    first: 1,
+                    last: 3
+                },
+                SeriesRange {
+                    series: key(2, "kv"),
+                    first: 4,
+                    last: 5
+                },
             ]
         );
         assert!(describe(&r).contains("1..=3"));
@@ -368,12 +407,19 @@ mod tests {
 
     #[test]
     fn classify_new_duplicate_conflict() {
-        let b = vec![rec(1, "history", 0, 10), rec(1, "history", 1, 11), rec(1, "kv", 0, 12)];
+        let b = vec![
+            rec(1, "history", 0, 10),
+            rec(1, "history", 1, 11),
+            rec(1, "kv", 0, 12),
+        ];
         // empty store: all new
         let plan = classify(&b, &Occupied::new()).unwrap();
         assert_eq!(plan.new, vec![0, 1, 2]);
         assert_eq!(plan.duplicates, 0);
-        assert_eq!(plan.last_idx, vec![(key(1, "history"), 1), (key(1, "kv"), 0)]);
+        assert_eq!(
+            plan.last_idx,
+            vec![(key(1, "history"), 1), (key(1, "kv"), 0)]
+        );
 
         // same batch again: all duplicates, nothing to insert
         let stored: Occupied = b.iter().map(|r| ((r.series(), r.idx), r.id)).collect();
@@ -392,7 +438,10 @@ mod tests {
         let err = classify(&b, &other).unwrap_err();
         assert_eq!(err.status(), 409);
         let msg = err.to_string();
-        assert!(msg.contains(&key(1, "history").to_string()) && msg.contains("idx 1"), "{msg}");
+        assert!(
+            msg.contains(&key(1, "history").to_string()) && msg.contains("idx 1"),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -405,7 +454,11 @@ mod tests {
         let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 2)];
         assert_eq!(classify(&b, &Occupied::new()).unwrap_err().status(), 409);
         // same idx in different series or hosts is fine
-        let b = vec![rec(1, "kv", 0, 1), rec(2, "kv", 0, 2), rec(1, "history", 0, 3)];
+        let b = vec![
+            rec(1, "kv", 0, 1),
+            rec(2, "kv", 0, 2),
+            rec(1, "history", 0, 3),
+        ];
         assert_eq!(classify(&b, &Occupied::new()).unwrap().new.len(), 3);
     }
 }

@@ -192,7 +192,9 @@ pub enum WireError {
     MissingParam(&'static str),
     #[error("query parameter {name:?} is invalid: {reason}")]
     BadParam { name: &'static str, reason: String },
-    #[error("only letters, digits and hyphens (-) are allowed in usernames, at most {max} characters")]
+    #[error(
+        "only letters, digits and hyphens (-) are allowed in usernames, at most {max} characters"
+    )]
     BadUsername { max: usize },
     #[error("{field} must not be empty")]
     Empty { field: &'static str },
@@ -424,7 +426,12 @@ mod tests {
         assert_eq!(q.count, 100);
         assert_eq!(q.host, HostId(Uuid::parse_str(HOST).unwrap()));
         let capped = NextQuery::from_pairs(
-            [("host", HOST), ("tag", "kv"), ("start", "7"), ("count", "99999")],
+            [
+                ("host", HOST),
+                ("tag", "kv"),
+                ("start", "7"),
+                ("count", "99999"),
+            ],
             500,
         )
         .unwrap();
@@ -437,9 +444,23 @@ mod tests {
             &[("host", HOST), ("tag", "kv"), ("count", "-1")],
             &[("host", HOST), ("tag", "kv"), ("count", "0")],
             &[("host", HOST), ("tag", "kv"), ("count", "1e3")],
-            &[("host", HOST), ("tag", "kv"), ("count", "99999999999999999999999")],
-            &[("host", HOST), ("tag", "kv"), ("start", "-5"), ("count", "1")],
-            &[("host", HOST), ("tag", "kv"), ("start", "9007199254740992"), ("count", "1")],
+            &[
+                ("host", HOST),
+                ("tag", "kv"),
+                ("count", "99999999999999999999999"),
+            ],
+            &[
+                ("host", HOST),
+                ("tag", "kv"),
+                ("start", "-5"),
+                ("count", "1"),
+            ],
+            &[
+                ("host", HOST),
+                ("tag", "kv"),
+                ("start", "9007199254740992"),
+                ("count", "1"),
+            ],
         ];
         for pairs in bad {
             assert!(

@@ -23,7 +23,12 @@ pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
 pub async fn get_user(_req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let name = ctx.param("username").cloned().unwrap_or_default();
     match db(&ctx)?.user_by_name(&name).await? {
-        Some(u) => json(200, &UserResponse { username: u.username }),
+        Some(u) => json(
+            200,
+            &UserResponse {
+                username: u.username,
+            },
+        ),
         None => Err(ApiError::not_found("user not found")),
     }
 }
@@ -87,14 +92,20 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     }
     db.clear_failures(&l.username).await?;
     let token = auth::new_token()?;
-    db.add_session(user.id, &auth::token_hash(&token), now).await?;
+    db.add_session(user.id, &auth::token_hash(&token), now)
+        .await?;
     json(200, &SessionResponse::cli(token))
 }
 
 /// `GET /api/v0/me`
 pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let user = authenticate(&req, &db(&ctx)?).await?;
-    json(200, &UserResponse { username: user.username })
+    json(
+        200,
+        &UserResponse {
+            username: user.username,
+        },
+    )
 }
 
 /// `PATCH /account/password`

@@ -81,9 +81,10 @@ async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>,
     let subtle = crypto()?.subtle();
     let usages = Array::of1(&JsValue::from_str("deriveBits"));
     let key_data = Uint8Array::from(password.as_bytes());
-    let key = JsFuture::from(subtle.import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)?)
-        .await?
-        .unchecked_into::<CryptoKey>();
+    let key =
+        JsFuture::from(subtle.import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)?)
+            .await?
+            .unchecked_into::<CryptoKey>();
     let params = Object::new();
     Reflect::set(&params, &"name".into(), &"PBKDF2".into())?;
     Reflect::set(&params, &"hash".into(), &"SHA-256".into())?;

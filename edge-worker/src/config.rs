@@ -49,7 +49,9 @@ fn var(env: &Env, name: &str) -> Option<String> {
 }
 
 fn num<T: core::str::FromStr>(env: &Env, name: &str, default: T) -> T {
-    var(env, name).and_then(|v| v.parse().ok()).unwrap_or(default)
+    var(env, name)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 impl Config {

@@ -111,7 +111,13 @@ impl Db {
             self.stmt(
                 "INSERT INTO users (username, username_lower, email, password, created_at) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                &[s(username), s(&lower), s(email), s(password_hash), n(now_ms)],
+                &[
+                    s(username),
+                    s(&lower),
+                    s(email),
+                    s(password_hash),
+                    n(now_ms),
+                ],
             )?,
             self.stmt(
                 "INSERT INTO sessions (token_hash, user_id, created_at) \
@@ -179,16 +185,16 @@ impl Db {
 
     /// Removes a user with its sessions, records, idx cache and login counters, atomically.
     pub async fn delete_user(&self, user: &User) -> Result<()> {
-        let id = uid(user.id);
+        let id = || uid(user.id);
         let batch = vec![
-            self.stmt("DELETE FROM records WHERE user_id = ?1", &[id.clone()])?,
-            self.stmt("DELETE FROM store_idx_cache WHERE user_id = ?1", &[id.clone()])?,
-            self.stmt("DELETE FROM sessions WHERE user_id = ?1", &[id.clone()])?,
+            self.stmt("DELETE FROM records WHERE user_id = ?1", &[id()])?,
+            self.stmt("DELETE FROM store_idx_cache WHERE user_id = ?1", &[id()])?,
+            self.stmt("DELETE FROM sessions WHERE user_id = ?1", &[id()])?,
             self.stmt(
                 "DELETE FROM login_failures WHERE username_lower = ?1",
                 &[s(&user.username.to_ascii_lowercase())],
             )?,
-            self.stmt("DELETE FROM users WHERE id = ?1", &[id])?,
+            self.stmt("DELETE FROM users WHERE id = ?1", &[id()])?,
         ];
         self.0.batch(batch).await?;
         Ok(())
@@ -383,7 +389,12 @@ impl Db {
             )?
             .raw::<String>()
             .await?;
-        let mut out = String::with_capacity(2 + rows.iter().map(|r| r.first().map_or(0, String::len) + 1).sum::<usize>());
+        let mut out = String::with_capacity(
+            2 + rows
+                .iter()
+                .map(|r| r.first().map_or(0, String::len) + 1)
+                .sum::<usize>(),
+        );
         out.push('[');
         for (i, row) in rows.iter().enumerate() {
             if let Some(j) = row.first() {
@@ -401,7 +412,10 @@ impl Db {
     pub async fn delete_store(&self, user: i64) -> Result<()> {
         let batch = vec![
             self.stmt("DELETE FROM records WHERE user_id = ?1", &[uid(user)])?,
-            self.stmt("DELETE FROM store_idx_cache WHERE user_id = ?1", &[uid(user)])?,
+            self.stmt(
+                "DELETE FROM store_idx_cache WHERE user_id = ?1",
+                &[uid(user)],
+            )?,
         ];
         self.0.batch(batch).await?;
         Ok(())

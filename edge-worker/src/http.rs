@@ -109,9 +109,8 @@ pub fn negotiated(path: &str, method: &Method) -> bool {
 /// Reads a body, refusing more than `max` bytes with 413. An oversized body is still drained
 /// (without keeping it) so the client reads our answer instead of a reset connection.
 pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
-    let read_err = |e: worker::Error| {
-        ApiError::bad_request(format!("could not read the request body: {e}"))
-    };
+    let read_err =
+        |e: worker::Error| ApiError::bad_request(format!("could not read the request body: {e}"));
     let mut stream = match req.stream() {
         Ok(s) => s,
         // No body at all.
@@ -138,7 +137,8 @@ pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
 /// Reads and decodes a small JSON body (account routes).
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }
 
 /// The user of the request's `Authorization: Token <session>`.

@@ -13,9 +13,7 @@ mod records;
 
 use core::future::Future;
 
-use terrapin_core::wire::{
-    CapabilitiesResponse, HealthResponse, IndexResponse, PROTOCOL_VERSION,
-};
+use terrapin_core::wire::{CapabilitiesResponse, HealthResponse, IndexResponse, PROTOCOL_VERSION};
 use worker::{event, Context, Env, Method, Request, Response, Result, RouteContext, Router};
 
 use crate::config::Config;
