@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Serves the worker at http://127.0.0.1:${PORT:-8787} with a local D1 that persists across
+# restarts in .dev/edge/ (repo root, gitignored). Builds first and applies migrations.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+wrangler="$root/node_modules/.bin/wrangler"
+port="${PORT:-8787}"
+persist="${TERRAPIN_EDGE_PERSIST:-$root/.dev/edge}"
+
+"$here/build.sh"
+
+export CI=true WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+mkdir -p "$persist"
+cd "$here"
+"$wrangler" d1 migrations apply DB --local --persist-to "$persist" </dev/null
+echo "terrapin-edge: http://127.0.0.1:$port (D1 in $persist)"
+exec "$wrangler" dev --ip 127.0.0.1 --port "$port" --persist-to "$persist" \
+    --show-interactive-dev-session=false </dev/null
