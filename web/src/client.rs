@@ -8,7 +8,9 @@ use terrapin_core::legacy::{self, LegacyError, LegacyRecord};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
-use terrapin_core::record::{uuid_v7, DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
+use terrapin_core::record::{
+    uuid_v7, DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
+};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{self, EncRecord, LocalStore, Progress, SyncError, SyncReport};
 use uuid::Uuid;
@@ -82,7 +84,9 @@ fn now_ns() -> u64 {
 
 fn new_uuid_v7() -> Result<Uuid> {
     let mut rand = [0u8; 10];
-    OsEntropy.fill(&mut rand).map_err(|_| ClientError::Entropy)?;
+    OsEntropy
+        .fill(&mut rand)
+        .map_err(|_| ClientError::Entropy)?;
     Ok(uuid_v7((js_sys::Date::now()) as u64, rand))
 }
 
@@ -101,7 +105,10 @@ impl Client {
     pub async fn open(server: &str, profile: &str) -> Result<Self> {
         let idb = IdbStore::open(&format!("terrapin-{profile}")).await?;
         let host = match idb.meta_get(META_HOST).await? {
-            Some(h) => h.parse().map(HostId).map_err(|e| ClientError::Invalid(format!("stored host id: {e}")))?,
+            Some(h) => h
+                .parse()
+                .map(HostId)
+                .map_err(|e| ClientError::Invalid(format!("stored host id: {e}")))?,
             None => {
                 let h = HostId(new_uuid_v7()?);
                 idb.meta_set(META_HOST, Some(&h.to_string())).await?;
@@ -155,7 +162,13 @@ impl Client {
     }
 
     /// Create an account. Without `key` a fresh Atuin key is made (read it with `key_string`).
-    pub async fn register(&self, username: &str, email: &str, password: &str, key: Option<&str>) -> Result<()> {
+    pub async fn register(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+        key: Option<&str>,
+    ) -> Result<()> {
         let key = match key {
             Some(k) => Key::from_atuin_string(k)?,
             None => match self.store.key.borrow().clone() {
@@ -207,7 +220,12 @@ impl Client {
 
     /// Open the vault: restores the session and the key.
     pub async fn unlock(&self, passphrase: &str) -> Result<()> {
-        let sealed = self.store.idb.meta_get(META_VAULT).await?.ok_or(ClientError::NoVault)?;
+        let sealed = self
+            .store
+            .idb
+            .meta_get(META_VAULT)
+            .await?
+            .ok_or(ClientError::NoVault)?;
         let s = vault::open(&sealed, passphrase)?;
         self.remote.set_session(Some(s.session));
         if !s.username.is_empty() {
@@ -218,7 +236,11 @@ impl Client {
 
     /// Sync with the server (the core's engine). Cancellable with `signal`; a sync cut off
     /// resumes where it stopped next time.
-    pub async fn sync(&self, signal: Option<AbortSignal>, on_progress: impl FnMut(&Progress)) -> Result<SyncReport> {
+    pub async fn sync(
+        &self,
+        signal: Option<AbortSignal>,
+        on_progress: impl FnMut(&Progress),
+    ) -> Result<SyncReport> {
         if self.syncing.replace(true) {
             return Err(ClientError::Busy);
         }
@@ -276,16 +298,55 @@ impl Client {
         if h.id.0.is_nil() {
             h.id = HistoryId(new_uuid_v7()?);
         }
-        self.write_own(Tag::History, HISTORY_VERSION, HistoryRecord::Create(h.clone()).encode())
-            .await?;
+        self.write_own(
+            Tag::History,
+            HISTORY_VERSION,
+            HistoryRecord::Create(h.clone()).encode(),
+        )
+        .await?;
         Ok(h)
+    }
+
+    /// Record many history entries written here (an import): pages of 1000 records.
+    pub async fn history_add_many(&self, entries: Vec<History>) -> Result<u64> {
+        let key = self.key()?;
+        let series = SeriesKey::new(self.host, Tag::History);
+        let mut idx = self.store.status().await?.get(&series).map_or(0, |l| l + 1);
+        let mut n = 0;
+        for chunk in entries.chunks(1000) {
+            let mut page = Vec::with_capacity(chunk.len());
+            for h in chunk {
+                let mut h = h.clone();
+                if h.id.0.is_nil() {
+                    h.id = HistoryId(new_uuid_v7()?);
+                }
+                let rec = Record {
+                    id: RecordId(new_uuid_v7()?),
+                    idx,
+                    host: Host::new(self.host),
+                    timestamp: now_ns(),
+                    version: HISTORY_VERSION,
+                    tag: Tag::History,
+                    data: DecryptedData(HistoryRecord::Create(h).encode()),
+                };
+                page.push(encrypt_record(&rec, &key, &mut OsEntropy)?);
+                idx += 1;
+            }
+            self.store.append(&page).await?;
+            n += page.len() as u64;
+        }
+        Ok(n)
     }
 
     /// Delete a history entry (whichever host wrote it): writes a delete record.
     pub async fn history_delete(&self, id: HistoryId) -> Result<()> {
-        self.write_own(Tag::History, HISTORY_VERSION, HistoryRecord::Delete(id).encode())
-            .await
-            .map(drop)
+        self.write_own(
+            Tag::History,
+            HISTORY_VERSION,
+            HistoryRecord::Delete(id).encode(),
+        )
+        .await
+        .map(drop)
     }
 
     /// Query the live history.
@@ -313,19 +374,34 @@ impl Client {
             key: key.into(),
             value: value.map(Into::into),
         };
-        self.write_own(Tag::Kv, KV_VERSION, r.encode()).await.map(drop)
+        self.write_own(Tag::Kv, KV_VERSION, r.encode())
+            .await
+            .map(drop)
     }
 
     pub fn kv_get(&self, namespace: &str, key: &str) -> Option<String> {
-        self.store.views.borrow().kv.get(namespace, key).map(Into::into)
+        self.store
+            .views
+            .borrow()
+            .kv
+            .get(namespace, key)
+            .map(Into::into)
     }
 
     /// Live `(key, value)` pairs of `namespace`, or of every namespace as `(ns, key, value)`.
     pub fn kv_list(&self, namespace: Option<&str>) -> Vec<(String, String, String)> {
         let v = self.store.views.borrow();
         match namespace {
-            Some(ns) => v.kv.list(ns).map(|(k, x)| (ns.to_owned(), k.to_owned(), x.to_owned())).collect(),
-            None => v.kv.iter().map(|(n, k, x)| (n.to_owned(), k.to_owned(), x.to_owned())).collect(),
+            Some(ns) => {
+                v.kv.list(ns)
+                    .map(|(k, x)| (ns.to_owned(), k.to_owned(), x.to_owned()))
+                    .collect()
+            }
+            None => {
+                v.kv.iter()
+                    .map(|(n, k, x)| (n.to_owned(), k.to_owned(), x.to_owned()))
+                    .collect()
+            }
         }
     }
 
@@ -335,7 +411,9 @@ impl Client {
         let mut n = 0;
         let mut run: Vec<EncRecord> = Vec::new();
         for r in records {
-            if run.last().is_some_and(|l| l.series() != r.series() || l.idx + 1 != r.idx || run.len() >= 1000) {
+            if run.last().is_some_and(|l| {
+                l.series() != r.series() || l.idx + 1 != r.idx || run.len() >= 1000
+            }) {
                 self.store.append(&run).await?;
                 n += run.len() as u64;
                 run.clear();
@@ -357,7 +435,7 @@ impl Client {
 
 /// Migrate legacy linked-list records (JSON array) to idx records (the core's rules).
 pub fn migrate_legacy(json: &str) -> Result<Vec<Record<EncryptedData>>> {
-    let legacy: Vec<LegacyRecord<EncryptedData>> =
-        serde_json::from_str(json).map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
+    let legacy: Vec<LegacyRecord<EncryptedData>> = serde_json::from_str(json)
+        .map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
     Ok(legacy::migrate(legacy)?)
 }

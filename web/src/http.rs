@@ -27,11 +27,23 @@ pub enum HttpError {
     #[error("network error talking to {url}: {reason}")]
     Network { url: String, reason: String },
     #[error("server error {status} on {url}: {reason}")]
-    Server { status: u16, url: String, reason: String },
+    Server {
+        status: u16,
+        url: String,
+        reason: String,
+    },
     #[error("rate limited on {url}: {reason}")]
-    RateLimited { url: String, reason: String, retry_after_ms: Option<u64> },
+    RateLimited {
+        url: String,
+        reason: String,
+        retry_after_ms: Option<u64>,
+    },
     #[error("{status} on {url}: {reason}")]
-    Refused { status: u16, url: String, reason: String },
+    Refused {
+        status: u16,
+        url: String,
+        reason: String,
+    },
     #[error("{url} did not answer like an Atuin server: {reason}")]
     BadResponse { url: String, reason: String },
     #[error("not logged in")]
@@ -43,7 +55,10 @@ pub enum HttpError {
 impl HttpError {
     /// Worth trying again: network failures, 5xx and 429.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Network { .. } | Self::Server { .. } | Self::RateLimited { .. })
+        matches!(
+            self,
+            Self::Network { .. } | Self::Server { .. } | Self::RateLimited { .. }
+        )
     }
 
     /// The HTTP status, when the server answered.
@@ -61,7 +76,9 @@ impl HttpError {
             Self::Network { .. } => "network",
             Self::Server { .. } => "server",
             Self::RateLimited { .. } => "rate_limited",
-            Self::Refused { status: 401 | 403, .. } => "unauthorized",
+            Self::Refused {
+                status: 401 | 403, ..
+            } => "unauthorized",
             Self::Refused { status: 404, .. } => "not_found",
             Self::Refused { status: 409, .. } => "conflict",
             Self::Refused { .. } => "refused",
@@ -223,7 +240,13 @@ impl HttpRemote {
         let text = resp.text().await.unwrap_or_default();
         let reason = serde_json::from_str::<ErrorResponse>(&text)
             .map(|e| e.reason)
-            .unwrap_or_else(|_| if text.is_empty() { resp.status_text() } else { text });
+            .unwrap_or_else(|_| {
+                if text.is_empty() {
+                    resp.status_text()
+                } else {
+                    text
+                }
+            });
         let url = url.to_owned();
         Err(match status {
             429 => HttpError::RateLimited {
@@ -231,13 +254,25 @@ impl HttpRemote {
                 reason,
                 retry_after_ms,
             },
-            500..=599 => HttpError::Server { status, url, reason },
-            _ => HttpError::Refused { status, url, reason },
+            500..=599 => HttpError::Server {
+                status,
+                url,
+                reason,
+            },
+            _ => HttpError::Refused {
+                status,
+                url,
+                reason,
+            },
         })
     }
 
     /// Send with retries. `make` builds a fresh request for each try.
-    async fn send(&self, url: &str, make: impl Fn() -> Result<Request, HttpError>) -> Result<Response, HttpError> {
+    async fn send(
+        &self,
+        url: &str,
+        make: impl Fn() -> Result<Request, HttpError>,
+    ) -> Result<Response, HttpError> {
         let attempts = self.retry.attempts.max(1);
         let mut attempt = 0;
         loop {
@@ -279,7 +314,7 @@ impl HttpRemote {
                     .map_err(|e| bad(&url, e))
             })
             .await?;
-        read_json(resp, &url).await
+        read_json(resp, &url, self.signal.as_ref()).await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
@@ -299,17 +334,24 @@ impl HttpRemote {
                     .map_err(|e| bad(&url, e))
             })
             .await?;
-        read_json(resp, &url).await
+        read_json(resp, &url, self.signal.as_ref()).await
     }
 
     /// `POST /register`; keeps the session.
-    pub async fn register(&self, username: &str, email: &str, password: &str) -> Result<String, HttpError> {
+    pub async fn register(
+        &self,
+        username: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<String, HttpError> {
         let body = RegisterRequest {
             email: email.into(),
             username: username.into(),
             password: password.into(),
         };
-        let r: SessionResponse = self.send_json(Method::POST, "/register", &body, false).await?;
+        let r: SessionResponse = self
+            .send_json(Method::POST, "/register", &body, false)
+            .await?;
         self.set_session(Some(r.session.clone()));
         Ok(r.session)
     }
@@ -361,14 +403,20 @@ impl HttpRemote {
     }
 
     /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`).
-    async fn next_once(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, HttpError> {
+    async fn next_once(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, HttpError> {
         let query = [
             ("host", series.host.to_string()),
             ("tag", series.tag.as_str().to_owned()),
             ("start", start.to_string()),
             ("count", count.to_string()),
         ];
-        self.get_json_query("/api/v0/record/next", &query, true).await
+        self.get_json_query("/api/v0/record/next", &query, true)
+            .await
     }
 }
 
@@ -385,20 +433,40 @@ fn check_version(resp: &Response, url: &str) -> Result<(), HttpError> {
         .headers()
         .get(wire::VERSION_HEADER)
         .ok_or_else(|| bad(url, format!("no {} header", wire::VERSION_HEADER)))?;
-    let major = v.split('.').next().and_then(|m| m.trim().parse::<u64>().ok());
+    let major = v
+        .split('.')
+        .next()
+        .and_then(|m| m.trim().parse::<u64>().ok());
     match major {
         Some(m) if m >= 18 => Ok(()),
-        _ => Err(bad(url, format!("{} {v} is older than 18", wire::VERSION_HEADER))),
+        _ => Err(bad(
+            url,
+            format!("{} {v} is older than 18", wire::VERSION_HEADER),
+        )),
     }
 }
 
-async fn read_json<T: DeserializeOwned>(resp: Response, url: &str) -> Result<T, HttpError> {
-    let text = resp.text().await.map_err(|e| HttpError::Network {
-        url: url.into(),
-        reason: e.to_string(),
+async fn read_json<T: DeserializeOwned>(
+    resp: Response,
+    url: &str,
+    signal: Option<&AbortSignal>,
+) -> Result<T, HttpError> {
+    let text = resp.text().await.map_err(|e| {
+        if signal.is_some_and(|s| s.aborted()) {
+            HttpError::Aborted
+        } else {
+            HttpError::Network {
+                url: url.into(),
+                reason: e.to_string(),
+            }
+        }
     })?;
     // Some answers (push) have an empty body: read it as `null`.
-    let text = if text.trim().is_empty() { "null" } else { text.as_str() };
+    let text = if text.trim().is_empty() {
+        "null"
+    } else {
+        text.as_str()
+    };
     serde_json::from_str(text).map_err(|e| bad(url, e))
 }
 
@@ -411,11 +479,18 @@ impl Remote for HttpRemote {
 
     /// Up to `count` records from `start`. A server may answer fewer than asked (it caps the
     /// page size); the rest is fetched until `count` records or the end of the series.
-    async fn next(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, HttpError> {
+    async fn next(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, HttpError> {
         let mut out: Vec<EncRecord> = Vec::new();
         while (out.len() as u64) < count {
             let from = start + out.len() as u64;
-            let got = self.next_once(series, from, count - out.len() as u64).await?;
+            let got = self
+                .next_once(series, from, count - out.len() as u64)
+                .await?;
             let n = got.len();
             // Only a run that continues exactly is kept; the core checks the page as a whole.
             let continues = got.first().is_some_and(|r| r.idx == from);
@@ -428,7 +503,9 @@ impl Remote for HttpRemote {
     }
 
     async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
-        let _: Option<serde_json::Value> = self.send_json(Method::POST, "/api/v0/record", &records, true).await?;
+        let _: Option<serde_json::Value> = self
+            .send_json(Method::POST, "/api/v0/record", &records, true)
+            .await?;
         Ok(())
     }
 }

@@ -72,7 +72,11 @@ pub struct IdbStore {
 }
 
 fn series_key(s: &SeriesKey) -> JsValue {
-    Array::of2(&JsValue::from_str(&s.host.to_string()), &JsValue::from_str(s.tag.as_str())).into()
+    Array::of2(
+        &JsValue::from_str(&s.host.to_string()),
+        &JsValue::from_str(s.tag.as_str()),
+    )
+    .into()
 }
 
 fn chunk_key(s: &SeriesKey, chunk: u64) -> JsValue {
@@ -172,7 +176,12 @@ impl IdbStore {
     pub async fn derived(&self, series: &SeriesKey) -> Result<Vec<String>, StoreError> {
         let tx = self.db.transaction(DERIVED).build()?;
         let store = tx.object_store(DERIVED)?;
-        let range = KeyRange::Bound(chunk_key(series, 0), false, chunk_key(series, u64::MAX), false);
+        let range = KeyRange::Bound(
+            chunk_key(series, 0),
+            false,
+            chunk_key(series, u64::MAX),
+            false,
+        );
         let vals: Vec<JsValue> = store
             .get_all()
             .with_query::<JsValue, _>(range)
@@ -257,23 +266,41 @@ impl LocalStore for IdbStore {
         let mut status = Status::new();
         for (k, v) in keys.iter().zip(vals.iter()) {
             let arr = Array::from(k);
-            let host = arr.get(0).as_string().ok_or_else(|| corrupt("series key", "host"))?;
-            let tag = arr.get(1).as_string().ok_or_else(|| corrupt("series key", "tag"))?;
+            let host = arr
+                .get(0)
+                .as_string()
+                .ok_or_else(|| corrupt("series key", "host"))?;
+            let tag = arr
+                .get(1)
+                .as_string()
+                .ok_or_else(|| corrupt("series key", "tag"))?;
             let host = host.parse().map_err(|e| corrupt("series key", e))?;
-            let last = v.as_f64().ok_or_else(|| corrupt("series last idx", "not a number"))?;
+            let last = v
+                .as_f64()
+                .ok_or_else(|| corrupt("series last idx", "not a number"))?;
             status.set(SeriesKey::new(host, tag.into()), last as u64);
         }
         Ok(status)
     }
 
-    async fn read(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, StoreError> {
+    async fn read(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, StoreError> {
         if count == 0 {
             return Ok(Vec::new());
         }
         let end = start.saturating_add(count - 1);
         let tx = self.db.transaction(RECORDS).build()?;
         let store = tx.object_store(RECORDS)?;
-        let range = KeyRange::Bound(chunk_key(series, start / CHUNK), false, chunk_key(series, end / CHUNK), false);
+        let range = KeyRange::Bound(
+            chunk_key(series, start / CHUNK),
+            false,
+            chunk_key(series, end / CHUNK),
+            false,
+        );
         let vals: Vec<JsValue> = store
             .get_all()
             .with_query::<JsValue, _>(range)
@@ -299,7 +326,11 @@ impl LocalStore for IdbStore {
 impl IdbStore {
     /// Append a page and, in the same transaction, what it means (`derived`, see
     /// [`crate::views`]), keyed by the page's first idx.
-    pub async fn append_with(&self, page: &[EncRecord], derived: Option<&str>) -> Result<(), StoreError> {
+    pub async fn append_with(
+        &self,
+        page: &[EncRecord],
+        derived: Option<&str>,
+    ) -> Result<(), StoreError> {
         let series = check_page(page)?;
         let first = page[0].idx;
         // Work that needs no transaction first: a transaction must not wait on anything but
@@ -331,8 +362,11 @@ impl IdbStore {
         }
         // The partial chunk this page continues, as its JSON text without the closing `]`.
         let mut chunk_no = first / CHUNK;
-        let mut text = if first % CHUNK != 0 {
-            let v: Option<JsValue> = records.get(chunk_key(&series, chunk_no)).primitive()?.await?;
+        let mut text = if !first.is_multiple_of(CHUNK) {
+            let v: Option<JsValue> = records
+                .get(chunk_key(&series, chunk_no))
+                .primitive()?
+                .await?;
             let s = v
                 .and_then(|v| v.as_string())
                 .ok_or_else(|| corrupt("record chunk", "the partial chunk is missing"))?;
@@ -348,7 +382,12 @@ impl IdbStore {
         for (r, json) in page.iter().zip(&encoded) {
             if r.idx / CHUNK != chunk_no {
                 text.push(']');
-                pending.push(records.put(text.as_str()).with_key(chunk_key(&series, chunk_no)).primitive()?);
+                pending.push(
+                    records
+                        .put(text.as_str())
+                        .with_key(chunk_key(&series, chunk_no))
+                        .primitive()?,
+                );
                 chunk_no = r.idx / CHUNK;
                 text = String::from("[");
             }
@@ -358,7 +397,12 @@ impl IdbStore {
             text.push_str(json);
         }
         text.push(']');
-        pending.push(records.put(text.as_str()).with_key(chunk_key(&series, chunk_no)).primitive()?);
+        pending.push(
+            records
+                .put(text.as_str())
+                .with_key(chunk_key(&series, chunk_no))
+                .primitive()?,
+        );
         let last_idx = page[page.len() - 1].idx;
         pending.push(
             series_store
@@ -369,7 +413,12 @@ impl IdbStore {
         if let Some(d) = derived {
             // One derived value per page, keyed by the page's first idx.
             let derived_store = tx.object_store(DERIVED)?;
-            pending.push(derived_store.put(d).with_key(chunk_key(&series, first)).primitive()?);
+            pending.push(
+                derived_store
+                    .put(d)
+                    .with_key(chunk_key(&series, first))
+                    .primitive()?,
+            );
         }
         tx.commit().await?;
         for p in pending {

@@ -23,7 +23,8 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
 
 fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, JsValue> {
     if v.is_undefined() || v.is_null() {
-        return serde_wasm_bindgen::from_value(js_sys::Object::new().into()).map_err(|e| invalid(&format!("{what}: {e}")));
+        return serde_wasm_bindgen::from_value(js_sys::Object::new().into())
+            .map_err(|e| invalid(&format!("{what}: {e}")));
     }
     serde_wasm_bindgen::from_value(v).map_err(|e| invalid(&format!("{what}: {e}")))
 }
@@ -45,7 +46,9 @@ pub fn invalid(message: &str) -> JsValue {
 /// A client error as a JS `Error` with `kind` (and `status` when the server answered).
 pub fn client_error(e: ClientError) -> JsValue {
     let status = match &e {
-        ClientError::Http(h) | ClientError::Sync(terrapin_core::sync::SyncError::Remote(h)) => h.status(),
+        ClientError::Http(h) | ClientError::Sync(terrapin_core::sync::SyncError::Remote(h)) => {
+            h.status()
+        }
         _ => None,
     };
     error(e.kind(), &e.to_string(), status)
@@ -139,13 +142,18 @@ fn minus_one() -> i64 {
 pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
     let i: HistoryInput = from_js(v, "history entry")?;
     let id = match i.id {
-        Some(s) => s.parse().map_err(|e| invalid(&format!("history id: {e}")))?,
+        Some(s) => s
+            .parse()
+            .map_err(|e| invalid(&format!("history id: {e}")))?,
         None => HistoryId(uuid::Uuid::nil()),
     };
     let hostname = i.hostname.unwrap_or_else(|| "browser:web".into());
-    let author = i
-        .author
-        .unwrap_or_else(|| hostname.split_once(':').map_or("web", |(_, u)| u).to_owned());
+    let author = i.author.unwrap_or_else(|| {
+        hostname
+            .split_once(':')
+            .map_or("web", |(_, u)| u)
+            .to_owned()
+    });
     Ok(History {
         id,
         timestamp: ns(i.timestamp.unwrap_or_else(js_sys::Date::now)),
@@ -161,6 +169,13 @@ pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
         shell: i.shell,
         author_kind: None,
     })
+}
+
+pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
+    let arr: js_sys::Array = v
+        .dyn_into()
+        .map_err(|_| invalid("history entries: not an array"))?;
+    arr.iter().map(history_from_js).collect()
 }
 
 /// A history query from JS (times in ms).

@@ -79,7 +79,8 @@ impl WasmClient {
     /// Tries per request for transient failures (at least 1) and the first backoff window.
     #[wasm_bindgen(js_name = setRetry)]
     pub fn set_retry(&mut self, attempts: u32, base_ms: u32, max_ms: u32) -> Result<(), JsValue> {
-        let inner = Rc::get_mut(&mut self.inner).ok_or_else(|| io::invalid("the client is busy"))?;
+        let inner =
+            Rc::get_mut(&mut self.inner).ok_or_else(|| io::invalid("the client is busy"))?;
         inner.remote.retry = http::RetryPolicy {
             attempts: attempts.max(1),
             base_ms: base_ms as u64,
@@ -109,10 +110,18 @@ impl WasmClient {
         self.inner.remote.set_session(session);
     }
 
-    pub fn register(&self, username: String, email: String, password: String, key: Option<String>) -> Promise {
+    pub fn register(
+        &self,
+        username: String,
+        email: String,
+        password: String,
+        key: Option<String>,
+    ) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.register(&username, &email, &password, key.as_deref()).await.map_err(err)?;
+            c.register(&username, &email, &password, key.as_deref())
+                .await
+                .map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -189,12 +198,15 @@ impl WasmClient {
     #[wasm_bindgen(js_name = historyQuery)]
     pub fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let q = io::query_from_js(query)?;
-        self.inner.history_query(&q, |r| io::history_page_to_js(&r.entries, r.total))
+        self.inner
+            .history_query(&q, |r| io::history_page_to_js(&r.entries, r.total))
     }
 
     #[wasm_bindgen(js_name = historyGet)]
     pub fn history_get(&self, id: String) -> Result<JsValue, JsValue> {
-        let id: HistoryId = id.parse().map_err(|e| io::invalid(&format!("history id: {e}")))?;
+        let id: HistoryId = id
+            .parse()
+            .map_err(|e| io::invalid(&format!("history id: {e}")))?;
         match self.inner.history_get(&id) {
             Some(h) => io::history_to_js(&h),
             None => Ok(JsValue::UNDEFINED),
@@ -216,11 +228,24 @@ impl WasmClient {
         })
     }
 
+    #[wasm_bindgen(js_name = historyAddMany)]
+    pub fn history_add_many(&self, entries: JsValue) -> Promise {
+        let c = self.inner.clone();
+        let h = io::histories_from_js(entries);
+        promise(async move {
+            Ok(JsValue::from(
+                c.history_add_many(h?).await.map_err(err)? as f64
+            ))
+        })
+    }
+
     #[wasm_bindgen(js_name = historyDelete)]
     pub fn history_delete(&self, id: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let id: HistoryId = id.parse().map_err(|e| io::invalid(&format!("history id: {e}")))?;
+            let id: HistoryId = id
+                .parse()
+                .map_err(|e| io::invalid(&format!("history id: {e}")))?;
             c.history_delete(id).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
@@ -241,7 +266,9 @@ impl WasmClient {
     pub fn kv_set(&self, namespace: String, key: String, value: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.kv_set(&namespace, &key, Some(&value)).await.map_err(err)?;
+            c.kv_set(&namespace, &key, Some(&value))
+                .await
+                .map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -266,7 +293,9 @@ impl WasmClient {
         let c = self.inner.clone();
         promise(async move {
             let r = c.records().await.map_err(err)?;
-            Ok(serde_json::to_string(&r).map_err(|e| io::invalid(&e.to_string()))?.into())
+            Ok(serde_json::to_string(&r)
+                .map_err(|e| io::invalid(&e.to_string()))?
+                .into())
         })
     }
 
@@ -275,8 +304,11 @@ impl WasmClient {
     pub fn import_records(&self, json: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let recs = serde_json::from_str(&json).map_err(|e| io::invalid(&format!("records: {e}")))?;
-            Ok(JsValue::from(c.import_records(recs).await.map_err(err)? as f64))
+            let recs =
+                serde_json::from_str(&json).map_err(|e| io::invalid(&format!("records: {e}")))?;
+            Ok(JsValue::from(
+                c.import_records(recs).await.map_err(err)? as f64
+            ))
         })
     }
 }
@@ -306,4 +338,55 @@ pub fn generate_key() -> Result<String, JsValue> {
     Key::generate(&mut terrapin_core::random::OsEntropy)
         .map(|k| k.to_atuin_string())
         .map_err(|_| err(ClientError::Entropy))
+}
+
+/// Benchmark hook: encrypt `n` history records, then time decrypting and decoding them
+/// (what an initial sync does per record). Returns milliseconds.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __benchDecrypt)]
+pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
+    use terrapin_core::payload::history::{History, HistoryRecord, HISTORY_VERSION};
+    use terrapin_core::random::OsEntropy;
+    use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+    let key = Key::generate(&mut OsEntropy).map_err(|_| err(ClientError::Entropy))?;
+    let host = HostId(uuid::Uuid::from_u128(7));
+    let recs: Vec<_> = (0..n as u64)
+        .map(|i| {
+            let h = History {
+                id: HistoryId(uuid::Uuid::from_u128(i as u128 + 1)),
+                timestamp: 1_700_000_000_000_000_000 + i,
+                duration: 1000,
+                exit: 0,
+                command: format!("git commit -m 'change number {i}'"),
+                cwd: "/home/me/src/project".into(),
+                session: "0190a4f0aaaabbbbccccddddeeeeffff".into(),
+                hostname: "laptop:me".into(),
+                deleted_at: None,
+                author: "me".into(),
+                intent: None,
+                shell: Some("zsh".into()),
+                author_kind: None,
+            };
+            let r = Record {
+                id: RecordId(uuid::Uuid::from_u128(i as u128 + 1)),
+                idx: i,
+                host: Host::new(host),
+                timestamp: 1_700_000_000_000_000_000 + i,
+                version: HISTORY_VERSION,
+                tag: Tag::History,
+                data: DecryptedData(HistoryRecord::Create(h).encode()),
+            };
+            terrapin_core::crypto::encrypt_record(&r, &key, &mut OsEntropy)
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| err(e.into()))?;
+    let t0 = js_sys::Date::now();
+    let d = views::derive_page(&recs, &key);
+    let ms = js_sys::Date::now() - t0;
+    if d.iter()
+        .any(|x| matches!(x.m, views::Meaning::Unreadable(_)))
+    {
+        return Err(io::invalid("benchmark records did not decrypt"));
+    }
+    Ok(ms)
 }

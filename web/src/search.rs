@@ -84,7 +84,10 @@ pub fn run<'a>(entries: impl Iterator<Item = &'a History>, q: &Query) -> QueryRe
         filtered.map(|h| (0, h)).collect()
     } else {
         match q.mode {
-            SearchMode::Prefix => filtered.filter(|h| h.command.starts_with(text)).map(|h| (0, h)).collect(),
+            SearchMode::Prefix => filtered
+                .filter(|h| h.command.starts_with(text))
+                .map(|h| (0, h))
+                .collect(),
             SearchMode::FullText => {
                 let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
                 filtered
@@ -109,9 +112,18 @@ pub fn run<'a>(entries: impl Iterator<Item = &'a History>, q: &Query) -> QueryRe
             }
         }
     };
-    hits.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.timestamp.cmp(&a.1.timestamp)).then(b.1.id.cmp(&a.1.id)));
+    hits.sort_unstable_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.timestamp.cmp(&a.1.timestamp))
+            .then(b.1.id.cmp(&a.1.id))
+    });
     let total = hits.len();
     let limit = q.limit.unwrap_or(100);
-    let entries = hits.into_iter().skip(q.offset).take(limit).map(|(_, h)| h).collect();
+    let entries = hits
+        .into_iter()
+        .skip(q.offset)
+        .take(limit)
+        .map(|(_, h)| h)
+        .collect();
     QueryResult { entries, total }
 }

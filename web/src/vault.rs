@@ -47,7 +47,11 @@ pub struct KdfParams {
 
 impl Default for KdfParams {
     fn default() -> Self {
-        Self { m: 19 * 1024, t: 2, p: 1 }
+        Self {
+            m: 19 * 1024,
+            t: 2,
+            p: 1,
+        }
     }
 }
 
@@ -75,8 +79,13 @@ pub enum VaultError {
     Entropy,
 }
 
-fn derive_key(passphrase: &str, salt: &[u8], p: KdfParams) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-    let params = Params::new(p.m, p.t, p.p, Some(32)).map_err(|e| VaultError::Kdf(e.to_string()))?;
+fn derive_key(
+    passphrase: &str,
+    salt: &[u8],
+    p: KdfParams,
+) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let params =
+        Params::new(p.m, p.t, p.p, Some(32)).map_err(|e| VaultError::Kdf(e.to_string()))?;
     let mut out = Zeroizing::new([0u8; 32]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
@@ -89,12 +98,22 @@ pub fn seal(secrets: &Secrets, passphrase: &str, params: KdfParams) -> Result<St
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     OsEntropy.fill(&mut salt).map_err(|_| VaultError::Entropy)?;
-    OsEntropy.fill(&mut nonce).map_err(|_| VaultError::Entropy)?;
+    OsEntropy
+        .fill(&mut nonce)
+        .map_err(|_| VaultError::Entropy)?;
     let key = derive_key(passphrase, &salt, params)?;
-    let plain = Zeroizing::new(serde_json::to_vec(secrets).map_err(|e| VaultError::Malformed(e.to_string()))?);
+    let plain = Zeroizing::new(
+        serde_json::to_vec(secrets).map_err(|e| VaultError::Malformed(e.to_string()))?,
+    );
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plain, aad: AAD })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plain,
+                aad: AAD,
+            },
+        )
         .map_err(|_| VaultError::Malformed("encryption failed".into()))?;
     let sealed = Sealed {
         v: 1,
@@ -109,11 +128,19 @@ pub fn seal(secrets: &Secrets, passphrase: &str, params: KdfParams) -> Result<St
 
 /// Open a vault sealed by [`seal`].
 pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
-    let s: Sealed = serde_json::from_str(sealed).map_err(|e| VaultError::Malformed(e.to_string()))?;
+    let s: Sealed =
+        serde_json::from_str(sealed).map_err(|e| VaultError::Malformed(e.to_string()))?;
     if s.v != 1 || s.kdf != "argon2id" {
-        return Err(VaultError::Malformed(format!("unknown vault v{} with {}", s.v, s.kdf)));
+        return Err(VaultError::Malformed(format!(
+            "unknown vault v{} with {}",
+            s.v, s.kdf
+        )));
     }
-    let b64 = |x: &str| STANDARD.decode(x).map_err(|e| VaultError::Malformed(e.to_string()));
+    let b64 = |x: &str| {
+        STANDARD
+            .decode(x)
+            .map_err(|e| VaultError::Malformed(e.to_string()))
+    };
     let salt = b64(&s.salt)?;
     let nonce = b64(&s.nonce)?;
     let ct = b64(&s.ct)?;

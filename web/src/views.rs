@@ -134,10 +134,11 @@ impl ViewStore {
         let mut views = Views::default();
         for (series, _) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
             for text in self.idb.derived(&series).await? {
-                let items: Vec<Derived> = serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                    what: format!("derived page of {series}"),
-                    reason: e.to_string(),
-                })?;
+                let items: Vec<Derived> =
+                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                        what: format!("derived page of {series}"),
+                        reason: e.to_string(),
+                    })?;
                 views.apply(items);
             }
         }
@@ -171,7 +172,12 @@ impl LocalStore for ViewStore {
         self.idb.status().await
     }
 
-    async fn read(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Result<Vec<EncRecord>, StoreError> {
+    async fn read(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, StoreError> {
         self.idb.read(series, start, count).await
     }
 
@@ -181,7 +187,9 @@ impl LocalStore for ViewStore {
             _ => None,
         };
         let text = match &derived {
-            Some(d) => Some(serde_json::to_string(d).map_err(|e| StoreError::Derive(e.to_string()))?),
+            Some(d) => {
+                Some(serde_json::to_string(d).map_err(|e| StoreError::Derive(e.to_string()))?)
+            }
             None => None,
         };
         self.idb.append_with(page, text.as_deref()).await?;

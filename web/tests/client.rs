@@ -1,3 +1,4 @@
+#![cfg(target_arch = "wasm32")]
 //! The client end to end in the browser against an in-page fake server: accounts, sync
 //! between two profiles, history and kv, deletes, wrong keys, cut-off syncs, the vault.
 
@@ -58,7 +59,9 @@ fn entry(cmd: &str, cwd: &str, exit: i64, session: &str, host: &str, ts_s: u64) 
 async fn registered(name: &str) -> (Client, String) {
     let c = Client::open(SERVER, &profile(name)).await.unwrap();
     let u = user(name);
-    c.register(&u, &format!("{u}@example.com"), "pw", None).await.unwrap();
+    c.register(&u, &format!("{u}@example.com"), "pw", None)
+        .await
+        .unwrap();
     (c, u)
 }
 
@@ -67,9 +70,16 @@ async fn two_profiles_push_pull_and_delete() {
     fake(100);
     let (a, u) = registered("a").await;
     let key = a.key_string().unwrap();
-    let h1 = a.history_add(entry("git status", "/src", 0, "s1", "laptop", 1)).await.unwrap();
-    a.history_add(entry("cargo test", "/src", 101, "s1", "laptop", 2)).await.unwrap();
-    a.history_add(entry("ls -la", "/home", 0, "s2", "laptop", 3)).await.unwrap();
+    let h1 = a
+        .history_add(entry("git status", "/src", 0, "s1", "laptop", 1))
+        .await
+        .unwrap();
+    a.history_add(entry("cargo test", "/src", 101, "s1", "laptop", 2))
+        .await
+        .unwrap();
+    a.history_add(entry("ls -la", "/home", 0, "s2", "laptop", 3))
+        .await
+        .unwrap();
     a.kv_set("env", "EDITOR", Some("vim")).await.unwrap();
     let r = a.sync(None, |_| {}).await.unwrap();
     assert_eq!((r.uploaded, r.downloaded), (4, 0));
@@ -78,7 +88,10 @@ async fn two_profiles_push_pull_and_delete() {
     let b = Client::open(SERVER, &profile("b")).await.unwrap();
     b.login(&u, "pw", &key).await.unwrap();
     let mut progress = Vec::new();
-    let r = b.sync(None, |p| progress.push((p.all_done, p.all_total))).await.unwrap();
+    let r = b
+        .sync(None, |p| progress.push((p.all_done, p.all_total)))
+        .await
+        .unwrap();
     assert_eq!((r.uploaded, r.downloaded), (0, 4));
     assert_eq!(progress.last(), Some(&(4, 4)));
     assert_eq!(b.history_len(), 3);
@@ -99,12 +112,16 @@ async fn two_profiles_push_pull_and_delete() {
 async fn a_wrong_key_is_refused_and_nothing_is_uploaded() {
     fake(100);
     let (a, u) = registered("wk").await;
-    a.history_add(entry("echo 1", "/", 0, "s", "h", 1)).await.unwrap();
+    a.history_add(entry("echo 1", "/", 0, "s", "h", 1))
+        .await
+        .unwrap();
     a.sync(None, |_| {}).await.unwrap();
     let b = Client::open(SERVER, &profile("wk-b")).await.unwrap();
     let other = Key::generate(&mut OsEntropy).unwrap().to_atuin_string();
     b.login(&u, "pw", &other).await.unwrap();
-    b.history_add(entry("echo 2", "/", 0, "s", "h", 2)).await.unwrap();
+    b.history_add(entry("echo 2", "/", 0, "s", "h", 2))
+        .await
+        .unwrap();
     let e = b.sync(None, |_| {}).await.unwrap_err();
     assert_eq!(e.kind(), "wrong_key", "{e}");
     assert_eq!(server_count(&u), 1);
@@ -124,29 +141,76 @@ async fn history_queries_filter_search_and_page() {
     for (c, d, x, s, h, t) in rows {
         a.history_add(entry(c, d, x, s, h, t)).await.unwrap();
     }
-    let cmds = |q: Query| a.history_query(&q, |r| (r.total, r.entries.iter().map(|h| h.command.clone()).collect::<Vec<_>>()));
+    let cmds = |q: Query| {
+        a.history_query(&q, |r| {
+            (
+                r.total,
+                r.entries
+                    .iter()
+                    .map(|h| h.command.clone())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
     // Newest first, paged.
-    let (total, page) = cmds(Query { limit: Some(2), offset: 1, ..Default::default() });
+    let (total, page) = cmds(Query {
+        limit: Some(2),
+        offset: 1,
+        ..Default::default()
+    });
     assert_eq!(total, 5);
     assert_eq!(page, vec!["grep -r TODO .", "cargo build --release"]);
     // Prefix.
-    let (_, p) = cmds(Query { text: "git".into(), mode: SearchMode::Prefix, ..Default::default() });
+    let (_, p) = cmds(Query {
+        text: "git".into(),
+        mode: SearchMode::Prefix,
+        ..Default::default()
+    });
     assert_eq!(p, vec!["git commit -m wip", "git status"]);
     // Full text: all words, any order, any case.
-    let (_, p) = cmds(Query { text: "PUSH git".into(), mode: SearchMode::FullText, ..Default::default() });
+    let (_, p) = cmds(Query {
+        text: "PUSH git".into(),
+        mode: SearchMode::FullText,
+        ..Default::default()
+    });
     assert_eq!(p, vec!["GIT_TRACE=1 git push"]);
     // Fuzzy.
-    let (_, p) = cmds(Query { text: "cbr".into(), mode: SearchMode::Fuzzy, ..Default::default() });
+    let (_, p) = cmds(Query {
+        text: "cbr".into(),
+        mode: SearchMode::Fuzzy,
+        ..Default::default()
+    });
     assert_eq!(p.first().map(String::as_str), Some("cargo build --release"));
     // Filters.
-    let (_, p) = cmds(Query { host: Some("desk".into()), ..Default::default() });
+    let (_, p) = cmds(Query {
+        host: Some("desk".into()),
+        ..Default::default()
+    });
     assert_eq!(p, vec!["grep -r TODO .", "cargo build --release"]);
-    let (_, p) = cmds(Query { cwd: Some("/src".into()), exit: Some(0), ..Default::default() });
+    let (_, p) = cmds(Query {
+        cwd: Some("/src".into()),
+        exit: Some(0),
+        ..Default::default()
+    });
     assert_eq!(p, vec!["grep -r TODO .", "git status"]);
-    let (_, p) = cmds(Query { session: Some("s1".into()), ..Default::default() });
+    let (_, p) = cmds(Query {
+        session: Some("s1".into()),
+        ..Default::default()
+    });
     assert_eq!(p.len(), 2);
-    let (_, p) = cmds(Query { after: Some(20_000_000_000), before: Some(50_000_000_000), ..Default::default() });
-    assert_eq!(p, vec!["grep -r TODO .", "cargo build --release", "git commit -m wip"]);
+    let (_, p) = cmds(Query {
+        after: Some(20_000_000_000),
+        before: Some(50_000_000_000),
+        ..Default::default()
+    });
+    assert_eq!(
+        p,
+        vec![
+            "grep -r TODO .",
+            "cargo build --release",
+            "git commit -m wip"
+        ]
+    );
 }
 
 #[wasm_bindgen_test]
@@ -171,8 +235,12 @@ async fn views_survive_reopening_without_decrypting_again() {
     let name = profile("reopen");
     let c = Client::open(SERVER, &name).await.unwrap();
     let u = user("reopen");
-    c.register(&u, &format!("{u}@x.y"), "pw", None).await.unwrap();
-    c.history_add(entry("echo hi", "/", 0, "s", "h", 1)).await.unwrap();
+    c.register(&u, &format!("{u}@x.y"), "pw", None)
+        .await
+        .unwrap();
+    c.history_add(entry("echo hi", "/", 0, "s", "h", 1))
+        .await
+        .unwrap();
     c.kv_set("n", "k", Some("v")).await.unwrap();
     let host = c.host;
     drop(c);
@@ -187,9 +255,14 @@ fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
     (0..n)
         .map(|i| {
             let h = entry(&format!("cmd {i}"), "/", 0, "s", "gen", 1000 + i);
-            let h = History { id: HistoryId(Uuid::from_u128(0xabc000 + i as u128)), ..h };
+            let h = History {
+                id: HistoryId(Uuid::from_u128(0xabc000 + i as u128)),
+                ..h
+            };
             let r = Record {
-                id: RecordId(Uuid::from_u128(0xdef000 + i as u128 + ((host.0.as_u128() & 0xffff) << 64))),
+                id: RecordId(Uuid::from_u128(
+                    0xdef000 + i as u128 + ((host.0.as_u128() & 0xffff) << 64),
+                )),
                 idx: i,
                 host: Host::new(host),
                 timestamp: 1_700_000_000_000_000_000 + i,
@@ -208,7 +281,9 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
     let (a, u) = registered("cut").await;
     let key = Key::from_atuin_string(&a.key_string().unwrap()).unwrap();
     let n = 600;
-    a.import_records(sealed_history(a.host, n, &key)).await.unwrap();
+    a.import_records(sealed_history(a.host, n, &key))
+        .await
+        .unwrap();
     // Upload, cut off at random points, until done.
     let mut cuts = 0;
     loop {
@@ -261,13 +336,18 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
     let name = profile("vault");
     let c = Client::open(SERVER, &name).await.unwrap();
     let u = user("vault");
-    c.register(&u, &format!("{u}@x.y"), "pw", None).await.unwrap();
+    c.register(&u, &format!("{u}@x.y"), "pw", None)
+        .await
+        .unwrap();
     let key = c.key_string().unwrap();
     let session = c.remote.session().unwrap();
     let cheap = KdfParams { m: 256, t: 1, p: 1 };
     c.save_vault("correct horse", cheap).await.unwrap();
     let raw = c.store.idb.meta_get("vault").await.unwrap().unwrap();
-    assert!(!raw.contains(&session) && !raw.contains(&key), "nothing in the clear");
+    assert!(
+        !raw.contains(&session) && !raw.contains(&key),
+        "nothing in the clear"
+    );
     drop(c);
 
     let c = Client::open(SERVER, &name).await.unwrap();
@@ -280,14 +360,19 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
     assert_eq!(c.me().await.unwrap(), u);
     c.logout().await.unwrap();
     assert!(!c.has_vault().await.unwrap());
-    assert!(matches!(c.unlock("correct horse").await, Err(ClientError::NoVault)));
+    assert!(matches!(
+        c.unlock("correct horse").await,
+        Err(ClientError::NoVault)
+    ));
 }
 
 #[wasm_bindgen_test]
 fn legacy_records_migrate_or_report_problems() {
     let host = "00000000-0000-0000-0000-0000000000aa";
     let rec = |id: u32, parent: Option<u32>| {
-        let p = parent.map_or("null".to_string(), |p| format!("\"00000000-0000-0000-0000-{p:012}\""));
+        let p = parent.map_or("null".to_string(), |p| {
+            format!("\"00000000-0000-0000-0000-{p:012}\"")
+        });
         format!(
             r#"{{"id":"00000000-0000-0000-0000-{id:012}","host":"{host}","parent":{p},"timestamp":1,"version":"v0","tag":"history","data":{{"data":"x","content_encryption_key":"y"}}}}"#
         )
@@ -299,5 +384,9 @@ fn legacy_records_migrate_or_report_problems() {
     let fork = format!("[{},{},{}]", rec(1, None), rec(2, Some(1)), rec(3, Some(1)));
     let e = migrate_legacy(&fork).unwrap_err();
     assert_eq!(e.kind(), "legacy");
-    assert!(e.to_string().contains("00000000-0000-0000-0000-000000000002"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("00000000-0000-0000-0000-000000000002"),
+        "{e}"
+    );
 }

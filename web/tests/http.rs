@@ -1,3 +1,4 @@
+#![cfg(target_arch = "wasm32")]
 //! The HTTP remote against a scripted `fetch` in the browser: error classes, retries with
 //! backoff, abort, `Atuin-Version`, short pages.
 
@@ -46,7 +47,11 @@ fn call_log() -> Vec<serde_json::Value> {
 fn remote() -> HttpRemote {
     let mut r = HttpRemote::new("http://sync.test/");
     r.set_session(Some("sess".into()));
-    r.retry = RetryPolicy { attempts: 4, base_ms: 1, max_ms: 5 };
+    r.retry = RetryPolicy {
+        attempts: 4,
+        base_ms: 1,
+        max_ms: 5,
+    };
     r
 }
 
@@ -79,7 +84,9 @@ async fn status_sends_the_token_and_parses() {
 
 #[wasm_bindgen_test]
 async fn server_errors_and_rate_limits_are_retried() {
-    answers(r#"[{"status": 503, "body": {"reason": "busy"}}, {"status": 429, "body": {"reason": "slow down"}, "headers": {"Atuin-Version": "18.24.4", "Retry-After": "0"}}, {"error": true}, {"body": {"hosts": {}}}]"#);
+    answers(
+        r#"[{"status": 503, "body": {"reason": "busy"}}, {"status": 429, "body": {"reason": "slow down"}, "headers": {"Atuin-Version": "18.24.4", "Retry-After": "0"}}, {"error": true}, {"body": {"hosts": {}}}]"#,
+    );
     let st = remote().status().await.unwrap();
     assert!(st.hosts.is_empty());
     assert_eq!(call_log().len(), 4);
@@ -89,7 +96,14 @@ async fn server_errors_and_rate_limits_are_retried() {
 async fn retries_are_bounded() {
     answers(r#"[{"status": 500, "body": {"reason": "down"}}]"#);
     let e = remote().status().await.unwrap_err();
-    assert_eq!(e, HttpError::Server { status: 500, url: "http://sync.test/api/v0/record".into(), reason: "down".into() });
+    assert_eq!(
+        e,
+        HttpError::Server {
+            status: 500,
+            url: "http://sync.test/api/v0/record".into(),
+            reason: "down".into()
+        }
+    );
     assert_eq!(call_log().len(), 4);
     answers(r#"[{"error": true}]"#);
     let e = remote().status().await.unwrap_err();
@@ -103,7 +117,10 @@ async fn client_errors_are_permanent_with_the_reason() {
     let e = remote().push(&[]).await.unwrap_err();
     assert_eq!(e.status(), Some(409));
     assert_eq!(e.kind(), "conflict");
-    assert!(e.to_string().contains("idx 4 of host/history is taken"), "{e}");
+    assert!(
+        e.to_string().contains("idx 4 of host/history is taken"),
+        "{e}"
+    );
     assert!(!e.is_transient());
     assert_eq!(call_log().len(), 1);
     answers(r#"[{"status": 401, "body": "not json"}]"#);
@@ -115,9 +132,15 @@ async fn client_errors_are_permanent_with_the_reason() {
 #[wasm_bindgen_test]
 async fn a_server_without_atuin_version_is_refused() {
     answers(r#"[{"body": {"hosts": {}}, "headers": {}}]"#);
-    assert!(matches!(remote().status().await, Err(HttpError::BadResponse { .. })));
+    assert!(matches!(
+        remote().status().await,
+        Err(HttpError::BadResponse { .. })
+    ));
     answers(r#"[{"body": {"hosts": {}}, "headers": {"Atuin-Version": "17.2.0"}}]"#);
-    assert!(matches!(remote().status().await, Err(HttpError::BadResponse { .. })));
+    assert!(matches!(
+        remote().status().await,
+        Err(HttpError::BadResponse { .. })
+    ));
 }
 
 #[wasm_bindgen_test]
@@ -147,7 +170,11 @@ async fn abort_cancels_requests_and_waits() {
     // Aborted while waiting to retry.
     let ctl = web_sys::AbortController::new().unwrap();
     let mut r = remote().with_signal(Some(ctl.signal()));
-    r.retry = RetryPolicy { attempts: 5, base_ms: 10_000, max_ms: 10_000 };
+    r.retry = RetryPolicy {
+        attempts: 5,
+        base_ms: 10_000,
+        max_ms: 10_000,
+    };
     answers(r#"[{"status": 503, "body": {"reason": "busy"}}]"#);
     let c2 = ctl.clone();
     wasm_bindgen_futures::spawn_local(async move {
@@ -156,19 +183,34 @@ async fn abort_cancels_requests_and_waits() {
     });
     let t0 = js_sys::Date::now();
     assert_eq!(r.status().await.unwrap_err(), HttpError::Aborted);
-    assert!(js_sys::Date::now() - t0 < 5_000.0, "the wait ended with the abort");
+    assert!(
+        js_sys::Date::now() - t0 < 5_000.0,
+        "the wait ended with the abort"
+    );
     assert_eq!(call_log().len(), 1);
 }
 
 #[wasm_bindgen_test]
 async fn short_pages_are_filled() {
-    let a = format!(r#"[{{"body": {}}}, {{"body": {}}}, {{"body": {}}}]"#, page_json(0, 2), page_json(2, 2), page_json(4, 1));
+    let a = format!(
+        r#"[{{"body": {}}}, {{"body": {}}}, {{"body": {}}}]"#,
+        page_json(0, 2),
+        page_json(2, 2),
+        page_json(4, 1)
+    );
     answers(&a);
     let recs = remote().next(&series(), 0, 5).await.unwrap();
-    assert_eq!(recs.iter().map(|r| r.idx).collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(
+        recs.iter().map(|r| r.idx).collect::<Vec<_>>(),
+        vec![0, 1, 2, 3, 4]
+    );
     let log = call_log();
     assert_eq!(log.len(), 3);
-    assert!(log[1]["url"].as_str().unwrap().ends_with("start=2&count=3"), "{}", log[1]["url"]);
+    assert!(
+        log[1]["url"].as_str().unwrap().ends_with("start=2&count=3"),
+        "{}",
+        log[1]["url"]
+    );
     // The end of the series: an empty answer stops the loop.
     let a = format!(r#"[{{"body": {}}}, {{"body": []}}]"#, page_json(0, 2));
     answers(&a);
@@ -177,7 +219,11 @@ async fn short_pages_are_filled() {
 
 #[wasm_bindgen_test]
 fn backoff_grows_is_capped_and_honours_retry_after() {
-    let p = RetryPolicy { attempts: 6, base_ms: 100, max_ms: 1000 };
+    let p = RetryPolicy {
+        attempts: 6,
+        base_ms: 100,
+        max_ms: 1000,
+    };
     assert_eq!(p.delay_ms(1, 1.0, None), 100);
     assert_eq!(p.delay_ms(2, 1.0, None), 200);
     assert_eq!(p.delay_ms(3, 0.5, None), 200);

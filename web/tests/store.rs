@@ -1,10 +1,13 @@
+#![cfg(target_arch = "wasm32")]
 //! The IndexedDB record store in headless Chromium: appends, range reads, status, schema.
 
 use terrapin_core::crypto::{encrypt_record, Key};
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::random::OsEntropy;
+use terrapin_core::record::{
+    DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
+};
 use terrapin_core::sync::{sync, Remote, SyncError};
-use terrapin_core::record::{DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
 use terrapin_core::sync::{EncRecord, LocalStore};
 use terrapin_web::idb::{IdbStore, StoreError, CHUNK, SCHEMA_VERSION};
 use uuid::Uuid;
@@ -46,7 +49,11 @@ async fn empty_store_has_empty_status_and_schema() {
     let s = fresh("empty").await;
     assert!(s.status().await.unwrap().hosts.is_empty());
     assert_eq!(s.schema_version(), SCHEMA_VERSION);
-    assert!(s.read(&series(1, "history"), 0, 10).await.unwrap().is_empty());
+    assert!(s
+        .read(&series(1, "history"), 0, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -63,9 +70,18 @@ async fn appends_across_chunks_read_back_exactly() {
     let all = s.read(&series(1, "history"), 0, next).await.unwrap();
     assert_eq!(all, page(1, "history", 0, next));
     // Ranges inside, across and past chunk boundaries.
-    for (start, count) in [(0, 1), (255, 2), (CHUNK - 1, CHUNK + 2), (400, 1000), (next - 1, 5), (next, 5)] {
+    for (start, count) in [
+        (0, 1),
+        (255, 2),
+        (CHUNK - 1, CHUNK + 2),
+        (400, 1000),
+        (next - 1, 5),
+        (next, 5),
+    ] {
         let got = s.read(&series(1, "history"), start, count).await.unwrap();
-        let want: Vec<_> = (start..(start + count).min(next)).map(|i| rec(1, "history", i)).collect();
+        let want: Vec<_> = (start..(start + count).min(next))
+            .map(|i| rec(1, "history", i))
+            .collect();
         assert_eq!(got, want, "read({start}, {count})");
     }
 }
@@ -82,7 +98,10 @@ async fn series_are_kept_apart() {
     assert_eq!(st.get(&series(1, "kv")), Some(1));
     assert_eq!(st.get(&series(2, "history")), Some(4));
     assert_eq!(st.get(&series(2, "my-plugin")), Some(0));
-    assert_eq!(s.read(&series(1, "kv"), 0, 10).await.unwrap(), page(1, "kv", 0, 2));
+    assert_eq!(
+        s.read(&series(1, "kv"), 0, 10).await.unwrap(),
+        page(1, "kv", 0, 2)
+    );
     assert_eq!(s.all().await.unwrap().len(), 11);
 }
 
@@ -92,24 +111,66 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     s.append(&page(1, "history", 0, 10)).await.unwrap();
     // A gap.
     let e = s.append(&page(1, "history", 11, 3)).await.unwrap_err();
-    assert!(matches!(e, StoreError::NotNext { expected: 10, got: 11, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StoreError::NotNext {
+                expected: 10,
+                got: 11,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // An overlap (a sync run twice must not duplicate).
     let e = s.append(&page(1, "history", 5, 10)).await.unwrap_err();
-    assert!(matches!(e, StoreError::NotNext { expected: 10, got: 5, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StoreError::NotNext {
+                expected: 10,
+                got: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // A first page that does not start at 0.
     let e = s.append(&page(3, "history", 1, 1)).await.unwrap_err();
-    assert!(matches!(e, StoreError::NotNext { expected: 0, got: 1, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StoreError::NotNext {
+                expected: 0,
+                got: 1,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // Mixed series and non-consecutive pages.
     let mut mixed = page(1, "history", 10, 2);
     mixed.push(rec(1, "kv", 0));
-    assert!(matches!(s.append(&mixed).await, Err(StoreError::BadPage(_))));
+    assert!(matches!(
+        s.append(&mixed).await,
+        Err(StoreError::BadPage(_))
+    ));
     let mut holes = page(1, "history", 10, 2);
     holes.push(rec(1, "history", 13));
-    assert!(matches!(s.append(&holes).await, Err(StoreError::BadPage(_))));
+    assert!(matches!(
+        s.append(&holes).await,
+        Err(StoreError::BadPage(_))
+    ));
     assert!(matches!(s.append(&[]).await, Err(StoreError::BadPage(_))));
     // Nothing of the refused pages landed.
-    assert_eq!(s.status().await.unwrap().get(&series(1, "history")), Some(9));
-    assert_eq!(s.read(&series(1, "history"), 0, 100).await.unwrap(), page(1, "history", 0, 10));
+    assert_eq!(
+        s.status().await.unwrap().get(&series(1, "history")),
+        Some(9)
+    );
+    assert_eq!(
+        s.read(&series(1, "history"), 0, 100).await.unwrap(),
+        page(1, "history", 0, 10)
+    );
     assert!(s.status().await.unwrap().get(&series(1, "kv")).is_none());
 }
 
@@ -122,7 +183,10 @@ async fn data_survives_reopen_and_meta_round_trips() {
         s.meta_set("host", Some("abc")).await.unwrap();
     }
     let s = IdbStore::open(&name).await.unwrap();
-    assert_eq!(s.status().await.unwrap().get(&series(1, "history")), Some(299));
+    assert_eq!(
+        s.status().await.unwrap().get(&series(1, "history")),
+        Some(299)
+    );
     assert_eq!(s.meta_get("host").await.unwrap().as_deref(), Some("abc"));
     s.meta_set("host", None).await.unwrap();
     assert_eq!(s.meta_get("host").await.unwrap(), None);
@@ -135,12 +199,25 @@ async fn concurrent_appends_to_one_series_never_duplicate() {
     let s = fresh("race").await;
     s.append(&page(1, "history", 0, 5)).await.unwrap();
     // Two writers race for the same next page: exactly one wins.
-    let (a, b) = futures_join(s.append(&page(1, "history", 5, 5)), s.append(&page(1, "history", 5, 5))).await;
-    assert!(a.is_ok() != b.is_ok(), "exactly one append wins: {a:?} {b:?}");
-    assert_eq!(s.read(&series(1, "history"), 0, 100).await.unwrap(), page(1, "history", 0, 10));
+    let (a, b) = futures_join(
+        s.append(&page(1, "history", 5, 5)),
+        s.append(&page(1, "history", 5, 5)),
+    )
+    .await;
+    assert!(
+        a.is_ok() != b.is_ok(),
+        "exactly one append wins: {a:?} {b:?}"
+    );
+    assert_eq!(
+        s.read(&series(1, "history"), 0, 100).await.unwrap(),
+        page(1, "history", 0, 10)
+    );
 }
 
-async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) {
+async fn futures_join<A: std::future::Future, B: std::future::Future>(
+    a: A,
+    b: B,
+) -> (A::Output, B::Output) {
     // Start both before awaiting either (IndexedDB requests go out when built).
     let a = Box::pin(a);
     let b = Box::pin(b);
@@ -174,7 +251,8 @@ async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B
 fn sealed(host: u128, tag: &str, from: u64, n: u64, key: &Key) -> Vec<EncRecord> {
     (from..from + n)
         .map(|i| {
-            let plain = rec(host, tag, i).with_data(DecryptedData(format!("payload {i}").into_bytes()));
+            let plain =
+                rec(host, tag, i).with_data(DecryptedData(format!("payload {i}").into_bytes()));
             encrypt_record(&plain, key, &mut OsEntropy).unwrap()
         })
         .collect()
@@ -187,13 +265,21 @@ async fn core_sync_fills_the_store_from_a_remote_and_back() {
     let remote = MemoryStore::new();
     remote.insert(&sealed(7, "history", 0, 1000, &key)).unwrap();
     remote.insert(&sealed(8, "kv", 0, 3, &key)).unwrap();
-    local.append(&sealed(1, "history", 0, 42, &key)).await.unwrap();
+    local
+        .append(&sealed(1, "history", 0, 42, &key))
+        .await
+        .unwrap();
     let mut last = None;
-    let report = sync(&local, &remote, &key, 100, |p| last = Some(p.clone())).await.unwrap();
+    let report = sync(&local, &remote, &key, 100, |p| last = Some(p.clone()))
+        .await
+        .unwrap();
     assert_eq!((report.uploaded, report.downloaded), (42, 1003));
     let last = last.unwrap();
     assert_eq!((last.all_done, last.all_total), (1045, 1045));
-    assert_eq!(local.status().await.unwrap(), Remote::status(&remote).await.unwrap());
+    assert_eq!(
+        local.status().await.unwrap(),
+        Remote::status(&remote).await.unwrap()
+    );
     let mut mine = local.all().await.unwrap();
     let mut theirs = remote.all();
     mine.sort_by_key(|r| r.id);
@@ -211,9 +297,19 @@ async fn wrong_key_is_refused_before_anything_moves() {
     let local = fresh("wrongkey").await;
     let remote = MemoryStore::new();
     remote.insert(&sealed(7, "history", 0, 10, &key)).unwrap();
-    local.append(&sealed(1, "history", 0, 5, &other)).await.unwrap();
-    let e = sync(&local, &remote, &other, 100, |_| {}).await.unwrap_err();
+    local
+        .append(&sealed(1, "history", 0, 5, &other))
+        .await
+        .unwrap();
+    let e = sync(&local, &remote, &other, 100, |_| {})
+        .await
+        .unwrap_err();
     assert!(matches!(e, SyncError::WrongKey(_)), "{e}");
     assert_eq!(remote.all().len(), 10);
-    assert!(local.status().await.unwrap().get(&series(7, "history")).is_none());
+    assert!(local
+        .status()
+        .await
+        .unwrap()
+        .get(&series(7, "history"))
+        .is_none());
 }

@@ -1,0 +1,209 @@
+// The npm package in headless Chromium against the real worker (workerd + local D1):
+// two browser profiles (own IndexedDB each) register, push, pull, delete; cut-off syncs.
+//   node --test tests/web/
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { setup } from "./harness.mjs";
+
+let env;
+before(async () => {
+  env = await setup();
+});
+after(async () => {
+  await env?.dispose();
+});
+
+const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+
+async function open(p, server, profile) {
+  await p.eval(
+    async ({ server, profile }) => {
+      window.c = await window.tw.Client.open({ server, profile, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
+    },
+    { server, profile },
+  );
+}
+
+test("two profiles: register, push, pull, delete, see the deletion", async () => {
+  const server = env.worker.url;
+  const username = uniq("alice");
+  const a = await env.profile();
+  await open(a, server, "a");
+  const key = await a.eval(
+    async ({ username }) => {
+      await c.register({ username, email: `${username}@example.com`, password: "correct horse" });
+      await c.history.add({ command: "git status", cwd: "/src", exit: 0, session: "s1", hostname: "laptop:alice" });
+      await c.history.add({ command: "cargo test -p terrapin-web", cwd: "/src", exit: 101, session: "s1", hostname: "laptop:alice" });
+      await c.history.add({ command: "ls -la", cwd: "/home", exit: 0, session: "s2", hostname: "laptop:alice" });
+      await c.kv.set("env", "EDITOR", "hx");
+      const r = await c.sync();
+      if (r.uploaded !== 4) throw new Error("uploaded " + JSON.stringify(r));
+      return c.key();
+    },
+    { username },
+  );
+  assert.match(key, /^[A-Za-z0-9+/=]+$/);
+
+  const b = await env.profile();
+  await open(b, server, "b");
+  const seen = await b.eval(
+    async ({ username, key }) => {
+      await c.login({ username, password: "correct horse", key });
+      const events = [];
+      const r = await c.sync({ onProgress: (p) => events.push(p) });
+      const page = c.history.query({ text: "cargo", mode: "fuzzy" });
+      return { r, last: events.at(-1), count: c.history.count(), page, kv: c.kv.get("env", "EDITOR"), me: await c.me() };
+    },
+    { username, key },
+  );
+  assert.deepEqual(seen.r, { uploaded: 0, downloaded: 4 });
+  assert.equal(seen.last.allDone, 4);
+  assert.equal(seen.count, 3);
+  assert.equal(seen.page.entries[0].command, "cargo test -p terrapin-web");
+  assert.equal(seen.page.entries[0].exit, 101);
+  assert.equal(seen.kv, "hx");
+  assert.equal(seen.me.username, username);
+
+  const deleted = await b.eval(async () => {
+    const id = c.history.query({ text: "git status", mode: "prefix" }).entries[0].id;
+    await c.history.delete(id);
+    const r = await c.sync();
+    return { id, r };
+  });
+  assert.equal(deleted.r.uploaded, 1);
+
+  const afterDelete = await a.eval(async (id) => {
+    const r = await c.sync();
+    return { r, gone: c.history.get(id) === undefined, count: c.history.count() };
+  }, deleted.id);
+  assert.equal(afterDelete.r.downloaded, 1);
+  assert.ok(afterDelete.gone);
+  assert.equal(afterDelete.count, 2);
+
+  // A wrong key is refused before anything is uploaded.
+  const c = await env.profile();
+  await open(c, server, "c");
+  const wrong = await c.eval(async ({ username }) => {
+    await c.login({ username, password: "correct horse", key: await window.tw.generateKey() });
+    await c.history.add({ command: "echo must not upload" });
+    try {
+      await c.sync();
+      return "synced";
+    } catch (e) {
+      return e.kind;
+    }
+  }, { username });
+  assert.equal(wrong, "wrong_key");
+  for (const p of [a, b, c]) await p.context.close();
+});
+
+test("cut-off: a sync of 10k records aborted at 20 random points loses and duplicates nothing", async () => {
+  const server = env.worker.url;
+  const username = uniq("bob");
+  const a = await env.profile();
+  await open(a, server, "a");
+  const n = 10_000;
+  const up = await a.eval(
+    async ({ username, n }) => {
+      await c.register({ username, email: `${username}@example.com`, password: "pw" });
+      const entries = Array.from({ length: n }, (_, i) => ({ command: `make target-${i}`, cwd: "/w", exit: i % 3, session: "s" }));
+      await c.history.addMany(entries);
+      // Upload, cut off a few times at random moments.
+      let cuts = 0;
+      for (;;) {
+        const ctl = new AbortController();
+        const t = setTimeout(() => ctl.abort(), 20 + Math.random() * 400);
+        try {
+          await c.sync({ signal: ctl.signal });
+          clearTimeout(t);
+          break;
+        } catch (e) {
+          if (e.kind !== "aborted") throw e;
+          cuts++;
+        }
+      }
+      const ids = JSON.parse(await c.exportRecords()).map((r) => r.id);
+      return { cuts, key: c.key(), ids };
+    },
+    { username, n },
+  );
+  assert.equal(up.ids.length, n);
+
+  const b = await env.profile();
+  await open(b, server, "b");
+  const down = await b.eval(
+    async ({ username, key }) => {
+      await c.login({ username, password: "pw", key });
+      // 20 distinct random cut points among the ~100 pages (page size 100), each one aborting
+      // the sync right after that page; every run resumes from the statuses.
+      const points = new Set();
+      while (points.size < 20) points.add(1 + Math.floor(Math.random() * 95));
+      const cutAt = [...points].sort((x, y) => x - y);
+      let pages = 0;
+      let cuts = 0;
+      for (let runs = 0; ; runs++) {
+        if (runs > 100) throw new Error("no progress");
+        const ctl = new AbortController();
+        try {
+          await c.sync({
+            signal: ctl.signal,
+            onProgress: () => {
+              pages++;
+              if (cutAt.length && pages >= cutAt[0]) {
+                cutAt.shift();
+                ctl.abort();
+              }
+            },
+          });
+          break;
+        } catch (e) {
+          if (e.kind !== "aborted") throw e;
+          cuts++;
+        }
+      }
+      const ids = JSON.parse(await c.exportRecords()).map((r) => r.id);
+      return { cuts, ids, count: c.history.count() };
+    },
+    { username, key: up.key },
+  );
+  assert.equal(down.cuts, 20);
+  assert.equal(down.ids.length, n, "nothing duplicated");
+  assert.equal(new Set(down.ids).size, n);
+  assert.deepEqual([...down.ids].sort(), [...up.ids].sort(), "nothing lost");
+  assert.equal(down.count, n);
+  await a.context.close();
+  await b.context.close();
+});
+
+test("the vault keeps session and key sealed across page loads", async () => {
+  const server = env.worker.url;
+  const username = uniq("carol");
+  const p = await env.profile();
+  await open(p, server, "vault");
+  const key = await p.eval(async ({ username }) => {
+    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    await c.saveVault("a long passphrase", { memoryKiB: 8192, iterations: 1 });
+    return c.key();
+  }, { username });
+  await p.page.reload();
+  await p.eval(async () => {
+    window.tw = await import("/js/index.js");
+  });
+  await open(p, server, "vault");
+  const r = await p.eval(async () => {
+    const before = c.loggedIn;
+    let wrong;
+    try {
+      await c.unlock("nope");
+    } catch (e) {
+      wrong = e.kind;
+    }
+    await c.unlock("a long passphrase");
+    return { before, wrong, key: c.key(), me: (await c.me()).username };
+  });
+  assert.equal(r.before, false);
+  assert.equal(r.wrong, "wrong_passphrase");
+  assert.equal(r.key, key);
+  assert.equal(r.me, username);
+  await p.context.close();
+});

@@ -1,0 +1,85 @@
+// Shared by the browser end-to-end tests and benchmarks: builds the npm package if needed,
+// serves it on 127.0.0.1, starts the real worker (CORS open to the page) and headless
+// Chromium through playwright-core (the system's /usr/bin/chromium, never a download).
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { startWorker } from "../edge/harness.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "../..");
+export const webDir = path.join(root, "web");
+
+/** Builds web/pkg unless it is there (TERRAPIN_REBUILD_WEB=1 forces a build). */
+export function ensurePackage() {
+  const wasm = path.join(webDir, "pkg", "terrapin_web_bg.wasm");
+  if (process.env.TERRAPIN_REBUILD_WEB === "1" || !existsSync(wasm)) {
+    execFileSync(path.join(webDir, "build.sh"), { stdio: "inherit" });
+  }
+}
+
+const types = { ".js": "text/javascript", ".wasm": "application/wasm", ".html": "text/html", ".json": "application/json" };
+
+/** Serves web/ (the package) with a blank page at `/`. */
+export async function servePackage() {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    if (url.pathname === "/") {
+      res.writeHead(200, { "Content-Type": "text/html" });
+      res.end("<!doctype html><title>terrapin-web test</title>");
+      return;
+    }
+    const file = path.join(webDir, path.normalize(url.pathname));
+    if (!file.startsWith(webDir) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    res.writeHead(200, { "Content-Type": types[path.extname(file)] ?? "application/octet-stream" });
+    res.end(readFileSync(file));
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** Everything a test needs; `profile()` is a fresh browser profile (own IndexedDB) with the package loaded. */
+export async function setup(workerVars = {}) {
+  ensurePackage();
+  const [worker, site, browser] = await Promise.all([
+    startWorker({ CORS_ORIGINS: "*", ...workerVars }),
+    servePackage(),
+    launchBrowser(),
+  ]);
+  async function profile() {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.error("page error:", e));
+    await page.goto(site.url + "/");
+    await page.evaluate(async () => {
+      window.tw = await import("/js/index.js");
+    });
+    return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
+  }
+  return {
+    worker,
+    site,
+    browser,
+    profile,
+    async dispose() {
+      await browser.close();
+      await site.close();
+      await worker.dispose();
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// Types of terrapin-web. Times are milliseconds since the Unix epoch unless named `…Ns`.
+
+/** Load the wasm module yourself (a URL, Response, bytes or WebAssembly.Module); optional. */
+export function initialize(moduleOrPath?: unknown): Promise<unknown>;
+
+/** Every error this package throws. */
+export interface TerrapinError extends Error {
+  name: 'TerrapinError';
+  kind:
+    | 'network' | 'server' | 'rate_limited' | 'unauthorized' | 'not_found' | 'conflict'
+    | 'refused' | 'bad_response' | 'no_session' | 'aborted' | 'wrong_key' | 'bad_page'
+    | 'store' | 'wrong_passphrase' | 'vault' | 'bad_key' | 'crypto' | 'legacy' | 'no_key'
+    | 'no_vault' | 'busy' | 'entropy' | 'invalid';
+  /** The HTTP status, when the server answered. */
+  status?: number;
+}
+export function isTerrapinError(e: unknown): e is TerrapinError;
+
+export interface OpenOptions {
+  /** The sync server, e.g. `https://sync.example.com`. */
+  server: string;
+  /** The profile: its own IndexedDB database (default `"default"`). */
+  profile?: string;
+  /** Records per sync request (default: what the server advertises). */
+  pageSize?: number;
+  /** Retries of transient failures (network, 5xx, 429). */
+  retry?: { attempts?: number; baseMs?: number; maxMs?: number };
+  /** Where to load the wasm from (default: next to the package). */
+  wasm?: unknown;
+}
+
+export interface HistoryEntry {
+  /** Atuin's history id (32 hex digits). */
+  id: string;
+  timestamp: number;
+  /** The exact timestamp in nanoseconds, as a decimal string. */
+  timestampNs: string;
+  /** Nanoseconds; -1 when unknown. */
+  duration: number;
+  /** -1 when unknown. */
+  exit: number;
+  command: string;
+  cwd: string;
+  session: string;
+  /** `"host:user"` */
+  hostname: string;
+  host: string;
+  user: string;
+  author: string;
+  /** Set when Atuin soft-deleted the entry. */
+  deletedAt?: number | null;
+  intent?: string | null;
+  shell?: string | null;
+}
+
+export interface NewHistoryEntry {
+  command: string;
+  id?: string;
+  /** Default: now. */
+  timestamp?: number;
+  duration?: number;
+  exit?: number;
+  cwd?: string;
+  session?: string;
+  /** `"host:user"` (default `"browser:web"`). */
+  hostname?: string;
+  author?: string;
+  intent?: string;
+  shell?: string;
+}
+
+export type SearchMode = 'prefix' | 'full-text' | 'fuzzy';
+
+export interface HistoryQuery {
+  text?: string;
+  /** Default `full-text`: every word appears, any order, any case. */
+  mode?: SearchMode;
+  /** The host part of `hostname`. */
+  host?: string;
+  cwd?: string;
+  exit?: number;
+  session?: string;
+  /** Entries at or after this time. */
+  after?: number;
+  /** Entries before this time. */
+  before?: number;
+  includeDeleted?: boolean;
+  offset?: number;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface HistoryPage {
+  entries: HistoryEntry[];
+  /** How many entries matched in all. */
+  total: number;
+}
+
+export interface SyncProgress {
+  host: string;
+  tag: string;
+  direction: 'upload' | 'download';
+  /** Records moved for this series so far, and in all. */
+  done: number;
+  total: number;
+  /** Records moved over the whole sync so far, and in all. */
+  allDone: number;
+  allTotal: number;
+}
+
+export interface SyncOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: SyncProgress) => void;
+}
+
+export interface SyncReport {
+  uploaded: number;
+  downloaded: number;
+}
+
+export interface Status {
+  hosts: Record<string, Record<string, number>>;
+}
+
+export interface KvEntry {
+  namespace: string;
+  key: string;
+  value: string;
+}
+
+export interface VaultOptions {
+  /** Argon2id memory in KiB (default 19456). */
+  memoryKiB?: number;
+  /** Argon2id passes (default 2). */
+  iterations?: number;
+  parallelism?: number;
+}
+
+declare class HistoryApi {
+  query(query?: HistoryQuery): HistoryPage;
+  get(id: string): HistoryEntry | undefined;
+  count(): number;
+  add(entry: NewHistoryEntry): Promise<HistoryEntry>;
+  addMany(entries: NewHistoryEntry[]): Promise<number>;
+  /** Writes a delete record; the entry disappears everywhere after sync. */
+  delete(id: string): Promise<void>;
+}
+
+declare class KvApi {
+  get(namespace: string, key: string): string | undefined;
+  set(namespace: string, key: string, value: string): Promise<void>;
+  delete(namespace: string, key: string): Promise<void>;
+  list(namespace?: string): KvEntry[];
+}
+
+export class Client {
+  private constructor();
+  static open(options: OpenOptions): Promise<Client>;
+  readonly hostId: string;
+  readonly username: string | undefined;
+  readonly loggedIn: boolean;
+  readonly history: HistoryApi;
+  readonly kv: KvApi;
+  register(args: { username: string; email: string; password: string; key?: string }): Promise<void>;
+  login(args: { username: string; password: string; key: string }): Promise<void>;
+  logout(): Promise<void>;
+  me(): Promise<{ username: string }>;
+  key(): string | undefined;
+  setKey(key: string): Promise<void>;
+  setSession(session: string | undefined): void;
+  saveVault(passphrase: string, options?: VaultOptions): Promise<void>;
+  hasVault(): Promise<boolean>;
+  unlock(passphrase: string): Promise<void>;
+  sync(options?: SyncOptions): Promise<SyncReport>;
+  status(): Promise<Status>;
+  unreadableCount(): number;
+  exportRecords(): Promise<string>;
+  importRecords(json: string): Promise<number>;
+  close(): void;
+}
+
+export function migrateLegacy(json: string): Promise<string>;
+export function deleteProfile(profile: string): Promise<void>;
+export function generateKey(): Promise<string>;

@@ -1,0 +1,125 @@
+// terrapin-web: Atuin record sync in the browser (and Web Workers).
+// A thin, idiomatic wrapper over the wasm exports in ../pkg; every rule lives in Rust.
+import init, {
+  WasmClient,
+  migrateLegacy as wasmMigrateLegacy,
+  deleteProfile as wasmDeleteProfile,
+  generateKey as wasmGenerateKey,
+} from '../pkg/terrapin_web.js';
+
+let ready;
+
+/**
+ * Load the wasm module. Called by `Client.open`; call it yourself to pass the module from
+ * elsewhere (a URL, a Response, bytes or a compiled `WebAssembly.Module`).
+ */
+export function initialize(moduleOrPath) {
+  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+  return ready;
+}
+
+/** Errors thrown by this package: an `Error` with `kind` and, from the server, `status`. */
+export function isTerrapinError(e) {
+  return e instanceof Error && e.name === 'TerrapinError';
+}
+
+class History {
+  #w;
+  constructor(w) { this.#w = w; }
+  /** Live entries matching `query`, newest first (fuzzy: best first). */
+  query(query = {}) { return this.#w.historyQuery(query); }
+  get(id) { return this.#w.historyGet(id); }
+  count() { return this.#w.historyCount(); }
+  add(entry) { return this.#w.historyAdd(entry); }
+  addMany(entries) { return this.#w.historyAddMany(entries); }
+  /** Delete an entry (whichever host wrote it): writes a delete record. */
+  delete(id) { return this.#w.historyDelete(id); }
+}
+
+class Kv {
+  #w;
+  constructor(w) { this.#w = w; }
+  get(namespace, key) { return this.#w.kvGet(namespace, key); }
+  set(namespace, key, value) { return this.#w.kvSet(namespace, key, String(value)); }
+  delete(namespace, key) { return this.#w.kvDelete(namespace, key); }
+  list(namespace) { return this.#w.kvList(namespace); }
+}
+
+export class Client {
+  #w;
+  /** @type {History} */ history;
+  /** @type {Kv} */ kv;
+
+  constructor(w) {
+    this.#w = w;
+    this.history = new History(w);
+    this.kv = new Kv(w);
+  }
+
+  /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
+  static async open({ server, profile = 'default', pageSize, retry, wasm } = {}) {
+    if (!server) throw new TypeError('Client.open: `server` is required');
+    await initialize(wasm);
+    const w = await WasmClient.open(server, profile);
+    if (pageSize) w.setPageSize(pageSize);
+    if (retry) w.setRetry(retry.attempts ?? 6, retry.baseMs ?? 250, retry.maxMs ?? 8000);
+    return new Client(w);
+  }
+
+  get hostId() { return this.#w.hostId; }
+  get username() { return this.#w.username; }
+  get loggedIn() { return this.#w.loggedIn; }
+
+  /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
+  register({ username, email, password, key }) { return this.#w.register(username, email, password, key); }
+  /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
+  login({ username, password, key }) { return this.#w.login(username, password, key); }
+  /** Forget the session, the key and the saved vault (records stay). */
+  logout() { return this.#w.logout(); }
+  /** `{ username }` of the session's account, from the server. */
+  async me() { return { username: await this.#w.me() }; }
+
+  /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
+  key() { return this.#w.key(); }
+  setKey(key) { return this.#w.setKey(key); }
+  setSession(session) { this.#w.setSession(session); }
+
+  /** Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id + XChaCha20-Poly1305). */
+  saveVault(passphrase, options) { return this.#w.saveVault(passphrase, options); }
+  hasVault() { return this.#w.hasVault(); }
+  /** Restore the session and key from the vault. */
+  unlock(passphrase) { return this.#w.unlock(passphrase); }
+
+  /** Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. */
+  sync({ signal, onProgress } = {}) { return this.#w.sync({ signal, onProgress }); }
+  /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
+  status() { return this.#w.status(); }
+  /** Records that could not be decrypted or decoded with the current key. */
+  unreadableCount() { return this.#w.unreadableCount(); }
+
+  /** Every local record as wire JSON text. */
+  exportRecords() { return this.#w.exportRecords(); }
+  /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
+  importRecords(json) { return this.#w.importRecords(json); }
+
+  /** Release the wasm side of this client. */
+  close() { this.#w.free(); }
+}
+
+/** Migrate legacy linked-list records (wire JSON text with `parent`) to idx records (JSON text). */
+export async function migrateLegacy(json) {
+  await initialize();
+  return wasmMigrateLegacy(json);
+}
+
+/** Delete a profile's database and everything in it. */
+export async function deleteProfile(profile) {
+  await initialize();
+  return wasmDeleteProfile(profile);
+}
+
+/** A fresh random Atuin key string. */
+export async function generateKey() {
+  await initialize();
+  return wasmGenerateKey();
+}
