@@ -10,10 +10,8 @@ use terrapin_core::wire::NextQuery;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Result};
 
-/// D1's limit of bound parameters per statement.
-const MAX_PARAMS: usize = 100;
-/// Columns bound per inserted record.
-const RECORD_COLUMNS: usize = 9;
+/// Largest JSON parameter of one insert statement (D1 caps a string at 2 MB).
+const MAX_JSON_PARAM: usize = 1_000_000;
 
 pub struct Db(D1Database);
 
@@ -310,44 +308,35 @@ impl Db {
         last_idx: &[(SeriesKey, RecordIdx)],
     ) -> Result<()> {
         let mut batch = Vec::new();
-        let per_stmt = MAX_PARAMS / RECORD_COLUMNS;
-        for chunk in new.chunks(per_stmt) {
-            let mut sql = String::from(
-                "INSERT INTO records (user_id, host, tag, idx, id, timestamp, version, data, cek) VALUES ",
-            );
-            let mut params = Vec::with_capacity(chunk.len() * RECORD_COLUMNS);
-            for (i, r) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(',');
-                }
-                let b = i * RECORD_COLUMNS;
-                sql.push_str(&format!(
-                    "(?{},?{},?{},?{},?{},?{},?{},?{},?{})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9
-                ));
-                params.extend([
-                    uid(user),
-                    s(&r.host.id.to_string()),
-                    s(r.tag.as_str()),
-                    idx(r.idx),
-                    s(&r.id.to_string()),
-                    // As text: nanosecond timestamps exceed 2^53; INTEGER affinity stores them
-                    // exactly.
-                    s(&r.timestamp.to_string()),
-                    s(r.version.as_str()),
-                    s(&r.data.data),
-                    s(&r.data.content_encryption_key),
-                ]);
+        // Each statement inserts a chunk of rows passed as one JSON parameter (expanded by
+        // json_each), far below D1's 100-parameter limit whatever the batch size; chunks keep
+        // each parameter under `MAX_JSON_PARAM` bytes.
+        let mut chunk = String::from("[");
+        for r in new {
+            let row = serde_json::to_string(&(
+                r.host.id.to_string(),
+                r.tag.as_str(),
+                r.idx,
+                r.id.to_string(),
+                r.timestamp,
+                r.version.as_str(),
+                &r.data.data,
+                &r.data.content_encryption_key,
+            ))
+            .map_err(|e| worker::Error::RustError(e.to_string()))?;
+            if chunk.len() > 1 && chunk.len() + row.len() + 1 > MAX_JSON_PARAM {
+                chunk.push(']');
+                batch.push(self.insert_rows(user, &chunk)?);
+                chunk = String::from("[");
             }
-            batch.push(self.stmt(&sql, &params)?);
+            if chunk.len() > 1 {
+                chunk.push(',');
+            }
+            chunk.push_str(&row);
+        }
+        if chunk.len() > 1 {
+            chunk.push(']');
+            batch.push(self.insert_rows(user, &chunk)?);
         }
         for (series, last) in last_idx {
             batch.push(self.stmt(
@@ -366,6 +355,17 @@ impl Db {
         }
         self.0.batch(batch).await?;
         Ok(())
+    }
+
+    fn insert_rows(&self, user: i64, rows_json: &str) -> Result<D1PreparedStatement> {
+        // Plain INSERT: a taken slot fails the whole batch (transaction), storing nothing.
+        // Timestamps travel as JSON integers, which SQLite reads exactly as 64-bit.
+        self.stmt(
+            "INSERT INTO records (user_id, host, tag, idx, id, timestamp, version, data, cek) \
+             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+             value ->> 5, value ->> 6, value ->> 7 FROM json_each(?2)",
+            &[uid(user), s(rows_json)],
+        )
     }
 
     /// Up to `count` records of one series from `start`, ascending by idx, already as the JSON

@@ -30,6 +30,14 @@ pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     if batch.is_empty() {
         return Ok(empty_ok());
     }
+    // Optimistic path, one D1 round trip: insert every slot not repeated inside the batch. The
+    // batch is one transaction, so if any slot is already taken nothing is stored and we fall
+    // back to comparing with the store.
+    let first = push::classify(&batch, &push::Occupied::new())?;
+    let new: Vec<_> = first.new.iter().map(|&i| &batch[i]).collect();
+    if db.insert(user.id, &new, &first.last_idx).await.is_ok() {
+        return Ok(empty_ok());
+    }
     let ranges = push::ranges(&batch);
     let mut last_err = None;
     for _ in 0..PUSH_ATTEMPTS {
