@@ -1,0 +1,45 @@
+//! A third host on terrapin-core: log in, pull everything with the given Atuin key (base64 or
+//! the 24-word phrase), fold history and kv, and print them. Used by tests/atuin/compat.sh.
+//!   terrapin-pull URL USERNAME PASSWORD KEY
+use terrapin_core::crypto::{self, Key};
+use terrapin_core::memory::MemoryStore;
+use terrapin_core::store::history::HistoryStore;
+use terrapin_core::store::kv::KvStore;
+use terrapin_core::sync;
+use terrapin_tests::{block_on, Client};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, user, password, key] = &args[..] else {
+        eprintln!("usage: terrapin-pull URL USERNAME PASSWORD KEY");
+        std::process::exit(2);
+    };
+    let key = Key::from_atuin_input(key).unwrap_or_else(|e| fail(&format!("key: {e}")));
+    let mut client = Client::new(url);
+    client
+        .login(user, password)
+        .unwrap_or_else(|e| fail(&format!("login: {e}")));
+    let local = MemoryStore::new();
+    let report = block_on(sync::sync(&local, &client, &key, 100, |_| {}))
+        .unwrap_or_else(|e| fail(&format!("sync: {e}")));
+    eprintln!("downloaded {} records", report.downloaded);
+    let (mut history, mut kv) = (HistoryStore::new(), KvStore::new());
+    for r in local.all() {
+        let r = crypto::decrypt_record(&r, &key).unwrap_or_else(|e| fail(&format!("decrypt: {e}")));
+        history
+            .apply(&r)
+            .unwrap_or_else(|e| fail(&format!("history: {e}")));
+        kv.apply(&r).unwrap_or_else(|e| fail(&format!("kv: {e}")));
+    }
+    for h in history.entries_by_time() {
+        println!("history\t{}", h.command);
+    }
+    for (ns, k, v) in kv.iter() {
+        println!("kv\t{ns}\t{k}\t{v}");
+    }
+}
+
+fn fail(msg: &str) -> ! {
+    eprintln!("terrapin-pull: {msg}");
+    std::process::exit(1)
+}
