@@ -1,0 +1,113 @@
+// The real atuin CLI against the worker: register, import history, sync; a second host logs in
+// with the key and pulls everything; a history delete and a `kv set` on one host reach the
+// other after both sync. Runs when ATUIN_BIN points at an atuin 18.24.x binary; skips otherwise.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { promisify } from "node:util";
+import { startWorker } from "./harness.mjs";
+import { username } from "./client.mjs";
+
+const run = promisify(execFile);
+const ATUIN = process.env.ATUIN_BIN;
+const skip = ATUIN ? false : "ATUIN_BIN is not set: skipping the atuin CLI compatibility check";
+if (skip) console.log(`# ${skip}`);
+
+let worker;
+let scratch;
+
+/** One atuin "host": its own HOME, config and data directories. */
+function host(name) {
+  const home = path.join(scratch, name);
+  const config = path.join(home, ".config", "atuin");
+  mkdirSync(config, { recursive: true });
+  mkdirSync(path.join(home, ".local", "share", "atuin"), { recursive: true });
+  writeFileSync(
+    path.join(config, "config.toml"),
+    [
+      `sync_address = "${worker.url}"`,
+      `auto_sync = false`,
+      `update_check = false`,
+      `sync_frequency = "0"`,
+      `[sync]`,
+      `records = true`,
+      `[daemon]`,
+      `enabled = false`,
+      ``,
+    ].join("\n"),
+  );
+  const env = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, ".config"),
+    XDG_DATA_HOME: path.join(home, ".local", "share"),
+    ATUIN_CONFIG_DIR: config,
+    ATUIN_HOST_NAME: name,
+    ATUIN_HOST_USER: "tester",
+    ATUIN_SESSION: randomUUID().replaceAll("-", ""),
+    TERM: "dumb",
+    NO_COLOR: "1",
+  };
+  return {
+    home,
+    async atuin(...args) {
+      const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
+      try {
+        const { stdout, stderr } = await run(ATUIN, args, { env: { ...env, ...extra }, timeout: 120_000, maxBuffer: 64 << 20 });
+        return { stdout, stderr };
+      } catch (e) {
+        throw new Error(`atuin ${args.join(" ")} failed: ${e.message}\n${e.stdout}\n${e.stderr}`);
+      }
+    },
+  };
+}
+
+before(async () => {
+  if (skip) return;
+  worker = await startWorker();
+  scratch = mkdtempSync(path.join(tmpdir(), "terrapin-atuin-"));
+});
+after(async () => {
+  await worker?.dispose();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+const commands = (out) => new Set(out.split("\n").map((l) => l.trim()).filter(Boolean));
+
+test("atuin CLI: register, import, sync; second host pulls; delete and kv propagate", { skip, timeout: 600_000 }, async () => {
+  const user = username("atuin");
+  const password = "terrapin-atuin-pw";
+  const a = host("host-a");
+  const b = host("host-b");
+
+  // host A: history to import
+  const histfile = path.join(a.home, ".bash_history");
+  const lines = [...Array.from({ length: 250 }, (_, i) => `echo terrapin-${i}`), "echo delete-me-please"];
+  writeFileSync(histfile, lines.join("\n") + "\n");
+  await a.atuin("register", "-u", user, "-e", `${user}@example.test`, "-p", password);
+  await a.atuin("import", "bash", { HISTFILE: histfile });
+  await a.atuin("sync");
+  const key = (await a.atuin("key")).stdout.trim();
+  assert.ok(key.length > 20, `key: ${key}`);
+
+  // host B: log in with the key and pull
+  await b.atuin("login", "-u", user, "-p", password, "-k", key);
+  await b.atuin("sync");
+  const onB = commands((await b.atuin("history", "list", "--cmd-only")).stdout);
+  for (const l of lines) assert.ok(onB.has(l), `host B lacks ${l}`);
+
+  // a delete and a kv set on A reach B
+  await a.atuin("search", "--delete", "--search-mode", "full-text", "delete-me-please");
+  await a.atuin("kv", "set", "-k", "greeting", "hello from A");
+  await a.atuin("sync");
+  await b.atuin("sync");
+  const afterB = commands((await b.atuin("history", "list", "--cmd-only")).stdout);
+  assert.ok(onB.has("echo delete-me-please"));
+  assert.ok(!afterB.has("echo delete-me-please"), "the deleted command is still on host B");
+  assert.ok(afterB.has("echo terrapin-8"));
+  assert.equal((await b.atuin("kv", "get", "greeting")).stdout.trim(), "hello from A");
+});
