@@ -113,6 +113,20 @@ pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, 
             max: limits.max_body_bytes,
         });
     }
+    // Fast path: a well-formed batch decodes in one pass; any error is located by the slow
+    // path below, which says which record was wrong.
+    if let Ok(batch) = serde_json::from_slice::<Vec<WireRecord>>(body) {
+        if batch.len() > limits.max_records {
+            return Err(PushError::TooManyRecords {
+                count: batch.len(),
+                max: limits.max_records,
+            });
+        }
+        for (index, record) in batch.iter().enumerate() {
+            validate_record(index, record, limits)?;
+        }
+        return Ok(batch);
+    }
     let value: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| PushError::MalformedJson(e.to_string()))?;
     let serde_json::Value::Array(items) = value else {
