@@ -30,6 +30,27 @@ pub struct Failures {
     pub window_start: f64,
 }
 
+/// Whose records an insert writes: a known user, or the user of a session token hash resolved
+/// inside the same transaction (an unknown session makes `user_id` NULL, failing the insert).
+#[derive(Clone, Copy, Debug)]
+pub enum Owner<'a> {
+    User(i64),
+    Session(&'a str),
+}
+
+impl Owner<'_> {
+    /// The SQL expression for `user_id` (parameter ?1) and its value.
+    fn bind(&self) -> (&'static str, JsValue) {
+        match self {
+            Owner::User(id) => ("?1", uid(*id)),
+            Owner::Session(hash) => (
+                "(SELECT user_id FROM sessions WHERE token_hash = ?1)",
+                s(hash),
+            ),
+        }
+    }
+}
+
 /// Outcome of an attempted registration.
 pub enum Registered {
     Ok,
@@ -303,7 +324,7 @@ impl Db {
     /// Fails as a whole (storing nothing) if any slot was taken meanwhile.
     pub async fn insert(
         &self,
-        user: i64,
+        owner: Owner<'_>,
         new: &[&WireRecord],
         last_idx: &[(SeriesKey, RecordIdx)],
     ) -> Result<()> {
@@ -326,7 +347,7 @@ impl Db {
             .map_err(|e| worker::Error::RustError(e.to_string()))?;
             if chunk.len() > 1 && chunk.len() + row.len() + 1 > MAX_JSON_PARAM {
                 chunk.push(']');
-                batch.push(self.insert_rows(user, &chunk)?);
+                batch.push(self.insert_rows(owner, &chunk)?);
                 chunk = String::from("[");
             }
             if chunk.len() > 1 {
@@ -336,14 +357,18 @@ impl Db {
         }
         if chunk.len() > 1 {
             chunk.push(']');
-            batch.push(self.insert_rows(user, &chunk)?);
+            batch.push(self.insert_rows(owner, &chunk)?);
         }
+        let (user_sql, user) = owner.bind();
         for (series, last) in last_idx {
             batch.push(self.stmt(
-                "INSERT INTO store_idx_cache (user_id, host, tag, idx) VALUES (?1, ?2, ?3, ?4) \
-                 ON CONFLICT (user_id, host, tag) DO UPDATE SET idx = max(idx, excluded.idx)",
+                &format!(
+                    "INSERT INTO store_idx_cache (user_id, host, tag, idx) \
+                     VALUES ({user_sql}, ?2, ?3, ?4) \
+                     ON CONFLICT (user_id, host, tag) DO UPDATE SET idx = max(idx, excluded.idx)"
+                ),
                 &[
-                    uid(user),
+                    user.clone(),
                     s(&series.host.to_string()),
                     s(series.tag.as_str()),
                     idx(*last),
@@ -357,14 +382,17 @@ impl Db {
         Ok(())
     }
 
-    fn insert_rows(&self, user: i64, rows_json: &str) -> Result<D1PreparedStatement> {
+    fn insert_rows(&self, owner: Owner<'_>, rows_json: &str) -> Result<D1PreparedStatement> {
         // Plain INSERT: a taken slot fails the whole batch (transaction), storing nothing.
         // Timestamps travel as JSON integers, which SQLite reads exactly as 64-bit.
+        let (user_sql, user) = owner.bind();
         self.stmt(
-            "INSERT INTO records (user_id, host, tag, idx, id, timestamp, version, data, cek) \
-             SELECT ?1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
-             value ->> 5, value ->> 6, value ->> 7 FROM json_each(?2)",
-            &[uid(user), s(rows_json)],
+            &format!(
+                "INSERT INTO records (user_id, host, tag, idx, id, timestamp, version, data, cek) \
+                 SELECT {user_sql}, value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
+                 value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?2)"
+            ),
+            &[user, s(rows_json)],
         )
     }
 

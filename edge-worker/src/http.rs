@@ -141,8 +141,9 @@ pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
         .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }
 
-/// The user of the request's `Authorization: Token <session>`.
-pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
+/// The SHA-256 of the request's `Authorization: Token <session>` (401 if absent or another
+/// scheme).
+pub fn session_hash(req: &Request) -> Result<String, ApiError> {
     let header = req
         .headers()
         .get("Authorization")
@@ -151,7 +152,12 @@ pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
         .ok_or_else(|| ApiError::new(401, "missing authorization header"))?;
     let token = wire::session_token(&header)
         .ok_or_else(|| ApiError::new(401, "invalid authorization header"))?;
-    let hash = auth::token_hash(token);
+    Ok(auth::token_hash(token))
+}
+
+/// The user of the request's `Authorization: Token <session>`.
+pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
+    let hash = session_hash(req)?;
     match db.session_user(&hash).await? {
         Some((user, stored)) if auth::constant_time_eq(stored.as_bytes(), hash.as_bytes()) => {
             Ok(user)

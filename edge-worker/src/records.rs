@@ -7,8 +7,9 @@ use worker::{console_warn, Request, RouteContext};
 
 use crate::accounts::db;
 use crate::config::Config;
+use crate::db::Owner;
 use crate::error::{empty_ok, json, raw_json, ApiError, ApiResult};
-use crate::http::{authenticate, body, query_pairs};
+use crate::http::{authenticate, body, query_pairs, session_hash};
 
 /// How often a push re-checks and retries when a concurrent push took a slot first.
 const PUSH_ATTEMPTS: usize = 3;
@@ -23,19 +24,26 @@ pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `POST /api/v0/record`: atomic, idempotent for identical records, 409 on a conflict.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
+    let session = session_hash(&req)?;
     let limits = ctx.data.push;
     let bytes = body(&mut req, limits.max_body_bytes).await?;
     let batch = push::parse_batch(&bytes, &limits)?;
-    if batch.is_empty() {
-        return Ok(empty_ok());
-    }
-    // Optimistic path, one D1 round trip: insert every slot not repeated inside the batch. The
-    // batch is one transaction, so if any slot is already taken nothing is stored and we fall
-    // back to comparing with the store.
+    // Optimistic path, one D1 round trip: insert every slot not repeated inside the batch, for
+    // the session's user resolved in the same transaction. If any slot is taken (or the session
+    // is unknown) nothing is stored and we take the careful path.
     let first = push::classify(&batch, &push::Occupied::new())?;
-    let new: Vec<_> = first.new.iter().map(|&i| &batch[i]).collect();
-    if db.insert(user.id, &new, &first.last_idx).await.is_ok() {
+    if !batch.is_empty() {
+        let new: Vec<_> = first.new.iter().map(|&i| &batch[i]).collect();
+        if db
+            .insert(Owner::Session(&session), &new, &first.last_idx)
+            .await
+            .is_ok()
+        {
+            return Ok(empty_ok());
+        }
+    }
+    let user = authenticate(&req, &db).await?;
+    if batch.is_empty() {
         return Ok(empty_ok());
     }
     let ranges = push::ranges(&batch);
@@ -44,7 +52,7 @@ pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
         let occupied = db.occupied(user.id, &ranges).await?;
         let plan = push::classify(&batch, &occupied)?;
         let new: Vec<_> = plan.new.iter().map(|&i| &batch[i]).collect();
-        match db.insert(user.id, &new, &plan.last_idx).await {
+        match db.insert(Owner::User(user.id), &new, &plan.last_idx).await {
             Ok(()) => return Ok(empty_ok()),
             // A concurrent push filled a slot between our check and our insert; the batch
             // rolled back as a whole. Look again: it is now a duplicate or a conflict.
