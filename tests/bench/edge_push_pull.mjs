@@ -4,9 +4,17 @@
 //   - push then pull of N history records (default 100k), 100 records per request as atuin
 //     does (push serial, pull serial and 8 pages in flight like atuin 18.24);
 //   - status latency with 1k and with 1M stored records (the 1M are bulk-loaded through D1).
-// Usage: node tests/bench/edge_push_pull.mjs [--records 100000] [--big 1000000]
+//   - with ATUIN_BIN set: the same push and pull with the real atuin CLI (`atuin store push` on
+//     one host after importing N commands, `atuin store pull` on a second host).
+// Usage: [ATUIN_BIN=…] node tests/bench/edge_push_pull.mjs [--records 100000] [--big 1000000]
 // Anchor (atuin 18.24.4 CLI + atuin-server 18.24.4 on SQLite, this machine): push 4.2 s,
 // pull 7.1 s for 100k.
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
 import { startWorker } from "../edge/harness.mjs";
 import { Api, series, username, uuid } from "../edge/client.mjs";
 
@@ -106,6 +114,45 @@ try {
   const sBig = await samples(51, async () => check(await api.status(bigToken)));
   console.log(`status median: ${ms(median(s1k))} at 1k records; ${ms(median(sBig))} at ${count} records ` +
     `(ratio ${(median(sBig) / median(s1k)).toFixed(2)}; bulk load took ${(loadMs / 1000).toFixed(1)} s)`);
+
+  if (process.env.ATUIN_BIN) await atuinCli();
 } finally {
   await worker.dispose();
+}
+
+async function atuinCli() {
+  const run = promisify(execFile);
+  const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-bench-atuin-"));
+  const host = (name) => {
+    const home = path.join(scratch, name);
+    const config = path.join(home, ".config", "atuin");
+    mkdirSync(config, { recursive: true });
+    writeFileSync(path.join(config, "config.toml"),
+      `sync_address = "${worker.url}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n[daemon]\nenabled = false\n`);
+    const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"),
+      XDG_DATA_HOME: path.join(home, ".local", "share"), ATUIN_CONFIG_DIR: config, ATUIN_HOST_NAME: name,
+      ATUIN_HOST_USER: "bench", ATUIN_SESSION: randomUUID().replaceAll("-", ""), TERM: "dumb", NO_COLOR: "1" };
+    return (...args) => {
+      const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
+      return run(process.env.ATUIN_BIN, args, { env: { ...env, ...extra }, maxBuffer: 256 << 20 });
+    };
+  };
+  try {
+    const user = username("cli");
+    const a = host("a");
+    const b = host("b");
+    const histfile = path.join(scratch, "bash_history");
+    writeFileSync(histfile, Array.from({ length: N }, (_, i) => `echo bench-${i}`).join("\n") + "\n");
+    await a("register", "-u", user, "-e", `${user}@example.test`, "-p", "pw");
+    await a("import", "bash", { HISTFILE: histfile });
+    await a("history", "init-store");
+    const pushMs = await timeIt(() => a("store", "push"));
+    const key = (await a("key")).stdout.trim();
+    await b("login", "-u", user, "-p", "pw", "-k", key);
+    const pullMs = await timeIt(() => b("store", "pull"));
+    console.log(`atuin CLI (${process.env.ATUIN_BIN}): store push ${N}: ${(pushMs / 1000).toFixed(2)} s; ` +
+      `store pull ${N}: ${(pullMs / 1000).toFixed(2)} s (anchor 4.2 s / 7.1 s)`);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
 import { Miniflare } from "miniflare";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -64,7 +65,25 @@ export async function startWorker(vars = {}) {
     d1Databases: { DB: databaseId() },
     d1Persist: path.join(persist, "v3", "d1"),
     bindings: { ...baseVars, ...vars },
-    log: undefined,
+    // workerd reports clients that hang up early (atuin exits with a request in flight) as
+    // "Broken pipe" with a stack; keep everything else.
+    handleRuntimeStdio(stdout, stderr) {
+      for (const [from, to] of [[stdout, process.stdout], [stderr, process.stderr]]) {
+        let skipStack = false;
+        createInterface({ input: from }).on("line", (line) => {
+          if (/disconnected: .*Broken pipe|Connection reset by peer/.test(line)) {
+            skipStack = true;
+            return;
+          }
+          if (skipStack && line.startsWith("stack:")) {
+            skipStack = false;
+            return;
+          }
+          skipStack = false;
+          to.write(line + "\n");
+        });
+      }
+    },
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   return {
