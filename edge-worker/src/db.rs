@@ -286,6 +286,8 @@ impl Db {
     pub async fn occupied(&self, user: i64, ranges: &[SeriesRange]) -> Result<Occupied> {
         #[derive(Deserialize)]
         struct Row {
+            host: String,
+            tag: String,
             idx: u64,
             id: String,
         }
@@ -293,28 +295,33 @@ impl Db {
         if ranges.is_empty() {
             return Ok(out);
         }
-        let stmts = ranges
+        // One statement for every series of the batch: the spans travel as one JSON parameter.
+        let spans: Vec<_> = ranges
             .iter()
             .map(|r| {
-                self.stmt(
-                    "SELECT idx, id FROM records WHERE user_id = ?1 AND host = ?2 AND tag = ?3 \
-                     AND idx BETWEEN ?4 AND ?5",
-                    &[
-                        uid(user),
-                        s(&r.series.host.to_string()),
-                        s(r.series.tag.as_str()),
-                        idx(r.first),
-                        idx(r.last),
-                    ],
+                (
+                    r.series.host.to_string(),
+                    r.series.tag.as_str(),
+                    r.first,
+                    r.last,
                 )
             })
-            .collect::<Result<Vec<_>>>()?;
-        let results = self.0.batch(stmts).await?;
-        for (range, result) in ranges.iter().zip(results) {
-            for row in result.results::<Row>()? {
-                if let Ok(id) = row.id.parse::<RecordId>() {
-                    out.insert((range.series.clone(), row.idx), id);
-                }
+            .collect();
+        let spans =
+            serde_json::to_string(&spans).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let rows = self
+            .stmt(
+                "SELECT r.host, r.tag, r.idx, r.id FROM json_each(?2) AS j \
+                 JOIN records AS r ON r.user_id = ?1 AND r.host = j.value ->> 0 \
+                 AND r.tag = j.value ->> 1 AND r.idx BETWEEN j.value ->> 2 AND j.value ->> 3",
+                &[uid(user), s(&spans)],
+            )?
+            .all()
+            .await?
+            .results::<Row>()?;
+        for row in rows {
+            if let (Ok(host), Ok(id)) = (row.host.parse::<HostId>(), row.id.parse::<RecordId>()) {
+                out.insert((SeriesKey::new(host, Tag::from(row.tag)), row.idx), id);
             }
         }
         Ok(out)
@@ -359,20 +366,23 @@ impl Db {
             chunk.push(']');
             batch.push(self.insert_rows(owner, &chunk)?);
         }
-        let (user_sql, user) = owner.bind();
-        for (series, last) in last_idx {
+        if !last_idx.is_empty() {
+            // One statement for every series of the batch, whatever their number.
+            let (user_sql, user) = owner.bind();
+            let series: Vec<_> = last_idx
+                .iter()
+                .map(|(k, last)| (k.host.to_string(), k.tag.as_str(), *last))
+                .collect();
+            let series = serde_json::to_string(&series)
+                .map_err(|e| worker::Error::RustError(e.to_string()))?;
             batch.push(self.stmt(
                 &format!(
                     "INSERT INTO store_idx_cache (user_id, host, tag, idx) \
-                     VALUES ({user_sql}, ?2, ?3, ?4) \
+                     SELECT {user_sql}, value ->> 0, value ->> 1, value ->> 2 \
+                     FROM json_each(?2) WHERE true \
                      ON CONFLICT (user_id, host, tag) DO UPDATE SET idx = max(idx, excluded.idx)"
                 ),
-                &[
-                    user.clone(),
-                    s(&series.host.to_string()),
-                    s(series.tag.as_str()),
-                    idx(*last),
-                ],
+                &[user, s(&series)],
             )?);
         }
         if batch.is_empty() {

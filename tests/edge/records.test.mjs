@@ -132,6 +132,25 @@ describe("push, status and next", () => {
   });
 });
 
+describe("batches spanning many series", () => {
+  test("300 series in one batch: stored, re-pushed idempotently, a conflict in one refuses all", async () => {
+    const token = await api.register(username("wide"));
+    const hosts = Array.from({ length: 100 }, () => uuid());
+    const batch = hosts.flatMap((h) => [record({ host: h, idx: 0 }), record({ host: h, tag: "kv", idx: 0 }), record({ host: h, tag: "kv", idx: 1 })]);
+    ok(await api.push(token, batch));
+    ok(await api.push(token, batch));
+    const want = Object.fromEntries(hosts.map((h) => [h, { history: 0, kv: 1 }]));
+    assert.deepEqual((await api.status(token)).json, { hosts: want });
+    const before = await snapshot(token);
+    const next = hosts.map((h) => record({ host: h, tag: "kv", idx: 2 }));
+    next.push(record({ host: hosts[57], tag: "kv", idx: 1 }));
+    const r = await api.push(token, next);
+    refused(r, 409, /kv/);
+    assert.ok(r.json.reason.includes(hosts[57]), r.json.reason);
+    assert.deepEqual(await snapshot(token), before);
+  });
+});
+
 describe("conflicts", () => {
   test("a conflicting idx is refused with 409 naming series and idx; store unchanged", async () => {
     const token = await api.register(username("conflict"));
