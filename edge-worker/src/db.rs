@@ -312,7 +312,7 @@ impl Db {
         let rows = self
             .stmt(
                 "SELECT r.host, r.tag, r.idx, r.id FROM json_each(?2) AS j \
-                 JOIN records AS r ON r.user_id = ?1 AND r.host = j.value ->> 0 \
+                 CROSS JOIN records AS r ON r.user_id = ?1 AND r.host = j.value ->> 0 \
                  AND r.tag = j.value ->> 1 AND r.idx BETWEEN j.value ->> 2 AND j.value ->> 3",
                 &[uid(user), s(&spans)],
             )?
