@@ -2,7 +2,7 @@
 // workerd through Miniflare, with a fresh local D1 migrated by `wrangler d1 migrations apply`,
 // on 127.0.0.1 and a free port. Used by every edge test file.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -21,12 +21,39 @@ const quietEnv = {
   NO_D1_WARNING: "true",
 };
 
-/** Builds the worker unless edge-worker/build is present and newer than the sources. */
+/** Newest modification time under the given paths (files or directories), in ms. */
+function newest(paths) {
+  let max = 0;
+  const visit = (p) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) for (const e of readdirSync(p)) visit(path.join(p, e));
+    else max = Math.max(max, st.mtimeMs);
+  };
+  paths.forEach(visit);
+  return max;
+}
+
+/**
+ * Builds the worker (edge-worker/build.sh) if edge-worker/build is missing or older than its
+ * sources (edge-worker/src, core/src, Cargo manifests). TERRAPIN_SKIP_BUILD=1 trusts any build.
+ */
 export function ensureBuilt() {
-  const out = path.join(edgeDir, "build", "index.js");
-  if (process.env.TERRAPIN_SKIP_BUILD === "1" && existsSync(out)) return;
-  if (!existsSync(out)) {
-    execFileSync(path.join(edgeDir, "build.sh"), { stdio: "inherit", env: quietEnv });
+  const out = path.join(edgeDir, "build", "index_bg.wasm");
+  if (existsSync(out) && process.env.TERRAPIN_SKIP_BUILD === "1") return;
+  const sources = [
+    path.join(edgeDir, "src"),
+    path.join(edgeDir, "Cargo.toml"),
+    path.join(root, "core", "src"),
+    path.join(root, "core", "Cargo.toml"),
+    path.join(root, "Cargo.toml"),
+  ];
+  if (!existsSync(out) || statSync(out).mtimeMs < newest(sources)) {
+    execFileSync(path.join(edgeDir, "build.sh"), { stdio: ["ignore", "inherit", "inherit"], env: quietEnv });
   }
 }
 
