@@ -8,6 +8,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod crypto;
+pub mod import;
 pub mod legacy;
 pub mod memory;
 pub mod payload;
