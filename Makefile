@@ -1,21 +1,20 @@
 # The two commands of the README. Both install what is missing first (scripts/setup.sh).
 SHELL := /bin/bash
-export CI ?=
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge edge-test web-test www-test bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e atuin-compat bench
 
 setup:
 	@scripts/setup.sh
 
-## make dev: build everything and serve the worker (local D1) and the viewer on 127.0.0.1
+## make dev: build everything, then serve the worker (local D1) and the viewer on 127.0.0.1
 dev: setup
 	@scripts/dev.sh
 
 ## make test: every test
-test: setup lint unit wasm-core
-	@echo "make test: all suites passed"
+test: setup lint unit wasm-core edge-build edge-test e2e atuin-compat
+	@echo "make test: every suite passed"
 
 lint:
 	cargo fmt --all --check
@@ -26,6 +25,21 @@ unit:
 
 wasm-core:
 	cargo build -p terrapin-core --no-default-features --target wasm32-unknown-unknown
+
+edge-build:
+	edge-worker/build.sh
+
+# Black-box HTTP suite against the worker in workerd with a fresh local D1.
+edge-test: edge-build
+	CI=true node --test tests/edge/ </dev/null
+
+# A native terrapin-core client against the same worker.
+e2e: edge-build
+	CI=true node tests/with-worker.mjs cargo test -p terrapin-tests --test native_client </dev/null
+
+# The real atuin CLI against the worker; skips unless ATUIN_BIN is set.
+atuin-compat: edge-build
+	CI=true node tests/with-worker.mjs tests/atuin/compat.sh </dev/null
 
 bench:
 	tests/bench/core-bench/run.sh
