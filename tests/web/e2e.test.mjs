@@ -15,12 +15,12 @@ after(async () => {
 
 const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 
-async function open(p, server, profile) {
+async function open(p, server, profile, pageSize) {
   await p.eval(
-    async ({ server, profile }) => {
-      window.c = await window.tw.Client.open({ server, profile, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
+    async ({ server, profile, pageSize }) => {
+      window.c = await window.tw.Client.open({ server, profile, pageSize, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
     },
-    { server, profile },
+    { server, profile, pageSize },
   );
 }
 
@@ -130,7 +130,7 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
   assert.equal(up.ids.length, n);
 
   const b = await env.profile();
-  await open(b, server, "b");
+  await open(b, server, "b", 100);
   const down = await b.eval(
     async ({ username, key }) => {
       await c.login({ username, password: "pw", key });

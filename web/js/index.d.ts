@@ -21,7 +21,7 @@ export interface OpenOptions {
   server: string;
   /** The profile: its own IndexedDB database (default `"default"`). */
   profile?: string;
-  /** Records per sync request (default: what the server advertises). */
+  /** Records per sync page (default 1000; pushes go in batches of the server's page size). */
   pageSize?: number;
   /** Retries of transient failures (network, 5xx, 429). */
   retry?: { attempts?: number; baseMs?: number; maxMs?: number };

@@ -26,6 +26,10 @@ const META_HOST: &str = "host_id";
 const META_VAULT: &str = "vault";
 const META_USER: &str = "username";
 
+/// Records per sync page unless the caller says otherwise: large pages make an initial sync
+/// several times faster than Atuin's 100 (fewer round trips and transactions).
+pub const DEFAULT_SYNC_PAGE: u64 = 1000;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
@@ -96,8 +100,10 @@ pub struct Client {
     pub host: HostId,
     username: RefCell<Option<String>>,
     syncing: Cell<bool>,
-    /// Records per sync request; `None` asks the server (capabilities).
+    /// Records per sync page; `None` is [`DEFAULT_SYNC_PAGE`].
     pub page_size: Cell<Option<u64>>,
+    /// Records per push request, learnt from the server once.
+    push_batch: Cell<Option<usize>>,
 }
 
 impl Client {
@@ -118,13 +124,16 @@ impl Client {
         let username = idb.meta_get(META_USER).await?;
         let store = ViewStore::new(idb);
         store.load().await?;
+        let mut remote = HttpRemote::new(server);
+        remote.read_ahead = 2;
         Ok(Self {
             store,
-            remote: HttpRemote::new(server),
+            remote,
             host,
             username: RefCell::new(username),
             syncing: Cell::new(false),
             page_size: Cell::new(None),
+            push_batch: Cell::new(None),
         })
     }
 
@@ -170,7 +179,7 @@ impl Client {
         key: Option<&str>,
     ) -> Result<()> {
         let key = match key {
-            Some(k) => Key::from_atuin_string(k)?,
+            Some(k) => Key::from_atuin_input(k)?,
             None => match self.store.key.borrow().clone() {
                 Some(k) => k,
                 None => Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?,
@@ -183,7 +192,7 @@ impl Client {
 
     /// Log in with the account's password and its Atuin key.
     pub async fn login(&self, username: &str, password: &str, key: &str) -> Result<()> {
-        let key = Key::from_atuin_string(key)?;
+        let key = Key::from_atuin_input(key)?;
         self.remote.login(username, password).await?;
         self.remember_user(username).await?;
         self.set_key(key).await
@@ -231,7 +240,7 @@ impl Client {
         if !s.username.is_empty() {
             self.remember_user(&s.username).await?;
         }
-        self.set_key(Key::from_atuin_string(&s.key)?).await
+        self.set_key(Key::from_atuin_input(&s.key)?).await
     }
 
     /// Sync with the server (the core's engine). Cancellable with `signal`; a sync cut off
@@ -247,14 +256,18 @@ impl Client {
         let r = async {
             let key = self.key()?;
             let remote = self.remote.with_signal(signal);
-            let page = match self.page_size.get() {
-                Some(p) => p,
+            // Pushes go in batches of the server's page size; downloads ask for large pages
+            // (the remote fills a page a server caps from several requests).
+            let mut remote = remote;
+            remote.push_batch = match self.push_batch.get() {
+                Some(b) => b,
                 None => {
-                    let p = remote.page_size().await?;
-                    self.page_size.set(Some(p));
-                    p
+                    let b = remote.page_size().await? as usize;
+                    self.push_batch.set(Some(b));
+                    b
                 }
             };
+            let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
             Ok(sync::sync(&self.store, &remote, &key, page, on_progress).await?)
         }
         .await;

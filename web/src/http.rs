@@ -8,6 +8,7 @@
 //! any wait between tries.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
@@ -153,6 +154,16 @@ async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
     }
 }
 
+type Fetched = Result<Vec<EncRecord>, HttpError>;
+
+/// A page requested ahead of time: `(series, start, count)` and where its answer arrives.
+type ReadAhead = (
+    SeriesKey,
+    RecordIdx,
+    u64,
+    futures_channel::oneshot::Receiver<Fetched>,
+);
+
 /// A connection to one sync server.
 #[derive(Clone)]
 pub struct HttpRemote {
@@ -160,6 +171,13 @@ pub struct HttpRemote {
     session: Rc<RefCell<Option<String>>>,
     signal: Option<AbortSignal>,
     pub retry: RetryPolicy,
+    /// After a full page, request up to this many next pages at once, so that the network and
+    /// the server work while pages are decrypted and stored (an answer is used only if exactly
+    /// that page is asked for next; 0 turns this off).
+    pub read_ahead: usize,
+    /// Records per push request (Atuin's default page size unless the server says otherwise).
+    pub push_batch: usize,
+    ahead: Rc<RefCell<VecDeque<ReadAhead>>>,
     /// Requests made (tries included), for tests and benchmarks.
     pub requests: Rc<RefCell<u64>>,
 }
@@ -171,6 +189,9 @@ impl HttpRemote {
             session: Rc::new(RefCell::new(None)),
             signal: None,
             retry: RetryPolicy::default(),
+            read_ahead: 0,
+            push_batch: wire::DEFAULT_PAGE_SIZE as usize,
+            ahead: Rc::new(RefCell::new(VecDeque::new())),
             requests: Rc::new(RefCell::new(0)),
         }
     }
@@ -191,6 +212,7 @@ impl HttpRemote {
     pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
         Self {
             signal,
+            ahead: Rc::new(RefCell::new(VecDeque::new())),
             ..self.clone()
         }
     }
@@ -485,6 +507,52 @@ impl Remote for HttpRemote {
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
+        let first = self.ahead.borrow_mut().pop_front();
+        let got = match first {
+            Some((s, st, c, rx)) if s == *series && st == start && c == count => match rx.await {
+                Ok(r) => r,
+                Err(_) => self.next_filled(series, start, count).await,
+            },
+            Some(_) => {
+                // Not the page we guessed: drop every guess.
+                self.ahead.borrow_mut().clear();
+                self.next_filled(series, start, count).await
+            }
+            None => self.next_filled(series, start, count).await,
+        }?;
+        if self.read_ahead > 0 && count > 1 && got.len() as u64 == count {
+            let mut ahead = self.ahead.borrow_mut();
+            let mut next = ahead.back().map_or(start + count, |a| a.1 + a.2);
+            while ahead.len() < self.read_ahead {
+                let (tx, rx) = futures_channel::oneshot::channel();
+                let me = self.clone();
+                let s = series.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let _ = tx.send(me.next_filled(&s, next, count).await);
+                });
+                ahead.push_back((series.clone(), next, count, rx));
+                next += count;
+            }
+        }
+        Ok(got)
+    }
+
+    /// Push in batches of at most `push_batch` records (the server's page size): a page larger
+    /// than a server accepts in one request still goes up. Each batch is idempotent, so a page
+    /// cut off halfway is simply pushed again.
+    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
+        for batch in records.chunks(self.push_batch.max(1)) {
+            let _: Option<serde_json::Value> = self
+                .send_json(Method::POST, "/api/v0/record", &batch, true)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl HttpRemote {
+    /// Up to `count` records from `start`, in as many requests as the server needs.
+    async fn next_filled(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Fetched {
         let mut out: Vec<EncRecord> = Vec::new();
         while (out.len() as u64) < count {
             let from = start + out.len() as u64;
@@ -493,19 +561,11 @@ impl Remote for HttpRemote {
                 .await?;
             let n = got.len();
             // Only a run that continues exactly is kept; the core checks the page as a whole.
-            let continues = got.first().is_some_and(|r| r.idx == from);
-            out.extend(got);
-            if n == 0 || !continues {
+            if n == 0 || got[0].idx != from {
                 break;
             }
+            out.extend(got);
         }
         Ok(out)
-    }
-
-    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
-        let _: Option<serde_json::Value> = self
-            .send_json(Method::POST, "/api/v0/record", &records, true)
-            .await?;
-        Ok(())
     }
 }

@@ -70,7 +70,7 @@ impl WasmClient {
         self.inner.is_logged_in()
     }
 
-    /// Records per sync request (0: what the server advertises).
+    /// Records per sync page (0: the default, 1000).
     #[wasm_bindgen(js_name = setPageSize)]
     pub fn set_page_size(&self, n: u32) {
         self.inner.page_size.set((n > 0).then_some(n as u64));
@@ -98,7 +98,7 @@ impl WasmClient {
     pub fn set_key(&self, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let k = Key::from_atuin_string(&key).map_err(|e| err(e.into()))?;
+            let k = Key::from_atuin_input(&key).map_err(|e| err(e.into()))?;
             c.set_key(k).await.map_err(err)?;
             Ok(JsValue::UNDEFINED)
         })

@@ -281,6 +281,7 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
     let (a, u) = registered("cut").await;
     let key = Key::from_atuin_string(&a.key_string().unwrap()).unwrap();
     let n = 600;
+    a.page_size.set(Some(50));
     a.import_records(sealed_history(a.host, n, &key))
         .await
         .unwrap();
@@ -307,6 +308,7 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
 
     // Download into a second profile, cut off at random points.
     let b = Client::open(SERVER, &profile("cut-b")).await.unwrap();
+    b.page_size.set(Some(50));
     b.login(&u, "pw", &a.key_string().unwrap()).await.unwrap();
     let mut cuts = 0;
     loop {

@@ -114,7 +114,8 @@ async fn retries_are_bounded() {
 #[wasm_bindgen_test]
 async fn client_errors_are_permanent_with_the_reason() {
     answers(r#"[{"status": 409, "body": {"reason": "idx 4 of host/history is taken"}}]"#);
-    let e = remote().push(&[]).await.unwrap_err();
+    let one: Vec<terrapin_core::sync::EncRecord> = serde_json::from_str(&page_json(4, 1)).unwrap();
+    let e = remote().push(&one).await.unwrap_err();
     assert_eq!(e.status(), Some(409));
     assert_eq!(e.kind(), "conflict");
     assert!(
@@ -230,4 +231,55 @@ fn backoff_grows_is_capped_and_honours_retry_after() {
     assert_eq!(p.delay_ms(10, 1.0, None), 1000);
     assert_eq!(p.delay_ms(1, 0.0, Some(700)), 700);
     assert_eq!(p.delay_ms(1, 0.0, Some(70_000)), 1000);
+}
+
+#[wasm_bindgen_test]
+async fn pushes_go_in_batches_and_read_ahead_is_used_only_when_it_matches() {
+    answers(r#"[{"status": 200, "body": ""}]"#);
+    let recs: Vec<terrapin_core::sync::EncRecord> = serde_json::from_str(&page_json(0, 5)).unwrap();
+    let mut r = remote();
+    r.push_batch = 2;
+    r.push(&recs).await.unwrap();
+    let log = call_log();
+    assert_eq!(log.len(), 3);
+    let sizes: Vec<usize> = log
+        .iter()
+        .map(|c| {
+            serde_json::from_str::<Vec<serde_json::Value>>(c["body"].as_str().unwrap())
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes, vec![2, 2, 1]);
+
+    // Read-ahead: after a full page the next two are requested; asking for them uses them.
+    let a = format!(
+        r#"[{{"body": {}}}, {{"body": {}}}, {{"body": {}}}, {{"body": {}}}]"#,
+        page_json(0, 2),
+        page_json(2, 2),
+        page_json(4, 2),
+        page_json(6, 1)
+    );
+    answers(&a);
+    let mut r = remote();
+    r.read_ahead = 2;
+    assert_eq!(r.next(&series(), 0, 2).await.unwrap().len(), 2);
+    assert_eq!(r.next(&series(), 2, 2).await.unwrap()[0].idx, 2);
+    assert_eq!(r.next(&series(), 4, 2).await.unwrap()[0].idx, 4);
+    let last = r.next(&series(), 6, 2).await.unwrap();
+    assert_eq!(last.iter().map(|x| x.idx).collect::<Vec<_>>(), vec![6]);
+    // A guess that does not match is dropped, and the page is fetched for real.
+    let a = format!(
+        r#"[{{"body": {}}}, {{"body": {}}}]"#,
+        page_json(0, 2),
+        page_json(0, 1)
+    );
+    answers(&a);
+    let mut r = remote();
+    r.read_ahead = 2;
+    r.next(&series(), 0, 2).await.unwrap();
+    let other = r.next(&series(), 0, 1).await.unwrap();
+    assert_eq!(other.len(), 1);
+    // Let the dropped guesses finish before the next test scripts fetch.
+    gloo_timers::future::TimeoutFuture::new(50).await;
 }

@@ -1,0 +1,63 @@
+// P1: initial sync of N history records into an empty browser profile (pull, decrypt, store,
+// history build) in headless Chromium from the local worker. Seeds once through the package,
+// then times `sync()` in fresh profiles (own IndexedDB each) and prints the medians.
+//   node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000]
+import { setup } from "../web/harness.mjs";
+
+const n = Number(process.argv[2] ?? 100_000);
+const runs = Number(process.argv[3] ?? 3);
+const pageSizes = (process.argv[4] ?? "100,1000").split(",").map(Number);
+const env = await setup();
+const server = env.worker.url;
+const username = `bench${Date.now()}`;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+try {
+  const seed = await env.profile();
+  const t0 = Date.now();
+  const key = await seed.eval(
+    async ({ server, username, n }) => {
+      const c = await window.tw.Client.open({ server, profile: "seed", pageSize: 1000 });
+      await c.register({ username, email: `${username}@example.com`, password: "pw" });
+      const batch = 10_000;
+      for (let i = 0; i < n; i += batch) {
+        const entries = [];
+        for (let j = i; j < Math.min(n, i + batch); j++) {
+          entries.push({ command: `git commit -m 'change ${j}' && cargo test -p crate-${j % 50}`, cwd: `/home/me/src/p${j % 40}`, exit: j % 7 === 0 ? 1 : 0, session: `s${Math.floor(j / 500)}`, hostname: "laptop:me", duration: 1_000_000 * (j % 900) });
+        }
+        await c.history.addMany(entries);
+      }
+      await c.sync();
+      return c.key();
+    },
+    { server, username, n },
+  );
+  console.error(`seeded ${n} records in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  await seed.context.close();
+
+  for (const pageSize of pageSizes) {
+    const times = [];
+    for (let r = 0; r < runs; r++) {
+      const p = await env.profile();
+      const res = await p.eval(
+        async ({ server, username, key, pageSize }) => {
+          const c = await window.tw.Client.open({ server, profile: "bench", pageSize });
+          await c.login({ username, password: "pw", key });
+          const t = performance.now();
+          const rep = await c.sync();
+          const ms = performance.now() - t;
+          return { ms, rep, count: c.history.count() };
+        },
+        { server, username, key, pageSize },
+      );
+      if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
+      times.push(res.ms);
+      await p.context.close();
+    }
+    console.log(
+      `P1 web initial sync: ${n} history records, page size ${pageSize}: median ${(median(times) / 1000).toFixed(2)} s (runs: ${times.map((t) => (t / 1000).toFixed(2)).join(", ")} s); anchor atuin 18.24.4 CLI 7.1 s`,
+    );
+  }
+} finally {
+  await env.dispose();
+}

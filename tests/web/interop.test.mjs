@@ -1,0 +1,95 @@
+// Interop: what the browser package writes decrypts natively with terrapin-core (the
+// terrapin-pull host of tests/), and history written by the real atuin CLI (ATUIN_BIN, atuin
+// 18.24.x) shows up in the browser.
+//   node --test tests/web/
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import { root, setup } from "./harness.mjs";
+
+let env;
+before(async () => {
+  env = await setup();
+});
+after(async () => {
+  await env?.dispose();
+});
+
+const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+
+test("records written in the browser decrypt natively with terrapin-core", async () => {
+  const server = env.worker.url;
+  const username = uniq("interop");
+  const p = await env.profile();
+  const key = await p.eval(
+    async ({ server, username }) => {
+      const c = await window.tw.Client.open({ server, profile: "interop" });
+      await c.register({ username, email: `${username}@example.com`, password: "pw" });
+      await c.history.add({ command: "echo from the browser", cwd: "/tmp" });
+      await c.history.add({ command: "git log --oneline", cwd: "/src" });
+      await c.kv.set("web", "theme", "dark");
+      await c.sync();
+      return c.key();
+    },
+    { server, username },
+  );
+  const out = execFileSync(
+    "cargo",
+    ["run", "-q", "-p", "terrapin-tests", "--bin", "terrapin-pull", "--", server, username, "pw", key],
+    { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const lines = out.trim().split("\n").sort();
+  assert.deepEqual(lines, ["history\techo from the browser", "history\tgit log --oneline", "kv\tweb\ttheme\tdark"]);
+  await p.context.close();
+});
+
+test("history written by the real atuin CLI shows up in the browser", { skip: !process.env.ATUIN_BIN && "set ATUIN_BIN to an atuin 18.24.x binary" }, async () => {
+  const server = env.worker.url;
+  const username = uniq("atuin");
+  const h = mkdtempSync(path.join(tmpdir(), "terrapin-atuin-"));
+  try {
+    for (const d of ["home", "config/atuin", "data"]) mkdirSync(path.join(h, d), { recursive: true });
+    writeFileSync(
+      path.join(h, "config/atuin/config.toml"),
+      `sync_address = "${server}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n`,
+    );
+    const atuin = (...args) =>
+      execFileSync(process.env.ATUIN_BIN, args, {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          HOME: path.join(h, "home"),
+          XDG_CONFIG_HOME: path.join(h, "config"),
+          XDG_DATA_HOME: path.join(h, "data"),
+          ATUIN_CONFIG_DIR: path.join(h, "config/atuin"),
+          ATUIN_SESSION: "0190a4f0aaaa7bbbbccccddddeeee012",
+          HISTFILE: path.join(h, "home/.bash_history"),
+        },
+      });
+    atuin("register", "-u", username, "-e", `${username}@example.invalid`, "-p", "pw");
+    writeFileSync(path.join(h, "home/.bash_history"), "echo one\nls -la\ngit status\n");
+    atuin("import", "bash");
+    atuin("kv", "set", "-k", "colour", "blue");
+    atuin("sync");
+    const key = atuin("key", "--base64").trim();
+    const p = await env.profile();
+    const seen = await p.eval(
+      async ({ server, username, key }) => {
+        const c = await window.tw.Client.open({ server, profile: "atuin" });
+        await c.login({ username, password: "pw", key });
+        await c.sync();
+        return { cmds: c.history.query({ limit: 100 }).entries.map((e) => e.command).sort(), kv: c.kv.get("global", "colour"), unreadable: c.unreadableCount() };
+      },
+      { server, username, key },
+    );
+    assert.deepEqual(seen.cmds, ["echo one", "git status", "ls -la"]);
+    assert.equal(seen.unreadable, 0);
+    await p.context.close();
+  } finally {
+    rmSync(h, { recursive: true, force: true });
+  }
+});
