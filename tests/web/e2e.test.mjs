@@ -207,3 +207,36 @@ test("the vault keeps session and key sealed across page loads", async () => {
   assert.equal(r.me, username);
   await p.context.close();
 });
+
+test("the package works in a Web Worker", async () => {
+  const server = env.worker.url;
+  const username = uniq("worker");
+  const p = await env.profile();
+  const r = await p.eval(
+    async ({ server, username }) => {
+      const src = `
+        import { Client } from "${location.origin}/js/index.js";
+        onmessage = async ({ data }) => {
+          try {
+            const c = await Client.open({ server: data.server, profile: "in-worker" });
+            await c.register({ username: data.username, email: data.username + "@example.com", password: "pw" });
+            await c.history.add({ command: "echo from a worker" });
+            const rep = await c.sync();
+            postMessage({ ok: true, rep, found: c.history.query({ text: "worker" }).total });
+          } catch (e) {
+            postMessage({ ok: false, error: String(e) });
+          }
+        };`;
+      const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+      const w = new Worker(url, { type: "module" });
+      const answer = new Promise((resolve) => (w.onmessage = (m) => resolve(m.data)));
+      w.postMessage({ server, username });
+      return answer;
+    },
+    { server, username },
+  );
+  assert.ok(r.ok, r.error);
+  assert.deepEqual(r.rep, { uploaded: 1, downloaded: 0 });
+  assert.equal(r.found, 1);
+  await p.context.close();
+});
