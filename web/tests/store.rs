@@ -313,3 +313,36 @@ async fn wrong_key_is_refused_before_anything_moves() {
         .get(&series(7, "history"))
         .is_none());
 }
+
+#[wasm_bindgen_test]
+async fn a_database_from_a_newer_schema_is_refused_not_damaged() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    let name = format!("test-newer-{}", js_sys::Math::random());
+    let db = Database::open(name.as_str())
+        .with_version(SCHEMA_VERSION + 1)
+        .await
+        .unwrap();
+    db.close();
+    match IdbStore::open(&name).await {
+        Err(StoreError::Open { name: n, .. }) => assert_eq!(n, name),
+        Err(e) => panic!("unexpected error {e}"),
+        Ok(_) => panic!("opened a newer database"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn every_object_store_of_the_schema_exists_after_the_upgrade() {
+    let s = fresh("schema").await;
+    // Every store is used by these calls; a missing one would fail them.
+    s.meta_set("k", Some("v")).await.unwrap();
+    s.append_with(&page(1, "history", 0, 3), Some("[]"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.derived(&series(1, "history")).await.unwrap(),
+        vec!["[]".to_string()]
+    );
+    s.clear_records().await.unwrap();
+    assert!(s.derived(&series(1, "history")).await.unwrap().is_empty());
+}
