@@ -28,10 +28,19 @@ use wasm_bindgen_futures::future_to_promise;
 use client::{Client, ClientError};
 use interop as io;
 
+type JsFuture = std::pin::Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
+
+/// Every exported async method goes through one (non-generic) promise adapter: one copy of
+/// the glue instead of one per method keeps the wasm smaller.
 fn promise<F>(f: F) -> Promise
 where
     F: Future<Output = Result<JsValue, JsValue>> + 'static,
 {
+    promise_boxed(Box::pin(f))
+}
+
+#[inline(never)]
+fn promise_boxed(f: JsFuture) -> Promise {
     future_to_promise(f)
 }
 
