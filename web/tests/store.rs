@@ -317,7 +317,6 @@ async fn wrong_key_is_refused_before_anything_moves() {
 #[wasm_bindgen_test]
 async fn a_database_from_a_newer_schema_is_refused_not_damaged() {
     use indexed_db_futures::database::Database;
-    use indexed_db_futures::prelude::*;
     let name = format!("test-newer-{}", js_sys::Math::random());
     let db = Database::open(name.as_str())
         .with_version(SCHEMA_VERSION + 1)
