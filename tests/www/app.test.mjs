@@ -1,0 +1,357 @@
+// The history viewer (www/dist) in headless Chromium against the real worker (workerd + local
+// D1): register, seed, log in on a second profile, sync, search in every mode, filter, keyboard
+// and copy, delete (seen by the first profile after its sync), import, stats, store, wrong
+// password / wrong key / wrong passphrase / offline messages, log out. Screenshots go to
+// tests/artifacts/www-*.png.
+//   node --test tests/www/
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+
+const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+const PASSWORD = "correct horse battery";
+
+// The seeded history: deterministic, spread over 30 days from 2026-10-01 (local time).
+const BASE = new Date(2026, 9, 1, 8, 0).getTime();
+const COMMANDS = ["git status", "git commit -m 'fix build'", "cargo test -p core", "ls -la", "docker ps", "npm run build", "kubectl get pods -n prod", "make test", "vim README.md", "git stash pop"];
+const HOSTS = ["laptop", "server1", "ci-box"];
+const CWDS = ["/home/alice/src", "/srv/app", "/tmp"];
+function seedEntries() {
+  const out = [];
+  for (let i = 0; i < 240; i++) {
+    out.push({
+      command: COMMANDS[i % COMMANDS.length],
+      timestamp: BASE + i * 3 * 3600_000,
+      duration: (i % 13) * 250_000_000,
+      exit: i % 11 === 0 ? 1 : i % 17 === 0 ? 2 : 0,
+      cwd: CWDS[i % CWDS.length],
+      session: `sess${i % 4}`,
+      hostname: `${HOSTS[i % HOSTS.length]}:alice`,
+    });
+  }
+  out.push({ command: "echo unique-marker-to-delete", timestamp: BASE + 5 * 3600_000 + 1, exit: 0, cwd: "/tmp", session: "sess9", hostname: "laptop:alice" });
+  out.push({ command: "terraform plan -out=plan.tfplan", timestamp: BASE + 7 * 3600_000 + 1, exit: 0, cwd: "/srv/infra", session: "sess9", hostname: "laptop:alice" });
+  return out;
+}
+const SEED = seedEntries();
+const count = (f) => SEED.filter(f).length;
+
+let env, alice, bob, username, key;
+
+before(async () => {
+  env = await setup();
+  username = uniq("alice");
+});
+after(async () => {
+  await env?.dispose();
+});
+
+const results = (page) => page.evaluate(() => Number(document.body.dataset.results));
+const visibleCommands = (page) =>
+  page.$$eval("#results .hrow", (rows) =>
+    rows
+      .map((r) => ({ i: Number(r.dataset.i), cmd: r.querySelector(".cmd").title, meta: r.querySelector(".meta").textContent }))
+      .sort((a, b) => a.i - b.i),
+  );
+async function search(page, text, mode) {
+  await page.selectOption("#mode", mode);
+  await page.fill("#q", text);
+  await page.waitForFunction((t) => document.querySelector("#q").value === t, text);
+}
+
+test("register in the app (server URL defaults to the serving origin), seed, sync up", async () => {
+  alice = await env.profile();
+  const { page } = alice;
+  await page.locator("#view-connect").waitFor();
+  assert.equal(await page.inputValue("#f-server"), env.site.url);
+  await env.shot(page, "01-connect");
+  await connect(page, { mode: "register", username, password: PASSWORD });
+  await page.locator("#view-newkey").waitFor();
+  key = await page.inputValue("#newkey-text");
+  // As `atuin key` prints it: 24 words, or base64 (--base64).
+  assert.ok(key.trim().split(/\s+/).length === 24 || /^[A-Za-z0-9+/]+=*$/.test(key.trim()), `an Atuin key, got ${key}`);
+  await page.click("#newkey-done");
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  const since = await syncedStamp(page);
+  const added = await page.evaluate(async (entries) => {
+    const c = window.__terrapin.client;
+    const n = await c.history.addMany(entries);
+    await c.kv.set("env", "EDITOR", "hx");
+    await c.kv.set("dotfiles", "alias.gs", "git status");
+    return n;
+  }, SEED);
+  assert.equal(added, SEED.length);
+  await page.click("#sync-btn");
+  await waitSynced(page, since);
+  assert.match(await page.textContent("#sync-status"), new RegExp(`Synced .*↑ ${SEED.length + 2}`));
+});
+
+test("log in on a second browser: wrong password, then the key; sync pulls everything", async () => {
+  bob = await env.profile();
+  const { page } = bob;
+  await connect(page, { username, password: "not the password", key });
+  await page.locator("#alert").waitFor({ state: "visible" });
+  assert.match(await page.textContent("#alert-text"), /Wrong username or password/);
+  await env.shot(page, "02-wrong-password");
+  await connect(page, { username, password: PASSWORD, key });
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  assert.match(await page.textContent("#sync-status"), /↓ 244|244 entries/);
+  await page.waitForFunction((n) => Number(document.body.dataset.results) === n, SEED.length);
+  assert.equal(await page.textContent("#result-count"), `${SEED.length} entries`);
+  const rows = await visibleCommands(page);
+  assert.ok(rows.length > 5, "rows rendered");
+  // Newest first.
+  assert.equal(rows[0].cmd, SEED[239].command);
+  await env.shot(page, "03-synced");
+});
+
+test("search as you type: prefix, full-text, fuzzy", async () => {
+  const { page } = bob;
+  await search(page, "git st", "prefix");
+  assert.equal(await results(page), count((e) => e.command.startsWith("git st")));
+  for (const r of await visibleCommands(page)) assert.ok(r.cmd.startsWith("git st"), r.cmd);
+  await env.shot(page, "04-prefix");
+
+  await search(page, "status", "prefix");
+  assert.equal(await results(page), 0);
+  assert.match(await page.textContent("#results"), /No matches/);
+
+  await search(page, "TEST cargo", "full-text");
+  assert.equal(await results(page), count((e) => e.command.includes("cargo") && e.command.includes("test")));
+  for (const r of await visibleCommands(page)) assert.match(r.cmd, /cargo test/);
+  await env.shot(page, "05-full-text");
+
+  await search(page, "tfpln", "fuzzy");
+  const fuzzy = await visibleCommands(page);
+  assert.ok(fuzzy.length >= 1);
+  assert.equal(fuzzy[0].cmd, "terraform plan -out=plan.tfplan");
+  await env.shot(page, "06-fuzzy");
+  await search(page, "", "full-text");
+  assert.equal(await results(page), SEED.length);
+});
+
+test("filters: host, directory, exit status, session, date range", async () => {
+  const { page } = bob;
+  await page.click("#filters-toggle");
+  await page.fill("#f-host", "server1");
+  assert.equal(await results(page), count((e) => e.hostname.startsWith("server1:")));
+  for (const r of await visibleCommands(page)) assert.match(r.meta, /server1$/);
+  await page.fill("#f-exit", "1");
+  assert.equal(await results(page), count((e) => e.hostname.startsWith("server1:") && e.exit === 1));
+  await env.shot(page, "07-filter-host-exit");
+  await page.click("#filters-clear");
+  await page.fill("#f-cwd", "/srv/app");
+  await page.fill("#f-session", "sess1");
+  assert.equal(await results(page), count((e) => e.cwd === "/srv/app" && e.session === "sess1"));
+  await page.click("#filters-clear");
+  await page.fill("#f-after", "2026-10-05");
+  await page.fill("#f-before", "2026-10-06");
+  const lo = new Date(2026, 9, 5).getTime(), hi = new Date(2026, 9, 7).getTime();
+  assert.equal(await results(page), count((e) => e.timestamp >= lo && e.timestamp < hi));
+  await page.fill("#q", "git");
+  assert.equal(await results(page), count((e) => e.timestamp >= lo && e.timestamp < hi && e.command.includes("git")));
+  await page.click("#filters-clear");
+  await page.fill("#q", "");
+  await page.click("#filters-toggle");
+  assert.equal(await results(page), SEED.length);
+});
+
+test("keyboard: arrows move the selection, Enter copies the command", async () => {
+  const { page } = bob;
+  await page.focus("#q");
+  await search(page, "kubectl", "full-text");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowDown");
+  await page.keyboard.press("ArrowUp");
+  const sel = await page.$eval('#results .hrow[aria-selected="true"]', (r) => Number(r.dataset.i));
+  assert.equal(sel, 1);
+  assert.equal(await page.getAttribute("#q", "aria-activedescendant"), "row-1");
+  await page.keyboard.press("Enter");
+  await page.locator("#toast.show").waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), "kubectl get pods -n prod");
+  // Long lists scroll with the selection (virtualised: only a window of rows exists).
+  await search(page, "", "full-text");
+  await page.focus("#results");
+  await page.keyboard.press("End");
+  await page.locator(`#row-${SEED.length - 1}[aria-selected="true"]`).waitFor();
+  const rendered = await page.$$eval("#results .hrow", (r) => r.length);
+  assert.ok(rendered < 60, `virtualised: ${rendered} rows in the DOM`);
+  await page.keyboard.press("Home");
+});
+
+test("delete with confirmation: the delete record reaches the server and the other browser", async () => {
+  const { page } = bob;
+  await search(page, "unique-marker", "full-text");
+  assert.equal(await results(page), 1);
+  const id = await page.$eval("#results .hrow", (r) => r.dataset.id);
+  // Cancel first: nothing happens.
+  await page.click("#results .hrow .btn[data-act=delete]");
+  await page.locator("#confirm-dialog[open]").waitFor();
+  await env.shot(page, "08-confirm-delete");
+  await page.click("#confirm-cancel");
+  assert.equal(await results(page), 1);
+  const since = await syncedStamp(page);
+  // Keyboard this time: Delete on the focused list, then confirm.
+  await page.focus("#results");
+  await page.keyboard.press("Delete");
+  await page.locator("#confirm-dialog[open]").waitFor();
+  await page.click("#confirm-ok");
+  await page.waitForFunction(() => Number(document.body.dataset.results) === 0);
+  await waitSynced(page, since);
+  // The first browser syncs and loses the entry.
+  const seen = await alice.page.evaluate(async (id) => {
+    const c = window.__terrapin.client;
+    const before = c.history.get(id) !== undefined;
+    const r = await c.sync();
+    return { before, after: c.history.get(id) !== undefined, r };
+  }, id);
+  assert.deepEqual(seen, { before: true, after: false, r: { uploaded: 0, downloaded: 1 } });
+  await search(page, "", "full-text");
+});
+
+test("import a dropped zsh history file: a host named for this browser, synced", async () => {
+  const { page } = bob;
+  const zsh = [
+    ": 1790000000:3;ssh deploy@prod-imported",
+    ": 1790000100:0;echo first line \\",
+    "second line",
+    ": 1790000200:12;rsync -av ./imported-dir remote:/backup",
+    "",
+  ].join("\n");
+  const since = await syncedStamp(page);
+  // A real drop: DataTransfer with a File, dispatched on the page.
+  const dt = await page.evaluateHandle((text) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([text], ".zsh_history", { type: "text/plain" }));
+    return dt;
+  }, zsh);
+  await page.dispatchEvent("main", "dragenter", { dataTransfer: dt });
+  assert.equal(await page.isVisible("#drop-overlay"), true);
+  await page.dispatchEvent("main", "drop", { dataTransfer: dt });
+  await page.waitForFunction(() => document.body.dataset.imported === "3");
+  await waitSynced(page, since);
+  assert.match(await page.textContent("#import-result"), /Imported 3 commands/);
+  await env.shot(page, "09-import");
+  const hostname = await page.evaluate(() => {
+    const c = window.__terrapin.client;
+    return c.history.query({ text: "ssh deploy@prod-imported" }).entries[0].hostname;
+  });
+  assert.match(hostname, new RegExp(`^chromium-[0-9a-f]{6}:${username}$`));
+  const atAlice = await alice.page.evaluate(async () => {
+    const c = window.__terrapin.client;
+    await c.sync();
+    const e = c.history.query({ text: "echo first line", mode: "prefix" }).entries[0];
+    return e && { command: e.command, host: e.host, ts: e.timestamp };
+  });
+  assert.deepEqual(atAlice, { command: "echo first line \nsecond line", host: hostname.split(":")[0], ts: 1790000100_000 });
+  await page.click("#tab-search");
+  await search(page, "imported", "full-text");
+  assert.equal(await results(page), 2);
+  await search(page, "", "full-text");
+});
+
+test("stats: top commands, per day, success rate, busiest hours", async () => {
+  const { page } = bob;
+  await page.click("#tab-stats");
+  const total = SEED.length - 1 + 3;
+  await page.waitForFunction((n) => Number(document.body.dataset.stats) === n, total);
+  for (const id of ["chart-top", "chart-success", "chart-days", "chart-hours"]) {
+    assert.equal(await page.locator(`#${id} svg[role=img]`).count(), 1, id);
+  }
+  const top = await page.getAttribute("#chart-top svg", "aria-label");
+  assert.match(top, /^Top commands: git 7\d/);
+  assert.match(await page.getAttribute("#chart-success svg", "aria-label"), /Success rate \d+\.\d%/);
+  assert.ok((await page.locator("#chart-days svg rect.bar").count()) >= 30);
+  assert.equal(await page.locator("#chart-hours svg rect.bar").count(), 24);
+  await env.shot(page, "10-stats");
+  await page.emulateMedia({ colorScheme: "dark" });
+  await env.shot(page, "11-stats-dark");
+  await page.emulateMedia({ colorScheme: "light" });
+});
+
+test("store: status per host and tag, kv entries", async () => {
+  const { page } = bob;
+  await page.click("#tab-store");
+  await page.locator("#status-table tbody tr td").first().waitFor();
+  const rows = await page.$$eval("#status-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const hostIds = new Set(rows.map((r) => r[0]));
+  assert.equal(hostIds.size, 2, JSON.stringify(rows));
+  assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && r[1] === "history" && r[2] !== "—"), JSON.stringify(rows));
+  assert.ok(rows.some((r) => r[1] === "kv" && r[2] === "1"), JSON.stringify(rows));
+  const kv = await page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  assert.deepEqual(kv, [["dotfiles", "alias.gs", "git status"], ["env", "EDITOR", "hx"]]);
+  await page.selectOption("#kv-ns", "env");
+  assert.equal(await page.locator("#kv-table tbody tr").count(), 1);
+  await env.shot(page, "12-store");
+});
+
+test("offline: a clear message, search keeps working", async () => {
+  const { page, context } = bob;
+  await page.click("#tab-search");
+  await context.setOffline(true);
+  try {
+  await page.click("#sync-btn");
+  await page.waitForFunction(() => /Offline/.test(document.querySelector("#sync-status").textContent), null, { timeout: 30_000 });
+  assert.match(await page.textContent("#alert-text"), /Offline/);
+  await search(page, "docker", "prefix");
+  assert.equal(await results(page), count((e) => e.command.startsWith("docker")));
+  await env.shot(page, "13-offline");
+  } finally {
+    await context.setOffline(false);
+  }
+  await search(page, "", "full-text");
+});
+
+test("wrong key: refused at sync with a clear message", async () => {
+  const carol = await env.profile();
+  const { page } = carol;
+  const otherKey = await page.evaluate(() => window.__terrapin.generateKey());
+  await connect(page, { username, password: PASSWORD, key: otherKey });
+  await page.locator("#view-app").waitFor();
+  await page.waitForFunction(() => document.body.dataset.syncError === "wrong_key", null, { timeout: 30_000 });
+  assert.match(await page.textContent("#alert-text"), /Wrong key/);
+  await env.shot(page, "14-wrong-key");
+  await carol.context.close();
+});
+
+test("passphrase vault: locked after reload, wrong passphrase refused, then unlocked offline-capable", async () => {
+  const dave = await env.profile({ viewport: { width: 390, height: 800 } });
+  const { page } = dave;
+  await connect(page, { username, password: PASSWORD, key, passphrase: "tortoise shell" });
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  await page.reload();
+  await page.locator("#view-unlock").waitFor();
+  await page.fill("#f-unlock", "hare");
+  await page.click("#unlock-form button[type=submit]");
+  await page.waitForFunction(() => /Wrong passphrase/.test(document.querySelector("#alert-text").textContent), null, { timeout: 30_000 });
+  await env.shot(page, "15-unlock-mobile");
+  await page.fill("#f-unlock", "tortoise shell");
+  await page.click("#unlock-form button[type=submit]");
+  await page.locator("#view-app").waitFor();
+  await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
+  await env.shot(page, "16-mobile");
+  await dave.context.close();
+});
+
+test("reload without a passphrase goes straight to the history; log out forgets everything", async () => {
+  const { page } = bob;
+  await page.reload();
+  await page.locator("#view-app").waitFor();
+  await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
+  await page.click("#logout-btn");
+  await page.locator("#confirm-dialog[open]").waitFor();
+  await page.click("#confirm-ok");
+  await page.locator("#view-connect").waitFor();
+  const left = await page.evaluate(async () => ({
+    dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
+    settings: localStorage.getItem("terrapin-www"),
+  }));
+  assert.deepEqual(left, { dbs: [], settings: null });
+  await page.reload();
+  await page.locator("#view-connect").waitFor();
+  await alice.context.close();
+  await bob.context.close();
+});

@@ -1,0 +1,120 @@
+// Shared by the www Playwright suite and the P3 benchmark: builds the npm package (if needed)
+// and the app (vite build), starts the real worker (workerd + fresh local D1), and serves
+// www/dist on 127.0.0.1 with every other path proxied to the worker, so the app's default
+// server URL (its own origin) is the sync server, as when the worker serves the app itself.
+import { execFileSync } from "node:child_process";
+import { createServer, request } from "node:http";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startWorker } from "../edge/harness.mjs";
+import { ensurePackage, launchBrowser } from "../web/harness.mjs";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, "../..");
+export const wwwDir = path.join(root, "www");
+export const dist = path.join(wwwDir, "dist");
+export const artifacts = path.join(root, "tests", "artifacts");
+
+/** vite build of www/ (TERRAPIN_SKIP_WWW_BUILD=1 reuses an existing www/dist). */
+export function buildApp() {
+  ensurePackage();
+  if (process.env.TERRAPIN_SKIP_WWW_BUILD === "1" && existsSync(path.join(dist, "index.html"))) return;
+  execFileSync(path.join(root, "node_modules", ".bin", "vite"), ["build", "--logLevel", "warn"], {
+    cwd: wwwDir,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+const types = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript",
+  ".css": "text/css",
+  ".wasm": "application/wasm",
+  ".svg": "image/svg+xml",
+  ".json": "application/json",
+};
+
+/** Serves www/dist; anything that isn't a file there goes to the worker at `api`. */
+export async function serveApp(api) {
+  const target = new URL(api);
+  const server = createServer((req, res) => {
+    const url = new URL(req.url, "http://x");
+    const rel = url.pathname === "/" ? "/index.html" : url.pathname;
+    const file = path.join(dist, path.normalize(rel));
+    if (req.method === "GET" && file.startsWith(dist) && existsSync(file) && statSync(file).isFile()) {
+      res.writeHead(200, {
+        "Content-Type": types[path.extname(file)] ?? "application/octet-stream",
+        "Cache-Control": rel.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+      });
+      res.end(readFileSync(file));
+      return;
+    }
+    const fwd = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    fwd.on("error", () => {
+      res.writeHead(502);
+      res.end();
+    });
+    req.pipe(fwd);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  };
+}
+
+export async function setup(workerVars = {}) {
+  buildApp();
+  mkdirSync(artifacts, { recursive: true });
+  const [worker, browser] = await Promise.all([startWorker({ CORS_ORIGINS: "*", ...workerVars }), launchBrowser()]);
+  const site = await serveApp(worker.url);
+  /** A fresh browser profile (own IndexedDB) on the app. */
+  async function profile(opts = {}) {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, ...opts });
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: site.url });
+    const page = await context.newPage();
+    page.on("pageerror", (e) => console.error("page error:", e));
+    page.on("console", (m) => {
+      if (m.type() === "error" && !/Failed to load resource/.test(m.text())) console.error("console:", m.text());
+    });
+    await page.goto(site.url + "/");
+    return { context, page };
+  }
+  return {
+    worker,
+    site,
+    browser,
+    profile,
+    shot: (page, name) => page.screenshot({ path: path.join(artifacts, `www-${name}.png`), fullPage: false }),
+    async dispose() {
+      await browser.close();
+      await site.close();
+      await worker.dispose();
+    },
+  };
+}
+
+/** Fills the connect form and submits it. */
+export async function connect(page, { mode = "login", username, password, email, key = "", passphrase = "" }) {
+  await page.locator("#view-connect").waitFor();
+  await page.check(`input[name=mode][value=${mode}]`);
+  await page.fill("#f-username", username);
+  if (mode === "register") await page.fill("#f-email", email ?? `${username}@example.com`);
+  await page.fill("#f-password", password);
+  await page.fill("#f-key", key);
+  await page.fill("#f-passphrase", passphrase);
+  await page.click("#connect-submit");
+}
+
+/** Waits for a sync that ends after `since` (the body's data-synced stamp). */
+export async function waitSynced(page, since = 0, timeout = 60_000) {
+  await page.waitForFunction((since) => Number(document.body.dataset.synced ?? 0) > since, since, { timeout });
+}
+export const syncedStamp = (page) => page.evaluate(() => Number(document.body.dataset.synced ?? 0));

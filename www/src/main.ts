@@ -1,0 +1,878 @@
+// Terrapin history viewer: connect, sync, search, stats, store, import.
+import './style.css';
+import { Client, deleteProfile, generateKey, isTerrapinError } from 'terrapin-web';
+import type { HistoryEntry, HistoryQuery, SearchMode, Status, SyncProgress } from 'terrapin-web';
+import wasmUrl from 'terrapin-web/wasm?url';
+import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
+import { $, copyText, dateToMs, duration, fullTime, h, num, toast, when } from './util';
+import { describe, errorKind } from './errors';
+import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
+import { parseHistoryFile } from './importer';
+
+// ---------------------------------------------------------------- settings
+
+interface Settings {
+  server: string;
+  profile: string;
+  /** Secrets sealed under the user's passphrase (else under a fixed one: kept unlocked). */
+  locked: boolean;
+  username?: string;
+  importHost?: string;
+}
+const SETTINGS_KEY = 'terrapin-www';
+// Without a passphrase the vault is sealed under this fixed one with the cheapest KDF: the
+// secrets are then as safe as the browser profile (like `~/.local/share/atuin/key`).
+const OPEN_PASSPHRASE = 'terrapin-www: no passphrase';
+const OPEN_KDF = { memoryKiB: 8, iterations: 1, parallelism: 1 };
+const SYNC_EVERY_MS = 5 * 60_000;
+const PAGE = 100;
+const ROW_H = 52;
+
+function loadSettings(): Settings | null {
+  try {
+    const s = JSON.parse(localStorage.getItem(SETTINGS_KEY) ?? 'null');
+    return s && typeof s.server === 'string' && typeof s.profile === 'string' ? s : null;
+  } catch {
+    return null;
+  }
+}
+function saveSettings(s: Settings | null) {
+  if (s) localStorage.setItem(SETTINGS_KEY, JSON.stringify(s));
+  else localStorage.removeItem(SETTINGS_KEY);
+}
+const defaultServer = (): string => (import.meta.env.VITE_TERRAPIN_SERVER as string | undefined) || location.origin;
+const normServer = (s: string) => s.trim().replace(/\/+$/, '');
+
+function browserHostName(hostId: string): string {
+  const ua = navigator.userAgent;
+  const b = /Edg\//.test(ua) ? 'edge' : /Firefox\//.test(ua) ? 'firefox' : /Chrom(e|ium)\//.test(ua) ? 'chromium' : /Safari\//.test(ua) ? 'safari' : 'browser';
+  return `${b}-${hostId.replace(/-/g, '').slice(-6)}`;
+}
+
+// ---------------------------------------------------------------- state
+
+let settings: Settings | null = null;
+let client: Client | null = null;
+let syncing: AbortController | null = null;
+let syncAgain = false;
+let lastSync = 0;
+let syncTimer: ReturnType<typeof setInterval> | undefined;
+let statsDirty = true;
+let storeDirty = true;
+
+const metrics = { keystrokes: [] as { q: string; ms: number }[], frames: [] as number[], firstResults: undefined as number | undefined, queries: 0 };
+// A handle for tests and benchmarks (and curious users in the console).
+(window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, metrics, generateKey };
+
+// ---------------------------------------------------------------- views
+
+type View = 'connect' | 'newkey' | 'unlock' | 'app';
+function showView(v: View) {
+  for (const name of ['connect', 'newkey', 'unlock', 'app'] as View[]) $(`view-${name}`).hidden = name !== v;
+  $('sync-area').hidden = v !== 'app';
+  $('account-area').hidden = v !== 'app';
+  document.body.dataset.view = v;
+}
+
+function alertMsg(text: string | null) {
+  $('alert').hidden = !text;
+  $('alert-text').textContent = text ?? '';
+}
+
+async function openClient(s: Settings): Promise<Client> {
+  return Client.open({ server: s.server, profile: s.profile, wasm: wasmUrl, retry: { attempts: 3, baseMs: 300, maxMs: 3000 } });
+}
+
+function closeClient() {
+  syncing?.abort();
+  syncing = null;
+  clearInterval(syncTimer);
+  try {
+    client?.close();
+  } catch {
+    /* already closed */
+  }
+  client = null;
+}
+
+// ---------------------------------------------------------------- connect
+
+function connectMode(): 'login' | 'register' {
+  return ($('connect-form') as HTMLFormElement).querySelector<HTMLInputElement>('input[name=mode]:checked')?.value === 'register' ? 'register' : 'login';
+}
+function updateConnectMode() {
+  const reg = connectMode() === 'register';
+  $('email-row').hidden = !reg;
+  $<HTMLInputElement>('f-email').required = reg;
+  $('key-help-register').hidden = !reg;
+  $<HTMLInputElement>('f-key').required = !reg;
+  $<HTMLInputElement>('f-password').autocomplete = reg ? 'new-password' : 'current-password';
+  $('connect-submit').textContent = reg ? 'Register' : 'Log in';
+}
+
+function showConnect() {
+  showView('connect');
+  const server = $<HTMLInputElement>('f-server');
+  if (!server.value) server.value = settings?.server ?? defaultServer();
+  if (settings?.username && !$<HTMLInputElement>('f-username').value) $<HTMLInputElement>('f-username').value = settings.username;
+  updateConnectMode();
+  $<HTMLInputElement>('f-username').focus();
+}
+
+async function onConnect(ev: SubmitEvent) {
+  ev.preventDefault();
+  const form = ev.target as HTMLFormElement;
+  const mode = connectMode();
+  const server = normServer($<HTMLInputElement>('f-server').value);
+  const username = $<HTMLInputElement>('f-username').value.trim();
+  const email = $<HTMLInputElement>('f-email').value.trim();
+  const password = $<HTMLInputElement>('f-password').value;
+  const key = $<HTMLTextAreaElement>('f-key').value.trim();
+  const passphrase = $<HTMLInputElement>('f-passphrase').value;
+  const missing = !server ? 'f-server' : !username ? 'f-username' : mode === 'register' && !email ? 'f-email' : !password ? 'f-password' : mode === 'login' && !key ? 'f-key' : null;
+  if (missing) {
+    alertMsg(`Please fill in “${document.querySelector(`label[for=${missing}]`)?.textContent}”.`);
+    $(missing).focus();
+    return;
+  }
+  try {
+    new URL(server);
+  } catch {
+    alertMsg('The server URL is not a valid URL (e.g. https://sync.example.com).');
+    $('f-server').focus();
+    return;
+  }
+  const submit = $<HTMLButtonElement>('connect-submit');
+  submit.disabled = true;
+  submit.textContent = mode === 'register' ? 'Registering…' : 'Logging in…';
+  alertMsg(null);
+  try {
+    if (!settings || settings.server !== server) {
+      closeClient();
+      if (settings) await deleteProfile(settings.profile).catch(() => undefined);
+      settings = { server, profile: `www-${Date.now().toString(36)}`, locked: false };
+    }
+    client ??= await openClient(settings);
+    if (mode === 'register') await client.register({ username, email, password, key: key || undefined });
+    else await client.login({ username, password, key });
+    await sealSecrets(passphrase);
+    settings = { ...settings, username, locked: !!passphrase };
+    settings.importHost ??= browserHostName(client.hostId);
+    saveSettings(settings);
+    form.reset();
+    if (mode === 'register' && !key) {
+      showView('newkey');
+      $<HTMLTextAreaElement>('newkey-text').value = client.key() ?? '';
+      $('newkey-copy').focus();
+    } else {
+      enterApp();
+    }
+  } catch (e) {
+    alertMsg(describe(e, mode));
+    const kind = errorKind(e);
+    (kind === 'bad_key' ? $('f-key') : kind === 'unauthorized' ? $('f-password') : kind === 'network' || kind === 'not_found' && mode !== 'login' ? $('f-server') : $('f-username')).focus();
+  } finally {
+    submit.disabled = false;
+    updateConnectMode();
+  }
+}
+
+async function sealSecrets(passphrase: string) {
+  if (!client) return;
+  if (passphrase) await client.saveVault(passphrase);
+  else await client.saveVault(OPEN_PASSPHRASE, OPEN_KDF);
+}
+
+// ---------------------------------------------------------------- unlock / logout
+
+function showUnlock() {
+  showView('unlock');
+  $('unlock-who').textContent = `${settings?.username ?? ''} on ${settings?.server ?? ''}`;
+  $<HTMLInputElement>('f-unlock').value = '';
+  $('f-unlock').focus();
+}
+
+async function onUnlock(ev: SubmitEvent) {
+  ev.preventDefault();
+  if (!settings) return;
+  const btn = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
+  btn.disabled = true;
+  btn.textContent = 'Unlocking…';
+  try {
+    client ??= await openClient(settings);
+    await client.unlock($<HTMLInputElement>('f-unlock').value);
+    alertMsg(null);
+    enterApp();
+  } catch (e) {
+    alertMsg(describe(e, 'unlock'));
+    $<HTMLInputElement>('f-unlock').select();
+  } finally {
+    btn.disabled = false;
+    btn.textContent = 'Unlock';
+  }
+}
+
+async function lock() {
+  if (!settings?.locked) return;
+  closeClient();
+  client = await openClient(settings);
+  resetAppState();
+  showUnlock();
+}
+
+async function forgetEverything(ask: boolean) {
+  if (ask) {
+    const ok = await confirmDialog('Log out?', 'This logs out and deletes everything this browser keeps: the synced history copy, your session and key. Your history on the server and other machines is not touched.', '', 'Log out and forget');
+    if (!ok) return;
+  }
+  const profile = settings?.profile;
+  try {
+    await client?.logout();
+  } catch {
+    /* forget anyway */
+  }
+  closeClient();
+  if (profile) await deleteProfile(profile).catch((e) => alertMsg(describe(e, 'other')));
+  settings = null;
+  saveSettings(null);
+  resetAppState();
+  $<HTMLInputElement>('f-server').value = defaultServer();
+  $<HTMLInputElement>('f-username').value = '';
+  showConnect();
+  toast('Logged out; local data deleted');
+}
+
+// ---------------------------------------------------------------- app
+
+let appWired = false;
+function enterApp() {
+  if (!client || !settings) return;
+  showView('app');
+  $('account-name').textContent = client.username ?? settings.username ?? '';
+  $('lock-btn').hidden = !settings.locked;
+  $('import-host').textContent = settings.importHost ?? '';
+  if (!appWired) {
+    wireSearch();
+    appWired = true;
+  }
+  selectTab('search', false);
+  runQuery();
+  if (metrics.firstResults === undefined) {
+    metrics.firstResults = performance.now();
+    performance.mark('terrapin:first-results');
+  }
+  $('q').focus();
+  void doSync();
+  clearInterval(syncTimer);
+  syncTimer = setInterval(() => void doSync(), SYNC_EVERY_MS);
+}
+
+function resetAppState() {
+  pages.clear();
+  total = 0;
+  selected = 0;
+  statsDirty = storeDirty = true;
+  $('sync-status').textContent = '';
+  $('results-inner').replaceChildren();
+  rowEls.clear();
+}
+
+// ---------------------------------------------------------------- sync
+
+let progressFrame = 0;
+let lastProgress: SyncProgress | null = null;
+let lastLiveRefresh = 0;
+function showProgress() {
+  progressFrame = 0;
+  const p = lastProgress;
+  if (!p || !syncing) return;
+  const bar = $<HTMLProgressElement>('sync-progress');
+  bar.hidden = false;
+  bar.max = Math.max(1, p.allTotal);
+  bar.value = p.allDone;
+  bar.setAttribute('aria-valuetext', `${num(p.allDone)} of ${num(p.allTotal)} records`);
+  $('sync-status').textContent = `${p.direction === 'download' ? 'Downloading' : 'Uploading'} ${num(p.allDone)} / ${num(p.allTotal)} records`;
+  // Show what has arrived so far, at most once a second.
+  if (p.direction === 'download' && performance.now() - lastLiveRefresh > 1000) {
+    lastLiveRefresh = performance.now();
+    refreshAfterChange();
+  }
+}
+
+async function doSync(): Promise<void> {
+  if (!client) return;
+  if (syncing) {
+    syncAgain = true;
+    return;
+  }
+  const ctl = new AbortController();
+  syncing = ctl;
+  const btn = $<HTMLButtonElement>('sync-btn');
+  btn.textContent = 'Cancel sync';
+  btn.setAttribute('aria-label', 'Cancel sync');
+  $('sync-status').textContent = 'Syncing…';
+  const bar = $<HTMLProgressElement>('sync-progress');
+  bar.removeAttribute('value');
+  bar.hidden = false;
+  lastProgress = null;
+  const c = client;
+  try {
+    const r = await c.sync({
+      signal: ctl.signal,
+      onProgress: (p) => {
+        lastProgress = p;
+        progressFrame ||= requestAnimationFrame(showProgress);
+      },
+    });
+    lastSync = Date.now();
+    if (c !== client) return;
+    const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
+    $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries`;
+    const unreadable = c.unreadableCount();
+    alertMsg(unreadable ? `${num(unreadable)} records can't be read with this key.` : null);
+    if (r.uploaded || r.downloaded) refreshAfterChange();
+    document.body.dataset.synced = String(lastSync);
+  } catch (e) {
+    if (c !== client) return;
+    const kind = errorKind(e);
+    if (kind === 'aborted') {
+      $('sync-status').textContent = 'Sync cancelled';
+    } else if (kind === 'network') {
+      $('sync-status').textContent = `Offline · ${num(c.history.count())} entries on this device`;
+      alertMsg(describe(e, 'sync'));
+    } else {
+      $('sync-status').textContent = 'Sync failed';
+      alertMsg(describe(e, 'sync'));
+    }
+    document.body.dataset.syncError = kind ?? 'error';
+    refreshAfterChange();
+  } finally {
+    if (syncing === ctl) syncing = null;
+    btn.textContent = 'Sync';
+    btn.removeAttribute('aria-label');
+    bar.hidden = true;
+    if (syncAgain && c === client) {
+      syncAgain = false;
+      void doSync();
+    }
+  }
+}
+
+function refreshAfterChange() {
+  statsDirty = storeDirty = true;
+  runQuery(true);
+  if (currentTab === 'stats') void renderStats();
+  if (currentTab === 'store') void renderStore();
+}
+
+// ---------------------------------------------------------------- search
+
+let query: HistoryQuery = {};
+let total = 0;
+let gen = 0;
+let selected = 0;
+const pages = new Map<number, HistoryEntry[]>();
+const rowEls = new Map<number, HTMLElement>();
+let virt: Virtualizer<HTMLElement, HTMLElement>;
+
+function readQuery(): HistoryQuery {
+  const q: HistoryQuery = { text: $<HTMLInputElement>('q').value, mode: $<HTMLSelectElement>('mode').value as SearchMode };
+  const host = $<HTMLInputElement>('f-host').value.trim();
+  const cwd = $<HTMLInputElement>('f-cwd').value.trim();
+  const exit = $<HTMLInputElement>('f-exit').value.trim();
+  const session = $<HTMLInputElement>('f-session').value.trim();
+  if (host) q.host = host;
+  if (cwd) q.cwd = cwd;
+  if (exit !== '' && Number.isInteger(Number(exit))) q.exit = Number(exit);
+  if (session) q.session = session;
+  const after = dateToMs($<HTMLInputElement>('f-after').value);
+  const before = dateToMs($<HTMLInputElement>('f-before').value, 1);
+  if (after !== undefined) q.after = after;
+  if (before !== undefined) q.before = before;
+  return q;
+}
+
+function fetchPage(p: number): HistoryEntry[] {
+  let pg = pages.get(p);
+  if (!pg) {
+    pg = [];
+    if (client) {
+      try {
+        metrics.queries++;
+        const r = client.history.query({ ...query, offset: p * PAGE, limit: PAGE });
+        pg = r.entries;
+        if (p === 0) total = r.total;
+      } catch (e) {
+        alertMsg(describe(e, 'other'));
+      }
+    }
+    pages.set(p, pg);
+  }
+  return pg;
+}
+const entryAt = (i: number): HistoryEntry | undefined => fetchPage(Math.floor(i / PAGE))[i % PAGE];
+
+function runQuery(keepScroll = false) {
+  if (!client || !virt) return;
+  query = readQuery();
+  gen++;
+  pages.clear();
+  total = 0;
+  fetchPage(0);
+  if (!keepScroll) selected = 0;
+  selected = Math.max(0, Math.min(selected, total - 1));
+  virt.setOptions({ ...virt.options, count: total });
+  virt._willUpdate();
+  if (!keepScroll) $('results').scrollTop = 0;
+  renderRows();
+  const all = client.history.count();
+  const filtered = query.text?.trim() || Object.keys(query).length > 2;
+  $('result-count').textContent = filtered ? `${num(total)} of ${num(all)} entries match` : `${num(all)} entries`;
+  document.body.dataset.results = String(total);
+}
+
+function fillRow(el: HTMLElement, i: number, e: HistoryEntry | undefined) {
+  el.dataset.i = String(i);
+  el.dataset.gen = String(gen);
+  el.id = `row-${i}`;
+  el.setAttribute('aria-posinset', String(i + 1));
+  el.setAttribute('aria-setsize', String(total));
+  const [cmd, meta] = el.children as unknown as HTMLElement[];
+  if (!e) {
+    cmd.textContent = '';
+    meta.replaceChildren();
+    return;
+  }
+  el.dataset.id = e.id;
+  cmd.textContent = e.command.replace(/\n/g, '⏎ ');
+  cmd.title = e.command;
+  const exitCls = e.exit === 0 ? 'exit-ok' : e.exit === -1 ? '' : 'exit-bad';
+  const parts: HTMLElement[] = [
+    h('span', { text: when(e.timestamp), title: fullTime(e.timestamp) }),
+  ];
+  const d = duration(e.duration);
+  if (d) parts.push(h('span', { text: d, title: 'duration' }));
+  if (e.exit !== -1) parts.push(h('span', { class: exitCls, text: `exit ${e.exit}` }));
+  parts.push(h('span', { text: e.cwd, title: 'directory' }), h('span', { text: e.host, title: `host ${e.hostname}` }));
+  meta.replaceChildren(...parts);
+  el.setAttribute('aria-label', `${e.command}, ${when(e.timestamp)}${e.exit !== -1 ? `, exit ${e.exit}` : ''}, in ${e.cwd} on ${e.host}`);
+}
+
+function newRow(): HTMLElement {
+  return h('div', { class: 'hrow', role: 'option', 'aria-selected': 'false' },
+    h('div', { class: 'cmd' }),
+    h('div', { class: 'meta' }),
+    h('div', { class: 'acts' },
+      h('button', { type: 'button', class: 'btn small', 'data-act': 'copy', tabindex: '-1', text: 'Copy', 'aria-label': 'Copy command' }),
+      h('button', { type: 'button', class: 'btn small', 'data-act': 'delete', tabindex: '-1', text: 'Delete', 'aria-label': 'Delete entry' })));
+}
+
+function renderRows() {
+  const inner = $('results-inner');
+  inner.style.height = `${virt.getTotalSize()}px`;
+  const items = virt.getVirtualItems();
+  const keep = new Map<number, HTMLElement>();
+  const free: HTMLElement[] = [];
+  const wanted = new Set(items.map((it) => it.index));
+  for (const [i, el] of rowEls) (wanted.has(i) ? keep.set(i, el) : free.push(el));
+  for (const it of items) {
+    let el = keep.get(it.index);
+    const fresh = !el || el.dataset.gen !== String(gen);
+    if (!el) {
+      el = free.pop() ?? newRow();
+      keep.set(it.index, el);
+    }
+    if (fresh) fillRow(el, it.index, entryAt(it.index));
+    el.style.transform = `translateY(${it.start}px)`;
+    el.setAttribute('aria-selected', String(it.index === selected));
+    if (!el.isConnected) inner.append(el);
+  }
+  for (const el of free) el.remove();
+  rowEls.clear();
+  for (const [i, el] of keep) rowEls.set(i, el);
+  if (!total) {
+    if (!inner.querySelector('.empty')) inner.append(h('div', { class: 'empty', text: client?.history.count() ? 'No matches.' : 'No history yet: sync, or import a shell history file.' }));
+  } else inner.querySelector('.empty')?.remove();
+  const active = total ? `row-${selected}` : '';
+  for (const id of ['results', 'q']) {
+    if (active && document.getElementById(active)) $(id).setAttribute('aria-activedescendant', active);
+    else $(id).removeAttribute('aria-activedescendant');
+  }
+}
+
+function select(i: number) {
+  if (!total) return;
+  selected = Math.max(0, Math.min(total - 1, i));
+  virt.scrollToIndex(selected, { align: 'auto' });
+  renderRows();
+}
+
+async function copyEntry(i: number) {
+  const e = entryAt(i);
+  if (!e) return;
+  toast((await copyText(e.command)) ? 'Copied' : 'Could not copy');
+}
+
+async function deleteEntry(i: number) {
+  const e = entryAt(i);
+  if (!e || !client) return;
+  const ok = await confirmDialog('Delete this entry?', `Run ${when(e.timestamp)} in ${e.cwd} on ${e.host}. A delete record is synced: Atuin on your other machines drops it too.`, e.command, 'Delete');
+  if (!ok) return;
+  try {
+    await client.history.delete(e.id);
+    toast('Deleted');
+    runQuery(true);
+    statsDirty = true;
+    void doSync();
+  } catch (err) {
+    alertMsg(describe(err, 'delete'));
+  }
+}
+
+function onListKey(ev: KeyboardEvent, fromInput: boolean) {
+  const pageRows = Math.max(1, Math.floor($('results').clientHeight / ROW_H) - 1);
+  switch (ev.key) {
+    case 'ArrowDown': select(selected + 1); break;
+    case 'ArrowUp': select(selected - 1); break;
+    case 'PageDown': select(selected + pageRows); break;
+    case 'PageUp': select(selected - pageRows); break;
+    case 'Home': if (fromInput) return; select(0); break;
+    case 'End': if (fromInput) return; select(total - 1); break;
+    case 'Enter': void copyEntry(selected); break;
+    case 'Delete': if (fromInput) return; void deleteEntry(selected); break;
+    case 'c': if (fromInput || !(ev.ctrlKey || ev.metaKey)) return; void copyEntry(selected); break;
+    default: return;
+  }
+  ev.preventDefault();
+}
+
+function wireSearch() {
+  const scroller = $('results');
+  const rect = scroller.getBoundingClientRect();
+  virt = new Virtualizer<HTMLElement, HTMLElement>({
+    count: 0,
+    getScrollElement: () => scroller,
+    estimateSize: () => ROW_H,
+    overscan: 6,
+    initialRect: { width: rect.width, height: rect.height || 600 },
+    observeElementRect,
+    observeElementOffset,
+    scrollToFn: elementScroll,
+    onChange: () => renderRows(),
+  });
+  virt._didMount();
+  virt._willUpdate();
+
+  const qInput = $<HTMLInputElement>('q');
+  qInput.addEventListener('input', (ev) => {
+    const t0 = ev.timeStamp;
+    runQuery();
+    const ms = performance.now() - t0;
+    metrics.keystrokes.push({ q: qInput.value, ms });
+    requestAnimationFrame(() => metrics.frames.push(performance.now() - t0));
+  });
+  qInput.addEventListener('keydown', (ev) => onListKey(ev, true));
+  scroller.addEventListener('keydown', (ev) => onListKey(ev, false));
+  scroller.addEventListener('click', (ev) => {
+    const t = ev.target as HTMLElement;
+    const row = t.closest<HTMLElement>('.hrow');
+    if (!row) return;
+    const i = Number(row.dataset.i);
+    selected = i;
+    renderRows();
+    const act = t.closest<HTMLElement>('[data-act]')?.dataset.act;
+    if (act === 'copy') void copyEntry(i);
+    else if (act === 'delete') void deleteEntry(i);
+    else scroller.focus({ preventScroll: true });
+  });
+  scroller.addEventListener('dblclick', (ev) => {
+    const row = (ev.target as HTMLElement).closest<HTMLElement>('.hrow');
+    if (row && !(ev.target as HTMLElement).closest('[data-act]')) void copyEntry(Number(row.dataset.i));
+  });
+  $('mode').addEventListener('change', () => runQuery());
+  for (const id of ['f-host', 'f-cwd', 'f-exit', 'f-session', 'f-after', 'f-before']) $(id).addEventListener('input', () => runQuery());
+  $('filters-clear').addEventListener('click', () => {
+    for (const id of ['f-host', 'f-cwd', 'f-exit', 'f-session', 'f-after', 'f-before']) $<HTMLInputElement>(id).value = '';
+    runQuery();
+  });
+  $('filters-toggle').addEventListener('click', () => {
+    const f = $('filters');
+    f.hidden = !f.hidden;
+    $('filters-toggle').setAttribute('aria-expanded', String(!f.hidden));
+    if (!f.hidden) {
+      $('f-host').focus();
+      if (statsDirty) void renderStats();
+    }
+  });
+}
+
+// ---------------------------------------------------------------- tabs
+
+type Tab = 'search' | 'stats' | 'store' | 'import';
+const TABS: Tab[] = ['search', 'stats', 'store', 'import'];
+let currentTab: Tab = 'search';
+function selectTab(t: Tab, focus = true) {
+  currentTab = t;
+  for (const x of TABS) {
+    const tab = $(`tab-${x}`);
+    tab.setAttribute('aria-selected', String(x === t));
+    tab.tabIndex = x === t ? 0 : -1;
+    $(`panel-${x}`).hidden = x !== t;
+  }
+  if (focus) $(`tab-${t}`).focus();
+  if (t === 'stats' && statsDirty) void renderStats();
+  if (t === 'store' && storeDirty) void renderStore();
+  if (t === 'search') {
+    virt?.measure();
+    renderRows();
+  }
+}
+
+// ---------------------------------------------------------------- stats
+
+let statsRun = 0;
+async function renderStats() {
+  if (!client) return;
+  const run = ++statsRun;
+  statsDirty = false;
+  const c = client;
+  $('stats-summary').textContent = 'Counting…';
+  const b = new StatsBuilder();
+  const chunk = 5000;
+  for (let off = 0; ; off += chunk) {
+    const r = c.history.query({ offset: off, limit: chunk });
+    b.add(r.entries);
+    if (off + chunk >= r.total) break;
+    await new Promise((res) => setTimeout(res, 0));
+    if (run !== statsRun || c !== client) return;
+  }
+  const st = b.finish();
+  const put = (id: string, el: Element) => $(id).querySelector('.chart-body')!.replaceChildren(el);
+  put('chart-top', topChart(st.top));
+  put('chart-success', successChart(st.ok, st.failed, st.unknown));
+  put('chart-days', daysChart(st.days));
+  put('chart-hours', hoursChart(st.hours));
+  const known = st.ok + st.failed;
+  $('stats-summary').textContent = st.total
+    ? `${num(st.total)} commands over ${num(st.days.length)} days · ${known ? ((st.ok / known) * 100).toFixed(1) : '–'}% succeeded`
+    : 'No history yet.';
+  $('hosts-list').replaceChildren(...st.hosts.map((x) => h('option', { value: x })));
+  $('cwds-list').replaceChildren(...st.cwds.map((x) => h('option', { value: x })));
+  document.body.dataset.stats = String(st.total);
+}
+
+// ---------------------------------------------------------------- store
+
+async function renderStore() {
+  if (!client) return;
+  storeDirty = false;
+  const c = client;
+  const local = await c.status();
+  let remote: Status | undefined;
+  const remoteStatus = (c as unknown as { remoteStatus?: () => Promise<Status> }).remoteStatus;
+  if (typeof remoteStatus === 'function') {
+    try {
+      remote = await remoteStatus.call(c);
+      $('status-note').textContent = 'Last record index of every series, here and on the server.';
+    } catch (e) {
+      $('status-note').textContent = `Remote status unavailable: ${describe(e, 'sync')}`;
+    }
+  } else {
+    $('status-note').textContent = `Last record index of every series on this device${lastSync ? ` (last synced ${new Date(lastSync).toLocaleTimeString()})` : ''}. The server's side needs a newer terrapin-web.`;
+  }
+  const hosts = new Set([...Object.keys(local.hosts), ...Object.keys(remote?.hosts ?? {})]);
+  const rows: HTMLElement[] = [];
+  const sorted = [...hosts].sort((a, b) => (a === c.hostId ? -1 : b === c.hostId ? 1 : a < b ? -1 : 1));
+  for (const host of sorted) {
+    const tags = new Set([...Object.keys(local.hosts[host] ?? {}), ...Object.keys(remote?.hosts[host] ?? {})]);
+    for (const tag of [...tags].sort()) {
+      const l = local.hosts[host]?.[tag];
+      const r = remote?.hosts[host]?.[tag];
+      const state = !remote ? '' : l === r ? 'in sync' : l === undefined || (r !== undefined && r > l) ? `${num((r ?? -1) - (l ?? -1))} to download` : `${num(l - (r ?? -1))} to upload`;
+      rows.push(h('tr', {},
+        h('td', { class: 'mono', title: host }, host === c.hostId ? `${host} (this browser)` : host),
+        h('td', { text: tag }),
+        h('td', { class: 'num', text: l === undefined ? '—' : num(l) }),
+        h('td', { class: 'num', text: r === undefined ? '—' : num(r) }),
+        h('td', { text: state })));
+    }
+  }
+  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '5', class: 'muted', text: 'No records yet.' })));
+  $('status-table').querySelector('tbody')!.replaceChildren(...rows);
+  renderKv();
+}
+
+function renderKv() {
+  if (!client) return;
+  const sel = $<HTMLSelectElement>('kv-ns');
+  const all = client.kv.list();
+  const namespaces = [...new Set(all.map((e) => e.namespace))].sort();
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '', text: 'All namespaces' }), ...namespaces.map((n) => h('option', { value: n, text: n })));
+  sel.value = namespaces.includes(cur) ? cur : '';
+  const shown = sel.value ? all.filter((e) => e.namespace === sel.value) : all;
+  const rows = shown
+    .sort((a, b) => (a.namespace + '\0' + a.key < b.namespace + '\0' + b.key ? -1 : 1))
+    .map((e) => h('tr', {}, h('td', { text: e.namespace }), h('td', { class: 'mono', text: e.key }), h('td', { class: 'mono', text: e.value })));
+  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: 'No kv entries.' })));
+  $('kv-table').querySelector('tbody')!.replaceChildren(...rows);
+}
+
+// ---------------------------------------------------------------- import
+
+async function importFile(file: File) {
+  if (!client || !settings) return;
+  const out = $('import-result');
+  selectTab('import', false);
+  out.textContent = `Reading ${file.name}…`;
+  try {
+    const text = await file.text();
+    const { entries, parser } = parseHistoryFile(text, file.name, file.lastModified || Date.now());
+    if (!entries.length) {
+      out.textContent = `${file.name}: no commands found.`;
+      return;
+    }
+    const hostname = `${settings.importHost ?? browserHostName(client.hostId)}:${settings.username ?? 'web'}`;
+    const session = crypto.randomUUID().replace(/-/g, '');
+    let added = 0;
+    for (let i = 0; i < entries.length; i += 5000) {
+      const batch = entries.slice(i, i + 5000).map((e) => ({ ...e, hostname, session, cwd: e.cwd ?? 'unknown', exit: e.exit ?? -1 }));
+      added += await client.history.addMany(batch);
+      out.textContent = `Importing ${file.name}: ${num(added)} / ${num(entries.length)}…`;
+    }
+    out.textContent = `Imported ${num(added)} commands from ${file.name} (${parser} parser) as host ${hostname}. Syncing…`;
+    document.body.dataset.imported = String(added);
+    refreshAfterChange();
+    await doSync();
+    out.textContent = `Imported ${num(added)} commands from ${file.name} as host ${hostname}.`;
+  } catch (e) {
+    out.textContent = describe(e, 'import');
+  }
+}
+
+function wireDrop() {
+  let depth = 0;
+  const overlay = $('drop-overlay');
+  const hasFiles = (ev: DragEvent) => !!ev.dataTransfer && [...ev.dataTransfer.types].includes('Files');
+  const active = () => document.body.dataset.view === 'app';
+  document.addEventListener('dragenter', (ev) => {
+    if (!hasFiles(ev) || !active()) return;
+    depth++;
+    overlay.hidden = false;
+  });
+  document.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) overlay.hidden = true;
+  });
+  document.addEventListener('dragover', (ev) => {
+    if (hasFiles(ev)) ev.preventDefault();
+  });
+  document.addEventListener('drop', (ev) => {
+    if (!hasFiles(ev)) return;
+    ev.preventDefault();
+    depth = 0;
+    overlay.hidden = true;
+    const f = ev.dataTransfer?.files[0];
+    if (f && active()) void importFile(f);
+  });
+  $<HTMLInputElement>('import-file').addEventListener('change', (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const f = input.files?.[0];
+    if (f) void importFile(f).finally(() => (input.value = ''));
+  });
+}
+
+// ---------------------------------------------------------------- dialog
+
+function confirmDialog(title: string, text: string, cmd: string, okLabel: string): Promise<boolean> {
+  const dlg = $<HTMLDialogElement>('confirm-dialog');
+  const back = document.activeElement as HTMLElement | null;
+  $('confirm-title').textContent = title;
+  $('confirm-text').textContent = text;
+  $('confirm-cmd').textContent = cmd;
+  $('confirm-cmd').hidden = !cmd;
+  $('confirm-ok').textContent = okLabel;
+  dlg.returnValue = '';
+  dlg.showModal();
+  $('confirm-cancel').focus();
+  return new Promise((res) => {
+    dlg.addEventListener('close', () => {
+      back?.focus({ preventScroll: true });
+      res(dlg.returnValue === 'ok');
+    }, { once: true });
+  });
+}
+
+// ---------------------------------------------------------------- boot
+
+function wireStatic() {
+  $('connect-form').addEventListener('submit', (ev) => void onConnect(ev as SubmitEvent));
+  for (const r of document.querySelectorAll('input[name=mode]')) r.addEventListener('change', updateConnectMode);
+  $('unlock-form').addEventListener('submit', (ev) => void onUnlock(ev as SubmitEvent));
+  $('forget-btn').addEventListener('click', () => void forgetEverything(true));
+  $('logout-btn').addEventListener('click', () => void forgetEverything(true));
+  $('lock-btn').addEventListener('click', () => void lock());
+  $('alert-close').addEventListener('click', () => alertMsg(null));
+  $('sync-btn').addEventListener('click', () => {
+    if (syncing) syncing.abort();
+    else void doSync();
+  });
+  $('newkey-copy').addEventListener('click', async () => toast((await copyText($<HTMLTextAreaElement>('newkey-text').value)) ? 'Key copied' : 'Could not copy'));
+  $('newkey-done').addEventListener('click', () => {
+    $<HTMLTextAreaElement>('newkey-text').value = '';
+    enterApp();
+  });
+  const tablist = document.querySelector('[role=tablist]')!;
+  for (const t of TABS) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
+  tablist.addEventListener('keydown', (ev) => {
+    const k = (ev as KeyboardEvent).key;
+    const i = TABS.indexOf(currentTab);
+    const next = k === 'ArrowRight' ? (i + 1) % TABS.length : k === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length : k === 'Home' ? 0 : k === 'End' ? TABS.length - 1 : -1;
+    if (next >= 0) {
+      ev.preventDefault();
+      selectTab(TABS[next]);
+    }
+  });
+  $('kv-ns').addEventListener('change', renderKv);
+  document.addEventListener('keydown', (ev) => {
+    const t = ev.target as HTMLElement;
+    if (ev.key === '/' && document.body.dataset.view === 'app' && !/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !$<HTMLDialogElement>('confirm-dialog').open) {
+      ev.preventDefault();
+      selectTab('search', false);
+      $('q').focus();
+    }
+  });
+  window.addEventListener('online', () => void doSync());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible' && client && Date.now() - lastSync > 60_000) void doSync();
+  });
+  wireDrop();
+}
+
+async function boot() {
+  wireStatic();
+  settings = loadSettings();
+  if (!settings) {
+    showConnect();
+    return;
+  }
+  try {
+    client = await openClient(settings);
+    if (!(await client.hasVault())) {
+      showConnect();
+      return;
+    }
+    if (settings.locked) {
+      showUnlock();
+      return;
+    }
+    await client.unlock(OPEN_PASSPHRASE);
+    enterApp();
+  } catch (e) {
+    alertMsg(describe(e, 'unlock'));
+    if (isTerrapinError(e) && e.kind === 'wrong_passphrase') settings.locked = true;
+    showConnect();
+  }
+}
+
+void boot();

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vite';
+
+// The app is plain TypeScript; the wasm of terrapin-web is imported as an asset URL
+// (`terrapin-web/wasm?url`) and handed to Client.open, so no wasm plugin is needed.
+export default defineConfig({
+  base: './',
+  build: {
+    target: 'es2022',
+    outDir: 'dist',
+    assetsInlineLimit: 0,
+    reportCompressedSize: true,
+  },
+  optimizeDeps: { exclude: ['terrapin-web'] },
+  server: { host: '127.0.0.1', port: 5173, strictPort: false },
+  preview: { host: '127.0.0.1', port: 4173 },
+});
