@@ -149,7 +149,7 @@ async function onConnect(ev: SubmitEvent) {
   try {
     if (!settings || settings.server !== server) {
       closeClient();
-      if (settings) await deleteProfile(settings.profile).catch(() => undefined);
+      if (settings) queueProfileDelete(settings.profile);
       settings = { server, profile: `www-${Date.now().toString(36)}`, locked: false };
     }
     client ??= await openClient(settings);
@@ -225,21 +225,32 @@ async function forgetEverything(ask: boolean) {
     const ok = await confirmDialog('Log out?', 'This logs out and deletes everything this browser keeps: the synced history copy, your session and key. Your history on the server and other machines is not touched.', '', 'Log out and forget');
     if (!ok) return;
   }
-  const profile = settings?.profile;
   try {
     await client?.logout();
   } catch {
     /* forget anyway */
   }
+  // The profile's IndexedDB connection stays open until this page goes away (the package's
+  // close() doesn't close it), so a delete now would block: reload and delete it first thing.
+  if (settings) queueProfileDelete(settings.profile);
   closeClient();
-  if (profile) await deleteProfile(profile).catch((e) => alertMsg(describe(e, 'other')));
   settings = null;
   saveSettings(null);
-  resetAppState();
-  $<HTMLInputElement>('f-server').value = defaultServer();
-  $<HTMLInputElement>('f-username').value = '';
-  showConnect();
-  toast('Logged out; local data deleted');
+  sessionStorage.setItem('terrapin-www-toast', 'Logged out; local data deleted');
+  location.reload();
+}
+
+const FORGET_KEY = 'terrapin-www-forget';
+function queueProfileDelete(profile: string) {
+  const list: string[] = JSON.parse(localStorage.getItem(FORGET_KEY) ?? '[]');
+  if (!list.includes(profile)) list.push(profile);
+  localStorage.setItem(FORGET_KEY, JSON.stringify(list));
+}
+async function deleteQueuedProfiles() {
+  const list: string[] = JSON.parse(localStorage.getItem(FORGET_KEY) ?? '[]');
+  if (!list.length) return;
+  for (const p of list) await deleteProfile(p).catch((e) => alertMsg(describe(e, 'other')));
+  localStorage.removeItem(FORGET_KEY);
 }
 
 // ---------------------------------------------------------------- app
@@ -851,6 +862,12 @@ function wireStatic() {
 
 async function boot() {
   wireStatic();
+  const note = sessionStorage.getItem('terrapin-www-toast');
+  if (note) {
+    sessionStorage.removeItem('terrapin-www-toast');
+    toast(note);
+  }
+  await deleteQueuedProfiles();
   settings = loadSettings();
   if (!settings) {
     showConnect();
