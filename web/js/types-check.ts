@@ -1,0 +1,31 @@
+// Compile-only check that the README's usage type-checks against index.d.ts (tsc --noEmit).
+import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type SyncProgress } from "./index.js";
+
+export async function example(): Promise<void> {
+  const client = await Client.open({ server: "https://sync.example.com", profile: "work", pageSize: 1000 });
+  await client.register({ username: "ada", email: "ada@example.com", password: "pw" });
+  const key: string | undefined = client.key();
+  if (key) await client.login({ username: "ada", password: "pw", key });
+  await client.saveVault("a long passphrase", { memoryKiB: 19456 });
+  await client.unlock("a long passphrase");
+  const ctl = new AbortController();
+  const report = await client.sync({ signal: ctl.signal, onProgress: (p: SyncProgress) => void p.allDone });
+  const n: number = report.downloaded + report.uploaded;
+  const page: HistoryPage = client.history.query({ text: "git", mode: "fuzzy", exit: 0, after: Date.now() - 1000, limit: 10 });
+  for (const e of page.entries) void [e.command, e.timestamp, e.hostname, n];
+  const added = await client.history.add({ command: "ls" });
+  await client.history.delete(added.id);
+  await client.kv.set("ns", "k", "v");
+  const v: string | undefined = client.kv.get("ns", "k");
+  void v;
+  for (const { namespace, key: k, value } of client.kv.list()) void [namespace, k, value];
+  const me: { username: string } = await client.me();
+  void me;
+  const migrated: string = await migrateLegacy("[]");
+  void migrated;
+  try {
+    await client.sync();
+  } catch (e) {
+    if (isTerrapinError(e) && e.kind === "wrong_key") void e.status;
+  }
+}
