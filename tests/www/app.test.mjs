@@ -298,6 +298,12 @@ test("offline: a clear message, search keeps working", async () => {
   await search(page, "docker", "prefix");
   assert.equal(await results(page), count((e) => e.command.startsWith("docker")));
   await env.shot(page, "13-offline");
+  // The app itself opens offline (service worker) with the synced history.
+  await page.reload();
+  await page.locator("#view-app").waitFor();
+  await page.waitForFunction(() => Number(document.body.dataset.results) > 200);
+  await page.waitForFunction(() => /Offline/.test(document.querySelector("#sync-status").textContent), null, { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => !!navigator.serviceWorker.controller), true);
   } finally {
     await context.setOffline(false);
   }

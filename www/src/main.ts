@@ -60,7 +60,15 @@ let syncTimer: ReturnType<typeof setInterval> | undefined;
 let statsDirty = true;
 let storeDirty = true;
 
-const metrics = { keystrokes: [] as { q: string; ms: number }[], frames: [] as number[], firstResults: undefined as number | undefined, queries: 0 };
+const metrics = {
+  keystrokes: [] as { q: string; ms: number }[],
+  frames: [] as number[],
+  /** ms since navigation start: Client.open done, vault unlocked, first results shown. */
+  opened: undefined as number | undefined,
+  unlocked: undefined as number | undefined,
+  firstResults: undefined as number | undefined,
+  queries: 0,
+};
 // A handle for tests and benchmarks (and curious users in the console).
 (window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, metrics, generateKey };
 
@@ -68,6 +76,7 @@ const metrics = { keystrokes: [] as { q: string; ms: number }[], frames: [] as n
 
 type View = 'connect' | 'newkey' | 'unlock' | 'app';
 function showView(v: View) {
+  $('view-loading').hidden = true;
   for (const name of ['connect', 'newkey', 'unlock', 'app'] as View[]) $(`view-${name}`).hidden = name !== v;
   $('sync-area').hidden = v !== 'app';
   $('account-area').hidden = v !== 'app';
@@ -875,6 +884,7 @@ async function boot() {
   }
   try {
     client = await openClient(settings);
+    metrics.opened = performance.now();
     if (!(await client.hasVault())) {
       showConnect();
       return;
@@ -883,7 +893,9 @@ async function boot() {
       showUnlock();
       return;
     }
+    $('view-loading').textContent = 'Decrypting your history…';
     await client.unlock(OPEN_PASSPHRASE);
+    metrics.unlocked = performance.now();
     enterApp();
   } catch (e) {
     alertMsg(describe(e, 'unlock'));
@@ -892,4 +904,21 @@ async function boot() {
   }
 }
 
+// Offline: a service worker keeps the app shell (production builds; secure contexts only).
+async function registerServiceWorker() {
+  if (!import.meta.env.PROD || !('serviceWorker' in navigator) || !window.isSecureContext) return;
+  try {
+    const reg = await navigator.serviceWorker.register('./sw.js');
+    await navigator.serviceWorker.ready;
+    const urls = performance
+      .getEntriesByType('resource')
+      .map((e) => e.name)
+      .filter((u) => u.startsWith(location.origin) && u.includes('/assets/'));
+    (reg.active ?? navigator.serviceWorker.controller)?.postMessage({ type: 'assets', urls });
+  } catch {
+    /* the app works without it, online */
+  }
+}
+
 void boot();
+window.addEventListener('load', () => void registerServiceWorker());
