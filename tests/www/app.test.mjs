@@ -252,10 +252,34 @@ test("import a dropped zsh history file: a host named for this browser, synced",
   await search(page, "", "full-text");
 });
 
+test("import bash and fish files through the file picker", async () => {
+  const { page } = bob;
+  await page.click("#tab-import");
+  const bash = "#1790001000\ngit pull --rebase\n#1790001060\nmake bash-imported\nls /bash-imported\n";
+  const fish = "- cmd: fish-imported --flag\n  when: 1790002000\n- cmd: echo fish-imported\\nsecond\n  when: 1790002001\n  paths:\n    - foo\n";
+  for (const [name, text, n] of [[".bash_history", bash, 3], ["fish_history", fish, 2]]) {
+    const since = await syncedStamp(page);
+    await page.evaluate(() => delete document.body.dataset.imported);
+    await page.setInputFiles("#import-file", { name, mimeType: "text/plain", buffer: Buffer.from(text) });
+    await page.waitForFunction((n) => document.body.dataset.imported === String(n), n);
+    await waitSynced(page, since);
+    assert.match(await page.textContent("#import-result"), new RegExp(`Imported ${n} commands from ${name}`));
+  }
+  const got = await page.evaluate(() => {
+    const q = (text) => window.__terrapin.client.history.query({ text }).entries.map((e) => [e.command, e.timestamp]);
+    return { bash: q("bash-imported"), fish: q("fish-imported") };
+  });
+  assert.deepEqual(got.bash[1], ["make bash-imported", 1790001060_000]);
+  assert.equal(got.bash.length, 2);
+  assert.deepEqual(got.fish.map(([c]) => c).sort(), ["echo fish-imported\nsecond", "fish-imported --flag"]);
+  assert.ok(got.fish.some(([c, t]) => c === "fish-imported --flag" && t === 1790002000_000));
+  await page.click("#tab-search");
+});
+
 test("stats: top commands, per day, success rate, busiest hours", async () => {
   const { page } = bob;
   await page.click("#tab-stats");
-  const total = SEED.length - 1 + 3;
+  const total = SEED.length - 1 + 3 + 3 + 2;
   await page.waitForFunction((n) => Number(document.body.dataset.stats) === n, total);
   for (const id of ["chart-top", "chart-success", "chart-days", "chart-hours"]) {
     assert.equal(await page.locator(`#${id} svg[role=img]`).count(), 1, id);
