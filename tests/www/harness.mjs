@@ -4,7 +4,7 @@
 // server URL (its own origin) is the sync server, as when the worker serves the app itself.
 import { execFileSync } from "node:child_process";
 import { createServer, request } from "node:http";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startWorker } from "../edge/harness.mjs";
@@ -13,13 +13,16 @@ import { ensurePackage, launchBrowser } from "../web/harness.mjs";
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, "../..");
 export const wwwDir = path.join(root, "www");
-export const dist = path.join(wwwDir, "dist");
+export const dist = process.env.TERRAPIN_WWW_DIST ?? path.join(wwwDir, "dist");
+/** Where the app lives on the site (as in the worker's static assets: www/dist/app → /app/). */
+export const APP_PATH = "/app/";
 export const artifacts = path.join(root, "tests", "artifacts");
 
 /** vite build of www/ (TERRAPIN_SKIP_WWW_BUILD=1 reuses an existing www/dist). */
 export function buildApp() {
   ensurePackage();
-  if (process.env.TERRAPIN_SKIP_WWW_BUILD === "1" && existsSync(path.join(dist, "index.html"))) return;
+  if (process.env.TERRAPIN_SKIP_WWW_BUILD === "1" && existsSync(path.join(dist, "app", "index.html"))) return;
+  rmSync(dist, { recursive: true, force: true });
   execFileSync(path.join(root, "node_modules", ".bin", "vite"), ["build", "--logLevel", "warn"], {
     cwd: wwwDir,
     stdio: ["ignore", "inherit", "inherit"],
@@ -35,17 +38,17 @@ const types = {
   ".json": "application/json",
 };
 
-/** Serves www/dist; anything that isn't a file there goes to the worker at `api`. */
+/** Serves www/dist (the app at /app/); anything that isn't a file there goes to the worker at `api`. */
 export async function serveApp(api) {
   const target = new URL(api);
   const server = createServer((req, res) => {
     const url = new URL(req.url, "http://x");
-    const rel = url.pathname === "/" ? "/index.html" : url.pathname;
+    const rel = url.pathname.endsWith("/") ? url.pathname + "index.html" : url.pathname;
     const file = path.join(dist, path.normalize(rel));
     if (req.method === "GET" && file.startsWith(dist) && existsSync(file) && statSync(file).isFile()) {
       res.writeHead(200, {
         "Content-Type": types[path.extname(file)] ?? "application/octet-stream",
-        "Cache-Control": rel.startsWith("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
+        "Cache-Control": rel.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache",
       });
       res.end(readFileSync(file));
       return;
@@ -84,7 +87,7 @@ export async function setup(workerVars = {}) {
     page.on("console", (m) => {
       if (m.type() === "error" && !/Failed to load resource/.test(m.text())) console.error("console:", m.text());
     });
-    await page.goto(site.url + "/");
+    await page.goto(site.url + APP_PATH);
     return { context, page };
   }
   return {
