@@ -172,6 +172,7 @@ export class Client {
   hasVault(): Promise<boolean>;
   unlock(passphrase: string): Promise<void>;
   sync(options?: SyncOptions): Promise<SyncReport>;
+  refresh(): Promise<void>;
   status(): Promise<Status>;
   unreadableCount(): number;
   exportRecords(): Promise<string>;

@@ -155,13 +155,21 @@ impl Client {
     }
 
     /// Use `key` from now on. Views are rebuilt if it differs from the key in use.
+    /// The kept views are rebuilt (every record decrypted) only when they were made with
+    /// another key or some records were stored without one.
     pub async fn set_key(&self, key: Key) -> Result<()> {
         let changed = self.store.key.borrow().as_ref() != Some(&key);
-        *self.store.key.borrow_mut() = Some(key);
-        if changed {
+        *self.store.key.borrow_mut() = Some(key.clone());
+        if changed && !self.store.views_match(&key).await? {
             self.store.rebuild().await?;
+            self.store.record_views_key(&key).await?;
         }
         Ok(())
+    }
+
+    /// Reload the views from IndexedDB (after another tab or worker wrote to this profile).
+    pub async fn refresh(&self) -> Result<()> {
+        Ok(self.store.load().await?)
     }
 
     async fn remember_user(&self, username: &str) -> Result<()> {

@@ -507,6 +507,10 @@ impl Remote for HttpRemote {
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
+        if self.signal.as_ref().is_some_and(|s| s.aborted()) {
+            self.ahead.borrow_mut().clear();
+            return Err(HttpError::Aborted);
+        }
         let first = self.ahead.borrow_mut().pop_front();
         let got = match first {
             Some((s, st, c, rx)) if s == *series && st == start && c == count => match rx.await {

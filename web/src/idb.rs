@@ -172,6 +172,11 @@ impl IdbStore {
         Ok(())
     }
 
+    /// Forget that views were stale (after a rebuild).
+    pub async fn meta_remove_stale(&self) -> Result<(), StoreError> {
+        self.meta_set(crate::views::META_VIEWS_STALE, None).await
+    }
+
     /// Every derived value of a series, in idx order (one per chunk that had one).
     pub async fn derived(&self, series: &SeriesKey) -> Result<Vec<String>, StoreError> {
         let tx = self.db.transaction(DERIVED).build()?;
@@ -189,6 +194,43 @@ impl IdbStore {
             .await?
             .collect::<Result<_, _>>()?;
         Ok(vals.into_iter().filter_map(|v| v.as_string()).collect())
+    }
+
+    /// Replace every derived value of a series with `values` (`(first idx, text)`), in one
+    /// transaction.
+    pub async fn replace_derived(
+        &self,
+        series: &SeriesKey,
+        values: &[(u64, String)],
+    ) -> Result<(), StoreError> {
+        let tx = self
+            .db
+            .transaction(DERIVED)
+            .with_mode(TransactionMode::Readwrite)
+            .with_options(Self::tx_options())
+            .build()?;
+        let store = tx.object_store(DERIVED)?;
+        let range = KeyRange::Bound(
+            chunk_key(series, 0),
+            false,
+            chunk_key(series, u64::MAX),
+            false,
+        );
+        store.delete::<JsValue, _>(range).primitive()?.await?;
+        let mut pending = Vec::with_capacity(values.len());
+        for (first, text) in values {
+            pending.push(
+                store
+                    .put(text.as_str())
+                    .with_key(chunk_key(series, *first))
+                    .primitive()?,
+            );
+        }
+        tx.commit().await?;
+        for p in pending {
+            p.await?;
+        }
+        Ok(())
     }
 
     /// Every record of every series (for exports and tests).

@@ -181,6 +181,15 @@ impl WasmClient {
         })
     }
 
+    /// Reload history and kv from IndexedDB (after another tab or worker wrote to it).
+    pub fn refresh(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.refresh().await.map_err(err)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     /// `sync({signal, onProgress})` → `{uploaded, downloaded}`.
     pub fn sync(&self, options: JsValue) -> Promise {
         let c = self.inner.clone();

@@ -116,7 +116,17 @@ pub struct ViewStore {
     pub views: Rc<RefCell<Views>>,
     /// Records appended by this handle (all series), for progress and benchmarks.
     pub appended: Rc<Cell<u64>>,
+    /// Full rebuilds (decrypting every record) done by this handle, for tests.
+    pub rebuilds: Rc<Cell<u64>>,
+    stale: Rc<Cell<bool>>,
 }
+
+/// Records decrypted per step of a rebuild.
+const REBUILD_PAGE: u64 = 1000;
+/// Meta keys: the key id the kept views were made with; set while some view records are
+/// stored without their meaning (appended without a key).
+const META_VIEWS_KID: &str = "views_kid";
+pub(crate) const META_VIEWS_STALE: &str = "views_stale";
 
 impl ViewStore {
     pub fn new(idb: IdbStore) -> Self {
@@ -125,6 +135,8 @@ impl ViewStore {
             key: Rc::new(RefCell::new(None)),
             views: Rc::new(RefCell::new(Views::default())),
             appended: Rc::new(Cell::new(0)),
+            rebuilds: Rc::new(Cell::new(0)),
+            stale: Rc::new(Cell::new(false)),
         }
     }
 
@@ -147,7 +159,8 @@ impl ViewStore {
         Ok(())
     }
 
-    /// Derive the views again from the records (after the key changed, for instance).
+    /// Derive the views again from the records with the current key, and keep what they mean
+    /// (after the key changed, or records were stored without a key).
     pub async fn rebuild(&self) -> Result<(), StoreError> {
         let key = self.key.borrow().clone();
         let Some(key) = key else {
@@ -156,12 +169,40 @@ impl ViewStore {
         let status = self.idb.status().await?;
         let mut views = Views::default();
         for (series, last) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
-            let recs = self.idb.read(&series, 0, last + 1).await?;
-            views.apply(derive_page(&recs, &key));
+            let mut kept = Vec::new();
+            let mut start = 0;
+            while start <= last {
+                let recs = self.idb.read(&series, start, REBUILD_PAGE).await?;
+                if recs.is_empty() {
+                    break;
+                }
+                let d = derive_page(&recs, &key);
+                let text =
+                    serde_json::to_string(&d).map_err(|e| StoreError::Derive(e.to_string()))?;
+                kept.push((start, text));
+                views.apply(d);
+                start += recs.len() as u64;
+            }
+            self.idb.replace_derived(&series, &kept).await?;
         }
+        self.idb.meta_remove_stale().await?;
         views.generation = self.views.borrow().generation + 1;
         *self.views.borrow_mut() = views;
+        self.rebuilds.set(self.rebuilds.get() + 1);
         Ok(())
+    }
+
+    /// Whether the kept views were made with `key` and cover every record.
+    pub async fn views_match(&self, key: &Key) -> Result<bool, StoreError> {
+        Ok(
+            self.idb.meta_get(META_VIEWS_KID).await?.as_deref() == Some(key.key_id().as_str())
+                && self.idb.meta_get(META_VIEWS_STALE).await?.is_none(),
+        )
+    }
+
+    /// Remember which key the kept views were made with.
+    pub async fn record_views_key(&self, key: &Key) -> Result<(), StoreError> {
+        self.idb.meta_set(META_VIEWS_KID, Some(&key.key_id())).await
     }
 }
 
@@ -186,6 +227,12 @@ impl LocalStore for ViewStore {
             (Some(first), Some(key)) if has_view(&first.tag) => Some(derive_page(page, key)),
             _ => None,
         };
+        if derived.is_none() && page.first().is_some_and(|r| has_view(&r.tag)) && !self.stale.get()
+        {
+            // Stored without a key: the views must be rebuilt once a key is set.
+            self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
+            self.stale.set(true);
+        }
         let text = match &derived {
             Some(d) => {
                 Some(serde_json::to_string(d).map_err(|e| StoreError::Derive(e.to_string()))?)

@@ -242,6 +242,7 @@ async fn views_survive_reopening_without_decrypting_again() {
         .await
         .unwrap();
     c.kv_set("n", "k", Some("v")).await.unwrap();
+    let key = c.key_string().unwrap();
     let host = c.host;
     drop(c);
     let c = Client::open(SERVER, &name).await.unwrap();
@@ -249,6 +250,41 @@ async fn views_survive_reopening_without_decrypting_again() {
     assert_eq!(c.history_len(), 1);
     assert_eq!(c.kv_get("n", "k").as_deref(), Some("v"));
     assert!(c.key_string().is_none());
+    // Setting the same key again (a login, an unlock) decrypts nothing.
+    c.set_key(Key::from_atuin_string(&key).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(c.store.rebuilds.get(), 0);
+    assert_eq!(c.history_len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn records_stored_without_a_key_are_read_once_a_key_is_set() {
+    fake(100);
+    let key = Key::generate(&mut OsEntropy).unwrap();
+    let name = profile("nokey");
+    let c = Client::open(SERVER, &name).await.unwrap();
+    let host = HostId(Uuid::from_u128(0xfeed));
+    c.import_records(sealed_history(host, 30, &key))
+        .await
+        .unwrap();
+    assert_eq!(c.history_len(), 0, "no key, no views");
+    c.set_key(key.clone()).await.unwrap();
+    assert_eq!(c.store.rebuilds.get(), 1);
+    assert_eq!(c.history_len(), 30);
+    drop(c);
+    // The rebuilt views were kept: reopening and setting the key decrypts nothing.
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert_eq!(c.history_len(), 30);
+    c.set_key(key).await.unwrap();
+    assert_eq!(c.store.rebuilds.get(), 0);
+    // Another key: everything is read again, and nothing is readable.
+    c.set_key(Key::generate(&mut OsEntropy).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(c.store.rebuilds.get(), 1);
+    assert_eq!(c.history_len(), 0);
+    assert_eq!(c.unreadable(), 30);
 }
 
 fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
