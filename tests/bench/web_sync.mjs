@@ -37,6 +37,7 @@ try {
 
   for (const pageSize of pageSizes) {
     const times = [];
+    let queries = {};
     for (let r = 0; r < runs; r++) {
       const p = await env.profile();
       const res = await p.eval(
@@ -46,17 +47,36 @@ try {
           const t = performance.now();
           const rep = await c.sync();
           const ms = performance.now() - t;
-          return { ms, rep, count: c.history.count() };
+          // Query latency over the synced history (median of 5 each).
+          const q = {};
+          for (const [name, query] of [
+            ["newest 100", {}],
+            ["full-text", { text: "cargo crate-7", mode: "full-text" }],
+            ["prefix", { text: "git commit -m 'change 99", mode: "prefix" }],
+            ["fuzzy", { text: "gcmchg", mode: "fuzzy" }],
+            ["cwd+exit filter", { cwd: "/home/me/src/p3", exit: 1 }],
+          ]) {
+            const ts = [];
+            for (let i = 0; i < 5; i++) {
+              const t0 = performance.now();
+              c.history.query(query);
+              ts.push(performance.now() - t0);
+            }
+            q[name] = ts.sort((a, b) => a - b)[2];
+          }
+          return { ms, rep, count: c.history.count(), q };
         },
         { server, username, key, pageSize },
       );
       if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
       times.push(res.ms);
+      queries = res.q;
       await p.context.close();
     }
     console.log(
       `P1 web initial sync: ${n} history records, page size ${pageSize}: median ${(median(times) / 1000).toFixed(2)} s (runs: ${times.map((t) => (t / 1000).toFixed(2)).join(", ")} s); anchor atuin 18.24.4 CLI 7.1 s`,
     );
+    console.log(`history query over ${n} entries (median ms): ${Object.entries(queries).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
   }
 } finally {
   await env.dispose();

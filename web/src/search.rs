@@ -112,13 +112,20 @@ pub fn run<'a>(entries: impl Iterator<Item = &'a History>, q: &Query) -> QueryRe
             }
         }
     };
-    hits.sort_unstable_by(|a, b| {
+    let order = |a: &(u32, &History), b: &(u32, &History)| {
         b.0.cmp(&a.0)
             .then(b.1.timestamp.cmp(&a.1.timestamp))
             .then(b.1.id.cmp(&a.1.id))
-    });
+    };
     let total = hits.len();
     let limit = q.limit.unwrap_or(100);
+    let want = q.offset.saturating_add(limit);
+    // Only the first `offset + limit` in order are needed: select them, then sort those.
+    if want > 0 && want < hits.len() {
+        hits.select_nth_unstable_by(want - 1, order);
+        hits.truncate(want);
+    }
+    hits.sort_unstable_by(order);
     let entries = hits
         .into_iter()
         .skip(q.offset)
