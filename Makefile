@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e atuin-compat bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e bench
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,7 @@ dev: setup
 	@scripts/dev.sh
 
 ## make test: every test
-test: setup lint unit wasm-core edge-build edge-test e2e atuin-compat
+test: setup lint unit wasm-core edge-build edge-test e2e
 	@echo "make test: every suite passed"
 
 lint:
@@ -29,17 +29,14 @@ wasm-core:
 edge-build:
 	edge-worker/build.sh
 
-# Black-box HTTP suite against the worker in workerd with a fresh local D1.
+# Black-box HTTP suite against the worker in workerd with a fresh local D1, and the real
+# atuin CLI against it when ATUIN_BIN is set (skipped, and said so, otherwise).
 edge-test: edge-build
 	CI=true node --test tests/edge/ </dev/null
 
 # A native terrapin-core client against the same worker.
 e2e: edge-build
 	CI=true node tests/with-worker.mjs cargo test -p terrapin-tests --test native_client </dev/null
-
-# The real atuin CLI against the worker; skips unless ATUIN_BIN is set.
-atuin-compat: edge-build
-	CI=true node tests/with-worker.mjs tests/atuin/compat.sh </dev/null
 
 bench:
 	tests/bench/core-bench/run.sh

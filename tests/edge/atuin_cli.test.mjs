@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
-import { startWorker } from "./harness.mjs";
+import { root, startWorker } from "./harness.mjs";
 import { username } from "./client.mjs";
 
 const run = promisify(execFile);
@@ -110,6 +110,16 @@ test("atuin CLI: register, import, sync; second host pulls; delete and kv propag
   assert.ok(!afterB.has("echo delete-me-please"), "the deleted command is still on host B");
   assert.ok(afterB.has("echo terrapin-8"));
   assert.equal((await b.atuin("kv", "get", "greeting")).stdout.trim(), "hello from A");
+
+  // A third host on terrapin-core (tests/src/bin/terrapin-pull.rs) reads what atuin wrote,
+  // with the 24-word phrase `atuin key` printed.
+  await run("cargo", ["build", "-q", "-p", "terrapin-tests", "--bin", "terrapin-pull"], { cwd: root });
+  const pulled = (await run(path.join(root, "target", "debug", "terrapin-pull"), [worker.url, user, password, key], { maxBuffer: 64 << 20 })).stdout;
+  const rows = pulled.split("\n").filter(Boolean).map((l) => l.split("\t"));
+  const history = new Set(rows.filter((r) => r[0] === "history").map((r) => r[1]));
+  for (const l of lines.slice(0, -1)) assert.ok(history.has(l), `terrapin-core lacks ${l}`);
+  assert.ok(!history.has("echo delete-me-please"), "terrapin-core still shows the deleted entry");
+  assert.deepEqual(rows.filter((r) => r[0] === "kv"), [["kv", "default", "greeting", "hello from A"]]);
 
   // account management through the CLI
   await a.atuin("account", "change-password", "-c", password, "-n", "new-pw-2");

@@ -1,5 +1,5 @@
 //! A third host on terrapin-core: log in, pull everything with the given Atuin key (base64 or
-//! the 24-word phrase), fold history and kv, and print them. Used by tests/atuin/compat.sh.
+//! the 24-word phrase), fold history and kv, and print them. Used by tests/edge/atuin_cli.test.mjs.
 //!   terrapin-pull URL USERNAME PASSWORD KEY
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::memory::MemoryStore;
