@@ -52,7 +52,7 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
       const events = [];
       const r = await c.sync({ onProgress: (p) => events.push(p) });
       const page = c.history.query({ text: "cargo", mode: "fuzzy" });
-      return { r, last: events.at(-1), count: c.history.count(), page, kv: c.kv.get("env", "EDITOR"), me: await c.me() };
+      return { r, last: events.at(-1), count: c.history.count(), page, kv: c.kv.get("env", "EDITOR"), me: await c.me(), local: await c.status(), remote: await c.remoteStatus() };
     },
     { username, key },
   );
@@ -63,6 +63,7 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
   assert.equal(seen.page.entries[0].exit, 101);
   assert.equal(seen.kv, "hx");
   assert.equal(seen.me.username, username);
+  assert.deepEqual(seen.local, seen.remote);
 
   const deleted = await b.eval(async () => {
     const id = c.history.query({ text: "git status", mode: "prefix" }).entries[0].id;

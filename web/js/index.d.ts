@@ -174,6 +174,8 @@ export class Client {
   sync(options?: SyncOptions): Promise<SyncReport>;
   refresh(): Promise<void>;
   status(): Promise<Status>;
+  /** The server's status (same shape). */
+  remoteStatus(): Promise<Status>;
   unreadableCount(): number;
   exportRecords(): Promise<string>;
   importRecords(json: string): Promise<number>;

@@ -92,6 +92,8 @@ export class Client {
 
   /** Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. */
   sync({ signal, onProgress } = {}) { return this.#w.sync({ signal, onProgress }); }
+  /** The server's status, same shape as `status()`. */
+  remoteStatus() { return this.#w.remoteStatus(); }
   /** Reload history and kv from IndexedDB (after another tab or worker wrote to this profile). */
   refresh() { return this.#w.refresh(); }
   /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */

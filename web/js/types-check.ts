@@ -19,6 +19,9 @@ export async function example(): Promise<void> {
   const v: string | undefined = client.kv.get("ns", "k");
   void v;
   for (const { namespace, key: k, value } of client.kv.list()) void [namespace, k, value];
+  const [local, remote] = await Promise.all([client.status(), client.remoteStatus()]);
+  void [local.hosts, remote.hosts];
+  await client.refresh();
   const me: { username: string } = await client.me();
   void me;
   const migrated: string = await migrateLegacy("[]");

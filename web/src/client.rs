@@ -283,6 +283,11 @@ impl Client {
         r
     }
 
+    /// The server's record status (host -> tag -> last idx).
+    pub async fn remote_status(&self) -> Result<Status> {
+        Ok(terrapin_core::sync::Remote::status(&self.remote).await?)
+    }
+
     pub async fn local_status(&self) -> Result<Status> {
         Ok(self.store.status().await?)
     }

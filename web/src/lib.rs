@@ -213,6 +213,13 @@ impl WasmClient {
         promise(async move { io::status_to_js(&c.local_status().await.map_err(err)?) })
     }
 
+    /// The server's status `{hosts: {host: {tag: lastIdx}}}`.
+    #[wasm_bindgen(js_name = remoteStatus)]
+    pub fn remote_status(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { io::status_to_js(&c.remote_status().await.map_err(err)?) })
+    }
+
     #[wasm_bindgen(js_name = historyQuery)]
     pub fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let q = io::query_from_js(query)?;
