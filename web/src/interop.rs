@@ -17,16 +17,21 @@ use crate::search::{Query, SearchMode};
 use crate::vault::KdfParams;
 
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| invalid(&e.to_string()))
+    // Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
+    let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
+    js_sys::JSON::parse(&text)
 }
 
 fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return serde_wasm_bindgen::from_value(js_sys::Object::new().into())
-            .map_err(|e| invalid(&format!("{what}: {e}")));
-    }
-    serde_wasm_bindgen::from_value(v).map_err(|e| invalid(&format!("{what}: {e}")))
+    let text = if v.is_undefined() || v.is_null() {
+        "{}".to_owned()
+    } else {
+        js_sys::JSON::stringify(&v)
+            .map_err(|_| invalid(&format!("{what}: not plain data")))?
+            .as_string()
+            .unwrap_or_default()
+    };
+    serde_json::from_str(&text).map_err(|e| invalid(&format!("{what}: {e}")))
 }
 
 fn error(kind: &str, message: &str, status: Option<u16>) -> JsValue {
