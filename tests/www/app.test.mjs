@@ -6,7 +6,9 @@
 //   node --test tests/www/
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { artifacts, axeViolations, connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
 
 const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const PASSWORD = "correct horse battery";
@@ -364,6 +366,40 @@ test("passphrase vault: locked after reload, wrong passphrase refused, then unlo
   await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
   await env.shot(page, "16-mobile");
   await dave.context.close();
+});
+
+test("accessibility: no serious or critical axe-core violations, light and dark", async () => {
+  const { page } = bob;
+  const found = {};
+  const check = async (name) => {
+    const v = await axeViolations(page);
+    if (v.length) found[name] = v;
+  };
+  for (const scheme of ["light", "dark"]) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await page.click("#tab-search");
+    await check(`${scheme} search`);
+    await page.click("#filters-toggle");
+    await check(`${scheme} filters`);
+    await page.click("#filters-toggle");
+    for (const tab of ["stats", "store", "import"]) {
+      await page.click(`#tab-${tab}`);
+      await check(`${scheme} ${tab}`);
+    }
+    await page.click("#tab-search");
+    await page.click("#results .hrow .btn[data-act=delete]");
+    await page.locator("#confirm-dialog[open]").waitFor();
+    await check(`${scheme} delete dialog`);
+    await page.click("#confirm-cancel");
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+  const fresh = await env.profile();
+  await fresh.page.locator("#view-connect").waitFor();
+  const v = await axeViolations(fresh.page);
+  if (v.length) found.connect = v;
+  await fresh.context.close();
+  writeFileSync(path.join(artifacts, "www-axe.json"), JSON.stringify(found, null, 2));
+  assert.deepEqual(found, {}, "see tests/artifacts/www-axe.json");
 });
 
 test("reload without a passphrase goes straight to the history; log out forgets everything", async () => {

@@ -121,3 +121,14 @@ export async function waitSynced(page, since = 0, timeout = 60_000) {
   await page.waitForFunction((since) => Number(document.body.dataset.synced ?? 0) > since, since, { timeout });
 }
 export const syncedStamp = (page) => page.evaluate(() => Number(document.body.dataset.synced ?? 0));
+
+const axeSource = path.join(root, "node_modules", "axe-core", "axe.min.js");
+/** axe-core violations of impact serious or critical on the page as it is now. */
+export async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.addScriptTag({ path: axeSource });
+  const v = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ["violations"] });
+    return r.violations.map((x) => ({ id: x.id, impact: x.impact, help: x.help, nodes: x.nodes.slice(0, 3).map((n) => n.target.join(" ")) }));
+  });
+  return v.filter((x) => x.impact === "serious" || x.impact === "critical");
+}

@@ -503,16 +503,17 @@ function fillRow(el: HTMLElement, i: number, e: HistoryEntry | undefined) {
   if (e.exit !== -1) parts.push(h('span', { class: exitCls, text: `exit ${e.exit}` }));
   parts.push(h('span', { text: e.cwd, title: 'directory' }), h('span', { text: e.host, title: `host ${e.hostname}` }));
   meta.replaceChildren(...parts);
-  el.setAttribute('aria-label', `${e.command}, ${when(e.timestamp)}${e.exit !== -1 ? `, exit ${e.exit}` : ''}, in ${e.cwd} on ${e.host}`);
 }
 
 function newRow(): HTMLElement {
   return h('div', { class: 'hrow', role: 'option', 'aria-selected': 'false' },
     h('div', { class: 'cmd' }),
     h('div', { class: 'meta' }),
-    h('div', { class: 'acts' },
-      h('button', { type: 'button', class: 'btn small', 'data-act': 'copy', tabindex: '-1', text: 'Copy', 'aria-label': 'Copy command' }),
-      h('button', { type: 'button', class: 'btn small', 'data-act': 'delete', tabindex: '-1', text: 'Delete', 'aria-label': 'Delete entry' })));
+    // Mouse shortcuts (not focusable: no controls inside an option); keyboard and screen reader
+    // users have Enter and Delete on the selected row.
+    h('div', { class: 'acts', 'aria-hidden': 'true' },
+      h('span', { class: 'btn small', 'data-act': 'copy', text: 'Copy', title: 'Copy the command (Enter)' }),
+      h('span', { class: 'btn small', 'data-act': 'delete', text: 'Delete', title: 'Delete this entry (Delete)' })));
 }
 
 function renderRows() {
