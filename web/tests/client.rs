@@ -428,3 +428,39 @@ fn legacy_records_migrate_or_report_problems() {
         "{e}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_flaky_server_is_retried_through_a_whole_sync() {
+    // Every third request answers 503: the retries carry the sync through.
+    install(js_sys::JSON::parse(r#"{"pageCap": 100, "failEvery": 3}"#).unwrap());
+    let c = Client::open(SERVER, &profile("flaky")).await.unwrap();
+    let u = user("flaky");
+    // Registration may meet a 503 too; it is retried like everything else.
+    let mut c = c;
+    c.remote.retry = terrapin_web::http::RetryPolicy {
+        attempts: 4,
+        base_ms: 1,
+        max_ms: 5,
+    };
+    c.register(&u, &format!("{u}@x.y"), "pw", None)
+        .await
+        .unwrap();
+    let key = Key::from_atuin_string(&c.key_string().unwrap()).unwrap();
+    c.page_size.set(Some(100));
+    c.import_records(sealed_history(c.host, 450, &key))
+        .await
+        .unwrap();
+    let r = c.sync(None, |_| {}).await.unwrap();
+    assert_eq!(r.uploaded, 450);
+    assert_eq!(server_count(&u), 450);
+    let mut b = Client::open(SERVER, &profile("flaky-b")).await.unwrap();
+    b.remote.retry = terrapin_web::http::RetryPolicy {
+        attempts: 4,
+        base_ms: 1,
+        max_ms: 5,
+    };
+    b.page_size.set(Some(100));
+    b.login(&u, "pw", &c.key_string().unwrap()).await.unwrap();
+    assert_eq!(b.sync(None, |_| {}).await.unwrap().downloaded, 450);
+    assert_eq!(b.history_len(), 450);
+}
