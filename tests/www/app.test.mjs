@@ -200,7 +200,24 @@ test("delete with confirmation: the delete record reaches the server and the oth
   await page.keyboard.press("Delete");
   await page.locator("#confirm-dialog[open]").waitFor();
   await page.click("#confirm-ok");
-  await page.waitForFunction(() => Number(document.body.dataset.results) === 0);
+  await page.waitForFunction(() => Number(document.body.dataset.results) === 0, null, { timeout: 15_000 }).catch(async (e) => {
+    const state = await page.evaluate(() => ({
+      results: document.body.dataset.results,
+      alert: document.querySelector("#alert-text").textContent,
+      status: document.querySelector("#sync-status").textContent,
+      dialog: document.querySelector("#confirm-dialog").open,
+      toast: document.querySelector("#toast").textContent,
+      q: document.querySelector("#q").value,
+      returnValue: document.querySelector("#confirm-dialog").returnValue,
+      active: document.activeElement?.id,
+    }));
+    state.probe = await page.evaluate(async (id) => {
+      const c = window.__terrapin.client;
+      const timeout = (p) => Promise.race([p.then(() => "resolved", (e) => "rejected " + e.kind), new Promise((r) => setTimeout(() => r("hung 3s"), 3000))]);
+      return { stillThere: c.history.get(id) !== undefined, status: await timeout(c.status()), kvSet: await timeout(c.kv.set("probe", "k", "v")), pendingDeletes: window.__terrapin.metrics.pendingDeletes };
+    }, id);
+    throw new Error(`${e.message}: ${JSON.stringify(state)}`);
+  });
   await waitSynced(page, since);
   // The first browser syncs and loses the entry.
   const seen = await alice.page.evaluate(async (id) => {

@@ -69,6 +69,7 @@ const metrics = {
   unlocked: undefined as number | undefined,
   firstResults: undefined as number | undefined,
   queries: 0,
+  pendingDeletes: 0,
   /** Total time spent in the package's history.query. */
   queryMs: 0,
 };
@@ -568,7 +569,8 @@ async function deleteEntry(i: number) {
   const ok = await confirmDialog('Delete this entry?', `Run ${when(e.timestamp)} in ${e.cwd} on ${e.host}. A delete record is synced: Atuin on your other machines drops it too.`, e.command, 'Delete');
   if (!ok) return;
   try {
-    await client.history.delete(e.id);
+    metrics.pendingDeletes++;
+    await client.history.delete(e.id).finally(() => metrics.pendingDeletes--);
     toast('Deleted');
     invalidateResults();
     runQuery(true);
@@ -836,8 +838,27 @@ function wireDrop() {
 
 // ---------------------------------------------------------------- dialog
 
+// Resolved from the button that submitted the dialog's form (or Esc), synchronously: the
+// dialog's `close` event is queued, and one from an earlier use can arrive after the next
+// showModal(), so it must not decide anything.
+let dialogDone: ((ok: boolean) => void) | null = null;
+function wireDialog() {
+  const dlg = $<HTMLDialogElement>('confirm-dialog');
+  const finish = (ok: boolean) => {
+    const done = dialogDone;
+    dialogDone = null;
+    done?.(ok);
+  };
+  dlg.querySelector('form')!.addEventListener('submit', (ev) => finish((ev as SubmitEvent).submitter?.getAttribute('value') === 'ok'));
+  dlg.addEventListener('cancel', () => finish(false));
+  dlg.addEventListener('close', () => {
+    if (!dlg.open) finish(dlg.returnValue === 'ok');
+  });
+}
+
 function confirmDialog(title: string, text: string, cmd: string, okLabel: string): Promise<boolean> {
   const dlg = $<HTMLDialogElement>('confirm-dialog');
+  dialogDone?.(false);
   const back = document.activeElement as HTMLElement | null;
   $('confirm-title').textContent = title;
   $('confirm-text').textContent = text;
@@ -845,13 +866,13 @@ function confirmDialog(title: string, text: string, cmd: string, okLabel: string
   $('confirm-cmd').hidden = !cmd;
   $('confirm-ok').textContent = okLabel;
   dlg.returnValue = '';
-  dlg.showModal();
+  if (!dlg.open) dlg.showModal();
   $('confirm-cancel').focus();
   return new Promise((res) => {
-    dlg.addEventListener('close', () => {
+    dialogDone = (ok) => {
       back?.focus({ preventScroll: true });
-      res(dlg.returnValue === 'ok');
-    }, { once: true });
+      res(ok);
+    };
   });
 }
 
@@ -899,6 +920,7 @@ function wireStatic() {
     if (document.visibilityState === 'visible' && client && Date.now() - lastSync > 60_000) void doSync();
   });
   wireDrop();
+  wireDialog();
 }
 
 async function boot() {
