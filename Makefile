@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test bench
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,7 @@ dev: setup
 	@scripts/dev.sh
 
 ## make test: every test
-test: setup lint unit wasm-core edge-build edge-test e2e
+test: setup lint unit wasm-core edge-build edge-test e2e web-test
 	@echo "make test: every suite passed"
 
 lint:
@@ -38,5 +38,19 @@ edge-test: edge-build
 e2e: edge-build
 	CI=true node tests/with-worker.mjs cargo test -p terrapin-tests --test native_client </dev/null
 
+web-build:
+	web/build.sh
+
+# The browser package: wasm tests in headless Chromium, then the built package against the
+# worker (two profiles, cut-off syncs, vault, Web Worker, interop with native and atuin).
+web-test: edge-build web-build
+	cargo clippy -p terrapin-web --all-targets --target wasm32-unknown-unknown -- -D warnings
+	cargo test -p terrapin-web --target wasm32-unknown-unknown
+	CI=true node --test tests/web/ </dev/null
+
 bench:
 	tests/bench/core-bench/run.sh
+	node tests/bench/web_bundle.mjs
+	node tests/bench/web_decrypt.mjs 20000
+	node tests/bench/web_store.mjs 100000
+	node tests/bench/web_sync.mjs 100000 3
