@@ -2,10 +2,6 @@
 //! through an in-memory remote to a second store, decrypt it and fold it into a history store.
 //! `cargo run -p terrapin-core --example demo`
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
@@ -13,16 +9,6 @@ use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{uuid_v7, DecryptedData, Host, HostId, Record, RecordId, Tag};
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::sync;
-
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
 
 fn main() {
     let mut rng = OsEntropy;
@@ -75,8 +61,8 @@ fn main() {
 
     let (laptop, server, browser) = (MemoryStore::new(), MemoryStore::new(), MemoryStore::new());
     laptop.insert(&[sealed]).unwrap();
-    let up = block_on(sync::sync(&laptop, &server, &key, 100, |_| {})).unwrap();
-    let down = block_on(sync::sync(&browser, &server, &key, 100, |_| {})).unwrap();
+    let up = run(sync::sync(&laptop, &server, &key, 100, |_| {})).unwrap();
+    let down = run(sync::sync(&browser, &server, &key, 100, |_| {})).unwrap();
     println!(
         "laptop uploaded {}, browser downloaded {}",
         up.uploaded, down.downloaded
@@ -94,4 +80,8 @@ fn main() {
             h.command, h.exit, h.cwd
         );
     }
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    terrapin_core::sync::now_or_never(f).expect("in-memory stores never wait")
 }

@@ -224,3 +224,14 @@ async fn verify_key<L: LocalStore, R: Remote>(
         None => Ok(()),
     }
 }
+
+/// Run a future whose every await is ready at once (stores that never wait, such as
+/// [`crate::memory::MemoryStore`] or blocking I/O). `None` if it would have to wait.
+pub fn now_or_never<F: core::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = core::pin::pin!(f);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(v) => Some(v),
+        core::task::Poll::Pending => None,
+    }
+}

@@ -1,9 +1,6 @@
 //! The sync engine over in-memory stores: upload, download, wrong key, cut-off and resume.
 
 use std::cell::Cell;
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::memory::{MemoryError, MemoryStore};
@@ -15,17 +12,6 @@ use terrapin_core::record::{
 use terrapin_core::status::Status;
 use terrapin_core::sync::{self, EncRecord, LocalStore, Remote, SyncError};
 use uuid::Uuid;
-
-/// Our stores never wait, so polling once with a no-op waker finishes every future.
-fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
 
 fn records(key: &Key, host: u128, tag: &str, n: u64) -> Vec<EncRecord> {
     (0..n)
@@ -58,16 +44,16 @@ fn two_clients_converge_through_the_remote() {
     a.insert(&records(&k, 1, "kv", 3)).unwrap();
     b.insert(&records(&k, 2, "history", 7)).unwrap();
 
-    let ra = block_on(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
+    let ra = run(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
     assert_eq!((ra.uploaded, ra.downloaded), (253, 0));
-    let rb = block_on(sync::sync(&b, &server, &k, 100, |_| {})).unwrap();
+    let rb = run(sync::sync(&b, &server, &k, 100, |_| {})).unwrap();
     assert_eq!((rb.uploaded, rb.downloaded), (7, 253));
-    let ra = block_on(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
+    let ra = run(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
     assert_eq!((ra.uploaded, ra.downloaded), (0, 7));
     assert_eq!(a.all(), server.all());
     assert_eq!(b.all(), server.all());
     // Nothing left to do.
-    let again = block_on(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
+    let again = run(sync::sync(&a, &server, &k, 100, |_| {})).unwrap();
     assert_eq!((again.uploaded, again.downloaded), (0, 0));
 }
 
@@ -77,7 +63,7 @@ fn progress_counts_up_to_the_totals() {
     let (a, server) = (MemoryStore::new(), MemoryStore::new());
     server.insert(&records(&k, 9, "history", 230)).unwrap();
     let mut seen = Vec::new();
-    block_on(sync::sync(&a, &server, &k, 100, |p| {
+    run(sync::sync(&a, &server, &k, 100, |p| {
         seen.push((p.direction, p.done, p.total, p.all_done, p.all_total))
     }))
     .unwrap();
@@ -96,11 +82,11 @@ fn wrong_key_is_caught_before_any_upload() {
     let (good, bad) = (key(1), key(2));
     let (a, b, server) = (MemoryStore::new(), MemoryStore::new(), MemoryStore::new());
     a.insert(&records(&good, 1, "history", 5)).unwrap();
-    block_on(sync::sync(&a, &server, &good, 100, |_| {})).unwrap();
+    run(sync::sync(&a, &server, &good, 100, |_| {})).unwrap();
     let before = server.all();
 
     b.insert(&records(&bad, 2, "history", 5)).unwrap();
-    let err = block_on(sync::sync(&b, &server, &bad, 100, |_| {})).unwrap_err();
+    let err = run(sync::sync(&b, &server, &bad, 100, |_| {})).unwrap_err();
     assert!(matches!(err, SyncError::WrongKey(_)), "{err}");
     assert_eq!(server.all(), before, "nothing may reach the server");
     assert!(
@@ -176,9 +162,9 @@ fn cut_off_syncs_resume_without_loss_or_duplicates() {
             inner: &server,
             budget: Cell::new(budget),
         };
-        let _ = block_on(sync::sync(&local, &flaky, &k, 50, |_| {}));
+        let _ = run(sync::sync(&local, &flaky, &k, 50, |_| {}));
     }
-    let done = block_on(sync::sync(&local, &server, &k, 50, |_| {})).unwrap();
+    let done = run(sync::sync(&local, &server, &k, 50, |_| {})).unwrap();
     let _ = done;
     let mut want = other.clone();
     want.extend(mine);
@@ -188,8 +174,8 @@ fn cut_off_syncs_resume_without_loss_or_duplicates() {
     assert_eq!(got, want);
     assert_eq!(server.all().len(), want.len());
     assert_eq!(
-        block_on(LocalStore::status(&local)).unwrap(),
-        block_on(Remote::status(&server)).unwrap()
+        run(LocalStore::status(&local)).unwrap(),
+        run(Remote::status(&server)).unwrap()
     );
 }
 
@@ -224,7 +210,7 @@ fn a_page_with_a_gap_is_refused_and_nothing_is_stored() {
     let remote = Holey(MemoryStore::new());
     remote.0.insert(&records(&k, 5, "kv", 10)).unwrap();
     let local = MemoryStore::new();
-    let err = block_on(sync::sync(&local, &remote, &k, 100, |_| {})).unwrap_err();
+    let err = run(sync::sync(&local, &remote, &k, 100, |_| {})).unwrap_err();
     assert!(matches!(err, SyncError::BadPage { .. }), "{err}");
     assert!(local.all().is_empty());
 }
@@ -256,7 +242,11 @@ fn short_pages_from_the_server_are_followed_up() {
     let remote = Capped(MemoryStore::new());
     remote.0.insert(&records(&k, 5, "history", 45)).unwrap();
     let local = MemoryStore::new();
-    let r = block_on(sync::sync(&local, &remote, &k, 20, |_| {})).unwrap();
+    let r = run(sync::sync(&local, &remote, &k, 20, |_| {})).unwrap();
     assert_eq!(r.downloaded, 45);
     assert_eq!(local.all(), remote.0.all());
+}
+
+fn run<F: std::future::Future>(f: F) -> F::Output {
+    terrapin_core::sync::now_or_never(f).expect("in-memory stores never wait")
 }

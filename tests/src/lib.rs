@@ -1,10 +1,6 @@
 //! A native Atuin-protocol client built on terrapin-core, for end-to-end tests against the
 //! worker. Blocking HTTP (ureq) behind the core's async `Remote`: its futures never wait.
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, Remote};
@@ -13,14 +9,8 @@ use terrapin_core::wire::{
 };
 
 /// Runs a future whose every await is ready at once (ours do blocking I/O).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    let mut f = pin!(f);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    terrapin_core::sync::now_or_never(f).expect("blocking I/O never waits")
 }
 
 /// A failed call: the HTTP status (0 for transport failures) and the server's reason.
