@@ -541,7 +541,7 @@ function renderRows() {
   rowEls.clear();
   for (const [i, el] of keep) rowEls.set(i, el);
   if (!total) {
-    if (!inner.querySelector('.empty')) inner.append(h('div', { class: 'empty', text: client?.history.count() ? 'No matches.' : 'No history yet: sync, or import a shell history file.' }));
+    if (!inner.querySelector('.empty')) inner.append(h('div', { class: 'empty', text: client?.history.count() ? 'No matches.' : syncing ? 'Syncing your history…' : 'No history yet: sync, or import a shell history file.' }));
   } else inner.querySelector('.empty')?.remove();
   const active = total ? `row-${selected}` : '';
   for (const id of ['results', 'q']) {
@@ -692,7 +692,8 @@ async function renderStats() {
   const c = client;
   $('stats-summary').textContent = 'Counting…';
   const b = new StatsBuilder();
-  const chunk = 5000;
+  // Each chunk is one query (the package sorts every entry per query): few, large chunks.
+  const chunk = 20000;
   for (let off = 0; ; off += chunk) {
     const r = c.history.query({ offset: off, limit: chunk });
     b.add(r.entries);
