@@ -295,10 +295,25 @@ test("import bash and fish files through the file picker", async () => {
   await page.click("#tab-search");
 });
 
+test("a second tab on the same profile sees changes made in the first", async () => {
+  const tab2 = await bob.context.newPage();
+  await tab2.goto(bob.page.url());
+  await tab2.locator("#view-app").waitFor();
+  await waitSynced(tab2, 0);
+  await search(tab2, "second-tab-marker", "full-text");
+  assert.equal(await results(tab2), 0);
+  const since = await syncedStamp(bob.page);
+  await bob.page.setInputFiles("#import-file", { name: "more_history", mimeType: "text/plain", buffer: Buffer.from("echo second-tab-marker\n") });
+  await waitSynced(bob.page, since);
+  await tab2.waitForFunction(() => Number(document.body.dataset.results) === 1, null, { timeout: 10_000 });
+  await tab2.close();
+  await bob.page.click("#tab-search");
+});
+
 test("stats: top commands, per day, success rate, busiest hours", async () => {
   const { page } = bob;
   await page.click("#tab-stats");
-  const total = SEED.length - 1 + 3 + 3 + 2;
+  const total = SEED.length - 1 + 3 + 3 + 2 + 1;
   await page.waitForFunction((n) => Number(document.body.dataset.stats) === n, total);
   for (const id of ["chart-top", "chart-success", "chart-days", "chart-hours"]) {
     assert.equal(await page.locator(`#${id} svg[role=img]`).count(), 1, id);
@@ -323,6 +338,10 @@ test("store: status per host and tag, kv entries", async () => {
   assert.equal(hostIds.size, 2, JSON.stringify(rows));
   assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && r[1] === "history" && r[2] !== "—"), JSON.stringify(rows));
   assert.ok(rows.some((r) => r[1] === "kv" && r[2] === "1"), JSON.stringify(rows));
+  // With the package's remoteStatus(): the server's idx beside ours, all in sync after a sync.
+  if (await page.evaluate(() => typeof window.__terrapin.client.remoteStatus === "function")) {
+    for (const r of rows) assert.deepEqual([r[3], r[4]], [r[2], "in sync"], JSON.stringify(rows));
+  }
   const kv = await page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   assert.deepEqual(kv, [["dotfiles", "alias.gs", "git status"], ["env", "EDITOR", "hx"]]);
   await page.selectOption("#kv-ns", "env");

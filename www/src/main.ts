@@ -356,6 +356,7 @@ async function doSync(): Promise<void> {
     const unreadable = c.unreadableCount();
     alertMsg(unreadable ? `${num(unreadable)} records can't be read with this key.` : null);
     if (r.uploaded || r.downloaded) refreshAfterChange();
+    if (r.downloaded) announceChange();
     document.body.dataset.synced = String(lastSync);
   } catch (e) {
     if (c !== client) return;
@@ -382,6 +383,18 @@ async function doSync(): Promise<void> {
     }
   }
 }
+
+// Other tabs of this app on the same profile: tell them when the history changed here.
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('terrapin-www') : null;
+function announceChange() {
+  if (settings) tabs?.postMessage({ type: 'changed', profile: settings.profile });
+}
+tabs?.addEventListener('message', (ev: MessageEvent) => {
+  const c = client;
+  if (ev.data?.type !== 'changed' || !c || ev.data.profile !== settings?.profile) return;
+  if (typeof (c as Partial<Client>).refresh !== 'function') return;
+  c.refresh().then(() => c === client && refreshAfterChange(), () => undefined);
+});
 
 function refreshAfterChange() {
   invalidateResults();
@@ -572,6 +585,7 @@ async function deleteEntry(i: number) {
     metrics.pendingDeletes++;
     await client.history.delete(e.id).finally(() => metrics.pendingDeletes--);
     toast('Deleted');
+    announceChange();
     invalidateResults();
     runQuery(true);
     statsDirty = true;
@@ -724,10 +738,10 @@ async function renderStore() {
   const c = client;
   const local = await c.status();
   let remote: Status | undefined;
-  const remoteStatus = (c as unknown as { remoteStatus?: () => Promise<Status> }).remoteStatus;
-  if (typeof remoteStatus === 'function') {
+  // Feature-detected: older builds of terrapin-web lack it.
+  if (typeof (c as Partial<Client>).remoteStatus === 'function') {
     try {
-      remote = await remoteStatus.call(c);
+      remote = await c.remoteStatus();
       $('status-note').textContent = 'Last record index of every series, here and on the server.';
     } catch (e) {
       $('status-note').textContent = `Remote status unavailable: ${describe(e, 'sync')}`;
@@ -798,6 +812,7 @@ async function importFile(file: File) {
     out.textContent = `Imported ${num(added)} commands from ${file.name} (${parser} parser) as host ${hostname}. Syncing…`;
     document.body.dataset.imported = String(added);
     refreshAfterChange();
+    announceChange();
     await doSync();
     out.textContent = `Imported ${num(added)} commands from ${file.name} as host ${hostname}.`;
   } catch (e) {
