@@ -7,7 +7,8 @@ import type { NewHistoryEntry } from 'terrapin-web';
 type Parser = (text: string, filename?: string) => NewHistoryEntry[];
 
 export function packageParser(): Parser | undefined {
-  const p = (tw as unknown as { parseShellHistory?: Parser }).parseShellHistory;
+  // Looked up at run time: builds of terrapin-web without it are fine.
+  const p = Reflect.get(tw, 'parseShellHistory') as Parser | undefined;
   return typeof p === 'function' ? p : undefined;
 }
 
