@@ -381,6 +381,12 @@ test("wrong key: refused at sync with a clear message", async () => {
   await page.waitForFunction(() => document.body.dataset.syncError === "wrong_key", null, { timeout: 30_000 });
   assert.match(await page.textContent("#alert-text"), /Wrong key/);
   await env.shot(page, "14-wrong-key");
+  // "Log in again" with the right key: same profile, the sync goes through.
+  await page.click("#alert-relogin");
+  await connect(page, { username, password: PASSWORD, key });
+  await page.locator("#view-app").waitFor();
+  await page.waitForFunction(() => Number(document.body.dataset.results) > 200, null, { timeout: 30_000 });
+  assert.equal(await page.isVisible("#alert"), false);
   await carol.context.close();
 });
 

@@ -87,10 +87,14 @@ function showView(v: View) {
   document.body.dataset.view = v;
 }
 
-function alertMsg(text: string | null) {
+/** Shows (or hides) the message bar; `relogin` adds a "Log in again" button. */
+function alertMsg(text: string | null, relogin = false) {
   $('alert').hidden = !text;
   $('alert-text').textContent = text ?? '';
+  $('alert-relogin').hidden = !text || !relogin;
 }
+// Kinds a fresh login (password, or the right key) fixes; the local copy is kept.
+const RELOGIN_KINDS = new Set(['unauthorized', 'wrong_key', 'no_session', 'no_key']);
 
 async function openClient(s: Settings): Promise<Client> {
   return Client.open({ server: s.server, profile: s.profile, wasm: wasmUrl, retry: { attempts: 3, baseMs: 300, maxMs: 3000 } });
@@ -368,7 +372,7 @@ async function doSync(): Promise<void> {
       alertMsg(describe(e, 'sync'));
     } else {
       $('sync-status').textContent = 'Sync failed';
-      alertMsg(describe(e, 'sync'));
+      alertMsg(describe(e, 'sync'), RELOGIN_KINDS.has(kind ?? ''));
     }
     document.body.dataset.syncError = kind ?? 'error';
     refreshAfterChange();
@@ -902,6 +906,14 @@ function wireStatic() {
   $('logout-btn').addEventListener('click', () => void forgetEverything(true));
   $('lock-btn').addEventListener('click', () => void lock());
   $('alert-close').addEventListener('click', () => alertMsg(null));
+  $('alert-relogin').addEventListener('click', () => {
+    alertMsg(null);
+    syncing?.abort();
+    clearInterval(syncTimer);
+    // Same server: onConnect keeps this profile and its records, and replaces session and key.
+    $<HTMLInputElement>('f-server').value = settings?.server ?? defaultServer();
+    showConnect();
+  });
   $('sync-btn').addEventListener('click', () => {
     if (syncing) syncing.abort();
     else void doSync();
