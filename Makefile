@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test www-test bench
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,7 @@ dev: setup
 	@scripts/dev.sh
 
 ## make test: every test
-test: setup lint unit wasm-core edge-build edge-test e2e web-test
+test: setup lint unit wasm-core edge-build edge-test e2e web-test www-test
 	@echo "make test: every suite passed"
 
 lint:
@@ -48,9 +48,15 @@ web-test: edge-build web-build
 	cargo test -p terrapin-web --target wasm32-unknown-unknown
 	CI=true node --test tests/web/ </dev/null
 
+# The viewer, built and driven by Playwright in Chromium against the worker.
+www-test: edge-build web-build
+	npm run --silent typecheck --workspace www
+	CI=true node --test tests/www/ </dev/null
+
 bench:
 	tests/bench/core-bench/run.sh
 	node tests/bench/web_bundle.mjs
 	node tests/bench/web_decrypt.mjs 20000
 	node tests/bench/web_store.mjs 100000
 	node tests/bench/web_sync.mjs 100000 3
+	node tests/bench/www_search.mjs 100000 3
