@@ -16,6 +16,7 @@ pub mod plan;
 pub mod push;
 pub mod random;
 pub mod record;
+pub mod search;
 pub mod status;
 pub mod store;
 pub mod sync;

@@ -378,7 +378,8 @@ impl Client {
     /// Query the live history.
     pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult<'_>) -> T) -> T {
         let views = self.store.views.borrow();
-        f(search::run(views.history.entries(), q))
+        let mut s = views.search.borrow_mut();
+        f(search::run(&views.history, views.generation, &mut s, q))
     }
 
     pub fn history_get(&self, id: &HistoryId) -> Option<History> {

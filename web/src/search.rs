@@ -1,9 +1,13 @@
-//! History queries over the live entries: filters, search modes, paging.
+//! History queries over the live entries: filters, search modes, paging. A thin adapter over
+//! terrapin-core's [`SearchIndex`] (kept beside the views, rebuilt when they change); fuzzy
+//! scoring is nucleo's.
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use serde::Deserialize;
 use terrapin_core::payload::history::History;
+use terrapin_core::search::{Filters, Mode, SearchIndex};
+use terrapin_core::store::HistoryStore;
 
 /// How the query text matches a command.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -45,92 +49,79 @@ pub struct QueryResult<'a> {
     pub total: usize,
 }
 
-fn passes_filters(h: &History, q: &Query) -> bool {
-    if !q.include_deleted && h.deleted_at.is_some() {
-        return false;
-    }
-    if let Some(host) = &q.host {
-        if h.host() != host {
-            return false;
-        }
-    }
-    if let Some(cwd) = &q.cwd {
-        if &h.cwd != cwd {
-            return false;
-        }
-    }
-    if let Some(exit) = q.exit {
-        if h.exit != exit {
-            return false;
-        }
-    }
-    if let Some(session) = &q.session {
-        if &h.session != session {
-            return false;
-        }
-    }
-    if q.after.is_some_and(|t| h.timestamp < t) || q.before.is_some_and(|t| h.timestamp >= t) {
-        return false;
-    }
-    true
+/// Lower case by simple Unicode case folding, for case-insensitive matching. Uses the folding
+/// table nucleo already carries (the fuzzy mode needs it) instead of std's lowercase tables,
+/// which would add ~15 KB to the wasm. (Non-ASCII characters only; the index does ASCII.)
+fn fold_char(c: char) -> char {
+    nucleo_matcher::chars::to_lower_case(c)
 }
 
-/// Run `q` over `entries`. Results are newest first, except fuzzy, which ranks by score
-/// (ties newest first).
-pub fn run<'a>(entries: impl Iterator<Item = &'a History>, q: &Query) -> QueryResult<'a> {
-    let text = q.text.trim();
-    let filtered = entries.filter(|h| passes_filters(h, q));
-    let mut hits: Vec<(u32, &History)> = if text.is_empty() {
-        filtered.map(|h| (0, h)).collect()
-    } else {
-        match q.mode {
-            SearchMode::Prefix => filtered
-                .filter(|h| h.command.starts_with(text))
-                .map(|h| (0, h))
-                .collect(),
-            SearchMode::FullText => {
-                let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
-                filtered
-                    .filter(|h| {
-                        let cmd = h.command.to_lowercase();
-                        words.iter().all(|w| cmd.contains(w.as_str()))
-                    })
-                    .map(|h| (0, h))
-                    .collect()
-            }
-            SearchMode::Fuzzy => {
-                let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
-                let mut matcher = Matcher::new(Config::DEFAULT);
-                let mut buf = Vec::new();
-                filtered
-                    .filter_map(|h| {
-                        pattern
-                            .score(Utf32Str::new(&h.command, &mut buf), &mut matcher)
-                            .map(|s| (s, h))
-                    })
-                    .collect()
-            }
+/// The search index of one set of views and what queries reuse.
+pub struct Search {
+    /// The views' generation the index was built at.
+    generation: Option<u64>,
+    index: SearchIndex,
+    matcher: Option<Matcher>,
+    buf: Vec<char>,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Self {
+            generation: None,
+            index: SearchIndex::new(fold_char),
+            matcher: None,
+            buf: Vec::new(),
         }
-    };
-    let order = |a: &(u32, &History), b: &(u32, &History)| {
-        b.0.cmp(&a.0)
-            .then(b.1.timestamp.cmp(&a.1.timestamp))
-            .then(b.1.id.cmp(&a.1.id))
-    };
-    let total = hits.len();
-    let limit = q.limit.unwrap_or(100);
-    let want = q.offset.saturating_add(limit);
-    // Only the first `offset + limit` in order are needed: select them, then sort those.
-    if want > 0 && want < hits.len() {
-        hits.select_nth_unstable_by(want - 1, order);
-        hits.truncate(want);
     }
-    hits.sort_unstable_by(order);
-    let entries = hits
-        .into_iter()
-        .skip(q.offset)
-        .take(limit)
-        .map(|(_, h)| h)
-        .collect();
-    QueryResult { entries, total }
+}
+
+/// Run `q` over the live `history` (at views generation `generation`). Results are newest
+/// first, except fuzzy, which ranks by score (ties newest first).
+pub fn run<'a>(
+    history: &'a HistoryStore,
+    generation: u64,
+    search: &mut Search,
+    q: &Query,
+) -> QueryResult<'a> {
+    if search.generation != Some(generation) {
+        search.index.rebuild(history.entries());
+        search.generation = Some(generation);
+    }
+    let text = q.text.trim();
+    let mode = match q.mode {
+        SearchMode::Prefix => Mode::Prefix,
+        SearchMode::FullText => Mode::FullText,
+        SearchMode::Fuzzy => Mode::Fuzzy,
+    };
+    let filters = Filters {
+        host: q.host.clone(),
+        cwd: q.cwd.clone(),
+        exit: q.exit,
+        session: q.session.clone(),
+        after: q.after,
+        before: q.before,
+        include_deleted: q.include_deleted,
+    };
+    let limit = q.limit.unwrap_or(100);
+    let page = if mode == Mode::Fuzzy && !text.is_empty() {
+        let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
+        let matcher = search
+            .matcher
+            .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
+        let buf = &mut search.buf;
+        search
+            .index
+            .query(text, mode, &filters, q.offset, limit, &mut |cmd| {
+                pattern.score(Utf32Str::new(cmd, buf), matcher)
+            })
+    } else {
+        search
+            .index
+            .query(text, mode, &filters, q.offset, limit, &mut |_| Some(0))
+    };
+    QueryResult {
+        entries: page.ids.iter().filter_map(|id| history.get(id)).collect(),
+        total: page.total,
+    }
 }

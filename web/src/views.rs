@@ -92,6 +92,8 @@ pub struct Views {
     pub unreadable: u64,
     /// Bumped on every change, so callers can cache query results.
     pub generation: u64,
+    /// The search index, rebuilt on the first query after a change.
+    pub search: RefCell<crate::search::Search>,
 }
 
 impl Views {

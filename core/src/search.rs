@@ -1,0 +1,788 @@
+//! History search: an index of the live entries, rebuilt once per change, and queries over it.
+//!
+//! The index keeps the entries newest first (command timestamp, then id, descending), so
+//! prefix and full-text results come out in order without sorting. Each distinct command is
+//! stored once, with its lowercase form, and is matched at most once per query (shell
+//! histories repeat commands a lot). Filter fields are interned, so filtering compares numbers.
+//!
+//! A query whose text only narrows the previous one (same mode and filters; e.g. one more
+//! letter typed) looks only at the previous matches. Any change rebuilds the index, which
+//! drops that cache.
+//!
+//! Results: newest first, except fuzzy, which ranks by score, ties newest first. Fuzzy
+//! scoring itself is the host's (nucleo in the browser), passed in as a function; for plain
+//! ASCII patterns, ASCII commands that lack the pattern's words as subsequences (in any case)
+//! are skipped without calling it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use memchr::memmem;
+
+use crate::payload::history::{History, HistoryId};
+
+/// How the query text matches a command.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// The command starts with the text (case-sensitive).
+    Prefix,
+    /// Every word of the text appears in the command (case-insensitive), in any order.
+    #[default]
+    FullText,
+    /// Scored by the caller's function; best first, ties newest first.
+    Fuzzy,
+}
+
+/// Which entries a query looks at. Times are ns since the Unix epoch.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filters {
+    /// The host part of `hostname` ("host:user").
+    pub host: Option<String>,
+    pub cwd: Option<String>,
+    pub exit: Option<i64>,
+    pub session: Option<String>,
+    /// `timestamp >= after`.
+    pub after: Option<u64>,
+    /// `timestamp < before`.
+    pub before: Option<u64>,
+    /// Also entries soft-deleted by Atuin (`deleted_at` set).
+    pub include_deleted: bool,
+}
+
+/// One page of a query: the entries' ids in order, and how many matched in all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Page {
+    pub ids: Vec<HistoryId>,
+    pub total: usize,
+}
+
+/// Distinct strings, concatenated, with a hash table to find them.
+#[derive(Clone, Debug, Default)]
+struct Strings {
+    text: String,
+    /// End of each string in `text` (its start is the previous end).
+    ends: Vec<u32>,
+    /// Open addressing: 0 empty, else id + 1. Length a power of two (or 0).
+    table: Vec<u32>,
+}
+
+fn hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+impl Strings {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn span(&self, id: u32) -> (usize, usize) {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        (start, self.ends[i] as usize)
+    }
+
+    fn get(&self, id: u32) -> &str {
+        let (s, e) = self.span(id);
+        &self.text[s..e]
+    }
+
+    /// The slot of `s` in the table: its id + 1, or 0 (free) where it would go.
+    fn slot(&self, s: &str) -> usize {
+        let mask = self.table.len() - 1;
+        let mut i = hash(s.as_bytes()) as usize & mask;
+        loop {
+            let v = self.table[i];
+            if v == 0 || self.get(v - 1) == s {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn find(&self, s: &str) -> Option<u32> {
+        if self.table.is_empty() {
+            return None;
+        }
+        self.table[self.slot(s)].checked_sub(1)
+    }
+
+    /// The id of `s`, and whether it was added.
+    fn intern(&mut self, s: &str) -> (u32, bool) {
+        if (self.len() + 1) * 2 > self.table.len() {
+            let size = ((self.len() + 1) * 4).next_power_of_two().max(64);
+            self.table = alloc::vec![0; size];
+            for id in 0..self.len() as u32 {
+                let i = self.slot(self.get(id));
+                self.table[i] = id + 1;
+            }
+        }
+        let i = self.slot(s);
+        if let Some(id) = self.table[i].checked_sub(1) {
+            return (id, false);
+        }
+        let id = self.len() as u32;
+        self.text.push_str(s);
+        self.ends.push(self.text.len() as u32);
+        self.table[i] = id + 1;
+        (id, true)
+    }
+}
+
+/// The distinct commands, with their lowercase forms.
+#[derive(Clone, Debug, Default)]
+struct Commands {
+    text: Strings,
+    /// Each lowercased by [`fold_str`], concatenated.
+    lower: Vec<u8>,
+    lower_ends: Vec<u32>,
+    ascii: Vec<bool>,
+}
+
+impl Commands {
+    fn intern(&mut self, s: &str, fold: Fold) -> u32 {
+        let (id, added) = self.text.intern(s);
+        if added {
+            let ascii = s.is_ascii();
+            if ascii {
+                let start = self.lower.len();
+                self.lower.extend_from_slice(s.as_bytes());
+                self.lower[start..].make_ascii_lowercase();
+            } else {
+                self.lower.extend_from_slice(fold_str(s, fold).as_bytes());
+            }
+            self.lower_ends.push(self.lower.len() as u32);
+            self.ascii.push(ascii);
+        }
+        id
+    }
+
+    fn lower(&self, id: u32) -> &[u8] {
+        let i = id as usize;
+        let start = if i == 0 {
+            0
+        } else {
+            self.lower_ends[i - 1] as usize
+        };
+        &self.lower[start..self.lower_ends[i] as usize]
+    }
+}
+
+/// One entry's fields that queries look at.
+#[derive(Clone, Copy, Debug)]
+struct Row {
+    timestamp: u64,
+    exit: i64,
+    cmd: u32,
+    host: u32,
+    cwd: u32,
+    session: u32,
+    deleted: bool,
+}
+
+/// The previous query's matches, for narrowing.
+#[derive(Clone, Debug, Default)]
+struct Last {
+    text: String,
+    mode: Mode,
+    filters: Filters,
+    /// Positions (rows) that matched, in row order.
+    hits: Vec<u32>,
+}
+
+/// Not yet matched / did not match, in the per-command memo; anything else is a score.
+const UNKNOWN: u32 = u32::MAX;
+const NO: u32 = u32::MAX - 1;
+
+/// Lowercases one non-ASCII character, for case-insensitive matching (the host picks the
+/// tables: e.g. nucleo's simple case folding in the browser, which carries them anyway).
+pub type Fold = fn(char) -> char;
+
+/// `s` lowercased: ASCII letters as ASCII, other characters by `fold`, one by one.
+pub fn fold_str(s: &str, fold: Fold) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                fold(c)
+            }
+        })
+        .collect()
+}
+
+/// The search index over the live history entries.
+#[derive(Clone, Debug)]
+pub struct SearchIndex {
+    fold: Fold,
+    /// Newest first.
+    rows: Vec<Row>,
+    ids: Vec<HistoryId>,
+    cmds: Commands,
+    hosts: Strings,
+    cwds: Strings,
+    sessions: Strings,
+    last: Option<Last>,
+    memo: Vec<u32>,
+}
+
+impl SearchIndex {
+    /// An empty index; full-text matching lowercases with `fold`.
+    pub fn new(fold: Fold) -> Self {
+        Self {
+            fold,
+            rows: Vec::new(),
+            ids: Vec::new(),
+            cmds: Commands::default(),
+            hosts: Strings::default(),
+            cwds: Strings::default(),
+            sessions: Strings::default(),
+            last: None,
+            memo: Vec::new(),
+        }
+    }
+
+    /// Index `entries` anew (after any change), keeping the distinct strings already known
+    /// (so only new commands are lowercased).
+    pub fn rebuild<'a>(&mut self, entries: impl IntoIterator<Item = &'a History>) {
+        let mut all: Vec<&History> = entries.into_iter().collect();
+        all.sort_unstable_by(|a, b| b.timestamp.cmp(&a.timestamp).then(b.id.cmp(&a.id)));
+        self.last = None;
+        self.rows.clear();
+        self.ids.clear();
+        self.rows.reserve(all.len());
+        self.ids.reserve(all.len());
+        for h in all {
+            self.rows.push(Row {
+                timestamp: h.timestamp,
+                exit: h.exit,
+                cmd: self.cmds.intern(&h.command, self.fold),
+                host: self.hosts.intern(h.host()).0,
+                cwd: self.cwds.intern(&h.cwd).0,
+                session: self.sessions.intern(&h.session).0,
+                deleted: h.deleted_at.is_some(),
+            });
+            self.ids.push(h.id);
+        }
+    }
+
+    /// Number of entries indexed.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Run a query: `text` (trimmed) in `mode` over the entries passing `filters`; the page
+    /// `offset..offset + limit` of the results and their number. `fuzzy` scores a command
+    /// against the text in [`Mode::Fuzzy`] (`None`: no match); for plain ASCII text (no
+    /// `\ ! ^ $ '`) it must not match an ASCII command lacking any space-separated word of
+    /// the text as a subsequence, case-insensitively (as nucleo's fuzzy atoms).
+    pub fn query(
+        &mut self,
+        text: &str,
+        mode: Mode,
+        filters: &Filters,
+        offset: usize,
+        limit: usize,
+        fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
+    ) -> Page {
+        let text = text.trim();
+        let from_last = self.last.as_ref().is_some_and(|l| {
+            l.filters == *filters
+                && (l.text.is_empty()
+                    || (l.mode == mode && narrows(mode, &l.text, text, self.fold)))
+        });
+        let mut last = self.last.take().unwrap_or_default();
+        let candidates = core::mem::take(&mut last.hits);
+        let mut hits: Vec<u32> = Vec::new();
+        let mut scored: Vec<(u32, u32)> = Vec::new();
+        self.memo.clear();
+        self.memo.resize(self.cmds.text.len(), UNKNOWN);
+        let m = Matcher::new(mode, text, self.fold);
+        let resolved = self.resolve(filters);
+        {
+            let mut visit = |pos: u32, index: &mut Self| {
+                let row = index.rows[pos as usize];
+                let score = match index.memo[row.cmd as usize] {
+                    UNKNOWN => {
+                        let s = m.score(&index.cmds, row.cmd, fuzzy).unwrap_or(NO).min(NO);
+                        index.memo[row.cmd as usize] = s;
+                        s
+                    }
+                    s => s,
+                };
+                if score != NO {
+                    hits.push(pos);
+                    if mode == Mode::Fuzzy && !text.is_empty() {
+                        scored.push((score, pos));
+                    }
+                }
+            };
+            if from_last {
+                for &pos in &candidates {
+                    visit(pos, self);
+                }
+            } else if let Some(f) = resolved {
+                for pos in 0..self.rows.len() as u32 {
+                    if f.pass(&self.rows[pos as usize]) {
+                        visit(pos, self);
+                    }
+                }
+            }
+        }
+        let total = hits.len();
+        let start = offset.min(total);
+        let end = offset.saturating_add(limit).min(total);
+        let ids = if mode == Mode::Fuzzy && !text.is_empty() {
+            let order = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+            if end > 0 && end < scored.len() {
+                scored.select_nth_unstable_by(end - 1, order);
+                scored.truncate(end);
+            }
+            scored.sort_unstable_by(order);
+            scored[start..end]
+                .iter()
+                .map(|&(_, p)| self.ids[p as usize])
+                .collect()
+        } else {
+            hits[start..end]
+                .iter()
+                .map(|&p| self.ids[p as usize])
+                .collect()
+        };
+        last.text.clear();
+        last.text.push_str(text);
+        last.mode = mode;
+        if last.filters != *filters {
+            last.filters = filters.clone();
+        }
+        last.hits = hits;
+        self.last = Some(last);
+        Page { ids, total }
+    }
+
+    /// The filters with their strings as ids; `None` when no entry can pass.
+    fn resolve(&self, f: &Filters) -> Option<Resolved> {
+        let id = |s: &Option<String>, t: &Strings| match s {
+            None => Some(None),
+            Some(s) => t.find(s).map(Some),
+        };
+        Some(Resolved {
+            host: id(&f.host, &self.hosts)?,
+            cwd: id(&f.cwd, &self.cwds)?,
+            session: id(&f.session, &self.sessions)?,
+            exit: f.exit,
+            after: f.after,
+            before: f.before,
+            include_deleted: f.include_deleted,
+        })
+    }
+}
+
+struct Resolved {
+    host: Option<u32>,
+    cwd: Option<u32>,
+    session: Option<u32>,
+    exit: Option<i64>,
+    after: Option<u64>,
+    before: Option<u64>,
+    include_deleted: bool,
+}
+
+impl Resolved {
+    fn pass(&self, r: &Row) -> bool {
+        (self.include_deleted || !r.deleted)
+            && self.host.is_none_or(|h| r.host == h)
+            && self.cwd.is_none_or(|c| r.cwd == c)
+            && self.session.is_none_or(|s| r.session == s)
+            && self.exit.is_none_or(|e| r.exit == e)
+            && self.after.is_none_or(|t| r.timestamp >= t)
+            && self.before.is_none_or(|t| r.timestamp < t)
+    }
+}
+
+/// Text nucleo parses as plain fuzzy words: ASCII, none of its special characters.
+fn plain(text: &str) -> bool {
+    text.is_ascii()
+        && !text
+            .bytes()
+            .any(|b| matches!(b, b'\\' | b'!' | b'^' | b'$' | b'\''))
+}
+
+/// Whether every match of `new` is a match of `old` (same mode), both trimmed.
+fn narrows(mode: Mode, old: &str, new: &str, fold: Fold) -> bool {
+    match mode {
+        Mode::Prefix => new.starts_with(old),
+        Mode::FullText => {
+            let new: Vec<String> = new.split_whitespace().map(|w| fold_str(w, fold)).collect();
+            old.split_whitespace()
+                .map(|w| fold_str(w, fold))
+                .all(|o| new.iter().any(|n| n.contains(o.as_str())))
+        }
+        Mode::Fuzzy => plain(old) && plain(new) && new.starts_with(old),
+    }
+}
+
+enum Matcher<'t> {
+    All,
+    Prefix(&'t str),
+    Words(Vec<memmem::Finder<'static>>),
+    Fuzzy {
+        /// The lowercase words, when the text is plain (for the subsequence check).
+        words: Option<Vec<Vec<u8>>>,
+    },
+}
+
+impl<'t> Matcher<'t> {
+    fn new(mode: Mode, text: &'t str, fold: Fold) -> Self {
+        if text.is_empty() {
+            return Matcher::All;
+        }
+        match mode {
+            Mode::Prefix => Matcher::Prefix(text),
+            Mode::FullText => Matcher::Words(
+                text.split_whitespace()
+                    .map(|w| memmem::Finder::new(fold_str(w, fold).as_bytes()).into_owned())
+                    .collect(),
+            ),
+            Mode::Fuzzy => Matcher::Fuzzy {
+                words: plain(text).then(|| {
+                    text.split(' ')
+                        .filter(|w| !w.is_empty())
+                        .map(|w| w.to_ascii_lowercase().into_bytes())
+                        .collect()
+                }),
+            },
+        }
+    }
+
+    /// The score of command `id` (0 outside fuzzy), or `None`.
+    fn score(
+        &self,
+        cmds: &Commands,
+        id: u32,
+        fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
+    ) -> Option<u32> {
+        match self {
+            Matcher::All => Some(0),
+            Matcher::Prefix(t) => cmds.text.get(id).starts_with(t).then_some(0),
+            Matcher::Words(ws) => {
+                let l = cmds.lower(id);
+                ws.iter().all(|w| w.find(l).is_some()).then_some(0)
+            }
+            Matcher::Fuzzy { words } => {
+                if let Some(words) = words {
+                    if cmds.ascii[id as usize]
+                        && !words.iter().all(|w| subsequence(w, cmds.lower(id)))
+                    {
+                        return None;
+                    }
+                }
+                fuzzy(cmds.text.get(id))
+            }
+        }
+    }
+}
+
+fn subsequence(needle: &[u8], mut hay: &[u8]) -> bool {
+    for &b in needle {
+        match memchr::memchr(b, hay) {
+            Some(i) => hay = &hay[i + 1..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::borrow::ToOwned;
+    use alloc::format;
+    use alloc::vec;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    /// As nucleo's simple case folding, for these tests.
+    fn fold(c: char) -> char {
+        c.to_lowercase().next().unwrap_or(c)
+    }
+
+    fn index(es: &[History]) -> SearchIndex {
+        let mut ix = SearchIndex::new(fold);
+        ix.rebuild(es);
+        ix
+    }
+
+    fn entry(i: u128, command: &str, timestamp: u64) -> History {
+        History {
+            id: HistoryId(Uuid::from_u128(i)),
+            timestamp,
+            duration: 1,
+            exit: (i % 3) as i64,
+            command: command.into(),
+            cwd: format!("/src/{}", i % 2),
+            session: format!("s{}", i % 4),
+            hostname: format!("host{}:me", i % 3),
+            deleted_at: (i % 7 == 6).then_some(1),
+            author: "me".into(),
+            intent: None,
+            shell: None,
+            author_kind: None,
+        }
+    }
+
+    /// A stand-in for nucleo: each space-separated word a case-insensitive subsequence
+    /// (case-sensitive with an uppercase letter); the score favours short commands and
+    /// adjacent letters.
+    fn fuzzy_score(text: &str, cmd: &str) -> Option<u32> {
+        let mut score = 0;
+        for w in text.split(' ').filter(|w| !w.is_empty()) {
+            let sensitive = w.chars().any(char::is_uppercase);
+            let (w, c) = if sensitive {
+                (w.to_owned(), cmd.to_owned())
+            } else {
+                (w.to_lowercase(), cmd.to_lowercase())
+            };
+            let mut it = c.chars().enumerate();
+            let mut prev = None;
+            for ch in w.chars() {
+                let (i, _) = it.find(|&(_, x)| x == ch)?;
+                if prev.is_some_and(|p| p + 1 == i) {
+                    score += 3;
+                }
+                prev = Some(i);
+            }
+        }
+        Some(score + 100 - cmd.len().min(100) as u32)
+    }
+
+    /// What web's search did before the index: filter, match, sort all, page.
+    fn reference(
+        entries: &[History],
+        text: &str,
+        mode: Mode,
+        f: &Filters,
+        offset: usize,
+        limit: usize,
+    ) -> Page {
+        let text = text.trim();
+        let pass = |h: &History| {
+            (f.include_deleted || h.deleted_at.is_none())
+                && f.host.as_ref().is_none_or(|x| h.host() == x)
+                && f.cwd.as_ref().is_none_or(|x| &h.cwd == x)
+                && f.exit.is_none_or(|x| h.exit == x)
+                && f.session.as_ref().is_none_or(|x| &h.session == x)
+                && f.after.is_none_or(|t| h.timestamp >= t)
+                && f.before.is_none_or(|t| h.timestamp < t)
+        };
+        let mut hits: Vec<(u32, &History)> = entries
+            .iter()
+            .filter(|h| pass(h))
+            .filter_map(|h| {
+                if text.is_empty() {
+                    return Some((0, h));
+                }
+                match mode {
+                    Mode::Prefix => h.command.starts_with(text).then_some((0, h)),
+                    Mode::FullText => {
+                        let cmd = fold_str(&h.command, fold);
+                        text.split_whitespace()
+                            .all(|w| cmd.contains(&fold_str(w, fold)))
+                            .then_some((0, h))
+                    }
+                    Mode::Fuzzy => fuzzy_score(text, &h.command).map(|s| (s, h)),
+                }
+            })
+            .collect();
+        hits.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then(b.1.timestamp.cmp(&a.1.timestamp))
+                .then(b.1.id.cmp(&a.1.id))
+        });
+        Page {
+            total: hits.len(),
+            ids: hits
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|(_, h)| h.id)
+                .collect(),
+        }
+    }
+
+    fn run(
+        ix: &mut SearchIndex,
+        text: &str,
+        mode: Mode,
+        f: &Filters,
+        offset: usize,
+        limit: usize,
+    ) -> Page {
+        let t = text.trim().to_owned();
+        ix.query(text, mode, f, offset, limit, &mut |c| fuzzy_score(&t, c))
+    }
+
+    fn sample() -> Vec<History> {
+        vec![
+            entry(1, "git status", 10),
+            entry(2, "cargo build --release", 30),
+            entry(3, "GIT_TRACE=1 git push", 20),
+            entry(4, "git commit -m wip", 40),
+            entry(5, "grep -r TODO .", 50),
+            entry(6, "git status", 60),
+            entry(7, "git status", 40),
+            entry(8, "ΑΣ échec", 70),
+        ]
+    }
+
+    fn cmds(es: &[History], p: &Page) -> Vec<String> {
+        p.ids
+            .iter()
+            .map(|id| es.iter().find(|h| h.id == *id).unwrap().command.clone())
+            .collect()
+    }
+
+    #[test]
+    fn order_paging_and_modes() {
+        let es = sample();
+        let mut ix = index(&es);
+        let all = Filters {
+            include_deleted: true,
+            ..Default::default()
+        };
+        // Newest first; equal timestamps: higher id first.
+        let p = run(&mut ix, "", Mode::FullText, &all, 0, 100);
+        assert_eq!(p.total, 8);
+        assert_eq!(
+            cmds(&es, &p),
+            [
+                "ΑΣ échec",
+                "git status",
+                "grep -r TODO .",
+                "git status",
+                "git commit -m wip",
+                "cargo build --release",
+                "GIT_TRACE=1 git push",
+                "git status"
+            ]
+        );
+        let p = run(&mut ix, "", Mode::Prefix, &all, 1, 2);
+        assert_eq!(cmds(&es, &p), ["git status", "grep -r TODO ."]);
+        assert_eq!(p.total, 8);
+        // Soft-deleted entries (id 6) are left out by default.
+        let p = run(&mut ix, "git s", Mode::Prefix, &Filters::default(), 0, 100);
+        assert_eq!(cmds(&es, &p), ["git status", "git status"]);
+        let p = run(&mut ix, "PUSH git", Mode::FullText, &all, 0, 100);
+        assert_eq!(cmds(&es, &p), ["GIT_TRACE=1 git push"]);
+        let p = run(&mut ix, "ασ ÉCHEC", Mode::FullText, &all, 0, 100);
+        assert_eq!(cmds(&es, &p), ["ΑΣ échec"]);
+        // Fuzzy: by score, ties newest first.
+        let p = run(&mut ix, "gs", Mode::Fuzzy, &all, 0, 100);
+        assert_eq!(
+            cmds(&es, &p)[..3],
+            ["git status", "git status", "git status"]
+        );
+        assert_eq!(p.ids[..3], [es[5].id, es[6].id, es[0].id]);
+        let p = run(&mut ix, "zz", Mode::Fuzzy, &all, 0, 100);
+        assert_eq!(p.total, 0);
+        // Filters.
+        let f = Filters {
+            host: Some("host1".into()),
+            include_deleted: true,
+            ..Default::default()
+        };
+        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        assert_eq!(
+            cmds(&es, &p),
+            ["git status", "git commit -m wip", "git status"]
+        );
+        let f = Filters {
+            host: Some("nowhere".into()),
+            ..Default::default()
+        };
+        assert_eq!(run(&mut ix, "", Mode::FullText, &f, 0, 100).total, 0);
+        let f = Filters {
+            after: Some(30),
+            before: Some(60),
+            ..Default::default()
+        };
+        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        assert_eq!(
+            cmds(&es, &p),
+            [
+                "grep -r TODO .",
+                "git status",
+                "git commit -m wip",
+                "cargo build --release"
+            ]
+        );
+    }
+
+    #[test]
+    fn narrowing_then_change() {
+        let mut es = sample();
+        let mut ix = index(&es);
+        let f = Filters::default();
+        for (t, n) in [
+            ("g", 4),
+            ("gi", 3),
+            ("git", 3),
+            ("git s", 2),
+            ("git", 3),
+            ("", 7),
+        ] {
+            assert_eq!(run(&mut ix, t, Mode::Prefix, &f, 0, 100).total, n, "{t}");
+        }
+        es.push(entry(9, "git stash", 80));
+        ix.rebuild(&es);
+        assert_eq!(run(&mut ix, "git s", Mode::Prefix, &f, 0, 100).total, 3);
+        es.retain(|h| h.id != HistoryId(Uuid::from_u128(1)));
+        ix.rebuild(&es);
+        assert_eq!(run(&mut ix, "git st", Mode::Prefix, &f, 0, 100).total, 2);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn same_as_reference(
+            cmds in proptest::collection::vec("[abAB é]{0,6}", 1..40),
+            ts in proptest::collection::vec(0u64..8, 40),
+            steps in proptest::collection::vec(("[abAB é!]{0,4}", 0usize..3, 0usize..4, 0usize..3, proptest::option::of(0i64..3)), 1..12),
+        ) {
+            let es: Vec<History> = cmds.iter().enumerate().map(|(i, c)| entry(i as u128, c, ts[i])).collect();
+            let mut ix = index(&es);
+            let mut text = String::new();
+            for (add, mode, offset, cut, exit) in steps {
+                // Type on, or delete a few characters.
+                if cut == 0 {
+                    let mut s: Vec<char> = text.chars().collect();
+                    s.truncate(s.len().saturating_sub(2));
+                    text = s.into_iter().collect();
+                } else {
+                    text.push_str(&add);
+                }
+                let mode = [Mode::Prefix, Mode::FullText, Mode::Fuzzy][mode];
+                let f = Filters { exit, include_deleted: cut == 1, ..Default::default() };
+                let got = run(&mut ix, &text, mode, &f, offset, 5);
+                prop_assert_eq!(got, reference(&es, &text, mode, &f, offset, 5), "{:?} {:?}", text, mode);
+            }
+        }
+    }
+}
