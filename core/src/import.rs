@@ -50,6 +50,34 @@ impl Shell {
 
 const NS: u64 = 1_000_000_000;
 
+/// zsh "metafies" bytes 0x83 and up in its history file as 0x83 followed by the byte XOR 32.
+fn unmetafy(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut it = bytes.iter();
+    while let Some(&b) = it.next() {
+        match (b, it.as_slice().first()) {
+            (0x83, Some(&n)) => {
+                out.push(n ^ 32);
+                it.next();
+            }
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// Parse a history file as stored on disk: detect the shell (by `filename`, else content),
+/// undo zsh's metafication, decode UTF-8 (invalid sequences become U+FFFD).
+pub fn parse_file(filename: Option<&str>, bytes: &[u8]) -> (Shell, Vec<ImportedCommand>) {
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    let shell = Shell::detect(filename, &head);
+    let text = match shell {
+        Shell::Zsh => String::from_utf8_lossy(&unmetafy(bytes)).into_owned(),
+        _ => String::from_utf8_lossy(bytes).into_owned(),
+    };
+    (shell, parse(shell, &text))
+}
+
 /// Parse a history file of the given shell. Empty commands are skipped.
 pub fn parse(shell: Shell, text: &str) -> Vec<ImportedCommand> {
     let mut out = match shell {
@@ -196,6 +224,18 @@ mod tests {
     }
 
     #[test]
+    fn zsh_file_is_unmetafied_before_decoding() {
+        // "é" is C3 A9; zsh writes A9 as 83 89 (0xA9 ^ 32).
+        let file = b": 1:0;echo caf\xc3\x83\x89\n";
+        let (shell, v) = parse_file(Some("/home/u/.zsh_history"), file);
+        assert_eq!(shell, Shell::Zsh);
+        assert_eq!(cmds(&v), vec!["echo caf\u{e9}"]);
+        let (shell, v) = parse_file(None, b"ls\n\xff\n");
+        assert_eq!(shell, Shell::Bash);
+        assert_eq!(cmds(&v), vec!["ls", "\u{fffd}"]);
+    }
+
+    #[test]
     fn zsh_plain() {
         assert_eq!(
             cmds(&parse(Shell::Zsh, "ls\ncd /tmp\n")),
@@ -244,6 +284,12 @@ mod tests {
                 let _ = parse(shell, &s);
             }
             let _ = Shell::detect(Some(&s), &s);
+        }
+
+        #[test]
+        fn files_never_panic(b in proptest::collection::vec(proptest::num::u8::ANY, 0..400)) {
+            let _ = parse_file(Some(".zsh_history"), &b);
+            let _ = parse_file(None, &b);
         }
     }
 }

@@ -183,5 +183,12 @@ export class Client {
 }
 
 export function migrateLegacy(json: string): Promise<string>;
+/**
+ * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by
+ * the content) into entries for `history.addMany`. Pass the file's bytes (zsh's byte escapes are
+ * undone) or its text. Times the file has are set (`timestamp` in ms, `duration` in ns); the rest
+ * is left to the caller. Needs the module loaded (`initialize()` or `Client.open`).
+ */
+export function parseShellHistory(data: Uint8Array | string, filename?: string): NewHistoryEntry[];
 export function deleteProfile(profile: string): Promise<void>;
 export function generateKey(): Promise<string>;

@@ -5,16 +5,21 @@ import init, {
   migrateLegacy as wasmMigrateLegacy,
   deleteProfile as wasmDeleteProfile,
   generateKey as wasmGenerateKey,
+  parseShellHistory as wasmParseShellHistory,
 } from '../pkg/terrapin_web.js';
 
 let ready;
+let loaded = false;
 
 /**
  * Load the wasm module. Called by `Client.open`; call it yourself to pass the module from
  * elsewhere (a URL, a Response, bytes or a compiled `WebAssembly.Module`).
  */
 export function initialize(moduleOrPath) {
-  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then((m) => {
+    loaded = true;
+    return m;
+  });
   return ready;
 }
 
@@ -126,4 +131,15 @@ export async function deleteProfile(profile) {
 export async function generateKey() {
   await initialize();
   return wasmGenerateKey();
+}
+
+/**
+ * Read a shell history file (bash, zsh plain or extended, fish) into new history entries.
+ * Pass the file's bytes (zsh's own byte escapes are undone) or its text. Synchronous: the
+ * module must be loaded (`await initialize()` or `Client.open` first).
+ */
+export function parseShellHistory(data, filename) {
+  if (!loaded) throw new Error('terrapin-web: call `await initialize()` (or Client.open) before parseShellHistory');
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  return wasmParseShellHistory(bytes, filename);
 }

@@ -6,6 +6,7 @@
 //! text, so no 64-bit field loses precision.
 
 use serde::{Deserialize, Serialize};
+use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::plan::Direction;
 use terrapin_core::status::Status;
@@ -331,4 +332,30 @@ pub fn sync_options(v: &JsValue) -> (Option<web_sys::AbortSignal>, Option<js_sys
         .ok()
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
     (signal, cb)
+}
+
+/// A command read from a shell history file, as a `NewHistoryEntry` (times in ms, duration in
+/// ns; fields the file doesn't have are left out).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportedJs<'a> {
+    command: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<i64>,
+    shell: Shell,
+}
+
+pub fn imported_to_js(shell: Shell, cmds: &[ImportedCommand]) -> Result<JsValue, JsValue> {
+    let v: Vec<ImportedJs> = cmds
+        .iter()
+        .map(|c| ImportedJs {
+            command: &c.command,
+            timestamp: c.timestamp.map(ms),
+            duration: c.duration,
+            shell,
+        })
+        .collect();
+    to_js(&v)
 }

@@ -357,6 +357,14 @@ pub fn delete_profile(profile: String) -> Promise {
     })
 }
 
+/// Read a shell history file's bytes (bash, zsh plain or extended, fish; told apart by
+/// `filename`, else by the content) into new history entries.
+#[wasm_bindgen(js_name = parseShellHistory)]
+pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsValue, JsValue> {
+    let (shell, cmds) = terrapin_core::import::parse_file(filename.as_deref(), bytes);
+    io::imported_to_js(shell, &cmds)
+}
+
 /// A fresh Atuin key string.
 #[wasm_bindgen(js_name = generateKey)]
 pub fn generate_key() -> Result<String, JsValue> {

@@ -14,16 +14,12 @@ import { parseHistoryFile } from './importer';
 interface Settings {
   server: string;
   profile: string;
-  /** Secrets sealed under the user's passphrase (else under a fixed one: kept unlocked). */
+  /** Secrets sealed under the user's passphrase; else they were held in memory only. */
   locked: boolean;
   username?: string;
   importHost?: string;
 }
 const SETTINGS_KEY = 'terrapin-www';
-// Without a passphrase the vault is sealed under this fixed one with the cheapest KDF: the
-// secrets are then as safe as the browser profile (like `~/.local/share/atuin/key`).
-const OPEN_PASSPHRASE = 'terrapin-www: no passphrase';
-const OPEN_KDF = { memoryKiB: 8, iterations: 1, parallelism: 1 };
 const SYNC_EVERY_MS = 5 * 60_000;
 const PAGE = 100;
 const ROW_H = 52;
@@ -194,10 +190,10 @@ async function onConnect(ev: SubmitEvent) {
   }
 }
 
+// Secrets are never stored in the clear: with a passphrase they are sealed in the vault,
+// without one they live in memory until the page goes away.
 async function sealSecrets(passphrase: string) {
-  if (!client) return;
-  if (passphrase) await client.saveVault(passphrase);
-  else await client.saveVault(OPEN_PASSPHRASE, OPEN_KDF);
+  if (client && passphrase) await client.saveVault(passphrase);
 }
 
 // ---------------------------------------------------------------- unlock / logout
@@ -799,8 +795,8 @@ async function importFile(file: File) {
   selectTab('import', false);
   out.textContent = `Reading ${file.name}…`;
   try {
-    const text = await file.text();
-    const { entries, parser } = parseHistoryFile(text, file.name, file.lastModified || Date.now());
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const entries = parseHistoryFile(bytes, file.name, file.lastModified || Date.now());
     if (!entries.length) {
       out.textContent = `${file.name}: no commands found.`;
       return;
@@ -813,7 +809,7 @@ async function importFile(file: File) {
       added += await client.history.addMany(batch);
       out.textContent = `Importing ${file.name}: ${num(added)} / ${num(entries.length)}…`;
     }
-    out.textContent = `Imported ${num(added)} commands from ${file.name} (${parser} parser) as host ${hostname}. Syncing…`;
+    out.textContent = `Imported ${num(added)} commands from ${file.name} as host ${hostname}. Syncing…`;
     document.body.dataset.imported = String(added);
     refreshAfterChange();
     announceChange();
@@ -967,17 +963,16 @@ async function boot() {
   try {
     client = await openClient(settings);
     metrics.opened = performance.now();
-    if (!(await client.hasVault())) {
-      showConnect();
-      return;
-    }
-    if (settings.locked) {
+    if (settings.locked && (await client.hasVault())) {
       showUnlock();
       return;
     }
-    $('view-loading').textContent = 'Decrypting your history…';
-    await client.unlock(OPEN_PASSPHRASE);
-    metrics.unlocked = performance.now();
+    if (!settings.username) {
+      showConnect();
+      return;
+    }
+    // No passphrase: the session and key were held in memory only. The synced history is
+    // still here to read (offline too); syncing asks to log in again.
     enterApp();
   } catch (e) {
     alertMsg(describe(e, 'unlock'));
