@@ -13,7 +13,8 @@ fn json(v: &JsValue) -> serde_json::Value {
 #[wasm_bindgen_test]
 fn zsh_extended_file_becomes_entries() {
     let text = ": 1700000000:3;make test\n: 1700000010:0;echo a\\\necho b\n";
-    let v = terrapin_web::parse_shell_history(text.as_bytes(), Some(".zsh_history".into())).unwrap();
+    let v =
+        terrapin_web::parse_shell_history(text.as_bytes(), Some(".zsh_history".into())).unwrap();
     assert_eq!(
         json(&v),
         serde_json::json!([
