@@ -64,10 +64,26 @@ impl From<indexed_db_futures::error::Error> for StoreError {
     }
 }
 
+/// The open connection, closed when its last handle goes (so the database can be deleted).
+struct Conn(Database);
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.0.clone().close();
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = Database;
+    fn deref(&self) -> &Database {
+        &self.0
+    }
+}
+
 /// One browser database holding a record store.
 #[derive(Clone)]
 pub struct IdbStore {
-    db: Rc<Database>,
+    db: Rc<Conn>,
     name: String,
 }
 
@@ -118,7 +134,7 @@ impl IdbStore {
                 reason: e.to_string(),
             })?;
         Ok(Self {
-            db: Rc::new(db),
+            db: Rc::new(Conn(db)),
             name: name.into(),
         })
     }

@@ -345,3 +345,18 @@ async fn every_object_store_of_the_schema_exists_after_the_upgrade() {
     s.clear_records().await.unwrap();
     assert!(s.derived(&series(1, "history")).await.unwrap().is_empty());
 }
+
+#[wasm_bindgen_test]
+async fn dropping_the_store_closes_its_connection_so_the_database_can_be_deleted() {
+    let s = fresh("close-on-drop").await;
+    let name = s.name().to_owned();
+    s.append(&page(1, "history", 0, 3)).await.unwrap();
+    drop(s);
+    // With the connection still open, deleteDatabase would wait ("blocked") for it forever.
+    IdbStore::delete(&name).await.unwrap();
+    let again = IdbStore::open(&name).await.unwrap();
+    assert!(
+        LocalStore::status(&again).await.unwrap().hosts.is_empty(),
+        "a new, empty database"
+    );
+}
