@@ -18,7 +18,11 @@ wasm-bindgen --target web --out-dir "$here/pkg" --out-name terrapin_web \
     "$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
-    "$opt" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    # -ocimfs 0: no inlining of functions with one caller. It makes the raw wasm ~2% larger but
+    # the gzip ~6% (~18 KB) smaller (the merged bodies compress worse), and V8 inlines anyway.
+    # --zero-filled-memory: the module's own memory starts zeroed (it is not imported).
+    "$opt" -Oz -ocimfs 0 --converge --zero-filled-memory --strip-producers --strip-target-features \
+        --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
         --enable-mutable-globals --enable-reference-types --enable-multivalue \
         "$here/pkg/terrapin_web_bg.wasm" -o "$here/pkg/terrapin_web_bg.wasm"
 fi

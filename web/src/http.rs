@@ -321,6 +321,8 @@ impl HttpRemote {
         self.get_json_query(path, &[], auth).await
     }
 
+    // The generic JSON helpers only parse; the requests themselves (async state machines) are
+    // not generic, so the wasm holds one copy of them instead of one per response type.
     async fn get_json_query<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -328,15 +330,25 @@ impl HttpRemote {
         auth: bool,
     ) -> Result<T, HttpError> {
         let url = self.url(path);
+        let text = self.get_text(&url, query, auth).await?;
+        parse_json(&text, &url)
+    }
+
+    async fn get_text(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        auth: bool,
+    ) -> Result<String, HttpError> {
         let resp = self
-            .send(&url, || {
-                self.builder(Method::GET, &url, auth)?
+            .send(url, || {
+                self.builder(Method::GET, url, auth)?
                     .query(query.iter().map(|(k, v)| (*k, v.as_str())))
                     .build()
-                    .map_err(|e| bad(&url, e))
+                    .map_err(|e| bad(url, e))
             })
             .await?;
-        read_json(resp, &url, self.signal.as_ref()).await
+        read_text(resp, url, self.signal.as_ref()).await
     }
 
     async fn send_json<B: Serialize, T: DeserializeOwned>(
@@ -348,15 +360,26 @@ impl HttpRemote {
     ) -> Result<T, HttpError> {
         let url = self.url(path);
         let body = serde_json::to_string(body).map_err(|e| bad(&url, e))?;
+        let text = self.send_text(method, &url, &body, auth).await?;
+        parse_json(&text, &url)
+    }
+
+    async fn send_text(
+        &self,
+        method: Method,
+        url: &str,
+        body: &str,
+        auth: bool,
+    ) -> Result<String, HttpError> {
         let resp = self
-            .send(&url, || {
-                self.builder(method.clone(), &url, auth)?
+            .send(url, || {
+                self.builder(method.clone(), url, auth)?
                     .header("Content-Type", "application/json")
-                    .body(body.as_str())
-                    .map_err(|e| bad(&url, e))
+                    .body(body)
+                    .map_err(|e| bad(url, e))
             })
             .await?;
-        read_json(resp, &url, self.signal.as_ref()).await
+        read_text(resp, url, self.signal.as_ref()).await
     }
 
     /// `POST /register`; keeps the session.
@@ -468,11 +491,11 @@ fn check_version(resp: &Response, url: &str) -> Result<(), HttpError> {
     }
 }
 
-async fn read_json<T: DeserializeOwned>(
+async fn read_text(
     resp: Response,
     url: &str,
     signal: Option<&AbortSignal>,
-) -> Result<T, HttpError> {
+) -> Result<String, HttpError> {
     let text = resp.text().await.map_err(|e| {
         if signal.is_some_and(|s| s.aborted()) {
             HttpError::Aborted
@@ -483,12 +506,12 @@ async fn read_json<T: DeserializeOwned>(
             }
         }
     })?;
+    Ok(text)
+}
+
+fn parse_json<T: DeserializeOwned>(text: &str, url: &str) -> Result<T, HttpError> {
     // Some answers (push) have an empty body: read it as `null`.
-    let text = if text.trim().is_empty() {
-        "null"
-    } else {
-        text.as_str()
-    };
+    let text = if text.trim().is_empty() { "null" } else { text };
     serde_json::from_str(text).map_err(|e| bad(url, e))
 }
 

@@ -154,5 +154,8 @@ pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
             .decrypt(XNonce::from_slice(&nonce), Payload { msg: &ct, aad: AAD })
             .map_err(|_| VaultError::WrongPassphrase)?,
     );
-    serde_json::from_slice(&plain).map_err(|e| VaultError::Malformed(e.to_string()))
+    // Through &str like every other parse here: one reader type, one copy of serde_json's
+    // parser in the wasm (the plaintext is JSON that `seal` wrote, so UTF-8).
+    let text = core::str::from_utf8(&plain).map_err(|e| VaultError::Malformed(e.to_string()))?;
+    serde_json::from_str(text).map_err(|e| VaultError::Malformed(e.to_string()))
 }
