@@ -20,6 +20,7 @@ use alloc::vec::Vec;
 use memchr::memmem;
 
 use crate::payload::history::{History, HistoryId};
+use crate::store::HistoryStore;
 
 /// How the query text matches a command.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -78,7 +79,12 @@ fn hash(b: &[u8]) -> u64 {
     let rest = chunks.remainder();
     last[..rest.len()].copy_from_slice(rest);
     h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
-    h ^ (h >> 29)
+    // Murmur3's finalizer: every input bit reaches the low bits the table uses.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 impl Strings {
@@ -255,27 +261,84 @@ impl SearchIndex {
         }
     }
 
-    /// Index `entries` anew (after any change), keeping the distinct strings already known
-    /// (so only new commands are lowercased).
-    pub fn rebuild<'a>(&mut self, entries: impl IntoIterator<Item = &'a History>) {
-        let mut all: Vec<&History> = entries.into_iter().collect();
-        all.sort_unstable_by(|a, b| b.timestamp.cmp(&a.timestamp).then(b.id.cmp(&a.id)));
+    /// Index the live entries of `store` anew (after any change), keeping the distinct
+    /// strings already known (so only new commands are lowercased).
+    pub fn rebuild(&mut self, store: &HistoryStore) {
+        let all: Vec<&History> = store.entries().collect();
+        self.rebuild_from(&all);
+    }
+
+    /// Index `entries` anew, as [`Self::rebuild`].
+    pub fn rebuild_from(&mut self, entries: &[&History]) {
+        // Sort keys, not the entries: no pointer chasing per comparison.
+        let mut order: Vec<(u64, HistoryId, u32)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.timestamp, h.id, i as u32))
+            .collect();
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
         self.last = None;
         self.rows.clear();
         self.ids.clear();
-        self.rows.reserve(all.len());
-        self.ids.reserve(all.len());
-        for h in all {
-            self.rows.push(Row {
-                timestamp: h.timestamp,
-                exit: h.exit,
-                cmd: self.cmds.intern(&h.command, self.fold),
-                host: self.hosts.intern(h.host()).0,
-                cwd: self.cwds.intern(&h.cwd).0,
-                session: self.sessions.intern(&h.session).0,
-                deleted: h.deleted_at.is_some(),
-            });
-            self.ids.push(h.id);
+        self.rows.reserve(order.len());
+        self.ids.reserve(order.len());
+        for (_, id, i) in order {
+            let row = self.row(entries[i as usize]);
+            self.rows.push(row);
+            self.ids.push(id);
+        }
+    }
+
+    /// Bring the index up to date after the entries with the ids in `touched` were created,
+    /// replaced or deleted in `store` (any order, repeats allowed; left sorted). Rebuilds when
+    /// many changed.
+    pub fn update(&mut self, store: &HistoryStore, touched: &mut Vec<HistoryId>) {
+        touched.sort_unstable();
+        touched.dedup();
+        if touched.is_empty() {
+            return;
+        }
+        if touched.len() * 8 > self.rows.len() {
+            return self.rebuild(store);
+        }
+        self.last = None;
+        let mut fresh: Vec<(u64, HistoryId, Row)> = Vec::new();
+        for h in touched.iter().filter_map(|id| store.get(id)) {
+            let row = self.row(h);
+            fresh.push((h.timestamp, h.id, row));
+        }
+        fresh.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        let rows = core::mem::take(&mut self.rows);
+        let ids = core::mem::take(&mut self.ids);
+        self.rows.reserve(rows.len() + fresh.len());
+        self.ids.reserve(rows.len() + fresh.len());
+        let mut fresh = fresh.into_iter().peekable();
+        for (row, id) in rows.into_iter().zip(ids) {
+            if touched.binary_search(&id).is_ok() {
+                continue;
+            }
+            while let Some((_, fid, frow)) = fresh.next_if(|f| (f.0, f.1) > (row.timestamp, id)) {
+                self.rows.push(frow);
+                self.ids.push(fid);
+            }
+            self.rows.push(row);
+            self.ids.push(id);
+        }
+        for (_, fid, frow) in fresh {
+            self.rows.push(frow);
+            self.ids.push(fid);
+        }
+    }
+
+    fn row(&mut self, h: &History) -> Row {
+        Row {
+            timestamp: h.timestamp,
+            exit: h.exit,
+            cmd: self.cmds.intern(&h.command, self.fold),
+            host: self.hosts.intern(h.host()).0,
+            cwd: self.cwds.intern(&h.cwd).0,
+            session: self.sessions.intern(&h.session).0,
+            deleted: h.deleted_at.is_some(),
         }
     }
 
@@ -526,7 +589,7 @@ mod tests {
 
     fn index(es: &[History]) -> SearchIndex {
         let mut ix = SearchIndex::new(fold);
-        ix.rebuild(es);
+        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
         ix
     }
 
@@ -751,15 +814,59 @@ mod tests {
             assert_eq!(run(&mut ix, t, Mode::Prefix, &f, 0, 100).total, n, "{t}");
         }
         es.push(entry(9, "git stash", 80));
-        ix.rebuild(&es);
+        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
         assert_eq!(run(&mut ix, "git s", Mode::Prefix, &f, 0, 100).total, 3);
         es.retain(|h| h.id != HistoryId(Uuid::from_u128(1)));
-        ix.rebuild(&es);
+        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
         assert_eq!(run(&mut ix, "git st", Mode::Prefix, &f, 0, 100).total, 2);
+    }
+
+    fn store_of(es: &[History]) -> HistoryStore {
+        use crate::payload::history::HistoryRecord;
+        use crate::record::{HostId, RecordId};
+        use crate::store::RecordOrigin;
+        let mut s = HistoryStore::new();
+        for (i, h) in es.iter().enumerate() {
+            let origin = RecordOrigin {
+                timestamp: i as u64,
+                host: HostId(Uuid::nil()),
+                idx: i as u64,
+                record: RecordId(Uuid::from_u128(i as u128)),
+            };
+            s.apply_decoded(origin, HistoryRecord::Create(h.clone()));
+        }
+        s
     }
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn update_same_as_rebuild(
+            n in 1usize..80,
+            changes in proptest::collection::vec((0u128..100, 0u64..8, 0usize..3), 1..30),
+        ) {
+            let mut es: Vec<History> = (0..n).map(|i| entry(i as u128, &format!("c{}", i % 5), i as u64 % 8)).collect();
+            let mut ix = SearchIndex::new(fold);
+            ix.rebuild(&store_of(&es));
+            let mut touched = Vec::new();
+            for (id, ts, what) in changes {
+                es.retain(|h| h.id != HistoryId(Uuid::from_u128(id)));
+                if what > 0 {
+                    es.push(entry(id, &format!("new {what}"), ts));
+                }
+                touched.push(HistoryId(Uuid::from_u128(id)));
+            }
+            let store = store_of(&es);
+            ix.update(&store, &mut touched);
+            let mut full = SearchIndex::new(fold);
+            full.rebuild(&store);
+            prop_assert_eq!(&ix.ids, &full.ids);
+            let f = Filters { include_deleted: true, ..Default::default() };
+            for t in ["", "new", "c1", "new 2"] {
+                prop_assert_eq!(run(&mut ix, t, Mode::FullText, &f, 0, 200), reference(&es, t, Mode::FullText, &f, 0, 200));
+            }
+        }
+
         #[test]
         fn same_as_reference(
             cmds in proptest::collection::vec("[abAB é]{0,6}", 1..40),

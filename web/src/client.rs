@@ -379,7 +379,7 @@ impl Client {
     pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult<'_>) -> T) -> T {
         let views = self.store.views.borrow();
         let mut s = views.search.borrow_mut();
-        f(search::run(&views.history, views.generation, &mut s, q))
+        f(search::run(&views.history, &mut s, q))
     }
 
     pub fn history_get(&self, id: &HistoryId) -> Option<History> {

@@ -5,7 +5,7 @@
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use serde::Deserialize;
-use terrapin_core::payload::history::History;
+use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::search::{Filters, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
 
@@ -58,8 +58,9 @@ fn fold_char(c: char) -> char {
 
 /// The search index of one set of views and what queries reuse.
 pub struct Search {
-    /// The views' generation the index was built at.
-    generation: Option<u64>,
+    /// Whether `index` was built; then `touched` lists the entries changed since.
+    built: bool,
+    touched: Vec<HistoryId>,
     index: SearchIndex,
     matcher: Option<Matcher>,
     buf: Vec<char>,
@@ -68,7 +69,8 @@ pub struct Search {
 impl Default for Search {
     fn default() -> Self {
         Self {
-            generation: None,
+            built: false,
+            touched: Vec::new(),
             index: SearchIndex::new(fold_char),
             matcher: None,
             buf: Vec::new(),
@@ -76,17 +78,29 @@ impl Default for Search {
     }
 }
 
-/// Run `q` over the live `history` (at views generation `generation`). Results are newest
-/// first, except fuzzy, which ranks by score (ties newest first).
-pub fn run<'a>(
-    history: &'a HistoryStore,
-    generation: u64,
-    search: &mut Search,
-    q: &Query,
-) -> QueryResult<'a> {
-    if search.generation != Some(generation) {
-        search.index.rebuild(history.entries());
-        search.generation = Some(generation);
+impl Search {
+    /// The entry with this id was created, replaced or deleted.
+    pub fn touch(&mut self, id: HistoryId) {
+        if self.built {
+            self.touched.push(id);
+            if self.touched.len() > 50_000 {
+                // Cheaper to rebuild than to keep them.
+                self.built = false;
+                self.touched = Vec::new();
+            }
+        }
+    }
+}
+
+/// Run `q` over the live `history` (every change to it [`Search::touch`]ed). Results are
+/// newest first, except fuzzy, which ranks by score (ties newest first).
+pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> QueryResult<'a> {
+    if !search.built {
+        search.index.rebuild(history);
+        search.built = true;
+    } else if !search.touched.is_empty() {
+        search.index.update(history, &mut search.touched);
+        search.touched.clear();
     }
     let text = q.text.trim();
     let mode = match q.mode {

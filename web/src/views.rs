@@ -92,7 +92,7 @@ pub struct Views {
     pub unreadable: u64,
     /// Bumped on every change, so callers can cache query results.
     pub generation: u64,
-    /// The search index, rebuilt on the first query after a change.
+    /// The search index, brought up to date (the entries touched) by the next query.
     pub search: RefCell<crate::search::Search>,
 }
 
@@ -101,7 +101,14 @@ impl Views {
         for d in items {
             let origin = d.origin();
             match d.m {
-                Meaning::History(h) => self.history.apply_decoded(origin, h),
+                Meaning::History(h) => {
+                    let id = match &h {
+                        HistoryRecord::Create(x) => x.id,
+                        HistoryRecord::Delete(id) => *id,
+                    };
+                    self.history.apply_decoded(origin, h);
+                    self.search.get_mut().touch(id);
+                }
                 Meaning::Kv(k) => self.kv.apply_decoded(origin, k),
                 Meaning::Unreadable(_) => self.unreadable += 1,
             }
