@@ -17,8 +17,6 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use memchr::memmem;
-
 use crate::payload::history::{History, HistoryId};
 use crate::store::HistoryStore;
 
@@ -505,7 +503,7 @@ fn narrows(mode: Mode, old: &str, new: &str, fold: Fold) -> bool {
 enum Matcher<'t> {
     All,
     Prefix(&'t str),
-    Words(Vec<memmem::Finder<'static>>),
+    Words(Vec<Vec<u8>>),
     Fuzzy {
         /// The lowercase words, when the text is plain (for the subsequence check).
         words: Option<Vec<Vec<u8>>>,
@@ -521,7 +519,7 @@ impl<'t> Matcher<'t> {
             Mode::Prefix => Matcher::Prefix(text),
             Mode::FullText => Matcher::Words(
                 text.split_whitespace()
-                    .map(|w| memmem::Finder::new(fold_str(w, fold).as_bytes()).into_owned())
+                    .map(|w| fold_str(w, fold).into_bytes())
                     .collect(),
             ),
             Mode::Fuzzy => Matcher::Fuzzy {
@@ -547,7 +545,7 @@ impl<'t> Matcher<'t> {
             Matcher::Prefix(t) => cmds.text.get(id).starts_with(t).then_some(0),
             Matcher::Words(ws) => {
                 let l = cmds.lower(id);
-                ws.iter().all(|w| w.find(l).is_some()).then_some(0)
+                ws.iter().all(|w| contains(l, w)).then_some(0)
             }
             Matcher::Fuzzy { words } => {
                 if let Some(words) = words {
@@ -563,14 +561,21 @@ impl<'t> Matcher<'t> {
     }
 }
 
-fn subsequence(needle: &[u8], mut hay: &[u8]) -> bool {
-    for &b in needle {
-        match memchr::memchr(b, hay) {
-            Some(i) => hay = &hay[i + 1..],
-            None => return false,
-        }
+/// Whether `needle` occurs in `hay`. Commands and words are short: a first-byte scan is
+/// enough (and keeps memchr's larger searchers out of the wasm).
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    if hay.len() < needle.len() {
+        return false;
     }
-    true
+    (0..=hay.len() - needle.len()).any(|i| hay[i] == first && &hay[i + 1..i + needle.len()] == rest)
+}
+
+fn subsequence(needle: &[u8], hay: &[u8]) -> bool {
+    let mut it = hay.iter();
+    needle.iter().all(|b| it.any(|h| h == b))
 }
 
 #[cfg(test)]
