@@ -204,6 +204,11 @@ struct Last {
     hits: Vec<u32>,
 }
 
+/// Sort keys `(timestamp, id, _)`, newest first.
+fn newest_first(a: &(u64, HistoryId, u32), b: &(u64, HistoryId, u32)) -> core::cmp::Ordering {
+    b.0.cmp(&a.0).then(b.1.cmp(&a.1))
+}
+
 /// Not yet matched / did not match, in the per-command memo; anything else is a score.
 const UNKNOWN: u32 = u32::MAX;
 const NO: u32 = u32::MAX - 1;
@@ -274,7 +279,7 @@ impl SearchIndex {
             .enumerate()
             .map(|(i, h)| (h.timestamp, h.id, i as u32))
             .collect();
-        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        order.sort_unstable_by(newest_first);
         self.last = None;
         self.rows.clear();
         self.ids.clear();
@@ -300,12 +305,18 @@ impl SearchIndex {
             return self.rebuild(store);
         }
         self.last = None;
-        let mut fresh: Vec<(u64, HistoryId, Row)> = Vec::new();
+        let mut fresh_rows: Vec<Row> = Vec::new();
+        let mut keys: Vec<(u64, HistoryId, u32)> = Vec::new();
         for h in touched.iter().filter_map(|id| store.get(id)) {
+            keys.push((h.timestamp, h.id, fresh_rows.len() as u32));
             let row = self.row(h);
-            fresh.push((h.timestamp, h.id, row));
+            fresh_rows.push(row);
         }
-        fresh.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+        keys.sort_unstable_by(newest_first);
+        let fresh: Vec<(u64, HistoryId, Row)> = keys
+            .into_iter()
+            .map(|(t, id, i)| (t, id, fresh_rows[i as usize]))
+            .collect();
         let rows = core::mem::take(&mut self.rows);
         let ids = core::mem::take(&mut self.ids);
         self.rows.reserve(rows.len() + fresh.len());
@@ -372,7 +383,8 @@ impl SearchIndex {
         let mut last = self.last.take().unwrap_or_default();
         let candidates = core::mem::take(&mut last.hits);
         let mut hits: Vec<u32> = Vec::new();
-        let mut scored: Vec<(u32, u32)> = Vec::new();
+        // Fuzzy: (best score first, then newest first) as one number, smallest first.
+        let mut scored: Vec<u64> = Vec::new();
         self.memo.clear();
         self.memo.resize(self.cmds.text.len(), UNKNOWN);
         let m = Matcher::new(mode, text, self.fold);
@@ -391,7 +403,7 @@ impl SearchIndex {
                 if score != NO {
                     hits.push(pos);
                     if mode == Mode::Fuzzy && !text.is_empty() {
-                        scored.push((score, pos));
+                        scored.push((u64::from(!score) << 32) | u64::from(pos));
                     }
                 }
             };
@@ -411,15 +423,14 @@ impl SearchIndex {
         let start = offset.min(total);
         let end = offset.saturating_add(limit).min(total);
         let ids = if mode == Mode::Fuzzy && !text.is_empty() {
-            let order = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
             if end > 0 && end < scored.len() {
-                scored.select_nth_unstable_by(end - 1, order);
+                scored.select_nth_unstable(end - 1);
                 scored.truncate(end);
             }
-            scored.sort_unstable_by(order);
+            scored.sort_unstable();
             scored[start..end]
                 .iter()
-                .map(|&(_, p)| self.ids[p as usize])
+                .map(|&k| self.ids[k as u32 as usize])
                 .collect()
         } else {
             hits[start..end]
