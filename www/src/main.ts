@@ -60,9 +60,8 @@ const metrics = {
   /** Per keystroke: event to results in the DOM, of which in history.query, and in the handler. */
   keystrokes: [] as { q: string; ms: number; queryMs: number; handlerMs: number }[],
   frames: [] as number[],
-  /** ms since navigation start: Client.open done, vault unlocked, first results shown. */
+  /** ms since navigation start: Client.open done, first results shown. */
   opened: undefined as number | undefined,
-  unlocked: undefined as number | undefined,
   firstResults: undefined as number | undefined,
   queries: 0,
   pendingDeletes: 0,
