@@ -13,12 +13,10 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use blake2::digest::{Update, VariableOutput};
-use blake2::Blake2bVar;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroize;
 
-use super::{b64url_decode, b64url_encode, blake2b_mac32, blake2b_mac56, xchacha20, Key};
+use super::{b64url_decode, b64url_encode, blake2b, blake2b_mac32, blake2b_mac56, xchacha20, Key};
 
 /// The header of a PIE-wrapped local key.
 pub const HEADER: &str = "k4.local-wrap.pie.";
@@ -108,12 +106,7 @@ pub fn lid(key: &Key) -> String {
     paserk.push_str(&b64url_encode(key.as_bytes()));
 
     let mut d = [0u8; LID_LEN];
-    // 33 bytes is a valid BLAKE2b output length (1..=64), so neither call can fail.
-    if let Ok(mut h) = Blake2bVar::new(LID_LEN) {
-        h.update(LID_HEADER.as_bytes());
-        h.update(paserk.as_bytes());
-        let _ = h.finalize_variable(&mut d);
-    }
+    blake2b(&mut d, &[LID_HEADER.as_bytes(), paserk.as_bytes()]);
     paserk.zeroize();
 
     let mut out = String::from(LID_HEADER);
