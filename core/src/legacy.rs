@@ -132,13 +132,17 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
     let mut out = Vec::new();
     for (key, recs) in series {
         let name = alloc::format!("{key}");
-        let ids: BTreeSet<RecordId> = recs.iter().map(|r| r.id).collect();
+        // Where each id sits in `recs` (ids are unique here).
+        let mut pos: BTreeMap<RecordId, usize> = BTreeMap::new();
+        for (i, r) in recs.iter().enumerate() {
+            pos.insert(r.id, i);
+        }
         let mut children: BTreeMap<RecordId, Vec<RecordId>> = BTreeMap::new();
         let mut roots = Vec::new();
         for r in &recs {
             match r.parent {
                 None => roots.push(r.id),
-                Some(p) if !ids.contains(&p) => problems.push(Problem::MissingParent {
+                Some(p) if !pos.contains_key(&p) => problems.push(Problem::MissingParent {
                     record: r.id,
                     parent: p,
                 }),
@@ -148,7 +152,7 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
         for (parent, kids) in &children {
             if kids.len() > 1 {
                 let mut kids = kids.clone();
-                kids.sort();
+                kids.sort_unstable();
                 problems.push(Problem::Fork {
                     parent: *parent,
                     children: kids,
@@ -156,7 +160,7 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
             }
         }
         if roots.len() > 1 {
-            roots.sort();
+            roots.sort_unstable();
             problems.push(Problem::MultipleRoots {
                 series: name.clone(),
                 roots: roots.clone(),
@@ -175,18 +179,21 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
             order.push(id);
             cur = children.get(&id).and_then(|k| k.first().copied());
         }
-        let explained: BTreeSet<RecordId> = problems
+        let mut explained = BTreeSet::new();
+        for id in problems
             .iter()
             .flat_map(problem_ids)
             .chain(roots.iter().copied())
-            .collect();
-        let mut cyclic: Vec<RecordId> = ids
-            .iter()
-            .filter(|id| !visited.contains(id) && !explained.contains(id))
+        {
+            explained.insert(id);
+        }
+        // In id order, as `pos` is.
+        let cyclic: Vec<RecordId> = pos
+            .keys()
+            .filter(|id| !visited.contains(*id) && !explained.contains(*id))
             .copied()
             .collect();
-        if !cyclic.is_empty() && !descends_from_problem(&recs, &cyclic, &explained) {
-            cyclic.sort();
+        if !cyclic.is_empty() && !descends_from_problem(&recs, &pos, &cyclic, &explained) {
             problems.push(Problem::Cycle {
                 series: name,
                 records: cyclic,
@@ -194,10 +201,9 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
         }
 
         if problems.is_empty() {
-            let mut by_id: BTreeMap<RecordId, LegacyRecord<D>> =
-                recs.into_iter().map(|r| (r.id, r)).collect();
+            let mut slots: Vec<Option<LegacyRecord<D>>> = recs.into_iter().map(Some).collect();
             for (idx, id) in order.into_iter().enumerate() {
-                if let Some(r) = by_id.remove(&id) {
+                if let Some(r) = pos.get(&id).and_then(|&i| slots[i].take()) {
                     out.push(Record {
                         id: r.id,
                         idx: idx as u64,
@@ -218,7 +224,8 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
     if problems.is_empty() {
         Ok(out)
     } else {
-        problems.sort();
+        // Equal problems are identical, so an unstable sort then dedup is exact.
+        problems.sort_unstable();
         problems.dedup();
         Err(LegacyError { problems })
     }
@@ -237,11 +244,11 @@ fn problem_ids(p: &Problem) -> Vec<RecordId> {
 /// True if every unreached record hangs below an already-reported problem (not a cycle).
 fn descends_from_problem<D>(
     recs: &[LegacyRecord<D>],
+    pos: &BTreeMap<RecordId, usize>,
     unreached: &[RecordId],
     explained: &BTreeSet<RecordId>,
 ) -> bool {
-    let parent: BTreeMap<RecordId, Option<RecordId>> =
-        recs.iter().map(|r| (r.id, r.parent)).collect();
+    let parent = |id: &RecordId| pos.get(id).and_then(|&i| recs[i].parent);
     unreached.iter().all(|start| {
         let mut cur = *start;
         let mut steps = 0usize;
@@ -249,7 +256,7 @@ fn descends_from_problem<D>(
             if explained.contains(&cur) {
                 return true;
             }
-            match parent.get(&cur).copied().flatten() {
+            match parent(&cur) {
                 Some(p) if steps <= recs.len() => {
                     cur = p;
                     steps += 1;

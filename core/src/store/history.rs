@@ -99,7 +99,7 @@ impl HistoryStore {
     /// Live entries sorted by command timestamp, then id (oldest first).
     pub fn entries_by_time(&self) -> Vec<&History> {
         let mut v: Vec<&History> = self.entries().collect();
-        v.sort_by_key(|h| (h.timestamp, h.id));
+        v.sort_unstable_by_key(|h| (h.timestamp, h.id));
         v
     }
 
