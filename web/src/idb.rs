@@ -9,7 +9,9 @@
 //! - `series`: key `[host, tag]` → last idx (number), written in the same transaction as the
 //!   records, so the status never runs ahead of or behind the records.
 //! - `derived`: key `[host, tag, first idx of a page]` → what the records of that page mean
-//!   once decrypted (history entries, kv writes); written with the records (see [`crate::views`]).
+//!   once decrypted (history entries, kv writes), as bytes ([`crate::views::encode_page`]);
+//!   written with the records (see [`crate::views`]). Schema 1 kept JSON text here: such
+//!   pages are left alone and derived again from the records once a key is set.
 //! - `meta`: key string → string (host id, vault, settings).
 //!
 //! An append is one read-write transaction: it checks that the page starts right after the
@@ -31,7 +33,7 @@ use wasm_bindgen::JsValue;
 /// Records per stored value.
 pub const CHUNK: u64 = 256;
 /// The schema this code writes; older databases are upgraded on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 const RECORDS: &str = "records";
 const SERIES: &str = "series";
@@ -126,6 +128,9 @@ impl IdbStore {
                     db.create_object_store(DERIVED).build()?;
                     db.create_object_store(META).build()?;
                 }
+                // Version 2: derived pages are bytes. Nothing to move: the views find the
+                // schema-1 pages on load and derive them again (so older code can't open a
+                // database whose pages it would misread).
                 Ok(())
             })
             .await
@@ -193,8 +198,9 @@ impl IdbStore {
         self.meta_set(crate::views::META_VIEWS_STALE, None).await
     }
 
-    /// Every derived value of a series, in idx order (one per chunk that had one).
-    pub async fn derived(&self, series: &SeriesKey) -> Result<Vec<String>, StoreError> {
+    /// Every derived page of a series, in idx order, and whether some were in the schema-1
+    /// format (JSON text, skipped).
+    pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), StoreError> {
         let tx = self.db.transaction(DERIVED).build()?;
         let store = tx.object_store(DERIVED)?;
         let range = KeyRange::Bound(
@@ -209,15 +215,21 @@ impl IdbStore {
             .primitive()?
             .await?
             .collect::<Result<_, _>>()?;
-        Ok(vals.into_iter().filter_map(|v| v.as_string()).collect())
+        let old = vals.iter().any(|v| v.is_string());
+        let pages = vals
+            .into_iter()
+            .filter(|v| !v.is_string())
+            .map(|v| js_sys::Uint8Array::new(&v).to_vec())
+            .collect();
+        Ok((pages, old))
     }
 
-    /// Replace every derived value of a series with `values` (`(first idx, text)`), in one
+    /// Replace every derived page of a series with `values` (`(first idx, bytes)`), in one
     /// transaction.
     pub async fn replace_derived(
         &self,
         series: &SeriesKey,
-        values: &[(u64, String)],
+        values: &[(u64, Vec<u8>)],
     ) -> Result<(), StoreError> {
         let tx = self
             .db
@@ -234,10 +246,10 @@ impl IdbStore {
         );
         store.delete::<JsValue, _>(range).primitive()?.await?;
         let mut pending = Vec::with_capacity(values.len());
-        for (first, text) in values {
+        for (first, bytes) in values {
             pending.push(
                 store
-                    .put(text.as_str())
+                    .put(JsValue::from(js_sys::Uint8Array::from(bytes.as_slice())))
                     .with_key(chunk_key(series, *first))
                     .primitive()?,
             );
@@ -387,7 +399,7 @@ impl IdbStore {
     pub async fn append_with(
         &self,
         page: &[EncRecord],
-        derived: Option<&str>,
+        derived: Option<&[u8]>,
     ) -> Result<(), StoreError> {
         let series = check_page(page)?;
         let first = page[0].idx;
@@ -473,7 +485,7 @@ impl IdbStore {
             let derived_store = tx.object_store(DERIVED)?;
             pending.push(
                 derived_store
-                    .put(d)
+                    .put(JsValue::from(js_sys::Uint8Array::from(d)))
                     .with_key(chunk_key(&series, first))
                     .primitive()?,
             );

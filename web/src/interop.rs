@@ -5,7 +5,7 @@
 //! nanosecond value matters (`timestampNs`, a decimal string). Records cross as their wire JSON
 //! text, so no 64-bit field loses precision.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::plan::Direction;
@@ -23,17 +23,68 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     js_sys::JSON::parse(&text)
 }
 
-fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    let text = if v.is_undefined() || v.is_null() {
-        "{}".to_owned()
-    } else {
-        js_sys::JSON::stringify(&v)
-            .map_err(|_| invalid(&format!("{what}: not plain data")))?
-            .as_string()
-            .unwrap_or_default()
-    };
-    serde_json::from_str(&text).map_err(|e| invalid(&format!("{what}: {e}")))
+/// Reads the fields of a plain JS options object (`undefined` or `null` means `{}`); a field
+/// that is `undefined` or `null` is absent. Type errors name the object and the field.
+struct Fields<'a> {
+    obj: JsValue,
+    what: &'a str,
 }
+
+impl<'a> Fields<'a> {
+    fn new(v: JsValue, what: &'a str) -> Result<Self, JsValue> {
+        if !(v.is_undefined() || v.is_null() || v.is_object()) {
+            return Err(invalid(&format!("{what}: expected an object")));
+        }
+        Ok(Self { obj: v, what })
+    }
+
+    fn get(&self, name: &str) -> Option<JsValue> {
+        if self.obj.is_undefined() || self.obj.is_null() {
+            return None;
+        }
+        js_sys::Reflect::get(&self.obj, &name.into())
+            .ok()
+            .filter(|v| !v.is_undefined() && !v.is_null())
+    }
+
+    fn wrong(&self, name: &str, expected: &str) -> JsValue {
+        invalid(&format!("{}: `{name}` must be {expected}", self.what))
+    }
+
+    fn string(&self, name: &str) -> Result<Option<String>, JsValue> {
+        self.get(name)
+            .map(|v| v.as_string().ok_or_else(|| self.wrong(name, "a string")))
+            .transpose()
+    }
+
+    fn number(&self, name: &str) -> Result<Option<f64>, JsValue> {
+        self.get(name)
+            .map(|v| {
+                v.as_f64()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| self.wrong(name, "a finite number"))
+            })
+            .transpose()
+    }
+
+    /// An integer in `min..=max`.
+    fn int(&self, name: &str, min: f64, max: f64) -> Result<Option<i64>, JsValue> {
+        self.get(name)
+            .map(|v| match v.as_f64() {
+                Some(x) if x.fract() == 0.0 && (min..=max).contains(&x) => Ok(x as i64),
+                _ => Err(self.wrong(name, &format!("an integer from {min} to {max}"))),
+            })
+            .transpose()
+    }
+
+    fn boolean(&self, name: &str) -> Result<Option<bool>, JsValue> {
+        self.get(name)
+            .map(|v| v.as_bool().ok_or_else(|| self.wrong(name, "true or false")))
+            .transpose()
+    }
+}
+
+const SAFE: f64 = 9_007_199_254_740_991.0;
 
 fn error(kind: &str, message: &str, status: Option<u16>) -> JsValue {
     let e = js_sys::Error::new(message);
@@ -113,48 +164,23 @@ pub fn history_to_js(h: &History) -> Result<JsValue, JsValue> {
     to_js(&history_js(h))
 }
 
-/// A new history entry from JS.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HistoryInput {
-    command: String,
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    timestamp: Option<f64>,
-    #[serde(default = "minus_one")]
-    duration: i64,
-    #[serde(default = "minus_one")]
-    exit: i64,
-    #[serde(default)]
-    cwd: String,
-    #[serde(default)]
-    session: String,
-    /// "host:user"
-    #[serde(default)]
-    hostname: Option<String>,
-    #[serde(default)]
-    author: Option<String>,
-    #[serde(default)]
-    intent: Option<String>,
-    #[serde(default)]
-    shell: Option<String>,
-}
-
-fn minus_one() -> i64 {
-    -1
-}
-
+/// A new history entry from JS: `{ command, id?, timestamp? (ms), duration? (ns), exit?, cwd?,
+/// session?, hostname? ("host:user"), author?, intent?, shell? }`.
 pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
-    let i: HistoryInput = from_js(v, "history entry")?;
-    let id = match i.id {
+    let f = Fields::new(v, "history entry")?;
+    let command = f
+        .string("command")?
+        .ok_or_else(|| invalid("history entry: `command` is missing"))?;
+    let id = match f.string("id")? {
         Some(s) => s
             .parse()
             .map_err(|e| invalid(&format!("history id: {e}")))?,
         None => HistoryId(uuid::Uuid::nil()),
     };
-    let hostname = i.hostname.unwrap_or_else(|| "browser:web".into());
-    let author = i.author.unwrap_or_else(|| {
+    let hostname = f
+        .string("hostname")?
+        .unwrap_or_else(|| "browser:web".into());
+    let author = f.string("author")?.unwrap_or_else(|| {
         hostname
             .split_once(':')
             .map_or("web", |(_, u)| u)
@@ -162,17 +188,17 @@ pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
     });
     Ok(History {
         id,
-        timestamp: ns(i.timestamp.unwrap_or_else(js_sys::Date::now)),
-        duration: i.duration,
-        exit: i.exit,
-        command: i.command,
-        cwd: i.cwd,
-        session: i.session,
+        timestamp: ns(f.number("timestamp")?.unwrap_or_else(js_sys::Date::now)),
+        duration: f.int("duration", -SAFE, SAFE)?.unwrap_or(-1),
+        exit: f.int("exit", -SAFE, SAFE)?.unwrap_or(-1),
+        command,
+        cwd: f.string("cwd")?.unwrap_or_default(),
+        session: f.string("session")?.unwrap_or_default(),
         hostname,
         deleted_at: None,
         author,
-        intent: i.intent,
-        shell: i.shell,
+        intent: f.string("intent")?,
+        shell: f.string("shell")?,
         author_kind: None,
     })
 }
@@ -184,37 +210,33 @@ pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
     arr.iter().map(history_from_js).collect()
 }
 
-/// A history query from JS (times in ms).
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct QueryJs {
-    text: String,
-    mode: SearchMode,
-    host: Option<String>,
-    cwd: Option<String>,
-    exit: Option<i64>,
-    session: Option<String>,
-    after: Option<f64>,
-    before: Option<f64>,
-    include_deleted: bool,
-    offset: usize,
-    limit: Option<usize>,
-}
-
+/// A history query from JS (times in ms): `{ text?, mode? ("prefix" | "full-text" |
+/// "fuzzy"), host?, cwd?, exit?, session?, after?, before?, includeDeleted?, offset?, limit? }`.
 pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
-    let q: QueryJs = from_js(v, "history query")?;
+    let f = Fields::new(v, "history query")?;
+    let mode = match f.string("mode")?.as_deref() {
+        None | Some("full-text") | Some("fulltext") => SearchMode::FullText,
+        Some("prefix") => SearchMode::Prefix,
+        Some("fuzzy") => SearchMode::Fuzzy,
+        Some(other) => {
+            return Err(invalid(&format!(
+                "history query: unknown `mode` {other:?} (prefix, full-text or fuzzy)"
+            )))
+        }
+    };
+    let count = |name| Ok::<_, JsValue>(f.int(name, 0.0, SAFE)?.map(|n| n as usize));
     Ok(Query {
-        text: q.text,
-        mode: q.mode,
-        host: q.host,
-        cwd: q.cwd,
-        exit: q.exit,
-        session: q.session,
-        after: q.after.map(ns),
-        before: q.before.map(ns),
-        include_deleted: q.include_deleted,
-        offset: q.offset,
-        limit: q.limit,
+        text: f.string("text")?.unwrap_or_default(),
+        mode,
+        host: f.string("host")?,
+        cwd: f.string("cwd")?,
+        exit: f.int("exit", -SAFE, SAFE)?,
+        session: f.string("session")?,
+        after: f.number("after")?.map(ns),
+        before: f.number("before")?.map(ns),
+        include_deleted: f.boolean("includeDeleted")?.unwrap_or(false),
+        offset: count("offset")?.unwrap_or(0),
+        limit: count("limit")?,
     })
 }
 
@@ -294,21 +316,19 @@ pub fn kv_list_to_js(items: &[(String, String, String)]) -> Result<JsValue, JsVa
 }
 
 /// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct KdfJs {
-    memory_ki_b: Option<u32>,
-    iterations: Option<u32>,
-    parallelism: Option<u32>,
-}
-
 pub fn kdf_from_js(v: JsValue) -> Result<KdfParams, JsValue> {
-    let k: KdfJs = from_js(v, "vault options")?;
+    let f = Fields::new(v, "vault options")?;
     let d = KdfParams::default();
+    let u32_field = |name, default: u32| {
+        Ok::<_, JsValue>(
+            f.int(name, 0.0, u32::MAX as f64)?
+                .map_or(default, |n| n as u32),
+        )
+    };
     Ok(KdfParams {
-        m: k.memory_ki_b.unwrap_or(d.m),
-        t: k.iterations.unwrap_or(d.t),
-        p: k.parallelism.unwrap_or(d.p),
+        m: u32_field("memoryKiB", d.m)?,
+        t: u32_field("iterations", d.t)?,
+        p: u32_field("parallelism", d.p)?,
     })
 }
 

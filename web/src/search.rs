@@ -4,28 +4,24 @@
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
-use serde::Deserialize;
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::search::{Filters, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
 
 /// How the query text matches a command.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SearchMode {
     /// The command starts with the text.
     Prefix,
     /// Every word of the text appears in the command (case-insensitive), in any order.
     #[default]
-    #[serde(alias = "fulltext")]
     FullText,
     /// fzf-like fuzzy match (nucleo), best matches first.
     Fuzzy,
 }
 
 /// A history query. Times are nanoseconds since the Unix epoch.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default, rename_all = "camelCase")]
+#[derive(Clone, Debug, Default)]
 pub struct Query {
     pub text: String,
     pub mode: SearchMode,

@@ -10,10 +10,9 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use serde::{Deserialize, Serialize};
 use terrapin_core::crypto::{decrypt_record, Key};
-use terrapin_core::payload::history::HistoryRecord;
-use terrapin_core::payload::kv::KvRecord;
+use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
 use terrapin_core::store::{HistoryStore, KvStore, RecordOrigin};
@@ -22,8 +21,7 @@ use terrapin_core::sync::{EncRecord, LocalStore};
 use crate::idb::{IdbStore, StoreError};
 
 /// What one record means, once decrypted.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Meaning {
     History(HistoryRecord),
     Kv(KvRecord),
@@ -32,7 +30,7 @@ pub enum Meaning {
 }
 
 /// One decoded record with where it came from.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Derived {
     pub ts: u64,
     pub host: HostId,
@@ -50,6 +48,69 @@ impl Derived {
             record: self.id,
         }
     }
+}
+
+/// A derived page as stored in IndexedDB: per record, `ts` (u64 LE), host (16 bytes), `idx`
+/// (u64 LE), id (16 bytes), a kind byte (0 history, 1 kv, 2 unreadable) and a length-prefixed
+/// (u32 LE) body: the entry in its current Atuin payload encoding (history v2, kv v1, read
+/// back with the core's decoders) or the UTF-8 reason it is unreadable.
+pub fn encode_page(items: &[Derived]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(items.len() * 160);
+    for d in items {
+        out.extend_from_slice(&d.ts.to_le_bytes());
+        out.extend_from_slice(d.host.0.as_bytes());
+        out.extend_from_slice(&d.idx.to_le_bytes());
+        out.extend_from_slice(d.id.0.as_bytes());
+        let (kind, body) = match &d.m {
+            Meaning::History(h) => (0u8, h.encode()),
+            Meaning::Kv(k) => (1, k.encode()),
+            Meaning::Unreadable(why) => (2, why.as_bytes().to_vec()),
+        };
+        out.push(kind);
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&body);
+    }
+    out
+}
+
+/// Read a page written by [`encode_page`].
+pub fn decode_page(mut b: &[u8]) -> Result<Vec<Derived>, String> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+        if b.len() < n {
+            return Err(format!("cut short ({} bytes left, {n} needed)", b.len()));
+        }
+        let (head, rest) = b.split_at(n);
+        *b = rest;
+        Ok(head)
+    }
+    let u64le = |x: &[u8]| u64::from_le_bytes(x.try_into().unwrap_or_default());
+    let uuid = |x: &[u8]| uuid::Uuid::from_slice(x).unwrap_or_default();
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let ts = u64le(take(&mut b, 8)?);
+        let host = HostId(uuid(take(&mut b, 16)?));
+        let idx = u64le(take(&mut b, 8)?);
+        let id = RecordId(uuid(take(&mut b, 16)?));
+        let kind = take(&mut b, 1)?[0];
+        let len = u32::from_le_bytes(take(&mut b, 4)?.try_into().unwrap_or_default());
+        let body = take(&mut b, len as usize)?;
+        let m = match kind {
+            0 => Meaning::History(
+                HistoryRecord::decode(&HISTORY_VERSION, body).map_err(|e| e.to_string())?,
+            ),
+            1 => Meaning::Kv(KvRecord::decode(&KV_VERSION, body).map_err(|e| e.to_string())?),
+            2 => Meaning::Unreadable(String::from_utf8_lossy(body).into_owned()),
+            k => return Err(format!("unknown kind byte {k}")),
+        };
+        out.push(Derived {
+            ts,
+            host,
+            idx,
+            id,
+            m,
+        });
+    }
+    Ok(out)
 }
 
 /// Whether records of this tag are decoded into a view.
@@ -154,12 +215,17 @@ impl ViewStore {
         let status = self.idb.status().await?;
         let mut views = Views::default();
         for (series, _) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
-            for text in self.idb.derived(&series).await? {
-                let items: Vec<Derived> =
-                    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
-                        what: format!("derived page of {series}"),
-                        reason: e.to_string(),
-                    })?;
+            let (pages, old_format) = self.idb.derived(&series).await?;
+            if old_format {
+                // Pages from schema 1 (JSON text): derive them again once a key is set.
+                self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
+                self.stale.set(true);
+            }
+            for bytes in pages {
+                let items = decode_page(&bytes).map_err(|reason| StoreError::Corrupt {
+                    what: format!("derived page of {series}"),
+                    reason,
+                })?;
                 views.apply(items);
             }
         }
@@ -186,9 +252,7 @@ impl ViewStore {
                     break;
                 }
                 let d = derive_page(&recs, &key);
-                let text =
-                    serde_json::to_string(&d).map_err(|e| StoreError::Derive(e.to_string()))?;
-                kept.push((start, text));
+                kept.push((start, encode_page(&d)));
                 views.apply(d);
                 start += recs.len() as u64;
             }
@@ -242,17 +306,68 @@ impl LocalStore for ViewStore {
             self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
             self.stale.set(true);
         }
-        let text = match &derived {
-            Some(d) => {
-                Some(serde_json::to_string(d).map_err(|e| StoreError::Derive(e.to_string()))?)
-            }
-            None => None,
-        };
-        self.idb.append_with(page, text.as_deref()).await?;
+        let bytes = derived.as_deref().map(encode_page);
+        self.idb.append_with(page, bytes.as_deref()).await?;
         self.appended.set(self.appended.get() + page.len() as u64);
         if let Some(d) = derived {
             self.views.borrow_mut().apply(d);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use terrapin_core::payload::history::{History, HistoryId};
+
+    fn at(i: u128, m: Meaning) -> Derived {
+        Derived {
+            ts: 1_700_000_000_000_000_000 + i as u64,
+            host: HostId(uuid::Uuid::from_u128(7)),
+            idx: i as u64,
+            id: RecordId(uuid::Uuid::from_u128(100 + i)),
+            m,
+        }
+    }
+
+    #[test]
+    fn derived_pages_round_trip_and_refuse_damage() {
+        let h = History {
+            id: HistoryId(uuid::Uuid::from_u128(9)),
+            timestamp: 5,
+            duration: -1,
+            exit: 2,
+            command: "ls -la ü".into(),
+            cwd: "/tmp".into(),
+            session: "s".into(),
+            hostname: "box:me".into(),
+            deleted_at: Some(6),
+            author: "me".into(),
+            intent: Some("look".into()),
+            shell: Some("zsh".into()),
+            author_kind: None,
+        };
+        let page = vec![
+            at(0, Meaning::History(HistoryRecord::Create(h.clone()))),
+            at(1, Meaning::History(HistoryRecord::Delete(h.id))),
+            at(
+                2,
+                Meaning::Kv(KvRecord {
+                    namespace: "ns".into(),
+                    key: "k".into(),
+                    value: None,
+                }),
+            ),
+            at(3, Meaning::Unreadable("wrong key".into())),
+        ];
+        let bytes = encode_page(&page);
+        assert_eq!(decode_page(&bytes).unwrap(), page);
+        assert!(decode_page(&bytes[..bytes.len() - 1])
+            .unwrap_err()
+            .contains("cut short"));
+        let mut bad = bytes.clone();
+        bad[48] = 9; // the first kind byte
+        assert_eq!(decode_page(&bad).unwrap_err(), "unknown kind byte 9");
     }
 }
