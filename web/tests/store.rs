@@ -335,15 +335,72 @@ async fn every_object_store_of_the_schema_exists_after_the_upgrade() {
     let s = fresh("schema").await;
     // Every store is used by these calls; a missing one would fail them.
     s.meta_set("k", Some("v")).await.unwrap();
-    s.append_with(&page(1, "history", 0, 3), Some("[]"))
+    s.append_with(&page(1, "history", 0, 3), Some(&[1, 2, 3]))
         .await
         .unwrap();
     assert_eq!(
         s.derived(&series(1, "history")).await.unwrap(),
-        vec!["[]".to_string()]
+        (vec![vec![1, 2, 3]], false)
     );
     s.clear_records().await.unwrap();
-    assert!(s.derived(&series(1, "history")).await.unwrap().is_empty());
+    assert!(s.derived(&series(1, "history")).await.unwrap().0.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn schema_1_derived_pages_are_upgraded_by_deriving_them_again() {
+    use indexed_db_futures::database::Database;
+    use indexed_db_futures::prelude::*;
+    use indexed_db_futures::transaction::TransactionMode;
+    use terrapin_web::views::ViewStore;
+    let name = format!("test-schema1-{}", js_sys::Math::random());
+    // A schema-1 database: the same stores, a derived page as JSON text.
+    let db = Database::open(name.as_str())
+        .with_version(1u32)
+        .with_on_upgrade_needed(|_, db| {
+            for s in ["records", "series", "derived", "meta"] {
+                db.create_object_store(s).build()?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let tx = db
+        .transaction("derived")
+        .with_mode(TransactionMode::Readwrite)
+        .build()
+        .unwrap();
+    let key = js_sys::Array::of3(
+        &HostId(Uuid::from_u128(1)).to_string().into(),
+        &"history".into(),
+        &0.0.into(),
+    );
+    tx.object_store("derived")
+        .unwrap()
+        .put("[]")
+        .with_key(wasm_bindgen::JsValue::from(key))
+        .primitive()
+        .unwrap()
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close();
+
+    let s = IdbStore::open(&name).await.unwrap();
+    assert_eq!(s.schema_version(), SCHEMA_VERSION);
+    assert_eq!(
+        s.derived(&series(1, "history")).await.unwrap(),
+        (vec![], true)
+    );
+    s.append(&page(1, "history", 0, 3)).await.unwrap();
+    let views = ViewStore::new(s.clone());
+    views.load().await.unwrap();
+    assert_eq!(
+        s.meta_get("views_stale").await.unwrap().as_deref(),
+        Some("1")
+    );
+    drop(views);
+    drop(s);
+    IdbStore::delete(&name).await.unwrap();
 }
 
 #[wasm_bindgen_test]
