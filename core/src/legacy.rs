@@ -10,11 +10,35 @@ use serde::{Deserialize, Serialize};
 use crate::record::{Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
 
 /// The host field of old records: a bare uuid or `{"id", "name"}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum LegacyHost {
     Id(HostId),
     Host(Host),
+}
+
+// By hand rather than `untagged`: a string is an id, a map a host. (serde's untagged
+// buffering adds several KB to the wasm and hides which form was wrong.)
+impl<'de> Deserialize<'de> for LegacyHost {
+    fn deserialize<De: serde::Deserializer<'de>>(d: De) -> Result<Self, De::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = LegacyHost;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a host id (uuid string) or a host object {\"id\", \"name\"}")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<LegacyHost, E> {
+                s.parse::<HostId>()
+                    .map(LegacyHost::Id)
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(s), &self))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<LegacyHost, A::Error> {
+                Host::deserialize(serde::de::value::MapAccessDeserializer::new(m))
+                    .map(LegacyHost::Host)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl LegacyHost {
@@ -314,6 +338,34 @@ mod tests {
                 ("kv", 1, 11)
             ]
         );
+    }
+
+    #[test]
+    fn json_host_as_object_and_bad_hosts_named() {
+        let j = |host: &str| {
+            alloc::format!(
+                r#"{{"id":"00000000-0000-0000-0000-000000000001","host":{host},"timestamp":5,"version":"v0","tag":"history","data":"x"}}"#
+            )
+        };
+        let r: LegacyRecord<String> = serde_json::from_str(&j(
+            r#"{"id":"00000000-0000-0000-0000-000000000002","name":"box"}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            r.host,
+            LegacyHost::Host(Host {
+                id: HostId(Uuid::from_u128(2)),
+                name: "box".into()
+            })
+        );
+        for bad in [r#""not-a-uuid""#, "7", r#"{"name":"box"}"#] {
+            let e = serde_json::from_str::<LegacyRecord<String>>(&j(bad)).unwrap_err();
+            let e = alloc::format!("{e}");
+            assert!(
+                e.contains("host id") || e.contains("missing field `id`"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

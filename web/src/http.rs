@@ -14,13 +14,12 @@ use std::rc::Rc;
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, Remote};
-use terrapin_core::wire::{
-    self, CapabilitiesResponse, ErrorResponse, LoginRequest, MeResponse, RegisterRequest,
-    SessionResponse,
-};
+use terrapin_core::wire::{self, CapabilitiesResponse, LoginRequest, MeResponse, RegisterRequest};
 use web_sys::AbortSignal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -260,9 +259,10 @@ impl HttpRemote {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(|s| s.saturating_mul(1000));
         let text = resp.text().await.unwrap_or_default();
-        let reason = serde_json::from_str::<ErrorResponse>(&text)
-            .map(|e| e.reason)
-            .unwrap_or_else(|_| {
+        let reason = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| Some(v.get("reason")?.as_str()?.to_owned()))
+            .unwrap_or_else(|| {
                 if text.is_empty() {
                     resp.status_text()
                 } else {
@@ -394,11 +394,13 @@ impl HttpRemote {
             username: username.into(),
             password: password.into(),
         };
-        let r: SessionResponse = self
+        let url = self.url("/register");
+        let v: Value = self
             .send_json(Method::POST, "/register", &body, false)
             .await?;
-        self.set_session(Some(r.session.clone()));
-        Ok(r.session)
+        let session = text_field(&v, "session", &url)?;
+        self.set_session(Some(session.clone()));
+        Ok(session)
     }
 
     /// `POST /login`; keeps the session.
@@ -408,20 +410,40 @@ impl HttpRemote {
             password: password.into(),
             totp_code: None,
         };
-        let r: SessionResponse = self.send_json(Method::POST, "/login", &body, false).await?;
-        self.set_session(Some(r.session.clone()));
-        Ok(r.session)
+        let url = self.url("/login");
+        let v: Value = self.send_json(Method::POST, "/login", &body, false).await?;
+        let session = text_field(&v, "session", &url)?;
+        self.set_session(Some(session.clone()));
+        Ok(session)
     }
 
     /// `GET /api/v0/me`.
     pub async fn me(&self) -> Result<MeResponse, HttpError> {
-        self.get_json("/api/v0/me", true).await
+        let v: Value = self.get_json("/api/v0/me", true).await?;
+        Ok(MeResponse {
+            username: text_field(&v, "username", &self.url("/api/v0/me"))?,
+        })
     }
 
     /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
     pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
-        match self.get_json("/api/v0/capabilities", false).await {
-            Ok(c) => Ok(Some(c)),
+        match self.get_json::<Value>("/api/v0/capabilities", false).await {
+            Ok(v) => {
+                let url = self.url("/api/v0/capabilities");
+                let mut capabilities = BTreeMap::new();
+                match v.get("capabilities") {
+                    Some(Value::Object(m)) => {
+                        for (k, c) in m {
+                            capabilities.insert(k.clone(), c.clone());
+                        }
+                    }
+                    _ => return Err(bad(&url, "no `capabilities` object")),
+                }
+                Ok(Some(CapabilitiesResponse {
+                    version: text_field(&v, "version", &url)?,
+                    capabilities,
+                }))
+            }
             Err(HttpError::Refused { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
         }
@@ -463,6 +485,14 @@ impl HttpRemote {
         self.get_json_query("/api/v0/record/next", &query, true)
             .await
     }
+}
+
+/// A string field of a JSON object answer.
+fn text_field(v: &Value, name: &str, url: &str) -> Result<String, HttpError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| bad(url, format!("no string field `{name}`")))
 }
 
 fn bad(url: &str, e: impl ToString) -> HttpError {
@@ -569,7 +599,7 @@ impl Remote for HttpRemote {
     /// cut off halfway is simply pushed again.
     async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
         for batch in records.chunks(self.push_batch.max(1)) {
-            let _: Option<serde_json::Value> = self
+            let _: Value = self
                 .send_json(Method::POST, "/api/v0/record", &batch, true)
                 .await?;
         }

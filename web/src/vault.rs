@@ -11,12 +11,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 use terrapin_core::random::{Entropy, OsEntropy};
 use zeroize::Zeroizing;
 
 /// What the vault keeps.
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Serialize, PartialEq, Eq)]
 pub struct Secrets {
     pub server: String,
     pub username: String,
@@ -35,7 +36,7 @@ impl std::fmt::Debug for Secrets {
 }
 
 /// Argon2id cost.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct KdfParams {
     /// Memory in KiB.
     pub m: u32,
@@ -55,7 +56,7 @@ impl Default for KdfParams {
     }
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize)]
 struct Sealed {
     v: u32,
     kdf: String,
@@ -126,10 +127,50 @@ pub fn seal(secrets: &Secrets, passphrase: &str, params: KdfParams) -> Result<St
     serde_json::to_string(&sealed).map_err(|e| VaultError::Malformed(e.to_string()))
 }
 
+/// Field readers for the JSON [`seal`] writes (read through `Value`: one parser, no
+/// per-type deserializer in the wasm).
+fn parse(text: &str) -> Result<Value, VaultError> {
+    serde_json::from_str(text).map_err(|e| VaultError::Malformed(e.to_string()))
+}
+
+fn text(v: &Value, name: &str) -> Result<String, VaultError> {
+    v.get(name)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| VaultError::Malformed(format!("no string field `{name}`")))
+}
+
+fn number(v: &Value, name: &str) -> Result<u32, VaultError> {
+    v.get(name)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| VaultError::Malformed(format!("no integer field `{name}`")))
+}
+
+impl Sealed {
+    fn from_json(text_: &str) -> Result<Self, VaultError> {
+        let v = parse(text_)?;
+        let p = v
+            .get("params")
+            .ok_or_else(|| VaultError::Malformed("no field `params`".into()))?;
+        Ok(Self {
+            v: number(&v, "v")?,
+            kdf: text(&v, "kdf")?,
+            params: KdfParams {
+                m: number(p, "m")?,
+                t: number(p, "t")?,
+                p: number(p, "p")?,
+            },
+            salt: text(&v, "salt")?,
+            nonce: text(&v, "nonce")?,
+            ct: text(&v, "ct")?,
+        })
+    }
+}
+
 /// Open a vault sealed by [`seal`].
 pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
-    let s: Sealed =
-        serde_json::from_str(sealed).map_err(|e| VaultError::Malformed(e.to_string()))?;
+    let s = Sealed::from_json(sealed)?;
     if s.v != 1 || s.kdf != "argon2id" {
         return Err(VaultError::Malformed(format!(
             "unknown vault v{} with {}",
@@ -156,6 +197,12 @@ pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
     );
     // Through &str like every other parse here: one reader type, one copy of serde_json's
     // parser in the wasm (the plaintext is JSON that `seal` wrote, so UTF-8).
-    let text = core::str::from_utf8(&plain).map_err(|e| VaultError::Malformed(e.to_string()))?;
-    serde_json::from_str(text).map_err(|e| VaultError::Malformed(e.to_string()))
+    let plain = core::str::from_utf8(&plain).map_err(|e| VaultError::Malformed(e.to_string()))?;
+    let v = parse(plain)?;
+    Ok(Secrets {
+        server: text(&v, "server")?,
+        username: text(&v, "username")?,
+        session: text(&v, "session")?,
+        key: text(&v, "key")?,
+    })
 }
