@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package's wasm into web/pkg: cargo (release, wasm32) + wasm-bindgen --target web,
-# then wasm-opt -Oz (npm binaryen) and esbuild --minify for the JS glue when they are installed
-# (root node_modules). No wasm-pack needed.
+# then wasm-opt (npm binaryen) and esbuild (npm) bundling the entry pkg/index.js, when they are
+# installed (root node_modules). No wasm-pack needed.
 # Prints the wasm size and the gzip size of wasm + JS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,11 +31,13 @@ if [ -x "$opt" ]; then
 fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
-    # The generated glue ships minified (comments, whitespace, local names; the exports keep
-    # their names), with a source map beside it for debugging.
-    "$esb" "$here/pkg/terrapin_web.js" --minify --format=esm --sourcemap --log-level=warning \
-        --allow-overwrite --outfile="$here/pkg/terrapin_web.js"
+    # The package entry: js/index.js and the generated glue bundled and minified into one ES
+    # module, pkg/index.js, with a source map (the wasm loads from beside it).
+    "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
+        --outfile="$here/pkg/index.js"
+else
+    printf "export * from '../js/index.js';\n" > "$here/pkg/index.js"
 fi
 gz=$(cat "$here/pkg/terrapin_web_bg.wasm" | gzip -9 | wc -c)
-gzjs=$(cat "$here/pkg/terrapin_web.js" "$here/js/index.js" | gzip -9 | wc -c)
+gzjs=$(gzip -9 < "$here/pkg/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$here/pkg/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"

@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { ensurePackage, webDir } from "../web/harness.mjs";
 
 ensurePackage();
-const files = ["pkg/terrapin_web_bg.wasm", "pkg/terrapin_web.js", "js/index.js"];
+const files = ["pkg/terrapin_web_bg.wasm", "pkg/index.js"];
 let raw = 0;
 let gz = 0;
 for (const f of files) {

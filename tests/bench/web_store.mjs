@@ -12,7 +12,7 @@ try {
   const page = await (await browser.newContext()).newPage();
   await page.goto(site.url + "/");
   const r = await page.evaluate(async (n) => {
-    const tw = await import("/js/index.js");
+    const tw = await import("/pkg/index.js");
     // Records made by the package itself (encrypted history), exported as wire JSON.
     const seed = await tw.Client.open({ server: "http://127.0.0.1:9", profile: "seed" });
     await seed.setKey(await tw.generateKey());

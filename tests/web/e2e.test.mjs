@@ -188,7 +188,7 @@ test("the vault keeps session and key sealed across page loads", async () => {
   }, { username });
   await p.page.reload();
   await p.eval(async () => {
-    window.tw = await import("/js/index.js");
+    window.tw = await import("/pkg/index.js");
   });
   await open(p, server, "vault");
   const r = await p.eval(async () => {
@@ -216,7 +216,7 @@ test("the package works in a Web Worker", async () => {
   const r = await p.eval(
     async ({ server, username }) => {
       const src = `
-        import { Client } from "${location.origin}/js/index.js";
+        import { Client } from "${location.origin}/pkg/index.js";
         onmessage = async ({ data }) => {
           try {
             const c = await Client.open({ server: data.server, profile: "in-worker" });

@@ -67,7 +67,7 @@ export async function setup(workerVars = {}) {
     page.on("pageerror", (e) => console.error("page error:", e));
     await page.goto(site.url + "/");
     await page.evaluate(async () => {
-      window.tw = await import("/js/index.js");
+      window.tw = await import("/pkg/index.js");
     });
     return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
   }
