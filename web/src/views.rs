@@ -268,14 +268,14 @@ impl ViewStore {
     /// Whether the kept views were made with `key` and cover every record.
     pub async fn views_match(&self, key: &Key) -> Result<bool, StoreError> {
         Ok(
-            self.idb.meta_get(META_VIEWS_KID).await?.as_deref() == Some(key.key_id().as_str())
+            self.idb.meta_get(META_VIEWS_KID).await?.as_deref() == Some(key.id())
                 && self.idb.meta_get(META_VIEWS_STALE).await?.is_none(),
         )
     }
 
     /// Remember which key the kept views were made with.
     pub async fn record_views_key(&self, key: &Key) -> Result<(), StoreError> {
-        self.idb.meta_set(META_VIEWS_KID, Some(&key.key_id())).await
+        self.idb.meta_set(META_VIEWS_KID, Some(key.id())).await
     }
 }
 

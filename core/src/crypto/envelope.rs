@@ -163,7 +163,7 @@ fn wrap_cek<E: Entropy + ?Sized>(
     entropy: &mut E,
 ) -> Result<String, CryptoError> {
     let nonce = random32(entropy)?;
-    Ok(cek_json(&pie::wrap(cek, key, &nonce), &key.key_id()))
+    Ok(cek_json(&pie::wrap(cek, key, &nonce), key.id()))
 }
 
 /// Parse `content_encryption_key`, check its key id against `key` and unwrap the CEK.
@@ -179,12 +179,11 @@ fn unwrap_cek(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<K
             reason: "\"kid\" is not a k4.lid key id",
         });
     }
-    let given_kid = key.key_id();
-    if cek.kid != given_kid {
+    if cek.kid != key.id() {
         return Err(CryptoError::WrongKey {
             id,
             record_kid: cek.kid,
-            given_kid,
+            given_kid: key.key_id(),
         });
     }
     pie::unwrap(&cek.wpk, key).map_err(|e| match e {

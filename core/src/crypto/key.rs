@@ -17,6 +17,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::cell::OnceCell;
 use core::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -57,19 +58,20 @@ pub enum KeyError {
 
 /// A 32-byte symmetric key: the user's master key or a record's content key.
 ///
-/// Zeroed on drop; compared in constant time; `Debug` never shows it.
+/// Zeroed on drop; compared in constant time; `Debug` never shows it. Its key id is worked out
+/// once, when first asked for (every record decrypted compares it).
 #[derive(Clone)]
-pub struct Key([u8; 32]);
+pub struct Key([u8; 32], OnceCell<String>);
 
 impl Key {
     pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+        Self(bytes, OnceCell::new())
     }
 
     /// A key from a slice that must be exactly 32 bytes long.
     pub fn from_slice(bytes: &[u8]) -> Result<Self, KeyError> {
         <[u8; 32]>::try_from(bytes)
-            .map(Self)
+            .map(Self::from_bytes)
             .map_err(|_| KeyError::WrongLength { len: bytes.len() })
     }
 
@@ -81,7 +83,7 @@ impl Key {
     pub fn generate<E: Entropy + ?Sized>(entropy: &mut E) -> Result<Self, EntropyError> {
         let mut bytes = [0u8; 32];
         entropy.fill(&mut bytes)?;
-        let key = Self(bytes);
+        let key = Self::from_bytes(bytes);
         bytes.zeroize();
         Ok(key)
     }
@@ -136,7 +138,7 @@ impl Key {
                 for (index, slot) in key.iter_mut().enumerate() {
                     *slot = read_byte_int(&mut cursor, index)?;
                 }
-                Ok(Self(*key))
+                Ok(Self::from_bytes(*key))
             }
             other => Err(KeyError::UnsupportedEncoding { marker: other }),
         }
@@ -208,7 +210,12 @@ impl Key {
 
     /// This key's PASERK id, `k4.lid.…` (what Atuin stores as `kid` beside each record).
     pub fn key_id(&self) -> String {
-        super::pie::lid(self)
+        String::from(self.id())
+    }
+
+    /// [`Key::key_id`], borrowed from the key.
+    pub fn id(&self) -> &str {
+        self.1.get_or_init(|| super::pie::lid(self))
     }
 }
 
