@@ -106,6 +106,24 @@ fn chunk_key(s: &SeriesKey, chunk: u64) -> JsValue {
     .into()
 }
 
+/// The keys of one series from `first` to `last` (chunk numbers or first idx), both included.
+fn series_range(s: &SeriesKey, first: u64, last: u64) -> KeyRange<JsValue> {
+    KeyRange::Bound(chunk_key(s, first), false, chunk_key(s, last), false)
+}
+
+/// Every value of `store` whose key is in `range`, in key order.
+async fn get_all(
+    store: &indexed_db_futures::object_store::ObjectStore<'_>,
+    range: KeyRange<JsValue>,
+) -> Result<Vec<JsValue>, StoreError> {
+    Ok(store
+        .get_all()
+        .with_query::<JsValue, _>(range)
+        .primitive()?
+        .await?
+        .collect::<Result<_, _>>()?)
+}
+
 fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what: what.into(),
@@ -203,18 +221,8 @@ impl IdbStore {
     pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), StoreError> {
         let tx = self.db.transaction(DERIVED).build()?;
         let store = tx.object_store(DERIVED)?;
-        let range = KeyRange::Bound(
-            chunk_key(series, 0),
-            false,
-            chunk_key(series, u64::MAX),
-            false,
-        );
-        let vals: Vec<JsValue> = store
-            .get_all()
-            .with_query::<JsValue, _>(range)
-            .primitive()?
-            .await?
-            .collect::<Result<_, _>>()?;
+        let range = series_range(series, 0, u64::MAX);
+        let vals = get_all(&store, range).await?;
         let old = vals.iter().any(|v| v.is_string());
         let pages = vals
             .into_iter()
@@ -238,12 +246,7 @@ impl IdbStore {
             .with_options(Self::tx_options())
             .build()?;
         let store = tx.object_store(DERIVED)?;
-        let range = KeyRange::Bound(
-            chunk_key(series, 0),
-            false,
-            chunk_key(series, u64::MAX),
-            false,
-        );
+        let range = series_range(series, 0, u64::MAX);
         store.delete::<JsValue, _>(range).primitive()?.await?;
         let mut pending = Vec::with_capacity(values.len());
         for (first, bytes) in values {
@@ -365,18 +368,8 @@ impl LocalStore for IdbStore {
         let end = start.saturating_add(count - 1);
         let tx = self.db.transaction(RECORDS).build()?;
         let store = tx.object_store(RECORDS)?;
-        let range = KeyRange::Bound(
-            chunk_key(series, start / CHUNK),
-            false,
-            chunk_key(series, end / CHUNK),
-            false,
-        );
-        let vals: Vec<JsValue> = store
-            .get_all()
-            .with_query::<JsValue, _>(range)
-            .primitive()?
-            .await?
-            .collect::<Result<_, _>>()?;
+        let range = series_range(series, start / CHUNK, end / CHUNK);
+        let vals = get_all(&store, range).await?;
         let mut out = Vec::with_capacity(count.min(100_000) as usize);
         for v in &vals {
             for r in parse_chunk("record chunk", v)? {
