@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use crate::client::ClientError;
 use crate::search::{Query, SearchMode};
 use crate::vault::KdfParams;
+use terrapin_core::search::Filters;
 
 fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     // Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
@@ -228,13 +229,15 @@ pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
     Ok(Query {
         text: f.string("text")?.unwrap_or_default(),
         mode,
-        host: f.string("host")?,
-        cwd: f.string("cwd")?,
-        exit: f.int("exit", -SAFE, SAFE)?,
-        session: f.string("session")?,
-        after: f.number("after")?.map(ns),
-        before: f.number("before")?.map(ns),
-        include_deleted: f.boolean("includeDeleted")?.unwrap_or(false),
+        filters: Filters {
+            host: f.string("host")?,
+            cwd: f.string("cwd")?,
+            exit: f.int("exit", -SAFE, SAFE)?,
+            session: f.string("session")?,
+            after: f.number("after")?.map(ns),
+            before: f.number("before")?.map(ns),
+            include_deleted: f.boolean("includeDeleted")?.unwrap_or(false),
+        },
         offset: count("offset")?.unwrap_or(0),
         limit: count("limit")?,
     })

@@ -8,34 +8,18 @@ use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::search::{Filters, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
 
-/// How the query text matches a command.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum SearchMode {
-    /// The command starts with the text.
-    Prefix,
-    /// Every word of the text appears in the command (case-insensitive), in any order.
-    #[default]
-    FullText,
-    /// fzf-like fuzzy match (nucleo), best matches first.
-    Fuzzy,
-}
+/// How the query text matches a command (the core's [`Mode`]); `Fuzzy` scores with nucleo
+/// here, fzf syntax included.
+pub use terrapin_core::search::Mode as SearchMode;
 
-/// A history query. Times are nanoseconds since the Unix epoch.
+/// A history query: text, mode and the core's [`Filters`] (times in ns since the Unix epoch),
+/// then a page: `offset`, and at most `limit` results (default 100).
 #[derive(Clone, Debug, Default)]
 pub struct Query {
     pub text: String,
     pub mode: SearchMode,
-    /// The host part of `hostname` ("host:user").
-    pub host: Option<String>,
-    pub cwd: Option<String>,
-    pub exit: Option<i64>,
-    pub session: Option<String>,
-    pub after: Option<u64>,
-    pub before: Option<u64>,
-    /// Also return entries soft-deleted by Atuin (`deleted_at` set); default false.
-    pub include_deleted: bool,
+    pub filters: Filters,
     pub offset: usize,
-    /// At most this many results (default 100).
     pub limit: Option<usize>,
 }
 
@@ -99,20 +83,7 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         search.touched.clear();
     }
     let text = q.text.trim();
-    let mode = match q.mode {
-        SearchMode::Prefix => Mode::Prefix,
-        SearchMode::FullText => Mode::FullText,
-        SearchMode::Fuzzy => Mode::Fuzzy,
-    };
-    let filters = Filters {
-        host: q.host.clone(),
-        cwd: q.cwd.clone(),
-        exit: q.exit,
-        session: q.session.clone(),
-        after: q.after,
-        before: q.before,
-        include_deleted: q.include_deleted,
-    };
+    let (mode, filters) = (q.mode, &q.filters);
     let limit = q.limit.unwrap_or(100);
     let page = if mode == Mode::Fuzzy && !text.is_empty() {
         let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
@@ -122,13 +93,13 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         let buf = &mut search.buf;
         search
             .index
-            .query(text, mode, &filters, q.offset, limit, &mut |cmd| {
+            .query(text, mode, filters, q.offset, limit, &mut |cmd| {
                 pattern.score(Utf32Str::new(cmd, buf), matcher)
             })
     } else {
         search
             .index
-            .query(text, mode, &filters, q.offset, limit, &mut |_| Some(0))
+            .query(text, mode, filters, q.offset, limit, &mut |_| Some(0))
     };
     QueryResult {
         entries: page.ids.iter().filter_map(|id| history.get(id)).collect(),

@@ -6,6 +6,7 @@ use terrapin_core::crypto::{encrypt_record, Key};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::search::Filters;
 use terrapin_core::sync::EncRecord;
 use terrapin_web::client::{migrate_legacy, Client, ClientError};
 use terrapin_web::search::{Query, SearchMode};
@@ -183,24 +184,36 @@ async fn history_queries_filter_search_and_page() {
     assert_eq!(p.first().map(String::as_str), Some("cargo build --release"));
     // Filters.
     let (_, p) = cmds(Query {
-        host: Some("desk".into()),
+        filters: Filters {
+            host: Some("desk".into()),
+            ..Default::default()
+        },
         ..Default::default()
     });
     assert_eq!(p, vec!["grep -r TODO .", "cargo build --release"]);
     let (_, p) = cmds(Query {
-        cwd: Some("/src".into()),
-        exit: Some(0),
+        filters: Filters {
+            cwd: Some("/src".into()),
+            exit: Some(0),
+            ..Default::default()
+        },
         ..Default::default()
     });
     assert_eq!(p, vec!["grep -r TODO .", "git status"]);
     let (_, p) = cmds(Query {
-        session: Some("s1".into()),
+        filters: Filters {
+            session: Some("s1".into()),
+            ..Default::default()
+        },
         ..Default::default()
     });
     assert_eq!(p.len(), 2);
     let (_, p) = cmds(Query {
-        after: Some(20_000_000_000),
-        before: Some(50_000_000_000),
+        filters: Filters {
+            after: Some(20_000_000_000),
+            before: Some(50_000_000_000),
+            ..Default::default()
+        },
         ..Default::default()
     });
     assert_eq!(

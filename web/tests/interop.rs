@@ -26,18 +26,21 @@ fn message(e: JsValue) -> String {
 fn queries_read_their_fields_and_defaults() {
     let q = query_from_js(JsValue::UNDEFINED).unwrap();
     assert_eq!(q.mode, SearchMode::FullText);
-    assert_eq!((q.offset, q.limit, q.include_deleted), (0, None, false));
+    assert_eq!(
+        (q.offset, q.limit, q.filters.include_deleted),
+        (0, None, false)
+    );
     let q = query_from_js(js(
         r#"{"text":"git","mode":"fuzzy","exit":0,"after":1.5,"limit":5,"includeDeleted":true,"cwd":null,"other":1}"#,
     ))
     .unwrap();
     assert_eq!(q.text, "git");
     assert_eq!(q.mode, SearchMode::Fuzzy);
-    assert_eq!(q.exit, Some(0));
-    assert_eq!(q.after, Some(1_500_000));
+    assert_eq!(q.filters.exit, Some(0));
+    assert_eq!(q.filters.after, Some(1_500_000));
     assert_eq!(q.limit, Some(5));
-    assert!(q.include_deleted);
-    assert_eq!(q.cwd, None);
+    assert!(q.filters.include_deleted);
+    assert_eq!(q.filters.cwd, None);
 }
 
 #[wasm_bindgen_test]
