@@ -428,15 +428,11 @@ impl HttpRemote {
     /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
     pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
         match self.get_json::<Value>("/api/v0/capabilities", false).await {
-            Ok(v) => {
+            Ok(mut v) => {
                 let url = self.url("/api/v0/capabilities");
                 let mut capabilities = BTreeMap::new();
-                match v.get("capabilities") {
-                    Some(Value::Object(m)) => {
-                        for (k, c) in m {
-                            capabilities.insert(k.clone(), c.clone());
-                        }
-                    }
+                match v.get_mut("capabilities").map(Value::take) {
+                    Some(Value::Object(m)) => capabilities.extend(m),
                     _ => return Err(bad(&url, "no `capabilities` object")),
                 }
                 Ok(Some(CapabilitiesResponse {

@@ -148,8 +148,8 @@ fn number(v: &Value, name: &str) -> Result<u32, VaultError> {
 }
 
 impl Sealed {
-    fn from_json(text_: &str) -> Result<Self, VaultError> {
-        let v = parse(text_)?;
+    fn from_json(json: &str) -> Result<Self, VaultError> {
+        let v = parse(json)?;
         let p = v
             .get("params")
             .ok_or_else(|| VaultError::Malformed("no field `params`".into()))?;
