@@ -1,5 +1,6 @@
 //! Migration of legacy linked-list records (`parent` instead of `idx`) to idx arrays.
 
+use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -137,142 +138,96 @@ fn join(p: &[Problem]) -> String {
 
 /// Turn legacy records into idx-addressed records, series by series (sorted), each series in
 /// chain order from its root. Either every record is migrated or none is.
-///
-/// Built on sorted vectors rather than maps: the same results, less code in the wasm.
 pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, LegacyError> {
     let mut problems = Vec::new();
-    // The first record with an id is kept; later ones are duplicates.
-    let mut by_id: Vec<(RecordId, u32)> = records
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.id, i as u32))
-        .collect();
-    by_id.sort_unstable();
-    let mut keep = alloc::vec![true; records.len()];
-    for w in by_id.windows(2) {
-        if w[0].0 == w[1].0 {
-            keep[w[1].1 as usize] = false;
-            problems.push(Problem::DuplicateId { id: w[1].0 });
+    let mut seen = BTreeSet::new();
+    let mut series: BTreeMap<SeriesKey, Vec<LegacyRecord<D>>> = BTreeMap::new();
+    for r in records {
+        if !seen.insert(r.id) {
+            problems.push(Problem::DuplicateId { id: r.id });
+            continue;
         }
+        series
+            .entry(SeriesKey::new(r.host.id(), r.tag.clone()))
+            .or_default()
+            .push(r);
     }
-    // Series in key order, each in input order.
-    let mut members: Vec<(SeriesKey, u32)> = records
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| keep[*i])
-        .map(|(i, r)| (SeriesKey::new(r.host.id(), r.tag.clone()), i as u32))
-        .collect();
-    members.sort_unstable();
-    let mut slots: Vec<Option<LegacyRecord<D>>> = records.into_iter().map(Some).collect();
-    let mut visited = alloc::vec![false; slots.len()];
 
     let mut out = Vec::new();
-    for series in members.chunk_by(|a, b| a.0 == b.0) {
-        let name = alloc::format!("{}", series[0].0);
-        let order = {
-            let slot = |i: u32| slots[i as usize].as_ref();
-            let parent_of = |i: u32| slot(i).and_then(|r| r.parent);
-            let id_of = |i: u32| slot(i).map(|r| r.id);
-            // This series' ids, sorted, with where each record sits.
-            let mut ids: Vec<(RecordId, u32)> = series
-                .iter()
-                .filter_map(|&(_, i)| Some((id_of(i)?, i)))
-                .collect();
-            ids.sort_unstable();
-            let find = |id: &RecordId| {
-                ids.binary_search_by(|(x, _)| x.cmp(id))
-                    .ok()
-                    .map(|k| ids[k].1)
-            };
-            // (parent, child position): sorted, each parent's children are in input order.
-            let mut children: Vec<(RecordId, u32)> = Vec::new();
-            let mut roots = Vec::new();
-            for &(_, i) in series {
-                let Some(id) = id_of(i) else { continue };
-                match parent_of(i) {
-                    None => roots.push(id),
-                    Some(p) if find(&p).is_none() => problems.push(Problem::MissingParent {
-                        record: id,
-                        parent: p,
-                    }),
-                    Some(p) => children.push((p, i)),
-                }
+    for (key, recs) in series {
+        let name = alloc::format!("{key}");
+        // Where each id sits in `recs` (ids are unique here).
+        let mut pos: BTreeMap<RecordId, usize> = BTreeMap::new();
+        for (i, r) in recs.iter().enumerate() {
+            pos.insert(r.id, i);
+        }
+        let mut children: BTreeMap<RecordId, Vec<RecordId>> = BTreeMap::new();
+        let mut roots = Vec::new();
+        for r in &recs {
+            match r.parent {
+                None => roots.push(r.id),
+                Some(p) if !pos.contains_key(&p) => problems.push(Problem::MissingParent {
+                    record: r.id,
+                    parent: p,
+                }),
+                Some(p) => children.entry(p).or_default().push(r.id),
             }
-            children.sort_unstable();
-            let kids_of = |p: &RecordId| {
-                let from = children.partition_point(|(x, _)| x < p);
-                let to = children.partition_point(|(x, _)| x <= p);
-                &children[from..to]
-            };
-            for group in children.chunk_by(|a, b| a.0 == b.0) {
-                if group.len() > 1 {
-                    let mut kids: Vec<RecordId> =
-                        group.iter().filter_map(|&(_, i)| id_of(i)).collect();
-                    kids.sort_unstable();
-                    problems.push(Problem::Fork {
-                        parent: group[0].0,
-                        children: kids,
-                    });
-                }
-            }
-            if roots.len() > 1 {
-                roots.sort_unstable();
-                problems.push(Problem::MultipleRoots {
-                    series: name.clone(),
-                    roots: roots.clone(),
+        }
+        for (parent, kids) in &children {
+            if kids.len() > 1 {
+                let mut kids = kids.clone();
+                kids.sort_unstable();
+                problems.push(Problem::Fork {
+                    parent: *parent,
+                    children: kids,
                 });
             }
-
-            // Walk the chain from the root; whatever is never reached (and is not already
-            // explained by a missing parent or fork) sits in a cycle.
-            let mut order = Vec::new();
-            let mut cur = roots.first().copied();
-            while let Some((id, i)) = cur.and_then(|id| Some((id, find(&id)?))) {
-                if core::mem::replace(&mut visited[i as usize], true) {
-                    break;
-                }
-                order.push(i);
-                cur = kids_of(&id).first().and_then(|&(_, c)| id_of(c));
-            }
-            let mut explained: Vec<RecordId> = problems
-                .iter()
-                .flat_map(problem_ids)
-                .chain(roots.iter().copied())
-                .collect();
-            explained.sort_unstable();
-            let is_explained = |id: &RecordId| explained.binary_search(id).is_ok();
-            // In id order.
-            let cyclic: Vec<RecordId> = ids
-                .iter()
-                .filter(|(id, i)| !visited[*i as usize] && !is_explained(id))
-                .map(|&(id, _)| id)
-                .collect();
-            // Whether every unreached record hangs below a reported problem (not a cycle).
-            let below_problem = cyclic.iter().all(|start| {
-                let mut cur = *start;
-                for _ in 0..=series.len() {
-                    if is_explained(&cur) {
-                        return true;
-                    }
-                    match find(&cur).and_then(parent_of) {
-                        Some(p) => cur = p,
-                        None => return false,
-                    }
-                }
-                false
+        }
+        if roots.len() > 1 {
+            roots.sort_unstable();
+            problems.push(Problem::MultipleRoots {
+                series: name.clone(),
+                roots: roots.clone(),
             });
-            if !cyclic.is_empty() && !below_problem {
-                problems.push(Problem::Cycle {
-                    series: name,
-                    records: cyclic,
-                });
+        }
+
+        // Walk the chain from the root; whatever is never reached (and is not already
+        // explained by a missing parent or fork) sits in a cycle.
+        let mut order = Vec::new();
+        let mut cur = roots.first().copied();
+        let mut visited = BTreeSet::new();
+        while let Some(id) = cur {
+            if !visited.insert(id) {
+                break;
             }
-            order
-        };
+            order.push(id);
+            cur = children.get(&id).and_then(|k| k.first().copied());
+        }
+        let mut explained = BTreeSet::new();
+        for id in problems
+            .iter()
+            .flat_map(problem_ids)
+            .chain(roots.iter().copied())
+        {
+            explained.insert(id);
+        }
+        // In id order, as `pos` is.
+        let cyclic: Vec<RecordId> = pos
+            .keys()
+            .filter(|id| !visited.contains(*id) && !explained.contains(*id))
+            .copied()
+            .collect();
+        if !cyclic.is_empty() && !descends_from_problem(&recs, &pos, &cyclic, &explained) {
+            problems.push(Problem::Cycle {
+                series: name,
+                records: cyclic,
+            });
+        }
 
         if problems.is_empty() {
-            for (idx, i) in order.into_iter().enumerate() {
-                if let Some(r) = slots[i as usize].take() {
+            let mut slots: Vec<Option<LegacyRecord<D>>> = recs.into_iter().map(Some).collect();
+            for (idx, id) in order.into_iter().enumerate() {
+                if let Some(r) = pos.get(&id).and_then(|&i| slots[i].take()) {
                     out.push(Record {
                         id: r.id,
                         idx: idx as u64,
@@ -308,6 +263,32 @@ fn problem_ids(p: &Problem) -> Vec<RecordId> {
         Problem::MultipleRoots { roots, .. } => roots.clone(),
         Problem::Cycle { records, .. } => records.clone(),
     }
+}
+
+/// True if every unreached record hangs below an already-reported problem (not a cycle).
+fn descends_from_problem<D>(
+    recs: &[LegacyRecord<D>],
+    pos: &BTreeMap<RecordId, usize>,
+    unreached: &[RecordId],
+    explained: &BTreeSet<RecordId>,
+) -> bool {
+    let parent = |id: &RecordId| pos.get(id).and_then(|&i| recs[i].parent);
+    unreached.iter().all(|start| {
+        let mut cur = *start;
+        let mut steps = 0usize;
+        loop {
+            if explained.contains(&cur) {
+                return true;
+            }
+            match parent(&cur) {
+                Some(p) if steps <= recs.len() => {
+                    cur = p;
+                    steps += 1;
+                }
+                _ => return false,
+            }
+        }
+    })
 }
 
 #[cfg(test)]
