@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod import;
 pub mod legacy;
 pub mod memory;
+pub mod pages;
 pub mod payload;
 pub mod plan;
 pub mod push;

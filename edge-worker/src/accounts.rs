@@ -4,13 +4,14 @@ use terrapin_core::wire::{
     validate_password, validate_username, ChangePasswordRequest, DeleteUserRequest, Empty,
     LoginRequest, RegisterRequest, SessionResponse, UserResponse,
 };
-use worker::{Request, RouteContext};
+use worker::{Method, Request, RouteContext};
 
 use crate::auth;
 use crate::config::Config;
 use crate::db::{Db, Registered};
 use crate::error::{json, ApiError, ApiResult};
 use crate::http::{authenticate, json_body, now_ms};
+use crate::store::StoreStub;
 
 pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
     ctx.env
@@ -45,11 +46,13 @@ pub async fn register(mut req: Request, ctx: RouteContext<Config>) -> ApiResult 
     let db = db(&ctx)?;
     let password = auth::hash_password(&r.password, ctx.data.pbkdf2_iterations).await?;
     let token = auth::new_token()?;
+    let store_id = auth::new_store_id()?;
     match db
         .register(
             &r.username,
             r.email.trim(),
             &password,
+            &store_id,
             &auth::token_hash(&token),
             now_ms(),
         )
@@ -92,8 +95,13 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     }
     db.clear_failures(&l.username).await?;
     let token = auth::new_token()?;
-    db.add_session(user.id, &auth::token_hash(&token), now)
-        .await?;
+    if !db
+        .add_session(user.id, &auth::token_hash(&token), now)
+        .await?
+    {
+        // The account was deleted while the password was checked.
+        return Err(ApiError::not_found("user not found"));
+    }
     json(200, &SessionResponse::cli(token))
 }
 
@@ -122,8 +130,9 @@ pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> Api
     json(200, &Empty {})
 }
 
-/// `DELETE /account`: confirmed with the password (as the CLI sends it); removes the user, its
-/// sessions and all its records.
+/// `DELETE /account`: confirmed with the password (as the CLI sends it). The user's store is
+/// closed first (its records dropped, and every later request to it refused, so a push that
+/// was already authenticated stores nothing), then the user and its sessions go from D1.
 pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
     let user = authenticate(&req, &db).await?;
@@ -131,6 +140,9 @@ pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiR
     if !auth::verify_password(&d.password, &user.password).await? {
         return Err(ApiError::new(401, "password is not correct"));
     }
+    StoreStub::new(&ctx.env, &user.store_id)?
+        .expect_ok(Method::Post, "/close", None)
+        .await?;
     db.delete_user(&user).await?;
     json(200, &Empty {})
 }

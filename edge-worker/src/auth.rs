@@ -55,14 +55,23 @@ pub fn new_token() -> Result<String, CryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?))
 }
 
-/// What the database stores for a token: hex SHA-256.
-pub fn token_hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    let mut out = String::with_capacity(64);
-    for b in digest {
+/// A new account's store id: 128 random bits, hex. It names the account's Durable Object, so
+/// a recreated directory can never hand a new account an old account's store.
+pub fn new_store_id() -> Result<String, CryptoError> {
+    Ok(hex(&random_bytes::<16>()?))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
         out.push_str(&format!("{b:02x}"));
     }
     out
+}
+
+/// What the database stores for a token: hex SHA-256.
+pub fn token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
 }
 
 /// Compares two byte strings in time that depends only on their lengths.

@@ -24,6 +24,8 @@ pub struct Config {
     /// login (429) until that window has passed.
     pub login_max_failures: u32,
     pub login_lockout_seconds: u64,
+    /// `LOG_ROW_COUNTS`: log the rows each record request read and wrote (D1 and store).
+    pub log_row_counts: bool,
 }
 
 impl Default for Config {
@@ -37,6 +39,7 @@ impl Default for Config {
             pbkdf2_iterations: auth::MAX_ITERATIONS,
             login_max_failures: 5,
             login_lockout_seconds: 300,
+            log_row_counts: false,
         }
     }
 }
@@ -46,6 +49,10 @@ fn var(env: &Env, name: &str) -> Option<String> {
         .ok()
         .map(|v| v.to_string().trim().to_owned())
         .filter(|v| !v.is_empty())
+}
+
+fn flag(env: &Env, name: &str) -> Option<bool> {
+    var(env, name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
 fn num<T: core::str::FromStr>(env: &Env, name: &str, default: T) -> T {
@@ -58,9 +65,7 @@ impl Config {
     pub fn from_env(env: &Env) -> Self {
         let d = Self::default();
         Self {
-            open_registration: var(env, "OPEN_REGISTRATION")
-                .map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
-                .unwrap_or(d.open_registration),
+            open_registration: flag(env, "OPEN_REGISTRATION").unwrap_or(d.open_registration),
             cors_origins: var(env, "CORS_ORIGINS")
                 .map(|v| {
                     v.split(',')
@@ -80,6 +85,7 @@ impl Config {
                 .clamp(1, auth::MAX_ITERATIONS),
             login_max_failures: num(env, "LOGIN_MAX_FAILURES", d.login_max_failures).max(1),
             login_lockout_seconds: num(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds),
+            log_row_counts: flag(env, "LOG_ROW_COUNTS").unwrap_or(d.log_row_counts),
         }
     }
 }

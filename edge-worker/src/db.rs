@@ -1,19 +1,21 @@
-//! The one storage module: every SQL statement the worker runs lives here (schema in
-//! `migrations/`). D1 binds at most 100 parameters per statement and a `batch()` is one
-//! transaction; both facts shape the push below.
+//! The account directory in D1: every SQL statement the worker runs against D1 lives here
+//! (schema in `migrations/`). Records live in each account's `UserStore` (`store.rs`); D1 only
+//! still holds v1 records until they are moved. D1 binds at most 100 parameters per statement
+//! and a `batch()` is one transaction.
 
+use core::cell::Cell;
+
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use terrapin_core::push::{Occupied, SeriesRange, WireRecord};
-use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
-use terrapin_core::status::Status;
-use terrapin_core::wire::NextQuery;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, Result};
+use worker::{D1Database, D1PreparedStatement, D1Result, Result};
 
-/// Largest JSON parameter of one insert statement (D1 caps a string at 2 MB).
-const MAX_JSON_PARAM: usize = 1_000_000;
+use crate::store::Rows;
 
-pub struct Db(D1Database);
+pub struct Db {
+    db: D1Database,
+    rows: Cell<Rows>,
+}
 
 /// An account as stored.
 #[derive(Debug, Deserialize)]
@@ -21,6 +23,10 @@ pub struct User {
     pub id: i64,
     pub username: String,
     pub password: String,
+    /// Name of the account's `UserStore`.
+    pub store_id: String,
+    /// Whether v1 records may still wait in D1 to be moved.
+    pub legacy_records: i64,
 }
 
 /// Failed logins counted for one username.
@@ -30,25 +36,13 @@ pub struct Failures {
     pub window_start: f64,
 }
 
-/// Whose records an insert writes: a known user, or the user of a session token hash resolved
-/// inside the same transaction (an unknown session makes `user_id` NULL, failing the insert).
-#[derive(Clone, Copy, Debug)]
-pub enum Owner<'a> {
-    User(i64),
-    Session(&'a str),
-}
-
-impl Owner<'_> {
-    /// The SQL expression for `user_id` (parameter ?1) and its value.
-    fn bind(&self) -> (&'static str, JsValue) {
-        match self {
-            Owner::User(id) => ("?1", uid(*id)),
-            Owner::Session(hash) => (
-                "(SELECT user_id FROM sessions WHERE token_hash = ?1)",
-                s(hash),
-            ),
-        }
-    }
+/// The key and size of one v1 record.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LegacyKey {
+    pub host: String,
+    pub tag: String,
+    pub idx: f64,
+    pub size: f64,
 }
 
 /// Outcome of an attempted registration.
@@ -66,33 +60,70 @@ fn n(v: f64) -> JsValue {
     JsValue::from_f64(v)
 }
 
-fn idx(v: RecordIdx) -> JsValue {
-    // idx is at most 2^53 - 1 (wire::MAX_IDX): exact as a JS number.
-    JsValue::from_f64(v as f64)
-}
-
 fn uid(user: i64) -> JsValue {
     JsValue::from_f64(user as f64)
 }
 
+const USER_COLUMNS: &str = "u.id, u.username, u.password, u.store_id, u.legacy_records";
+
 impl Db {
     pub fn new(db: D1Database) -> Self {
-        Self(db)
+        Self {
+            db,
+            rows: Cell::new(Rows::default()),
+        }
+    }
+
+    /// Rows D1 reported read and written by this handle's statements.
+    pub fn rows(&self) -> Rows {
+        self.rows.get()
+    }
+
+    fn tally(&self, r: &D1Result) {
+        if let Ok(Some(m)) = r.meta() {
+            let mut t = self.rows.get();
+            t.read += m.rows_read.unwrap_or(0);
+            t.written += m.rows_written.unwrap_or(0);
+            self.rows.set(t);
+        }
     }
 
     fn stmt(&self, sql: &str, params: &[JsValue]) -> Result<D1PreparedStatement> {
-        self.0.prepare(sql).bind(params)
+        self.db.prepare(sql).bind(params)
+    }
+
+    /// Runs one statement and returns its rows.
+    async fn all<T: DeserializeOwned>(&self, sql: &str, params: &[JsValue]) -> Result<Vec<T>> {
+        let r = self.stmt(sql, params)?.all().await?;
+        self.tally(&r);
+        r.results()
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    async fn exec(&self, sql: &str, params: &[JsValue]) -> Result<usize> {
+        let r = self.stmt(sql, params)?.run().await?;
+        self.tally(&r);
+        Ok(r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
+    }
+
+    async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<()> {
+        for r in self.db.batch(stmts).await? {
+            self.tally(&r);
+        }
+        Ok(())
     }
 
     // ---- accounts ----
 
     pub async fn user_by_name(&self, username: &str) -> Result<Option<User>> {
-        self.stmt(
-            "SELECT id, username, password FROM users WHERE username_lower = ?1",
-            &[s(&username.to_ascii_lowercase())],
-        )?
-        .first::<User>(None)
-        .await
+        Ok(self
+            .all(
+                &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username_lower = ?1"),
+                &[s(&username.to_ascii_lowercase())],
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Creates a user and its first session in one transaction.
@@ -101,6 +132,7 @@ impl Db {
         username: &str,
         email: &str,
         password_hash: &str,
+        store_id: &str,
         token_hash: &str,
         now_ms: f64,
     ) -> Result<Registered> {
@@ -111,14 +143,13 @@ impl Db {
         }
         let lower = username.to_ascii_lowercase();
         let taken = self
-            .stmt(
+            .all::<Taken>(
                 "SELECT EXISTS (SELECT 1 FROM users WHERE username_lower = ?1) AS username_taken, \
                  EXISTS (SELECT 1 FROM users WHERE email = ?2) AS email_taken",
                 &[s(&lower), s(email)],
-            )?
-            .first::<Taken>(None)
+            )
             .await?;
-        if let Some(t) = taken {
+        if let Some(t) = taken.first() {
             if t.username_taken != 0 {
                 return Ok(Registered::UsernameTaken);
             }
@@ -128,14 +159,15 @@ impl Db {
         }
         let batch = vec![
             self.stmt(
-                "INSERT INTO users (username, username_lower, email, password, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO users (username, username_lower, email, password, created_at, \
+                 store_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 &[
                     s(username),
                     s(&lower),
                     s(email),
                     s(password_hash),
                     n(now_ms),
+                    s(store_id),
                 ],
             )?,
             self.stmt(
@@ -144,22 +176,24 @@ impl Db {
                 &[s(token_hash), n(now_ms), s(&lower)],
             )?,
         ];
-        match self.0.batch(batch).await {
-            Ok(_) => Ok(Registered::Ok),
+        match self.batch(batch).await {
+            Ok(()) => Ok(Registered::Ok),
             // A concurrent registration won the race for the unique username or email.
             Err(e) if e.to_string().contains("UNIQUE") => Ok(Registered::UsernameTaken),
             Err(e) => Err(e),
         }
     }
 
-    pub async fn add_session(&self, user: i64, token_hash: &str, now_ms: f64) -> Result<()> {
-        self.stmt(
-            "INSERT INTO sessions (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
-            &[s(token_hash), uid(user), n(now_ms)],
-        )?
-        .run()
-        .await?;
-        Ok(())
+    /// Adds a session for a user; false if the user no longer exists (deleted meanwhile).
+    pub async fn add_session(&self, user: i64, token_hash: &str, now_ms: f64) -> Result<bool> {
+        let changed = self
+            .exec(
+                "INSERT INTO sessions (token_hash, user_id, created_at) \
+                 SELECT ?1, id, ?3 FROM users WHERE id = ?2",
+                &[s(token_hash), uid(user), n(now_ms)],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     /// The user owning a session, with the stored token hash (compared by the caller in
@@ -167,42 +201,33 @@ impl Db {
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
         #[derive(Deserialize)]
         struct Row {
-            id: i64,
-            username: String,
-            password: String,
+            #[serde(flatten)]
+            user: User,
             token_hash: String,
         }
         let row = self
-            .stmt(
-                "SELECT u.id, u.username, u.password, s.token_hash FROM sessions s \
-                 JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+            .all::<Row>(
+                &format!(
+                    "SELECT {USER_COLUMNS}, s.token_hash FROM sessions s \
+                     JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+                ),
                 &[s(token_hash)],
-            )?
-            .first::<Row>(None)
-            .await?;
-        Ok(row.map(|r| {
-            (
-                User {
-                    id: r.id,
-                    username: r.username,
-                    password: r.password,
-                },
-                r.token_hash,
             )
-        }))
+            .await?;
+        Ok(row.into_iter().next().map(|r| (r.user, r.token_hash)))
     }
 
     pub async fn set_password(&self, user: i64, password_hash: &str) -> Result<()> {
-        self.stmt(
+        self.exec(
             "UPDATE users SET password = ?1 WHERE id = ?2",
             &[s(password_hash), uid(user)],
-        )?
-        .run()
+        )
         .await?;
         Ok(())
     }
 
-    /// Removes a user with its sessions, records, idx cache and login counters, atomically.
+    /// Removes a user with its sessions, login counters and any v1 records, atomically. The
+    /// caller closes the user's store first.
     pub async fn delete_user(&self, user: &User) -> Result<()> {
         let id = || uid(user.id);
         let batch = vec![
@@ -215,225 +240,83 @@ impl Db {
             )?,
             self.stmt("DELETE FROM users WHERE id = ?1", &[id()])?,
         ];
-        self.0.batch(batch).await?;
-        Ok(())
+        self.batch(batch).await
     }
 
     // ---- failed logins ----
 
     pub async fn failures(&self, username: &str) -> Result<Option<Failures>> {
-        self.stmt(
-            "SELECT failures, window_start FROM login_failures WHERE username_lower = ?1",
-            &[s(&username.to_ascii_lowercase())],
-        )?
-        .first::<Failures>(None)
-        .await
+        Ok(self
+            .all(
+                "SELECT failures, window_start FROM login_failures WHERE username_lower = ?1",
+                &[s(&username.to_ascii_lowercase())],
+            )
+            .await?
+            .into_iter()
+            .next())
     }
 
     /// Counts one failed login; a window older than `window_ms` starts over.
     pub async fn add_failure(&self, username: &str, now_ms: f64, window_ms: f64) -> Result<()> {
-        self.stmt(
+        self.exec(
             "INSERT INTO login_failures (username_lower, failures, window_start) VALUES (?1, 1, ?2) \
              ON CONFLICT (username_lower) DO UPDATE SET \
              failures = CASE WHEN ?2 - window_start >= ?3 THEN 1 ELSE failures + 1 END, \
              window_start = CASE WHEN ?2 - window_start >= ?3 THEN ?2 ELSE window_start END",
             &[s(&username.to_ascii_lowercase()), n(now_ms), n(window_ms)],
-        )?
-        .run()
+        )
         .await?;
         Ok(())
     }
 
     pub async fn clear_failures(&self, username: &str) -> Result<()> {
-        self.stmt(
+        self.exec(
             "DELETE FROM login_failures WHERE username_lower = ?1",
             &[s(&username.to_ascii_lowercase())],
-        )?
-        .run()
+        )
         .await?;
         Ok(())
     }
 
-    // ---- records ----
+    // ---- v1 records (moved to the user's store, then deleted here) ----
 
-    /// The status from the idx cache (no scan of records).
-    pub async fn status(&self, user: i64) -> Result<Status> {
-        #[derive(Deserialize)]
-        struct Row {
-            host: String,
-            tag: String,
-            idx: u64,
-        }
-        let rows = self
-            .stmt(
-                "SELECT host, tag, idx FROM store_idx_cache WHERE user_id = ?1",
-                &[uid(user)],
-            )?
-            .all()
-            .await?
-            .results::<Row>()?;
-        let mut status = Status::new();
-        for r in rows {
-            // Hosts were validated as UUIDs on the way in.
-            if let Ok(host) = r.host.parse::<HostId>() {
-                status.set(SeriesKey::new(host, Tag::from(r.tag)), r.idx);
-            }
-        }
-        Ok(status)
-    }
-
-    /// What the store holds in the slots a batch touches.
-    pub async fn occupied(&self, user: i64, ranges: &[SeriesRange]) -> Result<Occupied> {
-        #[derive(Deserialize)]
-        struct Row {
-            host: String,
-            tag: String,
-            idx: u64,
-            id: String,
-        }
-        let mut out = Occupied::new();
-        if ranges.is_empty() {
-            return Ok(out);
-        }
-        // One statement for every series of the batch: the spans travel as one JSON parameter.
-        let spans: Vec<_> = ranges
-            .iter()
-            .map(|r| {
-                (
-                    r.series.host.to_string(),
-                    r.series.tag.as_str(),
-                    r.first,
-                    r.last,
-                )
-            })
-            .collect();
-        let spans =
-            serde_json::to_string(&spans).map_err(|e| worker::Error::RustError(e.to_string()))?;
-        let rows = self
-            .stmt(
-                "SELECT r.host, r.tag, r.idx, r.id FROM json_each(?2) AS j \
-                 CROSS JOIN records AS r ON r.user_id = ?1 AND r.host = j.value ->> 0 \
-                 AND r.tag = j.value ->> 1 AND r.idx BETWEEN j.value ->> 2 AND j.value ->> 3",
-                &[uid(user), s(&spans)],
-            )?
-            .all()
-            .await?
-            .results::<Row>()?;
-        for row in rows {
-            if let (Ok(host), Ok(id)) = (row.host.parse::<HostId>(), row.id.parse::<RecordId>()) {
-                out.insert((SeriesKey::new(host, Tag::from(row.tag)), row.idx), id);
-            }
-        }
-        Ok(out)
-    }
-
-    /// Inserts `new` records and raises the idx cache to `last_idx`, in one transaction.
-    /// Fails as a whole (storing nothing) if any slot was taken meanwhile.
-    pub async fn insert(
-        &self,
-        owner: Owner<'_>,
-        new: &[&WireRecord],
-        last_idx: &[(SeriesKey, RecordIdx)],
-    ) -> Result<()> {
-        let mut batch = Vec::new();
-        // Each statement inserts a chunk of rows passed as one JSON parameter (expanded by
-        // json_each), far below D1's 100-parameter limit whatever the batch size; chunks keep
-        // each parameter under `MAX_JSON_PARAM` bytes.
-        let mut chunk = String::from("[");
-        for r in new {
-            let row = serde_json::to_string(&(
-                r.host.id.to_string(),
-                r.tag.as_str(),
-                r.idx,
-                r.id.to_string(),
-                r.timestamp,
-                r.version.as_str(),
-                &r.data.data,
-                &r.data.content_encryption_key,
-            ))
-            .map_err(|e| worker::Error::RustError(e.to_string()))?;
-            if chunk.len() > 1 && chunk.len() + row.len() + 1 > MAX_JSON_PARAM {
-                chunk.push(']');
-                batch.push(self.insert_rows(owner, &chunk)?);
-                chunk = String::from("[");
-            }
-            if chunk.len() > 1 {
-                chunk.push(',');
-            }
-            chunk.push_str(&row);
-        }
-        if chunk.len() > 1 {
-            chunk.push(']');
-            batch.push(self.insert_rows(owner, &chunk)?);
-        }
-        if !last_idx.is_empty() {
-            // One statement for every series of the batch, whatever their number.
-            let (user_sql, user) = owner.bind();
-            let series: Vec<_> = last_idx
-                .iter()
-                .map(|(k, last)| (k.host.to_string(), k.tag.as_str(), *last))
-                .collect();
-            let series = serde_json::to_string(&series)
-                .map_err(|e| worker::Error::RustError(e.to_string()))?;
-            batch.push(self.stmt(
-                &format!(
-                    "INSERT INTO store_idx_cache (user_id, host, tag, idx) \
-                     SELECT {user_sql}, value ->> 0, value ->> 1, value ->> 2 \
-                     FROM json_each(?2) WHERE true \
-                     ON CONFLICT (user_id, host, tag) DO UPDATE SET idx = max(idx, excluded.idx)"
-                ),
-                &[user, s(&series)],
-            )?);
-        }
-        if batch.is_empty() {
-            return Ok(());
-        }
-        self.0.batch(batch).await?;
-        Ok(())
-    }
-
-    fn insert_rows(&self, owner: Owner<'_>, rows_json: &str) -> Result<D1PreparedStatement> {
-        // Plain INSERT: a taken slot fails the whole batch (transaction), storing nothing.
-        // Timestamps travel as JSON integers, which SQLite reads exactly as 64-bit.
-        let (user_sql, user) = owner.bind();
-        self.stmt(
-            &format!(
-                "INSERT INTO records (user_id, host, tag, idx, id, timestamp, version, data, cek) \
-                 SELECT {user_sql}, value ->> 0, value ->> 1, value ->> 2, value ->> 3, \
-                 value ->> 4, value ->> 5, value ->> 6, value ->> 7 FROM json_each(?2)"
-            ),
-            &[user, s(rows_json)],
+    /// The first `limit` v1 records of a user in key order: their keys and sizes.
+    pub async fn legacy_keys(&self, user: i64, limit: usize) -> Result<Vec<LegacyKey>> {
+        self.all(
+            "SELECT host, tag, idx, length(data) + length(cek) AS size FROM records \
+             WHERE user_id = ?1 ORDER BY host, tag, idx LIMIT ?2",
+            &[uid(user), n(limit as f64)],
         )
+        .await
     }
 
-    /// Up to `count` records of one series from `start`, ascending by idx, already as the JSON
-    /// array Atuin expects (built by SQLite so 64-bit timestamps stay exact).
-    pub async fn next(&self, user: i64, q: &NextQuery) -> Result<String> {
+    /// The v1 records of a user up to and including `last` (key order), at most `limit`, as
+    /// Atuin's record JSON (built by SQLite so 64-bit timestamps stay exact).
+    pub async fn legacy_records(
+        &self,
+        user: i64,
+        last: &LegacyKey,
+        limit: usize,
+    ) -> Result<String> {
         let rows = self
             .stmt(
                 "SELECT json_object('id', id, 'idx', idx, \
                  'host', json_object('id', host, 'name', ''), \
                  'timestamp', timestamp, 'version', version, 'tag', tag, \
                  'data', json_object('data', data, 'content_encryption_key', cek)) \
-                 FROM records WHERE user_id = ?1 AND host = ?2 AND tag = ?3 AND idx >= ?4 \
-                 ORDER BY idx LIMIT ?5",
+                 FROM records WHERE user_id = ?1 AND (host, tag, idx) <= (?2, ?3, ?4) \
+                 ORDER BY host, tag, idx LIMIT ?5",
                 &[
                     uid(user),
-                    s(&q.host.to_string()),
-                    s(q.tag.as_str()),
-                    idx(q.start),
-                    n(q.count as f64),
+                    s(&last.host),
+                    s(&last.tag),
+                    n(last.idx),
+                    n(limit as f64),
                 ],
             )?
             .raw::<String>()
             .await?;
-        let mut out = String::with_capacity(
-            2 + rows
-                .iter()
-                .map(|r| r.first().map_or(0, String::len) + 1)
-                .sum::<usize>(),
-        );
-        out.push('[');
+        let mut out = String::from("[");
         for (i, row) in rows.iter().enumerate() {
             if let Some(j) = row.first() {
                 if i > 0 {
@@ -446,16 +329,45 @@ impl Db {
         Ok(out)
     }
 
-    /// Removes every record of a user (the account stays).
-    pub async fn delete_store(&self, user: i64) -> Result<()> {
+    /// Deletes the v1 records of a user up to and including `last` (key order).
+    pub async fn delete_legacy(&self, user: i64, last: &LegacyKey) -> Result<()> {
+        self.exec(
+            "DELETE FROM records WHERE user_id = ?1 AND (host, tag, idx) <= (?2, ?3, ?4)",
+            &[uid(user), s(&last.host), s(&last.tag), n(last.idx)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a user's v1 records as moved once none is left, and drops the v1 idx cache.
+    pub async fn finish_legacy(&self, user: i64) -> Result<()> {
+        let batch = vec![
+            self.stmt(
+                "DELETE FROM store_idx_cache WHERE user_id = ?1",
+                &[uid(user)],
+            )?,
+            self.stmt(
+                "UPDATE users SET legacy_records = 0 WHERE id = ?1 \
+                 AND NOT EXISTS (SELECT 1 FROM records WHERE user_id = ?1)",
+                &[uid(user)],
+            )?,
+        ];
+        self.batch(batch).await
+    }
+
+    /// Drops whatever v1 records a user still has (store delete).
+    pub async fn drop_legacy(&self, user: i64) -> Result<()> {
         let batch = vec![
             self.stmt("DELETE FROM records WHERE user_id = ?1", &[uid(user)])?,
             self.stmt(
                 "DELETE FROM store_idx_cache WHERE user_id = ?1",
                 &[uid(user)],
             )?,
+            self.stmt(
+                "UPDATE users SET legacy_records = 0 WHERE id = ?1",
+                &[uid(user)],
+            )?,
         ];
-        self.0.batch(batch).await?;
-        Ok(())
+        self.batch(batch).await
     }
 }

@@ -82,10 +82,8 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> ApiResult {
 }
 
 /// A JSON answer from an already encoded body.
-pub fn raw_json(status: u16, body: String) -> Response {
-    let resp = Response::builder()
-        .with_status(status)
-        .fixed(body.into_bytes());
+pub fn raw_json(status: u16, body: impl Into<Vec<u8>>) -> Response {
+    let resp = Response::builder().with_status(status).fixed(body.into());
     let _ = resp.headers().set("Content-Type", "application/json");
     resp
 }

@@ -10,6 +10,7 @@ mod db;
 mod error;
 mod http;
 mod records;
+mod store;
 
 use core::future::Future;
 

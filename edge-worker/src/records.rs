@@ -1,95 +1,138 @@
-//! Record routes: status, push, next page, store delete. The rules are terrapin-core's
-//! (`push`, `wire`); this module only moves data between the request, the core and D1.
+//! Record routes: status, push, next page, store delete. Each authenticates against the
+//! account directory (D1), then hands the request to the account's `UserStore`, which applies
+//! terrapin-core's rules (`push`, `pages`, `wire`).
 
-use terrapin_core::push;
-use terrapin_core::wire::NextQuery;
-use worker::{console_warn, Request, RouteContext};
+use worker::{console_log, Method, Request, RouteContext};
 
 use crate::accounts::db;
 use crate::config::Config;
-use crate::db::Owner;
-use crate::error::{empty_ok, json, raw_json, ApiError, ApiResult};
-use crate::http::{authenticate, body, query_pairs, session_hash};
+use crate::db::{Db, User};
+use crate::error::{ApiError, ApiResult};
+use crate::http::{authenticate, body};
+use crate::store::{Rows, StoreStub};
 
-/// How often a push re-checks and retries when a concurrent push took a slot first.
-const PUSH_ATTEMPTS: usize = 3;
+/// Records moved from D1 per step of the v1 migration, and the bytes of ciphertext per step.
+const LEGACY_STEP_RECORDS: usize = 1000;
+const LEGACY_STEP_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
 
-/// `GET /api/v0/record`: `{"hosts": {host: {tag: last idx}}}` from the idx cache.
-pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
-    json(200, &db.status(user.id).await?)
+/// The account's store, with any v1 records still in D1 moved into it first.
+async fn store(ctx: &RouteContext<Config>, db: &Db, user: &User) -> Result<StoreStub, ApiError> {
+    let store = StoreStub::new(&ctx.env, &user.store_id)?;
+    if user.legacy_records != 0 {
+        move_legacy(db, &store, user).await?;
+    }
+    Ok(store)
 }
 
-/// `POST /api/v0/record`: atomic, idempotent for identical records, 409 on a conflict.
+/// Moves a user's v1 records from D1 into their store in bounded steps (at most
+/// `LEGACY_STEP_RECORDS` records and about `LEGACY_STEP_BYTES` each). Each step imports, then
+/// deletes what it imported; importing again is harmless (identical records are skipped), so a
+/// step cut off anywhere is simply redone by the next request.
+async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiError> {
+    let mut moved = 0usize;
+    loop {
+        let keys = db.legacy_keys(user.id, LEGACY_STEP_RECORDS).await?;
+        let mut bytes = 0.0;
+        let take = keys
+            .iter()
+            .take_while(|k| {
+                let fits = bytes == 0.0 || bytes + k.size <= LEGACY_STEP_BYTES;
+                bytes += k.size;
+                fits
+            })
+            .count();
+        let Some(last) = keys.get(take.max(1) - 1).cloned() else {
+            db.finish_legacy(user.id).await?;
+            if moved > 0 {
+                console_log!("store v2: moved {moved} v1 records of user {}", user.id);
+            }
+            return Ok(());
+        };
+        let json = db.legacy_records(user.id, &last, take.max(1)).await?;
+        store
+            .expect_ok(Method::Post, "/import", Some(json.as_bytes()))
+            .await
+            .map_err(|e| {
+                ApiError::internal(
+                    "moving records to the v2 store failed; retry",
+                    format!(
+                        "user {} at {}/{} {}: {}",
+                        user.id, last.host, last.tag, last.idx, e.reason
+                    ),
+                )
+            })?;
+        db.delete_legacy(user.id, &last).await?;
+        moved += take.max(1);
+    }
+}
+
+/// Logs the rows a record request read and wrote (D1 and the store), if `LOG_ROW_COUNTS`.
+fn log_rows(ctx: &RouteContext<Config>, op: &str, db: &Db, store: Rows) {
+    if ctx.data.log_row_counts {
+        let d1 = db.rows();
+        console_log!(
+            "rows op={op} d1_read={} d1_written={} store_read={} store_written={}",
+            d1.read,
+            d1.written,
+            store.read,
+            store.written
+        );
+    }
+}
+
+/// Authenticates, then sends one operation to the account's store and answers with its reply.
+async fn forward(
+    req: &Request,
+    ctx: &RouteContext<Config>,
+    op: &str,
+    method: Method,
+    path: &str,
+    body: Option<&[u8]>,
+) -> ApiResult {
+    let db = db(ctx)?;
+    let user = authenticate(req, &db).await?;
+    let store = store(ctx, &db, &user).await?;
+    let (resp, rows) = store.call(method, path, body).await?;
+    log_rows(ctx, op, &db, rows);
+    Ok(resp)
+}
+
+/// `GET /api/v0/record`: `{"hosts": {host: {tag: last idx}}}`.
+pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
+    forward(&req, &ctx, "status", Method::Get, "/status", None).await
+}
+
+/// `POST /api/v0/record`: atomic, idempotent for identical records, 409 on a conflict. The
+/// session is checked before the body is read.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let session = session_hash(&req)?;
-    let limits = ctx.data.push;
-    let bytes = body(&mut req, limits.max_body_bytes).await?;
-    let batch = push::parse_batch(&bytes, &limits)?;
-    // Optimistic path, one D1 round trip: insert every slot not repeated inside the batch, for
-    // the session's user resolved in the same transaction. If any slot is taken (or the session
-    // is unknown) nothing is stored and we take the careful path.
-    let first = push::classify(&batch, &push::Occupied::new())?;
-    if !batch.is_empty() {
-        let new: Vec<_> = first.new.iter().map(|&i| &batch[i]).collect();
-        if db
-            .insert(Owner::Session(&session), &new, &first.last_idx)
-            .await
-            .is_ok()
-        {
-            return Ok(empty_ok());
-        }
-    }
     let user = authenticate(&req, &db).await?;
-    if batch.is_empty() {
-        return Ok(empty_ok());
-    }
-    let ranges = push::ranges(&batch);
-    let mut last_err = None;
-    for _ in 0..PUSH_ATTEMPTS {
-        let occupied = db.occupied(user.id, &ranges).await?;
-        let plan = push::classify(&batch, &occupied)?;
-        let new: Vec<_> = plan.new.iter().map(|&i| &batch[i]).collect();
-        match db.insert(Owner::User(user.id), &new, &plan.last_idx).await {
-            Ok(()) => return Ok(empty_ok()),
-            // A concurrent push filled a slot between our check and our insert; the batch
-            // rolled back as a whole. Look again: it is now a duplicate or a conflict.
-            Err(e) => {
-                console_warn!(
-                    "push of {} retried after a concurrent insert",
-                    push::describe(&ranges)
-                );
-                last_err = Some(e);
-            }
-        }
-    }
-    Err(last_err.map_or_else(
-        || ApiError::new(503, "push could not be applied; retry"),
-        ApiError::from,
-    ))
+    let bytes = body(&mut req, ctx.data.push.max_body_bytes).await?;
+    let store = store(&ctx, &db, &user).await?;
+    let (resp, rows) = store.call(Method::Post, "/push", Some(&bytes)).await?;
+    log_rows(&ctx, "push", &db, rows);
+    Ok(resp)
 }
 
-/// `GET /api/v0/record/next?host&tag&start&count`: ascending from `start`, `count` capped.
+/// `GET /api/v0/record/next?host&tag&start&count`: ascending from `start`, bounded in count
+/// (`MAX_PAGE_SIZE`) and in bytes.
 pub async fn next(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
     let url = req
         .url()
         .map_err(|e| ApiError::bad_request(format!("bad URL: {e}")))?;
-    let pairs = query_pairs(&url);
-    let q = NextQuery::from_pairs(
-        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ctx.data.max_page_size,
-    )?;
-    Ok(raw_json(200, db.next(user.id, &q).await?))
+    let path = format!("/next?{}", url.query().unwrap_or(""));
+    forward(&req, &ctx, "next", Method::Get, &path, None).await
 }
 
 /// `DELETE /api/v0/store`: every record of this user; the account stays.
 pub async fn delete_store(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
     let user = authenticate(&req, &db).await?;
-    db.delete_store(user.id).await?;
-    Ok(empty_ok())
+    if user.legacy_records != 0 {
+        db.drop_legacy(user.id).await?;
+    }
+    let store = StoreStub::new(&ctx.env, &user.store_id)?;
+    let (resp, rows) = store.call(Method::Delete, "/records", None).await?;
+    log_rows(&ctx, "delete_store", &db, rows);
+    Ok(resp)
 }

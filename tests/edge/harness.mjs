@@ -91,6 +91,9 @@ export async function startWorker(vars = {}) {
     compatibilityDate: "2025-09-01",
     d1Databases: { DB: databaseId() },
     d1Persist: path.join(persist, "v3", "d1"),
+    // As wrangler.toml: each account's records in a SQLite-backed Durable Object.
+    durableObjects: { USER_STORE: { className: "UserStore", useSQLite: true } },
+    durableObjectsPersist: path.join(persist, "v3", "do"),
     bindings: { ...baseVars, ...vars },
     // workerd reports clients that hang up early (atuin exits with a request in flight) as
     // "Broken pipe" with a stack; keep everything else.

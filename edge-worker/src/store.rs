@@ -1,0 +1,467 @@
+//! `UserStore`: one SQLite-backed Durable Object per account, holding that account's records in
+//! pages (terrapin-core `pages`) and nothing else (docs/ARCHITECTURE.md, "Edge store").
+//!
+//! The worker reaches it only through [`StoreStub`] after authenticating the request, with
+//! internal paths (`/status`, `/push`, `/import`, `/next`, `/records`, `/close`, `/stats`).
+//! An object runs one event at a time and its SQL is synchronous, so each push's reads, checks
+//! and writes run with nothing in between; the writes also run in one `transactionSync`.
+
+use core::cell::Cell;
+
+use js_sys::Uint8Array;
+use serde::Serialize;
+use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
+use terrapin_core::push::{self, PushLimits, SeriesRange};
+use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
+use terrapin_core::status::Status;
+use terrapin_core::wire::NextQuery;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use worker::{
+    durable_object, Env, Method, Request, RequestInit, Response, SqlStorage, SqlStorageValue,
+    State, Stub,
+};
+
+use crate::config::Config;
+use crate::error::{empty_ok, json, raw_json, ApiError, ApiResult};
+use crate::http::query_pairs;
+
+/// Header on the object's answers: rows read and written by the request (SQL cursors).
+pub const ROWS_HEADER: &str = "x-terrapin-store-rows";
+
+const SCHEMA: &str = "\
+CREATE TABLE IF NOT EXISTS pages (
+    host TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    first_idx INTEGER NOT NULL,
+    last_idx INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (host, tag, first_idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
+
+#[wasm_bindgen]
+extern "C" {
+    type SyncTransactions;
+    #[wasm_bindgen(method, catch, js_name = transactionSync)]
+    fn transaction_sync(
+        this: &SyncTransactions,
+        f: &mut dyn FnMut() -> Result<(), JsValue>,
+    ) -> Result<JsValue, JsValue>;
+}
+
+#[durable_object]
+pub struct UserStore {
+    state: State,
+    sql: SqlStorage,
+    cfg: Config,
+    /// Set once the account is deleted: the object then refuses every request but `/close`.
+    closed: Cell<bool>,
+    rows: Cell<(usize, usize)>,
+}
+
+fn s(v: &str) -> SqlStorageValue {
+    SqlStorageValue::String(v.to_owned())
+}
+
+fn n(v: RecordIdx) -> SqlStorageValue {
+    // idx is at most 2^53 - 1 (wire::MAX_IDX): exact as a JS number.
+    SqlStorageValue::Float(v as f64)
+}
+
+fn as_idx(v: &SqlStorageValue) -> Option<RecordIdx> {
+    match v {
+        SqlStorageValue::Integer(i) => u64::try_from(*i).ok(),
+        SqlStorageValue::Float(f) if *f >= 0.0 => Some(*f as u64),
+        _ => None,
+    }
+}
+
+fn as_str(v: &SqlStorageValue) -> &str {
+    match v {
+        SqlStorageValue::String(s) => s,
+        _ => "",
+    }
+}
+
+impl UserStore {
+    /// Runs one statement, counting its rows, and returns every row it yields.
+    fn query(
+        &self,
+        sql: &str,
+        args: Vec<SqlStorageValue>,
+    ) -> worker::Result<Vec<Vec<SqlStorageValue>>> {
+        let cursor = self.sql.exec(sql, args)?;
+        let rows = cursor.raw().collect::<worker::Result<Vec<_>>>()?;
+        self.count(cursor.rows_read(), cursor.rows_written());
+        Ok(rows)
+    }
+
+    fn count(&self, read: usize, written: usize) {
+        let (r, w) = self.rows.get();
+        self.rows.set((r + read, w + written));
+    }
+
+    /// Runs `f` in one SQLite transaction: everything it wrote is rolled back if it fails.
+    fn transaction(&self, mut f: impl FnMut() -> Result<(), ApiError>) -> Result<(), ApiError> {
+        let mut failure = None;
+        let storage = self.state.storage();
+        let tx: &SyncTransactions = storage.as_raw().unchecked_ref();
+        let done = tx.transaction_sync(&mut || {
+            f().map_err(|e| {
+                let msg = e.reason.clone();
+                failure = Some(e);
+                JsValue::from_str(&msg)
+            })
+        });
+        match (done, failure) {
+            (_, Some(e)) => Err(e),
+            (Err(e), None) => Err(ApiError::internal("storage error", format!("{e:?}"))),
+            (Ok(_), None) => Ok(()),
+        }
+    }
+
+    /// The last idx of every series: two index seeks per series, whatever the store's size.
+    fn status(&self) -> worker::Result<Status> {
+        let mut status = Status::new();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let next = match &after {
+                None => self.query(
+                    "SELECT host, tag FROM pages ORDER BY host, tag LIMIT 1",
+                    vec![],
+                )?,
+                Some((h, t)) => self.query(
+                    "SELECT host, tag FROM pages WHERE (host, tag) > (?1, ?2) \
+                     ORDER BY host, tag LIMIT 1",
+                    vec![s(h), s(t)],
+                )?,
+            };
+            let Some(row) = next.into_iter().next() else {
+                return Ok(status);
+            };
+            let (host, tag) = (as_str(&row[0]).to_owned(), as_str(&row[1]).to_owned());
+            let last = self.query(
+                "SELECT last_idx FROM pages WHERE host = ?1 AND tag = ?2 \
+                 ORDER BY first_idx DESC LIMIT 1",
+                vec![s(&host), s(&tag)],
+            )?;
+            if let (Ok(id), Some(idx)) = (
+                host.parse::<HostId>(),
+                last.first().and_then(|r| as_idx(&r[0])),
+            ) {
+                status.set(SeriesKey::new(id, Tag::from(tag.as_str())), idx);
+            }
+            after = Some((host, tag));
+        }
+    }
+
+    /// The pages a batch touches in one series: from the page holding `first` (or the start)
+    /// up to `last`.
+    fn load(&self, r: &SeriesRange, out: &mut Vec<StoredPage>) -> worker::Result<()> {
+        let host = r.series.host.to_string();
+        let rows = self.query(
+            "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 AND first_idx <= ?4 \
+             AND first_idx >= coalesce((SELECT max(first_idx) FROM pages \
+             WHERE host = ?1 AND tag = ?2 AND first_idx <= ?3), 0) ORDER BY first_idx",
+            vec![s(&host), s(r.series.tag.as_str()), n(r.first), n(r.last)],
+        )?;
+        for row in rows {
+            if let (Some(first), SqlStorageValue::Blob(body)) = (as_idx(&row[0]), &row[1]) {
+                out.push(StoredPage {
+                    series: r.series.clone(),
+                    first,
+                    body: body.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores a validated batch: duplicates skipped, any conflict refuses all of it.
+    fn store(&self, batch: &[push::WireRecord]) -> Result<(), ApiError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut loaded = Vec::new();
+        for r in push::ranges(batch) {
+            self.load(&r, &mut loaded)?;
+        }
+        let writes = pages::plan_push(batch, &loaded).map_err(|e| match e {
+            PagePushError::Push(e) => ApiError::from(e),
+            PagePushError::Damaged(e) => ApiError::internal("damaged store", e),
+        })?;
+        if writes.put.is_empty() && writes.delete.is_empty() {
+            return Ok(());
+        }
+        self.transaction(|| {
+            for (series, first) in &writes.delete {
+                self.query(
+                    "DELETE FROM pages WHERE host = ?1 AND tag = ?2 AND first_idx = ?3",
+                    vec![
+                        s(&series.host.to_string()),
+                        s(series.tag.as_str()),
+                        n(*first),
+                    ],
+                )?;
+            }
+            for p in &writes.put {
+                self.query(
+                    "INSERT INTO pages (host, tag, first_idx, last_idx, count, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (host, tag, first_idx) \
+                     DO UPDATE SET last_idx = excluded.last_idx, count = excluded.count, \
+                     body = excluded.body",
+                    vec![
+                        s(&p.series.host.to_string()),
+                        s(p.series.tag.as_str()),
+                        n(p.first),
+                        n(p.last),
+                        n(p.count as u64),
+                        SqlStorageValue::Blob(p.body.clone()),
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn next(&self, q: &NextQuery) -> Result<Vec<u8>, ApiError> {
+        let cursor = self.sql.exec(
+            "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 \
+             AND first_idx >= coalesce((SELECT max(first_idx) FROM pages \
+             WHERE host = ?1 AND tag = ?2 AND first_idx <= ?3), 0) ORDER BY first_idx",
+            vec![s(&q.host.to_string()), s(q.tag.as_str()), n(q.start)],
+        )?;
+        let series = SeriesKey::new(q.host, q.tag.clone());
+        let mut page = NextPage::new(q.count, NEXT_MAX_BYTES);
+        // Rows are stepped one at a time: reading stops with the last page needed.
+        let mut rows = cursor.raw();
+        while !page.is_full() {
+            let Some(row) = rows.next() else { break };
+            let mut row = row?;
+            let (Some(SqlStorageValue::Blob(body)), Some(first)) =
+                (row.pop(), row.first().and_then(as_idx))
+            else {
+                continue;
+            };
+            let stored = StoredPage {
+                series: series.clone(),
+                first,
+                body,
+            };
+            page.add(&stored, q.start)
+                .map_err(|e| ApiError::internal("damaged store", e))?;
+        }
+        self.count(cursor.rows_read(), cursor.rows_written());
+        Ok(page.finish())
+    }
+
+    fn stats(&self) -> worker::Result<Stats> {
+        let rows = if self.closed.get() {
+            vec![]
+        } else {
+            self.query(
+                "SELECT count(*), coalesce(sum(count), 0) FROM pages",
+                vec![],
+            )?
+        };
+        let get = |i: usize| rows.first().and_then(|r| as_idx(&r[i])).unwrap_or(0);
+        Ok(Stats {
+            pages: get(0),
+            records: get(1),
+            closed: self.closed.get(),
+            bytes: self.sql.database_size(),
+        })
+    }
+
+    async fn handle(&self, mut req: Request) -> ApiResult {
+        let path = req.path();
+        let method = req.method();
+        if path == "/close" {
+            // Account deletion: drop every record and refuse all later requests.
+            self.transaction(|| {
+                self.query("DROP TABLE IF EXISTS pages", vec![])?;
+                self.query(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', 1)",
+                    vec![],
+                )?;
+                Ok(())
+            })?;
+            self.closed.set(true);
+            return Ok(empty_ok());
+        }
+        if path == "/stats" {
+            return json(200, &self.stats()?);
+        }
+        if self.closed.get() {
+            return Err(ApiError::new(403, "account deleted"));
+        }
+        match (method, path.as_str()) {
+            (Method::Get, "/status") => json(200, &self.status()?),
+            (Method::Post, "/push") => {
+                let body = req.bytes().await?;
+                let batch = push::parse_batch(&body, &self.cfg.push)?;
+                self.store(&batch)?;
+                Ok(empty_ok())
+            }
+            (Method::Post, "/import") => {
+                // Records moved from the v1 store: validated when they were first pushed.
+                let body = req.bytes().await?;
+                let unlimited = PushLimits {
+                    max_body_bytes: usize::MAX,
+                    max_records: usize::MAX,
+                    max_record_bytes: usize::MAX,
+                };
+                let batch = push::parse_batch(&body, &unlimited)?;
+                self.store(&batch)?;
+                Ok(empty_ok())
+            }
+            (Method::Get, "/next") => {
+                let url = req.url()?;
+                let pairs = query_pairs(&url);
+                let q = NextQuery::from_pairs(
+                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+                    self.cfg.max_page_size,
+                )?;
+                let body = self.next(&q)?;
+                Ok(raw_json(200, body))
+            }
+            (Method::Delete, "/records") => {
+                self.transaction(|| {
+                    self.query("DELETE FROM pages", vec![])?;
+                    Ok(())
+                })?;
+                Ok(empty_ok())
+            }
+            _ => Err(ApiError::not_found("no such store operation")),
+        }
+    }
+}
+
+/// What `/stats` reports (tests and operators).
+#[derive(Serialize)]
+struct Stats {
+    pages: u64,
+    records: u64,
+    closed: bool,
+    bytes: usize,
+}
+
+impl worker::DurableObject for UserStore {
+    fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        let store = Self {
+            sql,
+            state,
+            cfg: Config::from_env(&env),
+            closed: Cell::new(false),
+            rows: Cell::new((0, 0)),
+        };
+        let closed = store
+            .sql
+            .exec(SCHEMA, None)
+            .and_then(|_| store.query("SELECT value FROM meta WHERE key = 'closed'", vec![]))
+            .map(|rows| !rows.is_empty());
+        match closed {
+            Ok(c) => store.closed.set(c),
+            Err(e) => worker::console_error!("user store schema: {e}"),
+        }
+        store
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        self.rows.set((0, 0));
+        let resp = self.handle(req).await.unwrap_or_else(|e| e.into_response());
+        let (read, written) = self.rows.get();
+        let _ = resp
+            .headers()
+            .set(ROWS_HEADER, &format!("{read} {written}"));
+        Ok(resp)
+    }
+}
+
+/// The worker's handle on one account's store.
+pub struct StoreStub(Stub);
+
+/// Rows read and written, as counted by SQL cursors (D1 meta or the object's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rows {
+    pub read: usize,
+    pub written: usize,
+}
+
+impl StoreStub {
+    /// The store named `store_id` (a random id kept with the account in D1).
+    pub fn new(env: &Env, store_id: &str) -> Result<Self, ApiError> {
+        if store_id.is_empty() {
+            return Err(ApiError::internal(
+                "store error",
+                "account without a store id",
+            ));
+        }
+        let ns = env
+            .durable_object("USER_STORE")
+            .map_err(|e| ApiError::internal("store binding missing", e))?;
+        Ok(Self(ns.get_by_name(store_id)?))
+    }
+
+    /// Sends one operation; answers are passed on as they are (status and JSON body), with the
+    /// rows the object counted.
+    pub async fn call(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(Response, Rows), ApiError> {
+        let mut init = RequestInit::new();
+        init.with_method(method);
+        if let Some(b) = body {
+            init.with_body(Some(Uint8Array::from(b).into()));
+        }
+        let req = Request::new_with_init(&format!("https://user-store{path_and_query}"), &init)?;
+        let resp = self.0.fetch_with_request(req).await?;
+        let rows = resp
+            .headers()
+            .get(ROWS_HEADER)
+            .ok()
+            .flatten()
+            .and_then(|v| {
+                let mut it = v.split(' ').map(|x| x.parse::<usize>().ok());
+                Some(Rows {
+                    read: it.next()??,
+                    written: it.next()??,
+                })
+            })
+            .unwrap_or_default();
+        // A fresh answer: the fetched one's headers are immutable.
+        let status = resp.status_code();
+        let content_type = resp.headers().get("Content-Type").ok().flatten();
+        let (_, body) = resp.into_parts();
+        let out = Response::builder().with_status(status).body(body);
+        if let Some(t) = content_type {
+            let _ = out.headers().set("Content-Type", &t);
+        }
+        Ok((out, rows))
+    }
+
+    /// Like [`Self::call`], turning an error answer into an [`ApiError`] with its reason.
+    pub async fn expect_ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&[u8]>,
+    ) -> Result<Rows, ApiError> {
+        let (mut resp, rows) = self.call(method, path, body).await?;
+        if resp.status_code() == 200 {
+            return Ok(rows);
+        }
+        let status = resp.status_code();
+        let reason = resp
+            .json::<terrapin_core::wire::ErrorResponse>()
+            .await
+            .map(|e| e.reason)
+            .unwrap_or_else(|_| "store error".to_owned());
+        Err(ApiError::new(status, reason))
+    }
+}
