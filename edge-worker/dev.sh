@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Serves the worker at http://127.0.0.1:${PORT:-8787} with a local D1 that persists across
-# restarts in .dev/edge/ (repo root, gitignored). Builds first and applies migrations.
+# restarts in .dev/edge/ (repo root, gitignored), each account's records in its Durable Object
+# beside it. Builds first and applies migrations. Extra arguments go to `wrangler dev`
+# (e.g. `--var PAGE_SIZE:500`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -16,4 +18,4 @@ cd "$here"
 "$wrangler" d1 migrations apply DB --local --persist-to "$persist" </dev/null
 echo "terrapin-edge: http://127.0.0.1:$port (D1 in $persist)"
 exec "$wrangler" dev --ip 127.0.0.1 --port "$port" --persist-to "$persist" \
-    --show-interactive-dev-session=false </dev/null
+    --show-interactive-dev-session=false "$@" </dev/null

@@ -10,4 +10,4 @@ echo
 echo "  sync server (atuin's sync_address): http://127.0.0.1:$port"
 echo "  history viewer:                     http://127.0.0.1:$port/app/"
 echo
-PORT="$port" exec edge-worker/dev.sh
+PORT="$port" exec edge-worker/dev.sh "$@"

@@ -276,8 +276,15 @@ impl UserStore {
     }
 
     async fn handle(&self, mut req: Request) -> ApiResult {
+        // The only await: from here on the request runs to its end with no other event in
+        // between, so a close can't land between a check and a write.
+        let body = if req.method() == Method::Post {
+            req.bytes().await?
+        } else {
+            Vec::new()
+        };
+        self.rows.set((0, 0));
         let path = req.path();
-        let method = req.method();
         if path == "/close" {
             // Account deletion: drop every record and refuse all later requests.
             self.transaction(|| {
@@ -297,17 +304,15 @@ impl UserStore {
         if self.closed.get() {
             return Err(ApiError::new(403, "account deleted"));
         }
-        match (method, path.as_str()) {
+        match (req.method(), path.as_str()) {
             (Method::Get, "/status") => json(200, &self.status()?),
             (Method::Post, "/push") => {
-                let body = req.bytes().await?;
                 let batch = push::parse_batch(&body, &self.cfg.push)?;
                 self.store(&batch)?;
                 Ok(empty_ok())
             }
             (Method::Post, "/import") => {
                 // Records moved from the v1 store: validated when they were first pushed.
-                let body = req.bytes().await?;
                 let unlimited = PushLimits {
                     max_body_bytes: usize::MAX,
                     max_records: usize::MAX,
@@ -324,8 +329,7 @@ impl UserStore {
                     pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
                     self.cfg.max_page_size,
                 )?;
-                let body = self.next(&q)?;
-                Ok(raw_json(200, body))
+                Ok(raw_json(200, self.next(&q)?))
             }
             (Method::Delete, "/records") => {
                 self.transaction(|| {
@@ -371,7 +375,6 @@ impl worker::DurableObject for UserStore {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        self.rows.set((0, 0));
         let resp = self.handle(req).await.unwrap_or_else(|e| e.into_response());
         let (read, written) = self.rows.get();
         let _ = resp

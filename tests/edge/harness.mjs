@@ -2,7 +2,7 @@
 // workerd through Miniflare, with a fresh local D1 migrated by `wrangler d1 migrations apply`,
 // on 127.0.0.1 and a free port. Used by every edge test file.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -64,17 +64,34 @@ function databaseId() {
   return m[1];
 }
 
-/**
- * Starts a worker. `vars` override wrangler.toml [vars]. Returns { url, fetch, dispose }.
- */
-export async function startWorker(vars = {}) {
-  ensureBuilt();
-  const persist = mkdtempSync(path.join(tmpdir(), "terrapin-edge-test-"));
+/** Applies the D1 migrations of `migrationsDir` (default: the worker's own) to `persist`. */
+export function applyMigrations(persist, migrationsDir) {
+  let config = path.join(edgeDir, "wrangler.toml");
+  if (migrationsDir) {
+    // The same config with another migrations folder (e.g. only the v1 schema).
+    const toml = readFileSync(config, "utf8")
+      .replace(/^main\s*=.*$/m, `main = ${JSON.stringify(path.join(edgeDir, "build", "index.js"))}`)
+      .replace(/^directory\s*=.*$/m, `directory = ${JSON.stringify(path.join(root, "www", "dist"))}`)
+      .replace(/^migrations_dir\s*=.*$/m, `migrations_dir = ${JSON.stringify(migrationsDir)}`);
+    config = path.join(persist, "wrangler.v.toml");
+    writeFileSync(config, toml);
+  }
   execFileSync(
     wrangler,
-    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist],
+    ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persist, "--config", config],
     { cwd: edgeDir, env: quietEnv, stdio: ["ignore", "pipe", "pipe"] },
   );
+}
+
+/**
+ * Starts a worker. `vars` override wrangler.toml [vars]; `persist` reuses a state directory
+ * (migrated to the current schema) instead of a fresh one, and is kept on dispose.
+ * Returns { url, mf, d1(), store(storeId), dispose }.
+ */
+export async function startWorker(vars = {}, { persist: keep } = {}) {
+  ensureBuilt();
+  const persist = keep ?? mkdtempSync(path.join(tmpdir(), "terrapin-edge-test-"));
+  applyMigrations(persist);
   const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
   const baseVars = {};
   const varsBlock = toml.split("[vars]")[1] ?? "";
@@ -119,9 +136,18 @@ export async function startWorker(vars = {}) {
   return {
     url,
     mf,
+    persist,
+    /** The D1 database, for checks from outside the API. */
+    d1: () => mf.getD1Database("DB"),
+    /** Calls an internal operation of one account's store (e.g. "/stats"). */
+    async store(storeId, op, init) {
+      const ns = await mf.getDurableObjectNamespace("USER_STORE");
+      const res = await ns.get(ns.idFromName(storeId)).fetch(`https://user-store${op}`, init);
+      return { status: res.status, json: JSON.parse((await res.text()) || "null") };
+    },
     async dispose() {
       await mf.dispose();
-      rmSync(persist, { recursive: true, force: true });
+      if (!keep) rmSync(persist, { recursive: true, force: true });
     },
   };
 }
