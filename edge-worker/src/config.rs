@@ -63,6 +63,18 @@ fn num<T: core::str::FromStr>(env: &Env, name: &str, default: T) -> T {
 
 impl Config {
     pub fn from_env(env: &Env) -> Self {
+        Self::read(env).consistent()
+    }
+
+    /// Clients upload `page_size` records per request and download `page_size` per request:
+    /// the advertised size never exceeds the batch limit, and `next` serves at least that many.
+    fn consistent(mut self) -> Self {
+        self.page_size = self.page_size.min(self.push.max_records.max(1) as u64);
+        self.max_page_size = self.max_page_size.max(self.page_size);
+        self
+    }
+
+    fn read(env: &Env) -> Self {
         let d = Self::default();
         Self {
             open_registration: flag(env, "OPEN_REGISTRATION").unwrap_or(d.open_registration),

@@ -122,21 +122,33 @@ impl UserStore {
         }
     }
 
-    /// The last idx of every series: two index seeks per series, whatever the store's size.
+    /// The last idx of every series: a few index seeks per series, whatever the store's size
+    /// (a skip scan over the primary key: next tag of this host, else the next host).
     fn status(&self) -> worker::Result<Status> {
         let mut status = Status::new();
-        let mut after: Option<(String, String)> = None;
+        let mut at: Option<(String, String)> = None;
         loop {
-            let next = match &after {
+            let next = match &at {
                 None => self.query(
                     "SELECT host, tag FROM pages ORDER BY host, tag LIMIT 1",
                     vec![],
                 )?,
-                Some((h, t)) => self.query(
-                    "SELECT host, tag FROM pages WHERE (host, tag) > (?1, ?2) \
-                     ORDER BY host, tag LIMIT 1",
-                    vec![s(h), s(t)],
-                )?,
+                Some((h, t)) => {
+                    let same_host = self.query(
+                        "SELECT host, tag FROM pages WHERE host = ?1 AND tag > ?2 \
+                         ORDER BY tag LIMIT 1",
+                        vec![s(h), s(t)],
+                    )?;
+                    if same_host.is_empty() {
+                        self.query(
+                            "SELECT host, tag FROM pages WHERE host > ?1 \
+                             ORDER BY host, tag LIMIT 1",
+                            vec![s(h)],
+                        )?
+                    } else {
+                        same_host
+                    }
+                }
             };
             let Some(row) = next.into_iter().next() else {
                 return Ok(status);
@@ -153,7 +165,7 @@ impl UserStore {
             ) {
                 status.set(SeriesKey::new(id, Tag::from(tag.as_str())), idx);
             }
-            after = Some((host, tag));
+            at = Some((host, tag));
         }
     }
 

@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// The sync server as a user meets it: the real atuin CLI against what `make dev` serves
+// (scripts/dev.sh: wrangler dev, local D1 and Durable Objects), with atuin-server 18.24.4 on
+// SQLite as the anchor, started by this script in the same run. Prints medians and ratios.
+//
+//   P2  push: `atuin sync` on a host holding N imported history entries (its record store built
+//       first with `atuin history init-store`, untimed); pull: `atuin sync` on a second, empty
+//       host logged in with the key. Runs alternate between the servers.
+//   C1  rows written by that push and rows read by that pull on Terrapin (D1 + the account's
+//       store), from the worker's per-request row counts (LOG_ROW_COUNTS).
+//   P4  status latency with 1k records stored vs 1M (medians of 51 requests, plain HTTP).
+//
+// Usage: ATUIN_BIN=… ATUIN_SERVER_BIN=… node tests/bench/edge_atuin.mjs
+//          [--records 100000] [--runs 3] [--page-sizes 1000] [--big 1000000] [--skip-status]
+// Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
+import { execFile, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { Api, series, username, uuid } from "../edge/client.mjs";
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+};
+const N = Number(arg("records", 100_000));
+const RUNS = Number(arg("runs", 3));
+const PAGE_SIZES = String(arg("page-sizes", "")).split(",").filter(Boolean).map(Number);
+const BIG = Number(arg("big", 1_000_000));
+const ATUIN = process.env.ATUIN_BIN;
+const SERVER = process.env.ATUIN_SERVER_BIN;
+const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-bench-"));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const spread = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+async function waitUp(url, child, what) {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok || (await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${what} did not come up at ${url}`);
+}
+const stop = (child) =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.on("exit", resolve);
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      child.kill("SIGTERM");
+    }
+  });
+
+/** `make dev`'s main job on a free port with fresh state; collects its row-count log lines. */
+async function startTerrapin(pageSize) {
+  const port = await freePort();
+  const persist = mkdtempSync(path.join(scratch, "edge-"));
+  const extra = ["--var", "LOG_ROW_COUNTS:true"];
+  if (pageSize) extra.push("--var", `PAGE_SIZE:${pageSize}`);
+  const child = spawn(path.join(root, "scripts", "dev.sh"), extra, {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, PORT: String(port), TERRAPIN_EDGE_PERSIST: persist, CI: "true" },
+  });
+  const rows = [];
+  for (const stream of [child.stdout, child.stderr]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      const m = line.match(/rows op=(\w+) d1_read=(\d+) d1_written=(\d+) store_read=(\d+) store_written=(\d+)/);
+      if (m) rows.push({ op: m[1], read: +m[2] + +m[4], written: +m[3] + +m[5] });
+    });
+  }
+  const url = `http://127.0.0.1:${port}`;
+  await waitUp(url, child, "scripts/dev.sh");
+  return { url, rows, name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child) };
+}
+
+/** atuin-server 18.24.4 on SQLite, on a free port, as the issue describes. */
+async function startAtuinServer() {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(scratch, "atuin-server-"));
+  writeFileSync(
+    path.join(dir, "server.toml"),
+    `host = "127.0.0.1"\nport = ${port}\nopen_registration = true\ndb_uri = "sqlite://${dir}/atuin-server.db"\n`,
+  );
+  const child = spawn(SERVER, ["start"], {
+    detached: true,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, ATUIN_CONFIG_DIR: dir, RUST_LOG: "warn" },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitUp(url, child, "atuin-server");
+  return { url, rows: null, name: "atuin-server", stop: () => stop(child) };
+}
+
+/** One simulated host: its own HOME and config pointing at `url`. */
+function host(url, name) {
+  const home = mkdtempSync(path.join(scratch, `${name}-`));
+  const config = path.join(home, ".config", "atuin");
+  mkdirSync(config, { recursive: true });
+  writeFileSync(
+    path.join(config, "config.toml"),
+    `sync_address = "${url}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n[daemon]\nenabled = false\n`,
+  );
+  const env = {
+    PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"),
+    XDG_DATA_HOME: path.join(home, ".local", "share"), ATUIN_CONFIG_DIR: config, ATUIN_HOST_NAME: name,
+    ATUIN_HOST_USER: "bench", ATUIN_SESSION: randomUUID().replaceAll("-", ""), TERM: "dumb", NO_COLOR: "1",
+  };
+  return (...args) => {
+    const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
+    return run(ATUIN, args, { env: { ...env, ...extra }, maxBuffer: 256 << 20 });
+  };
+}
+
+const histfile = path.join(scratch, "bash_history");
+writeFileSync(
+  histfile,
+  Array.from({ length: N }, (_, i) => `git commit -m "change ${i}" && cargo test -p crate-${i % 97} -- --nocapture ${i}`).join("\n") + "\n",
+);
+
+/** One push and one pull of N entries with the real CLI; returns seconds and Terrapin's rows. */
+async function cliRound(server) {
+  const user = username("cli");
+  const a = host(server.url, "a");
+  const b = host(server.url, "b");
+  await a("register", "-u", user, "-e", `${user}@example.test`, "-p", "bench password");
+  await a("import", "bash", { HISTFILE: histfile });
+  await a("history", "init-store");
+  const mark = () => server.rows?.length ?? 0;
+  const sum = (from, to, key) => server.rows?.slice(from, to).reduce((s, r) => s + r[key], 0);
+  let at = mark();
+  let t = performance.now();
+  await a("sync");
+  const push = (performance.now() - t) / 1000;
+  const pushWritten = sum(at, mark(), "written");
+  const key = (await a("key")).stdout.trim();
+  await b("login", "-u", user, "-p", "bench password", "-k", key);
+  at = mark();
+  t = performance.now();
+  await b("sync");
+  const pull = (performance.now() - t) / 1000;
+  const pullRead = sum(at, mark(), "read");
+  const got = Number((await b("history", "list", "--cmd-only")).stdout.split("\n").filter(Boolean).length);
+  if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
+  return { push, pull, pushWritten, pullRead };
+}
+
+async function cliBench() {
+  if (!ATUIN) {
+    console.log("# ATUIN_BIN is not set: skipping the atuin CLI push/pull (P2, C1)");
+    return;
+  }
+  console.log(`# atuin CLI: ${(await run(ATUIN, ["--version"])).stdout.trim()}, ${N} history entries, ${RUNS} runs each, interleaved`);
+  const anchor = SERVER ? await startAtuinServer() : null;
+  if (!anchor) console.log("# ATUIN_SERVER_BIN is not set: no anchor, no ratios");
+  try {
+    for (const pageSize of PAGE_SIZES.length ? PAGE_SIZES : [undefined]) {
+      const terrapin = await startTerrapin(pageSize);
+      const caps = await (await fetch(`${terrapin.url}/api/v0/capabilities`)).json();
+      const advertised = caps.capabilities["sh.atuin.server/records.page_size"].page_size;
+      const res = { [terrapin.name]: [], ...(anchor ? { [anchor.name]: [] } : {}) };
+      try {
+        for (let i = 0; i < RUNS; i++) {
+          for (const s of anchor ? [anchor, terrapin] : [terrapin]) res[s.name].push(await cliRound(s));
+        }
+      } finally {
+        await terrapin.stop();
+      }
+      const t = res[terrapin.name];
+      const line = (name, xs) =>
+        `  ${name.padEnd(30)} push ${median(xs.map((x) => x.push)).toFixed(2)} s (${spread(xs.map((x) => x.push))})` +
+        `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})`;
+      console.log(`terrapin advertising page size ${advertised}:`);
+      if (anchor) console.log(line(anchor.name, res[anchor.name]));
+      console.log(line(terrapin.name, t));
+      if (anchor) {
+        const a = res[anchor.name];
+        console.log(
+          `  P2 ratio terrapin / atuin-server: push ${(median(t.map((x) => x.push)) / median(a.map((x) => x.push))).toFixed(2)}× (goal ≤ 0.5)` +
+          `, pull ${(median(t.map((x) => x.pull)) / median(a.map((x) => x.pull))).toFixed(2)}× (goal ≤ 1.0)`,
+        );
+      }
+      const w = median(t.map((x) => x.pushWritten));
+      const r = median(t.map((x) => x.pullRead));
+      console.log(
+        `  C1 rows: push wrote ${w} (${((100 * w) / N).toFixed(2)} % of ${N}), pull read ${r} (${((100 * r) / N).toFixed(2)} %) (goal ≤ 2 % each)`,
+      );
+    }
+  } finally {
+    await anchor?.stop();
+  }
+}
+
+/** Status latency with 1k vs BIG records stored, against the same dev server. */
+async function statusBench() {
+  const terrapin = await startTerrapin();
+  try {
+    const api = new Api(terrapin.url);
+    const ok = (r) => {
+      if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
+    };
+    const samples = async (token) => {
+      const out = [];
+      for (let i = 0; i < 51; i++) {
+        const t = performance.now();
+        ok(await api.status(token));
+        out.push(performance.now() - t);
+      }
+      return out;
+    };
+    const small = await api.register(username("small"));
+    const h = uuid();
+    for (let i = 0; i < 1000; i += 500) ok(await api.push(small, series(h, "history", i, i + 499, { data: "v4.local.x" })));
+    const big = await api.register(username("big"));
+    const hosts = [uuid(), uuid(), uuid(), uuid()];
+    const t0 = performance.now();
+    const per = BIG / hosts.length;
+    for (const host of hosts) {
+      for (let i = 0; i < per; i += 1000) ok(await api.push(big, series(host, "history", i, Math.min(per, i + 1000) - 1, { data: "v4.local.x" })));
+    }
+    const loaded = (performance.now() - t0) / 1000;
+    const s1 = await samples(small);
+    const sBig = await samples(big);
+    console.log(
+      `P4 status median: ${median(s1).toFixed(2)} ms at 1k records, ${median(sBig).toFixed(2)} ms at ${BIG} ` +
+      `(ratio ${(median(sBig) / median(s1)).toFixed(2)}, goal ≤ 1.2; p10–p90 ${spread(s1.sort((a, b) => a - b).slice(5, 46))} / ` +
+      `${spread(sBig.sort((a, b) => a - b).slice(5, 46))} ms; loading ${BIG} took ${loaded.toFixed(0)} s)`,
+    );
+  } finally {
+    await terrapin.stop();
+  }
+}
+
+try {
+  await cliBench();
+  if (!process.argv.includes("--skip-status")) await statusBench();
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
