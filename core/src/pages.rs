@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use uuid::Uuid;
 
 use crate::push::{classify, Occupied, PushError, WireRecord};
-use crate::record::{Host, RecordId, RecordIdx, SeriesKey};
+use crate::record::{RecordId, RecordIdx, SeriesKey};
 
 /// Page body format byte.
 pub const FORMAT: u8 = 1;
@@ -182,13 +182,57 @@ pub enum PagePushError {
     Damaged(#[from] PageError),
 }
 
-/// The wire JSON a page keeps for a record: Atuin's shape with the host name left empty (the
-/// server answers `"name": ""`, as atuin-server does).
+/// The wire JSON a page keeps for a record: exactly what serde writes for a [`WireRecord`]
+/// (field order and escaping), with the host name left empty (the server answers
+/// `"name": ""`, as atuin-server does). Written field by field: strings that need no escaping
+/// (base64 ciphertext, UUIDs) are copied as they are; the rest go through serde_json.
 pub fn record_json(r: &WireRecord) -> Vec<u8> {
-    let mut r = r.clone();
-    r.host = Host::new(r.host.id);
-    // A record of validated strings and numbers always serializes.
-    serde_json::to_vec(&r).unwrap_or_default()
+    let mut out =
+        Vec::with_capacity(160 + r.data.data.len() + r.data.content_encryption_key.len() * 5 / 4);
+    let mut uuid = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let mut num = [0u8; 20];
+    out.extend_from_slice(b"{\"id\":\"");
+    out.extend_from_slice(r.id.0.hyphenated().encode_lower(&mut uuid).as_bytes());
+    out.extend_from_slice(b"\",\"idx\":");
+    out.extend_from_slice(decimal(r.idx, &mut num));
+    out.extend_from_slice(b",\"host\":{\"id\":\"");
+    out.extend_from_slice(r.host.id.0.hyphenated().encode_lower(&mut uuid).as_bytes());
+    out.extend_from_slice(b"\",\"name\":\"\"},\"timestamp\":");
+    out.extend_from_slice(decimal(r.timestamp, &mut num));
+    out.extend_from_slice(b",\"version\":");
+    json_str(&mut out, r.version.as_str());
+    out.extend_from_slice(b",\"tag\":");
+    json_str(&mut out, r.tag.as_str());
+    out.extend_from_slice(b",\"data\":{\"data\":");
+    json_str(&mut out, &r.data.data);
+    out.extend_from_slice(b",\"content_encryption_key\":");
+    json_str(&mut out, &r.data.content_encryption_key);
+    out.extend_from_slice(b"}}");
+    out
+}
+
+fn decimal(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            return &buf[at..];
+        }
+    }
+}
+
+/// A JSON string literal: copied when nothing needs escaping, else serde_json's escaping.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    } else {
+        // Serializing a str cannot fail.
+        out.extend_from_slice(serde_json::to_string(s).unwrap_or_default().as_bytes());
+    }
 }
 
 /// Plans a validated batch against the pages it touches: for every series of the batch, the
@@ -368,7 +412,8 @@ impl NextPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{EncryptedData, HostId, Record, Tag, Version};
+    use crate::record::{EncryptedData, Host, HostId, Record, Tag, Version};
+    use alloc::string::String;
     use alloc::vec;
 
     fn rec(idx: u64, id: u128, size: usize) -> WireRecord {
@@ -477,6 +522,23 @@ mod tests {
         assert_eq!(PageView::parse(&swapped).err(), Some("idx not ascending"));
         swapped[1] = 200;
         assert!(PageView::parse(&swapped).is_err());
+    }
+
+    #[test]
+    fn record_json_is_serdes_with_an_empty_host_name() {
+        let mut odd = rec(3, 4, 0);
+        odd.data.data = "quote \" backslash \\ tab \t nul \u{0} é 🐢".into();
+        odd.tag = Tag::from("my-\"tag\"");
+        odd.version = Version::from("v\n9");
+        odd.timestamp = u64::MAX;
+        for r in [rec(0, 1, 10), rec(u64::from(u32::MAX), u128::MAX, 3), odd] {
+            let mut want = r.clone();
+            want.host = Host::new(r.host.id);
+            assert_eq!(
+                String::from_utf8(record_json(&r)).unwrap(),
+                serde_json::to_string(&want).unwrap()
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::db::{Db, Registered};
 use crate::error::{json, ApiError, ApiResult};
-use crate::http::{authenticate, json_body, now_ms};
+use crate::http::{authenticate, forget_sessions, json_body, now_ms};
 use crate::store::StoreStub;
 
 pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
@@ -144,5 +144,6 @@ pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiR
         .expect_ok(Method::Post, "/close", None)
         .await?;
     db.delete_user(&user).await?;
+    forget_sessions(user.id);
     json(200, &Empty {})
 }

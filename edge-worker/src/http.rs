@@ -1,12 +1,19 @@
 //! Request/response plumbing shared by the handlers: headers every answer carries, CORS,
 //! capability negotiation, bodies, and the session check.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use futures_util::StreamExt;
+use js_sys::Uint8Array;
 use serde::de::DeserializeOwned;
 use terrapin_core::wire::{
     self, CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
     PROTOCOL_VERSION, VERSION_HEADER,
 };
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::JsFuture;
 use worker::{Method, Request, Response, Url};
 
 use crate::auth;
@@ -134,6 +141,28 @@ pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
     Ok(buf)
 }
 
+/// A body for passing on unread (to the user's store): one `arrayBuffer()` when the request
+/// declares a length within `max`, else read by [`body`] with its limit.
+pub async fn body_js(req: &mut Request, max: usize) -> Result<JsValue, ApiError> {
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    match declared {
+        Some(len) if len <= max => {
+            let promise = req.inner().array_buffer().map_err(|e| {
+                ApiError::bad_request(format!("could not read the request body: {e:?}"))
+            })?;
+            JsFuture::from(promise).await.map_err(|e| {
+                ApiError::bad_request(format!("could not read the request body: {e:?}"))
+            })
+        }
+        _ => Ok(Uint8Array::from(&body(req, max).await?[..]).into()),
+    }
+}
+
 /// Reads and decodes a small JSON body (account routes).
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
@@ -164,6 +193,49 @@ pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
         }
         _ => Err(ApiError::new(403, "session not found")),
     }
+}
+
+/// How long a record route trusts a session it looked up, within one isolate, and how many
+/// sessions an isolate remembers. A deleted account's store refuses requests itself, so a
+/// remembered session of a deleted account reaches nothing.
+const SESSION_CACHE_MS: f64 = 60_000.0;
+const SESSION_CACHE_MAX: usize = 10_000;
+
+thread_local! {
+    static SESSIONS: RefCell<HashMap<String, (Rc<User>, f64)>> = RefCell::new(HashMap::new());
+}
+
+/// [`authenticate`] for the record routes, remembering the answer for `SESSION_CACHE_MS`:
+/// the sync hot path then costs no directory lookup.
+pub async fn authenticate_cached(req: &Request, db: &Db) -> Result<Rc<User>, ApiError> {
+    let hash = session_hash(req)?;
+    let now = now_ms();
+    let hit = SESSIONS.with(|s| {
+        s.borrow()
+            .get(&hash)
+            .filter(|(_, at)| now - *at < SESSION_CACHE_MS)
+            .map(|(u, _)| u.clone())
+    });
+    if let Some(user) = hit {
+        return Ok(user);
+    }
+    let user = Rc::new(authenticate(req, db).await?);
+    SESSIONS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= SESSION_CACHE_MAX {
+            s.retain(|_, (_, at)| now - *at < SESSION_CACHE_MS);
+            if s.len() >= SESSION_CACHE_MAX {
+                s.clear();
+            }
+        }
+        s.insert(hash, (user.clone(), now));
+    });
+    Ok(user)
+}
+
+/// Forgets every remembered session of a user (account deleted, v1 records moved).
+pub fn forget_sessions(user: i64) {
+    SESSIONS.with(|s| s.borrow_mut().retain(|_, (u, _)| u.id != user));
 }
 
 /// Decoded query pairs of a URL.

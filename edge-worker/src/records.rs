@@ -2,13 +2,14 @@
 //! account directory (D1), then hands the request to the account's `UserStore`, which applies
 //! terrapin-core's rules (`push`, `pages`, `wire`).
 
+use wasm_bindgen::JsValue;
 use worker::{console_log, Method, Request, RouteContext};
 
 use crate::accounts::db;
 use crate::config::Config;
 use crate::db::{Db, User};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{authenticate, body};
+use crate::http::{authenticate_cached, body_js, forget_sessions};
 use crate::store::{Rows, StoreStub};
 
 /// Records moved from D1 per step of the v1 migration, and the bytes of ciphertext per step.
@@ -43,6 +44,7 @@ async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiE
             .count();
         let Some(last) = keys.get(take.max(1) - 1).cloned() else {
             db.finish_legacy(user.id).await?;
+            forget_sessions(user.id);
             if moved > 0 {
                 console_log!("store v2: moved {moved} v1 records of user {}", user.id);
             }
@@ -50,7 +52,7 @@ async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiE
         };
         let json = db.legacy_records(user.id, &last, take.max(1)).await?;
         store
-            .expect_ok(Method::Post, "/import", Some(json.as_bytes()))
+            .expect_ok(Method::Post, "/import", Some(json.into()))
             .await
             .map_err(|e| {
                 ApiError::internal(
@@ -87,10 +89,10 @@ async fn forward(
     op: &str,
     method: Method,
     path: &str,
-    body: Option<&[u8]>,
+    body: Option<JsValue>,
 ) -> ApiResult {
     let db = db(ctx)?;
-    let user = authenticate(req, &db).await?;
+    let user = authenticate_cached(req, &db).await?;
     let store = store(ctx, &db, &user).await?;
     let (resp, rows) = store.call(method, path, body).await?;
     log_rows(ctx, op, &db, rows);
@@ -106,10 +108,10 @@ pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// session is checked before the body is read.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
-    let bytes = body(&mut req, ctx.data.push.max_body_bytes).await?;
+    let user = authenticate_cached(&req, &db).await?;
+    let bytes = body_js(&mut req, ctx.data.push.max_body_bytes).await?;
     let store = store(&ctx, &db, &user).await?;
-    let (resp, rows) = store.call(Method::Post, "/push", Some(&bytes)).await?;
+    let (resp, rows) = store.call(Method::Post, "/push", Some(bytes)).await?;
     log_rows(&ctx, "push", &db, rows);
     Ok(resp)
 }
@@ -127,9 +129,10 @@ pub async fn next(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `DELETE /api/v0/store`: every record of this user; the account stays.
 pub async fn delete_store(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
+    let user = authenticate_cached(&req, &db).await?;
     if user.legacy_records != 0 {
         db.drop_legacy(user.id).await?;
+        forget_sessions(user.id);
     }
     let store = StoreStub::new(&ctx.env, &user.store_id)?;
     let (resp, rows) = store.call(Method::Delete, "/records", None).await?;

@@ -8,7 +8,6 @@
 
 use core::cell::Cell;
 
-use js_sys::Uint8Array;
 use serde::Serialize;
 use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
 use terrapin_core::push::{self, PushLimits, SeriesRange};
@@ -427,13 +426,11 @@ impl StoreStub {
         &self,
         method: Method,
         path_and_query: &str,
-        body: Option<&[u8]>,
+        body: Option<JsValue>,
     ) -> Result<(Response, Rows), ApiError> {
         let mut init = RequestInit::new();
         init.with_method(method);
-        if let Some(b) = body {
-            init.with_body(Some(Uint8Array::from(b).into()));
-        }
+        init.with_body(body);
         let req = Request::new_with_init(&format!("https://user-store{path_and_query}"), &init)?;
         let resp = self.0.fetch_with_request(req).await?;
         let rows = resp
@@ -465,7 +462,7 @@ impl StoreStub {
         &self,
         method: Method,
         path: &str,
-        body: Option<&[u8]>,
+        body: Option<JsValue>,
     ) -> Result<Rows, ApiError> {
         let (mut resp, rows) = self.call(method, path, body).await?;
         if resp.status_code() == 200 {

@@ -15,7 +15,7 @@
 // Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -127,9 +127,15 @@ function host(url, name) {
     XDG_DATA_HOME: path.join(home, ".local", "share"), ATUIN_CONFIG_DIR: config, ATUIN_HOST_NAME: name,
     ATUIN_HOST_USER: "bench", ATUIN_SESSION: randomUUID().replaceAll("-", ""), TERM: "dumb", NO_COLOR: "1",
   };
-  return (...args) => {
+  // Through bash's `time`, so each call also reports the CLI's own CPU seconds (user + sys).
+  return async (...args) => {
     const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
-    return run(ATUIN, args, { env: { ...env, ...extra }, maxBuffer: 256 << 20 });
+    const r = await run("bash", ["-c", 'TIMEFORMAT="%U %S"; { time "$@" 2>&3 ; } 3>&2 2>"$CPU_FILE"', "atuin", ATUIN, ...args], {
+      env: { ...env, ...extra, CPU_FILE: path.join(home, "cpu") },
+      maxBuffer: 256 << 20,
+    });
+    const [u, sys] = readFileSync(path.join(home, "cpu"), "utf8").trim().split(/\s+/).map(Number);
+    return { ...r, cpu: u + sys };
   };
 }
 
@@ -151,19 +157,19 @@ async function cliRound(server) {
   const sum = (from, to, key) => server.rows?.slice(from, to).reduce((s, r) => s + r[key], 0);
   let at = mark();
   let t = performance.now();
-  await a("sync");
+  const pushCpu = (await a("sync")).cpu;
   const push = (performance.now() - t) / 1000;
   const pushWritten = sum(at, mark(), "written");
   const key = (await a("key")).stdout.trim();
   await b("login", "-u", user, "-p", "bench password", "-k", key);
   at = mark();
   t = performance.now();
-  await b("sync");
+  const pullCpu = (await b("sync")).cpu;
   const pull = (performance.now() - t) / 1000;
   const pullRead = sum(at, mark(), "read");
   const got = Number((await b("history", "list", "--cmd-only")).stdout.split("\n").filter(Boolean).length);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
-  return { push, pull, pushWritten, pullRead };
+  return { push, pull, pushCpu, pullCpu, pushWritten, pullRead };
 }
 
 async function cliBench() {
@@ -190,7 +196,8 @@ async function cliBench() {
       const t = res[terrapin.name];
       const line = (name, xs) =>
         `  ${name.padEnd(30)} push ${median(xs.map((x) => x.push)).toFixed(2)} s (${spread(xs.map((x) => x.push))})` +
-        `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})`;
+        `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})` +
+        `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s]`;
       console.log(`terrapin advertising page size ${advertised}:`);
       if (anchor) console.log(line(anchor.name, res[anchor.name]));
       console.log(line(terrapin.name, t));

@@ -1,5 +1,5 @@
-//! One benchmark body for both natively and wasm: per-record encrypt and decrypt time and
-//! history decode throughput. Prints medians of several rounds; asserts nothing.
+//! One benchmark body for both natively and wasm: per-record encrypt and decrypt time,
+//! history decode throughput, and the server's per-record push and `next` cost. Prints medians of several rounds; asserts nothing.
 
 use std::fmt::Write;
 
@@ -7,6 +7,7 @@ use terrapin_core::crypto::{self, Key};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::{BufferedEntropy, OsEntropy};
 use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::{pages, push};
 use uuid::Uuid;
 
 const ROUNDS: usize = 7;
@@ -83,6 +84,45 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: u64) -> String {
         }
         decode_rate.push(n as f64 / ((now_ms() - t) / 1000.0));
     }
+    // The server's share of a push and of a `next` page: 1000 sealed history records as JSON,
+    // parsed, checked and paged after a partly filled tail page (as an append is), then read.
+    let batch: Vec<_> = sealed.iter().take(1000).cloned().collect();
+    let tail: Vec<_> = batch.iter().take(100).cloned().collect();
+    let rest: Vec<_> = batch.iter().skip(100).cloned().collect();
+    let body = serde_json::to_vec(&rest).unwrap_or_default();
+    let series = batch[0].series();
+    let tail_page = pages::plan_push(&tail, &[]).unwrap().put.remove(0);
+    let loaded = [pages::StoredPage {
+        series: series.clone(),
+        first: tail_page.first,
+        body: tail_page.body,
+    }];
+    let limits = push::PushLimits::default();
+    let mut push_us = Vec::new();
+    let mut written = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = now_ms();
+        let parsed = push::parse_batch(&body, &limits).unwrap();
+        written = pages::plan_push(&parsed, &loaded).unwrap().put;
+        push_us.push((now_ms() - t) * 1000.0 / rest.len() as f64);
+    }
+    let mut next_us = Vec::new();
+    for _ in 0..ROUNDS {
+        let t = now_ms();
+        let mut page = pages::NextPage::new(1000, pages::NEXT_MAX_BYTES);
+        for w in &written {
+            let stored = pages::StoredPage {
+                series: series.clone(),
+                first: w.first,
+                body: w.body.clone(),
+            };
+            page.add(&stored, 0).unwrap();
+        }
+        std::hint::black_box(page.finish());
+        next_us.push((now_ms() - t) * 1000.0 / rest.len() as f64);
+    }
+    let (pu, pus) = median(push_us);
+    let (nu, nus) = median(next_us);
     let (e, es) = median(enc_us);
     let (d, ds) = median(dec_us);
     let (h, hs) = median(decode_rate);
@@ -97,6 +137,14 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: u64) -> String {
         "history decode: {:.0} records/s, {:.1} MB/s (spread {hs:.0}%)",
         h,
         h * (bytes as f64 / n as f64) / 1e6
+    );
+    let _ = writeln!(
+        out,
+        "server push (parse + check + page): {pu:.2} us/record (spread {pus:.0}%)"
+    );
+    let _ = writeln!(
+        out,
+        "server next page: {nu:.2} us/record (spread {nus:.0}%)"
     );
     out
 }
