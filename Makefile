@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test www-test bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test www-test deploy-check bench
 
 setup:
 	@scripts/setup.sh
@@ -13,7 +13,7 @@ dev: setup
 	@scripts/dev.sh
 
 ## make test: every test
-test: setup lint unit wasm-core edge-build edge-test e2e web-test www-test
+test: setup lint unit wasm-core edge-build edge-test e2e web-test www-test deploy-check
 	@echo "make test: every suite passed"
 
 lint:
@@ -53,8 +53,14 @@ www-test: edge-build web-build
 	npm run --silent typecheck --workspace www
 	CI=true node --test tests/www/ </dev/null
 
+# wrangler's own offline check of a deploy: config (D1, the UserStore Durable Object and its
+# migration, the viewer's assets, built by www-test) and the bundle.
+deploy-check: edge-build www-test
+	cd edge-worker && CI=true ../node_modules/.bin/wrangler deploy --dry-run --outdir "$$(mktemp -d)" </dev/null
+
 bench:
 	tests/bench/core-bench/run.sh
+	node tests/bench/edge_atuin.mjs
 	node tests/bench/web_bundle.mjs
 	node tests/bench/web_decrypt.mjs 20000
 	node tests/bench/web_store.mjs 100000

@@ -1,7 +1,9 @@
-//! terrapin-edge: Atuin's v0 sync API (PROTOCOL.md §2) on a Cloudflare Worker with D1.
+//! terrapin-edge: Atuin's v0 sync API on a Cloudflare Worker: D1 for accounts, a Durable Object
+//! per account for its records (docs/ARCHITECTURE.md, "Edge store").
 //!
 //! One `#[event(fetch)]` builds a [`Router`] of small handlers ([`accounts`], [`records`]);
-//! the protocol rules come from terrapin-core, SQL lives only in [`db`] and `migrations/`.
+//! the protocol rules come from terrapin-core; D1 statements live in [`db`] and `migrations/`,
+//! the records' SQL in [`store`].
 
 mod accounts;
 mod auth;

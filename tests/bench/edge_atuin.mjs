@@ -15,7 +15,7 @@
 // Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -92,7 +92,23 @@ async function startTerrapin(pageSize) {
   }
   const url = `http://127.0.0.1:${port}`;
   await waitUp(url, child, "scripts/dev.sh");
-  return { url, rows, name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child) };
+  /** Bytes of the largest account store on disk (its Durable Object's SQLite file and WAL). */
+  const storeBytes = () => {
+    const sizes = {};
+    const visit = (dir) => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) visit(p);
+        else if (p.includes("UserStore") && /\.sqlite(-wal)?$/.test(e.name)) {
+          const base = p.replace(/-wal$/, "");
+          sizes[base] = (sizes[base] ?? 0) + statSync(p).size;
+        }
+      }
+    };
+    visit(persist);
+    return Math.max(0, ...Object.values(sizes));
+  };
+  return { url, rows, storeBytes, name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child) };
 }
 
 /** atuin-server 18.24.4 on SQLite, on a free port, as the issue describes. */
@@ -160,6 +176,7 @@ async function cliRound(server) {
   const pushCpu = (await a("sync")).cpu;
   const push = (performance.now() - t) / 1000;
   const pushWritten = sum(at, mark(), "written");
+  const bytes = server.storeBytes?.();
   const key = (await a("key")).stdout.trim();
   await b("login", "-u", user, "-p", "bench password", "-k", key);
   at = mark();
@@ -169,7 +186,7 @@ async function cliRound(server) {
   const pullRead = sum(at, mark(), "read");
   const got = Number((await b("history", "list", "--cmd-only")).stdout.split("\n").filter(Boolean).length);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
-  return { push, pull, pushCpu, pullCpu, pushWritten, pullRead };
+  return { push, pull, pushCpu, pullCpu, pushWritten, pullRead, bytes };
 }
 
 async function cliBench() {
@@ -213,6 +230,8 @@ async function cliBench() {
       console.log(
         `  C1 rows: push wrote ${w} (${((100 * w) / N).toFixed(2)} % of ${N}), pull read ${r} (${((100 * r) / N).toFixed(2)} %) (goal ≤ 2 % each)`,
       );
+      const b = median(t.map((x) => x.bytes));
+      console.log(`  the account's store after the push: ${(b / 1e6).toFixed(1)} MB on disk (${(b / N).toFixed(0)} bytes per record)`);
     }
   } finally {
     await anchor?.stop();
