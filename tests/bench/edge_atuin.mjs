@@ -11,7 +11,8 @@
 //   P4  status latency with 1k records stored vs 1M (medians of 51 requests, plain HTTP).
 //
 // Usage: ATUIN_BIN=… ATUIN_SERVER_BIN=… node tests/bench/edge_atuin.mjs
-//          [--records 100000] [--runs 3] [--page-sizes 1000] [--big 1000000] [--skip-status]
+//          [--records 100000] [--runs 3] [--page-sizes 100,1000] [--vars NAME:VALUE,…]
+//          [--big 1000000] [--skip-status]
 // Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
 import { execFile, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -33,6 +34,7 @@ const arg = (name, def) => {
 const N = Number(arg("records", 100_000));
 const RUNS = Number(arg("runs", 3));
 const PAGE_SIZES = String(arg("page-sizes", "")).split(",").filter(Boolean).map(Number);
+const EXTRA_VARS = String(arg("vars", "")).split(",").filter(Boolean); // e.g. MAX_RECORDS_PER_BATCH:2000
 const BIG = Number(arg("big", 1_000_000));
 const ATUIN = process.env.ATUIN_BIN;
 const SERVER = process.env.ATUIN_SERVER_BIN;
@@ -77,6 +79,7 @@ async function startTerrapin(pageSize) {
   const persist = mkdtempSync(path.join(scratch, "edge-"));
   const extra = ["--var", "LOG_ROW_COUNTS:true"];
   if (pageSize) extra.push("--var", `PAGE_SIZE:${pageSize}`);
+  for (const v of EXTRA_VARS) extra.push("--var", v);
   const child = spawn(path.join(root, "scripts", "dev.sh"), extra, {
     cwd: root,
     detached: true,

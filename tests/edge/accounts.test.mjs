@@ -2,7 +2,7 @@
 // worker (workerd + local D1).
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { startWorker } from "./harness.mjs";
+import { configVars, startWorker } from "./harness.mjs";
 import { Api, record, username, uuid } from "./client.mjs";
 
 const ALLOWED = "https://app.example.test";
@@ -67,7 +67,7 @@ describe("capabilities", () => {
     assert.match(r.json.version, /^[0-9a-f]{16}$/);
     assert.deepEqual(r.json.capabilities, {
       "sh.atuin.server/capabilities": { version: 1 },
-      "sh.atuin.server/records.page_size": { version: 1, page_size: 100 },
+      "sh.atuin.server/records.page_size": { version: 1, page_size: Number(configVars().PAGE_SIZE) },
     });
   });
 

@@ -57,6 +57,18 @@ export function ensureBuilt() {
   }
 }
 
+/** The `[vars]` of wrangler.toml. */
+export function configVars() {
+  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
+  const vars = {};
+  const block = (toml.split("[vars]")[1] ?? "").split(/^\[/m)[0];
+  for (const line of block.split("\n")) {
+    const m = line.match(/^\s*([A-Z_]+)\s*=\s*"([^"]*)"/);
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
 function databaseId() {
   const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
   const m = toml.match(/database_id\s*=\s*"([^"]+)"/);
@@ -92,13 +104,7 @@ export async function startWorker(vars = {}, { persist: keep } = {}) {
   ensureBuilt();
   const persist = keep ?? mkdtempSync(path.join(tmpdir(), "terrapin-edge-test-"));
   applyMigrations(persist);
-  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
-  const baseVars = {};
-  const varsBlock = toml.split("[vars]")[1] ?? "";
-  for (const line of varsBlock.split("\n")) {
-    const m = line.match(/^\s*([A-Z_]+)\s*=\s*"([^"]*)"/);
-    if (m) baseVars[m[1]] = m[2];
-  }
+  const baseVars = configVars();
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
