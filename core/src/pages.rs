@@ -543,23 +543,13 @@ mod tests {
 
     #[test]
     fn appends_fill_the_tail_and_split() {
+        let run =
+            |r: core::ops::Range<u64>| -> Vec<_> { r.map(|i| rec(i, i as u128 + 1, 10)).collect() };
         let mut s = Store::default();
-        let w = s
-            .push(
-                &(0..100)
-                    .map(|i| rec(i, i as u128 + 1, 10))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap();
+        let w = s.push(&run(0..100)).unwrap();
         assert_eq!((w.put.len(), w.delete.len(), w.inserted), (1, 0, 100));
-        // 1000 more: the tail page is rewritten full and three new pages follow
-        let w = s
-            .push(
-                &(100..1100)
-                    .map(|i| rec(i, i as u128 + 1, 10))
-                    .collect::<Vec<_>>(),
-            )
-            .unwrap();
+        // 1000 more: the tail page is rewritten full and four new pages follow
+        let w = s.push(&run(100..1100)).unwrap();
         assert_eq!(w.put.len(), 5);
         assert_eq!(w.put[0].first, 0);
         assert_eq!(w.put[0].count, PAGE_MAX_RECORDS);
