@@ -8,6 +8,7 @@
 //       host logged in with the key. Runs alternate between the servers.
 //   C1  rows written by that push and rows read by that pull on Terrapin (D1 + the account's
 //       store), from the worker's per-request row counts (LOG_ROW_COUNTS).
+//       The download alone, fetched the same way by this script (the server's share of a pull).
 //   P4  status latency with 1k records stored vs 1M (medians of 51 requests, plain HTTP).
 //
 // Usage: ATUIN_BIN=… ATUIN_SERVER_BIN=… node tests/bench/edge_atuin.mjs
@@ -258,6 +259,36 @@ async function statusBench() {
       }
       return out;
     };
+    // The download alone, as atuin fetches (pages of the advertised size, 8 in flight, gzip
+    // accepted), of N records of a history record's size: the server's share of a pull.
+    {
+      const caps = await (await fetch(`${terrapin.url}/api/v0/capabilities`)).json();
+      const page = caps.capabilities["sh.atuin.server/records.page_size"].page_size;
+      const token = await api.register(username("dl"));
+      const host = uuid();
+      const data = `v4.local.${Buffer.from(Array.from({ length: 600 }, (_, i) => (i * 7919) % 251)).toString("base64url")}`;
+      for (let i = 0; i < N; i += page) ok(await api.push(token, series(host, "history", i, Math.min(N, i + page) - 1, { data })));
+      const times = [];
+      for (let round = 0; round < 5; round++) {
+        const starts = [];
+        for (let at = 0; at < N; at += page) starts.push(at);
+        const t = performance.now();
+        let got = 0;
+        await Promise.all(Array.from({ length: 8 }, async () => {
+          while (starts.length) {
+            const start = starts.shift();
+            const r = await fetch(`${terrapin.url}/api/v0/record/next?host=${host}&tag=history&start=${start}&count=${page}`,
+              { headers: { Authorization: `Token ${token}`, "Accept-Encoding": "gzip" } });
+            const page_ = await r.json();
+            if (!Array.isArray(page_)) throw new Error(`next: ${r.status} ${JSON.stringify(page_)}`);
+            got += page_.length;
+          }
+        }));
+        if (got !== N) throw new Error(`downloaded ${got} of ${N}`);
+        times.push((performance.now() - t) / 1000);
+      }
+      console.log(`download alone: ${N} records in pages of ${page}, 8 in flight: median ${median(times).toFixed(2)} s (${spread(times)})`);
+    }
     const small = await api.register(username("small"));
     const h = uuid();
     for (let i = 0; i < 1000; i += 500) ok(await api.push(small, series(h, "history", i, i + 499, { data: "v4.local.x" })));
