@@ -38,6 +38,12 @@ CREATE TABLE IF NOT EXISTS pages (
     body BLOB NOT NULL,
     PRIMARY KEY (host, tag, first_idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS series (
+    host TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    last_idx INTEGER NOT NULL,
+    PRIMARY KEY (host, tag)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;";
 
 #[wasm_bindgen]
@@ -121,51 +127,16 @@ impl UserStore {
         }
     }
 
-    /// The last idx of every series: a few index seeks per series, whatever the store's size
-    /// (a skip scan over the primary key: next tag of this host, else the next host).
+    /// The last idx of every series, from the `series` table (one row per series, raised in
+    /// the same transaction as the pages): its cost does not grow with the records.
     fn status(&self) -> worker::Result<Status> {
         let mut status = Status::new();
-        let mut at: Option<(String, String)> = None;
-        loop {
-            let next = match &at {
-                None => self.query(
-                    "SELECT host, tag FROM pages ORDER BY host, tag LIMIT 1",
-                    vec![],
-                )?,
-                Some((h, t)) => {
-                    let same_host = self.query(
-                        "SELECT host, tag FROM pages WHERE host = ?1 AND tag > ?2 \
-                         ORDER BY tag LIMIT 1",
-                        vec![s(h), s(t)],
-                    )?;
-                    if same_host.is_empty() {
-                        self.query(
-                            "SELECT host, tag FROM pages WHERE host > ?1 \
-                             ORDER BY host, tag LIMIT 1",
-                            vec![s(h)],
-                        )?
-                    } else {
-                        same_host
-                    }
-                }
-            };
-            let Some(row) = next.into_iter().next() else {
-                return Ok(status);
-            };
-            let (host, tag) = (as_str(&row[0]).to_owned(), as_str(&row[1]).to_owned());
-            let last = self.query(
-                "SELECT last_idx FROM pages WHERE host = ?1 AND tag = ?2 \
-                 ORDER BY first_idx DESC LIMIT 1",
-                vec![s(&host), s(&tag)],
-            )?;
-            if let (Ok(id), Some(idx)) = (
-                host.parse::<HostId>(),
-                last.first().and_then(|r| as_idx(&r[0])),
-            ) {
-                status.set(SeriesKey::new(id, Tag::from(tag.as_str())), idx);
+        for row in self.query("SELECT host, tag, last_idx FROM series", vec![])? {
+            if let (Ok(host), Some(idx)) = (as_str(&row[0]).parse::<HostId>(), as_idx(&row[2])) {
+                status.set(SeriesKey::new(host, Tag::from(as_str(&row[1]))), idx);
             }
-            at = Some((host, tag));
         }
+        Ok(status)
     }
 
     /// The pages a batch touches in one series: from the page holding `first` (or the start)
@@ -215,6 +186,22 @@ impl UserStore {
                         s(series.tag.as_str()),
                         n(*first),
                     ],
+                )?;
+            }
+            // The status row of each series written: its highest idx, never lowered.
+            let mut last: Vec<(&SeriesKey, RecordIdx)> = Vec::new();
+            for p in &writes.put {
+                match last.iter_mut().find(|(k, _)| *k == &p.series) {
+                    Some((_, l)) => *l = (*l).max(p.last),
+                    None => last.push((&p.series, p.last)),
+                }
+            }
+            for (series, idx) in last {
+                self.query(
+                    "INSERT INTO series (host, tag, last_idx) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (host, tag) DO UPDATE SET \
+                     last_idx = max(last_idx, excluded.last_idx)",
+                    vec![s(&series.host.to_string()), s(series.tag.as_str()), n(idx)],
                 )?;
             }
             for p in &writes.put {
@@ -300,6 +287,7 @@ impl UserStore {
             // Account deletion: drop every record and refuse all later requests.
             self.transaction(|| {
                 self.query("DROP TABLE IF EXISTS pages", vec![])?;
+                self.query("DROP TABLE IF EXISTS series", vec![])?;
                 self.query(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', 1)",
                     vec![],
@@ -345,6 +333,7 @@ impl UserStore {
             (Method::Delete, "/records") => {
                 self.transaction(|| {
                     self.query("DELETE FROM pages", vec![])?;
+                    self.query("DELETE FROM series", vec![])?;
                     Ok(())
                 })?;
                 Ok(empty_ok())
