@@ -8,6 +8,7 @@
 
 use core::cell::Cell;
 
+use js_sys::Uint8Array;
 use serde::Serialize;
 use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
 use terrapin_core::push::{self, PushLimits, SeriesRange};
@@ -205,20 +206,22 @@ impl UserStore {
                 )?;
             }
             for p in &writes.put {
-                self.query(
+                // Bound as JS values: the body is copied once, straight into a Uint8Array.
+                let cursor = self.sql.exec_raw(
                     "INSERT INTO pages (host, tag, first_idx, last_idx, count, body) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (host, tag, first_idx) \
                      DO UPDATE SET last_idx = excluded.last_idx, count = excluded.count, \
                      body = excluded.body",
                     vec![
-                        s(&p.series.host.to_string()),
-                        s(p.series.tag.as_str()),
-                        n(p.first),
-                        n(p.last),
-                        n(p.count as u64),
-                        SqlStorageValue::Blob(p.body.clone()),
+                        JsValue::from_str(&p.series.host.to_string()),
+                        JsValue::from_str(p.series.tag.as_str()),
+                        JsValue::from_f64(p.first as f64),
+                        JsValue::from_f64(p.last as f64),
+                        JsValue::from_f64(p.count as f64),
+                        Uint8Array::from(&p.body[..]).into(),
                     ],
                 )?;
+                self.count(cursor.rows_read(), cursor.rows_written());
             }
             Ok(())
         })
