@@ -157,7 +157,6 @@ pub fn encode(entries: &[Entry<'_>]) -> Vec<u8> {
 pub struct PageWrite {
     pub series: SeriesKey,
     pub first: RecordIdx,
-    pub last: RecordIdx,
     pub count: usize,
     pub body: Vec<u8>,
 }
@@ -167,6 +166,8 @@ pub struct PageWrite {
 pub struct PushWrites {
     pub delete: Vec<(SeriesKey, RecordIdx)>,
     pub put: Vec<PageWrite>,
+    /// The new highest idx of every series that received records: the store's status rows.
+    pub last_idx: Vec<(SeriesKey, RecordIdx)>,
     /// Records stored by this push.
     pub inserted: usize,
     /// Records already stored identically (accepted, skipped).
@@ -284,6 +285,9 @@ pub fn plan_push(batch: &[WireRecord], loaded: &[StoredPage]) -> Result<PushWrit
     };
     for (series, mut new) in fresh {
         new.sort_unstable_by_key(|n| n.0);
+        if let Some(&(_, last)) = plan.last_idx.iter().find(|(k, _)| *k == series) {
+            out.last_idx.push((series.clone(), last));
+        }
         let mut pages = views.remove(&series).unwrap_or_default();
         pages.sort_unstable_by_key(|p| p.0);
         // Which page each new record joins: the last one starting at or below it, else the
@@ -339,7 +343,6 @@ fn split(series: &SeriesKey, key: RecordIdx, entries: &[Entry<'_>], out: &mut Ve
         out.push(PageWrite {
             series: series.clone(),
             first: if start == 0 { key } else { chunk[0].idx },
-            last: chunk[chunk.len() - 1].idx,
             count: chunk.len(),
             body: encode(chunk),
         });

@@ -33,16 +33,17 @@ async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiE
     let mut moved = 0usize;
     loop {
         let keys = db.legacy_keys(user.id, LEGACY_STEP_RECORDS).await?;
+        // As many keys as fit LEGACY_STEP_BYTES, and at least one.
         let mut bytes = 0.0;
-        let take = keys
+        let take = 1 + keys
             .iter()
+            .skip(1)
             .take_while(|k| {
-                let fits = bytes == 0.0 || bytes + k.size <= LEGACY_STEP_BYTES;
                 bytes += k.size;
-                fits
+                bytes <= LEGACY_STEP_BYTES - keys[0].size
             })
             .count();
-        let Some(last) = keys.get(take.max(1) - 1).cloned() else {
+        let Some(last) = keys.get(take - 1).cloned() else {
             db.finish_legacy(user.id).await?;
             forget_sessions(user.id);
             if moved > 0 {
@@ -50,7 +51,7 @@ async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiE
             }
             return Ok(());
         };
-        let json = db.legacy_records(user.id, &last, take.max(1)).await?;
+        let json = db.legacy_records(user.id, &last, take).await?;
         store
             .expect_ok(Method::Post, "/import", Some(json.into()))
             .await
@@ -64,7 +65,7 @@ async fn move_legacy(db: &Db, store: &StoreStub, user: &User) -> Result<(), ApiE
                 )
             })?;
         db.delete_legacy(user.id, &last).await?;
-        moved += take.max(1);
+        moved += take;
     }
 }
 

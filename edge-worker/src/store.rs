@@ -34,7 +34,6 @@ CREATE TABLE IF NOT EXISTS pages (
     host TEXT NOT NULL,
     tag TEXT NOT NULL,
     first_idx INTEGER NOT NULL,
-    last_idx INTEGER NOT NULL,
     count INTEGER NOT NULL,
     body BLOB NOT NULL,
     PRIMARY KEY (host, tag, first_idx)
@@ -64,16 +63,16 @@ pub struct UserStore {
     cfg: Config,
     /// Set once the account is deleted: the object then refuses every request but `/close`.
     closed: Cell<bool>,
-    rows: Cell<(usize, usize)>,
+    rows: Cell<Rows>,
 }
 
-fn s(v: &str) -> SqlStorageValue {
-    SqlStorageValue::String(v.to_owned())
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
 }
 
-fn n(v: RecordIdx) -> SqlStorageValue {
+fn n(v: RecordIdx) -> JsValue {
     // idx is at most 2^53 - 1 (wire::MAX_IDX): exact as a JS number.
-    SqlStorageValue::Float(v as f64)
+    JsValue::from_f64(v as f64)
 }
 
 fn as_idx(v: &SqlStorageValue) -> Option<RecordIdx> {
@@ -93,20 +92,19 @@ fn as_str(v: &SqlStorageValue) -> &str {
 
 impl UserStore {
     /// Runs one statement, counting its rows, and returns every row it yields.
-    fn query(
-        &self,
-        sql: &str,
-        args: Vec<SqlStorageValue>,
-    ) -> worker::Result<Vec<Vec<SqlStorageValue>>> {
-        let cursor = self.sql.exec(sql, args)?;
+    fn query(&self, sql: &str, args: Vec<JsValue>) -> worker::Result<Vec<Vec<SqlStorageValue>>> {
+        let cursor = self.sql.exec_raw(sql, args)?;
         let rows = cursor.raw().collect::<worker::Result<Vec<_>>>()?;
         self.count(cursor.rows_read(), cursor.rows_written());
         Ok(rows)
     }
 
     fn count(&self, read: usize, written: usize) {
-        let (r, w) = self.rows.get();
-        self.rows.set((r + read, w + written));
+        let r = self.rows.get();
+        self.rows.set(Rows {
+            read: r.read + read,
+            written: r.written + written,
+        });
     }
 
     /// Runs `f` in one SQLite transaction: everything it wrote is rolled back if it fails.
@@ -190,45 +188,35 @@ impl UserStore {
                 )?;
             }
             // The status row of each series written: its highest idx, never lowered.
-            let mut last: Vec<(&SeriesKey, RecordIdx)> = Vec::new();
-            for p in &writes.put {
-                match last.iter_mut().find(|(k, _)| *k == &p.series) {
-                    Some((_, l)) => *l = (*l).max(p.last),
-                    None => last.push((&p.series, p.last)),
-                }
-            }
-            for (series, idx) in last {
+            for (series, idx) in &writes.last_idx {
                 self.query(
                     "INSERT INTO series (host, tag, last_idx) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (host, tag) DO UPDATE SET \
                      last_idx = max(last_idx, excluded.last_idx)",
-                    vec![s(&series.host.to_string()), s(series.tag.as_str()), n(idx)],
+                    vec![s(&series.host.to_string()), s(series.tag.as_str()), n(*idx)],
                 )?;
             }
             for p in &writes.put {
-                // Bound as JS values: the body is copied once, straight into a Uint8Array.
-                let cursor = self.sql.exec_raw(
-                    "INSERT INTO pages (host, tag, first_idx, last_idx, count, body) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (host, tag, first_idx) \
-                     DO UPDATE SET last_idx = excluded.last_idx, count = excluded.count, \
-                     body = excluded.body",
+                self.query(
+                    "INSERT INTO pages (host, tag, first_idx, count, body) \
+                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, tag, first_idx) \
+                     DO UPDATE SET count = excluded.count, body = excluded.body",
                     vec![
-                        JsValue::from_str(&p.series.host.to_string()),
-                        JsValue::from_str(p.series.tag.as_str()),
-                        JsValue::from_f64(p.first as f64),
-                        JsValue::from_f64(p.last as f64),
-                        JsValue::from_f64(p.count as f64),
+                        s(&p.series.host.to_string()),
+                        s(p.series.tag.as_str()),
+                        n(p.first),
+                        n(p.count as u64),
+                        // The body is copied once, straight into a Uint8Array.
                         Uint8Array::from(&p.body[..]).into(),
                     ],
                 )?;
-                self.count(cursor.rows_read(), cursor.rows_written());
             }
             Ok(())
         })
     }
 
     fn next(&self, q: &NextQuery) -> Result<Vec<u8>, ApiError> {
-        let cursor = self.sql.exec(
+        let cursor = self.sql.exec_raw(
             "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 \
              AND first_idx >= coalesce((SELECT max(first_idx) FROM pages \
              WHERE host = ?1 AND tag = ?2 AND first_idx <= ?3), 0) ORDER BY first_idx",
@@ -284,7 +272,7 @@ impl UserStore {
         } else {
             Vec::new()
         };
-        self.rows.set((0, 0));
+        self.rows.set(Rows::default());
         let path = req.path();
         if path == "/close" {
             // Account deletion: drop every record and refuse all later requests.
@@ -363,7 +351,7 @@ impl worker::DurableObject for UserStore {
             state,
             cfg: Config::from_env(&env),
             closed: Cell::new(false),
-            rows: Cell::new((0, 0)),
+            rows: Cell::new(Rows::default()),
         };
         let closed = store
             .sql
@@ -379,7 +367,7 @@ impl worker::DurableObject for UserStore {
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let resp = self.handle(req).await.unwrap_or_else(|e| e.into_response());
-        let (read, written) = self.rows.get();
+        let Rows { read, written } = self.rows.get();
         let _ = resp
             .headers()
             .set(ROWS_HEADER, &format!("{read} {written}"));
