@@ -1,4 +1,4 @@
-//! Server-side push rules (PROTOCOL.md §2) as pure functions.
+//! Server-side push rules (docs/PROTOCOL.md §2) as pure functions.
 //!
 //! A push is handled in two steps that any store (D1, SQLite, memory) can drive:
 //! 1. [`parse_batch`]: decode and validate the request body against [`PushLimits`]

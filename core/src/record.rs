@@ -1,5 +1,5 @@
 //! The record model: one encrypted entry of an append-only series `(host, tag)`.
-//! Serde JSON matches Atuin's wire format exactly (PROTOCOL.md §1).
+//! Serde JSON matches Atuin's wire format exactly (docs/PROTOCOL.md §1).
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;

@@ -1,4 +1,4 @@
-//! HTTP API request and answer types (PROTOCOL.md §2), shared by the edge server and our
+//! HTTP API request and answer types (docs/PROTOCOL.md §2), shared by the edge server and our
 //! clients so both sides serialize exactly what Atuin 18.24.x sends and expects.
 //!
 //! Field names and shapes follow `atuin-domain/src/api.rs` of Atuin 18.24.4.

@@ -1,4 +1,4 @@
-//! Atuin's per-record envelope encryption (PROTOCOL.md §4), byte-compatible with
+//! Atuin's per-record envelope encryption (docs/PROTOCOL.md §4), byte-compatible with
 //! `atuin-common` 18.24.4 `encryption::paseto_v4::{encrypt_sync, decrypt_sync}` as called by
 //! `atuin-domain` `Record::{encrypt, decrypt}`:
 //!

@@ -1,4 +1,4 @@
-//! Atuin-compatible encryption (PROTOCOL.md §4), built on RustCrypto primitives.
+//! Atuin-compatible encryption (docs/PROTOCOL.md §4), built on RustCrypto primitives.
 //!
 //! - [`paseto`]: PASETO `v4.local` tokens (XChaCha20 + keyed BLAKE2b), with footer and
 //!   implicit assertion.

@@ -1,4 +1,4 @@
-//! Stores built as folds over decrypted records (PROTOCOL.md §5).
+//! Stores built as folds over decrypted records (docs/PROTOCOL.md §5).
 //!
 //! Each store is a pure, order-independent fold: applying records one by one in any order
 //! (incrementally, across several sync runs) gives the same store as a rebuild from all records.
