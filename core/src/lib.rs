@@ -20,5 +20,6 @@ pub mod record;
 pub mod search;
 pub mod status;
 pub mod store;
+pub mod strict;
 pub mod sync;
 pub mod wire;

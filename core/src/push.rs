@@ -58,8 +58,8 @@ pub enum PushError {
     MalformedJson(String),
     #[error("expected a JSON array of records")]
     NotAnArray,
-    #[error("batch holds {count} records, more than the limit of {max}")]
-    TooManyRecords { count: usize, max: usize },
+    #[error("batch holds more than the limit of {max} records")]
+    TooManyRecords { max: usize },
     #[error("record {index} is invalid: {reason}")]
     InvalidRecord { index: usize, reason: String },
     #[error("record {index} has an empty tag")]
@@ -105,7 +105,10 @@ impl PushError {
     }
 }
 
-/// Decodes and validates a push body. Nothing is looked up; storage is untouched.
+/// Decodes and validates a push body in one pass, straight into typed records, with strict
+/// JSON (`strict`: objects only, no repeated keys). It stops at the first invalid record and
+/// at record `max_records + 1`, so the memory a body can take is bounded by the limits, not by
+/// the body.
 pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, PushError> {
     if body.len() > limits.max_body_bytes {
         return Err(PushError::BodyTooLarge {
@@ -113,46 +116,88 @@ pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, 
             max: limits.max_body_bytes,
         });
     }
-    // Fast path: a well-formed batch decodes in one pass (UTF-8 checked once for the whole
-    // body, not string by string); any error is located by the slow path below, which says
-    // which record was wrong.
-    let fast = core::str::from_utf8(body)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Vec<WireRecord>>(text).ok());
-    if let Some(batch) = fast {
-        if batch.len() > limits.max_records {
-            return Err(PushError::TooManyRecords {
-                count: batch.len(),
-                max: limits.max_records,
-            });
+    // UTF-8 is checked once for the whole body, not string by string.
+    let text = core::str::from_utf8(body)
+        .map_err(|e| PushError::MalformedJson(format!("body is not UTF-8: {e}")))?;
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => {}
+        Some(_) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => {
+            return Err(PushError::NotAnArray)
         }
-        for (index, record) in batch.iter().enumerate() {
-            validate_record(index, record, limits)?;
+        _ => return Err(PushError::MalformedJson(json_error(text))),
+    }
+    let mut refusal = None;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let parsed = serde::Deserializer::deserialize_seq(
+        &mut de,
+        BatchVisitor {
+            limits,
+            refusal: &mut refusal,
+        },
+    )
+    .and_then(|batch| de.end().map(|()| batch));
+    match (parsed, refusal) {
+        (_, Some(refusal)) => Err(refusal),
+        (Ok(batch), None) => Ok(batch),
+        (Err(e), None) => Err(PushError::MalformedJson(e.to_string())),
+    }
+}
+
+/// What serde_json says is wrong with a document that is not JSON at all.
+fn json_error(text: &str) -> String {
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Err(e) => e.to_string(),
+        Ok(_) => "not a JSON array".into(),
+    }
+}
+
+/// Reads the records of a batch one by one, validating each as it comes. A refusal is left in
+/// `refusal` (with the record it names) and parsing stops there.
+struct BatchVisitor<'a> {
+    limits: &'a PushLimits,
+    refusal: &'a mut Option<PushError>,
+}
+
+impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
+    type Value = Vec<WireRecord>;
+
+    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("an array of records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error as _;
+        let max = self.limits.max_records;
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(max));
+        loop {
+            let index = out.len();
+            if index == max {
+                // One element past the limit is skipped unread, never decoded.
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    *self.refusal = Some(PushError::TooManyRecords { max });
+                    return Err(A::Error::custom("too many records"));
+                }
+                return Ok(out);
+            }
+            let next = seq.next_element_seed(crate::strict::Typed::<WireRecord>::new());
+            let record = match next {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(out),
+                Err(e) => {
+                    *self.refusal = Some(PushError::InvalidRecord {
+                        index,
+                        reason: e.to_string(),
+                    });
+                    return Err(e);
+                }
+            };
+            if let Err(refusal) = validate_record(index, &record, self.limits) {
+                *self.refusal = Some(refusal);
+                return Err(A::Error::custom("invalid record"));
+            }
+            out.push(record);
         }
-        return Ok(batch);
     }
-    let value: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| PushError::MalformedJson(e.to_string()))?;
-    let serde_json::Value::Array(items) = value else {
-        return Err(PushError::NotAnArray);
-    };
-    if items.len() > limits.max_records {
-        return Err(PushError::TooManyRecords {
-            count: items.len(),
-            max: limits.max_records,
-        });
-    }
-    let mut out = Vec::with_capacity(items.len());
-    for (index, item) in items.into_iter().enumerate() {
-        let record: WireRecord =
-            serde_json::from_value(item).map_err(|e| PushError::InvalidRecord {
-                index,
-                reason: e.to_string(),
-            })?;
-        validate_record(index, &record, limits)?;
-        out.push(record);
-    }
-    Ok(out)
 }
 
 /// The per-record rules of [`parse_batch`], for records that did not come from JSON.
@@ -388,6 +433,18 @@ mod tests {
                 "invalid",
             ),
             (body(&[big]), 413, "more than the limit of 64"),
+            (
+                br#"[{"id":"00000000-0000-0000-0000-000000000001","idx":2,"idx":3}]"#.to_vec(),
+                400,
+                "record 0 is invalid: duplicate key `idx`",
+            ),
+            (
+                with(&|v| v["host"] = serde_json::json!([v["host"]["id"], ""])),
+                400,
+                "record 0 is invalid: invalid type: sequence",
+            ),
+            (b"[1,2] x".to_vec(), 400, "invalid"),
+            (vec![0xff, b'['], 400, "not UTF-8"),
         ];
         for (b, status, needle) in cases {
             let err = parse_batch(&b, &limits).unwrap_err();

@@ -200,12 +200,14 @@ pub enum WireError {
     Empty { field: &'static str },
     #[error("{field} is longer than {max} bytes")]
     TooLong { field: &'static str, max: usize },
+    #[error("email is not valid: {0}")]
+    BadEmail(&'static str),
 }
 
 /// Longest username accepted at registration.
 pub const MAX_USERNAME_LEN: usize = 64;
-/// Longest email and password accepted.
-pub const MAX_EMAIL_LEN: usize = 320;
+/// Longest email (the longest address SMTP carries) and password accepted.
+pub const MAX_EMAIL_LEN: usize = 254;
 pub const MAX_PASSWORD_LEN: usize = 1024;
 
 /// Atuin's username rule: non-empty, ASCII letters, digits and `-` only.
@@ -225,17 +227,42 @@ impl RegisterRequest {
     /// Checks a registration before any hashing or storage.
     pub fn validate(&self) -> Result<(), WireError> {
         validate_username(&self.username)?;
-        let email = self.email.trim();
-        if email.is_empty() {
-            return Err(WireError::Empty { field: "email" });
-        }
-        if email.len() > MAX_EMAIL_LEN {
-            return Err(WireError::TooLong {
-                field: "email",
-                max: MAX_EMAIL_LEN,
-            });
-        }
+        validate_email(&self.email)?;
         validate_password(&self.password)
+    }
+}
+
+/// An email as accounts store it (surrounding spaces trimmed first): at most
+/// [`MAX_EMAIL_LEN`] bytes, one `@` between a non-empty local part and domain, no spaces and
+/// no control characters (SQLite compares text only up to a NUL).
+pub fn validate_email(email: &str) -> Result<(), WireError> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Err(WireError::Empty { field: "email" });
+    }
+    if email.len() > MAX_EMAIL_LEN {
+        return Err(WireError::TooLong {
+            field: "email",
+            max: MAX_EMAIL_LEN,
+        });
+    }
+    if email.chars().any(|c| c.is_control()) {
+        return Err(WireError::BadEmail("it holds a control character"));
+    }
+    if email.chars().any(char::is_whitespace) {
+        return Err(WireError::BadEmail("it holds a space"));
+    }
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+            if domain.contains('@') {
+                Err(WireError::BadEmail("it holds more than one @"))
+            } else {
+                Ok(())
+            }
+        }
+        _ => Err(WireError::BadEmail(
+            "it needs one @ between a name and a domain",
+        )),
     }
 }
 
@@ -500,6 +527,23 @@ mod tests {
         assert!(r.validate().is_ok());
         r.email = " ".into();
         assert!(r.validate().is_err());
+        for (bad, why) in [
+            ("ab.c", "one @"),
+            ("@b.c", "one @"),
+            ("a@", "one @"),
+            ("a@b@c", "more than one @"),
+            ("a\0@b.c", "control"),
+            ("a\n@b.c", "control"),
+            ("a b@c", "space"),
+        ] {
+            r.email = bad.into();
+            let e = r.validate().unwrap_err().to_string();
+            assert!(e.contains(why), "{bad:?}: {e}");
+        }
+        r.email = format!("{}@b.c", "a".repeat(260));
+        assert!(r.validate().unwrap_err().to_string().contains("longer"));
+        r.email = " Ünïcode+tag@exämple.org ".into();
+        assert!(r.validate().is_ok());
         r.email = "a@b.c".into();
         r.password = String::new();
         assert!(r.validate().is_err());
