@@ -12,6 +12,12 @@ persist="${TERRAPIN_EDGE_PERSIST:-$root/.dev/edge}"
 
 "$here/build.sh"
 
+# The operator routes' secret for local use (edge-worker/admin.mjs reads it from here).
+if ! grep -qs '^ADMIN_TOKEN=' "$here/.dev.vars"; then
+  echo "ADMIN_TOKEN=$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')" >>"$here/.dev.vars"
+  echo "terrapin-edge: wrote an admin token to edge-worker/.dev.vars"
+fi
+
 export CI=true WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 mkdir -p "$persist"
 cd "$here"

@@ -58,7 +58,7 @@ pub enum PushError {
     MalformedJson(String),
     #[error("expected a JSON array of records")]
     NotAnArray,
-    #[error("batch holds more than the limit of {max} records")]
+    #[error("batch has more records than the limit of {max}")]
     TooManyRecords { max: usize },
     #[error("record {index} is invalid: {reason}")]
     InvalidRecord { index: usize, reason: String },
@@ -137,6 +137,10 @@ pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, 
     )
     .and_then(|batch| de.end().map(|()| batch));
     match (parsed, refusal) {
+        // Broken JSON is said to be so, wherever it breaks.
+        (Err(e), Some(PushError::InvalidRecord { .. })) if e.is_syntax() || e.is_eof() => {
+            Err(PushError::MalformedJson(e.to_string()))
+        }
         (_, Some(refusal)) => Err(refusal),
         (Ok(batch), None) => Ok(batch),
         (Err(e), None) => Err(PushError::MalformedJson(e.to_string())),

@@ -104,6 +104,13 @@ pub struct ChangePasswordRequest {
     pub totp_code: Option<String>,
 }
 
+/// Answer to `PATCH /account/password`: how many other sessions of the account ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangePasswordResponse {
+    #[serde(default)]
+    pub sessions_ended: u64,
+}
+
 /// `DELETE /account` (the CLI sends the password to confirm).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeleteUserRequest {

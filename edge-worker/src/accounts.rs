@@ -1,17 +1,18 @@
 //! Account routes: register, login, me, user lookup, password change, account deletion.
 
 use terrapin_core::wire::{
-    validate_password, validate_username, ChangePasswordRequest, DeleteUserRequest, Empty,
-    LoginRequest, RegisterRequest, SessionResponse, UserResponse,
+    validate_password, validate_username, ChangePasswordRequest, ChangePasswordResponse,
+    DeleteUserRequest, Empty, LoginRequest, RegisterRequest, SessionResponse, UserResponse,
 };
 use worker::{Method, Request, RouteContext};
 
 use crate::auth;
 use crate::config::Config;
-use crate::db::{Db, Registered};
+use crate::db::{Db, Registered, User};
 use crate::error::{json, ApiError, ApiResult};
-use crate::http::{authenticate, forget_sessions, json_body, now_ms};
+use crate::http::{authenticate, forget_sessions, json_body, now_ms, session_hash};
 use crate::store::StoreStub;
+use crate::throttle;
 
 pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
     ctx.env
@@ -42,30 +43,42 @@ pub async fn register(mut req: Request, ctx: RouteContext<Config>) -> ApiResult 
         ));
     }
     let r: RegisterRequest = json_body(&mut req).await?;
-    r.validate()?;
-    let db = db(&ctx)?;
-    let password = auth::hash_password(&r.password, ctx.data.pbkdf2_iterations).await?;
     let token = auth::new_token()?;
+    create_user(&ctx, &r, Some(&token)).await?;
+    json(200, &SessionResponse::cli(token))
+}
+
+/// Creates an account (with a first session when `token` is given): registration and the
+/// operators' `user create`.
+pub async fn create_user(
+    ctx: &RouteContext<Config>,
+    r: &RegisterRequest,
+    token: Option<&str>,
+) -> Result<(), ApiError> {
+    r.validate()?;
+    let db = db(ctx)?;
+    let password = auth::hash_password(&r.password, ctx.data.pbkdf2_iterations).await?;
     let store_id = auth::new_store_id()?;
+    let token_hash = token.map(auth::token_hash);
     match db
         .register(
             &r.username,
             r.email.trim(),
             &password,
             &store_id,
-            &auth::token_hash(&token),
+            token_hash.as_deref(),
             now_ms(),
         )
         .await?
     {
-        Registered::Ok => json(200, &SessionResponse::cli(token)),
+        Registered::Ok => Ok(()),
         Registered::UsernameTaken => Err(ApiError::new(409, "username already in use")),
         Registered::EmailTaken => Err(ApiError::new(409, "email already in use")),
     }
 }
 
-/// `POST /login`: a new session. 404 for an unknown user, 401 for a wrong password, 429 after
-/// too many recent failures.
+/// `POST /login`: a new session. 404 for an unknown user, 401 for a wrong password, 429 with
+/// `Retry-After` once this address has used its attempts (`throttle`).
 pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let l: LoginRequest = json_body(&mut req).await?;
     if validate_username(&l.username).is_err() {
@@ -73,30 +86,22 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     }
     validate_password(&l.password)?;
     let db = db(&ctx)?;
-    let cfg = &ctx.data;
     let Some(user) = db.user_by_name(&l.username).await? else {
         return Err(ApiError::not_found("user not found"));
     };
-    let now = now_ms();
-    let window_ms = cfg.login_lockout_seconds as f64 * 1000.0;
-    if let Some(f) = db.failures(&l.username).await? {
-        let elapsed = now - f.window_start;
-        if f.failures >= cfg.login_max_failures && elapsed < window_ms {
-            let wait = ((window_ms - elapsed) / 1000.0).ceil() as u64;
-            return Err(ApiError::new(
-                429,
-                format!("too many failed logins; try again in {wait} s"),
-            ));
-        }
-    }
-    if !auth::verify_password(&l.password, &user.password).await? {
-        db.add_failure(&l.username, now, window_ms).await?;
-        return Err(ApiError::new(401, "password is not correct"));
-    }
-    db.clear_failures(&l.username).await?;
+    throttle::check_password(
+        &req,
+        &ctx.env,
+        &ctx.data,
+        &db,
+        &user.username,
+        &l.password,
+        &user.password,
+    )
+    .await?;
     let token = auth::new_token()?;
     if !db
-        .add_session(user.id, &auth::token_hash(&token), now)
+        .add_session(user.id, &auth::token_hash(&token), now_ms())
         .await?
     {
         // The account was deleted while the password was checked.
@@ -107,7 +112,7 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
 
 /// `GET /api/v0/me`
 pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let user = authenticate(&req, &db(&ctx)?).await?;
+    let user = authenticate(&req, &db(&ctx)?, &ctx.data).await?;
     json(
         200,
         &UserResponse {
@@ -116,34 +121,73 @@ pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     )
 }
 
-/// `PATCH /account/password`
+/// `PATCH /account/password`: the current password is checked under the login throttle; every
+/// other session of the account ends, and the answer says how many.
 pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
+    let user = authenticate(&req, &db, &ctx.data).await?;
     let c: ChangePasswordRequest = json_body(&mut req).await?;
     validate_password(&c.new_password)?;
-    if !auth::verify_password(&c.current_password, &user.password).await? {
-        return Err(ApiError::new(401, "password is not correct"));
-    }
+    throttle::check_password(
+        &req,
+        &ctx.env,
+        &ctx.data,
+        &db,
+        &user.username,
+        &c.current_password,
+        &user.password,
+    )
+    .await?;
     let hash = auth::hash_password(&c.new_password, ctx.data.pbkdf2_iterations).await?;
-    db.set_password(user.id, &hash).await?;
+    let ended = db
+        .set_password(user.id, &hash, Some(&session_hash(&req)?))
+        .await?;
+    forget_sessions(user.id);
+    json(
+        200,
+        &ChangePasswordResponse {
+            sessions_ended: ended as u64,
+        },
+    )
+}
+
+/// `POST /logout`: ends the calling session (the viewer's log-out). Other sessions stay.
+pub async fn logout(req: Request, ctx: RouteContext<Config>) -> ApiResult {
+    let db = db(&ctx)?;
+    let user = authenticate(&req, &db, &ctx.data).await?;
+    db.delete_session(&session_hash(&req)?).await?;
+    forget_sessions(user.id);
     json(200, &Empty {})
 }
 
-/// `DELETE /account`: confirmed with the password (as the CLI sends it). The user's store is
-/// closed first (its records dropped, and every later request to it refused, so a push that
-/// was already authenticated stores nothing), then the user and its sessions go from D1.
+/// `DELETE /account`: confirmed with the password (as the CLI sends it), checked under the
+/// login throttle.
 pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db).await?;
+    let user = authenticate(&req, &db, &ctx.data).await?;
     let d: DeleteUserRequest = json_body(&mut req).await?;
-    if !auth::verify_password(&d.password, &user.password).await? {
-        return Err(ApiError::new(401, "password is not correct"));
-    }
+    throttle::check_password(
+        &req,
+        &ctx.env,
+        &ctx.data,
+        &db,
+        &user.username,
+        &d.password,
+        &user.password,
+    )
+    .await?;
+    remove_user(&ctx, &db, &user).await?;
+    json(200, &Empty {})
+}
+
+/// Deletes an account with all its records: the user's store is closed first (its records
+/// dropped, and every later request to it refused, so a push that was already authenticated
+/// stores nothing), then the user and its sessions go from D1.
+pub async fn remove_user(ctx: &RouteContext<Config>, db: &Db, user: &User) -> Result<(), ApiError> {
     StoreStub::new(&ctx.env, &user.store_id)?
         .expect_ok(Method::Post, "/close", None)
         .await?;
-    db.delete_user(&user).await?;
+    db.delete_user(user).await?;
     forget_sessions(user.id);
-    json(200, &Empty {})
+    Ok(())
 }

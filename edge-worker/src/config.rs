@@ -5,6 +5,9 @@ use worker::Env;
 
 use crate::auth;
 
+/// Shortest admin token accepted.
+pub const MIN_ADMIN_TOKEN: usize = 32;
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// `OPEN_REGISTRATION`: whether `POST /register` accepts new accounts.
@@ -20,10 +23,19 @@ pub struct Config {
     pub max_page_size: u64,
     /// `PBKDF2_ITERATIONS` (at most 100 000, workerd's limit).
     pub pbkdf2_iterations: u32,
-    /// `LOGIN_MAX_FAILURES` failed logins within `LOGIN_LOCKOUT_SECONDS` lock the account's
-    /// login (429) until that window has passed.
+    /// `LOGIN_MAX_FAILURES`: password attempts one client address may make for one username
+    /// within `LOGIN_LOCKOUT_SECONDS` (429 after that until the window ends).
     pub login_max_failures: u32,
     pub login_lockout_seconds: u64,
+    /// `LOGIN_USER_CEILING`: attempts on one username from all addresses within the window
+    /// beyond which each address gets a single attempt per window.
+    pub login_user_ceiling: u32,
+    /// `SESSION_IDLE_SECONDS`: sessions unused this long expire.
+    pub session_idle_seconds: u64,
+    /// `ADMIN_TOKEN` (a secret): enables the operator routes under `/admin/` for callers that
+    /// present it as `Authorization: Bearer <token>`. Unset or shorter than 32 characters:
+    /// the routes answer 404.
+    pub admin_token: Option<String>,
     /// `LOG_ROW_COUNTS`: log the rows each record request read and wrote (D1 and store).
     pub log_row_counts: bool,
 }
@@ -39,6 +51,9 @@ impl Default for Config {
             pbkdf2_iterations: auth::MAX_ITERATIONS,
             login_max_failures: 5,
             login_lockout_seconds: 300,
+            login_user_ceiling: 20,
+            session_idle_seconds: 90 * 24 * 3600,
+            admin_token: None,
             log_row_counts: false,
         }
     }
@@ -96,7 +111,16 @@ impl Config {
             pbkdf2_iterations: num(env, "PBKDF2_ITERATIONS", d.pbkdf2_iterations)
                 .clamp(1, auth::MAX_ITERATIONS),
             login_max_failures: num(env, "LOGIN_MAX_FAILURES", d.login_max_failures).max(1),
-            login_lockout_seconds: num(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds),
+            login_lockout_seconds: num(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds)
+                .max(1),
+            login_user_ceiling: num(env, "LOGIN_USER_CEILING", d.login_user_ceiling),
+            session_idle_seconds: num(env, "SESSION_IDLE_SECONDS", d.session_idle_seconds).max(1),
+            admin_token: env
+                .secret("ADMIN_TOKEN")
+                .map(|s| s.to_string())
+                .ok()
+                .or_else(|| var(env, "ADMIN_TOKEN"))
+                .filter(|t| t.len() >= MIN_ADMIN_TOKEN),
             log_row_counts: flag(env, "LOG_ROW_COUNTS").unwrap_or(d.log_row_counts),
         }
     }

@@ -29,11 +29,36 @@ pub struct User {
     pub legacy_records: i64,
 }
 
-/// Failed logins counted for one username.
-#[derive(Debug, Deserialize)]
-pub struct Failures {
-    pub failures: u32,
+/// Password attempts counted in one window.
+#[derive(Clone, Copy, Debug, Deserialize)]
+pub struct Counter {
+    pub attempts: u32,
     pub window_start: f64,
+}
+
+/// The counters of one attempt: from its address, and on its username from everywhere.
+#[derive(Clone, Copy, Debug)]
+pub struct Attempts {
+    pub address: Counter,
+    pub user: Counter,
+}
+
+fn attempt_key_addr(username_lower: &str, address: &str) -> String {
+    format!("addr {username_lower} {address}")
+}
+
+fn attempt_key_user(username_lower: &str) -> String {
+    format!("user {username_lower}")
+}
+
+/// One account in the operators' list.
+#[derive(Debug, Deserialize)]
+pub struct Listed {
+    pub username: String,
+    pub email: String,
+    pub created_at: f64,
+    pub store_id: String,
+    pub sessions: u32,
 }
 
 /// The key and size of one v1 record.
@@ -133,7 +158,7 @@ impl Db {
         email: &str,
         password_hash: &str,
         store_id: &str,
-        token_hash: &str,
+        token_hash: Option<&str>,
         now_ms: f64,
     ) -> Result<Registered> {
         #[derive(Deserialize)]
@@ -157,25 +182,25 @@ impl Db {
                 return Ok(Registered::EmailTaken);
             }
         }
-        let batch = vec![
-            self.stmt(
-                "INSERT INTO users (username, username_lower, email, password, created_at, \
+        let mut batch = vec![self.stmt(
+            "INSERT INTO users (username, username_lower, email, password, created_at, \
                  store_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                &[
-                    s(username),
-                    s(&lower),
-                    s(email),
-                    s(password_hash),
-                    n(now_ms),
-                    s(store_id),
-                ],
-            )?,
-            self.stmt(
-                "INSERT INTO sessions (token_hash, user_id, created_at) \
-                 SELECT ?1, id, ?2 FROM users WHERE username_lower = ?3",
+            &[
+                s(username),
+                s(&lower),
+                s(email),
+                s(password_hash),
+                n(now_ms),
+                s(store_id),
+            ],
+        )?];
+        if let Some(token_hash) = token_hash {
+            batch.push(self.stmt(
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_used) \
+                 SELECT ?1, id, ?2, ?2 FROM users WHERE username_lower = ?3",
                 &[s(token_hash), n(now_ms), s(&lower)],
-            )?,
-        ];
+            )?);
+        }
         match self.batch(batch).await {
             Ok(()) => Ok(Registered::Ok),
             // A concurrent registration won the race for the unique username or email.
@@ -188,42 +213,94 @@ impl Db {
     pub async fn add_session(&self, user: i64, token_hash: &str, now_ms: f64) -> Result<bool> {
         let changed = self
             .exec(
-                "INSERT INTO sessions (token_hash, user_id, created_at) \
-                 SELECT ?1, id, ?3 FROM users WHERE id = ?2",
+                "INSERT INTO sessions (token_hash, user_id, created_at, last_used) \
+                 SELECT ?1, id, ?3, ?3 FROM users WHERE id = ?2",
                 &[s(token_hash), uid(user), n(now_ms)],
             )
             .await?;
         Ok(changed == 1)
     }
 
-    /// The user owning a session, with the stored token hash (compared by the caller in
-    /// constant time).
-    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, String)>> {
+    /// The user owning a session (looked up by the token's hash), and when the session was
+    /// last used.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<(User, f64)>> {
         #[derive(Deserialize)]
         struct Row {
             #[serde(flatten)]
             user: User,
-            token_hash: String,
+            last_used: f64,
         }
         let row = self
             .all::<Row>(
                 &format!(
-                    "SELECT {USER_COLUMNS}, s.token_hash FROM sessions s \
+                    "SELECT {USER_COLUMNS}, s.last_used FROM sessions s \
                      JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
                 ),
                 &[s(token_hash)],
             )
             .await?;
-        Ok(row.into_iter().next().map(|r| (r.user, r.token_hash)))
+        Ok(row.into_iter().next().map(|r| (r.user, r.last_used)))
     }
 
-    pub async fn set_password(&self, user: i64, password_hash: &str) -> Result<()> {
+    /// Marks a session used now.
+    pub async fn touch_session(&self, token_hash: &str, now_ms: f64) -> Result<()> {
         self.exec(
-            "UPDATE users SET password = ?1 WHERE id = ?2",
-            &[s(password_hash), uid(user)],
+            "UPDATE sessions SET last_used = ?2 WHERE token_hash = ?1",
+            &[s(token_hash), n(now_ms)],
         )
         .await?;
         Ok(())
+    }
+
+    /// Ends one session; whether it existed.
+    pub async fn delete_session(&self, token_hash: &str) -> Result<bool> {
+        Ok(self
+            .exec(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                &[s(token_hash)],
+            )
+            .await?
+            == 1)
+    }
+
+    /// Sets a user's password and ends every session but `keep` (none if `None`), in one
+    /// transaction; returns how many sessions ended.
+    pub async fn set_password(
+        &self,
+        user: i64,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<usize> {
+        let mut batch = vec![self.stmt(
+            "UPDATE users SET password = ?1 WHERE id = ?2",
+            &[s(password_hash), uid(user)],
+        )?];
+        if let Some(keep) = keep {
+            batch.push(self.stmt(
+                "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
+                &[uid(user), s(keep)],
+            )?);
+        }
+        let results = self.db.batch(batch).await?;
+        let mut ended = 0;
+        for (i, r) in results.iter().enumerate() {
+            self.tally(r);
+            if i == 1 {
+                ended = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
+            }
+        }
+        Ok(ended)
+    }
+
+    /// Every account, in name order, with its number of sessions.
+    pub async fn list_users(&self) -> Result<Vec<Listed>> {
+        self.all(
+            "SELECT u.username, u.email, u.created_at, u.store_id, \
+             (SELECT count(*) FROM sessions s WHERE s.user_id = u.id) AS sessions \
+             FROM users u ORDER BY u.username_lower",
+            &[],
+        )
+        .await
     }
 
     /// Removes a user with its sessions, login counters and any v1 records, atomically. The
@@ -235,7 +312,7 @@ impl Db {
             self.stmt("DELETE FROM store_idx_cache WHERE user_id = ?1", &[id()])?,
             self.stmt("DELETE FROM sessions WHERE user_id = ?1", &[id()])?,
             self.stmt(
-                "DELETE FROM login_failures WHERE username_lower = ?1",
+                "DELETE FROM login_attempts WHERE username_lower = ?1",
                 &[s(&user.username.to_ascii_lowercase())],
             )?,
             self.stmt("DELETE FROM users WHERE id = ?1", &[id()])?,
@@ -243,39 +320,78 @@ impl Db {
         self.batch(batch).await
     }
 
-    // ---- failed logins ----
+    // ---- login attempts ----
 
-    pub async fn failures(&self, username: &str) -> Result<Option<Failures>> {
-        Ok(self
-            .all(
-                "SELECT failures, window_start FROM login_failures WHERE username_lower = ?1",
-                &[s(&username.to_ascii_lowercase())],
-            )
-            .await?
-            .into_iter()
-            .next())
+    /// Counts one password attempt for `username` from `address` before it is checked, and
+    /// drops this username's counters whose window has passed, in one transaction. Returns the
+    /// counts within the current windows, this attempt included; `None` if the user is gone.
+    pub async fn count_attempt(
+        &self,
+        username: &str,
+        address: &str,
+        now_ms: f64,
+        window_ms: f64,
+    ) -> Result<Option<Attempts>> {
+        let lower = username.to_ascii_lowercase();
+        // Counted only while the user exists: a login racing the account's deletion leaves
+        // no counter behind.
+        let upsert = "INSERT INTO login_attempts (key, username_lower, attempts, window_start) \
+             SELECT ?1, ?2, 1, ?3 WHERE EXISTS \
+             (SELECT 1 FROM users WHERE username_lower = ?2) ON CONFLICT (key) DO UPDATE SET \
+             attempts = CASE WHEN ?3 - window_start >= ?4 THEN 1 ELSE attempts + 1 END, \
+             window_start = CASE WHEN ?3 - window_start >= ?4 THEN ?3 ELSE window_start END \
+             RETURNING attempts, window_start";
+        let batch =
+            vec![
+            self.stmt(
+                "DELETE FROM login_attempts WHERE username_lower = ?1 AND ?2 - window_start >= ?3",
+                &[s(&lower), n(now_ms), n(window_ms)],
+            )?,
+            self.stmt(
+                upsert,
+                &[
+                    s(&attempt_key_addr(&lower, address)),
+                    s(&lower),
+                    n(now_ms),
+                    n(window_ms),
+                ],
+            )?,
+            self.stmt(
+                upsert,
+                &[s(&attempt_key_user(&lower)), s(&lower), n(now_ms), n(window_ms)],
+            )?,
+        ];
+        let results = self.db.batch(batch).await?;
+        for r in &results {
+            self.tally(r);
+        }
+        let count = |i: usize| -> Result<Option<Counter>> {
+            Ok(results
+                .get(i)
+                .map(|r| r.results::<Counter>())
+                .transpose()?
+                .and_then(|rows| rows.into_iter().next()))
+        };
+        Ok(match (count(1)?, count(2)?) {
+            (Some(address), Some(user)) => Some(Attempts { address, user }),
+            _ => None,
+        })
     }
 
-    /// Counts one failed login; a window older than `window_ms` starts over.
-    pub async fn add_failure(&self, username: &str, now_ms: f64, window_ms: f64) -> Result<()> {
-        self.exec(
-            "INSERT INTO login_failures (username_lower, failures, window_start) VALUES (?1, 1, ?2) \
-             ON CONFLICT (username_lower) DO UPDATE SET \
-             failures = CASE WHEN ?2 - window_start >= ?3 THEN 1 ELSE failures + 1 END, \
-             window_start = CASE WHEN ?2 - window_start >= ?3 THEN ?2 ELSE window_start END",
-            &[s(&username.to_ascii_lowercase()), n(now_ms), n(window_ms)],
-        )
-        .await?;
-        Ok(())
-    }
-
-    pub async fn clear_failures(&self, username: &str) -> Result<()> {
-        self.exec(
-            "DELETE FROM login_failures WHERE username_lower = ?1",
-            &[s(&username.to_ascii_lowercase())],
-        )
-        .await?;
-        Ok(())
+    /// A right password: the address starts over, and the attempt leaves the username's count.
+    pub async fn attempt_succeeded(&self, username: &str, address: &str) -> Result<()> {
+        let lower = username.to_ascii_lowercase();
+        let batch = vec![
+            self.stmt(
+                "DELETE FROM login_attempts WHERE key = ?1",
+                &[s(&attempt_key_addr(&lower, address))],
+            )?,
+            self.stmt(
+                "UPDATE login_attempts SET attempts = max(attempts - 1, 0) WHERE key = ?1",
+                &[s(&attempt_key_user(&lower))],
+            )?,
+        ];
+        self.batch(batch).await
     }
 
     // ---- v1 records (moved to the user's store, then deleted here) ----

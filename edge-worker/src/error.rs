@@ -13,6 +13,8 @@ use crate::auth::CryptoError;
 pub struct ApiError {
     pub status: u16,
     pub reason: String,
+    /// Seconds for `Retry-After` (429 answers).
+    pub retry_after: Option<u64>,
 }
 
 pub type ApiResult = Result<Response, ApiError>;
@@ -22,6 +24,15 @@ impl ApiError {
         Self {
             status,
             reason: reason.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429 with `Retry-After: secs`.
+    pub fn too_many(reason: impl Into<String>, secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs.max(1)),
+            ..Self::new(429, reason)
         }
     }
 
@@ -40,7 +51,11 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        error_response(self.status, &self.reason)
+        let resp = error_response(self.status, &self.reason);
+        if let Some(secs) = self.retry_after {
+            let _ = resp.headers().set("Retry-After", &secs.to_string());
+        }
+        resp
     }
 }
 

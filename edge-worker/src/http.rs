@@ -8,6 +8,7 @@ use std::rc::Rc;
 use futures_util::StreamExt;
 use js_sys::Uint8Array;
 use serde::de::DeserializeOwned;
+use terrapin_core::strict;
 use terrapin_core::wire::{
     self, CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
     PROTOCOL_VERSION, VERSION_HEADER,
@@ -113,9 +114,70 @@ pub fn negotiated(path: &str, method: &Method) -> bool {
     *method != Method::Options && path != "/api/v0/capabilities" && path != "/healthz"
 }
 
-/// Reads a body, refusing more than `max` bytes with 413. An oversized body is still drained
-/// (without keeping it) so the client reads our answer instead of a reset connection.
+/// The body length a request declares in `Content-Length`, if any.
+fn declared_length(req: &Request) -> Option<usize> {
+    req.headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+}
+
+fn too_large(size: usize, max: usize) -> ApiError {
+    ApiError::new(
+        413,
+        format!("request body is {size} bytes, more than the limit of {max}"),
+    )
+}
+
+/// 415 unless the request says its body is JSON (`application/json`, parameters allowed).
+/// Browsers send other types cross-origin without asking first; JSON needs a preflight.
+pub fn require_json(req: &Request) -> Result<(), ApiError> {
+    let ty = req.headers().get("Content-Type").ok().flatten();
+    let essence = ty
+        .as_deref()
+        .and_then(|t| t.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase());
+    if essence.as_deref() == Some("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        415,
+        format!(
+            "request body must be JSON (Content-Type: application/json), not {}",
+            ty.as_deref().unwrap_or("untyped")
+        ),
+    ))
+}
+
+/// Largest body drained unread before an error answer, so the client reads the answer
+/// instead of a reset connection; anything larger is left unread.
+const DRAIN_MAX: usize = 64 * 1024 * 1024;
+
+/// Reads and drops a request's body (bounded by [`DRAIN_MAX`]) before an error answer.
+pub async fn discard(req: &mut Request) {
+    if declared_length(req).is_some_and(|len| len > DRAIN_MAX) {
+        return;
+    }
+    if let Ok(mut stream) = req.stream() {
+        let mut size = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            size += chunk.len();
+            if size > DRAIN_MAX {
+                break;
+            }
+        }
+    }
+}
+
+/// Reads a body, refusing more than `max` bytes with 413: decided from `Content-Length` before
+/// anything is read when the request declares it, else while reading. Nothing past `max` is
+/// kept.
 pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
+    if let Some(len) = declared_length(req).filter(|len| *len > max) {
+        discard(req).await;
+        return Err(too_large(len, max));
+    }
     let read_err =
         |e: worker::Error| ApiError::bad_request(format!("could not read the request body: {e}"));
     let mut stream = match req.stream() {
@@ -133,10 +195,7 @@ pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
         }
     }
     if size > max {
-        return Err(ApiError::new(
-            413,
-            format!("request body is {size} bytes, more than the limit of {max}"),
-        ));
+        return Err(too_large(size, max));
     }
     Ok(buf)
 }
@@ -144,13 +203,7 @@ pub async fn body(req: &mut Request, max: usize) -> Result<Vec<u8>, ApiError> {
 /// A body for passing on unread (to the user's store): one `arrayBuffer()` when the request
 /// declares a length within `max`, else read by [`body`] with its limit.
 pub async fn body_js(req: &mut Request, max: usize) -> Result<JsValue, ApiError> {
-    let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    match declared {
+    match declared_length(req) {
         Some(len) if len <= max => {
             let promise = req.inner().array_buffer().map_err(|e| {
                 ApiError::bad_request(format!("could not read the request body: {e:?}"))
@@ -163,11 +216,12 @@ pub async fn body_js(req: &mut Request, max: usize) -> Result<JsValue, ApiError>
     }
 }
 
-/// Reads and decodes a small JSON body (account routes).
+/// Reads and decodes a small JSON body (account routes): typed JSON only, decoded strictly
+/// (objects only, no repeated keys).
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    require_json(req)?;
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
+    strict::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }
 
 /// The SHA-256 of the request's `Authorization: Token <session>` (401 if absent or another
@@ -184,15 +238,28 @@ pub fn session_hash(req: &Request) -> Result<String, ApiError> {
     Ok(auth::token_hash(token))
 }
 
-/// The user of the request's `Authorization: Token <session>`.
-pub async fn authenticate(req: &Request, db: &Db) -> Result<User, ApiError> {
+/// Longest a session goes between refreshes of its `last_used`: rows written, not reads,
+/// are what the platform counts.
+const SESSION_TOUCH_MS: f64 = 24.0 * 3600.0 * 1000.0;
+
+/// The user of the request's `Authorization: Token <session>`. The session is found by its
+/// token's hash (the index lookup is the comparison). One unused for `SESSION_IDLE_SECONDS`
+/// is ended here.
+pub async fn authenticate(req: &Request, db: &Db, cfg: &Config) -> Result<User, ApiError> {
     let hash = session_hash(req)?;
-    match db.session_user(&hash).await? {
-        Some((user, stored)) if auth::constant_time_eq(stored.as_bytes(), hash.as_bytes()) => {
-            Ok(user)
-        }
-        _ => Err(ApiError::new(403, "session not found")),
+    let Some((user, last_used)) = db.session_user(&hash).await? else {
+        return Err(ApiError::new(403, "session not found"));
+    };
+    let now = now_ms();
+    let idle_ms = cfg.session_idle_seconds as f64 * 1000.0;
+    if now - last_used > idle_ms {
+        db.delete_session(&hash).await?;
+        return Err(ApiError::new(403, "session expired; log in again"));
     }
+    if now - last_used > SESSION_TOUCH_MS.min(idle_ms / 10.0) {
+        db.touch_session(&hash, now).await?;
+    }
+    Ok(user)
 }
 
 /// How long a record route trusts a session it looked up, within one isolate, and how many
@@ -207,7 +274,11 @@ thread_local! {
 
 /// [`authenticate`] for the record routes, remembering the answer for `SESSION_CACHE_MS`:
 /// the sync hot path then costs no directory lookup.
-pub async fn authenticate_cached(req: &Request, db: &Db) -> Result<Rc<User>, ApiError> {
+pub async fn authenticate_cached(
+    req: &Request,
+    db: &Db,
+    cfg: &Config,
+) -> Result<Rc<User>, ApiError> {
     let hash = session_hash(req)?;
     let now = now_ms();
     let hit = SESSIONS.with(|s| {
@@ -219,7 +290,7 @@ pub async fn authenticate_cached(req: &Request, db: &Db) -> Result<Rc<User>, Api
     if let Some(user) = hit {
         return Ok(user);
     }
-    let user = Rc::new(authenticate(req, db).await?);
+    let user = Rc::new(authenticate(req, db, cfg).await?);
     SESSIONS.with(|s| {
         let mut s = s.borrow_mut();
         if s.len() >= SESSION_CACHE_MAX {
@@ -233,7 +304,8 @@ pub async fn authenticate_cached(req: &Request, db: &Db) -> Result<Rc<User>, Api
     Ok(user)
 }
 
-/// Forgets every remembered session of a user (account deleted, v1 records moved).
+/// Forgets every remembered session of a user (account deleted, password changed, v1 records
+/// moved).
 pub fn forget_sessions(user: i64) {
     SESSIONS.with(|s| s.borrow_mut().retain(|_, (u, _)| u.id != user));
 }

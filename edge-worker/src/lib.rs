@@ -6,6 +6,7 @@
 //! the records' SQL in [`store`].
 
 mod accounts;
+mod admin;
 mod auth;
 mod config;
 mod db;
@@ -13,6 +14,7 @@ mod error;
 mod http;
 mod records;
 mod store;
+mod throttle;
 
 use core::future::Future;
 
@@ -67,6 +69,13 @@ fn router(cfg: Config) -> Router<'static, Config> {
             reply(accounts::change_password(r, c))
         })
         .delete_async("/account", |r, c| reply(accounts::delete_account(r, c)))
+        .post_async("/logout", |r, c| reply(accounts::logout(r, c)))
+        .get_async("/admin/users", |r, c| reply(admin::list(r, c)))
+        .post_async("/admin/users", |r, c| reply(admin::create(r, c)))
+        .put_async("/admin/users/:username/password", |r, c| {
+            reply(admin::set_password(r, c))
+        })
+        .delete_async("/admin/users/:username", |r, c| reply(admin::delete(r, c)))
         .get_async("/api/v0/record", |r, c| reply(records::status(r, c)))
         .post_async("/api/v0/record", |r, c| reply(records::push(r, c)))
         .get_async("/api/v0/record/next", |r, c| reply(records::next(r, c)))

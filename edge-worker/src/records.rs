@@ -9,7 +9,7 @@ use crate::accounts::db;
 use crate::config::Config;
 use crate::db::{Db, User};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{authenticate_cached, body_js, forget_sessions};
+use crate::http::{authenticate_cached, body_js, discard, forget_sessions, require_json};
 use crate::store::{Rows, StoreStub};
 
 /// Records moved from D1 per step of the v1 migration, and the bytes of ciphertext per step.
@@ -93,7 +93,7 @@ async fn forward(
     body: Option<JsValue>,
 ) -> ApiResult {
     let db = db(ctx)?;
-    let user = authenticate_cached(req, &db).await?;
+    let user = authenticate_cached(req, &db, &ctx.data).await?;
     let store = store(ctx, &db, &user).await?;
     let (resp, rows) = store.call(method, path, body).await?;
     log_rows(ctx, op, &db, rows);
@@ -109,7 +109,16 @@ pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// session is checked before the body is read.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate_cached(&req, &db).await?;
+    let checked = authenticate_cached(&req, &db, &ctx.data)
+        .await
+        .and_then(|user| require_json(&req).map(|()| user));
+    let user = match checked {
+        Ok(user) => user,
+        Err(e) => {
+            discard(&mut req).await;
+            return Err(e);
+        }
+    };
     let bytes = body_js(&mut req, ctx.data.push.max_body_bytes).await?;
     let store = store(&ctx, &db, &user).await?;
     let (resp, rows) = store.call(Method::Post, "/push", Some(bytes)).await?;
@@ -130,7 +139,7 @@ pub async fn next(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `DELETE /api/v0/store`: every record of this user; the account stays.
 pub async fn delete_store(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate_cached(&req, &db).await?;
+    let user = authenticate_cached(&req, &db, &ctx.data).await?;
     if user.legacy_records != 0 {
         db.drop_legacy(user.id).await?;
         forget_sessions(user.id);

@@ -9,7 +9,7 @@
 use core::cell::Cell;
 
 use js_sys::Uint8Array;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
 use terrapin_core::push::{self, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
@@ -335,12 +335,13 @@ impl UserStore {
 }
 
 /// What `/stats` reports (tests and operators).
-#[derive(Serialize)]
-struct Stats {
-    pages: u64,
-    records: u64,
-    closed: bool,
-    bytes: usize,
+#[derive(Serialize, Deserialize)]
+pub struct Stats {
+    pub pages: u64,
+    pub records: u64,
+    pub closed: bool,
+    /// The object's database size on disk.
+    pub bytes: usize,
 }
 
 impl worker::DurableObject for UserStore {
@@ -435,6 +436,14 @@ impl StoreStub {
             let _ = out.headers().set("Content-Type", &t);
         }
         Ok((out, rows))
+    }
+
+    /// The store's record count and size.
+    pub async fn stats(&self) -> Result<Stats, ApiError> {
+        let (mut resp, _) = self.call(Method::Get, "/stats", None).await?;
+        resp.json::<Stats>()
+            .await
+            .map_err(|e| ApiError::internal("store error", e))
     }
 
     /// Like [`Self::call`], turning an error answer into an [`ApiError`] with its reason.

@@ -170,7 +170,7 @@ describe("accounts", () => {
     isJsonError(await api.req("PATCH", "/account/password", { token, body: { current_password: "wrong", new_password: "new-pw" } }), 401);
     isJsonError(await api.req("PATCH", "/account/password", { token, body: { current_password: "old-pw" } }), 400);
     const ok = await api.req("PATCH", "/account/password", { token, body: { current_password: "old-pw", new_password: "new-pw" } });
-    assert.deepEqual([ok.status, ok.json], [200, {}]);
+    assert.deepEqual([ok.status, ok.json], [200, { sessions_ended: 0 }]);
     isJsonError(await api.req("POST", "/login", { body: { username: name, password: "old-pw" } }), 401);
     assert.equal((await api.req("POST", "/login", { body: { username: name, password: "new-pw" } })).status, 200);
   });
@@ -182,7 +182,7 @@ describe("accounts", () => {
     const host = uuid();
     assert.equal((await api.push(token, [record({ host, idx: 0 }), record({ host, idx: 1 })])).status, 200);
     isJsonError(await api.req("DELETE", "/account", { token, body: { password: "wrong" } }), 401);
-    isJsonError(await api.req("DELETE", "/account", { token }), 400);
+    isJsonError(await api.req("DELETE", "/account", { token }), 415);
     const del = await api.req("DELETE", "/account", { token, body: { password: "pw" } });
     assert.deepEqual([del.status, del.json], [200, {}]);
     isJsonError(await api.req("GET", "/api/v0/me", { token }), 403);

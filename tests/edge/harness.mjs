@@ -69,6 +69,19 @@ export function configVars() {
   return vars;
 }
 
+/** The `[[ratelimits]]` of wrangler.toml, as Miniflare takes them. */
+function rateLimits() {
+  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
+  const out = {};
+  for (const block of toml.split("[[ratelimits]]").slice(1)) {
+    const name = block.match(/name\s*=\s*"([^"]+)"/)?.[1];
+    const limit = block.match(/limit\s*=\s*(\d+)/)?.[1];
+    const period = block.match(/period\s*=\s*(\d+)/)?.[1];
+    if (name && limit && period) out[name] = { simple: { limit: Number(limit), period: Number(period) } };
+  }
+  return out;
+}
+
 function databaseId() {
   const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
   const m = toml.match(/database_id\s*=\s*"([^"]+)"/);
@@ -116,6 +129,7 @@ export async function startWorker(vars = {}, { persist: keep } = {}) {
     d1Persist: path.join(persist, "v3", "d1"),
     // As wrangler.toml: each account's records in a SQLite-backed Durable Object.
     durableObjects: { USER_STORE: { className: "UserStore", useSQLite: true } },
+    ratelimits: rateLimits(),
     durableObjectsPersist: path.join(persist, "v3", "do"),
     bindings: { ...baseVars, ...vars },
     // workerd reports clients that hang up early (atuin exits with a request in flight) as

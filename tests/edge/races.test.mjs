@@ -95,7 +95,7 @@ describe("races", () => {
         ["sessions", "user_id NOT IN (SELECT id FROM users)", undefined],
         ["records", "user_id NOT IN (SELECT id FROM users)", undefined],
         ["store_idx_cache", "user_id NOT IN (SELECT id FROM users)", undefined],
-        ["login_failures", "username_lower = ?1", name.toLowerCase()],
+        ["login_attempts", "username_lower = ?1", name.toLowerCase()],
       ]) {
         const stmt = d1.prepare(`SELECT count(*) AS n FROM ${table} WHERE ${where}`);
         const { n } = await (arg === undefined ? stmt : stmt.bind(arg)).first();

@@ -206,7 +206,7 @@ describe("refused batches store nothing", () => {
     ["negative timestamp", (h) => [{ ...good(h, 0), timestamp: -5 }], 400, /record 0/],
     ["missing data", (h) => [{ ...good(h, 0), data: undefined }], 400, /record 0/],
     ["oversized record", (h) => [good(h, 0), record({ host: h, idx: 1, data: "x".repeat(300 * 1024) })], 413, /limit/],
-    ["too many records", (h) => series(h, "history", 0, Number(configVars().MAX_RECORDS_PER_BATCH)), 413, /records, more than the limit/],
+    ["too many records", (h) => series(h, "history", 0, Number(configVars().MAX_RECORDS_PER_BATCH)), 413, /more records than the limit/],
     ["oversized body", (h) => Array.from({ length: 40 }, (_, i) => record({ host: h, idx: i, data: "y".repeat(250 * 1024) })), 413, /body/],
   ];
   for (const [name, make, status, pattern] of cases) {
