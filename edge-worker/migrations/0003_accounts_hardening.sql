@@ -11,5 +11,7 @@ CREATE TABLE login_attempts (
 ) WITHOUT ROWID;
 CREATE INDEX login_attempts_user ON login_attempts (username_lower);
 -- Sessions unused for SESSION_IDLE_SECONDS expire; last_used is refreshed at most daily.
+-- Sessions from before this migration count as used now (ms since the Unix epoch), so an
+-- upgrade logs nobody out.
 ALTER TABLE sessions ADD COLUMN last_used INTEGER NOT NULL DEFAULT 0;
-UPDATE sessions SET last_used = created_at;
+UPDATE sessions SET last_used = CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER);

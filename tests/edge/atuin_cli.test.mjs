@@ -123,7 +123,7 @@ test("atuin CLI: register, import, sync; second host pulls; delete and kv propag
 
   // account management through the CLI
   await a.atuin("account", "change-password", "-c", password, "-n", "new-pw-2");
-  const login = await fetch(`${worker.url}/login`, { method: "POST", body: JSON.stringify({ username: user, password: "new-pw-2" }) });
+  const login = await fetch(`${worker.url}/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: user, password: "new-pw-2" }) });
   assert.equal(login.status, 200);
   await a.atuin("account", "delete", "-p", "new-pw-2");
   assert.equal((await fetch(`${worker.url}/user/${user}`)).status, 404);
