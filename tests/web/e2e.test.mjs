@@ -241,3 +241,63 @@ test("the package works in a Web Worker", async () => {
   assert.equal(r.found, 1);
   await p.context.close();
 });
+
+test("register and login are never retried: a lost answer is an error, not a 409 on a second try", async () => {
+  const server = env.worker.url;
+  const username = uniq("lost");
+  const p = await env.profile();
+  await open(p, server, "lost");
+  const seen = { register: 0, login: 0 };
+  // The worker does the work; the answer is lost on the way back (replaced by a 502).
+  for (const route of ["register", "login"]) {
+    await p.page.route(`${server}/${route}`, async (r) => {
+      seen[route]++;
+      await r.fetch();
+      await r.fulfill({ status: 502, contentType: "application/json", body: '{"reason":"bad gateway"}' });
+    });
+  }
+  const outcome = await p.eval(async ({ username }) => {
+    const out = {};
+    for (const [name, call] of [
+      ["register", () => c.register({ username, email: `${username}@example.com`, password: "pw" })],
+      ["login", () => c.login({ username, password: "pw", key: "" })],
+    ]) {
+      try {
+        await call();
+        out[name] = "ok";
+      } catch (e) {
+        out[name] = `${e.kind} ${e.status ?? ""}`.trim();
+      }
+    }
+    return out;
+  }, { username });
+  assert.equal(seen.register, 1, "register was retried");
+  assert.equal(outcome.register, "server 502");
+  await p.page.unroute(`${server}/register`);
+  await p.page.unroute(`${server}/login`);
+  // the account the lost answer made is there: login works
+  const login = await fetch(`${server}/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username, password: "pw" }) });
+  assert.equal(login.status, 200);
+  await p.context.close();
+});
+
+test("pushes are split by bytes as well as count: 50 entries of 150 KiB go up under an 8 MiB body limit", async () => {
+  const server = env.worker.url;
+  const username = uniq("big");
+  const p = await env.profile();
+  await open(p, server, "big", 1000);
+  const posts = [];
+  p.page.on("request", (r) => {
+    if (r.method() === "POST" && r.url() === `${server}/api/v0/record`) posts.push(r.postData()?.length ?? 0);
+  });
+  const r = await p.eval(async ({ username }) => {
+    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    for (let i = 0; i < 50; i++) await c.history.add({ command: `echo ${i} ${"x".repeat(150 * 1024)}` });
+    const r = await c.sync();
+    return { r, remote: await c.remoteStatus() };
+  }, { username });
+  assert.equal(r.r.uploaded, 50);
+  assert.ok(posts.length >= 3, `${posts.length} pushes`);
+  for (const size of posts) assert.ok(size <= 4 * 1024 * 1024, `a push of ${size} bytes`);
+  await p.context.close();
+});

@@ -206,11 +206,19 @@ impl Client {
         self.set_key(key).await
     }
 
-    /// Forget the session and the key (in memory and in the vault). Records stay.
+    /// End the session on the server (when it can be reached), then forget the session and
+    /// the key (in memory and in the vault). Records stay.
     pub async fn logout(&self) -> Result<()> {
+        let ended = self.remote.end_session().await;
         self.remote.set_session(None);
         *self.store.key.borrow_mut() = None;
         self.store.idb.meta_set(META_VAULT, None).await?;
+        // Offline: forgotten here; the server ends it when it has gone unused long enough.
+        if let Err(e) = ended {
+            if !e.is_transient() {
+                return Err(e.into());
+            }
+        }
         Ok(())
     }
 

@@ -176,6 +176,9 @@ pub struct HttpRemote {
     pub read_ahead: usize,
     /// Records per push request (Atuin's default page size unless the server says otherwise).
     pub push_batch: usize,
+    /// Bytes of JSON per push request: half the default body limit of Terrapin's worker
+    /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
+    pub push_max_bytes: usize,
     ahead: Rc<RefCell<VecDeque<ReadAhead>>>,
     /// Requests made (tries included), for tests and benchmarks.
     pub requests: Rc<RefCell<u64>>,
@@ -190,6 +193,7 @@ impl HttpRemote {
             retry: RetryPolicy::default(),
             read_ahead: 0,
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
+            push_max_bytes: 4 * 1024 * 1024,
             ahead: Rc::new(RefCell::new(VecDeque::new())),
             requests: Rc::new(RefCell::new(0)),
         }
@@ -289,13 +293,19 @@ impl HttpRemote {
         })
     }
 
-    /// Send with retries. `make` builds a fresh request for each try.
+    /// Send, with retries when `idempotent` (a second try of register or login could find the
+    /// first one's account or session already made). `make` builds a fresh request per try.
     async fn send(
         &self,
         url: &str,
+        idempotent: bool,
         make: impl Fn() -> Result<Request, HttpError>,
     ) -> Result<Response, HttpError> {
-        let attempts = self.retry.attempts.max(1);
+        let attempts = if idempotent {
+            self.retry.attempts.max(1)
+        } else {
+            1
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -341,7 +351,7 @@ impl HttpRemote {
         auth: bool,
     ) -> Result<String, HttpError> {
         let resp = self
-            .send(url, || {
+            .send(url, true, || {
                 self.builder(Method::GET, url, auth)?
                     .query(query.iter().map(|(k, v)| (*k, v.as_str())))
                     .build()
@@ -357,10 +367,11 @@ impl HttpRemote {
         path: &str,
         body: &B,
         auth: bool,
+        idempotent: bool,
     ) -> Result<T, HttpError> {
         let url = self.url(path);
         let body = serde_json::to_string(body).map_err(|e| bad(&url, e))?;
-        let text = self.send_text(method, &url, &body, auth).await?;
+        let text = self.send_text(method, &url, &body, auth, idempotent).await?;
         parse_json(&text, &url)
     }
 
@@ -370,9 +381,10 @@ impl HttpRemote {
         url: &str,
         body: &str,
         auth: bool,
+        idempotent: bool,
     ) -> Result<String, HttpError> {
         let resp = self
-            .send(url, || {
+            .send(url, idempotent, || {
                 self.builder(method.clone(), url, auth)?
                     .header("Content-Type", "application/json")
                     .body(body)
@@ -396,7 +408,7 @@ impl HttpRemote {
         };
         let url = self.url("/register");
         let v: Value = self
-            .send_json(Method::POST, "/register", &body, false)
+            .send_json(Method::POST, "/register", &body, false, false)
             .await?;
         let session = text_field(&v, "session", &url)?;
         self.set_session(Some(session.clone()));
@@ -411,7 +423,9 @@ impl HttpRemote {
             totp_code: None,
         };
         let url = self.url("/login");
-        let v: Value = self.send_json(Method::POST, "/login", &body, false).await?;
+        let v: Value = self
+            .send_json(Method::POST, "/login", &body, false, false)
+            .await?;
         let session = text_field(&v, "session", &url)?;
         self.set_session(Some(session.clone()));
         Ok(session)
@@ -453,10 +467,23 @@ impl HttpRemote {
             .map_or(wire::DEFAULT_PAGE_SIZE, |c| c.page_size()))
     }
 
+    /// `POST /logout`: ends this session on the server. A session the server no longer knows
+    /// is already ended.
+    pub async fn end_session(&self) -> Result<(), HttpError> {
+        if self.session().is_none() {
+            return Ok(());
+        }
+        let url = self.url("/logout");
+        match self.send_text(Method::POST, &url, "{}", true, true).await {
+            Err(HttpError::Refused { status: 401 | 403, .. }) | Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `DELETE /api/v0/store`: every record of this user.
     pub async fn delete_store(&self) -> Result<(), HttpError> {
         let url = self.url("/api/v0/store");
-        self.send(&url, || {
+        self.send(&url, true, || {
             self.builder(Method::DELETE, &url, true)?
                 .build()
                 .map_err(|e| bad(&url, e))
@@ -590,13 +617,34 @@ impl Remote for HttpRemote {
         Ok(got)
     }
 
-    /// Push in batches of at most `push_batch` records (the server's page size): a page larger
-    /// than a server accepts in one request still goes up. Each batch is idempotent, so a page
-    /// cut off halfway is simply pushed again.
+    /// Push in batches of at most `push_batch` records (the server's page size) and at most
+    /// `push_max_bytes` of JSON (a record larger than that goes alone): a page larger than a
+    /// server accepts in one request still goes up. Each batch is idempotent, so a page cut
+    /// off halfway is simply pushed again.
     async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
-        for batch in records.chunks(self.push_batch.max(1)) {
-            let _: Value = self
-                .send_json(Method::POST, "/api/v0/record", &batch, true)
+        let url = self.url("/api/v0/record");
+        let mut body = String::from("[");
+        let mut count = 0;
+        for record in records {
+            let json = serde_json::to_string(record).map_err(|e| bad(&url, e))?;
+            let full = count >= self.push_batch.max(1)
+                || body.len() + json.len() + 2 > self.push_max_bytes;
+            if count > 0 && full {
+                body.push(']');
+                self.send_text(Method::POST, &url, &body, true, true)
+                    .await?;
+                body.truncate(1);
+                count = 0;
+            }
+            if count > 0 {
+                body.push(',');
+            }
+            body.push_str(&json);
+            count += 1;
+        }
+        if count > 0 {
+            body.push(']');
+            self.send_text(Method::POST, &url, &body, true, true)
                 .await?;
         }
         Ok(())
