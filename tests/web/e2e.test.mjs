@@ -281,7 +281,7 @@ test("register and login are never retried: a lost answer is an error, not a 409
   await p.context.close();
 });
 
-test("pushes are split by bytes as well as count: 50 entries of 150 KiB go up under an 8 MiB body limit", async () => {
+test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up under an 8 MiB body limit", async () => {
   const server = env.worker.url;
   const username = uniq("big");
   const p = await env.profile();
@@ -292,11 +292,11 @@ test("pushes are split by bytes as well as count: 50 entries of 150 KiB go up un
   });
   const r = await p.eval(async ({ username }) => {
     await c.register({ username, email: `${username}@example.com`, password: "pw" });
-    for (let i = 0; i < 50; i++) await c.history.add({ command: `echo ${i} ${"x".repeat(150 * 1024)}` });
+    for (let i = 0; i < 80; i++) await c.history.add({ command: `echo ${i} ${"x".repeat(100 * 1024)}` });
     const r = await c.sync();
     return { r, remote: await c.remoteStatus() };
   }, { username });
-  assert.equal(r.r.uploaded, 50);
+  assert.equal(r.r.uploaded, 80);
   assert.ok(posts.length >= 3, `${posts.length} pushes`);
   for (const size of posts) assert.ok(size <= 4 * 1024 * 1024, `a push of ${size} bytes`);
   await p.context.close();
