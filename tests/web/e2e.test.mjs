@@ -301,3 +301,24 @@ test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up un
   for (const size of posts) assert.ok(size <= 4 * 1024 * 1024, `a push of ${size} bytes`);
   await p.context.close();
 });
+
+test("logout ends the session on the server, not only in the browser", async () => {
+  const server = env.worker.url;
+  const username = uniq("bye");
+  const p = await env.profile();
+  await open(p, server, "bye");
+  let token;
+  p.page.on("request", (r) => {
+    const auth = r.headers()["authorization"];
+    if (auth?.startsWith("Token ")) token = auth.slice(6);
+  });
+  await p.eval(async ({ username }) => {
+    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    await c.me();
+  }, { username });
+  const me = () => fetch(`${server}/api/v0/me`, { headers: { Authorization: `Token ${token}` } });
+  assert.equal((await me()).status, 200);
+  await p.eval(() => c.logout());
+  assert.equal((await me()).status, 403);
+  await p.context.close();
+});

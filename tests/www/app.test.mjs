@@ -466,3 +466,24 @@ test("reload without a passphrase goes straight to the history; log out forgets 
   await alice.context.close();
   await bob.context.close();
 });
+
+test("Content-Security-Policy: scripts from the app's origin and its wasm only, and nothing in the whole suite violated it", async () => {
+  // every page of the suite so far ran under the policy without a violation
+  assert.deepEqual(env.csp, []);
+  const { context, page } = await env.profile();
+  await page.locator("#view-connect").waitFor();
+  const policy = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
+  assert.match(policy, /script-src 'self' 'wasm-unsafe-eval';/);
+  assert.doesNotMatch(policy, /unsafe-inline/);
+  // an injected inline script does not run, and is reported
+  const ran = await page.evaluate(() => {
+    const s = document.createElement("script");
+    s.textContent = "window.__inline = 1";
+    document.body.append(s);
+    return window.__inline === 1;
+  });
+  assert.equal(ran, false);
+  await page.waitForTimeout(100);
+  assert.equal(env.csp.length, 1, env.csp.join("\n"));
+  await context.close();
+});

@@ -897,6 +897,8 @@ function wireStatic() {
   $('connect-form').addEventListener('submit', (ev) => void onConnect(ev as SubmitEvent));
   for (const r of document.querySelectorAll('input[name=mode]')) r.addEventListener('change', updateConnectMode);
   $('unlock-form').addEventListener('submit', (ev) => void onUnlock(ev as SubmitEvent));
+  // Typing searches; Enter in the search box submits nothing.
+  $('search-form').addEventListener('submit', (ev) => ev.preventDefault());
   $('forget-btn').addEventListener('click', () => void forgetEverything(true));
   $('logout-btn').addEventListener('click', () => void forgetEverything(true));
   $('lock-btn').addEventListener('click', () => void lock());

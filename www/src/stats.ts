@@ -130,7 +130,7 @@ export function successChart(ok: number, failed: number, unknown: number): SVGSV
     cx, cy, r, fill: 'none', 'stroke-width': sw, stroke: 'var(--ok)',
     'stroke-dasharray': `${circ * rate} ${circ}`, transform: `rotate(-90 ${cx} ${cy})`,
   }), `succeeded: ${num(ok)}`));
-  el.append(s('text', { x: cx, y: cy + 7, 'text-anchor': 'middle', class: 'label', style: 'font-size:20px;font-weight:600' }, pct));
+  el.append(s('text', { x: cx, y: cy + 7, 'text-anchor': 'middle', class: 'label ring-pct' }, pct));
   const lines = [`${num(ok)} succeeded (exit 0)`, `${num(failed)} failed`, `${num(unknown)} exit unknown`];
   lines.forEach((t, i) => {
     el.append(s('rect', { x: 190, y: 48 + i * 28, width: 12, height: 12, rx: 2, fill: i === 0 ? 'var(--ok)' : i === 1 ? 'var(--danger)' : 'var(--line)' }));
