@@ -160,6 +160,7 @@ impl Client {
     pub async fn set_key(&self, key: Key) -> Result<()> {
         let changed = self.store.key.borrow().as_ref() != Some(&key);
         *self.store.key.borrow_mut() = Some(key.clone());
+        self.store.set_sealer(&key).await?;
         if changed && !self.store.views_match(&key).await? {
             self.store.rebuild().await?;
             self.store.record_views_key(&key).await?;
@@ -206,19 +207,16 @@ impl Client {
         self.set_key(key).await
     }
 
-    /// End the session on the server (when it can be reached), then forget the session and
+    /// End the session on the server (best effort), then forget the session and
     /// the key (in memory and in the vault). Records stay.
     pub async fn logout(&self) -> Result<()> {
         let ended = self.remote.end_session().await;
         self.remote.set_session(None);
         *self.store.key.borrow_mut() = None;
         self.store.idb.meta_set(META_VAULT, None).await?;
-        // Offline: forgotten here; the server ends it when it has gone unused long enough.
-        if let Err(e) = ended {
-            if !e.is_transient() {
-                return Err(e.into());
-            }
-        }
+        // Offline, or a server without `/logout` (atuin-server): forgotten here; the server
+        // ends it once it has gone unused long enough.
+        drop(ended);
         Ok(())
     }
 
@@ -236,6 +234,8 @@ impl Client {
         };
         let sealed = vault::seal(&secrets, passphrase, params)?;
         self.store.idb.meta_set(META_VAULT, Some(&sealed)).await?;
+        // The decrypted history at rest is sealed from now on too.
+        self.store.seal_views().await?;
         Ok(())
     }
 

@@ -371,7 +371,9 @@ impl HttpRemote {
     ) -> Result<T, HttpError> {
         let url = self.url(path);
         let body = serde_json::to_string(body).map_err(|e| bad(&url, e))?;
-        let text = self.send_text(method, &url, &body, auth, idempotent).await?;
+        let text = self
+            .send_text(method, &url, &body, auth, idempotent)
+            .await?;
         parse_json(&text, &url)
     }
 
@@ -475,7 +477,10 @@ impl HttpRemote {
         }
         let url = self.url("/logout");
         match self.send_text(Method::POST, &url, "{}", true, true).await {
-            Err(HttpError::Refused { status: 401 | 403, .. }) | Ok(_) => Ok(()),
+            Err(HttpError::Refused {
+                status: 401 | 403, ..
+            })
+            | Ok(_) => Ok(()),
             Err(e) => Err(e),
         }
     }

@@ -18,6 +18,12 @@ use terrapin_core::status::Status;
 use terrapin_core::store::{HistoryStore, KvStore, RecordOrigin};
 use terrapin_core::sync::{EncRecord, LocalStore};
 
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+use terrapin_core::random::{Entropy, OsEntropy};
+use zeroize::Zeroizing;
+
 use crate::idb::{IdbStore, StoreError};
 
 /// What one record means, once decrypted.
@@ -145,6 +151,64 @@ pub fn derive_page(page: &[EncRecord], key: &Key) -> Vec<Derived> {
         .collect()
 }
 
+/// Seals derived pages at rest when the profile's secrets are sealed under a passphrase: the
+/// decrypted history is then as locked as the key. XChaCha20-Poly1305 under a key derived
+/// from the Atuin key (SHA-256 of a label and the key), a random 24-byte nonce per page. A
+/// sealed page is `SEALED_MAGIC`, nonce, ciphertext.
+pub struct Sealer(XChaCha20Poly1305);
+
+const SEALED_MAGIC: &[u8; 4] = b"TWS1";
+const SEAL_LABEL: &[u8] = b"terrapin-web derived pages v1";
+
+impl Sealer {
+    pub fn new(key: &Key) -> Self {
+        let mut h = Sha256::new();
+        h.update(SEAL_LABEL);
+        h.update(key.as_bytes());
+        let k = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+        Self(XChaCha20Poly1305::new(k.as_ref().into()))
+    }
+
+    pub fn seal(&self, page: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut nonce = [0u8; 24];
+        OsEntropy
+            .fill(&mut nonce)
+            .map_err(|_| corrupt_page("random source failed"))?;
+        let ct = self
+            .0
+            .encrypt(XNonce::from_slice(&nonce), page)
+            .map_err(|_| corrupt_page("sealing failed"))?;
+        let mut out = Vec::with_capacity(4 + 24 + ct.len());
+        out.extend_from_slice(SEALED_MAGIC);
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(out)
+    }
+
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let body = &sealed[SEALED_MAGIC.len()..];
+        if body.len() < 24 {
+            return Err(corrupt_page("sealed page too short"));
+        }
+        let (nonce, ct) = body.split_at(24);
+        self.0
+            .decrypt(XNonce::from_slice(nonce), ct)
+            .map_err(|_| corrupt_page("a sealed page does not open with this key"))
+    }
+}
+
+fn corrupt_page(reason: &str) -> StoreError {
+    StoreError::Corrupt {
+        what: "derived page".into(),
+        reason: reason.into(),
+    }
+}
+
+/// Whether a kept page is sealed.
+pub fn is_sealed(page: &[u8]) -> bool {
+    page.starts_with(SEALED_MAGIC)
+}
+
 /// The live views.
 #[derive(Default)]
 pub struct Views {
@@ -189,6 +253,11 @@ pub struct ViewStore {
     /// Full rebuilds (decrypting every record) done by this handle, for tests.
     pub rebuilds: Rc<Cell<u64>>,
     stale: Rc<Cell<bool>>,
+    /// Set while the profile's derived pages are kept sealed (a passphrase vault exists).
+    sealed: Rc<Cell<bool>>,
+    sealer: Rc<RefCell<Option<Sealer>>>,
+    /// The views could not be loaded: their pages are sealed and no key is set yet.
+    pub locked: Rc<Cell<bool>>,
 }
 
 /// Records decrypted per step of a rebuild.
@@ -196,6 +265,8 @@ const REBUILD_PAGE: u64 = 1000;
 /// Meta keys: the key id the kept views were made with; set while some view records are
 /// stored without their meaning (appended without a key).
 const META_VIEWS_KID: &str = "views_kid";
+/// Meta key: set while derived pages are kept sealed.
+const META_VIEWS_SEALED: &str = "views_sealed";
 pub(crate) const META_VIEWS_STALE: &str = "views_stale";
 
 impl ViewStore {
@@ -207,14 +278,54 @@ impl ViewStore {
             appended: Rc::new(Cell::new(0)),
             rebuilds: Rc::new(Cell::new(0)),
             stale: Rc::new(Cell::new(false)),
+            sealed: Rc::new(Cell::new(false)),
+            sealer: Rc::new(RefCell::new(None)),
+            locked: Rc::new(Cell::new(false)),
         }
     }
 
-    /// Rebuild the views from the derived pages in IndexedDB.
+    /// Use `key` to seal and open derived pages (when they are kept sealed); loads views that
+    /// were locked.
+    pub async fn set_sealer(&self, key: &Key) -> Result<(), StoreError> {
+        *self.sealer.borrow_mut() = Some(Sealer::new(key));
+        if self.locked.get() {
+            self.load().await?;
+        }
+        Ok(())
+    }
+
+    /// Keep derived pages sealed from now on, and seal those kept (by deriving them again).
+    pub async fn seal_views(&self) -> Result<(), StoreError> {
+        if self.sealed.get() {
+            return Ok(());
+        }
+        self.idb.meta_set(META_VIEWS_SEALED, Some("1")).await?;
+        self.sealed.set(true);
+        self.rebuild().await
+    }
+
+    /// A decoded page as kept: sealed when the profile keeps them sealed.
+    fn pack(&self, items: &[Derived]) -> Result<Vec<u8>, StoreError> {
+        let bytes = encode_page(items);
+        if !self.sealed.get() {
+            return Ok(bytes);
+        }
+        match self.sealer.borrow().as_ref() {
+            Some(s) => s.seal(&bytes),
+            None => Err(corrupt_page("no key to seal with")),
+        }
+    }
+
+    /// Rebuild the views from the derived pages in IndexedDB. Sealed pages without a key
+    /// leave the views empty and `locked` until [`Self::set_sealer`].
     pub async fn load(&self) -> Result<(), StoreError> {
+        self.sealed
+            .set(self.idb.meta_get(META_VIEWS_SEALED).await?.is_some());
         let status = self.idb.status().await?;
         let mut views = Views::default();
-        for (series, _) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
+        let mut locked = false;
+        let mut wrong_key = false;
+        'series: for (series, _) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
             let (pages, old_format) = self.idb.derived(&series).await?;
             if old_format {
                 // Pages from schema 1 (JSON text): derive them again once a key is set.
@@ -222,6 +333,22 @@ impl ViewStore {
                 self.stale.set(true);
             }
             for bytes in pages {
+                let bytes = if is_sealed(&bytes) {
+                    match self.sealer.borrow().as_ref().map(|s| s.open(&bytes)) {
+                        Some(Ok(b)) => b,
+                        // Sealed under another key: derive them again with this one.
+                        Some(Err(_)) => {
+                            wrong_key = true;
+                            break 'series;
+                        }
+                        None => {
+                            locked = true;
+                            break 'series;
+                        }
+                    }
+                } else {
+                    bytes
+                };
                 let items = decode_page(&bytes).map_err(|reason| StoreError::Corrupt {
                     what: format!("derived page of {series}"),
                     reason,
@@ -229,6 +356,14 @@ impl ViewStore {
                 views.apply(items);
             }
         }
+        if wrong_key {
+            self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
+            self.stale.set(true);
+        }
+        if locked || wrong_key {
+            views = Views::default();
+        }
+        self.locked.set(locked);
         views.generation = self.views.borrow().generation + 1;
         *self.views.borrow_mut() = views;
         Ok(())
@@ -252,13 +387,14 @@ impl ViewStore {
                     break;
                 }
                 let d = derive_page(&recs, &key);
-                kept.push((start, encode_page(&d)));
+                kept.push((start, self.pack(&d)?));
                 views.apply(d);
                 start += recs.len() as u64;
             }
             self.idb.replace_derived(&series, &kept).await?;
         }
         self.idb.meta_remove_stale().await?;
+        self.locked.set(false);
         views.generation = self.views.borrow().generation + 1;
         *self.views.borrow_mut() = views;
         self.rebuilds.set(self.rebuilds.get() + 1);
@@ -306,7 +442,7 @@ impl LocalStore for ViewStore {
             self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
             self.stale.set(true);
         }
-        let bytes = derived.as_deref().map(encode_page);
+        let bytes = derived.as_deref().map(|d| self.pack(d)).transpose()?;
         self.idb.append_with(page, bytes.as_deref()).await?;
         self.appended.set(self.appended.get() + page.len() as u64);
         if let Some(d) = derived {

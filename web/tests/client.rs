@@ -5,7 +5,7 @@
 use terrapin_core::crypto::{encrypt_record, Key};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::OsEntropy;
-use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag};
 use terrapin_core::search::Filters;
 use terrapin_core::sync::EncRecord;
 use terrapin_web::client::{migrate_legacy, Client, ClientError};
@@ -21,6 +21,9 @@ wasm_bindgen_test_configure!(run_in_browser);
 extern "C" {
     fn install(opts: JsValue);
     fn set_abort_after(n: u32, controller: &web_sys::AbortController);
+    fn clear_abort();
+    fn set_fail_every(n: u32);
+    fn requests() -> u32;
     fn server_count(user: &str) -> u32;
     fn server_ids(user: &str) -> String;
 }
@@ -272,6 +275,45 @@ async fn views_survive_reopening_without_decrypting_again() {
 }
 
 #[wasm_bindgen_test]
+async fn a_passphrase_seals_the_decrypted_history_at_rest_too() {
+    fake(100);
+    let name = profile("sealed");
+    let c = Client::open(SERVER, &name).await.unwrap();
+    let u = user("sealed");
+    c.register(&u, &format!("{u}@x.y"), "pw", None)
+        .await
+        .unwrap();
+    c.history_add(entry("echo before-the-vault", "/", 0, "s", "h", 1))
+        .await
+        .unwrap();
+    let cheap = KdfParams { m: 256, t: 1, p: 1 };
+    c.save_vault("correct horse", cheap).await.unwrap();
+    c.history_add(entry("echo after-the-vault", "/", 0, "s", "h", 2))
+        .await
+        .unwrap();
+    assert_eq!(c.history_len(), 2);
+    let series = SeriesKey::new(c.host, Tag::History);
+    let (pages, _) = c.store.idb.derived(&series).await.unwrap();
+    assert!(!pages.is_empty());
+    for page in &pages {
+        assert!(terrapin_web::views::is_sealed(page), "a page in the clear");
+        let text = String::from_utf8_lossy(page);
+        assert!(!text.contains("the-vault"), "a command in the clear");
+    }
+    drop(c);
+
+    // Reopened: nothing readable until the passphrase; then everything, without decrypting
+    // the records again.
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert!(c.store.locked.get());
+    assert_eq!(c.history_len(), 0);
+    c.unlock("correct horse").await.unwrap();
+    assert!(!c.store.locked.get());
+    assert_eq!(c.history_len(), 2);
+    assert_eq!(c.store.rebuilds.get(), 0);
+}
+
+#[wasm_bindgen_test]
 async fn records_stored_without_a_key_are_read_once_a_key_is_set() {
     fake(100);
     let key = Key::generate(&mut OsEntropy).unwrap();
@@ -356,6 +398,7 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
     assert_eq!(ids.len(), n as usize);
 
     // Download into a second profile, cut off at random points.
+    clear_abort();
     let b = Client::open(SERVER, &profile("cut-b")).await.unwrap();
     b.page_size.set(Some(50));
     b.login(&u, "pw", &a.key_string().unwrap()).await.unwrap();
@@ -445,19 +488,29 @@ fn legacy_records_migrate_or_report_problems() {
 #[wasm_bindgen_test]
 async fn a_flaky_server_is_retried_through_a_whole_sync() {
     // Every third request answers 503: the retries carry the sync through.
-    install(js_sys::JSON::parse(r#"{"pageCap": 100, "failEvery": 3}"#).unwrap());
+    install(js_sys::JSON::parse(r#"{"pageCap": 100, "failEvery": 0}"#).unwrap());
     let c = Client::open(SERVER, &profile("flaky")).await.unwrap();
     let u = user("flaky");
-    // Registration may meet a 503 too; it is retried like everything else.
     let mut c = c;
     c.remote.retry = terrapin_web::http::RetryPolicy {
         attempts: 4,
         base_ms: 1,
         max_ms: 5,
     };
+    // Register and login are never retried: a 503 may have come after the work was done.
+    set_fail_every(1);
+    let before = requests();
+    let e = c
+        .register(&u, &format!("{u}@x.y"), "pw", None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "server");
+    assert_eq!(requests(), before + 1);
+    set_fail_every(0);
     c.register(&u, &format!("{u}@x.y"), "pw", None)
         .await
         .unwrap();
+    set_fail_every(3);
     let key = Key::from_atuin_string(&c.key_string().unwrap()).unwrap();
     c.page_size.set(Some(100));
     c.import_records(sealed_history(c.host, 450, &key))
@@ -473,7 +526,9 @@ async fn a_flaky_server_is_retried_through_a_whole_sync() {
         max_ms: 5,
     };
     b.page_size.set(Some(100));
+    set_fail_every(0);
     b.login(&u, "pw", &c.key_string().unwrap()).await.unwrap();
+    set_fail_every(3);
     assert_eq!(b.sync(None, |_| {}).await.unwrap().downloaded, 450);
     assert_eq!(b.history_len(), 450);
 }

@@ -89,6 +89,8 @@ function splitArray(text) {
 }
 
 export function set_abort_after(n, controller) { globalThis.__fake.abortAfter = globalThis.__fake.requests + n; globalThis.__fake.controller = controller; }
+export function clear_abort() { globalThis.__fake.abortAfter = 0; }
+export function set_fail_every(n) { globalThis.__fake.failEvery = n; }
 export function requests() { return globalThis.__fake.requests; }
 export function server_count(user) { let n = 0; for (const v of (globalThis.__fake.records.get(user) || new Map()).values()) n += v.length; return n; }
 export function server_ids(user) { const ids = []; for (const v of (globalThis.__fake.records.get(user) || new Map()).values()) for (const t of v) ids.push(JSON.parse(t).id); return JSON.stringify(ids); }
