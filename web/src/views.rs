@@ -20,7 +20,6 @@ use terrapin_core::sync::{EncRecord, LocalStore};
 
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use sha2::{Digest, Sha256};
 use terrapin_core::random::{Entropy, OsEntropy};
 use zeroize::Zeroizing;
 
@@ -153,8 +152,8 @@ pub fn derive_page(page: &[EncRecord], key: &Key) -> Vec<Derived> {
 
 /// Seals derived pages at rest when the profile's secrets are sealed under a passphrase: the
 /// decrypted history is then as locked as the key. XChaCha20-Poly1305 under a key derived
-/// from the Atuin key (SHA-256 of a label and the key), a random 24-byte nonce per page. A
-/// sealed page is `SEALED_MAGIC`, nonce, ciphertext.
+/// from the Atuin key (BLAKE2b keyed with it, over a label), a random 24-byte nonce per page.
+/// A sealed page is `SEALED_MAGIC`, nonce, ciphertext.
 pub struct Sealer(XChaCha20Poly1305);
 
 const SEALED_MAGIC: &[u8; 4] = b"TWS1";
@@ -162,10 +161,10 @@ const SEAL_LABEL: &[u8] = b"terrapin-web derived pages v1";
 
 impl Sealer {
     pub fn new(key: &Key) -> Self {
-        let mut h = Sha256::new();
-        h.update(SEAL_LABEL);
-        h.update(key.as_bytes());
-        let k = Zeroizing::new(<[u8; 32]>::from(h.finalize()));
+        let k = Zeroizing::new(terrapin_primitives::blake2b_mac32(
+            key.as_bytes(),
+            &[SEAL_LABEL],
+        ));
         Self(XChaCha20Poly1305::new(k.as_ref().into()))
     }
 
