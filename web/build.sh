@@ -32,12 +32,20 @@ fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
     # The package entry: js/index.js and the generated glue bundled and minified into one ES
-    # module, pkg/index.js, with a source map (the wasm loads from beside it).
-    "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
-        --outfile="$here/pkg/index.js"
+    # module, pkg/index.js, with a source map (the wasm loads from beside it). Split: the
+    # legacy records.db reader (sql.js) is its own module, pkg/legacy-db.js, imported only when
+    # used, with SQLite's wasm beside it as pkg/sqlite.wasm.
+    rm -f "$here"/pkg/legacy-db.js* "$here"/pkg/chunk-*.js*
+    "$esb" "$here/js/index.js" --bundle --splitting --minify --format=esm --sourcemap \
+        --log-level=warning --outdir="$here/pkg" --chunk-names='chunk-[hash]'
+    cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$here/pkg/sqlite.wasm"
 else
     printf "export * from '../js/index.js';\n" > "$here/pkg/index.js"
 fi
 gz=$(cat "$here/pkg/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$here/pkg/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$here/pkg/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
+if [ -f "$here/pkg/legacy-db.js" ]; then
+    lz=$(cat "$here/pkg/legacy-db.js" "$here/pkg/sqlite.wasm" | gzip -9 | wc -c)
+    echo "web/pkg: loaded only by migrateLegacy on a records.db: legacy-db.js + sqlite.wasm, gzip $lz bytes"
+fi

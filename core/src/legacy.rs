@@ -223,9 +223,7 @@ pub type Chain<D> = (SeriesKey, Vec<LegacyRecord<D>>);
 /// Order legacy records by their parent chains: series by series (sorted by legacy host, then
 /// tag), each from its root, as `(series, records)`. Every fork, cycle, missing parent, second
 /// root and duplicate id is reported (sorted), and then nothing is returned.
-pub fn order<D>(
-    records: Vec<LegacyRecord<D>>,
-) -> Result<Vec<Chain<D>>, Vec<Problem>> {
+pub fn order<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Chain<D>>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     let mut series: BTreeMap<SeriesKey, Vec<LegacyRecord<D>>> = BTreeMap::new();
