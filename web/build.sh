@@ -32,12 +32,13 @@ fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
     # The package entry: js/index.js and the generated glue bundled and minified into one ES
-    # module, pkg/index.js, with a source map (the wasm loads from beside it). Split: the
-    # legacy records.db reader (sql.js) is its own module, pkg/legacy-db.js, imported only when
-    # used, with SQLite's wasm beside it as pkg/sqlite.wasm.
-    rm -f "$here"/pkg/legacy-db.js* "$here"/pkg/chunk-*.js*
-    "$esb" "$here/js/index.js" --bundle --splitting --minify --format=esm --sourcemap \
-        --log-level=warning --outdir="$here/pkg" --chunk-names='chunk-[hash]'
+    # module, pkg/index.js, with a source map (the wasm loads from beside it). The legacy
+    # records.db reader (with sql.js) is its own module, pkg/legacy-db.js, imported by
+    # migrateLegacy only when given a database, with SQLite's wasm beside it: pkg/sqlite.wasm.
+    "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
+        --external:./legacy-db.js --outfile="$here/pkg/index.js"
+    "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
+        --log-level=warning --outfile="$here/pkg/legacy-db.js"
     cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$here/pkg/sqlite.wasm"
 else
     printf "export * from '../js/index.js';\n" > "$here/pkg/index.js"

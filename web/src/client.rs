@@ -473,6 +473,5 @@ pub fn migrate_legacy(json: &str, key: &str) -> Result<Migration> {
     let key = Key::from_atuin_input(key)?;
     let legacy: Vec<LegacyRecord<EncryptedData>> = serde_json::from_str(json)
         .map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
-    let mut entropy = terrapin_core::random::BufferedEntropy::new(OsEntropy);
-    Ok(legacy::migrate(legacy, &key, &mut entropy)?)
+    Ok(legacy::migrate(legacy, &key, &mut OsEntropy)?)
 }
