@@ -201,7 +201,7 @@ impl fmt::Display for Problem {
 
 /// The legacy store can't be migrated without losing or guessing; every problem is listed
 /// (sorted), beside the series that were found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("legacy records can't be migrated: {}", join(.problems))]
 pub struct LegacyError {
     pub problems: Vec<Problem>,
@@ -838,6 +838,21 @@ mod tests {
                 decrypt_record(&kept, &k),
                 Err(CryptoError::TokenAuthentication { .. })
             ));
+        }
+
+        #[test]
+        fn legacy_assertion_bytes() {
+            use crate::crypto::legacy_implicit_assertion;
+            let h = HostId(Uuid::from_u128(0xab));
+            assert_eq!(
+                legacy_implicit_assertion(id(1), &Version::V0, &Tag::Kv, h, None).unwrap(),
+                r#"{"id":"00000000-0000-0000-0000-000000000001","version":"v0","tag":"kv","host":"00000000-0000-0000-0000-0000000000ab","parent":null}"#
+            );
+            assert_eq!(
+                legacy_implicit_assertion(id(2), &Version::V1, &Tag::from("a\"b"), h, Some(id(1)))
+                    .unwrap(),
+                r#"{"id":"00000000-0000-0000-0000-000000000002","version":"v1","tag":"a\"b","host":"00000000-0000-0000-0000-0000000000ab","parent":"00000000-0000-0000-0000-000000000001"}"#
+            );
         }
 
         #[test]

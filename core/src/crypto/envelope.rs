@@ -22,7 +22,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{b64url_decode, b64url_encode, paseto, pie, Key};
 use crate::random::{Entropy, EntropyError};
@@ -117,27 +117,19 @@ pub fn is_plaintext_tag(tag: &Tag) -> bool {
 /// `{"id":…,"idx":…,"version":…,"tag":…,"host":…}` exactly as serde_json writes Atuin's
 /// `AdditionalData` (field order frozen; `host` is the host uuid, hyphenated).
 pub fn implicit_assertion<D>(record: &Record<D>) -> Result<String, CryptoError> {
-    #[derive(Serialize)]
-    struct AdditionalData<'a> {
-        id: RecordId,
-        idx: u64,
-        version: &'a str,
-        tag: &'a str,
-        host: HostId,
-    }
-    serde_json::to_string(&AdditionalData {
-        id: record.id,
-        idx: record.idx,
-        version: record.version.as_str(),
-        tag: record.tag.as_str(),
-        host: record.host.id,
-    })
-    .map_err(|_| CryptoError::AssertionEncoding { id: record.id })
+    assertion(
+        record.id,
+        Some(record.idx),
+        &record.version,
+        &record.tag,
+        record.host.id,
+        None,
+    )
 }
 
 /// The implicit assertion atuin <= 17 bound a linked-list record to: the JSON
 /// `{"id":…,"version":…,"tag":…,"host":…,"parent":…}` (field order frozen; uuids hyphenated;
-/// `parent` is `null` for the first record of a series). See docs/PROTOCOL.md §4.
+/// `parent` is `null` for the first record of a series). See docs/PROTOCOL.md §6.
 pub fn legacy_implicit_assertion(
     id: RecordId,
     version: &Version,
@@ -145,22 +137,37 @@ pub fn legacy_implicit_assertion(
     host: HostId,
     parent: Option<RecordId>,
 ) -> Result<String, CryptoError> {
-    #[derive(Serialize)]
-    struct Assertions<'a> {
-        id: RecordId,
-        version: &'a str,
-        tag: &'a str,
-        host: HostId,
-        parent: Option<RecordId>,
+    assertion(id, None, version, tag, host, Some(parent))
+}
+
+/// Both assertions, written as serde_json writes the structs: uuids as hyphenated lowercase
+/// strings, `idx` as a bare integer, strings JSON-escaped, no spaces. `idx` is present in the
+/// current form, `legacy_parent` in the legacy one.
+fn assertion(
+    id: RecordId,
+    idx: Option<u64>,
+    version: &Version,
+    tag: &Tag,
+    host: HostId,
+    legacy_parent: Option<Option<RecordId>>,
+) -> Result<String, CryptoError> {
+    let esc = |s: &str| serde_json::to_string(s).map_err(|_| CryptoError::AssertionEncoding { id });
+    let mut out = format!(r#"{{"id":"{id}""#);
+    if let Some(idx) = idx {
+        out += &format!(r#","idx":{idx}"#);
     }
-    serde_json::to_string(&Assertions {
-        id,
-        version: version.as_str(),
-        tag: tag.as_str(),
-        host,
-        parent,
-    })
-    .map_err(|_| CryptoError::AssertionEncoding { id })
+    out += &format!(
+        r#","version":{},"tag":{},"host":"{host}""#,
+        esc(version.as_str())?,
+        esc(tag.as_str())?
+    );
+    match legacy_parent {
+        Some(Some(p)) => out += &format!(r#","parent":"{p}""#),
+        Some(None) => out += r#","parent":null"#,
+        None => {}
+    }
+    out.push('}');
+    Ok(out)
 }
 
 /// The content of `content_encryption_key`.
