@@ -457,6 +457,8 @@ pub enum UnstoredError<E: fmt::Display> {
         held: RecordId,
         migrated: RecordId,
     },
+    #[error("the local store says it holds idx {idx} of {series}, but has no record there")]
+    Missing { series: SeriesKey, idx: RecordIdx },
 }
 
 /// The migrated `records` (as [`migrate`] returns them) that `store` does not hold yet, so
@@ -483,12 +485,18 @@ pub async fn unstored<L: LocalStore>(
             .map_err(UnstoredError::Store)?;
         match held.first() {
             Some(h) if h.id == *migrated => {}
-            other => {
+            Some(h) => {
                 return Err(UnstoredError::Conflict {
                     series: series.clone(),
                     idx: *idx,
-                    held: other.map_or(RecordId(uuid::Uuid::nil()), |h| h.id),
+                    held: h.id,
                     migrated: *migrated,
+                })
+            }
+            None => {
+                return Err(UnstoredError::Missing {
+                    series: series.clone(),
+                    idx: *idx,
                 })
             }
         }

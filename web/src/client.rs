@@ -440,7 +440,7 @@ impl Client {
             .await
             .map_err(|e| match e {
                 UnstoredError::Store(e) => ClientError::Store(e),
-                e @ UnstoredError::Conflict { .. } => ClientError::Invalid(e.to_string()),
+                e => ClientError::Invalid(e.to_string()),
             })?;
         let mut n = 0;
         let mut run: Vec<EncRecord> = Vec::new();
