@@ -32,12 +32,21 @@ fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
     # The package entry: js/index.js and the generated glue bundled and minified into one ES
-    # module, pkg/index.js, with a source map (the wasm loads from beside it).
+    # module, pkg/index.js, with a source map (the wasm loads from beside it). The legacy
+    # records.db reader (with sql.js) is its own module, pkg/legacy-db.js, imported by
+    # migrateLegacy only when given a database, with SQLite's wasm beside it: pkg/sqlite.wasm.
     "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
-        --outfile="$here/pkg/index.js"
+        --external:./legacy-db.js --outfile="$here/pkg/index.js"
+    "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
+        --log-level=warning --outfile="$here/pkg/legacy-db.js"
+    cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$here/pkg/sqlite.wasm"
 else
     printf "export * from '../js/index.js';\n" > "$here/pkg/index.js"
 fi
 gz=$(cat "$here/pkg/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$here/pkg/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$here/pkg/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
+if [ -f "$here/pkg/legacy-db.js" ]; then
+    lz=$(cat "$here/pkg/legacy-db.js" "$here/pkg/sqlite.wasm" | gzip -9 | wc -c)
+    echo "web/pkg: loaded only by migrateLegacy on a records.db: legacy-db.js + sqlite.wasm, gzip $lz bytes"
+fi

@@ -1,13 +1,50 @@
-//! Migration of legacy linked-list records (`parent` instead of `idx`) to idx arrays.
+//! Migration of legacy linked-list records (atuin <= 17: a `parent` link instead of an `idx`)
+//! to idx records that atuin 18 and this project read (docs/PROTOCOL.md §6).
+//!
+//! Atuin <= 17 bound each record's ciphertext to `{"id","version","tag","host","parent"}`;
+//! atuin 18 binds `{"id","idx","version","tag","host"}`. Keeping the ciphertext would give
+//! records nobody can open, so [`migrate`] decrypts every record under the legacy assertion,
+//! orders each series by its parent chain, and re-encrypts each record under the current
+//! envelope at its new idx, in the series of [`migration_host`] of its old host (so it never
+//! collides with the series that host writes itself once upgraded). Every re-encrypted record
+//! is decrypted again and compared before it is returned. Either every record is migrated or
+//! none is, and the error names every record that stood in the way.
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::record::{Host, HostId, Record, RecordId, SeriesKey, Tag, Version};
+use crate::crypto::envelope::{decrypt_legacy, decrypt_record, encrypt_record};
+use crate::crypto::Key;
+use crate::random::Entropy;
+use crate::record::{
+    DecryptedData, EncryptedData, Host, HostId, Record, RecordId, RecordIdx, SeriesKey, Tag,
+    Version,
+};
+use crate::status::Status;
+use crate::sync::LocalStore;
+
+/// Domain separation for [`migration_host`]; changing it would migrate the same store twice.
+const MIGRATION_HOST_DOMAIN: &[u8] = b"terrapin legacy migration host v1\0";
+
+/// The host id that a legacy host's series are migrated to: a UUIDv8 made of the first 16 bytes
+/// of SHA-256(`"terrapin legacy migration host v1\0"` || the 16 bytes of the legacy host id).
+/// Deterministic, so migrating the same store again (from any browser) lands in the same
+/// series; distinct from the legacy id, so it never meets the series an upgraded host keeps
+/// writing under its own id.
+pub fn migration_host(legacy: HostId) -> HostId {
+    let mut h = Sha256::new();
+    h.update(MIGRATION_HOST_DOMAIN);
+    h.update(legacy.0.as_bytes());
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    HostId(uuid::Builder::from_custom_bytes(b).into_uuid())
+}
 
 /// The host field of old records: a bare uuid or `{"id", "name"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -63,6 +100,36 @@ pub struct LegacyRecord<D> {
     pub data: D,
 }
 
+/// One legacy series (host, tag) as found in the input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeriesFound {
+    /// The legacy host id.
+    pub host: HostId,
+    pub tag: Tag,
+    /// Records of this series in the input.
+    pub records: u64,
+    /// Where the series goes: [`migration_host`] of `host`.
+    pub migrated_host: HostId,
+}
+
+/// The series of `records`, sorted by (legacy host, tag).
+pub fn survey<D>(records: &[LegacyRecord<D>]) -> Vec<SeriesFound> {
+    let mut n: BTreeMap<SeriesKey, u64> = BTreeMap::new();
+    for r in records {
+        *n.entry(SeriesKey::new(r.host.id(), r.tag.clone()))
+            .or_default() += 1;
+    }
+    n.into_iter()
+        .map(|(k, records)| SeriesFound {
+            migrated_host: migration_host(k.host),
+            host: k.host,
+            tag: k.tag,
+            records,
+        })
+        .collect()
+}
+
 /// One thing wrong with a legacy store.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -86,6 +153,11 @@ pub enum Problem {
         series: String,
         records: Vec<RecordId>,
     },
+    /// The record does not decrypt with the given key under the legacy assertion (`reason`
+    /// names the record and says why: wrong key, altered ciphertext, malformed fields…).
+    Undecryptable { record: RecordId, reason: String },
+    /// The re-encrypted record did not decrypt back to the same payload (never expected).
+    CheckFailed { record: RecordId, reason: String },
 }
 
 impl fmt::Display for Problem {
@@ -116,15 +188,24 @@ impl fmt::Display for Problem {
                 write!(f, "series {series} has records in a cycle: ")?;
                 list(f, records)
             }
+            Self::Undecryptable { reason, .. } => f.write_str(reason),
+            Self::CheckFailed { record, reason } => {
+                write!(
+                    f,
+                    "record {record} did not read back after re-encryption: {reason}"
+                )
+            }
         }
     }
 }
 
-/// The legacy store can't be migrated without losing or guessing; every problem is listed.
+/// The legacy store can't be migrated without losing or guessing; every problem is listed
+/// (sorted), beside the series that were found.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("legacy records can't be migrated: {}", join(.problems))]
 pub struct LegacyError {
     pub problems: Vec<Problem>,
+    pub series: Vec<SeriesFound>,
 }
 
 fn join(p: &[Problem]) -> String {
@@ -136,9 +217,13 @@ fn join(p: &[Problem]) -> String {
     s
 }
 
-/// Turn legacy records into idx-addressed records, series by series (sorted), each series in
-/// chain order from its root. Either every record is migrated or none is.
-pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, LegacyError> {
+/// One legacy series in chain order, from its root.
+pub type Chain<D> = (SeriesKey, Vec<LegacyRecord<D>>);
+
+/// Order legacy records by their parent chains: series by series (sorted by legacy host, then
+/// tag), each from its root, as `(series, records)`. Every fork, cycle, missing parent, second
+/// root and duplicate id is reported (sorted), and then nothing is returned.
+pub fn order<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Chain<D>>, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
     let mut series: BTreeMap<SeriesKey, Vec<LegacyRecord<D>>> = BTreeMap::new();
@@ -226,33 +311,200 @@ pub fn migrate<D>(records: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, Legac
 
         if problems.is_empty() {
             let mut slots: Vec<Option<LegacyRecord<D>>> = recs.into_iter().map(Some).collect();
-            for (idx, id) in order.into_iter().enumerate() {
-                if let Some(r) = pos.get(&id).and_then(|&i| slots[i].take()) {
-                    out.push(Record {
-                        id: r.id,
-                        idx: idx as u64,
-                        host: match r.host {
-                            LegacyHost::Host(h) => h,
-                            LegacyHost::Id(id) => Host::new(id),
-                        },
-                        timestamp: r.timestamp,
-                        version: r.version,
-                        tag: r.tag,
-                        data: r.data,
-                    });
-                }
-            }
+            let chain: Vec<LegacyRecord<D>> = order
+                .into_iter()
+                .filter_map(|id| pos.get(&id).and_then(|&i| slots[i].take()))
+                .collect();
+            out.push((key, chain));
         }
     }
 
     if problems.is_empty() {
         Ok(out)
     } else {
-        // Equal problems are identical, so an unstable sort then dedup is exact.
-        problems.sort_unstable();
-        problems.dedup();
-        Err(LegacyError { problems })
+        Err(sorted(problems))
     }
+}
+
+/// Equal problems are identical, so an unstable sort then dedup is exact.
+fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_unstable();
+    problems.dedup();
+    problems
+}
+
+/// Legacy records migrated: re-encrypted, checked, in idx order per series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    /// Series by series (in the order of [`survey`]), each from idx 0.
+    pub records: Vec<Record<EncryptedData>>,
+    pub series: Vec<SeriesFound>,
+}
+
+/// Migrate legacy records with the account's master `key` (docs/PROTOCOL.md §6): decrypt each
+/// under the legacy assertion, order each series by its chain, and re-encrypt each record
+/// (same id, timestamp, version, tag and payload) at its idx in the series of
+/// [`migration_host`] of its legacy host, then decrypt it again and compare. Either every
+/// record is migrated or none is: the error lists every record that can't be decrypted and
+/// every broken chain.
+pub fn migrate<E: Entropy + ?Sized>(
+    records: Vec<LegacyRecord<EncryptedData>>,
+    key: &Key,
+    entropy: &mut E,
+) -> Result<Migration, LegacyError> {
+    let series = survey(&records);
+    let mut problems = Vec::new();
+    let opened: Vec<LegacyRecord<Option<DecryptedData>>> = records
+        .into_iter()
+        .map(|r| {
+            let plain = decrypt_legacy(
+                r.id,
+                &r.version,
+                &r.tag,
+                r.host.id(),
+                r.parent,
+                &r.data,
+                key,
+            )
+            .map_err(|e| {
+                problems.push(Problem::Undecryptable {
+                    record: r.id,
+                    reason: e.to_string(),
+                })
+            })
+            .ok();
+            LegacyRecord {
+                id: r.id,
+                host: r.host,
+                parent: r.parent,
+                timestamp: r.timestamp,
+                version: r.version,
+                tag: r.tag,
+                data: plain,
+            }
+        })
+        .collect();
+    let chains = order(opened).map_err(|p| problems.extend(p));
+    let (Ok(chains), true) = (chains, problems.is_empty()) else {
+        return Err(LegacyError {
+            problems: sorted(problems),
+            series,
+        });
+    };
+
+    let mut out = Vec::new();
+    for (key_, chain) in chains {
+        let host = migration_host(key_.host);
+        for (idx, r) in chain.into_iter().enumerate() {
+            let Some(plain) = r.data else { continue };
+            let rec = Record {
+                id: r.id,
+                idx: idx as RecordIdx,
+                host: Host {
+                    id: host,
+                    name: match r.host {
+                        LegacyHost::Host(h) => h.name,
+                        LegacyHost::Id(_) => String::new(),
+                    },
+                },
+                timestamp: r.timestamp,
+                version: r.version,
+                tag: r.tag,
+                data: plain,
+            };
+            let check = encrypt_record(&rec, key, entropy).and_then(|enc| {
+                let back = decrypt_record(&enc, key)?;
+                Ok((enc, back.data == rec.data))
+            });
+            match check {
+                Ok((enc, true)) => out.push(enc),
+                Ok((_, false)) => problems.push(Problem::CheckFailed {
+                    record: rec.id,
+                    reason: "the payload read back differs".into(),
+                }),
+                Err(e) => problems.push(Problem::CheckFailed {
+                    record: rec.id,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(Migration {
+            records: out,
+            series,
+        })
+    } else {
+        Err(LegacyError {
+            problems: sorted(problems),
+            series,
+        })
+    }
+}
+
+/// Why migrated records could not be matched against a local store.
+#[derive(Debug, thiserror::Error)]
+pub enum UnstoredError<E: fmt::Display> {
+    #[error("reading the local store: {0}")]
+    Store(E),
+    #[error(
+        "series {series} already holds record {held} at idx {idx}, where the migration puts \
+         record {migrated}: this store was not migrated from the same legacy records"
+    )]
+    Conflict {
+        series: SeriesKey,
+        idx: RecordIdx,
+        held: RecordId,
+        migrated: RecordId,
+    },
+    #[error("the local store says it holds idx {idx} of {series}, but has no record there")]
+    Missing { series: SeriesKey, idx: RecordIdx },
+}
+
+/// The migrated `records` (as [`migrate`] returns them) that `store` does not hold yet, so
+/// that a second migration of the same legacy store adds nothing, and one of a store that
+/// grew since adds only the new records. Where a series is already held, the last record the
+/// two share must have the same id, else nothing is returned.
+pub async fn unstored<L: LocalStore>(
+    store: &L,
+    records: Vec<Record<EncryptedData>>,
+) -> Result<Vec<Record<EncryptedData>>, UnstoredError<L::Error>> {
+    let status: Status = store.status().await.map_err(UnstoredError::Store)?;
+    // Per series: the last migrated idx the store also holds, and the id migrated there.
+    let mut shared: BTreeMap<SeriesKey, (RecordIdx, RecordId)> = BTreeMap::new();
+    for r in &records {
+        let series = r.series();
+        if status.get(&series).is_some_and(|last| r.idx <= last) {
+            shared.insert(series, (r.idx, r.id));
+        }
+    }
+    for (series, (idx, migrated)) in &shared {
+        let held = store
+            .read(series, *idx, 1)
+            .await
+            .map_err(UnstoredError::Store)?;
+        match held.first() {
+            Some(h) if h.id == *migrated => {}
+            Some(h) => {
+                return Err(UnstoredError::Conflict {
+                    series: series.clone(),
+                    idx: *idx,
+                    held: h.id,
+                    migrated: *migrated,
+                })
+            }
+            None => {
+                return Err(UnstoredError::Missing {
+                    series: series.clone(),
+                    idx: *idx,
+                })
+            }
+        }
+    }
+    Ok(records
+        .into_iter()
+        .filter(|r| status.get(&r.series()).is_none_or(|last| r.idx > last))
+        .collect())
 }
 
 fn problem_ids(p: &Problem) -> Vec<RecordId> {
@@ -262,6 +514,9 @@ fn problem_ids(p: &Problem) -> Vec<RecordId> {
         Problem::Fork { children, .. } => children.clone(),
         Problem::MultipleRoots { roots, .. } => roots.clone(),
         Problem::Cycle { records, .. } => records.clone(),
+        Problem::Undecryptable { record, .. } | Problem::CheckFailed { record, .. } => {
+            alloc::vec![*record]
+        }
     }
 }
 
@@ -299,6 +554,28 @@ mod tests {
 
     fn id(n: u128) -> RecordId {
         RecordId(Uuid::from_u128(n))
+    }
+
+    /// [`order`], flattened to idx records under the legacy host ids (the chain rules only).
+    fn migrate<D>(v: Vec<LegacyRecord<D>>) -> Result<Vec<Record<D>>, LegacyError> {
+        let chains = order(v).map_err(|problems| LegacyError {
+            problems,
+            series: vec![],
+        })?;
+        Ok(chains
+            .into_iter()
+            .flat_map(|(_, c)| {
+                c.into_iter().enumerate().map(|(i, r)| Record {
+                    id: r.id,
+                    idx: i as u64,
+                    host: Host::new(r.host.id()),
+                    timestamp: r.timestamp,
+                    version: r.version,
+                    tag: r.tag,
+                    data: r.data,
+                })
+            })
+            .collect())
     }
 
     fn rec(n: u128, host: u128, tag: &str, parent: Option<u128>) -> LegacyRecord<u8> {
@@ -457,5 +734,256 @@ mod tests {
                 parent: id(1)
             }]
         );
+    }
+
+    mod crypto {
+        use super::*;
+        use crate::crypto::envelope::encrypt_legacy;
+        use crate::crypto::{decrypt_record, CryptoError};
+        use crate::legacy::migrate;
+        use crate::memory::MemoryStore;
+        use crate::payload::kv::KvRecord;
+        use crate::random::OsEntropy;
+        use crate::sync::now_or_never;
+
+        fn key(n: u8) -> Key {
+            Key::from_bytes([n; 32])
+        }
+
+        fn kv(ns: &str, k: &str, v: &str) -> DecryptedData {
+            // v0: what atuin <= 17 wrote.
+            let mut b = alloc::vec![0x93];
+            for s in [ns, k, v] {
+                assert!(s.len() < 32);
+                b.push(0xa0 | s.len() as u8);
+                b.extend_from_slice(s.as_bytes());
+            }
+            DecryptedData(b)
+        }
+
+        /// A legacy kv record `n` of `host` after `parent`, sealed under the legacy assertion.
+        fn sealed(
+            n: u128,
+            host: u128,
+            parent: Option<u128>,
+            value: &str,
+            k: &Key,
+        ) -> LegacyRecord<EncryptedData> {
+            let (id, host, parent) = (id(n), HostId(Uuid::from_u128(host)), parent.map(id));
+            let data = encrypt_legacy(
+                id,
+                &Version::V0,
+                &Tag::Kv,
+                host,
+                parent,
+                &kv("ns", "k", value),
+                k,
+                &mut OsEntropy,
+            )
+            .unwrap();
+            LegacyRecord {
+                id,
+                host: LegacyHost::Id(host),
+                parent,
+                timestamp: 1_000 + n as u64,
+                version: Version::V0,
+                tag: Tag::Kv,
+                data,
+            }
+        }
+
+        #[test]
+        fn reencrypted_records_decrypt_at_their_idx() {
+            let k = key(1);
+            let input = vec![
+                sealed(3, 1, Some(2), "c", &k),
+                sealed(1, 1, None, "a", &k),
+                sealed(2, 1, Some(1), "b", &k),
+                sealed(9, 2, None, "z", &k),
+            ];
+            let m = migrate(input.clone(), &k, &mut OsEntropy).unwrap();
+            assert_eq!(m.records.len(), 4);
+            let h1 = migration_host(HostId(Uuid::from_u128(1)));
+            let h2 = migration_host(HostId(Uuid::from_u128(2)));
+            let got: Vec<_> = m
+                .records
+                .iter()
+                .map(|r| {
+                    let d = decrypt_record(r, &k).unwrap();
+                    let v = KvRecord::decode(&d.version, &d.data.0).unwrap().value;
+                    (r.host.id, r.idx, r.id, r.timestamp, v.unwrap())
+                })
+                .collect();
+            assert_eq!(
+                got,
+                vec![
+                    (h1, 0, id(1), 1001, "a".into()),
+                    (h1, 1, id(2), 1002, "b".into()),
+                    (h1, 2, id(3), 1003, "c".into()),
+                    (h2, 0, id(9), 1009, "z".into()),
+                ]
+            );
+            assert_eq!(
+                m.series,
+                vec![
+                    SeriesFound {
+                        host: HostId(Uuid::from_u128(1)),
+                        tag: Tag::Kv,
+                        records: 3,
+                        migrated_host: h1
+                    },
+                    SeriesFound {
+                        host: HostId(Uuid::from_u128(2)),
+                        tag: Tag::Kv,
+                        records: 1,
+                        migrated_host: h2
+                    },
+                ]
+            );
+            // Keeping the ciphertext (the old migration) gives a record nobody can open.
+            let kept = m.records[0].with_data(input[1].data.clone());
+            assert!(matches!(
+                decrypt_record(&kept, &k),
+                Err(CryptoError::TokenAuthentication { .. })
+            ));
+        }
+
+        #[test]
+        fn legacy_assertion_bytes() {
+            use crate::crypto::legacy_implicit_assertion;
+            let h = HostId(Uuid::from_u128(0xab));
+            assert_eq!(
+                legacy_implicit_assertion(id(1), &Version::V0, &Tag::Kv, h, None).unwrap(),
+                r#"{"id":"00000000-0000-0000-0000-000000000001","version":"v0","tag":"kv","host":"00000000-0000-0000-0000-0000000000ab","parent":null}"#
+            );
+            assert_eq!(
+                legacy_implicit_assertion(id(2), &Version::V1, &Tag::from("a\"b"), h, Some(id(1)))
+                    .unwrap(),
+                r#"{"id":"00000000-0000-0000-0000-000000000002","version":"v1","tag":"a\"b","host":"00000000-0000-0000-0000-0000000000ab","parent":"00000000-0000-0000-0000-000000000001"}"#
+            );
+        }
+
+        #[test]
+        fn migration_host_is_fixed_and_new() {
+            let legacy = HostId("0190a4f0-aaaa-7bbb-8ccc-ddddeeeeffff".parse().unwrap());
+            let m = migration_host(legacy);
+            assert_ne!(m, legacy);
+            assert_eq!(m, migration_host(legacy));
+            assert_eq!(m.0.get_version_num(), 8);
+            // Frozen (docs/PROTOCOL.md §6): another value would migrate the same store into a
+            // second series.
+            assert_eq!(
+                alloc::format!("{m}"),
+                "7a381525-dc44-877a-a0ee-2ce5bcff91b1"
+            );
+        }
+
+        #[test]
+        fn wrong_key_names_every_record_and_returns_nothing() {
+            let input = vec![
+                sealed(1, 1, None, "a", &key(1)),
+                sealed(2, 1, Some(1), "b", &key(1)),
+            ];
+            let e = migrate(input, &key(2), &mut OsEntropy).unwrap_err();
+            let named: Vec<_> = e
+                .problems
+                .iter()
+                .map(|p| match p {
+                    Problem::Undecryptable { record, reason } => {
+                        assert!(reason.contains("wrong key"), "{reason}");
+                        *record
+                    }
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(named, vec![id(1), id(2)]);
+            assert_eq!(e.series.len(), 1);
+            assert!(alloc::format!("{e}").contains(&alloc::format!("{}", id(2))));
+        }
+
+        #[test]
+        fn parent_is_bound_even_when_null() {
+            let k = key(1);
+            // Record 2 claims no parent although it was sealed with parent 1, and record 1 is
+            // sealed as a child but claims to be the root.
+            let mut a = sealed(1, 1, Some(7), "a", &k);
+            a.parent = None;
+            let mut b = sealed(2, 1, Some(1), "b", &k);
+            b.parent = Some(id(1));
+            let e = migrate(vec![a, b], &k, &mut OsEntropy).unwrap_err();
+            assert_eq!(e.problems.len(), 1, "{e}");
+            assert!(matches!(
+                &e.problems[0],
+                Problem::Undecryptable { record, reason }
+                    if *record == id(1) && reason.contains("parent none")
+            ));
+        }
+
+        #[test]
+        fn broken_chains_are_named_and_nothing_is_written() {
+            let k = key(1);
+            let fork = vec![
+                sealed(1, 1, None, "a", &k),
+                sealed(2, 1, Some(1), "b", &k),
+                sealed(3, 1, Some(1), "c", &k),
+                sealed(9, 2, None, "fine", &k),
+            ];
+            let e = migrate(fork, &k, &mut OsEntropy).unwrap_err();
+            assert_eq!(
+                e.problems,
+                vec![Problem::Fork {
+                    parent: id(1),
+                    children: vec![id(2), id(3)]
+                }]
+            );
+            let missing = vec![sealed(1, 1, None, "a", &k), sealed(3, 1, Some(2), "c", &k)];
+            let e = migrate(missing, &k, &mut OsEntropy).unwrap_err();
+            assert_eq!(
+                e.problems,
+                vec![Problem::MissingParent {
+                    record: id(3),
+                    parent: id(2)
+                }]
+            );
+            let cycle = vec![
+                sealed(1, 1, None, "a", &k),
+                sealed(5, 1, Some(6), "x", &k),
+                sealed(6, 1, Some(5), "y", &k),
+            ];
+            let e = migrate(cycle, &k, &mut OsEntropy).unwrap_err();
+            assert!(
+                matches!(&e.problems[..], [Problem::Cycle { records, .. }] if *records == vec![id(5), id(6)])
+            );
+        }
+
+        #[test]
+        fn second_migration_adds_nothing_and_a_grown_store_adds_the_rest() {
+            let k = key(1);
+            let mut input = vec![sealed(1, 1, None, "a", &k), sealed(2, 1, Some(1), "b", &k)];
+            let store = MemoryStore::new();
+            let first = migrate(input.clone(), &k, &mut OsEntropy).unwrap().records;
+            let new = now_or_never(unstored(&store, first)).unwrap().unwrap();
+            assert_eq!(new.len(), 2);
+            store.insert(&new).unwrap();
+
+            let again = migrate(input.clone(), &k, &mut OsEntropy).unwrap().records;
+            let new = now_or_never(unstored(&store, again)).unwrap().unwrap();
+            assert!(new.is_empty());
+
+            input.push(sealed(3, 1, Some(2), "c", &k));
+            let grown = migrate(input, &k, &mut OsEntropy).unwrap().records;
+            let new = now_or_never(unstored(&store, grown)).unwrap().unwrap();
+            assert_eq!(
+                new.iter().map(|r| (r.id, r.idx)).collect::<Vec<_>>(),
+                [(id(3), 2)]
+            );
+
+            // Other legacy records for the same host: refused, nothing returned.
+            let other = migrate(vec![sealed(8, 1, None, "q", &k)], &k, &mut OsEntropy)
+                .unwrap()
+                .records;
+            let e = now_or_never(unstored(&store, other)).unwrap().unwrap_err();
+            assert!(matches!(e, UnstoredError::Conflict { idx: 0, .. }), "{e}");
+        }
     }
 }

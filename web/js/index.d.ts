@@ -13,6 +13,9 @@ export interface TerrapinError extends Error {
     | 'no_vault' | 'busy' | 'entropy' | 'invalid';
   /** The HTTP status, when the server answered. */
   status?: number;
+  /** Kind `legacy`: everything that stopped the migration, and the series found. */
+  problems?: LegacyProblem[];
+  series?: LegacySeries[];
 }
 export function isTerrapinError(e: unknown): e is TerrapinError;
 
@@ -182,7 +185,43 @@ export class Client {
   close(): void;
 }
 
-export function migrateLegacy(json: string): Promise<string>;
+/** One legacy series found by `migrateLegacy`. */
+export interface LegacySeries {
+  /** The legacy host id. */
+  host: string;
+  tag: string;
+  records: number;
+  /** The host id the series is migrated to (derived from `host`, never a live host's). */
+  migratedHost: string;
+}
+
+/** One thing that stops a legacy migration; every kind names its records. */
+export type LegacyProblem =
+  | { kind: 'duplicate_id'; id: string }
+  | { kind: 'missing_parent'; record: string; parent: string }
+  | { kind: 'fork'; parent: string; children: string[] }
+  | { kind: 'multiple_roots'; series: string; roots: string[] }
+  | { kind: 'cycle'; series: string; records: string[] }
+  | { kind: 'undecryptable'; record: string; reason: string }
+  | { kind: 'check_failed'; record: string; reason: string };
+
+export interface LegacyMigration {
+  /** The migrated records as wire JSON text, for `Client.importRecords`. */
+  records: string;
+  series: LegacySeries[];
+}
+
+/**
+ * Migrate a legacy (atuin <= 17) record store with the account's Atuin key (phrase or key file
+ * text). `input`: the `records.db` file (SQLite, read with sql.js loaded on first use; pass
+ * `sqliteWasm` to say where its wasm is, default `sqlite.wasm` beside the package) or the legacy
+ * JSON text. Rejects with a `TerrapinError` of kind `legacy` carrying `problems` and `series`.
+ */
+export function migrateLegacy(
+  input: Uint8Array | ArrayBuffer | Blob | string,
+  key: string,
+  options?: { sqliteWasm?: string | URL },
+): Promise<LegacyMigration>;
 /**
  * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by
  * the content) into entries for `history.addMany`. Pass the file's bytes (zsh's byte escapes are

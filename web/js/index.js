@@ -115,10 +115,33 @@ export class Client {
   close() { this.#w.free(); }
 }
 
-/** Migrate legacy linked-list records (wire JSON text with `parent`) to idx records (JSON text). */
-export async function migrateLegacy(json) {
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/**
+ * Migrate a legacy (atuin <= 17) record store with the account's Atuin `key` (phrase or key file
+ * text): `input` is its `records.db` (bytes, ArrayBuffer or Blob; read with SQLite in wasm,
+ * loaded only now) or the legacy JSON text. Resolves to `{ records, series }`: `records` is wire
+ * JSON text for `Client.importRecords`. Throws (kind `legacy`, with `problems` and `series`)
+ * naming every record that can't be decrypted or chained; then nothing is migrated.
+ */
+export async function migrateLegacy(input, key, { sqliteWasm } = {}) {
+  if (typeof key !== 'string' || !key) throw new TypeError('migrateLegacy: `key` (the Atuin key) is required');
   await initialize();
-  return wasmMigrateLegacy(json);
+  let json = input;
+  if (typeof Blob !== 'undefined' && input instanceof Blob) input = await input.arrayBuffer();
+  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+  if (input instanceof Uint8Array) {
+    const head = new TextDecoder().decode(input.subarray(0, SQLITE_MAGIC.length));
+    if (head === SQLITE_MAGIC) {
+      const { recordsDbToJson } = await import('./legacy-db.js');
+      json = await recordsDbToJson(input, sqliteWasm);
+    } else {
+      json = new TextDecoder().decode(input);
+    }
+  } else if (typeof input !== 'string') {
+    throw new TypeError('migrateLegacy: `input` must be a records.db (bytes or Blob) or JSON text');
+  }
+  return wasmMigrateLegacy(json, key);
 }
 
 /** Delete a profile's database and everything in it. */

@@ -1,5 +1,5 @@
 // Compile-only check that the README's usage type-checks against index.d.ts (tsc --noEmit).
-import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type SyncProgress } from "./index.js";
+import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type LegacyMigration, type LegacyProblem, type SyncProgress } from "./index.js";
 
 export async function example(): Promise<void> {
   const client = await Client.open({ server: "https://sync.example.com", profile: "work", pageSize: 1000 });
@@ -24,8 +24,14 @@ export async function example(): Promise<void> {
   await client.refresh();
   const me: { username: string } = await client.me();
   void me;
-  const migrated: string = await migrateLegacy("[]");
-  void migrated;
+  const migrated: LegacyMigration = await migrateLegacy(new Uint8Array(0), key ?? "", { sqliteWasm: "/sqlite.wasm" });
+  await client.importRecords(migrated.records);
+  for (const s of migrated.series) void [s.host, s.tag, s.records, s.migratedHost];
+  try {
+    await migrateLegacy("[]", "phrase");
+  } catch (e) {
+    if (isTerrapinError(e) && e.kind === "legacy") for (const p of e.problems ?? []) void (p satisfies LegacyProblem).kind;
+  }
   try {
     await client.sync();
   } catch (e) {

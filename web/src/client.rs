@@ -4,7 +4,7 @@
 use std::cell::{Cell, RefCell};
 
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
-use terrapin_core::legacy::{self, LegacyError, LegacyRecord};
+use terrapin_core::legacy::{self, LegacyError, LegacyRecord, Migration, UnstoredError};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
@@ -441,8 +441,15 @@ impl Client {
     }
 
     /// Append records (e.g. migrated legacy records) series by series; each series must
-    /// continue the local one.
+    /// continue the local one. Records already held (same id at the same idx) are skipped, so
+    /// importing the same records again adds nothing. Returns how many were added.
     pub async fn import_records(&self, records: Vec<EncRecord>) -> Result<u64> {
+        let records = legacy::unstored(&self.store.idb, records)
+            .await
+            .map_err(|e| match e {
+                UnstoredError::Store(e) => ClientError::Store(e),
+                e => ClientError::Invalid(e.to_string()),
+            })?;
         let mut n = 0;
         let mut run: Vec<EncRecord> = Vec::new();
         for r in records {
@@ -468,9 +475,11 @@ impl Client {
     }
 }
 
-/// Migrate legacy linked-list records (JSON array) to idx records (the core's rules).
-pub fn migrate_legacy(json: &str) -> Result<Vec<Record<EncryptedData>>> {
+/// Migrate legacy linked-list records (JSON array) with the Atuin key `key` (phrase or key
+/// file text): decrypted, chained and re-encrypted by the core's rules (docs/PROTOCOL.md §6).
+pub fn migrate_legacy(json: &str, key: &str) -> Result<Migration> {
+    let key = Key::from_atuin_input(key)?;
     let legacy: Vec<LegacyRecord<EncryptedData>> = serde_json::from_str(json)
         .map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
-    Ok(legacy::migrate(legacy)?)
+    Ok(legacy::migrate(legacy, &key, &mut OsEntropy)?)
 }

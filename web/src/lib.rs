@@ -338,12 +338,13 @@ impl WasmClient {
     }
 }
 
-/// Migrate legacy linked-list records (wire JSON text with `parent`) to idx records (JSON
-/// text). Throws with every problem found (forks, cycles, missing parents) otherwise.
+/// Migrate legacy linked-list records (wire JSON text with `parent`) with the Atuin `key`:
+/// `{ records, series }`, `records` being idx records as wire JSON text. Throws (kind
+/// `legacy`, with `problems` and `series`) naming every record that stood in the way.
 #[wasm_bindgen(js_name = migrateLegacy)]
-pub fn migrate_legacy(json: String) -> Result<String, JsValue> {
-    let recs = client::migrate_legacy(&json).map_err(err)?;
-    serde_json::to_string(&recs).map_err(|e| io::invalid(&e.to_string()))
+pub fn migrate_legacy(json: String, key: String) -> Result<JsValue, JsValue> {
+    let m = client::migrate_legacy(&json, &key).map_err(err)?;
+    io::migration_to_js(&m)
 }
 
 /// Delete a profile's database.

@@ -461,26 +461,81 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
 }
 
 #[wasm_bindgen_test]
-fn legacy_records_migrate_or_report_problems() {
-    let host = "00000000-0000-0000-0000-0000000000aa";
-    let rec = |id: u32, parent: Option<u32>| {
-        let p = parent.map_or("null".to_string(), |p| {
-            format!("\"00000000-0000-0000-0000-{p:012}\"")
-        });
-        format!(
-            r#"{{"id":"00000000-0000-0000-0000-{id:012}","host":"{host}","parent":{p},"timestamp":1,"version":"v0","tag":"history","data":{{"data":"x","content_encryption_key":"y"}}}}"#
-        )
+async fn legacy_records_migrate_import_once_and_read() {
+    use terrapin_core::crypto::encrypt_legacy;
+    use terrapin_core::record::Version;
+    fake(100);
+    let (c, _) = registered("legacy").await;
+    let key = Key::from_atuin_input(&c.key_string().unwrap()).unwrap();
+    let host = HostId(Uuid::from_u128(0xaa));
+    // kv v0 payloads as atuin <= 17 wrote them: [namespace, key, value].
+    let kv = |k: &str, v: &str| {
+        let mut b = vec![0x93, 0xa2, b'n', b's', 0xa0 | k.len() as u8];
+        b.extend_from_slice(k.as_bytes());
+        b.push(0xa0 | v.len() as u8);
+        b.extend_from_slice(v.as_bytes());
+        DecryptedData(b)
     };
-    let ok = format!("[{},{},{}]", rec(3, Some(2)), rec(1, None), rec(2, Some(1)));
-    let out = migrate_legacy(&ok).unwrap();
-    let order: Vec<(u64, u128)> = out.iter().map(|r| (r.idx, r.id.0.as_u128())).collect();
+    let rec = |id: u128, parent: Option<u128>, k: &str, v: &str| {
+        let (id, parent) = (
+            RecordId(Uuid::from_u128(id)),
+            parent.map(|p| RecordId(Uuid::from_u128(p))),
+        );
+        let data = encrypt_legacy(
+            id,
+            &Version::V0,
+            &Tag::Kv,
+            host,
+            parent,
+            &kv(k, v),
+            &key,
+            &mut OsEntropy,
+        )
+        .unwrap();
+        serde_json::json!({
+            "id": id, "host": host, "parent": parent, "timestamp": 1000 + id.0.as_u128() as u64,
+            "version": "v0", "tag": "kv", "data": data,
+        })
+    };
+    let ok = serde_json::to_string(&[
+        rec(3, Some(2), "a", "new"),
+        rec(1, None, "a", "old"),
+        rec(2, Some(1), "b", "ü"),
+    ])
+    .unwrap();
+    let key_text = c.key_string().unwrap();
+    let m = migrate_legacy(&ok, &key_text).unwrap();
+    let order: Vec<(u64, u128)> = m
+        .records
+        .iter()
+        .map(|r| (r.idx, r.id.0.as_u128()))
+        .collect();
     assert_eq!(order, vec![(0, 1), (1, 2), (2, 3)]);
-    let fork = format!("[{},{},{}]", rec(1, None), rec(2, Some(1)), rec(3, Some(1)));
-    let e = migrate_legacy(&fork).unwrap_err();
+    assert_eq!(c.import_records(m.records).await.unwrap(), 3);
+    assert_eq!(c.kv_get("ns", "a").as_deref(), Some("new"));
+    assert_eq!(c.kv_get("ns", "b").as_deref(), Some("ü"));
+    // The same store again: nothing added.
+    let again = migrate_legacy(&ok, &key_text).unwrap();
+    assert_eq!(c.import_records(again.records).await.unwrap(), 0);
+
+    let fork = serde_json::to_string(&[
+        rec(1, None, "a", "x"),
+        rec(2, Some(1), "a", "y"),
+        rec(3, Some(1), "a", "z"),
+    ])
+    .unwrap();
+    let e = migrate_legacy(&fork, &key_text).unwrap_err();
     assert_eq!(e.kind(), "legacy");
     assert!(
         e.to_string()
             .contains("00000000-0000-0000-0000-000000000002"),
+        "{e}"
+    );
+    let other = Key::generate(&mut OsEntropy).unwrap().to_atuin_string();
+    let e = migrate_legacy(&ok, &other).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("wrong key for record 00000000-0000-0000-0000-000000000001"),
         "{e}"
     );
 }

@@ -1,8 +1,9 @@
 // Terrapin history viewer: connect, sync, search, stats, store, import.
 import './style.css';
-import { Client, deleteProfile, generateKey, isTerrapinError } from 'terrapin-web';
-import type { HistoryEntry, HistoryQuery, SearchMode, Status, SyncProgress } from 'terrapin-web';
+import { Client, deleteProfile, generateKey, isTerrapinError, migrateLegacy } from 'terrapin-web';
+import type { HistoryEntry, HistoryQuery, LegacyProblem, LegacySeries, SearchMode, Status, SyncProgress } from 'terrapin-web';
 import wasmUrl from 'terrapin-web/wasm?url';
+import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { $, copyText, dateToMs, duration, fullTime, h, num, toast, when } from './util';
 import { describe, errorKind } from './errors';
@@ -788,13 +789,17 @@ function renderKv() {
 
 // ---------------------------------------------------------------- import
 
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
 async function importFile(file: File) {
   if (!client || !settings) return;
   const out = $('import-result');
   selectTab('import', false);
+  $('import-legacy').hidden = true;
   out.textContent = `Reading ${file.name}…`;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
+    if (new TextDecoder().decode(bytes.subarray(0, SQLITE_MAGIC.length)) === SQLITE_MAGIC) return await importLegacy(file.name, bytes);
     const entries = parseHistoryFile(bytes, file.name, file.lastModified || Date.now());
     if (!entries.length) {
       out.textContent = `${file.name}: no commands found.`;
@@ -817,6 +822,71 @@ async function importFile(file: File) {
   } catch (e) {
     out.textContent = describe(e, 'import');
   }
+}
+
+/** An old (Atuin <= 17) records.db: migrated with this account's key, imported, synced. */
+async function importLegacy(name: string, bytes: Uint8Array) {
+  const c = client!;
+  const out = $('import-result');
+  const key = c.key();
+  if (!key) {
+    out.textContent = 'No key is set: log in again with your Atuin key to migrate an old store.';
+    return;
+  }
+  out.textContent = `Migrating ${name}…`;
+  let found: LegacySeries[] = [];
+  try {
+    const m = await migrateLegacy(bytes, key, { sqliteWasm: sqliteWasmUrl });
+    found = m.series;
+    showLegacy(found, []);
+    const total = found.reduce((n, s) => n + s.records, 0);
+    const added = await c.importRecords(m.records);
+    document.body.dataset.legacyImported = String(added);
+    const what = `${name}: ${num(total)} records in ${num(found.length)} series decrypted and re-encrypted; ${added ? `${num(added)} new` : 'all were already here'}.`;
+    out.textContent = `${what} Syncing…`;
+    if (added) {
+      refreshAfterChange();
+      announceChange();
+    }
+    await doSync();
+    out.textContent = what;
+  } catch (e) {
+    const problems = isTerrapinError(e) && e.kind === 'legacy' ? e.problems ?? [] : [];
+    if (isTerrapinError(e) && e.series) found = e.series;
+    showLegacy(found, problems.map((p) => legacyProblem(p)));
+    out.textContent = problems.length
+      ? `${name} was not migrated: ${num(problems.length)} problem${problems.length === 1 ? '' : 's'} (nothing was written).`
+      : `${name} was not migrated: ${describe(e, 'import')}`;
+    document.body.dataset.legacyProblems = String(problems.length);
+  }
+}
+
+function legacyProblem(p: LegacyProblem): string {
+  switch (p.kind) {
+    case 'undecryptable':
+    case 'check_failed':
+      return p.reason;
+    case 'missing_parent':
+      return `record ${p.record}: its parent ${p.parent} is missing`;
+    case 'fork':
+      return `record ${p.parent} has several children: ${p.children.join(', ')}`;
+    case 'multiple_roots':
+      return `series ${p.series} has several first records: ${p.roots.join(', ')}`;
+    case 'cycle':
+      return `series ${p.series}: records in a cycle: ${p.records.join(', ')}`;
+    case 'duplicate_id':
+      return `record ${p.id} appears more than once`;
+  }
+}
+
+function showLegacy(series: LegacySeries[], problems: string[]) {
+  $('import-legacy').hidden = false;
+  $('legacy-series').querySelector('tbody')!.replaceChildren(
+    ...series.map((s) =>
+      h('tr', {}, h('td', { class: 'mono', text: s.host }), h('td', { text: s.tag }), h('td', { class: 'num', text: num(s.records) }), h('td', { class: 'mono', text: s.migratedHost })),
+    ),
+  );
+  $('legacy-problems').replaceChildren(...problems.map((p) => h('li', { text: p })));
 }
 
 function wireDrop() {

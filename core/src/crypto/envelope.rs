@@ -22,7 +22,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::{b64url_decode, b64url_encode, paseto, pie, Key};
 use crate::random::{Entropy, EntropyError};
@@ -66,6 +66,20 @@ pub enum CryptoError {
         version: Version,
     },
 
+    #[error(
+        "legacy record {id} (host {host}, tag {tag}, version {version}, parent {parent}) failed \
+         authentication under the atuin <= 17 assertion: either its ciphertext was altered, or \
+         its id, version, tag, host or parent was changed"
+    )]
+    LegacyTokenAuthentication {
+        id: RecordId,
+        host: HostId,
+        tag: Tag,
+        version: Version,
+        /// The parent id, or `none` for the first record of a series.
+        parent: String,
+    },
+
     #[error("record {id}: malformed content_encryption_key: {reason}")]
     MalformedCek { id: RecordId, reason: &'static str },
 
@@ -103,22 +117,57 @@ pub fn is_plaintext_tag(tag: &Tag) -> bool {
 /// `{"id":…,"idx":…,"version":…,"tag":…,"host":…}` exactly as serde_json writes Atuin's
 /// `AdditionalData` (field order frozen; `host` is the host uuid, hyphenated).
 pub fn implicit_assertion<D>(record: &Record<D>) -> Result<String, CryptoError> {
-    #[derive(Serialize)]
-    struct AdditionalData<'a> {
-        id: RecordId,
-        idx: u64,
-        version: &'a str,
-        tag: &'a str,
-        host: HostId,
+    assertion(
+        record.id,
+        Some(record.idx),
+        &record.version,
+        &record.tag,
+        record.host.id,
+        None,
+    )
+}
+
+/// The implicit assertion atuin <= 17 bound a linked-list record to: the JSON
+/// `{"id":…,"version":…,"tag":…,"host":…,"parent":…}` (field order frozen; uuids hyphenated;
+/// `parent` is `null` for the first record of a series). See docs/PROTOCOL.md §6.
+pub fn legacy_implicit_assertion(
+    id: RecordId,
+    version: &Version,
+    tag: &Tag,
+    host: HostId,
+    parent: Option<RecordId>,
+) -> Result<String, CryptoError> {
+    assertion(id, None, version, tag, host, Some(parent))
+}
+
+/// Both assertions, written as serde_json writes the structs: uuids as hyphenated lowercase
+/// strings, `idx` as a bare integer, strings JSON-escaped, no spaces. `idx` is present in the
+/// current form, `legacy_parent` in the legacy one.
+fn assertion(
+    id: RecordId,
+    idx: Option<u64>,
+    version: &Version,
+    tag: &Tag,
+    host: HostId,
+    legacy_parent: Option<Option<RecordId>>,
+) -> Result<String, CryptoError> {
+    let esc = |s: &str| serde_json::to_string(s).map_err(|_| CryptoError::AssertionEncoding { id });
+    let mut out = format!(r#"{{"id":"{id}""#);
+    if let Some(idx) = idx {
+        out += &format!(r#","idx":{idx}"#);
     }
-    serde_json::to_string(&AdditionalData {
-        id: record.id,
-        idx: record.idx,
-        version: record.version.as_str(),
-        tag: record.tag.as_str(),
-        host: record.host.id,
-    })
-    .map_err(|_| CryptoError::AssertionEncoding { id: record.id })
+    out += &format!(
+        r#","version":{},"tag":{},"host":"{host}""#,
+        esc(version.as_str())?,
+        esc(tag.as_str())?
+    );
+    match legacy_parent {
+        Some(Some(p)) => out += &format!(r#","parent":"{p}""#),
+        Some(None) => out += r#","parent":null"#,
+        None => {}
+    }
+    out.push('}');
+    Ok(out)
 }
 
 /// The content of `content_encryption_key`.
@@ -200,11 +249,38 @@ pub fn encrypt_record<E: Entropy + ?Sized>(
 ) -> Result<Record<EncryptedData>, CryptoError> {
     refuse_plaintext(record)?;
     let assertion = implicit_assertion(record)?;
+    Ok(record.with_data(seal(&record.data.0, &assertion, key, entropy)?))
+}
 
+/// Encrypt a payload as atuin <= 17 did for a linked-list record (bound to
+/// [`legacy_implicit_assertion`]). Nothing writes such records any more; this makes test
+/// stores of the old kind.
+#[allow(clippy::too_many_arguments)]
+pub fn encrypt_legacy<E: Entropy + ?Sized>(
+    id: RecordId,
+    version: &Version,
+    tag: &Tag,
+    host: HostId,
+    parent: Option<RecordId>,
+    data: &DecryptedData,
+    key: &Key,
+    entropy: &mut E,
+) -> Result<EncryptedData, CryptoError> {
+    let assertion = legacy_implicit_assertion(id, version, tag, host, parent)?;
+    seal(&data.0, &assertion, key, entropy)
+}
+
+/// Seal `payload` with a fresh CEK under `assertion` and wrap the CEK under `key`.
+fn seal<E: Entropy + ?Sized>(
+    payload: &[u8],
+    assertion: &str,
+    key: &Key,
+    entropy: &mut E,
+) -> Result<EncryptedData, CryptoError> {
     let cek = Key::from_bytes(random32(entropy)?);
     let token_nonce = random32(entropy)?;
     // base64url is plain ASCII: the JSON needs no escaping.
-    let message = format!(r#"{{"data":"{}"}}"#, b64url_encode(&record.data.0));
+    let message = format!(r#"{{"data":"{}"}}"#, b64url_encode(payload));
     let token = paseto::encrypt(
         &cek,
         &token_nonce,
@@ -213,11 +289,10 @@ pub fn encrypt_record<E: Entropy + ?Sized>(
         assertion.as_bytes(),
     );
     let content_encryption_key = wrap_cek(&cek, key, entropy)?;
-
-    Ok(record.with_data(EncryptedData {
+    Ok(EncryptedData {
         data: token,
         content_encryption_key,
-    }))
+    })
 }
 
 /// Decrypt a record with the master `key`. Checks, in order: the tag is an encrypted one, the
@@ -228,33 +303,74 @@ pub fn decrypt_record(
     key: &Key,
 ) -> Result<Record<DecryptedData>, CryptoError> {
     refuse_plaintext(record)?;
-    let id = record.id;
-    let cek = unwrap_cek(id, &record.data.content_encryption_key, key)?;
     let assertion = implicit_assertion(record)?;
+    let bytes = open(record.id, &record.data, key, &assertion, || {
+        CryptoError::TokenAuthentication {
+            id: record.id,
+            host: record.host.id,
+            tag: record.tag.clone(),
+            idx: record.idx,
+            version: record.version.clone(),
+        }
+    })?;
+    Ok(record.with_data(DecryptedData(bytes)))
+}
 
-    let message = paseto::decrypt(&cek, &record.data.data, b"", assertion.as_bytes()).map_err(
-        |e| match e {
-            paseto::PasetoError::Authentication => CryptoError::TokenAuthentication {
-                id,
-                host: record.host.id,
-                tag: record.tag.clone(),
-                idx: record.idx,
-                version: record.version.clone(),
-            },
+/// Decrypt the payload of a record written by atuin <= 17 (linked by `parent`, no idx) with
+/// the master `key`: the same envelope as [`decrypt_record`], bound to
+/// [`legacy_implicit_assertion`] instead.
+pub fn decrypt_legacy(
+    id: RecordId,
+    version: &Version,
+    tag: &Tag,
+    host: HostId,
+    parent: Option<RecordId>,
+    data: &EncryptedData,
+    key: &Key,
+) -> Result<DecryptedData, CryptoError> {
+    if is_plaintext_tag(tag) {
+        return Err(CryptoError::PlaintextTag {
+            id,
+            tag: tag.clone(),
+        });
+    }
+    let assertion = legacy_implicit_assertion(id, version, tag, host, parent)?;
+    open(id, data, key, &assertion, || {
+        CryptoError::LegacyTokenAuthentication {
+            id,
+            host,
+            tag: tag.clone(),
+            version: version.clone(),
+            parent: parent.map_or_else(|| "none".into(), |p| format!("{p}")),
+        }
+    })
+    .map(DecryptedData)
+}
+
+/// Unwrap the CEK, open the token under `assertion` and parse the payload JSON. `auth` makes
+/// the error for a token that fails authentication.
+fn open(
+    id: RecordId,
+    data: &EncryptedData,
+    key: &Key,
+    assertion: &str,
+    auth: impl FnOnce() -> CryptoError,
+) -> Result<Vec<u8>, CryptoError> {
+    let cek = unwrap_cek(id, &data.content_encryption_key, key)?;
+    let message =
+        paseto::decrypt(&cek, &data.data, b"", assertion.as_bytes()).map_err(|e| match e {
+            paseto::PasetoError::Authentication => auth(),
             source => CryptoError::MalformedToken { id, source },
-        },
-    )?;
-
+        })?;
     let payload: PayloadJson =
         serde_json::from_slice(&message).map_err(|_| CryptoError::MalformedPayload {
             id,
             reason: "not a JSON object with a string field \"data\"",
         })?;
-    let bytes: Vec<u8> = b64url_decode(&payload.data).ok_or(CryptoError::MalformedPayload {
+    b64url_decode(&payload.data).ok_or(CryptoError::MalformedPayload {
         id,
         reason: "\"data\" is not canonical unpadded base64url",
-    })?;
-    Ok(record.with_data(DecryptedData(bytes)))
+    })
 }
 
 /// Cheap check that `key` is the key a record was encrypted with: compares the key id and

@@ -1,0 +1,142 @@
+// The viewer's Import tab on an old Atuin store: the records.db the real atuin 17.2.1 wrote
+// (tests/fixtures/atuin17) is dropped on the app, migrated (series and counts shown), synced
+// through the real worker, and a second browser profile sees the kv values in its Store tab.
+// Dropping it again adds nothing; a records.db with a broken chain lists the problem and
+// writes nothing. With ATUIN_BIN (atuin 18.24.x), an atuin host logged in to the same account
+// prints the values with `atuin kv get`.
+//   node --test tests/www/legacy.test.mjs
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, test } from "node:test";
+import initSqlJs from "sql.js";
+import { connect, root, setup, syncedStamp, waitSynced } from "./harness.mjs";
+
+const fixture = path.join(root, "tests", "fixtures", "atuin17");
+const recordsDb = readFileSync(path.join(fixture, "records.db"));
+const phrase = readFileSync(path.join(fixture, "key-phrase.txt"), "utf8").trim();
+const expected = readFileSync(path.join(fixture, "expected.tsv"), "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => {
+    const [nk, value] = l.split("\t");
+    const i = nk.indexOf(":");
+    return [nk.slice(0, i), nk.slice(i + 1), value];
+  })
+  .sort((a, b) => (a.join("\0") < b.join("\0") ? -1 : 1));
+const PASSWORD = "correct horse battery";
+const username = `legacy${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+let env;
+before(async () => {
+  env = await setup();
+});
+after(async () => {
+  await env?.dispose();
+});
+
+const kvRows = (page) => page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+async function dropDb(page, buffer, name = "records.db") {
+  await page.evaluate(() => {
+    delete document.body.dataset.legacyImported;
+    delete document.body.dataset.legacyProblems;
+  });
+  await page.setInputFiles("#import-file", { name, mimeType: "application/vnd.sqlite3", buffer });
+  await page.waitForFunction(() => document.body.dataset.legacyImported !== undefined || document.body.dataset.legacyProblems !== undefined);
+  return page.evaluate(() => ({ imported: document.body.dataset.legacyImported, problems: document.body.dataset.legacyProblems }));
+}
+
+let alice;
+test("a dropped atuin 17 records.db is migrated, shown, synced; dropping it again adds nothing", async () => {
+  alice = await env.profile();
+  const { page } = alice;
+  await connect(page, { mode: "register", username, password: PASSWORD, key: phrase });
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  let since = await syncedStamp(page);
+  const got = await dropDb(page, recordsDb);
+  assert.deepEqual(got, { imported: "7", problems: undefined });
+  await waitSynced(page, since);
+  const series = await page.$$eval("#legacy-series tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
+  const hostId = readFileSync(path.join(fixture, "host_id"), "utf8").trim();
+  assert.equal(series.length, 1);
+  assert.deepEqual(series[0].slice(0, 3), [hostId.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-"), "kv", "7"]);
+  assert.match(await page.textContent("#import-result"), /7 records in 1 series decrypted and re-encrypted; 7 new\.$/);
+  await env.shot(page, "legacy-1-imported");
+
+  await page.click("#tab-store");
+  await page.locator("#kv-table tbody tr td").first().waitFor();
+  assert.deepEqual(await kvRows(page), expected);
+
+  since = await syncedStamp(page);
+  assert.deepEqual(await dropDb(page, recordsDb), { imported: "0", problems: undefined });
+  assert.match(await page.textContent("#import-result"), /all were already here/);
+  const remote = await page.evaluate(async () => (await window.__terrapin.client.remoteStatus()).hosts);
+  const kvSeries = Object.values(remote).filter((tags) => "kv" in tags);
+  assert.deepEqual(kvSeries.map((t) => t.kv), [6], "one kv series on the server, idx 0..6");
+});
+
+test("a second browser profile sees the migrated kv values", async () => {
+  const bob = await env.profile();
+  const { page } = bob;
+  await connect(page, { username, password: PASSWORD, key: phrase });
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  await page.click("#tab-store");
+  await page.locator("#kv-table tbody tr td").first().waitFor();
+  assert.deepEqual(await kvRows(page), expected);
+  assert.equal(await page.evaluate(() => window.__terrapin.client.unreadableCount()), 0);
+  await env.shot(page, "legacy-2-second-profile");
+  await bob.context.close();
+});
+
+test("a records.db with a broken chain lists the problem and writes nothing", async () => {
+  const SQL = await initSqlJs();
+  const db = new SQL.Database(recordsDb);
+  const [[gone]] = db.exec("SELECT id FROM records ORDER BY rowid LIMIT 1 OFFSET 2")[0].values;
+  const [[orphan]] = db.exec("SELECT id FROM records WHERE parent = ?", [gone])[0].values;
+  db.run("DELETE FROM records WHERE id = ?", [gone]);
+  const broken = Buffer.from(db.export());
+  db.close();
+  const { page } = alice;
+  const before = await page.evaluate(async () => (await window.__terrapin.client.status()).hosts);
+  assert.deepEqual(await dropDb(page, broken, "broken-records.db"), { imported: undefined, problems: "1" });
+  const problems = await page.$$eval("#legacy-problems li", (lis) => lis.map((li) => li.textContent));
+  const dashed = (s) => s.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-");
+  assert.deepEqual(problems, [`record ${dashed(orphan)}: its parent ${dashed(gone)} is missing`]);
+  assert.match(await page.textContent("#import-result"), /was not migrated: 1 problem \(nothing was written\)/);
+  assert.deepEqual(await page.evaluate(async () => (await window.__terrapin.client.status()).hosts), before);
+  await env.shot(page, "legacy-3-broken");
+});
+
+test("atuin 18 logged in to the same account prints the values with `atuin kv get`", { skip: !process.env.ATUIN_BIN && "set ATUIN_BIN to an atuin 18.24.x binary" }, async () => {
+  const h = mkdtempSync(path.join(tmpdir(), "terrapin-legacy-atuin-"));
+  try {
+    for (const d of ["home", "config/atuin", "data"]) mkdirSync(path.join(h, d), { recursive: true });
+    writeFileSync(
+      path.join(h, "config/atuin/config.toml"),
+      `sync_address = "${env.worker.url}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n`,
+    );
+    const atuin = (...args) =>
+      execFileSync(process.env.ATUIN_BIN, args, {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        env: {
+          ...process.env,
+          HOME: path.join(h, "home"),
+          XDG_CONFIG_HOME: path.join(h, "config"),
+          XDG_DATA_HOME: path.join(h, "data"),
+          ATUIN_CONFIG_DIR: path.join(h, "config/atuin"),
+          ATUIN_SESSION: "0190a4f0aaaa7bbbbccccddddeeee013",
+        },
+      });
+    atuin("login", "-u", username, "-p", PASSWORD, "-k", phrase);
+    atuin("sync");
+    for (const [ns, k, v] of expected) assert.equal(atuin("kv", "get", "-n", ns, k).replace(/\n$/, ""), v, `${ns}/${k}`);
+  } finally {
+    rmSync(h, { recursive: true, force: true });
+  }
+});
+

@@ -1,0 +1,49 @@
+// Reads the `records` table of a legacy (atuin <= 17) `records.db` into the legacy JSON that
+// `migrateLegacy` takes. sql.js (SQLite in wasm) is imported here only, and this module only
+// by `migrateLegacy` when given a database: the package entry does not carry it.
+import initSqlJs from 'sql.js';
+
+const COLUMNS = ['id', 'parent', 'host', 'timestamp', 'tag', 'version', 'data', 'cek'];
+
+let sqlite;
+
+const text = (v) => (v instanceof Uint8Array ? new TextDecoder('utf-8', { fatal: true }).decode(v) : v);
+
+/** The legacy JSON text of the `records` table of the SQLite database `bytes`. */
+export async function recordsDbToJson(bytes, wasmUrl) {
+  sqlite ??= initSqlJs({
+    locateFile: () => (wasmUrl ? String(wasmUrl) : new URL('./sqlite.wasm', import.meta.url).href),
+  }).catch((e) => {
+    sqlite = undefined;
+    throw e;
+  });
+  const SQL = await sqlite;
+  const db = new SQL.Database(bytes);
+  try {
+    const have = new Set(db.exec("SELECT name FROM pragma_table_info('records')")[0]?.values.map((r) => r[0]) ?? []);
+    const missing = COLUMNS.filter((c) => !have.has(c));
+    if (have.size === 0) throw new Error('not a legacy Atuin records.db: it has no `records` table');
+    if (missing.length) throw new Error(`not a legacy Atuin records.db: table \`records\` lacks ${missing.map((c) => `\`${c}\``).join(', ')}`);
+    // The timestamp as text: nanoseconds do not fit a JS number.
+    const stmt = db.prepare(
+      'SELECT id, parent, host, CAST(timestamp AS TEXT), tag, version, data, cek FROM records ORDER BY rowid',
+    );
+    const out = [];
+    try {
+      while (stmt.step()) {
+        const [id, parent, host, ts, tag, version, data, cek] = stmt.get();
+        if (!/^\d+$/.test(ts ?? '')) throw new Error(`records.db: record ${id} has timestamp ${JSON.stringify(ts)}, not a whole number of nanoseconds`);
+        out.push(
+          `{"id":${JSON.stringify(id)},"parent":${JSON.stringify(parent ?? null)},"host":${JSON.stringify(host)},` +
+            `"timestamp":${ts},"tag":${JSON.stringify(tag)},"version":${JSON.stringify(version)},` +
+            `"data":{"data":${JSON.stringify(text(data))},"content_encryption_key":${JSON.stringify(text(cek))}}}`,
+        );
+      }
+    } finally {
+      stmt.free();
+    }
+    return `[${out.join(',')}]`;
+  } finally {
+    db.close();
+  }
+}
