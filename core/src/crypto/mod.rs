@@ -17,7 +17,7 @@ pub mod paseto;
 pub mod pie;
 
 pub use envelope::{
-    check_key, decrypt_record, encrypt_record, implicit_assertion, is_plaintext_tag,
+    check_key, check_key_id, decrypt_record, encrypt_record, implicit_assertion, is_plaintext_tag,
     reencrypt_record, CryptoError,
 };
 pub use key::{Key, KeyError};
