@@ -317,8 +317,8 @@ fn refuse_holes(batch: &[WireRecord], new: &[usize], status: &Status) -> Result<
     }
     for (series, mut idx) in above {
         idx.sort_unstable();
-        let mut expected = status.get(&series).map_or(0, |t| t + 1);
-        for given in idx {
+        let from = status.get(&series).map_or(0, |t| t + 1);
+        for (expected, given) in (from..).zip(idx) {
             if given != expected {
                 return Err(PushError::Hole {
                     series,
@@ -326,7 +326,6 @@ fn refuse_holes(batch: &[WireRecord], new: &[usize], status: &Status) -> Result<
                     given,
                 });
             }
-            expected += 1;
         }
     }
     Ok(())
