@@ -143,6 +143,7 @@ pub fn place(
 mod tests {
     use super::*;
     use crate::record::{HostId, Tag};
+    use alloc::string::ToString;
     use alloc::vec;
     use uuid::Uuid;
 
@@ -168,7 +169,17 @@ mod tests {
         assert_eq!(place(&s(), None, &mut m, &[0, 1, 2], &[]), Ok(2));
         // a gap nobody declared is refused, and leaves `missing` alone
         let e = place(&s(), Some(2), &mut m, &[5], &[]).unwrap_err();
-        assert!(matches!(e, PlaceError::NotNext { expected: 3, got: 5, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                PlaceError::NotNext {
+                    expected: 3,
+                    got: 5,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         // declared skips become missing
         assert_eq!(
             place(&s(), Some(2), &mut m, &[5, 6, 9], &[r(7, 8), r(3, 4)]),
@@ -178,7 +189,17 @@ mod tests {
         // a skip that does not match where the page jumps is refused
         let mut m2 = m.clone();
         let e = place(&s(), Some(9), &mut m2, &[12], &[r(10, 10)]).unwrap_err();
-        assert!(matches!(e, PlaceError::NotNext { expected: 11, got: 12, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                PlaceError::NotNext {
+                    expected: 11,
+                    got: 12,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let e = place(&s(), Some(9), &mut m2, &[10], &[r(11, 11)]).unwrap_err();
         assert!(matches!(e, PlaceError::BadSkip { .. }), "{e}");
         assert_eq!(m2, m);
@@ -186,7 +207,17 @@ mod tests {
         assert_eq!(place(&s(), Some(9), &mut m, &[4, 7], &[]), Ok(9));
         assert_eq!(m, vec![r(3, 3), r(8, 8)]);
         let e = place(&s(), Some(9), &mut m, &[3, 5], &[]).unwrap_err();
-        assert!(matches!(e, PlaceError::NotNext { expected: 10, got: 5, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                PlaceError::NotNext {
+                    expected: 10,
+                    got: 5,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         // fills and an append in one page
         assert_eq!(place(&s(), Some(9), &mut m, &[3, 8, 10], &[]), Ok(10));
         assert!(m.is_empty());

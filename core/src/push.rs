@@ -525,22 +525,32 @@ mod tests {
         assert_eq!((plan.new, plan.duplicates), (vec![0], 1));
         // two different records for one slot conflict
         let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 2)];
-        assert_eq!(classify(&b, &Occupied::new(), Holes::Keep).unwrap_err().status(), 409);
+        assert_eq!(
+            classify(&b, &Occupied::new(), Holes::Keep)
+                .unwrap_err()
+                .status(),
+            409
+        );
         // same idx in different series or hosts is fine
         let b = vec![
             rec(1, "kv", 0, 1),
             rec(2, "kv", 0, 2),
             rec(1, "history", 0, 3),
         ];
-        assert_eq!(classify(&b, &Occupied::new(), Holes::Keep).unwrap().new.len(), 3);
+        assert_eq!(
+            classify(&b, &Occupied::new(), Holes::Keep)
+                .unwrap()
+                .new
+                .len(),
+            3
+        );
     }
 
     #[test]
     fn holes_are_refused_above_the_last_idx_only() {
         let empty = Status::new();
-        let refuse = |b: &[WireRecord], st: &Status, occ: &Occupied| {
-            classify(b, occ, Holes::Refuse(st))
-        };
+        let refuse =
+            |b: &[WireRecord], st: &Status, occ: &Occupied| classify(b, occ, Holes::Refuse(st));
         // idx 5 into an empty series: the next idx is 0
         let err = refuse(&[rec(1, "kv", 5, 1)], &empty, &Occupied::new()).unwrap_err();
         assert_eq!(
@@ -558,7 +568,17 @@ mod tests {
         // a gap inside the batch, in any order
         let b = [rec(1, "kv", 2, 3), rec(1, "kv", 0, 1)];
         let err = refuse(&b, &empty, &Occupied::new()).unwrap_err();
-        assert!(matches!(err, PushError::Hole { expected: 1, given: 2, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                PushError::Hole {
+                    expected: 1,
+                    given: 2,
+                    ..
+                }
+            ),
+            "{err}"
+        );
         // consecutive from the last idx, unordered, with a duplicate: fine
         let st: Status = [(key(1, "kv"), 1)].into_iter().collect();
         let mut occ = Occupied::new();
@@ -569,7 +589,11 @@ mod tests {
         let b = [rec(1, "history", 0, 5), rec(1, "kv", 4, 6)];
         assert!(matches!(
             refuse(&b, &st, &occ).unwrap_err(),
-            PushError::Hole { expected: 2, given: 4, .. }
+            PushError::Hole {
+                expected: 2,
+                given: 4,
+                ..
+            }
         ));
         // below the last idx (a store with holes from an import): fills are accepted
         let st: Status = [(key(1, "kv"), 9)].into_iter().collect();

@@ -157,8 +157,7 @@ pub async fn sync<L: LocalStore, R: Remote>(
     let remote_status = remote.status().await.map_err(SyncError::Remote)?;
     let transfers = plan::plan_with_holes(&local_status, &remote_status, &missing);
 
-    let key_check =
-        verify_key(local, remote, &local_status, &missing, &remote_status, key).await?;
+    let key_check = verify_key(local, remote, &local_status, &missing, &remote_status, key).await?;
 
     let all_total: u64 = transfers.iter().map(Transfer::len).sum();
     let mut report = SyncReport {
@@ -341,7 +340,9 @@ async fn upload<L: LocalStore, R: Remote>(
             .take_while(|(r, i)| r.idx == *i && r.series() == t.series)
             .count();
         let mut stop = (run as u64) < want;
-        let mut problem = stop.then_some(SeriesError::LocalHole { idx: at + run as u64 });
+        let mut problem = stop.then_some(SeriesError::LocalHole {
+            idx: at + run as u64,
+        });
         let mut good = run;
         for (i, r) in recs[..run].iter().enumerate() {
             if r.tag.is_plaintext() {
@@ -427,12 +428,7 @@ async fn verify_key<L: LocalStore, R: Remote>(
             continue;
         };
         match crypto::check_key(r, key) {
-            Ok(()) => {
-                return Ok(KeyCheck::Verified {
-                    series,
-                    idx: r.idx,
-                })
-            }
+            Ok(()) => return Ok(KeyCheck::Verified { series, idx: r.idx }),
             Err(e @ CryptoError::WrongKey { .. }) => return Err(SyncError::WrongKey(e)),
             Err(_) => continue,
         }

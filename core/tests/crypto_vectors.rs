@@ -10,8 +10,8 @@ use uuid::Uuid;
 use terrapin_core::crypto::paseto::{self, PasetoError};
 use terrapin_core::crypto::pie::{self, PieError};
 use terrapin_core::crypto::{
-    check_key, check_key_id, decrypt_record, encrypt_record, implicit_assertion, reencrypt_record, CryptoError,
-    Key, KeyError,
+    check_key, check_key_id, decrypt_record, encrypt_record, implicit_assertion, reencrypt_record,
+    CryptoError, Key, KeyError,
 };
 use terrapin_core::random::{Entropy, EntropyError};
 use terrapin_core::record::{

@@ -6,8 +6,8 @@ use std::cell::Cell;
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::memory::{MemoryError, MemoryStore};
-use terrapin_core::push::PushError;
 use terrapin_core::plan::Direction;
+use terrapin_core::push::PushError;
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{
     DecryptedData, Host, HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version,
@@ -342,9 +342,18 @@ fn holes_at_start_middle_and_end_are_stepped_over_reported_and_filled_later() {
     assert_eq!(r.damaged, want_damage);
     assert_eq!(r.uploaded, 12);
     assert_eq!(r.downloaded, (45 + 7 + 99 + 3 + 90 + 250) as u64);
-    assert!(matches!(r.key_check, KeyCheck::Verified { .. }), "{:?}", r.key_check);
+    assert!(
+        matches!(r.key_check, KeyCheck::Verified { .. }),
+        "{:?}",
+        r.key_check
+    );
     // every healthy series synced completely, the damaged ones up to and past their holes
-    for (host, tag, n) in [(1, "kv", 7), (2, "kv", 3), (4, "history", 250), (9, "kv", 12)] {
+    for (host, tag, n) in [
+        (1, "kv", 7),
+        (2, "kv", 3),
+        (4, "history", 250),
+        (9, "kv", 12),
+    ] {
         let got = run(LocalStore::read(&local, &sk(host, tag), 0, 1000)).unwrap();
         assert!(got == full(host, tag, n), "{host}/{tag}");
     }
@@ -396,7 +405,10 @@ fn holes_at_start_middle_and_end_are_stepped_over_reported_and_filled_later() {
     assert_eq!(run(LocalStore::missing(&local)).unwrap(), Missing::new());
     let mut want = remote.inner.all();
     want.sort_by_key(|r| (r.series(), r.idx));
-    assert!(local.all() == want, "local and remote hold the same records");
+    assert!(
+        local.all() == want,
+        "local and remote hold the same records"
+    );
 }
 
 #[test]
@@ -412,7 +424,10 @@ fn a_partly_filled_hole_keeps_the_rest_missing() {
     remote.insert(&all[17..18]).unwrap();
     let r = run(sync::sync(&local, &remote, &k, 4, |_| {})).unwrap();
     assert_eq!(r.downloaded, 3);
-    assert_eq!(r.damaged[0].missing, vec![ir(10, 11), ir(14, 16), ir(18, 19)]);
+    assert_eq!(
+        r.damaged[0].missing,
+        vec![ir(10, 11), ir(14, 16), ir(18, 19)]
+    );
     assert_eq!(
         run(LocalStore::missing(&local)).unwrap()[&sk(1, "history")],
         vec![ir(10, 11), ir(14, 16), ir(18, 19)]
@@ -517,7 +532,11 @@ fn nothing_readable_to_check_the_key_against_is_named_and_uploads_nothing() {
     assert_eq!(r.uploaded, 0);
     let mine = r.damaged.iter().find(|d| d.series == sk(3, "kv")).unwrap();
     assert_eq!(mine.error, Some(SeriesError::KeyUnchecked));
-    assert!(remote.inner.all().iter().all(|r| r.host.id != HostId(Uuid::from_u128(3))));
+    assert!(remote
+        .inner
+        .all()
+        .iter()
+        .all(|r| r.host.id != HostId(Uuid::from_u128(3))));
     // downloads still ran: the damaged records are stored, the empty series reported
     assert_eq!(r.downloaded, 3);
     let empty = r.damaged.iter().find(|d| d.series == sk(1, "kv")).unwrap();

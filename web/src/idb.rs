@@ -492,7 +492,12 @@ impl IdbStore {
                                     .map_err(|e| corrupt("record", e))
                             })
                             .collect::<Result<_, _>>()?;
-                    all.extend(page[at..end].iter().map(|r| r.idx).zip(jsons.iter().cloned()));
+                    all.extend(
+                        page[at..end]
+                            .iter()
+                            .map(|r| r.idx)
+                            .zip(jsons.iter().cloned()),
+                    );
                     all.sort_unstable_by_key(|e| e.0);
                     let parts: Vec<&str> = all.iter().map(|e| e.1.as_str()).collect();
                     format!("[{}]", parts.join(","))

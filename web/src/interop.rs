@@ -6,12 +6,12 @@
 //! text, so no 64-bit field loses precision.
 
 use serde::Serialize;
+use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::plan::Direction;
-use terrapin_core::status::Status;
-use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::record::SeriesKey;
+use terrapin_core::status::Status;
 use terrapin_core::sync::{KeyCheck, Progress, SeriesError, SyncReport};
 use wasm_bindgen::prelude::*;
 

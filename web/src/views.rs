@@ -11,9 +11,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use terrapin_core::crypto::{decrypt_record, Key};
+use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
-use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
 use terrapin_core::store::{HistoryStore, KvStore, RecordOrigin};
@@ -312,7 +312,9 @@ impl LocalStore for ViewStore {
             self.stale.set(true);
         }
         let bytes = derived.as_deref().map(encode_page);
-        self.idb.append_with(page, skipped, bytes.as_deref()).await?;
+        self.idb
+            .append_with(page, skipped, bytes.as_deref())
+            .await?;
         self.appended.set(self.appended.get() + page.len() as u64);
         if let Some(d) = derived {
             self.views.borrow_mut().apply(d);

@@ -197,7 +197,10 @@ async fn declared_holes_are_kept_filled_and_read_around() {
     assert_eq!(idx(s.read(&h, 0, 10_000).await.unwrap()), all);
     assert_eq!(idx(s.read(&h, 3, 3).await.unwrap()), vec![5]);
     // an undeclared gap and a taken idx are still refused
-    assert!(s.append(&page(1, "history", CHUNK + 16, 1), &[]).await.is_err());
+    assert!(s
+        .append(&page(1, "history", CHUNK + 16, 1), &[])
+        .await
+        .is_err());
     assert!(s.append(&page(1, "history", 5, 1), &[]).await.is_err());
     // fills: one in the first chunk between stored records, one in the empty chunk
     s.append(&[rec(1, "history", 3), rec(1, "history", 40)], &[])
@@ -221,9 +224,14 @@ async fn declared_holes_are_kept_filled_and_read_around() {
     rest.extend(page(1, "history", 41, CHUNK + 9 - 40));
     s.append(&rest, &[]).await.unwrap();
     assert!(s.missing().await.unwrap().is_empty());
-    assert_eq!(s.read(&h, 0, 10_000).await.unwrap(), page(1, "history", 0, CHUNK + 15));
+    assert_eq!(
+        s.read(&h, 0, 10_000).await.unwrap(),
+        page(1, "history", 0, CHUNK + 15)
+    );
     // and an append after the holes are gone continues the series
-    s.append(&page(1, "history", CHUNK + 15, 2), &[]).await.unwrap();
+    s.append(&page(1, "history", CHUNK + 15, 2), &[])
+        .await
+        .unwrap();
     assert_eq!(s.status().await.unwrap().get(&h), Some(CHUNK + 16));
 }
 
