@@ -615,12 +615,15 @@ impl HttpRemote {
             let got = self
                 .next_once(series, from, count - out.len() as u64)
                 .await?;
-            // Stop at the end, or at an answer that does not move forward (the core checks
-            // the page as a whole).
+            // Stop at the end, or at an answer that does not move forward (a first answer is
+            // kept whatever it holds: the core checks the page as a whole).
             let Some(last) = got.last().map(|r| r.idx) else {
                 break;
             };
             let forward = got[0].idx >= from && last >= from;
+            if !forward && !out.is_empty() {
+                break;
+            }
             out.extend(got);
             if !forward {
                 break;

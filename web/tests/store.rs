@@ -156,11 +156,16 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
         s.append(&mixed, &[]).await,
         Err(StoreError::Place(PlaceError::BadPage(_)))
     ));
+    // A gap inside a page that the page does not declare skipped.
     let mut holes = page(1, "history", 10, 2);
     holes.push(rec(1, "history", 13));
     assert!(matches!(
         s.append(&holes, &[]).await,
-        Err(StoreError::Place(PlaceError::BadPage(_)))
+        Err(StoreError::Place(PlaceError::NotNext {
+            expected: 12,
+            got: 13,
+            ..
+        }))
     ));
     assert!(matches!(
         s.append(&[], &[]).await,
