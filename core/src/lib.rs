@@ -8,6 +8,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod crypto;
+pub mod holes;
 pub mod import;
 pub mod legacy;
 pub mod memory;

@@ -1,25 +1,29 @@
 //! An in-memory record store: a [`LocalStore`] and [`Remote`] for tests, demos and benchmarks.
+//! As a remote it follows the server's push rules ([`crate::push::classify`], holes refused);
+//! as a local store, the placing rule of [`crate::holes::place`].
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cell::RefCell;
 
+use crate::holes::{self, IdxRange, Missing, PlaceError};
+use crate::push::{self, Holes, Occupied, PushError};
 use crate::record::{RecordIdx, SeriesKey};
 use crate::status::Status;
 use crate::sync::{EncRecord, LocalStore, Remote};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MemoryError {
-    #[error("record {idx} of {series} does not follow the series' last idx")]
-    Gap { series: SeriesKey, idx: RecordIdx },
-    #[error("idx {idx} of {series} is already taken by another record")]
-    Conflict { series: SeriesKey, idx: RecordIdx },
+    #[error(transparent)]
+    Push(#[from] PushError),
+    #[error(transparent)]
+    Place(#[from] PlaceError),
 }
 
-/// Series kept as vectors indexed by idx.
+/// Series kept as maps from idx to record.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    series: RefCell<BTreeMap<SeriesKey, Vec<EncRecord>>>,
+    series: RefCell<BTreeMap<SeriesKey, BTreeMap<RecordIdx, EncRecord>>>,
 }
 
 impl MemoryStore {
@@ -29,57 +33,64 @@ impl MemoryStore {
 
     /// Every record, series by series in idx order.
     pub fn all(&self) -> Vec<EncRecord> {
-        self.series.borrow().values().flatten().cloned().collect()
+        self.series
+            .borrow()
+            .values()
+            .flat_map(|s| s.values())
+            .cloned()
+            .collect()
     }
 
-    /// Append records in order; identical records already stored are skipped. All or nothing.
+    /// Store records as they are, holes and all (as the server's import does); identical
+    /// records already stored are skipped, a different record in a taken slot refuses all.
     pub fn insert(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
-        let mut map = self.series.borrow_mut();
-        let mut lens: BTreeMap<SeriesKey, usize> = BTreeMap::new();
-        let mut fresh = Vec::new();
-        for r in records {
-            let key = r.series();
-            let stored = map.get(&key).map_or(0, Vec::len);
-            let len = lens.entry(key.clone()).or_insert(stored);
-            let at = usize::try_from(r.idx).unwrap_or(usize::MAX);
-            if at < stored {
-                if map.get(&key).and_then(|v| v.get(at)) != Some(r) {
-                    return Err(MemoryError::Conflict {
-                        series: key,
-                        idx: r.idx,
-                    });
-                }
-            } else if at == *len {
-                *len += 1;
-                fresh.push(r.clone());
-            } else {
-                return Err(MemoryError::Gap {
-                    series: key,
-                    idx: r.idx,
-                });
-            }
+        self.push_with(records, Holes::Keep)
+    }
+
+    /// Remove records (to make holes in a test's remote).
+    pub fn remove(&self, series: &SeriesKey, range: IdxRange) {
+        if let Some(s) = self.series.borrow_mut().get_mut(series) {
+            s.retain(|idx, _| !range.contains(*idx));
         }
-        for r in fresh {
-            map.entry(r.series()).or_default().push(r);
+    }
+
+    fn push_with(&self, records: &[EncRecord], holes: Holes<'_>) -> Result<(), MemoryError> {
+        let occupied: Occupied = {
+            let map = self.series.borrow();
+            records
+                .iter()
+                .filter_map(|r| {
+                    let s = r.series();
+                    let id = map.get(&s)?.get(&r.idx)?.id;
+                    Some(((s, r.idx), id))
+                })
+                .collect()
+        };
+        let plan = push::classify(records, &occupied, holes)?;
+        let mut map = self.series.borrow_mut();
+        for i in plan.new {
+            let r = &records[i];
+            map.entry(r.series()).or_default().insert(r.idx, r.clone());
         }
         Ok(())
     }
 
     fn range(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Vec<EncRecord> {
         let map = self.series.borrow();
-        let Some(v) = map.get(series) else {
+        let Some(s) = map.get(series) else {
             return Vec::new();
         };
-        let start = usize::try_from(start).unwrap_or(usize::MAX).min(v.len());
-        let count = usize::try_from(count).unwrap_or(usize::MAX);
-        v[start..].iter().take(count).cloned().collect()
+        s.range(start..)
+            .take(usize::try_from(count).unwrap_or(usize::MAX))
+            .map(|(_, r)| r.clone())
+            .collect()
     }
 
     fn status_now(&self) -> Status {
         self.series
             .borrow()
             .iter()
-            .filter_map(|(k, v)| v.last().map(|r| (k.clone(), r.idx)))
+            .filter_map(|(k, v)| v.keys().next_back().map(|i| (k.clone(), *i)))
             .collect()
     }
 }
@@ -89,16 +100,47 @@ impl LocalStore for MemoryStore {
     async fn status(&self) -> Result<Status, MemoryError> {
         Ok(self.status_now())
     }
+    async fn missing(&self) -> Result<Missing, MemoryError> {
+        Ok(self
+            .series
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), holes::gaps(v.keys().copied())))
+            .filter(|(_, g)| !g.is_empty())
+            .collect())
+    }
     async fn read(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, MemoryError> {
-        Ok(self.range(series, start, count))
+        let end = start.saturating_add(count);
+        let mut v = self.range(series, start, count);
+        v.retain(|r| r.idx < end);
+        Ok(v)
     }
-    async fn append(&self, page: &[EncRecord]) -> Result<(), MemoryError> {
-        self.insert(page)
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), MemoryError> {
+        let first = page.first().ok_or(PlaceError::Empty)?;
+        let series = first.series();
+        if page.iter().any(|r| r.series() != series) {
+            return Err(PlaceError::BadPage("records of more than one series").into());
+        }
+        let (last, mut missing) = {
+            let map = self.series.borrow();
+            let held = map.get(&series);
+            let last = held.and_then(|s| s.keys().next_back().copied());
+            let gaps = held.map_or_else(Vec::new, |s| holes::gaps(s.keys().copied()));
+            (last, gaps)
+        };
+        let idx: Vec<RecordIdx> = page.iter().map(|r| r.idx).collect();
+        holes::place(&series, last, &mut missing, &idx, skipped)?;
+        let mut map = self.series.borrow_mut();
+        let s = map.entry(series).or_default();
+        for r in page {
+            s.insert(r.idx, r.clone());
+        }
+        Ok(())
     }
 }
 
@@ -116,6 +158,7 @@ impl Remote for MemoryStore {
         Ok(self.range(series, start, count))
     }
     async fn push(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
-        self.insert(records)
+        let status = self.status_now();
+        self.push_with(records, Holes::Refuse(&status))
     }
 }

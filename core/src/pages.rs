@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use uuid::Uuid;
 
-use crate::push::{classify, Occupied, PushError, WireRecord};
+use crate::push::{classify, Holes, Occupied, PushError, WireRecord};
 use crate::record::{RecordId, RecordIdx, SeriesKey};
 
 /// Page body format byte.
@@ -239,9 +239,13 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// Plans a validated batch against the pages it touches: for every series of the batch, the
 /// pages with `first` from the page holding its lowest idx (or the start) up to its highest
 /// idx (see [`crate::push::ranges`]). Duplicates are skipped, any conflict refuses the batch
-/// (nothing is written), and only pages that receive records are rewritten, split by
-/// [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`].
-pub fn plan_push(batch: &[WireRecord], loaded: &[StoredPage]) -> Result<PushWrites, PagePushError> {
+/// (nothing is written), so does a hole under [`Holes::Refuse`], and only pages that receive
+/// records are rewritten, split by [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`].
+pub fn plan_push(
+    batch: &[WireRecord],
+    loaded: &[StoredPage],
+    holes: Holes<'_>,
+) -> Result<PushWrites, PagePushError> {
     let mut views: BTreeMap<SeriesKey, Vec<(RecordIdx, PageView<'_>)>> = BTreeMap::new();
     let mut occupied = Occupied::new();
     for p in loaded {
@@ -258,7 +262,7 @@ pub fn plan_push(batch: &[WireRecord], loaded: &[StoredPage]) -> Result<PushWrit
             .or_default()
             .push((p.first, view));
     }
-    let plan = classify(batch, &occupied)?;
+    let plan = classify(batch, &occupied, holes)?;
     let mut fresh: BTreeMap<SeriesKey, Vec<(RecordIdx, RecordId, Vec<u8>)>> = BTreeMap::new();
     for &i in &plan.new {
         let r = &batch[i];
@@ -459,7 +463,7 @@ mod tests {
                     body: b.clone(),
                 })
                 .collect();
-            let w = plan_push(batch, &loaded)?;
+            let w = plan_push(batch, &loaded, Holes::Keep)?;
             for (_, k) in &w.delete {
                 self.0.remove(k);
             }

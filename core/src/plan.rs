@@ -2,6 +2,7 @@
 
 use alloc::vec::Vec;
 
+use crate::holes::Missing;
 use crate::record::{RecordIdx, SeriesKey};
 use crate::status::{Diff, Status};
 
@@ -94,6 +95,27 @@ pub fn plan(local: &Status, remote: &Status) -> Vec<Transfer> {
     plan_from_diff(&local.diff(remote))
 }
 
+/// [`plan`], plus a download of every hole of the local store (`missing`) that lies within the
+/// remote's series: holes are asked for again on every sync, in case the server now has them.
+pub fn plan_with_holes(local: &Status, remote: &Status, missing: &Missing) -> Vec<Transfer> {
+    let mut out = plan(local, remote);
+    for (series, holes) in missing {
+        let Some(tip) = remote.get(series) else {
+            continue;
+        };
+        for h in holes.iter().filter(|h| h.first <= tip) {
+            out.push(Transfer {
+                series: series.clone(),
+                direction: Direction::Download,
+                first: h.first,
+                last: h.last.min(tip),
+            });
+        }
+    }
+    out.sort_unstable();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +159,42 @@ mod tests {
         let p = plan(&local, &remote);
         let order: Vec<_> = p.iter().map(|t| t.series.clone()).collect();
         assert_eq!(order, vec![s(1, "history"), s(2, "kv"), s(3, "history")]);
+    }
+
+    #[test]
+    fn holes_are_asked_for_again() {
+        use crate::holes::IdxRange;
+        let local: Status = [(s(1, "history"), 20), (s(2, "kv"), 9)]
+            .into_iter()
+            .collect();
+        let remote: Status = [(s(1, "history"), 30), (s(2, "kv"), 4)]
+            .into_iter()
+            .collect();
+        let missing: Missing = [
+            (
+                s(1, "history"),
+                vec![IdxRange::new(0, 2), IdxRange::new(10, 11)],
+            ),
+            (s(2, "kv"), vec![IdxRange::new(3, 6), IdxRange::new(8, 8)]),
+            (s(3, "kv"), vec![IdxRange::new(0, 0)]),
+        ]
+        .into_iter()
+        .collect();
+        let got: Vec<_> = plan_with_holes(&local, &remote, &missing)
+            .into_iter()
+            .map(|t| (t.series, t.direction, t.first, t.last))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (s(1, "history"), Direction::Download, 0, 2),
+                (s(1, "history"), Direction::Download, 10, 11),
+                (s(1, "history"), Direction::Download, 21, 30),
+                (s(2, "kv"), Direction::Upload, 5, 9),
+                // only the part the remote can have
+                (s(2, "kv"), Direction::Download, 3, 4),
+            ]
+        );
     }
 
     #[test]

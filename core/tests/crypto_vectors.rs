@@ -10,8 +10,8 @@ use uuid::Uuid;
 use terrapin_core::crypto::paseto::{self, PasetoError};
 use terrapin_core::crypto::pie::{self, PieError};
 use terrapin_core::crypto::{
-    check_key, decrypt_record, encrypt_record, implicit_assertion, reencrypt_record, CryptoError,
-    Key, KeyError,
+    check_key, check_key_id, decrypt_record, encrypt_record, implicit_assertion, reencrypt_record,
+    CryptoError, Key, KeyError,
 };
 use terrapin_core::random::{Entropy, EntropyError};
 use terrapin_core::record::{
@@ -272,6 +272,19 @@ fn atuin_frozen_record_decrypts() {
     );
     let rec = golden();
     assert_eq!(check_key(&rec, &key), Ok(()));
+    assert_eq!(check_key_id(&rec, &key), Ok(()));
+    let other = Key::from_bytes([9; 32]);
+    assert!(matches!(
+        check_key_id(&rec, &other),
+        Err(CryptoError::WrongKey { record_kid, given_kid, .. })
+            if record_kid == key.key_id() && given_kid == other.key_id()
+    ));
+    let mut garbled = golden();
+    garbled.data.content_encryption_key = "{}".into();
+    assert!(matches!(
+        check_key_id(&garbled, &key),
+        Err(CryptoError::MalformedCek { .. })
+    ));
     let plain = decrypt_record(&rec, &key).expect("golden record decrypts");
     assert_eq!(plain.data.0, [1, 2, 3, 4, 5]);
     assert_eq!(plain.id, rec.id);

@@ -11,7 +11,7 @@ use core::cell::Cell;
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
 use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
-use terrapin_core::push::{self, PushLimits, SeriesRange};
+use terrapin_core::push::{self, Holes, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
 use terrapin_core::wire::NextQuery;
@@ -160,16 +160,37 @@ impl UserStore {
         Ok(())
     }
 
-    /// Stores a validated batch: duplicates skipped, any conflict refuses all of it.
-    fn store(&self, batch: &[push::WireRecord]) -> Result<(), ApiError> {
+    /// The last idx of one series, if the store holds it.
+    fn last_idx(&self, series: &SeriesKey) -> worker::Result<Option<RecordIdx>> {
+        let rows = self.query(
+            "SELECT last_idx FROM series WHERE host = ?1 AND tag = ?2",
+            vec![s(&series.host.to_string()), s(series.tag.as_str())],
+        )?;
+        Ok(rows.first().and_then(|r| as_idx(&r[0])))
+    }
+
+    /// Stores a validated batch: duplicates skipped, any conflict refuses all of it, and so
+    /// does a hole unless `keep_holes` (the v1 import, docs/PROTOCOL.md §2).
+    fn store(&self, batch: &[push::WireRecord], keep_holes: bool) -> Result<(), ApiError> {
         if batch.is_empty() {
             return Ok(());
         }
         let mut loaded = Vec::new();
+        let mut tips = Status::new();
         for r in push::ranges(batch) {
             self.load(&r, &mut loaded)?;
+            if !keep_holes {
+                if let Some(last) = self.last_idx(&r.series)? {
+                    tips.set(r.series.clone(), last);
+                }
+            }
         }
-        let writes = pages::plan_push(batch, &loaded).map_err(|e| match e {
+        let holes = if keep_holes {
+            Holes::Keep
+        } else {
+            Holes::Refuse(&tips)
+        };
+        let writes = pages::plan_push(batch, &loaded, holes).map_err(|e| match e {
             PagePushError::Push(e) => ApiError::from(e),
             PagePushError::Damaged(e) => ApiError::internal("damaged store", e),
         })?;
@@ -298,18 +319,19 @@ impl UserStore {
             (Method::Get, "/status") => json(200, &self.status()?),
             (Method::Post, "/push") => {
                 let batch = push::parse_batch(&body, &self.cfg.push)?;
-                self.store(&batch)?;
+                self.store(&batch, false)?;
                 Ok(empty_ok())
             }
             (Method::Post, "/import") => {
-                // Records moved from the v1 store: validated when they were first pushed.
+                // Records moved from the v1 store: validated when they were first pushed, and
+                // kept as they are, holes included.
                 let unlimited = PushLimits {
                     max_body_bytes: usize::MAX,
                     max_records: usize::MAX,
                     max_record_bytes: usize::MAX,
                 };
                 let batch = push::parse_batch(&body, &unlimited)?;
-                self.store(&batch)?;
+                self.store(&batch, true)?;
                 Ok(empty_ok())
             }
             (Method::Get, "/next") => {

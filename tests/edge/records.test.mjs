@@ -73,10 +73,10 @@ describe("push, status and next", () => {
   test("next pages ascend from start and cap count", async () => {
     const token = await api.register(username("next"));
     const host = uuid();
-    // pushed out of order, in two batches
+    // pushed out of order within two batches (a batch may not leave a hole: see "holes")
     const recs = series(host, "history", 0, 29);
+    ok(await api.push(token, recs.slice(0, 15).reverse()));
     ok(await api.push(token, recs.slice(15).reverse()));
-    ok(await api.push(token, recs.slice(0, 15)));
     const page = await api.next(token, { host, tag: "history", start: 10, count: 5 });
     assert.deepEqual(page.json.map((r) => r.idx), [10, 11, 12, 13, 14]);
     const noStart = await api.next(token, { host, tag: "history", count: 3 });
@@ -186,6 +186,60 @@ describe("conflicts", () => {
     assert.deepEqual(statuses, [200, 409], `${ra.text} / ${rb.text}`);
     const winner = ra.status === 200 ? a : b;
     assert.deepEqual(await api.all(token, host, "history"), winner);
+  });
+});
+
+describe("holes", () => {
+  const storeIdOf = async (name) =>
+    (await (await worker.d1()).prepare("SELECT store_id FROM users WHERE username = ?1").bind(name).first()).store_id;
+
+  test("idx 5 into an empty series is refused with 409 naming series, expected and given idx; nothing stored", async () => {
+    const name = username("hole");
+    const token = await api.register(name);
+    const host = uuid();
+    const r = await api.push(token, [record({ host, tag: "kv", idx: 5 })]);
+    refused(r, 409, /hole/);
+    assert.ok(r.json.reason.includes(`${host}/kv`), r.json.reason);
+    assert.match(r.json.reason, /next idx is 0\b/);
+    assert.match(r.json.reason, /idx 5\b/);
+    assert.deepEqual((await api.status(token)).json, { hosts: {} });
+    assert.deepEqual((await api.next(token, { host, tag: "kv", count: 10 })).json, []);
+    assert.equal((await worker.store(await storeIdOf(name), "/stats")).json.records, 0);
+  });
+
+  test("a gap after the last idx, or inside a batch, refuses the whole batch", async () => {
+    const token = await api.register(username("gap"));
+    const host = uuid();
+    ok(await api.push(token, series(host, "history", 0, 9)));
+    const before = await snapshot(token);
+    // another series' good records ride along and are refused with it
+    const other = uuid();
+    let r = await api.push(token, [...series(other, "kv", 0, 3), ...series(host, "history", 12, 14)]);
+    refused(r, 409, /next idx is 10\b.*idx 12\b/);
+    r = await api.push(token, [...series(host, "history", 10, 11), ...series(host, "history", 13, 14)]);
+    refused(r, 409, /next idx is 12\b.*idx 13\b/);
+    assert.deepEqual(await snapshot(token), before);
+    // consecutive, in any order, is stored
+    ok(await api.push(token, series(host, "history", 10, 14).reverse()));
+    assert.equal((await api.status(token)).json.hosts[host].history, 14);
+  });
+
+  test("records imported with holes read back as they are; pushes continue from the last idx and may fill", async () => {
+    const name = username("imported");
+    const token = await api.register(name);
+    const storeId = await storeIdOf(name);
+    const host = uuid();
+    const holey = [...series(host, "history", 0, 2), ...series(host, "history", 5, 6)];
+    const imp = await worker.store(storeId, "/import", { method: "POST", body: JSON.stringify(holey) });
+    assert.equal(imp.status, 200, imp.text);
+    assert.deepEqual((await api.status(token)).json, { hosts: { [host]: { history: 6 } } });
+    assert.deepEqual(await api.all(token, host, "history"), holey);
+    refused(await api.push(token, series(host, "history", 8, 8)), 409, /next idx is 7\b/);
+    ok(await api.push(token, series(host, "history", 7, 7)));
+    // a record inside the hole fills it
+    const fill = record({ host, idx: 3 });
+    ok(await api.push(token, [fill]));
+    assert.deepEqual((await api.all(token, host, "history")).map((r) => r.idx), [0, 1, 2, 3, 5, 6, 7]);
   });
 });
 

@@ -56,7 +56,7 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
     },
     { username, key },
   );
-  assert.deepEqual(seen.r, { uploaded: 0, downloaded: 4 });
+  assert.deepEqual(seen.r, { uploaded: 0, downloaded: 4, keyCheck: "verified", damaged: [] });
   assert.equal(seen.last.allDone, 4);
   assert.equal(seen.count, 3);
   assert.equal(seen.page.entries[0].command, "cargo test -p terrapin-web");
@@ -237,7 +237,7 @@ test("the package works in a Web Worker", async () => {
     { server, username },
   );
   assert.ok(r.ok, r.error);
-  assert.deepEqual(r.rep, { uploaded: 1, downloaded: 0 });
+  assert.deepEqual(r.rep, { uploaded: 1, downloaded: 0, keyCheck: "nothing_synced", damaged: [] });
   assert.equal(r.found, 1);
   await p.context.close();
 });

@@ -226,7 +226,7 @@ test("delete with confirmation: the delete record reaches the server and the oth
     const r = await c.sync();
     return { before, after: c.history.get(id) !== undefined, r };
   }, id);
-  assert.deepEqual(seen, { before: true, after: false, r: { uploaded: 0, downloaded: 1 } });
+  assert.deepEqual(seen, { before: true, after: false, r: { uploaded: 0, downloaded: 1, keyCheck: "verified", damaged: [] } });
   await search(page, "", "full-text");
 });
 

@@ -8,7 +8,7 @@ export interface TerrapinError extends Error {
   name: 'TerrapinError';
   kind:
     | 'network' | 'server' | 'rate_limited' | 'unauthorized' | 'not_found' | 'conflict'
-    | 'refused' | 'bad_response' | 'no_session' | 'aborted' | 'wrong_key' | 'bad_page'
+    | 'refused' | 'bad_response' | 'no_session' | 'aborted' | 'wrong_key'
     | 'store' | 'wrong_passphrase' | 'vault' | 'bad_key' | 'crypto' | 'legacy' | 'no_key'
     | 'no_vault' | 'busy' | 'entropy' | 'invalid';
   /** The HTTP status, when the server answered. */
@@ -99,16 +99,24 @@ export interface HistoryPage {
   total: number;
 }
 
+/** The record indexes `first..=last` of one series. */
+export interface IdxRange {
+  first: number;
+  last: number;
+}
+
 export interface SyncProgress {
   host: string;
   tag: string;
   direction: 'upload' | 'download';
-  /** Records moved for this series so far, and in all. */
+  /** Indexes covered for this series so far (moved, or found missing on the server), and in all. */
   done: number;
   total: number;
-  /** Records moved over the whole sync so far, and in all. */
+  /** Indexes covered over the whole sync so far, and in all. */
   allDone: number;
   allTotal: number;
+  /** Indexes of this series the server could not give, so far in this sync. */
+  missing: IdxRange[];
 }
 
 export interface SyncOptions {
@@ -116,9 +124,49 @@ export interface SyncOptions {
   onProgress?: (p: SyncProgress) => void;
 }
 
+/** Why a series stopped syncing (the other series went on). */
+export interface SeriesError {
+  /**
+   * `foreign_key`: a record to upload was written under another key (`recordKid`); nothing of the
+   * series from `idx` on was uploaded. `unreadable`: a record to upload has a damaged wrapped key.
+   * `local_hole`: this device lacks `idx`, so nothing past it was uploaded. `bad_page`: the
+   * server answered a malformed page from `idx`. `key_unchecked`: the key could not be checked
+   * (no record on the server could be read), so nothing was uploaded.
+   */
+  kind: 'foreign_key' | 'unreadable' | 'local_hole' | 'bad_page' | 'key_unchecked';
+  message: string;
+  idx?: number;
+  recordKid?: string;
+  keyKid?: string;
+}
+
+/** A series that did not sync completely; it is tried again on the next sync. */
+export interface DamagedSeries {
+  host: string;
+  tag: string;
+  /** Indexes the server lacks (holes at the start, middle or end); the records around them synced. */
+  missing: IdxRange[];
+  error?: SeriesError;
+}
+
 export interface SyncReport {
   uploaded: number;
   downloaded: number;
+  /**
+   * What the key was checked against before anything moved: `verified` (a record on the server
+   * opened with it), `nothing_synced` (the server holds no encrypted records yet), or
+   * `nothing_readable` (none of the server's records could be read: nothing was uploaded).
+   */
+  keyCheck: 'verified' | 'nothing_synced' | 'nothing_readable';
+  /** Every series that did not sync completely. Empty after a clean sync. */
+  damaged: DamagedSeries[];
+}
+
+/** The holes this device keeps for one series (indexes below its last one that it lacks). */
+export interface SeriesHoles {
+  host: string;
+  tag: string;
+  missing: IdxRange[];
 }
 
 export interface Status {
@@ -177,6 +225,8 @@ export class Client {
   sync(options?: SyncOptions): Promise<SyncReport>;
   refresh(): Promise<void>;
   status(): Promise<Status>;
+  /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
+  missing(): Promise<SeriesHoles[]>;
   /** The server's status (same shape). */
   remoteStatus(): Promise<Status>;
   unreadableCount(): number;

@@ -103,6 +103,8 @@ export class Client {
   refresh() { return this.#w.refresh(); }
   /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
   status() { return this.#w.status(); }
+  /** The holes of the local series (idx the server could not give), asked for again on every sync. */
+  missing() { return this.#w.missing(); }
   /** Records that could not be decrypted or decoded with the current key. */
   unreadableCount() { return this.#w.unreadableCount(); }
 

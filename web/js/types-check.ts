@@ -11,6 +11,9 @@ export async function example(): Promise<void> {
   const ctl = new AbortController();
   const report = await client.sync({ signal: ctl.signal, onProgress: (p: SyncProgress) => void p.allDone });
   const n: number = report.downloaded + report.uploaded;
+  if (report.keyCheck === "nothing_readable") void report.keyCheck;
+  for (const d of report.damaged) void [d.host, d.tag, d.missing.map((r) => r.last - r.first + 1), d.error?.kind === "foreign_key" && d.error.recordKid];
+  for (const s of await client.missing()) void s.missing[0]?.first;
   const page: HistoryPage = client.history.query({ text: "git", mode: "fuzzy", exit: 0, after: Date.now() - 1000, limit: 10 });
   for (const e of page.entries) void [e.command, e.timestamp, e.hostname, n];
   const added = await client.history.add({ command: "ls" });

@@ -4,6 +4,7 @@
 use std::cell::{Cell, RefCell};
 
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
+use terrapin_core::holes::{Missing, PlaceError};
 use terrapin_core::legacy::{self, LegacyError, LegacyRecord, Migration, UnstoredError};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
@@ -64,7 +65,6 @@ impl ClientError {
         match self {
             Self::Http(e) | Self::Sync(SyncError::Remote(e)) => e.kind(),
             Self::Sync(SyncError::WrongKey(_)) => "wrong_key",
-            Self::Sync(SyncError::BadPage { .. }) => "bad_page",
             Self::Sync(_) | Self::Store(_) => "store",
             Self::Vault(VaultError::WrongPassphrase) => "wrong_passphrase",
             Self::Vault(_) => "vault",
@@ -300,6 +300,11 @@ impl Client {
         Ok(self.store.status().await?)
     }
 
+    /// The holes of every local series that has some (idx the server could not give).
+    pub async fn missing(&self) -> Result<Missing> {
+        Ok(self.store.missing().await?)
+    }
+
     /// Encrypt and append one record to this host's series of `tag`.
     async fn write_own(&self, tag: Tag, version: Version, payload: Vec<u8>) -> Result<EncRecord> {
         let key = self.key()?;
@@ -318,10 +323,10 @@ impl Client {
                 data: DecryptedData(payload.clone()),
             };
             let enc = encrypt_record(&rec, &key, &mut OsEntropy)?;
-            match self.store.append(std::slice::from_ref(&enc)).await {
+            match self.store.append(std::slice::from_ref(&enc), &[]).await {
                 Ok(()) => return Ok(enc),
                 // Another writer took the idx (another tab, a sync): take the next one.
-                Err(StoreError::NotNext { .. }) if tries < 5 => continue,
+                Err(StoreError::Place(PlaceError::NotNext { .. })) if tries < 5 => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -366,7 +371,7 @@ impl Client {
                 page.push(encrypt_record(&rec, &key, &mut OsEntropy)?);
                 idx += 1;
             }
-            self.store.append(&page).await?;
+            self.store.append(&page, &[]).await?;
             n += page.len() as u64;
         }
         Ok(n)
@@ -456,14 +461,14 @@ impl Client {
             if run.last().is_some_and(|l| {
                 l.series() != r.series() || l.idx + 1 != r.idx || run.len() >= 1000
             }) {
-                self.store.append(&run).await?;
+                self.store.append(&run, &[]).await?;
                 n += run.len() as u64;
                 run.clear();
             }
             run.push(r);
         }
         if !run.is_empty() {
-            self.store.append(&run).await?;
+            self.store.append(&run, &[]).await?;
             n += run.len() as u64;
         }
         Ok(n)

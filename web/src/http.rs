@@ -607,7 +607,9 @@ impl Remote for HttpRemote {
         }?;
         if self.read_ahead > 0 && count > 1 && got.len() as u64 == count {
             let mut ahead = self.ahead.borrow_mut();
-            let mut next = ahead.back().map_or(start + count, |a| a.1 + a.2);
+            // The engine continues after the last idx answered (past any hole).
+            let after = got.last().map_or(start + count, |r| r.idx + 1);
+            let mut next = ahead.back().map_or(after, |a| a.1 + a.2);
             while ahead.len() < self.read_ahead {
                 let (tx, rx) = futures_channel::oneshot::channel();
                 let me = self.clone();
@@ -657,20 +659,29 @@ impl Remote for HttpRemote {
 }
 
 impl HttpRemote {
-    /// Up to `count` records from `start`, in as many requests as the server needs.
+    /// Up to `count` records from `start`, in as many requests as the server needs. A server
+    /// with holes steps over them, so each request continues after the last idx answered.
     async fn next_filled(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Fetched {
         let mut out: Vec<EncRecord> = Vec::new();
+        let mut from = start;
         while (out.len() as u64) < count {
-            let from = start + out.len() as u64;
             let got = self
                 .next_once(series, from, count - out.len() as u64)
                 .await?;
-            let n = got.len();
-            // Only a run that continues exactly is kept; the core checks the page as a whole.
-            if n == 0 || got[0].idx != from {
+            // Stop at the end, or at an answer that does not move forward (a first answer is
+            // kept whatever it holds: the core checks the page as a whole).
+            let Some(last) = got.last().map(|r| r.idx) else {
+                break;
+            };
+            let forward = got[0].idx >= from && last >= from;
+            if !forward && !out.is_empty() {
                 break;
             }
             out.extend(got);
+            if !forward {
+                break;
+            }
+            from = last + 1;
         }
         Ok(out)
     }

@@ -13,10 +13,14 @@
 //!   written with the records (see [`crate::views`]). Schema 1 kept JSON text here: such
 //!   pages are left alone and derived again from the records once a key is set.
 //! - `meta`: key string → string (host id, vault, settings).
+//! - `missing` (schema 3): key `[host, tag]` → JSON array of the series' holes
+//!   (`[{"first", "last"}, …]`, idx below its last idx the server could not give); absent for a
+//!   series without holes. Such a series' chunks may be partial anywhere.
 //!
-//! An append is one read-write transaction: it checks that the page starts right after the
-//! series' last idx, extends the partial chunk, writes the new chunks and the new last idx,
-//! and commits. A page either lands whole or not at all.
+//! An append is one read-write transaction: it places the page by the core's rule
+//! ([`terrapin_core::holes::place`]: each record continues the series or fills a hole; ranges
+//! declared skipped become holes), merges the records into their chunks, writes the chunks, the
+//! new last idx and the holes, and commits. A page either lands whole or not at all.
 
 use std::rc::Rc;
 
@@ -25,6 +29,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
 use indexed_db_futures::KeyRange;
 use js_sys::Array;
+use terrapin_core::holes::{self, IdxRange, Missing, PlaceError};
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, LocalStore};
@@ -33,12 +38,13 @@ use wasm_bindgen::JsValue;
 /// Records per stored value.
 pub const CHUNK: u64 = 256;
 /// The schema this code writes; older databases are upgraded on open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 const RECORDS: &str = "records";
 const SERIES: &str = "series";
 const DERIVED: &str = "derived";
 const META: &str = "meta";
+const MISSING: &str = "missing";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -46,14 +52,8 @@ pub enum StoreError {
     Idb(String),
     #[error("opening the database {name}: {reason}")]
     Open { name: String, reason: String },
-    #[error("a page must hold records of one series in consecutive idx order ({0})")]
-    BadPage(String),
-    #[error("{series}: page starts at idx {got}, the store expects {expected}")]
-    NotNext {
-        series: SeriesKey,
-        expected: RecordIdx,
-        got: RecordIdx,
-    },
+    #[error(transparent)]
+    Place(#[from] PlaceError),
     #[error("stored value {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
     #[error("decoding what a page means: {0}")]
@@ -149,6 +149,10 @@ impl IdbStore {
                 // Version 2: derived pages are bytes. Nothing to move: the views find the
                 // schema-1 pages on load and derive them again (so older code can't open a
                 // database whose pages it would misread).
+                // Version 3: the holes of each series. Older databases have none.
+                if old < 3 {
+                    db.create_object_store(MISSING).build()?;
+                }
                 Ok(())
             })
             .await
@@ -274,14 +278,14 @@ impl IdbStore {
         Ok(out)
     }
 
-    /// Remove every record, derived value and status (meta stays).
+    /// Remove every record, derived value, status and hole (meta stays).
     pub async fn clear_records(&self) -> Result<(), StoreError> {
         let tx = self
             .db
-            .transaction([RECORDS, SERIES, DERIVED])
+            .transaction([RECORDS, SERIES, DERIVED, MISSING])
             .with_mode(TransactionMode::Readwrite)
             .build()?;
-        for s in [RECORDS, SERIES, DERIVED] {
+        for s in [RECORDS, SERIES, DERIVED, MISSING] {
             tx.object_store(s)?.clear()?.await?;
         }
         tx.commit().await?;
@@ -289,30 +293,38 @@ impl IdbStore {
     }
 }
 
-/// Check that `page` is non-empty, of one series, and consecutive.
-fn check_page(page: &[EncRecord]) -> Result<SeriesKey, StoreError> {
-    let first = page
-        .first()
-        .ok_or_else(|| StoreError::BadPage("empty page".into()))?;
-    let series = first.series();
-    for (i, r) in page.iter().enumerate() {
-        if r.host.id != series.host || r.tag != series.tag {
-            return Err(StoreError::BadPage(format!(
-                "record {} belongs to {}, the page to {series}",
-                r.id,
-                r.series()
-            )));
-        }
-        if r.idx != first.idx + i as u64 {
-            return Err(StoreError::BadPage(format!(
-                "record {} has idx {}, expected {}",
-                r.id,
-                r.idx,
-                first.idx + i as u64
-            )));
-        }
+/// The series of a page: non-empty, every record of one series.
+fn page_series(page: &[EncRecord]) -> Result<SeriesKey, StoreError> {
+    let series = page.first().ok_or(PlaceError::Empty)?.series();
+    if page
+        .iter()
+        .any(|r| r.host.id != series.host || r.tag != series.tag)
+    {
+        return Err(PlaceError::BadPage("records of more than one series").into());
     }
     Ok(series)
+}
+
+/// Parse `[host, tag]`.
+fn parse_series_key(k: &JsValue) -> Result<SeriesKey, StoreError> {
+    let arr = Array::from(k);
+    let host = arr
+        .get(0)
+        .as_string()
+        .ok_or_else(|| corrupt("series key", "host"))?;
+    let tag = arr
+        .get(1)
+        .as_string()
+        .ok_or_else(|| corrupt("series key", "tag"))?;
+    let host = host.parse().map_err(|e| corrupt("series key", e))?;
+    Ok(SeriesKey::new(host, tag.into()))
+}
+
+fn parse_missing(v: &JsValue) -> Result<Vec<IdxRange>, StoreError> {
+    let s = v
+        .as_string()
+        .ok_or_else(|| corrupt("series holes", "not a string"))?;
+    serde_json::from_str(&s).map_err(|e| corrupt("series holes", e))
 }
 
 fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, StoreError> {
@@ -338,22 +350,32 @@ impl LocalStore for IdbStore {
             .collect::<Result<_, _>>()?;
         let mut status = Status::new();
         for (k, v) in keys.iter().zip(vals.iter()) {
-            let arr = Array::from(k);
-            let host = arr
-                .get(0)
-                .as_string()
-                .ok_or_else(|| corrupt("series key", "host"))?;
-            let tag = arr
-                .get(1)
-                .as_string()
-                .ok_or_else(|| corrupt("series key", "tag"))?;
-            let host = host.parse().map_err(|e| corrupt("series key", e))?;
             let last = v
                 .as_f64()
                 .ok_or_else(|| corrupt("series last idx", "not a number"))?;
-            status.set(SeriesKey::new(host, tag.into()), last as u64);
+            status.set(parse_series_key(k)?, last as u64);
         }
         Ok(status)
+    }
+
+    async fn missing(&self) -> Result<Missing, StoreError> {
+        let tx = self.db.transaction(MISSING).build()?;
+        let store = tx.object_store(MISSING)?;
+        let keys: Vec<JsValue> = store
+            .get_all_keys::<JsValue>()
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        let vals: Vec<JsValue> = store
+            .get_all::<JsValue>()
+            .primitive()?
+            .await?
+            .collect::<Result<_, _>>()?;
+        let mut out = Missing::new();
+        for (k, v) in keys.iter().zip(vals.iter()) {
+            out.insert(parse_series_key(k)?, parse_missing(v)?);
+        }
+        Ok(out)
     }
 
     async fn read(
@@ -381,21 +403,23 @@ impl LocalStore for IdbStore {
         Ok(out)
     }
 
-    async fn append(&self, page: &[EncRecord]) -> Result<(), StoreError> {
-        self.append_with(page, None).await
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), StoreError> {
+        self.append_with(page, skipped, None).await
     }
 }
 
 impl IdbStore {
-    /// Append a page and, in the same transaction, what it means (`derived`, see
-    /// [`crate::views`]), keyed by the page's first idx.
+    /// Append a page (see [`LocalStore::append`]) and, in the same transaction, what it means
+    /// (`derived`, see [`crate::views`]), keyed by the page's first idx.
     pub async fn append_with(
         &self,
         page: &[EncRecord],
+        skipped: &[IdxRange],
         derived: Option<&[u8]>,
     ) -> Result<(), StoreError> {
-        let series = check_page(page)?;
+        let series = page_series(page)?;
         let first = page[0].idx;
+        let idx: Vec<RecordIdx> = page.iter().map(|r| r.idx).collect();
         // Work that needs no transaction first: a transaction must not wait on anything but
         // its own requests, or the browser commits it early.
         let mut encoded: Vec<String> = Vec::with_capacity(page.len());
@@ -405,74 +429,108 @@ impl IdbStore {
 
         let tx = self
             .db
-            .transaction([RECORDS, SERIES, DERIVED])
+            .transaction([RECORDS, SERIES, DERIVED, MISSING])
             .with_mode(TransactionMode::Readwrite)
             .with_options(Self::tx_options())
             .build()?;
         let records = tx.object_store(RECORDS)?;
         let series_store = tx.object_store(SERIES)?;
+        let missing_store = tx.object_store(MISSING)?;
         let last: Option<JsValue> = series_store.get(series_key(&series)).primitive()?.await?;
-        let expected = match last.and_then(|v| v.as_f64()) {
-            Some(l) => l as u64 + 1,
-            None => 0,
+        let last = last.and_then(|v| v.as_f64()).map(|l| l as u64);
+        let held: Option<JsValue> = missing_store.get(series_key(&series)).primitive()?.await?;
+        let mut missing = match &held {
+            Some(v) => parse_missing(v)?,
+            None => Vec::new(),
         };
-        if first != expected {
-            return Err(StoreError::NotNext {
-                series,
-                expected,
-                got: first,
-            });
-        }
-        // The partial chunk this page continues, as its JSON text without the closing `]`.
-        let mut chunk_no = first / CHUNK;
-        let mut text = if !first.is_multiple_of(CHUNK) {
-            let v: Option<JsValue> = records
-                .get(chunk_key(&series, chunk_no))
-                .primitive()?
-                .await?;
-            let s = v
-                .and_then(|v| v.as_string())
-                .ok_or_else(|| corrupt("record chunk", "the partial chunk is missing"))?;
-            let mut s = s.trim_end().to_owned();
-            if s.pop() != Some(']') {
-                return Err(corrupt("record chunk", "not a JSON array"));
-            }
-            s
-        } else {
-            String::from("[")
-        };
+        let new_last = holes::place(&series, last, &mut missing, &idx, skipped)?;
+
         let mut pending = Vec::new();
-        for (r, json) in page.iter().zip(&encoded) {
-            if r.idx / CHUNK != chunk_no {
-                text.push(']');
-                pending.push(
-                    records
-                        .put(text.as_str())
-                        .with_key(chunk_key(&series, chunk_no))
-                        .primitive()?,
-                );
-                chunk_no = r.idx / CHUNK;
-                text = String::from("[");
-            }
-            if text.len() > 1 {
-                text.push(',');
-            }
-            text.push_str(json);
+        let mut at = 0;
+        while at < page.len() {
+            // The records of one chunk.
+            let chunk_no = page[at].idx / CHUNK;
+            let end = at + page[at..].partition_point(|r| r.idx / CHUNK == chunk_no);
+            let jsons = &encoded[at..end];
+            // A chunk at or below the last idx may already hold records.
+            let stored = if last.is_some_and(|l| chunk_no <= l / CHUNK) {
+                let v: Option<JsValue> = records
+                    .get(chunk_key(&series, chunk_no))
+                    .primitive()?
+                    .await?;
+                v.map(|v| {
+                    v.as_string()
+                        .ok_or_else(|| corrupt("record chunk", "not a string"))
+                })
+                .transpose()?
+            } else {
+                None
+            };
+            let text = match stored {
+                None => format!("[{}]", jsons.join(",")),
+                // Only records above the last idx: they follow the chunk's records.
+                Some(old) if last.is_some_and(|l| page[at].idx > l) => {
+                    let mut s = old.trim_end().to_owned();
+                    if s.pop() != Some(']') {
+                        return Err(corrupt("record chunk", "not a JSON array"));
+                    }
+                    for j in jsons {
+                        s.push(',');
+                        s.push_str(j);
+                    }
+                    s.push(']');
+                    s
+                }
+                // Records filling holes: merge by idx.
+                Some(old) => {
+                    let mut all: Vec<(RecordIdx, String)> =
+                        parse_chunk("record chunk", &JsValue::from_str(&old))?
+                            .iter()
+                            .map(|r| {
+                                serde_json::to_string(r)
+                                    .map(|j| (r.idx, j))
+                                    .map_err(|e| corrupt("record", e))
+                            })
+                            .collect::<Result<_, _>>()?;
+                    all.extend(
+                        page[at..end]
+                            .iter()
+                            .map(|r| r.idx)
+                            .zip(jsons.iter().cloned()),
+                    );
+                    all.sort_unstable_by_key(|e| e.0);
+                    let parts: Vec<&str> = all.iter().map(|e| e.1.as_str()).collect();
+                    format!("[{}]", parts.join(","))
+                }
+            };
+            pending.push(
+                records
+                    .put(text.as_str())
+                    .with_key(chunk_key(&series, chunk_no))
+                    .primitive()?,
+            );
+            at = end;
         }
-        text.push(']');
-        pending.push(
-            records
-                .put(text.as_str())
-                .with_key(chunk_key(&series, chunk_no))
-                .primitive()?,
-        );
-        let last_idx = page[page.len() - 1].idx;
         pending.push(
             series_store
-                .put(JsValue::from_f64(last_idx as f64))
+                .put(JsValue::from_f64(new_last as f64))
                 .with_key(series_key(&series))
                 .primitive()?,
         );
+        if !missing.is_empty() {
+            let json = serde_json::to_string(&missing).map_err(|e| corrupt("series holes", e))?;
+            pending.push(
+                missing_store
+                    .put(json.as_str())
+                    .with_key(series_key(&series))
+                    .primitive()?,
+            );
+        } else if held.is_some() {
+            missing_store
+                .delete(series_key(&series))
+                .primitive()?
+                .await?;
+        }
         if let Some(d) = derived {
             // One derived value per page, keyed by the page's first idx.
             let derived_store = tx.object_store(DERIVED)?;

@@ -6,11 +6,13 @@
 //! text, so no 64-bit field loses precision.
 
 use serde::Serialize;
+use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::plan::Direction;
+use terrapin_core::record::SeriesKey;
 use terrapin_core::status::Status;
-use terrapin_core::sync::{Progress, SyncReport};
+use terrapin_core::sync::{KeyCheck, Progress, SeriesError, SyncReport};
 use wasm_bindgen::prelude::*;
 
 use crate::client::ClientError;
@@ -286,6 +288,7 @@ struct ProgressJs<'a> {
     total: u64,
     all_done: u64,
     all_total: u64,
+    missing: &'a [IdxRange],
 }
 
 pub fn progress_to_js(p: &Progress) -> Result<JsValue, JsValue> {
@@ -300,19 +303,115 @@ pub fn progress_to_js(p: &Progress) -> Result<JsValue, JsValue> {
         total: p.total,
         all_done: p.all_done,
         all_total: p.all_total,
+        missing: &p.missing,
     })
+}
+
+/// Why a series stopped: a kind, the message, and the details that go with the kind.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeriesErrorJs {
+    kind: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    idx: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    record_kid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key_kid: Option<String>,
+}
+
+fn series_error_js(e: &SeriesError) -> SeriesErrorJs {
+    let mut out = SeriesErrorJs {
+        kind: "",
+        message: e.to_string(),
+        idx: None,
+        record_kid: None,
+        key_kid: None,
+    };
+    match e {
+        SeriesError::ForeignKey {
+            idx,
+            record_kid,
+            key_kid,
+        } => {
+            out.kind = "foreign_key";
+            out.idx = Some(*idx);
+            out.record_kid = Some(record_kid.clone());
+            out.key_kid = Some(key_kid.clone());
+        }
+        SeriesError::Unreadable { idx, .. } => {
+            out.kind = "unreadable";
+            out.idx = Some(*idx);
+        }
+        SeriesError::LocalHole { idx } => {
+            out.kind = "local_hole";
+            out.idx = Some(*idx);
+        }
+        SeriesError::BadPage { start, .. } => {
+            out.kind = "bad_page";
+            out.idx = Some(*start);
+        }
+        SeriesError::KeyUnchecked => out.kind = "key_unchecked",
+    }
+    out
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeriesHolesJs<'a> {
+    host: String,
+    tag: &'a str,
+    missing: &'a [IdxRange],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<SeriesErrorJs>,
+}
+
+fn series_holes<'a>(
+    series: &'a SeriesKey,
+    missing: &'a [IdxRange],
+    error: Option<&SeriesError>,
+) -> SeriesHolesJs<'a> {
+    SeriesHolesJs {
+        host: series.host.to_string(),
+        tag: series.tag.as_str(),
+        missing,
+        error: error.map(series_error_js),
+    }
 }
 
 pub fn report_to_js(r: &SyncReport) -> Result<JsValue, JsValue> {
     #[derive(Serialize)]
-    struct R {
+    #[serde(rename_all = "camelCase")]
+    struct R<'a> {
         uploaded: u64,
         downloaded: u64,
+        key_check: &'static str,
+        damaged: Vec<SeriesHolesJs<'a>>,
     }
     to_js(&R {
         uploaded: r.uploaded,
         downloaded: r.downloaded,
+        key_check: match r.key_check {
+            KeyCheck::NothingSynced => "nothing_synced",
+            KeyCheck::Verified { .. } => "verified",
+            KeyCheck::NothingReadable => "nothing_readable",
+        },
+        damaged: r
+            .damaged
+            .iter()
+            .map(|d| series_holes(&d.series, &d.missing, d.error.as_ref()))
+            .collect(),
     })
+}
+
+/// The local holes: `[{host, tag, missing: [{first, last}]}]`.
+pub fn missing_to_js(m: &Missing) -> Result<JsValue, JsValue> {
+    let v: Vec<SeriesHolesJs<'_>> = m
+        .iter()
+        .map(|(s, holes)| series_holes(s, holes, None))
+        .collect();
+    to_js(&v)
 }
 
 pub fn status_to_js(s: &Status) -> Result<JsValue, JsValue> {

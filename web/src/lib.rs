@@ -190,7 +190,7 @@ impl WasmClient {
         })
     }
 
-    /// `sync({signal, onProgress})` → `{uploaded, downloaded}`.
+    /// `sync({signal, onProgress})` → `{uploaded, downloaded, keyCheck, damaged}`.
     pub fn sync(&self, options: JsValue) -> Promise {
         let c = self.inner.clone();
         let (signal, cb) = io::sync_options(&options);
@@ -211,6 +211,12 @@ impl WasmClient {
     pub fn status(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { io::status_to_js(&c.local_status().await.map_err(err)?) })
+    }
+
+    /// The holes of the local series: `[{host, tag, missing: [{first, last}]}]`.
+    pub fn missing(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move { io::missing_to_js(&c.missing().await.map_err(err)?) })
     }
 
     /// The server's status `{hosts: {host: {tag: lastIdx}}}`.

@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use terrapin_core::crypto::{decrypt_record, Key};
+use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
@@ -380,15 +381,15 @@ impl ViewStore {
         for (series, last) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
             let mut kept = Vec::new();
             let mut start = 0;
+            // Step by idx, not by records read: a series may have holes.
             while start <= last {
                 let recs = self.idb.read(&series, start, REBUILD_PAGE).await?;
-                if recs.is_empty() {
-                    break;
+                if !recs.is_empty() {
+                    let d = derive_page(&recs, &key);
+                    kept.push((start, self.pack(&d)?));
+                    views.apply(d);
                 }
-                let d = derive_page(&recs, &key);
-                kept.push((start, self.pack(&d)?));
-                views.apply(d);
-                start += recs.len() as u64;
+                start = start.saturating_add(REBUILD_PAGE);
             }
             self.idb.replace_derived(&series, &kept).await?;
         }
@@ -421,6 +422,10 @@ impl LocalStore for ViewStore {
         self.idb.status().await
     }
 
+    async fn missing(&self) -> Result<Missing, StoreError> {
+        self.idb.missing().await
+    }
+
     async fn read(
         &self,
         series: &SeriesKey,
@@ -430,7 +435,7 @@ impl LocalStore for ViewStore {
         self.idb.read(series, start, count).await
     }
 
-    async fn append(&self, page: &[EncRecord]) -> Result<(), StoreError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), StoreError> {
         let derived = match (page.first(), self.key.borrow().as_ref()) {
             (Some(first), Some(key)) if has_view(&first.tag) => Some(derive_page(page, key)),
             _ => None,
@@ -442,7 +447,9 @@ impl LocalStore for ViewStore {
             self.stale.set(true);
         }
         let bytes = derived.as_deref().map(|d| self.pack(d)).transpose()?;
-        self.idb.append_with(page, bytes.as_deref()).await?;
+        self.idb
+            .append_with(page, skipped, bytes.as_deref())
+            .await?;
         self.appended.set(self.appended.get() + page.len() as u64);
         if let Some(d) = derived {
             self.views.borrow_mut().apply(d);

@@ -2,6 +2,7 @@
 //! The IndexedDB record store in headless Chromium: appends, range reads, status, schema.
 
 use terrapin_core::crypto::{encrypt_record, Key};
+use terrapin_core::holes::{IdxRange, Missing, PlaceError};
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{
@@ -62,7 +63,7 @@ async fn appends_across_chunks_read_back_exactly() {
     // Pages of odd sizes so that they straddle chunk boundaries.
     let mut next = 0;
     for n in [1, 99, 300, 7, 256, 1] {
-        s.append(&page(1, "history", next, n)).await.unwrap();
+        s.append(&page(1, "history", next, n), &[]).await.unwrap();
         next += n;
     }
     let st = s.status().await.unwrap();
@@ -89,10 +90,10 @@ async fn appends_across_chunks_read_back_exactly() {
 #[wasm_bindgen_test]
 async fn series_are_kept_apart() {
     let s = fresh("series").await;
-    s.append(&page(1, "history", 0, 3)).await.unwrap();
-    s.append(&page(1, "kv", 0, 2)).await.unwrap();
-    s.append(&page(2, "history", 0, 5)).await.unwrap();
-    s.append(&page(2, "my-plugin", 0, 1)).await.unwrap();
+    s.append(&page(1, "history", 0, 3), &[]).await.unwrap();
+    s.append(&page(1, "kv", 0, 2), &[]).await.unwrap();
+    s.append(&page(2, "history", 0, 5), &[]).await.unwrap();
+    s.append(&page(2, "my-plugin", 0, 1), &[]).await.unwrap();
     let st = s.status().await.unwrap();
     assert_eq!(st.get(&series(1, "history")), Some(2));
     assert_eq!(st.get(&series(1, "kv")), Some(1));
@@ -108,43 +109,43 @@ async fn series_are_kept_apart() {
 #[wasm_bindgen_test]
 async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     let s = fresh("refuse").await;
-    s.append(&page(1, "history", 0, 10)).await.unwrap();
+    s.append(&page(1, "history", 0, 10), &[]).await.unwrap();
     // A gap.
-    let e = s.append(&page(1, "history", 11, 3)).await.unwrap_err();
+    let e = s.append(&page(1, "history", 11, 3), &[]).await.unwrap_err();
     assert!(
         matches!(
             e,
-            StoreError::NotNext {
+            StoreError::Place(PlaceError::NotNext {
                 expected: 10,
                 got: 11,
                 ..
-            }
+            })
         ),
         "{e}"
     );
     // An overlap (a sync run twice must not duplicate).
-    let e = s.append(&page(1, "history", 5, 10)).await.unwrap_err();
+    let e = s.append(&page(1, "history", 5, 10), &[]).await.unwrap_err();
     assert!(
         matches!(
             e,
-            StoreError::NotNext {
+            StoreError::Place(PlaceError::NotNext {
                 expected: 10,
                 got: 5,
                 ..
-            }
+            })
         ),
         "{e}"
     );
     // A first page that does not start at 0.
-    let e = s.append(&page(3, "history", 1, 1)).await.unwrap_err();
+    let e = s.append(&page(3, "history", 1, 1), &[]).await.unwrap_err();
     assert!(
         matches!(
             e,
-            StoreError::NotNext {
+            StoreError::Place(PlaceError::NotNext {
                 expected: 0,
                 got: 1,
                 ..
-            }
+            })
         ),
         "{e}"
     );
@@ -152,16 +153,24 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     let mut mixed = page(1, "history", 10, 2);
     mixed.push(rec(1, "kv", 0));
     assert!(matches!(
-        s.append(&mixed).await,
-        Err(StoreError::BadPage(_))
+        s.append(&mixed, &[]).await,
+        Err(StoreError::Place(PlaceError::BadPage(_)))
     ));
+    // A gap inside a page that the page does not declare skipped.
     let mut holes = page(1, "history", 10, 2);
     holes.push(rec(1, "history", 13));
     assert!(matches!(
-        s.append(&holes).await,
-        Err(StoreError::BadPage(_))
+        s.append(&holes, &[]).await,
+        Err(StoreError::Place(PlaceError::NotNext {
+            expected: 12,
+            got: 13,
+            ..
+        }))
     ));
-    assert!(matches!(s.append(&[]).await, Err(StoreError::BadPage(_))));
+    assert!(matches!(
+        s.append(&[], &[]).await,
+        Err(StoreError::Place(PlaceError::Empty))
+    ));
     // Nothing of the refused pages landed.
     assert_eq!(
         s.status().await.unwrap().get(&series(1, "history")),
@@ -175,11 +184,68 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
 }
 
 #[wasm_bindgen_test]
+async fn declared_holes_are_kept_filled_and_read_around() {
+    let s = fresh("holes").await;
+    let h = series(1, "history");
+    // 0..=2, then a page that skips 3..=4 and a whole chunk (5..=CHUNK+9), then CHUNK+10..
+    s.append(&page(1, "history", 0, 3), &[]).await.unwrap();
+    let mut skipping = vec![rec(1, "history", 5), rec(1, "history", 6)];
+    skipping.extend(page(1, "history", CHUNK + 10, 5));
+    let skips = [IdxRange::new(3, 4), IdxRange::new(7, CHUNK + 9)];
+    s.append(&skipping, &skips).await.unwrap();
+    assert_eq!(s.status().await.unwrap().get(&h), Some(CHUNK + 14));
+    let want: Missing = [(h.clone(), skips.to_vec())].into_iter().collect();
+    assert_eq!(s.missing().await.unwrap(), want);
+    let idx = |v: Vec<EncRecord>| v.iter().map(|r| r.idx).collect::<Vec<_>>();
+    let mut all: Vec<u64> = vec![0, 1, 2, 5, 6];
+    all.extend(CHUNK + 10..CHUNK + 15);
+    assert_eq!(idx(s.read(&h, 0, 10_000).await.unwrap()), all);
+    assert_eq!(idx(s.read(&h, 3, 3).await.unwrap()), vec![5]);
+    // an undeclared gap and a taken idx are still refused
+    assert!(s
+        .append(&page(1, "history", CHUNK + 16, 1), &[])
+        .await
+        .is_err());
+    assert!(s.append(&page(1, "history", 5, 1), &[]).await.is_err());
+    // fills: one in the first chunk between stored records, one in the empty chunk
+    s.append(&[rec(1, "history", 3), rec(1, "history", 40)], &[])
+        .await
+        .unwrap();
+    let m = s.missing().await.unwrap();
+    assert_eq!(
+        m[&h],
+        vec![
+            IdxRange::new(4, 4),
+            IdxRange::new(7, 39),
+            IdxRange::new(41, CHUNK + 9)
+        ]
+    );
+    let got = s.read(&h, 0, 50).await.unwrap();
+    assert_eq!(idx(got.clone()), vec![0, 1, 2, 3, 5, 6, 40]);
+    assert_eq!(got[3], rec(1, "history", 3));
+    // fill everything: the holes are gone, the series reads back whole
+    let mut rest = vec![rec(1, "history", 4)];
+    rest.extend(page(1, "history", 7, 33));
+    rest.extend(page(1, "history", 41, CHUNK + 9 - 40));
+    s.append(&rest, &[]).await.unwrap();
+    assert!(s.missing().await.unwrap().is_empty());
+    assert_eq!(
+        s.read(&h, 0, 10_000).await.unwrap(),
+        page(1, "history", 0, CHUNK + 15)
+    );
+    // and an append after the holes are gone continues the series
+    s.append(&page(1, "history", CHUNK + 15, 2), &[])
+        .await
+        .unwrap();
+    assert_eq!(s.status().await.unwrap().get(&h), Some(CHUNK + 16));
+}
+
+#[wasm_bindgen_test]
 async fn data_survives_reopen_and_meta_round_trips() {
     let name = format!("test-reopen-{}", js_sys::Math::random());
     {
         let s = IdbStore::open(&name).await.unwrap();
-        s.append(&page(1, "history", 0, 300)).await.unwrap();
+        s.append(&page(1, "history", 0, 300), &[]).await.unwrap();
         s.meta_set("host", Some("abc")).await.unwrap();
     }
     let s = IdbStore::open(&name).await.unwrap();
@@ -197,11 +263,11 @@ async fn data_survives_reopen_and_meta_round_trips() {
 #[wasm_bindgen_test]
 async fn concurrent_appends_to_one_series_never_duplicate() {
     let s = fresh("race").await;
-    s.append(&page(1, "history", 0, 5)).await.unwrap();
+    s.append(&page(1, "history", 0, 5), &[]).await.unwrap();
     // Two writers race for the same next page: exactly one wins.
     let (a, b) = futures_join(
-        s.append(&page(1, "history", 5, 5)),
-        s.append(&page(1, "history", 5, 5)),
+        s.append(&page(1, "history", 5, 5), &[]),
+        s.append(&page(1, "history", 5, 5), &[]),
     )
     .await;
     assert!(
@@ -266,7 +332,7 @@ async fn core_sync_fills_the_store_from_a_remote_and_back() {
     remote.insert(&sealed(7, "history", 0, 1000, &key)).unwrap();
     remote.insert(&sealed(8, "kv", 0, 3, &key)).unwrap();
     local
-        .append(&sealed(1, "history", 0, 42, &key))
+        .append(&sealed(1, "history", 0, 42, &key), &[])
         .await
         .unwrap();
     let mut last = None;
@@ -298,7 +364,7 @@ async fn wrong_key_is_refused_before_anything_moves() {
     let remote = MemoryStore::new();
     remote.insert(&sealed(7, "history", 0, 10, &key)).unwrap();
     local
-        .append(&sealed(1, "history", 0, 5, &other))
+        .append(&sealed(1, "history", 0, 5, &other), &[])
         .await
         .unwrap();
     let e = sync(&local, &remote, &other, 100, |_| {})
@@ -335,7 +401,7 @@ async fn every_object_store_of_the_schema_exists_after_the_upgrade() {
     let s = fresh("schema").await;
     // Every store is used by these calls; a missing one would fail them.
     s.meta_set("k", Some("v")).await.unwrap();
-    s.append_with(&page(1, "history", 0, 3), Some(&[1, 2, 3]))
+    s.append_with(&page(1, "history", 0, 3), &[], Some(&[1, 2, 3]))
         .await
         .unwrap();
     assert_eq!(
@@ -391,7 +457,7 @@ async fn schema_1_derived_pages_are_upgraded_by_deriving_them_again() {
         s.derived(&series(1, "history")).await.unwrap(),
         (vec![], true)
     );
-    s.append(&page(1, "history", 0, 3)).await.unwrap();
+    s.append(&page(1, "history", 0, 3), &[]).await.unwrap();
     let views = ViewStore::new(s.clone());
     views.load().await.unwrap();
     assert_eq!(
@@ -407,7 +473,7 @@ async fn schema_1_derived_pages_are_upgraded_by_deriving_them_again() {
 async fn dropping_the_store_closes_its_connection_so_the_database_can_be_deleted() {
     let s = fresh("close-on-drop").await;
     let name = s.name().to_owned();
-    s.append(&page(1, "history", 0, 3)).await.unwrap();
+    s.append(&page(1, "history", 0, 3), &[]).await.unwrap();
     drop(s);
     // With the connection still open, deleteDatabase would wait ("blocked") for it forever.
     IdbStore::delete(&name).await.unwrap();

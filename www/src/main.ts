@@ -1,7 +1,7 @@
 // Terrapin history viewer: connect, sync, search, stats, store, import.
 import './style.css';
 import { Client, deleteProfile, generateKey, isTerrapinError, migrateLegacy } from 'terrapin-web';
-import type { HistoryEntry, HistoryQuery, LegacyProblem, LegacySeries, SearchMode, Status, SyncProgress } from 'terrapin-web';
+import type { DamagedSeries, HistoryEntry, HistoryQuery, IdxRange, LegacyProblem, LegacySeries, SearchMode, Status, SyncProgress } from 'terrapin-web';
 import wasmUrl from 'terrapin-web/wasm?url';
 import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
@@ -293,6 +293,7 @@ function enterApp() {
 }
 
 function resetAppState() {
+  damaged = [];
   invalidateResults();
   total = 0;
   selected = 0;
@@ -304,6 +305,8 @@ function resetAppState() {
 
 // ---------------------------------------------------------------- sync
 
+/** Series the last sync could not complete (holes on the server, records under another key). */
+let damaged: DamagedSeries[] = [];
 let progressFrame = 0;
 let lastProgress: SyncProgress | null = null;
 let lastLiveRefresh = 0;
@@ -352,9 +355,14 @@ async function doSync(): Promise<void> {
     lastSync = Date.now();
     if (c !== client) return;
     const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
-    $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries`;
-    const unreadable = c.unreadableCount();
-    alertMsg(unreadable ? `${num(unreadable)} records can't be read with this key.` : null);
+    // Older builds of terrapin-web report no damage.
+    damaged = r.damaged ?? [];
+    const hurt = damaged.length ? ` · ${num(damaged.length)} damaged series (see Store)` : '';
+    $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries${hurt}`;
+    alertMsg(syncProblems(c.unreadableCount(), r.keyCheck));
+    document.body.dataset.damaged = String(damaged.length);
+    storeDirty = true;
+    if (currentTab === 'store') void renderStore();
     if (r.uploaded || r.downloaded) refreshAfterChange();
     if (r.downloaded) announceChange();
     document.body.dataset.synced = String(lastSync);
@@ -732,6 +740,52 @@ async function renderStats() {
 
 // ---------------------------------------------------------------- store
 
+/** What the user should know after a sync that went through: unreadable and unsent records. */
+function syncProblems(unreadable: number, keyCheck: string | undefined): string | null {
+  const out: string[] = [];
+  if (unreadable) out.push(`${num(unreadable)} records can't be read with this key.`);
+  const foreign = damaged.filter((d) => d.error?.kind === 'foreign_key');
+  if (foreign.length) {
+    out.push(`${num(foreign.length)} series on this device hold records written under another key: they were not uploaded, so your other machines can read everything on the server. Log in with the key they were written under to upload them; the rest syncs as usual.`);
+  }
+  if (keyCheck === 'nothing_readable') out.push("The key could not be checked: none of the server's records could be read, so nothing was uploaded.");
+  return out.length ? out.join(' ') : null;
+}
+
+const ranges = (rs: IdxRange[]) => rs.map((r) => (r.first === r.last ? num(r.first) : `${num(r.first)}–${num(r.last)}`)).join(', ');
+
+/** The damaged series: the holes this device keeps, and what the last sync reported. */
+async function renderDamage(c: Client) {
+  const byKey = new Map<string, { host: string; tag: string; missing: IdxRange[]; problem: string }>();
+  const kept = typeof (c as Partial<Client>).missing === 'function' ? await c.missing() : [];
+  for (const s of kept) byKey.set(`${s.host}/${s.tag}`, { host: s.host, tag: s.tag, missing: s.missing, problem: '' });
+  for (const d of damaged) {
+    const k = `${d.host}/${d.tag}`;
+    const row = byKey.get(k) ?? { host: d.host, tag: d.tag, missing: [], problem: '' };
+    // The report also names holes above the last record held (at the end of a series).
+    const seen = new Set(row.missing.map((r) => `${r.first}-${r.last}`));
+    row.missing = [...row.missing, ...d.missing.filter((r) => !seen.has(`${r.first}-${r.last}`))].sort((a, b) => a.first - b.first);
+    if (d.error) {
+      row.problem = d.error.kind === 'foreign_key'
+        ? `Records from idx ${num(d.error.idx ?? 0)} were written under another key (${d.error.recordKid}) and were not uploaded. Log in with that key to upload them.`
+        : d.error.message;
+    }
+    byKey.set(k, row);
+  }
+  const unreadable = c.unreadableCount();
+  const rows = [...byKey.values()].sort((a, b) => (a.host + a.tag < b.host + b.tag ? -1 : 1)).map((d) => h('tr', {},
+    h('td', { class: 'mono', title: d.host }, d.host === c.hostId ? `${d.host} (this browser)` : d.host),
+    h('td', { text: d.tag }),
+    h('td', { class: 'mono', text: d.missing.length ? ranges(d.missing) : '—' }),
+    h('td', { text: d.problem || 'The server lacks these records; the rest of the series synced. They are asked for again on every sync.' })));
+  $('damage').hidden = !rows.length && !unreadable;
+  $('damage-note').textContent = [
+    rows.length ? 'These series did not sync completely. Everything else synced as usual.' : '',
+    unreadable ? `${num(unreadable)} records can't be read with this key.` : '',
+  ].filter(Boolean).join(' ');
+  $('damage-table').querySelector('tbody')!.replaceChildren(...rows);
+}
+
 async function renderStore() {
   if (!client) return;
   storeDirty = false;
@@ -750,6 +804,11 @@ async function renderStore() {
     $('status-note').textContent = `Last record index of every series on this device${lastSync ? ` (last synced ${new Date(lastSync).toLocaleTimeString()})` : ''}. The server's side needs a newer terrapin-web.`;
   }
   const hosts = new Set([...Object.keys(local.hosts), ...Object.keys(remote?.hosts ?? {})]);
+  // How many records each damaged series lacks below its last idx (feature-detected).
+  const holes = new Map<string, number>();
+  if (typeof (c as Partial<Client>).missing === 'function') {
+    for (const s of await c.missing()) holes.set(`${s.host}/${s.tag}`, s.missing.reduce((n, r) => n + r.last - r.first + 1, 0));
+  }
   const rows: HTMLElement[] = [];
   const sorted = [...hosts].sort((a, b) => (a === c.hostId ? -1 : b === c.hostId ? 1 : a < b ? -1 : 1));
   for (const host of sorted) {
@@ -757,7 +816,9 @@ async function renderStore() {
     for (const tag of [...tags].sort()) {
       const l = local.hosts[host]?.[tag];
       const r = remote?.hosts[host]?.[tag];
-      const state = !remote ? '' : l === r ? 'in sync' : l === undefined || (r !== undefined && r > l) ? `${num((r ?? -1) - (l ?? -1))} to download` : `${num(l - (r ?? -1))} to upload`;
+      let state = !remote ? '' : l === r ? 'in sync' : l === undefined || (r !== undefined && r > l) ? `${num((r ?? -1) - (l ?? -1))} to download` : `${num(l - (r ?? -1))} to upload`;
+      const gone = holes.get(`${host}/${tag}`);
+      if (gone) state = `${state ? `${state}, ` : ''}${num(gone)} missing on the server`;
       rows.push(h('tr', {},
         h('td', { class: 'mono', title: host }, host === c.hostId ? `${host} (this browser)` : host),
         h('td', { text: tag }),
@@ -768,6 +829,7 @@ async function renderStore() {
   }
   if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '5', class: 'muted', text: 'No records yet.' })));
   $('status-table').querySelector('tbody')!.replaceChildren(...rows);
+  await renderDamage(c);
   renderKv();
 }
 

@@ -215,8 +215,8 @@ fn wrap_cek<E: Entropy + ?Sized>(
     Ok(cek_json(&pie::wrap(cek, key, &nonce), key.id()))
 }
 
-/// Parse `content_encryption_key`, check its key id against `key` and unwrap the CEK.
-fn unwrap_cek(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<Key, CryptoError> {
+/// Parse `content_encryption_key` and check its key id against `key`.
+fn cek_for(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<CekJson, CryptoError> {
     let cek: CekJson =
         serde_json::from_str(content_encryption_key).map_err(|_| CryptoError::MalformedCek {
             id,
@@ -235,6 +235,12 @@ fn unwrap_cek(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<K
             given_kid: key.key_id(),
         });
     }
+    Ok(cek)
+}
+
+/// Parse `content_encryption_key`, check its key id against `key` and unwrap the CEK.
+fn unwrap_cek(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<Key, CryptoError> {
+    let cek = cek_for(id, content_encryption_key, key)?;
     pie::unwrap(&cek.wpk, key).map_err(|e| match e {
         pie::PieError::Authentication => CryptoError::WrappedKeyTampered { id },
         source => CryptoError::MalformedWrappedKey { id, source },
@@ -379,6 +385,14 @@ fn open(
 pub fn check_key(record: &Record<EncryptedData>, key: &Key) -> Result<(), CryptoError> {
     refuse_plaintext(record)?;
     unwrap_cek(record.id, &record.data.content_encryption_key, key).map(drop)
+}
+
+/// Cheapest check that a record was written under `key`: its `content_encryption_key` names
+/// this key's id ([`CryptoError::WrongKey`] otherwise). Nothing is unwrapped: used on every
+/// record before it is uploaded.
+pub fn check_key_id(record: &Record<EncryptedData>, key: &Key) -> Result<(), CryptoError> {
+    refuse_plaintext(record)?;
+    cek_for(record.id, &record.data.content_encryption_key, key).map(drop)
 }
 
 /// Re-wrap a record's CEK under `new_key` (key rotation, as Atuin's `reencrypt_sync`): the
