@@ -17,24 +17,33 @@ cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.package.chacha20.opt-level=3' \
     --config 'profile.release.package.base64.opt-level=3' \
     --config 'profile.release.package.terrapin-primitives.opt-level=3'
+# The legacy (atuin <= 17) migration is a module of its own (web/legacy), loaded only by
+# migrateLegacy: the main module does not carry it.
+cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --release \
+    --config 'profile.release.opt-level="z"'
 wasm-bindgen --target web --out-dir "$here/pkg" --out-name terrapin_web \
     "$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
+wasm-bindgen --target web --out-dir "$here/pkg" --out-name terrapin_legacy \
+    "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
     # -O2 with -ocimfs 0 (no inlining of functions with one caller): the raw wasm is ~2% larger
     # than with -Oz, the gzip ~1 KB smaller (merged bodies compress worse; V8 inlines anyway).
     # --zero-filled-memory: the module's own memory starts zeroed (it is not imported).
-    "$opt" -O2 -ocimfs 0 --converge --zero-filled-memory --strip-producers --strip-target-features \
-        --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-        --enable-mutable-globals --enable-reference-types --enable-multivalue \
-        "$here/pkg/terrapin_web_bg.wasm" -o "$here/pkg/terrapin_web_bg.wasm"
+    for wasm in terrapin_web_bg terrapin_legacy_bg; do
+        "$opt" -O2 -ocimfs 0 --converge --zero-filled-memory --strip-producers --strip-target-features \
+            --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+            --enable-mutable-globals --enable-reference-types --enable-multivalue \
+            "$here/pkg/$wasm.wasm" -o "$here/pkg/$wasm.wasm"
+    done
 fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
     # The package entry: js/index.js and the generated glue bundled and minified into one ES
     # module, pkg/index.js, with a source map (the wasm loads from beside it). The legacy
-    # records.db reader (with sql.js) is its own module, pkg/legacy-db.js, imported by
-    # migrateLegacy only when given a database, with SQLite's wasm beside it: pkg/sqlite.wasm.
+    # migration (its wasm glue, and the records.db reader with sql.js) is its own module,
+    # pkg/legacy-db.js, imported only by migrateLegacy, with its wasm beside it:
+    # pkg/terrapin_legacy_bg.wasm and SQLite's, pkg/sqlite.wasm (loaded only for a database).
     "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
         --external:./legacy-db.js --outfile="$here/pkg/index.js"
     "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
@@ -47,6 +56,6 @@ gz=$(cat "$here/pkg/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$here/pkg/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$here/pkg/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
 if [ -f "$here/pkg/legacy-db.js" ]; then
-    lz=$(cat "$here/pkg/legacy-db.js" "$here/pkg/sqlite.wasm" | gzip -9 | wc -c)
-    echo "web/pkg: loaded only by migrateLegacy on a records.db: legacy-db.js + sqlite.wasm, gzip $lz bytes"
+    lz=$(cat "$here/pkg/legacy-db.js" "$here/pkg/terrapin_legacy_bg.wasm" "$here/pkg/sqlite.wasm" | gzip -9 | wc -c)
+    echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
 fi

@@ -270,7 +270,12 @@ export interface LegacyMigration {
 export function migrateLegacy(
   input: Uint8Array | ArrayBuffer | Blob | string,
   key: string,
-  options?: { sqliteWasm?: string | URL },
+  options?: {
+    /** Where `sqlite.wasm` is served (`terrapin-web/sqlite-wasm`), if not beside the package. */
+    sqliteWasm?: string | URL;
+    /** Where the migration's wasm is served (`terrapin-web/legacy-wasm`), likewise. */
+    legacyWasm?: string | URL;
+  },
 ): Promise<LegacyMigration>;
 /**
  * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by

@@ -2,7 +2,6 @@
 // A thin, idiomatic wrapper over the wasm exports in ../pkg; every rule lives in Rust.
 import init, {
   WasmClient,
-  migrateLegacy as wasmMigrateLegacy,
   deleteProfile as wasmDeleteProfile,
   generateKey as wasmGenerateKey,
   parseShellHistory as wasmParseShellHistory,
@@ -126,24 +125,19 @@ const SQLITE_MAGIC = 'SQLite format 3\0';
  * JSON text for `Client.importRecords`. Throws (kind `legacy`, with `problems` and `series`)
  * naming every record that can't be decrypted or chained; then nothing is migrated.
  */
-export async function migrateLegacy(input, key, { sqliteWasm } = {}) {
+export async function migrateLegacy(input, key, { sqliteWasm, legacyWasm } = {}) {
   if (typeof key !== 'string' || !key) throw new TypeError('migrateLegacy: `key` (the Atuin key) is required');
-  await initialize();
+  const legacy = await import('./legacy-db.js');
   let json = input;
   if (typeof Blob !== 'undefined' && input instanceof Blob) input = await input.arrayBuffer();
   if (input instanceof ArrayBuffer) input = new Uint8Array(input);
   if (input instanceof Uint8Array) {
     const head = new TextDecoder().decode(input.subarray(0, SQLITE_MAGIC.length));
-    if (head === SQLITE_MAGIC) {
-      const { recordsDbToJson } = await import('./legacy-db.js');
-      json = await recordsDbToJson(input, sqliteWasm);
-    } else {
-      json = new TextDecoder().decode(input);
-    }
+    json = head === SQLITE_MAGIC ? await legacy.recordsDbToJson(input, sqliteWasm) : new TextDecoder().decode(input);
   } else if (typeof input !== 'string') {
     throw new TypeError('migrateLegacy: `input` must be a records.db (bytes or Blob) or JSON text');
   }
-  return wasmMigrateLegacy(json, key);
+  return legacy.migrate(json, key, legacyWasm);
 }
 
 /** Delete a profile's database and everything in it. */

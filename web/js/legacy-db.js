@@ -1,7 +1,20 @@
-// Reads the `records` table of a legacy (atuin <= 17) `records.db` into the legacy JSON that
-// `migrateLegacy` takes. sql.js (SQLite in wasm) is imported here only, and this module only
-// by `migrateLegacy` when given a database: the package entry does not carry it.
+// The legacy (atuin <= 17) migration, imported only by `migrateLegacy`: the package entry does
+// not carry it. The migration itself is the core's, in its own wasm module (web/legacy); a
+// `records.db` is read with sql.js (SQLite in wasm, loaded only for a database).
 import initSqlJs from 'sql.js';
+import initLegacy, { migrate as wasmMigrate } from '../pkg/terrapin_legacy.js';
+
+let legacy;
+
+/** Migrates legacy JSON text with the Atuin `key` (see `migrateLegacy`). */
+export async function migrate(json, key, wasmUrl) {
+  legacy ??= initLegacy(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e) => {
+    legacy = undefined;
+    throw e;
+  });
+  await legacy;
+  return wasmMigrate(json, key);
+}
 
 const COLUMNS = ['id', 'parent', 'host', 'timestamp', 'tag', 'version', 'data', 'cek'];
 

@@ -5,12 +5,12 @@ use std::cell::{Cell, RefCell};
 
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
 use terrapin_core::holes::{Missing, PlaceError};
-use terrapin_core::legacy::{self, LegacyError, LegacyRecord, Migration, UnstoredError};
+use terrapin_core::legacy::{self, UnstoredError};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{
-    uuid_v7, DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
+    uuid_v7, DecryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
 };
 use terrapin_core::status::Status;
 use terrapin_core::sync::{self, EncRecord, LocalStore, Progress, SyncError, SyncReport};
@@ -45,8 +45,6 @@ pub enum ClientError {
     Key(#[from] KeyError),
     #[error(transparent)]
     Crypto(#[from] CryptoError),
-    #[error(transparent)]
-    Legacy(#[from] LegacyError),
     #[error("no Atuin key: log in with your key, register, or unlock the vault")]
     NoKey,
     #[error("no vault is saved in this profile")]
@@ -70,7 +68,6 @@ impl ClientError {
             Self::Vault(_) => "vault",
             Self::Key(_) => "bad_key",
             Self::Crypto(_) => "crypto",
-            Self::Legacy(_) => "legacy",
             Self::NoKey => "no_key",
             Self::NoVault => "no_vault",
             Self::Busy => "busy",
@@ -478,13 +475,4 @@ impl Client {
     pub async fn records(&self) -> Result<Vec<EncRecord>> {
         Ok(self.store.idb.all().await?)
     }
-}
-
-/// Migrate legacy linked-list records (JSON array) with the Atuin key `key` (phrase or key
-/// file text): decrypted, chained and re-encrypted by the core's rules (docs/PROTOCOL.md §6).
-pub fn migrate_legacy(json: &str, key: &str) -> Result<Migration> {
-    let key = Key::from_atuin_input(key)?;
-    let legacy: Vec<LegacyRecord<EncryptedData>> = serde_json::from_str(json)
-        .map_err(|e| ClientError::Invalid(format!("legacy records: {e}")))?;
-    Ok(legacy::migrate(legacy, &key, &mut OsEntropy)?)
 }

@@ -111,27 +111,7 @@ pub fn client_error(e: ClientError) -> JsValue {
         }
         _ => None,
     };
-    let js = error(e.kind(), &e.to_string(), status);
-    if let ClientError::Legacy(l) = &e {
-        for (name, v) in [
-            ("problems", to_js(&l.problems)),
-            ("series", to_js(&l.series)),
-        ] {
-            if let Ok(v) = v {
-                let _ = js_sys::Reflect::set(&js, &name.into(), &v);
-            }
-        }
-    }
-    js
-}
-
-/// A legacy migration as `{ records: <wire JSON text>, series: [...] }`.
-pub fn migration_to_js(m: &terrapin_core::legacy::Migration) -> Result<JsValue, JsValue> {
-    let records = serde_json::to_string(&m.records).map_err(|e| invalid(&e.to_string()))?;
-    let o = js_sys::Object::new();
-    js_sys::Reflect::set(&o, &"records".into(), &records.into())?;
-    js_sys::Reflect::set(&o, &"series".into(), &to_js(&m.series)?)?;
-    Ok(o.into())
+    error(e.kind(), &e.to_string(), status)
 }
 
 fn ms(ns: u64) -> f64 {

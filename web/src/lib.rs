@@ -344,15 +344,6 @@ impl WasmClient {
     }
 }
 
-/// Migrate legacy linked-list records (wire JSON text with `parent`) with the Atuin `key`:
-/// `{ records, series }`, `records` being idx records as wire JSON text. Throws (kind
-/// `legacy`, with `problems` and `series`) naming every record that stood in the way.
-#[wasm_bindgen(js_name = migrateLegacy)]
-pub fn migrate_legacy(json: String, key: String) -> Result<JsValue, JsValue> {
-    let m = client::migrate_legacy(&json, &key).map_err(err)?;
-    io::migration_to_js(&m)
-}
-
 /// Delete a profile's database.
 #[wasm_bindgen(js_name = deleteProfile)]
 pub fn delete_profile(profile: String) -> Promise {

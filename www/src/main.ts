@@ -4,6 +4,7 @@ import { Client, deleteProfile, generateKey, isTerrapinError, migrateLegacy } fr
 import type { DamagedSeries, HistoryEntry, HistoryQuery, IdxRange, LegacyProblem, LegacySeries, SearchMode, Status, SyncProgress } from 'terrapin-web';
 import wasmUrl from 'terrapin-web/wasm?url';
 import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
+import legacyWasmUrl from 'terrapin-web/legacy-wasm?url';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { $, copyText, dateToMs, duration, fullTime, h, num, toast, when } from './util';
 import { describe, errorKind } from './errors';
@@ -898,7 +899,7 @@ async function importLegacy(name: string, bytes: Uint8Array) {
   out.textContent = `Migrating ${name}…`;
   let found: LegacySeries[] = [];
   try {
-    const m = await migrateLegacy(bytes, key, { sqliteWasm: sqliteWasmUrl });
+    const m = await migrateLegacy(bytes, key, { sqliteWasm: sqliteWasmUrl, legacyWasm: legacyWasmUrl });
     found = m.series;
     showLegacy(found, []);
     const total = found.reduce((n, s) => n + s.records, 0);
