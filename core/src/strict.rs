@@ -3,9 +3,11 @@
 //! key twice (serde_json keeps the last). It wraps serde_json's deserializer, so bodies are
 //! still decoded in one pass straight into typed values.
 
+use alloc::borrow::Cow;
 use alloc::collections::BTreeSet;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt;
 use core::marker::PhantomData;
 
@@ -213,7 +215,7 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         self.0.visit_map(Map {
             inner: map,
-            seen: BTreeSet::new(),
+            seen: Seen::default(),
         })
     }
 
@@ -239,13 +241,41 @@ impl<'de, A: SeqAccess<'de>> SeqAccess<'de> for Seq<A> {
     }
 }
 
-/// A map that remembers its keys and refuses one named twice.
-struct Map<A> {
-    inner: A,
-    seen: BTreeSet<String>,
+/// The keys of one object so far: borrowed from the input when they hold no escapes. A few
+/// are compared in a list; past [`SEEN_LIST`] they move to a set, so a huge object costs
+/// O(n log n), not O(n²).
+#[derive(Default)]
+struct Seen<'de> {
+    list: Vec<Cow<'de, str>>,
+    set: BTreeSet<Cow<'de, str>>,
 }
 
-impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<A> {
+const SEEN_LIST: usize = 16;
+
+impl<'de> Seen<'de> {
+    /// False if `key` was seen before.
+    fn insert(&mut self, key: Cow<'de, str>) -> bool {
+        if self.set.is_empty() {
+            if self.list.iter().any(|k| *k == key) {
+                return false;
+            }
+            if self.list.len() < SEEN_LIST {
+                self.list.push(key);
+                return true;
+            }
+            self.set.extend(self.list.drain(..));
+        }
+        self.set.insert(key)
+    }
+}
+
+/// A map that remembers its keys and refuses one named twice.
+struct Map<'de, A> {
+    inner: A,
+    seen: Seen<'de>,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Map<'de, A> {
     type Error = A::Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -284,13 +314,13 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for Seed<S> {
     }
 }
 
-/// Reads a map key through [`Strict`], keeping a copy of its text.
-struct KeySeed<'a, S> {
+/// Reads a map key through [`Strict`], keeping its text.
+struct KeySeed<'a, 'de, S> {
     seed: S,
-    key: &'a mut Option<String>,
+    key: &'a mut Option<Cow<'de, str>>,
 }
 
-impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, S> {
+impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, 'de, S> {
     type Value = S::Value;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<S::Value, D::Error> {
@@ -303,9 +333,9 @@ impl<'de, S: DeserializeSeed<'de>> DeserializeSeed<'de> for KeySeed<'_, S> {
 
 /// A key deserializer: JSON keys are strings, so every request ends in a string visit,
 /// which [`KeyVisitor`] copies before passing on.
-struct KeyDe<'a, D> {
+struct KeyDe<'a, 'de, D> {
     inner: D,
-    key: &'a mut Option<String>,
+    key: &'a mut Option<Cow<'de, str>>,
 }
 
 macro_rules! key_forward {
@@ -316,7 +346,7 @@ macro_rules! key_forward {
     };
 }
 
-impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, D> {
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, 'de, D> {
     type Error = D::Error;
 
     key_forward!(
@@ -333,12 +363,12 @@ impl<'de, D: Deserializer<'de>> Deserializer<'de> for KeyDe<'_, D> {
     }
 }
 
-struct KeyVisitor<'a, V> {
+struct KeyVisitor<'a, 'de, V> {
     inner: V,
-    key: &'a mut Option<String>,
+    key: &'a mut Option<Cow<'de, str>>,
 }
 
-impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, V> {
+impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, 'de, V> {
     type Value = V::Value;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -346,17 +376,17 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for KeyVisitor<'_, V> {
     }
 
     fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
-        *self.key = Some(s.to_string());
+        *self.key = Some(Cow::Owned(s.to_string()));
         self.inner.visit_str(s)
     }
 
     fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
-        *self.key = Some(s.to_string());
+        *self.key = Some(Cow::Borrowed(s));
         self.inner.visit_borrowed_str(s)
     }
 
     fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
-        *self.key = Some(s.clone());
+        *self.key = Some(Cow::Owned(s.clone()));
         self.inner.visit_string(s)
     }
 
@@ -405,6 +435,15 @@ mod tests {
         assert!(e.to_string().contains("duplicate key `x`"), "{e}");
         let e = from_str::<BTreeMap<String, u8>>(r#"{"a":1,"b":2,"a":3}"#).unwrap_err();
         assert!(e.to_string().contains("duplicate key `a`"), "{e}");
+        // Escaped keys, and objects past the list size (the set takes over).
+        let e = from_str::<BTreeMap<String, u8>>(r#"{"\u0061":1,"a":2}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate key `a`"), "{e}");
+        let many: Vec<String> = (0..40).map(|i| alloc::format!("\"k{i}\":{i}")).collect();
+        let ok = alloc::format!("{{{}}}", many.join(","));
+        assert_eq!(from_str::<BTreeMap<String, u8>>(&ok).unwrap().len(), 40);
+        let dup = alloc::format!("{{{},\"k3\":0}}", many.join(","));
+        let e = from_str::<BTreeMap<String, u8>>(&dup).unwrap_err();
+        assert!(e.to_string().contains("duplicate key `k3`"), "{e}");
     }
 
     #[test]
