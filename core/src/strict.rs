@@ -256,7 +256,7 @@ impl<'de> Seen<'de> {
     /// False if `key` was seen before.
     fn insert(&mut self, key: Cow<'de, str>) -> bool {
         if self.set.is_empty() {
-            if self.list.iter().any(|k| *k == key) {
+            if self.list.contains(&key) {
                 return false;
             }
             if self.list.len() < SEEN_LIST {
