@@ -6,8 +6,7 @@
 use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+use alloc::string::String;
 use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -394,18 +393,10 @@ pub fn session_token(header: &str) -> Option<&str> {
     (scheme == "Token" && !token.is_empty()).then_some(token)
 }
 
-/// A list of names, for messages.
-pub fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items
-        .into_iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::string::ToString;
     use uuid::Uuid;
 
     const HOST: &str = "0190a4f0-0000-7000-8000-000000000001";

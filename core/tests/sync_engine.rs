@@ -452,8 +452,8 @@ fn records_written_under_another_key_are_never_uploaded() {
         d[0].error,
         Some(SeriesError::ForeignKey {
             idx: 0,
-            record_kid: a.key_id(),
-            key_kid: b.key_id(),
+            record_kid: a.id().to_owned(),
+            key_kid: b.id().to_owned(),
         })
     );
     let msg = d[0].error.as_ref().unwrap().to_string();

@@ -1,5 +1,6 @@
-//! A native client on terrapin-core against the real worker (workerd + local D1). The worker is
-//! started by `tests/edge/with-worker.mjs`, which sets TERRAPIN_URL; without it these skip.
+//! A native client on terrapin-core against the real worker (workerd + local D1). Ignored by a
+//! plain `cargo test`: `make e2e` runs them with `--ignored` through `tests/with-worker.mjs`,
+//! which starts the worker and sets TERRAPIN_URL.
 
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::memory::MemoryStore;
@@ -11,12 +12,9 @@ use terrapin_core::sync::{self, SyncError};
 use terrapin_tests::{block_on, Client};
 use uuid::Uuid;
 
-fn server() -> Option<String> {
-    let url = std::env::var("TERRAPIN_URL").ok();
-    if url.is_none() {
-        eprintln!("skipping: TERRAPIN_URL is not set (run through tests/edge/with-worker.mjs)");
-    }
-    url
+fn server() -> String {
+    std::env::var("TERRAPIN_URL")
+        .expect("TERRAPIN_URL is not set: run through tests/with-worker.mjs (make e2e)")
 }
 
 fn uuid() -> Uuid {
@@ -82,8 +80,9 @@ fn build(store: &MemoryStore, key: &Key) -> HistoryStore {
 }
 
 #[test]
+#[ignore = "needs the worker: make e2e"]
 fn push_pull_delete_through_the_worker() {
-    let Some(url) = server() else { return };
+    let url = server();
     let key = Key::generate(&mut OsEntropy).unwrap();
     let name = user("native");
     let mut a = Client::new(&url);
@@ -131,8 +130,9 @@ fn push_pull_delete_through_the_worker() {
 }
 
 #[test]
+#[ignore = "needs the worker: make e2e"]
 fn a_wrong_key_uploads_nothing() {
-    let Some(url) = server() else { return };
+    let url = server();
     let (good, bad) = (
         Key::generate(&mut OsEntropy).unwrap(),
         Key::generate(&mut OsEntropy).unwrap(),

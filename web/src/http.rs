@@ -180,8 +180,6 @@ pub struct HttpRemote {
     /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
     pub push_max_bytes: usize,
     ahead: Rc<RefCell<VecDeque<ReadAhead>>>,
-    /// Requests made (tries included), for tests and benchmarks.
-    pub requests: Rc<RefCell<u64>>,
 }
 
 impl HttpRemote {
@@ -195,7 +193,6 @@ impl HttpRemote {
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
             push_max_bytes: 4 * 1024 * 1024,
             ahead: Rc::new(RefCell::new(VecDeque::new())),
-            requests: Rc::new(RefCell::new(0)),
         }
     }
 
@@ -239,7 +236,6 @@ impl HttpRemote {
 
     /// One try: send, then classify the answer.
     async fn try_once(&self, req: Request, url: &str) -> Result<Response, HttpError> {
-        *self.requests.borrow_mut() += 1;
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -483,18 +479,6 @@ impl HttpRemote {
             | Ok(_) => Ok(()),
             Err(e) => Err(e),
         }
-    }
-
-    /// `DELETE /api/v0/store`: every record of this user.
-    pub async fn delete_store(&self) -> Result<(), HttpError> {
-        let url = self.url("/api/v0/store");
-        self.send(&url, true, || {
-            self.builder(Method::DELETE, &url, true)?
-                .build()
-                .map_err(|e| bad(&url, e))
-        })
-        .await
-        .map(drop)
     }
 
     /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`).

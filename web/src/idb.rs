@@ -56,8 +56,6 @@ pub enum StoreError {
     Place(#[from] PlaceError),
     #[error("stored value {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
-    #[error("decoding what a page means: {0}")]
-    Derive(String),
 }
 
 impl From<indexed_db_futures::error::Error> for StoreError {
