@@ -8,6 +8,7 @@ use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, DecryptedData, Host, HostId, Record, RecordId, Tag};
 use terrapin_core::store::history::HistoryStore;
+use terrapin_core::store::{meaning, Meaning, RecordOrigin};
 use terrapin_core::sync::{self, SyncError};
 use terrapin_tests::{block_on, Client};
 use uuid::Uuid;
@@ -73,8 +74,11 @@ fn entry(i: u64) -> History {
 fn build(store: &MemoryStore, key: &Key) -> HistoryStore {
     let mut h = HistoryStore::new();
     for r in store.all() {
-        h.apply(&crypto::decrypt_record(&r, key).expect("what comes back decrypts"))
-            .unwrap();
+        match meaning(&r, key) {
+            Some(Meaning::History(x)) => h.apply_decoded(RecordOrigin::of(&r), x),
+            Some(Meaning::Unreadable(why)) => panic!("record {}: {why}", r.id),
+            _ => {}
+        }
     }
     h
 }

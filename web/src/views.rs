@@ -10,13 +10,13 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use terrapin_core::crypto::{decrypt_record, Key};
+use terrapin_core::crypto::Key;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
-use terrapin_core::store::{HistoryStore, KvStore, RecordOrigin};
+use terrapin_core::store::{has_store, meaning, HistoryStore, KvStore, RecordOrigin};
 use terrapin_core::sync::{EncRecord, LocalStore};
 
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -26,14 +26,7 @@ use zeroize::Zeroizing;
 
 use crate::idb::{IdbStore, StoreError};
 
-/// What one record means, once decrypted.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Meaning {
-    History(HistoryRecord),
-    Kv(KvRecord),
-    /// Could not be decrypted or decoded: why.
-    Unreadable(String),
-}
+pub use terrapin_core::store::Meaning;
 
 /// One decoded record with where it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,32 +114,20 @@ pub fn decode_page(mut b: &[u8]) -> Result<Vec<Derived>, String> {
 
 /// Whether records of this tag are decoded into a view.
 pub fn has_view(tag: &Tag) -> bool {
-    matches!(tag, Tag::History | Tag::Kv)
+    has_store(tag)
 }
 
 /// Decrypt and decode a page (of one series).
 pub fn derive_page(page: &[EncRecord], key: &Key) -> Vec<Derived> {
     page.iter()
-        .filter(|r| has_view(&r.tag))
-        .map(|r| {
-            let m = match decrypt_record(r, key) {
-                Err(e) => Meaning::Unreadable(e.to_string()),
-                Ok(d) => match r.tag {
-                    Tag::History => HistoryRecord::decode(&r.version, &d.data.0)
-                        .map(Meaning::History)
-                        .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-                    _ => KvRecord::decode(&r.version, &d.data.0)
-                        .map(Meaning::Kv)
-                        .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-                },
-            };
-            Derived {
+        .filter_map(|r| {
+            meaning(r, key).map(|m| Derived {
                 ts: r.timestamp,
                 host: r.host.id,
                 idx: r.idx,
                 id: r.id,
                 m,
-            }
+            })
         })
         .collect()
 }
