@@ -372,7 +372,9 @@ pub fn generate_key() -> Result<String, JsValue> {
 }
 
 /// Benchmark hook: encrypt `n` history records, then time decrypting and decoding them
-/// (what an initial sync does per record). Returns milliseconds.
+/// (what an initial sync does per record). Returns milliseconds. Only in builds with the
+/// `bench` feature (`tests/bench/web_decrypt.mjs` makes one).
+#[cfg(feature = "bench")]
 #[doc(hidden)]
 #[wasm_bindgen(js_name = __benchDecrypt)]
 pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
