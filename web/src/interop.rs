@@ -105,8 +105,15 @@ pub fn invalid(message: &str) -> JsValue {
     error("invalid", message, None)
 }
 
-/// A client error as a JS `Error` with `kind` (and `status` when the server answered).
-pub fn client_error(e: ClientError) -> JsValue {
+/// A client error as a JS `Error` with `kind` (and `status` when the server answered), so `?`
+/// works on the client's results in the exported functions.
+impl From<ClientError> for JsValue {
+    fn from(e: ClientError) -> Self {
+        client_error(e)
+    }
+}
+
+fn client_error(e: ClientError) -> JsValue {
     let status = match &e {
         ClientError::Http(h) | ClientError::Sync(terrapin_core::sync::SyncError::Remote(h)) => {
             h.status()
