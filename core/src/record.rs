@@ -172,6 +172,9 @@ pub struct EncryptedData {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecryptedData(pub alloc::vec::Vec<u8>);
 
+/// A record as stored and sent: encrypted (the server and the sync engine see only these).
+pub type EncRecord = Record<EncryptedData>;
+
 /// One entry of a series.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record<D> {

@@ -171,7 +171,7 @@ impl UserStore {
 
     /// Stores a validated batch: duplicates skipped, any conflict refuses all of it, and so
     /// does a hole unless `keep_holes` (the v1 import, docs/PROTOCOL.md §2).
-    fn store(&self, batch: &[push::WireRecord], keep_holes: bool) -> Result<(), ApiError> {
+    fn store(&self, batch: &[push::EncRecord], keep_holes: bool) -> Result<(), ApiError> {
         if batch.is_empty() {
             return Ok(());
         }

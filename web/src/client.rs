@@ -18,7 +18,7 @@ use uuid::Uuid;
 use web_sys::AbortSignal;
 
 use crate::http::{HttpError, HttpRemote};
-use crate::idb::{IdbStore, StoreError};
+use crate::idb::{IdbError, IdbStore};
 use crate::search::{self, Query};
 use crate::vault::{self, KdfParams, Secrets, VaultError};
 use crate::views::ViewStore;
@@ -34,11 +34,11 @@ pub const DEFAULT_SYNC_PAGE: u64 = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] IdbError),
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
-    Sync(#[from] SyncError<StoreError, HttpError>),
+    Sync(#[from] SyncError<IdbError, HttpError>),
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("the Atuin key is not valid: {0}")]
@@ -323,7 +323,7 @@ impl Client {
             match self.store.append(std::slice::from_ref(&enc), &[]).await {
                 Ok(()) => return Ok(enc),
                 // Another writer took the idx (another tab, a sync): take the next one.
-                Err(StoreError::Place(PlaceError::NotNext { .. })) if tries < 5 => continue,
+                Err(IdbError::Place(PlaceError::NotNext { .. })) if tries < 5 => continue,
                 Err(e) => return Err(e.into()),
             }
         }

@@ -24,7 +24,7 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use terrapin_core::random::{Entropy, OsEntropy};
 use zeroize::Zeroizing;
 
-use crate::idb::{IdbStore, StoreError};
+use crate::idb::{IdbError, IdbStore};
 
 pub use terrapin_core::store::Meaning;
 
@@ -150,7 +150,7 @@ impl Sealer {
         Self(XChaCha20Poly1305::new(k.as_ref().into()))
     }
 
-    pub fn seal(&self, page: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pub fn seal(&self, page: &[u8]) -> Result<Vec<u8>, IdbError> {
         let mut nonce = [0u8; 24];
         OsEntropy
             .fill(&mut nonce)
@@ -166,7 +166,7 @@ impl Sealer {
         Ok(out)
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, IdbError> {
         let body = &sealed[SEALED_MAGIC.len()..];
         if body.len() < 24 {
             return Err(corrupt_page("sealed page too short"));
@@ -178,8 +178,8 @@ impl Sealer {
     }
 }
 
-fn corrupt_page(reason: &str) -> StoreError {
-    StoreError::Corrupt {
+fn corrupt_page(reason: &str) -> IdbError {
+    IdbError::Corrupt {
         what: "derived page".into(),
         reason: reason.into(),
     }
@@ -267,7 +267,7 @@ impl ViewStore {
 
     /// Use `key` to seal and open derived pages (when they are kept sealed); loads views that
     /// were locked.
-    pub async fn set_sealer(&self, key: &Key) -> Result<(), StoreError> {
+    pub async fn set_sealer(&self, key: &Key) -> Result<(), IdbError> {
         *self.sealer.borrow_mut() = Some(Sealer::new(key));
         if self.locked.get() {
             self.load().await?;
@@ -276,7 +276,7 @@ impl ViewStore {
     }
 
     /// Keep derived pages sealed from now on, and seal those kept (by deriving them again).
-    pub async fn seal_views(&self) -> Result<(), StoreError> {
+    pub async fn seal_views(&self) -> Result<(), IdbError> {
         if self.sealed.get() {
             return Ok(());
         }
@@ -286,7 +286,7 @@ impl ViewStore {
     }
 
     /// A decoded page as kept: sealed when the profile keeps them sealed.
-    fn pack(&self, items: &[Derived]) -> Result<Vec<u8>, StoreError> {
+    fn pack(&self, items: &[Derived]) -> Result<Vec<u8>, IdbError> {
         let bytes = encode_page(items);
         if !self.sealed.get() {
             return Ok(bytes);
@@ -299,7 +299,7 @@ impl ViewStore {
 
     /// Rebuild the views from the derived pages in IndexedDB. Sealed pages without a key
     /// leave the views empty and `locked` until [`Self::set_sealer`].
-    pub async fn load(&self) -> Result<(), StoreError> {
+    pub async fn load(&self) -> Result<(), IdbError> {
         self.sealed
             .set(self.idb.meta_get(META_VIEWS_SEALED).await?.is_some());
         let status = self.idb.status().await?;
@@ -330,7 +330,7 @@ impl ViewStore {
                 } else {
                     bytes
                 };
-                let items = decode_page(&bytes).map_err(|reason| StoreError::Corrupt {
+                let items = decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
                     what: format!("derived page of {series}"),
                     reason,
                 })?;
@@ -352,7 +352,7 @@ impl ViewStore {
 
     /// Derive the views again from the records with the current key, and keep what they mean
     /// (after the key changed, or records were stored without a key).
-    pub async fn rebuild(&self) -> Result<(), StoreError> {
+    pub async fn rebuild(&self) -> Result<(), IdbError> {
         let key = self.key.borrow().clone();
         let Some(key) = key else {
             return Ok(());
@@ -383,7 +383,7 @@ impl ViewStore {
     }
 
     /// Whether the kept views were made with `key` and cover every record.
-    pub async fn views_match(&self, key: &Key) -> Result<bool, StoreError> {
+    pub async fn views_match(&self, key: &Key) -> Result<bool, IdbError> {
         Ok(
             self.idb.meta_get(META_VIEWS_KID).await?.as_deref() == Some(key.id())
                 && self.idb.meta_get(META_VIEWS_STALE).await?.is_none(),
@@ -391,19 +391,19 @@ impl ViewStore {
     }
 
     /// Remember which key the kept views were made with.
-    pub async fn record_views_key(&self, key: &Key) -> Result<(), StoreError> {
+    pub async fn record_views_key(&self, key: &Key) -> Result<(), IdbError> {
         self.idb.meta_set(META_VIEWS_KID, Some(key.id())).await
     }
 }
 
 impl LocalStore for ViewStore {
-    type Error = StoreError;
+    type Error = IdbError;
 
-    async fn status(&self) -> Result<Status, StoreError> {
+    async fn status(&self) -> Result<Status, IdbError> {
         self.idb.status().await
     }
 
-    async fn missing(&self) -> Result<Missing, StoreError> {
+    async fn missing(&self) -> Result<Missing, IdbError> {
         self.idb.missing().await
     }
 
@@ -412,11 +412,11 @@ impl LocalStore for ViewStore {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, StoreError> {
+    ) -> Result<Vec<EncRecord>, IdbError> {
         self.idb.read(series, start, count).await
     }
 
-    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), StoreError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), IdbError> {
         let derived = match (page.first(), self.key.borrow().as_ref()) {
             (Some(first), Some(key)) if has_view(&first.tag) => Some(derive_page(page, key)),
             _ => None,
