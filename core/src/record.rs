@@ -188,6 +188,29 @@ pub struct Record<D> {
     pub data: D,
 }
 
+impl Record<DecryptedData> {
+    /// A new record at `idx` of `series`: the one constructor every writer uses (the browser's
+    /// own writes, imports, tests and benchmarks).
+    pub fn at(
+        series: &SeriesKey,
+        idx: RecordIdx,
+        id: RecordId,
+        timestamp: u64,
+        version: Version,
+        payload: alloc::vec::Vec<u8>,
+    ) -> Self {
+        Self {
+            id,
+            idx,
+            host: Host::new(series.host),
+            timestamp,
+            version,
+            tag: series.tag.clone(),
+            data: DecryptedData(payload),
+        }
+    }
+}
+
 impl<D> Record<D> {
     pub fn series(&self) -> SeriesKey {
         SeriesKey::new(self.host.id, self.tag.clone())

@@ -4,9 +4,9 @@
 
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::memory::MemoryStore;
-use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::{Entropy, OsEntropy};
-use terrapin_core::record::{uuid_v7, DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::record::{uuid_v7, HostId, Record, RecordId};
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::store::{meaning, Meaning, RecordOrigin};
 use terrapin_core::sync::{self, SyncError};
@@ -39,15 +39,12 @@ fn history(
         .into_iter()
         .enumerate()
         .map(|(i, p)| {
-            let r = Record {
-                id: RecordId(uuid()),
-                idx: from + i as u64,
-                host: Host::new(host),
-                timestamp: 1_700_000_000_000_000_000 + i as u64,
-                version: HISTORY_VERSION,
-                tag: Tag::History,
-                data: DecryptedData(p.encode()),
-            };
+            let r = p.to_record(
+                host,
+                from + i as u64,
+                RecordId(uuid()),
+                1_700_000_000_000_000_000 + i as u64,
+            );
             crypto::encrypt_record(&r, key, &mut OsEntropy).unwrap()
         })
         .collect()

@@ -364,9 +364,9 @@ pub fn generate_key() -> Result<String, JsValue> {
 #[doc(hidden)]
 #[wasm_bindgen(js_name = __benchDecrypt)]
 pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
-    use terrapin_core::payload::history::{History, HistoryRecord, HISTORY_VERSION};
+    use terrapin_core::payload::history::{History, HistoryRecord};
     use terrapin_core::random::OsEntropy;
-    use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+    use terrapin_core::record::{HostId, RecordId};
     let key = Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?;
     let host = HostId(uuid::Uuid::from_u128(7));
     let recs: Vec<_> = (0..n as u64)
@@ -386,15 +386,8 @@ pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
                 shell: Some("zsh".into()),
                 author_kind: None,
             };
-            let r = Record {
-                id: RecordId(uuid::Uuid::from_u128(i as u128 + 1)),
-                idx: i,
-                host: Host::new(host),
-                timestamp: 1_700_000_000_000_000_000 + i,
-                version: HISTORY_VERSION,
-                tag: Tag::History,
-                data: DecryptedData(HistoryRecord::Create(h).encode()),
-            };
+            let id = RecordId(uuid::Uuid::from_u128(i as u128 + 1));
+            let r = HistoryRecord::Create(h).to_record(host, i, id, 1_700_000_000_000_000_000 + i);
             terrapin_core::crypto::encrypt_record(&r, &key, &mut OsEntropy)
         })
         .collect::<Result<_, _>>()
