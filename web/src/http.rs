@@ -323,33 +323,18 @@ impl HttpRemote {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
-        self.get_json_query(path, &[], auth).await
-    }
-
     // The generic JSON helpers only parse; the requests themselves (async state machines) are
     // not generic, so the wasm holds one copy of them instead of one per response type.
-    async fn get_json_query<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        query: &[(&str, String)],
-        auth: bool,
-    ) -> Result<T, HttpError> {
+    async fn get_json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
         let url = self.url(path);
-        let text = self.get_text(&url, query, auth).await?;
+        let text = self.get_text(&url, auth).await?;
         parse_json(&text, &url)
     }
 
-    async fn get_text(
-        &self,
-        url: &str,
-        query: &[(&str, String)],
-        auth: bool,
-    ) -> Result<String, HttpError> {
+    async fn get_text(&self, url: &str, auth: bool) -> Result<String, HttpError> {
         let resp = self
             .send(url, true, || {
                 self.builder(Method::GET, url, auth)?
-                    .query(query.iter().map(|(k, v)| (*k, v.as_str())))
                     .build()
                     .map_err(|e| bad(url, e))
             })
@@ -488,13 +473,13 @@ impl HttpRemote {
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
-        let query = [
-            ("host", series.host.to_string()),
-            ("tag", series.tag.as_str().to_owned()),
-            ("start", start.to_string()),
-            ("count", count.to_string()),
-        ];
-        self.get_json_query("/api/v0/record/next", &query, true)
+        let q = wire::NextQuery {
+            host: series.host,
+            tag: series.tag.clone(),
+            start,
+            count,
+        };
+        self.get_json(&format!("/api/v0/record/next?{}", q.to_query()), true)
             .await
     }
 }
