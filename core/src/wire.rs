@@ -6,7 +6,7 @@
 use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
-use alloc::string::String;
+use alloc::string::{String, ToString};
 use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -355,6 +355,16 @@ impl NextQuery {
             self.count
         )
     }
+
+    /// The query as (name, value) pairs, not yet encoded (for URL builders that encode).
+    pub fn pairs(&self) -> [(&'static str, String); 4] {
+        [
+            ("host", self.host.to_string()),
+            ("tag", self.tag.as_str().to_owned()),
+            ("start", self.start.to_string()),
+            ("count", self.count.to_string()),
+        ]
+    }
 }
 
 fn parse_num(name: &'static str, s: &str, max: u64) -> Result<u64, WireError> {
@@ -396,7 +406,6 @@ pub fn session_token(header: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::string::ToString;
     use uuid::Uuid;
 
     const HOST: &str = "0190a4f0-0000-7000-8000-000000000001";

@@ -325,16 +325,27 @@ impl HttpRemote {
 
     // The generic JSON helpers only parse; the requests themselves (async state machines) are
     // not generic, so the wasm holds one copy of them instead of one per response type.
-    async fn get_json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        auth: bool,
+    ) -> Result<T, HttpError> {
         let url = self.url(path);
-        let text = self.get_text(&url, auth).await?;
+        let text = self.get_text(&url, query, auth).await?;
         parse_json(&text, &url)
     }
 
-    async fn get_text(&self, url: &str, auth: bool) -> Result<String, HttpError> {
+    async fn get_text(
+        &self,
+        url: &str,
+        query: &[(&str, String)],
+        auth: bool,
+    ) -> Result<String, HttpError> {
         let resp = self
             .send(url, true, || {
                 self.builder(Method::GET, url, auth)?
+                    .query(query.iter().map(|(k, v)| (*k, v.as_str())))
                     .build()
                     .map_err(|e| bad(url, e))
             })
@@ -416,7 +427,7 @@ impl HttpRemote {
 
     /// `GET /api/v0/me`.
     pub async fn me(&self) -> Result<MeResponse, HttpError> {
-        let v: Value = self.get_json("/api/v0/me", true).await?;
+        let v: Value = self.get_json("/api/v0/me", &[], true).await?;
         Ok(MeResponse {
             username: text_field(&v, "username", &self.url("/api/v0/me"))?,
         })
@@ -424,7 +435,10 @@ impl HttpRemote {
 
     /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
     pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
-        match self.get_json::<Value>("/api/v0/capabilities", false).await {
+        match self
+            .get_json::<Value>("/api/v0/capabilities", &[], false)
+            .await
+        {
             Ok(mut v) => {
                 let url = self.url("/api/v0/capabilities");
                 let mut capabilities = BTreeMap::new();
@@ -479,8 +493,7 @@ impl HttpRemote {
             start,
             count,
         };
-        self.get_json(&format!("/api/v0/record/next?{}", q.to_query()), true)
-            .await
+        self.get_json("/api/v0/record/next", &q.pairs(), true).await
     }
 }
 
@@ -546,7 +559,7 @@ impl Remote for HttpRemote {
     type Error = HttpError;
 
     async fn status(&self) -> Result<Status, HttpError> {
-        self.get_json("/api/v0/record", true).await
+        self.get_json("/api/v0/record", &[], true).await
     }
 
     /// Up to `count` records from `start`. A server may answer fewer than asked (it caps the
