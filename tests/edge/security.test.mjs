@@ -178,6 +178,21 @@ describe("bodies are refused before they are read", () => {
     assert.equal(typed.status, 415, typed.text);
   });
 
+  test("the session is checked before the body is parsed: a broken body without a session is 403, not 400", async () => {
+    const r = await api.req("POST", "/api/v0/record", { token: "nobody", body: "[{not json" });
+    assert.equal(r.status, 403, r.text);
+  });
+
+  test("parsing stops at record limit + 1: what follows is never read", async () => {
+    const token = await api.register(username("stop"));
+    const host = uuid();
+    const n = Number(vars.MAX_RECORDS_PER_BATCH) + 1;
+    const valid = Array.from({ length: n }, (_, i) => JSON.stringify(record({ host, idx: i })));
+    const r = await api.push(token, `[${valid.join(",")},{"broken": ]`);
+    assert.equal(r.status, 413, r.text);
+    assert.deepEqual((await api.status(token)).json, { hosts: {} });
+  });
+
   test("record limit + 1 is refused naming the limit", async () => {
     const token = await api.register(username("many"));
     const host = uuid();
