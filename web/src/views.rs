@@ -196,8 +196,6 @@ pub struct Views {
     pub history: HistoryStore,
     pub kv: KvStore,
     pub unreadable: u64,
-    /// Bumped on every change, so callers can cache query results.
-    pub generation: u64,
     /// The search index, brought up to date (the entries touched) by the next query.
     pub search: RefCell<crate::search::Search>,
 }
@@ -219,7 +217,6 @@ impl Views {
                 Meaning::Unreadable(_) => self.unreadable += 1,
             }
         }
-        self.generation += 1;
     }
 }
 
@@ -229,8 +226,6 @@ pub struct ViewStore {
     pub idb: IdbStore,
     pub key: Rc<RefCell<Option<Key>>>,
     pub views: Rc<RefCell<Views>>,
-    /// Records appended by this handle (all series), for progress and benchmarks.
-    pub appended: Rc<Cell<u64>>,
     /// Full rebuilds (decrypting every record) done by this handle, for tests.
     pub rebuilds: Rc<Cell<u64>>,
     stale: Rc<Cell<bool>>,
@@ -256,7 +251,6 @@ impl ViewStore {
             idb,
             key: Rc::new(RefCell::new(None)),
             views: Rc::new(RefCell::new(Views::default())),
-            appended: Rc::new(Cell::new(0)),
             rebuilds: Rc::new(Cell::new(0)),
             stale: Rc::new(Cell::new(false)),
             sealed: Rc::new(Cell::new(false)),
@@ -345,7 +339,6 @@ impl ViewStore {
             views = Views::default();
         }
         self.locked.set(locked);
-        views.generation = self.views.borrow().generation + 1;
         *self.views.borrow_mut() = views;
         Ok(())
     }
@@ -376,7 +369,6 @@ impl ViewStore {
         }
         self.idb.meta_remove_stale().await?;
         self.locked.set(false);
-        views.generation = self.views.borrow().generation + 1;
         *self.views.borrow_mut() = views;
         self.rebuilds.set(self.rebuilds.get() + 1);
         Ok(())
@@ -431,7 +423,6 @@ impl LocalStore for ViewStore {
         self.idb
             .append_with(page, skipped, bytes.as_deref())
             .await?;
-        self.appended.set(self.appended.get() + page.len() as u64);
         if let Some(d) = derived {
             self.views.borrow_mut().apply(d);
         }
