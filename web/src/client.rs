@@ -388,9 +388,7 @@ impl Client {
     /// The hostnames in the live history, per host of the record store.
     pub fn history_hostnames<T>(
         &self,
-        f: impl FnOnce(
-            std::collections::BTreeMap<terrapin_core::record::HostId, Vec<(&str, usize)>>,
-        ) -> T,
+        f: impl FnOnce(Vec<(terrapin_core::record::HostId, Vec<(&str, usize)>)>) -> T,
     ) -> T {
         let views = self.store.views.borrow();
         f(views.history.hostnames())

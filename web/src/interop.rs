@@ -6,7 +6,6 @@
 //! text, so no 64-bit field loses precision.
 
 use serde::Serialize;
-use std::collections::BTreeMap;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
@@ -293,7 +292,7 @@ struct HostNameJs<'a> {
     entries: usize,
 }
 
-pub fn hostnames_to_js(names: &BTreeMap<HostId, Vec<(&str, usize)>>) -> Result<JsValue, JsValue> {
+pub fn hostnames_to_js(names: &[(HostId, Vec<(&str, usize)>)]) -> Result<JsValue, JsValue> {
     let v: Vec<HostNamesJs<'_>> = names
         .iter()
         .map(|(id, ns)| HostNamesJs {
