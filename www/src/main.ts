@@ -536,7 +536,7 @@ function runQuery(keepScroll = false) {
   const filtered = query.text?.trim() || Object.keys(query).some((k) => !['text', 'mode', 'unique'].includes(k));
   const what = query.unique ? `${total === 1 ? 'command' : 'commands'}` : total === 1 ? 'entry' : 'entries';
   $('result-count').textContent = query.unique
-    ? `${num(total)} distinct ${what}${filtered ? ' match' : ''} · ${num(all)} entries`
+    ? `${num(total)} distinct ${what}${filtered ? (total === 1 ? ' matches' : ' match') : ''} · ${num(all)} entries`
     : filtered ? `${num(total)} of ${num(all)} entries match` : `${num(all)} entries`;
   document.body.dataset.results = String(total);
   document.body.dataset.unique = String(!!query.unique);
