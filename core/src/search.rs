@@ -9,6 +9,9 @@
 //! letter typed) looks only at the previous matches. Any change rebuilds the index, which
 //! drops that cache.
 //!
+//! Unique queries group the matching runs (filters apply to runs first) by command: one result
+//! per distinct command, its newest run standing for it, with the number of runs.
+//!
 //! Results: newest first, except fuzzy, which ranks by score, ties newest first. Fuzzy
 //! scoring itself is the host's (nucleo in the browser), passed in as a function; for plain
 //! ASCII patterns, ASCII commands that lack the pattern's words as subsequences (in any case)
@@ -40,6 +43,8 @@ pub struct Filters {
     pub cwd: Option<String>,
     pub exit: Option<i64>,
     pub session: Option<String>,
+    /// Exactly this command (the runs of one unique result).
+    pub command: Option<String>,
     /// `timestamp >= after`.
     pub after: Option<u64>,
     /// `timestamp < before`.
@@ -48,11 +53,14 @@ pub struct Filters {
     pub include_deleted: bool,
 }
 
-/// One page of a query: the entries' ids in order, and how many matched in all.
+/// One page of a query: the entries' ids in order, and how many matched in all (unique: how
+/// many distinct commands).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Page {
     pub ids: Vec<HistoryId>,
     pub total: usize,
+    /// Unique queries: each result's number of matching runs (beside `ids`); else empty.
+    pub runs: Vec<u32>,
 }
 
 /// Distinct strings, concatenated, with a hash table to find them.
@@ -246,6 +254,8 @@ pub struct SearchIndex {
     sessions: Strings,
     last: Option<Last>,
     memo: Vec<u32>,
+    /// Runs per command while grouping (all zero between queries).
+    counts: Vec<u32>,
 }
 
 impl SearchIndex {
@@ -261,6 +271,7 @@ impl SearchIndex {
             sessions: Strings::default(),
             last: None,
             memo: Vec::new(),
+            counts: Vec::new(),
         }
     }
 
@@ -361,15 +372,19 @@ impl SearchIndex {
     }
 
     /// Run a query: `text` (trimmed) in `mode` over the entries passing `filters`; the page
-    /// `offset..offset + limit` of the results and their number. `fuzzy` scores a command
-    /// against the text in [`Mode::Fuzzy`] (`None`: no match); for plain ASCII text (no
-    /// `\ ! ^ $ '`) it must not match an ASCII command lacking any space-separated word of
-    /// the text as a subsequence, case-insensitively (as nucleo's fuzzy atoms).
+    /// `offset..offset + limit` of the results and their number. `unique`: one result per
+    /// distinct command among the matches (its newest run), with its number of runs.
+    /// `fuzzy` scores a command against the text in [`Mode::Fuzzy`] (`None`: no match); for
+    /// plain ASCII text (no `\ ! ^ $ '`) it must not match an ASCII command lacking any
+    /// space-separated word of the text as a subsequence, case-insensitively (as nucleo's
+    /// fuzzy atoms).
+    #[allow(clippy::too_many_arguments)]
     pub fn query(
         &mut self,
         text: &str,
         mode: Mode,
         filters: &Filters,
+        unique: bool,
         offset: usize,
         limit: usize,
         fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
@@ -383,8 +398,6 @@ impl SearchIndex {
         let mut last = self.last.take().unwrap_or_default();
         let candidates = core::mem::take(&mut last.hits);
         let mut hits: Vec<u32> = Vec::new();
-        // Fuzzy: (best score first, then newest first) as one number, smallest first.
-        let mut scored: Vec<u64> = Vec::new();
         self.memo.clear();
         self.memo.resize(self.cmds.text.len(), UNKNOWN);
         let m = Matcher::new(mode, text, self.fold);
@@ -402,9 +415,6 @@ impl SearchIndex {
                 };
                 if score != NO {
                     hits.push(pos);
-                    if mode == Mode::Fuzzy && !text.is_empty() {
-                        scored.push((u64::from(!score) << 32) | u64::from(pos));
-                    }
                 }
             };
             if from_last {
@@ -419,25 +429,50 @@ impl SearchIndex {
                 }
             }
         }
-        let total = hits.len();
+        // Unique: the first (newest) matching run of each command, and the runs per command.
+        let groups: Option<Vec<u32>> = unique.then(|| {
+            self.counts.resize(self.cmds.text.len(), 0);
+            let mut firsts = Vec::new();
+            for &pos in &hits {
+                let c = &mut self.counts[self.rows[pos as usize].cmd as usize];
+                if *c == 0 {
+                    firsts.push(pos);
+                }
+                *c += 1;
+            }
+            firsts
+        });
+        let shown = groups.as_ref().unwrap_or(&hits);
+        let total = shown.len();
         let start = offset.min(total);
         let end = offset.saturating_add(limit).min(total);
-        let ids = if mode == Mode::Fuzzy && !text.is_empty() {
+        let page: Vec<u32> = if mode == Mode::Fuzzy && !text.is_empty() {
+            // (best score first, then newest first) as one number, smallest first.
+            let mut scored: Vec<u64> = shown
+                .iter()
+                .map(|&pos| {
+                    let score = self.memo[self.rows[pos as usize].cmd as usize];
+                    (u64::from(!score) << 32) | u64::from(pos)
+                })
+                .collect();
             if end > 0 && end < scored.len() {
                 scored.select_nth_unstable(end - 1);
                 scored.truncate(end);
             }
             scored.sort_unstable();
-            scored[start..end]
-                .iter()
-                .map(|&k| self.ids[k as u32 as usize])
-                .collect()
+            scored[start..end].iter().map(|&k| k as u32).collect()
         } else {
-            hits[start..end]
-                .iter()
-                .map(|&p| self.ids[p as usize])
-                .collect()
+            shown[start..end].to_vec()
         };
+        let ids = page.iter().map(|&p| self.ids[p as usize]).collect();
+        let mut runs = Vec::new();
+        if let Some(groups) = &groups {
+            let cmd = |p: u32| self.rows[p as usize].cmd as usize;
+            runs = page.iter().map(|&p| self.counts[cmd(p)]).collect();
+            for &p in groups {
+                self.counts[cmd(p)] = 0;
+            }
+        }
         last.text.clear();
         last.text.push_str(text);
         last.mode = mode;
@@ -446,7 +481,66 @@ impl SearchIndex {
         }
         last.hits = hits;
         self.last = Some(last);
-        Page { ids, total }
+        Page { ids, total, runs }
+    }
+
+    /// Where `text` (trimmed) matches `command` in `mode`, to highlight it: sorted, disjoint
+    /// ranges `[start, end)` of the command's chars. Prefix: the text; full-text: every
+    /// occurrence of each word (case-insensitive); fuzzy: the char indices `fuzzy` pushes
+    /// (nucleo's match positions in the browser). Empty when nothing matches.
+    pub fn matches(
+        &self,
+        text: &str,
+        mode: Mode,
+        command: &str,
+        fuzzy: &mut dyn FnMut(&str, &mut Vec<u32>),
+    ) -> Vec<(u32, u32)> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let len = command.chars().count();
+        let mut marked = alloc::vec![false; len];
+        match mode {
+            Mode::Prefix => {
+                if command.starts_with(text) {
+                    marked[..text.chars().count()].fill(true);
+                }
+            }
+            Mode::FullText => {
+                let hay: Vec<char> = fold_str(command, self.fold).chars().collect();
+                for w in text.split_whitespace() {
+                    let w: Vec<char> = fold_str(w, self.fold).chars().collect();
+                    if w.len() > hay.len() {
+                        continue;
+                    }
+                    for i in 0..=hay.len() - w.len() {
+                        if hay[i..i + w.len()] == w[..] {
+                            marked[i..i + w.len()].fill(true);
+                        }
+                    }
+                }
+            }
+            Mode::Fuzzy => {
+                let mut at = Vec::new();
+                fuzzy(command, &mut at);
+                for i in at {
+                    if let Some(m) = marked.get_mut(i as usize) {
+                        *m = true;
+                    }
+                }
+            }
+        }
+        let mut out: Vec<(u32, u32)> = Vec::new();
+        for (i, &m) in marked.iter().enumerate() {
+            let i = i as u32;
+            match out.last_mut() {
+                Some(r) if m && r.1 == i => r.1 = i + 1,
+                _ if m => out.push((i, i + 1)),
+                _ => {}
+            }
+        }
+        out
     }
 
     /// The filters with their strings as ids; `None` when no entry can pass.
@@ -459,6 +553,10 @@ impl SearchIndex {
             host: id(&f.host, &self.hosts)?,
             cwd: id(&f.cwd, &self.cwds)?,
             session: id(&f.session, &self.sessions)?,
+            command: match &f.command {
+                None => None,
+                Some(c) => Some(self.cmds.text.find(c)?),
+            },
             exit: f.exit,
             after: f.after,
             before: f.before,
@@ -471,6 +569,7 @@ struct Resolved {
     host: Option<u32>,
     cwd: Option<u32>,
     session: Option<u32>,
+    command: Option<u32>,
     exit: Option<i64>,
     after: Option<u64>,
     before: Option<u64>,
@@ -483,6 +582,7 @@ impl Resolved {
             && self.host.is_none_or(|h| r.host == h)
             && self.cwd.is_none_or(|c| r.cwd == c)
             && self.session.is_none_or(|s| r.session == s)
+            && self.command.is_none_or(|c| r.cmd == c)
             && self.exit.is_none_or(|e| r.exit == e)
             && self.after.is_none_or(|t| r.timestamp >= t)
             && self.before.is_none_or(|t| r.timestamp < t)
@@ -652,12 +752,14 @@ mod tests {
         Some(score + 100 - cmd.len().min(100) as u32)
     }
 
-    /// What web's search did before the index: filter, match, sort all, page.
+    /// What web's search did before the index: filter, match, sort all, page; unique: keep
+    /// each command's first result, counting its runs.
     fn reference(
         entries: &[History],
         text: &str,
         mode: Mode,
         f: &Filters,
+        unique: bool,
         offset: usize,
         limit: usize,
     ) -> Page {
@@ -668,6 +770,7 @@ mod tests {
                 && f.cwd.as_ref().is_none_or(|x| &h.cwd == x)
                 && f.exit.is_none_or(|x| h.exit == x)
                 && f.session.as_ref().is_none_or(|x| &h.session == x)
+                && f.command.as_ref().is_none_or(|x| &h.command == x)
                 && f.after.is_none_or(|t| h.timestamp >= t)
                 && f.before.is_none_or(|t| h.timestamp < t)
         };
@@ -695,6 +798,20 @@ mod tests {
                 .then(b.1.timestamp.cmp(&a.1.timestamp))
                 .then(b.1.id.cmp(&a.1.id))
         });
+        let mut runs: Vec<u32> = Vec::new();
+        if unique {
+            let all = hits.clone();
+            hits.retain({
+                let mut seen = alloc::collections::BTreeSet::new();
+                move |(_, h)| seen.insert(h.command.clone())
+            });
+            runs = hits
+                .iter()
+                .map(|(_, h)| all.iter().filter(|(_, x)| x.command == h.command).count() as u32)
+                .skip(offset)
+                .take(limit)
+                .collect();
+        }
         Page {
             total: hits.len(),
             ids: hits
@@ -703,6 +820,7 @@ mod tests {
                 .take(limit)
                 .map(|(_, h)| h.id)
                 .collect(),
+            runs,
         }
     }
 
@@ -714,8 +832,22 @@ mod tests {
         offset: usize,
         limit: usize,
     ) -> Page {
+        run_as(ix, text, mode, f, false, offset, limit)
+    }
+
+    fn run_as(
+        ix: &mut SearchIndex,
+        text: &str,
+        mode: Mode,
+        f: &Filters,
+        unique: bool,
+        offset: usize,
+        limit: usize,
+    ) -> Page {
         let t = text.trim().to_owned();
-        ix.query(text, mode, f, offset, limit, &mut |c| fuzzy_score(&t, c))
+        ix.query(text, mode, f, unique, offset, limit, &mut |c| {
+            fuzzy_score(&t, c)
+        })
     }
 
     fn sample() -> Vec<History> {
@@ -837,6 +969,93 @@ mod tests {
         assert_eq!(run(&mut ix, "git st", Mode::Prefix, &f, 0, 100).total, 2);
     }
 
+    #[test]
+    fn unique_groups_runs_after_filters() {
+        let es = sample();
+        let mut ix = index(&es);
+        let all = Filters {
+            include_deleted: true,
+            ..Default::default()
+        };
+        // "git status" ran 3 times (ids 6, 7, 1): one row, its newest run, 3 runs.
+        let p = run_as(&mut ix, "git", Mode::FullText, &all, true, 0, 100);
+        assert_eq!(
+            cmds(&es, &p),
+            ["git status", "git commit -m wip", "GIT_TRACE=1 git push"]
+        );
+        assert_eq!(p.ids[0], es[5].id);
+        assert_eq!(p.runs, [3, 1, 1]);
+        assert_eq!(p.total, 3);
+        // Filters apply to the runs: id 6 is soft-deleted, so the newest live run is id 7.
+        let p = run_as(
+            &mut ix,
+            "git s",
+            Mode::Prefix,
+            &Filters::default(),
+            true,
+            0,
+            100,
+        );
+        assert_eq!((p.ids.clone(), p.runs.clone()), (vec![es[6].id], vec![2]));
+        // Paging counts distinct commands; fuzzy ranks them by score.
+        let p = run_as(&mut ix, "", Mode::FullText, &all, true, 1, 2);
+        assert_eq!(p.total, 6);
+        assert_eq!(cmds(&es, &p), ["git status", "grep -r TODO ."]);
+        let p = run_as(&mut ix, "gs", Mode::Fuzzy, &all, true, 0, 100);
+        assert_eq!(cmds(&es, &p)[0], "git status");
+        assert_eq!(p.runs[0], 3);
+        // The runs of one unique row: the exact command filter.
+        let f = Filters {
+            command: Some("git status".into()),
+            include_deleted: true,
+            ..Default::default()
+        };
+        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        assert_eq!(p.ids, [es[5].id, es[6].id, es[0].id]);
+        assert!(p.runs.is_empty());
+        let f = Filters {
+            command: Some("git".into()),
+            ..Default::default()
+        };
+        assert_eq!(run(&mut ix, "", Mode::FullText, &f, 0, 100).total, 0);
+    }
+
+    #[test]
+    fn match_ranges_per_mode() {
+        let ix = index(&sample());
+        let mut none = |_: &str, _: &mut Vec<u32>| {};
+        assert_eq!(
+            ix.matches("git s", Mode::Prefix, "git status", &mut none),
+            [(0, 5)]
+        );
+        assert!(ix
+            .matches("git s", Mode::Prefix, "a git s", &mut none)
+            .is_empty());
+        assert!(ix.matches(" ", Mode::Prefix, "git", &mut none).is_empty());
+        // Every occurrence of every word, any case; overlapping ones merge.
+        assert_eq!(
+            ix.matches(
+                "GIT push",
+                Mode::FullText,
+                "GIT_TRACE=1 git push",
+                &mut none
+            ),
+            [(0, 3), (12, 15), (16, 20)]
+        );
+        assert_eq!(ix.matches("aa", Mode::FullText, "aaa", &mut none), [(0, 3)]);
+        // Chars, not bytes.
+        assert_eq!(
+            ix.matches("échec", Mode::FullText, "ΑΣ ÉCHEC", &mut none),
+            [(3, 8)]
+        );
+        // Fuzzy: the positions the matcher gives, merged; out-of-range ones ignored.
+        let mut at = |_: &str, v: &mut Vec<u32>| v.extend([0, 4, 5, 2, 99]);
+        assert_eq!(
+            ix.matches("gst", Mode::Fuzzy, "git status", &mut at),
+            [(0, 1), (2, 3), (4, 6)]
+        );
+    }
+
     fn store_of(es: &[History]) -> HistoryStore {
         use crate::payload::history::HistoryRecord;
         use crate::record::{HostId, RecordId};
@@ -879,7 +1098,8 @@ mod tests {
             prop_assert_eq!(&ix.ids, &full.ids);
             let f = Filters { include_deleted: true, ..Default::default() };
             for t in ["", "new", "c1", "new 2"] {
-                prop_assert_eq!(run(&mut ix, t, Mode::FullText, &f, 0, 200), reference(&es, t, Mode::FullText, &f, 0, 200));
+                prop_assert_eq!(run(&mut ix, t, Mode::FullText, &f, 0, 200), reference(&es, t, Mode::FullText, &f, false, 0, 200));
+                prop_assert_eq!(run_as(&mut ix, t, Mode::FullText, &f, true, 0, 200), reference(&es, t, Mode::FullText, &f, true, 0, 200));
             }
         }
 
@@ -887,12 +1107,12 @@ mod tests {
         fn same_as_reference(
             cmds in proptest::collection::vec("[abAB é]{0,6}", 1..40),
             ts in proptest::collection::vec(0u64..8, 40),
-            steps in proptest::collection::vec(("[abAB é!]{0,4}", 0usize..3, 0usize..4, 0usize..3, proptest::option::of(0i64..3)), 1..12),
+            steps in proptest::collection::vec(("[abAB é!]{0,4}", 0usize..3, 0usize..4, 0usize..3, proptest::option::of(0i64..3), any::<bool>()), 1..12),
         ) {
             let es: Vec<History> = cmds.iter().enumerate().map(|(i, c)| entry(i as u128, c, ts[i])).collect();
             let mut ix = index(&es);
             let mut text = String::new();
-            for (add, mode, offset, cut, exit) in steps {
+            for (add, mode, offset, cut, exit, unique) in steps {
                 // Type on, or delete a few characters.
                 if cut == 0 {
                     let mut s: Vec<char> = text.chars().collect();
@@ -903,8 +1123,8 @@ mod tests {
                 }
                 let mode = [Mode::Prefix, Mode::FullText, Mode::Fuzzy][mode];
                 let f = Filters { exit, include_deleted: cut == 1, ..Default::default() };
-                let got = run(&mut ix, &text, mode, &f, offset, 5);
-                prop_assert_eq!(got, reference(&es, &text, mode, &f, offset, 5), "{:?} {:?}", text, mode);
+                let got = run_as(&mut ix, &text, mode, &f, unique, offset, 5);
+                prop_assert_eq!(got, reference(&es, &text, mode, &f, unique, offset, 5), "{:?} {:?} {}", text, mode, unique);
             }
         }
     }

@@ -100,6 +100,17 @@ test("log in on a second browser: wrong password, then the key; sync pulls every
   await page.locator("#view-app").waitFor();
   await waitSynced(page, 0);
   assert.match(await page.textContent("#sync-status"), /↓ 244|244 entries/);
+  // As atuin: fuzzy, each distinct command once (its newest run), with its number of runs.
+  const distinct = new Set(SEED.map((e) => e.command)).size;
+  await page.waitForFunction((n) => Number(document.body.dataset.results) === n, distinct);
+  assert.equal(await page.inputValue("#mode"), "fuzzy");
+  assert.equal(await page.isChecked("#unique"), true);
+  assert.equal(await page.textContent("#result-count"), `${distinct} distinct commands · ${SEED.length} entries`);
+  const runs = await page.$$eval("#results .hrow", (rows) => Object.fromEntries(rows.map((r) => [r.querySelector(".cmd").title, Number(r.dataset.runs)])));
+  assert.equal(runs["git status"], count((e) => e.command === "git status"));
+  assert.equal(runs["terraform plan -out=plan.tfplan"], 1);
+  // Every run: the toggle (remembered for this profile).
+  await page.uncheck("#unique");
   await page.waitForFunction((n) => Number(document.body.dataset.results) === n, SEED.length);
   assert.equal(await page.textContent("#result-count"), `${SEED.length} entries`);
   const rows = await visibleCommands(page);
@@ -338,11 +349,14 @@ test("store: status per host and tag, kv entries", async () => {
   const rows = await page.$$eval("#status-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   const hostIds = new Set(rows.map((r) => r[0]));
   assert.equal(hostIds.size, 2, JSON.stringify(rows));
-  assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && r[1] === "history" && r[2] !== "—"), JSON.stringify(rows));
-  assert.ok(rows.some((r) => r[1] === "kv" && r[2] === "1"), JSON.stringify(rows));
+  assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && r[2] === "history" && r[3] !== "—"), JSON.stringify(rows));
+  assert.ok(rows.some((r) => r[2] === "kv" && r[3] === "1"), JSON.stringify(rows));
+  // Host ids named by the hostnames in their history: alice's browser wrote the seed.
+  assert.ok(rows.some((r) => !r[0].endsWith("(this browser)") && r[1] === "laptop:alice, ci-box:alice, server1:alice"), JSON.stringify(rows));
+  assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && new RegExp(`^chromium-[0-9a-f]{6}:${username}$`).test(r[1])), JSON.stringify(rows));
   // With the package's remoteStatus(): the server's idx beside ours, all in sync after a sync.
   if (await page.evaluate(() => typeof window.__terrapin.client.remoteStatus === "function")) {
-    for (const r of rows) assert.deepEqual([r[3], r[4]], [r[2], "in sync"], JSON.stringify(rows));
+    for (const r of rows) assert.deepEqual([r[4], r[5]], [r[3], "in sync"], JSON.stringify(rows));
   }
   const kv = await page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   assert.deepEqual(kv, [["dotfiles", "alias.gs", "git status"], ["env", "EDITOR", "hx"]]);
@@ -388,7 +402,8 @@ test("wrong key: refused at sync with a clear message", async () => {
   await page.click("#alert-relogin");
   await connect(page, { username, password: PASSWORD, key });
   await page.locator("#view-app").waitFor();
-  await page.waitForFunction(() => Number(document.body.dataset.results) > 200, null, { timeout: 30_000 });
+  // Unique commands by default: the entries are counted in the package.
+  await page.waitForFunction(() => window.__terrapin.client?.history.count() > 200 && Number(document.body.dataset.results) > 10, null, { timeout: 30_000 });
   assert.equal(await page.isVisible("#alert"), false);
   await carol.context.close();
 });
@@ -449,9 +464,14 @@ test("accessibility: no serious or critical axe-core violations, light and dark"
 
 test("reload without a passphrase goes straight to the history; log out forgets everything", async () => {
   const { page } = bob;
+  await page.selectOption("#mode", "prefix");
   await page.reload();
   await page.locator("#view-app").waitFor();
   await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
+  // The search mode and unique-or-all are remembered for this profile.
+  assert.equal(await page.inputValue("#mode"), "prefix");
+  assert.equal(await page.isChecked("#unique"), false);
+  assert.equal(await page.evaluate(() => document.body.dataset.unique), "false");
   await page.click("#logout-btn");
   await page.locator("#confirm-dialog[open]").waitFor();
   await page.click("#confirm-ok");
@@ -459,8 +479,9 @@ test("reload without a passphrase goes straight to the history; log out forgets 
   const left = await page.evaluate(async () => ({
     dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
     settings: localStorage.getItem("terrapin-www"),
+    prefs: Object.keys(localStorage).filter((k) => k.startsWith("terrapin-www-search:")),
   }));
-  assert.deepEqual(left, { dbs: [], settings: null });
+  assert.deepEqual(left, { dbs: [], settings: null, prefs: [] });
   await page.reload();
   await page.locator("#view-connect").waitFor();
   await alice.context.close();

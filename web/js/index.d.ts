@@ -54,6 +54,14 @@ export interface HistoryEntry {
   deletedAt?: number | null;
   intent?: string | null;
   shell?: string | null;
+  /** In a unique query's results: how many matching runs of this command (this entry is the newest). */
+  runs?: number;
+  /**
+   * In results of a query with text: where the text matched `command`, as flat
+   * `[start, end, start, end, ...]` ranges of string indices (UTF-16), sorted. Fuzzy: the
+   * matched characters.
+   */
+  matches?: number[];
 }
 
 export interface NewHistoryEntry {
@@ -83,11 +91,18 @@ export interface HistoryQuery {
   cwd?: string;
   exit?: number;
   session?: string;
+  /** Exactly this command (e.g. the runs of one unique result). */
+  command?: string;
   /** Entries at or after this time. */
   after?: number;
   /** Entries before this time. */
   before?: number;
   includeDeleted?: boolean;
+  /**
+   * One result per distinct command (the filters apply to the runs first): its newest run,
+   * with `runs`. Newest first (fuzzy: best first); `total` counts distinct commands.
+   */
+  unique?: boolean;
   offset?: number;
   /** Default 100. */
   limit?: number;
@@ -95,8 +110,15 @@ export interface HistoryQuery {
 
 export interface HistoryPage {
   entries: HistoryEntry[];
-  /** How many entries matched in all. */
+  /** How many entries (unique: distinct commands) matched in all. */
   total: number;
+}
+
+/** A host of the record store (`hostId`, as in `status()`) and the hostnames of its live history. */
+export interface HistoryHost {
+  hostId: string;
+  /** Most entries first. */
+  hostnames: { hostname: string; host: string; entries: number }[];
 }
 
 /** The record indexes `first..=last` of one series. */
@@ -191,6 +213,8 @@ declare class HistoryApi {
   query(query?: HistoryQuery): HistoryPage;
   get(id: string): HistoryEntry | undefined;
   count(): number;
+  /** Every host of the record store that wrote live history, with the hostnames it used. */
+  hosts(): HistoryHost[];
   add(entry: NewHistoryEntry): Promise<HistoryEntry>;
   addMany(entries: NewHistoryEntry[]): Promise<number>;
   /** Writes a delete record; the entry disappears everywhere after sync. */

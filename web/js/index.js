@@ -34,6 +34,7 @@ class History {
   query(query = {}) { return this.#w.historyQuery(query); }
   get(id) { return this.#w.historyGet(id); }
   count() { return this.#w.historyCount(); }
+  hosts() { return this.#w.historyHosts(); }
   add(entry) { return this.#w.historyAdd(entry); }
   addMany(entries) { return this.#w.historyAddMany(entries); }
   /** Delete an entry (whichever host wrote it): writes a delete record. */

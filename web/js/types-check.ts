@@ -16,6 +16,9 @@ export async function example(): Promise<void> {
   for (const s of await client.missing()) void s.missing[0]?.first;
   const page: HistoryPage = client.history.query({ text: "git", mode: "fuzzy", exit: 0, after: Date.now() - 1000, limit: 10 });
   for (const e of page.entries) void [e.command, e.timestamp, e.hostname, n];
+  const unique: HistoryPage = client.history.query({ text: "git", unique: true, command: "git status" });
+  for (const e of unique.entries) void [e.runs ?? 1, e.matches?.[0]];
+  for (const h of client.history.hosts()) void [h.hostId, h.hostnames[0]?.host, h.hostnames[0]?.entries];
   const added = await client.history.add({ command: "ls" });
   await client.history.delete(added.id);
   await client.kv.set("ns", "k", "v");

@@ -375,6 +375,15 @@ impl Client {
             .map(drop)
     }
 
+    /// The hostnames in the live history, per host of the record store.
+    pub fn history_hostnames<T>(
+        &self,
+        f: impl FnOnce(Vec<(terrapin_core::record::HostId, Vec<(&str, usize)>)>) -> T,
+    ) -> T {
+        let views = self.store.views.borrow();
+        f(views.history.hostnames())
+    }
+
     /// Query the live history.
     pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult<'_>) -> T) -> T {
         let views = self.store.views.borrow();

@@ -10,15 +10,15 @@
 use serde::Serialize;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
-use terrapin_core::payload::history::{History, HistoryId};
+use terrapin_core::payload::history::{host_part, History, HistoryId};
 use terrapin_core::plan::Direction;
-use terrapin_core::record::SeriesKey;
+use terrapin_core::record::{HostId, SeriesKey};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{KeyCheck, Progress, SeriesError, SyncReport};
 use wasm_bindgen::prelude::*;
 
 use crate::client::ClientError;
-use crate::search::{Query, SearchMode};
+use crate::search::{Query, QueryResult, SearchMode};
 use crate::vault::KdfParams;
 use terrapin_core::search::Filters;
 
@@ -150,6 +150,12 @@ struct HistoryJs<'a> {
     deleted_at: Option<f64>,
     intent: Option<&'a str>,
     shell: Option<&'a str>,
+    /// Unique query results: how many runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runs: Option<u32>,
+    /// Query results with text: where it matched the command (UTF-16 `[start, end, ...]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    matches: Option<&'a [u32]>,
 }
 
 fn history_js(h: &History) -> HistoryJs<'_> {
@@ -169,6 +175,8 @@ fn history_js(h: &History) -> HistoryJs<'_> {
         deleted_at: h.deleted_at.map(ms),
         intent: h.intent.as_deref(),
         shell: h.shell.as_deref(),
+        runs: None,
+        matches: None,
     }
 }
 
@@ -245,10 +253,12 @@ pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
             cwd: f.string("cwd")?,
             exit: f.int("exit", -SAFE, SAFE)?,
             session: f.string("session")?,
+            command: f.string("command")?,
             after: f.number("after")?.map(ns),
             before: f.number("before")?.map(ns),
             include_deleted: f.boolean("includeDeleted")?.unwrap_or(false),
         },
+        unique: f.boolean("unique")?.unwrap_or(false),
         offset: count("offset")?.unwrap_or(0),
         limit: count("limit")?,
     })
@@ -260,11 +270,53 @@ struct Page<'a> {
     total: usize,
 }
 
-pub fn history_page_to_js(entries: &[&History], total: usize) -> Result<JsValue, JsValue> {
+pub fn history_page_to_js(r: &QueryResult<'_>) -> Result<JsValue, JsValue> {
     to_js(&Page {
-        entries: entries.iter().map(|h| history_js(h)).collect(),
-        total,
+        entries: r
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, h)| HistoryJs {
+                runs: r.runs.get(i).copied(),
+                matches: r.matches.get(i).map(Vec::as_slice),
+                ..history_js(h)
+            })
+            .collect(),
+        total: r.total,
     })
+}
+
+/// A host of the record store and the hostnames its history entries carry.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HostNamesJs<'a> {
+    host_id: String,
+    hostnames: Vec<HostNameJs<'a>>,
+}
+
+#[derive(Serialize)]
+struct HostNameJs<'a> {
+    hostname: &'a str,
+    host: &'a str,
+    entries: usize,
+}
+
+pub fn hostnames_to_js(names: &[(HostId, Vec<(&str, usize)>)]) -> Result<JsValue, JsValue> {
+    let v: Vec<HostNamesJs<'_>> = names
+        .iter()
+        .map(|(id, ns)| HostNamesJs {
+            host_id: id.to_string(),
+            hostnames: ns
+                .iter()
+                .map(|&(hostname, entries)| HostNameJs {
+                    hostname,
+                    host: host_part(hostname),
+                    entries,
+                })
+                .collect(),
+        })
+        .collect();
+    to_js(&v)
 }
 
 #[derive(Serialize)]

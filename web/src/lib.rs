@@ -223,8 +223,14 @@ impl WasmClient {
     #[wasm_bindgen(js_name = historyQuery)]
     pub fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let q = io::query_from_js(query)?;
+        self.inner.history_query(&q, |r| io::history_page_to_js(&r))
+    }
+
+    /// Each host of the record store with the hostnames its live history entries carry.
+    #[wasm_bindgen(js_name = historyHosts)]
+    pub fn history_hosts(&self) -> Result<JsValue, JsValue> {
         self.inner
-            .history_query(&q, |r| io::history_page_to_js(&r.entries, r.total))
+            .history_hostnames(|names| io::hostnames_to_js(&names))
     }
 
     #[wasm_bindgen(js_name = historyGet)]

@@ -13,12 +13,14 @@ use terrapin_core::store::HistoryStore;
 pub use terrapin_core::search::Mode as SearchMode;
 
 /// A history query: text, mode and the core's [`Filters`] (times in ns since the Unix epoch),
-/// then a page: `offset`, and at most `limit` results (default 100).
+/// `unique` (one result per distinct command), then a page: `offset`, and at most `limit`
+/// results (default 100).
 #[derive(Clone, Debug, Default)]
 pub struct Query {
     pub text: String,
     pub mode: SearchMode,
     pub filters: Filters,
+    pub unique: bool,
     pub offset: usize,
     pub limit: Option<usize>,
 }
@@ -27,6 +29,11 @@ pub struct Query {
 pub struct QueryResult<'a> {
     pub entries: Vec<&'a History>,
     pub total: usize,
+    /// Unique queries: each entry's number of runs; else empty.
+    pub runs: Vec<u32>,
+    /// With query text: where it matched each entry's command, as flat `[start, end, ...]`
+    /// ranges in UTF-16 code units (JS string indices); else empty.
+    pub matches: Vec<Vec<u32>>,
 }
 
 /// Lower case by simple Unicode case folding, for case-insensitive matching. Uses the folding
@@ -83,7 +90,7 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         search.touched.clear();
     }
     let text = q.text.trim();
-    let (mode, filters) = (q.mode, &q.filters);
+    let (mode, filters, unique) = (q.mode, &q.filters, q.unique);
     let limit = q.limit.unwrap_or(100);
     let page = if mode == Mode::Fuzzy && !text.is_empty() {
         let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
@@ -93,16 +100,75 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         let buf = &mut search.buf;
         search
             .index
-            .query(text, mode, filters, q.offset, limit, &mut |cmd| {
+            .query(text, mode, filters, unique, q.offset, limit, &mut |cmd| {
                 pattern.score(Utf32Str::new(cmd, buf), matcher)
             })
     } else {
         search
             .index
-            .query(text, mode, filters, q.offset, limit, &mut |_| Some(0))
+            .query(text, mode, filters, unique, q.offset, limit, &mut |_| {
+                Some(0)
+            })
+    };
+    let entries: Vec<&History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
+    let matches = if text.is_empty() {
+        Vec::new()
+    } else {
+        highlights(search, text, mode, &entries)
     };
     QueryResult {
-        entries: page.ids.iter().filter_map(|id| history.get(id)).collect(),
+        entries,
         total: page.total,
+        runs: page.runs,
+        matches,
+    }
+}
+
+/// Where `text` matched each command (fuzzy: nucleo's positions), in UTF-16 ranges.
+fn highlights(search: &mut Search, text: &str, mode: Mode, entries: &[&History]) -> Vec<Vec<u32>> {
+    let pattern = (mode == Mode::Fuzzy)
+        .then(|| Pattern::parse(text, CaseMatching::Smart, Normalization::Smart));
+    let matcher = search
+        .matcher
+        .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
+    let buf = &mut search.buf;
+    let index = &search.index;
+    entries
+        .iter()
+        .map(|h| {
+            let chars = index.matches(text, mode, &h.command, &mut |cmd, at| {
+                if let Some(p) = &pattern {
+                    p.indices(Utf32Str::new(cmd, buf), matcher, at);
+                }
+            });
+            utf16_ranges(&h.command, &chars)
+        })
+        .collect()
+}
+
+/// Char ranges of `s` (sorted, disjoint) as flat UTF-16 `[start, end, ...]`.
+fn utf16_ranges(s: &str, ranges: &[(u32, u32)]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(ranges.len() * 2);
+    let mut next = ranges.iter().flat_map(|&(a, b)| [a, b]).peekable();
+    let mut units = 0u32;
+    for (i, c) in s.chars().chain(core::iter::once('\0')).enumerate() {
+        while next.next_if_eq(&(i as u32)).is_some() {
+            out.push(units);
+        }
+        units += c.len_utf16() as u32;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utf16_ranges;
+
+    #[test]
+    fn ranges_in_utf16_units() {
+        assert_eq!(utf16_ranges("git", &[(0, 1), (2, 3)]), [0, 1, 2, 3]);
+        // 😀 is two UTF-16 units; é one.
+        assert_eq!(utf16_ranges("😀é x", &[(1, 2), (3, 4)]), [2, 3, 4, 5]);
+        assert_eq!(utf16_ranges("", &[]), Vec::<u32>::new());
     }
 }

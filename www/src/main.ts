@@ -6,10 +6,12 @@ import wasmUrl from 'terrapin-web/wasm?url';
 import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
 import legacyWasmUrl from 'terrapin-web/legacy-wasm?url';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
-import { $, copyText, dateToMs, duration, fullTime, h, num, toast, when } from './util';
+import { $, copyText, dateToMs, h, num, toast, when } from './util';
 import { describe, errorKind } from './errors';
 import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
 import { parseHistoryFile } from './importer';
+import { fillRow, newRow } from './results';
+import { forgetPrefs, loadPrefs, savePrefs } from './prefs';
 
 // ---------------------------------------------------------------- settings
 
@@ -258,6 +260,7 @@ const FORGET_KEY = 'terrapin-www-forget';
 function queueProfileDelete(profile: string) {
   const list: string[] = JSON.parse(localStorage.getItem(FORGET_KEY) ?? '[]');
   if (!list.includes(profile)) list.push(profile);
+  forgetPrefs(profile);
   localStorage.setItem(FORGET_KEY, JSON.stringify(list));
 }
 async function deleteQueuedProfiles() {
@@ -280,6 +283,7 @@ function enterApp() {
     wireSearch();
     appWired = true;
   }
+  applyPrefs();
   selectTab('search', false);
   invalidateResults();
   runQuery();
@@ -295,6 +299,7 @@ function enterApp() {
 
 function resetAppState() {
   damaged = [];
+  scope = null;
   invalidateResults();
   total = 0;
   selected = 0;
@@ -407,6 +412,7 @@ tabs?.addEventListener('message', (ev: MessageEvent) => {
 
 function refreshAfterChange() {
   invalidateResults();
+  if (!$('filters').hidden) fillHostList();
   statsDirty = storeDirty = true;
   runQuery(true);
   if (currentTab === 'stats') void renderStats();
@@ -422,8 +428,33 @@ let selected = 0;
 const rowEls = new Map<number, HTMLElement>();
 let virt: Virtualizer<HTMLElement, HTMLElement>;
 
+/**
+ * What the list shows besides the search: every run of one command (opened from a unique
+ * row; the filters still apply), or one session's commands in order, oldest first (as
+ * atuin's session filter), the search text set aside until going back.
+ */
+type Scope = { kind: 'runs'; command: string } | { kind: 'session'; session: string; savedText: string; from: string };
+let scope: Scope | null = null;
+
+/** The profile's remembered search mode and unique-or-all into the controls. */
+function applyPrefs() {
+  if (!settings) return;
+  const p = loadPrefs(settings.profile);
+  $<HTMLSelectElement>('mode').value = p.mode;
+  $<HTMLInputElement>('unique').checked = p.unique;
+}
+function rememberPrefs() {
+  if (settings) savePrefs(settings.profile, { mode: $<HTMLSelectElement>('mode').value as SearchMode, unique: $<HTMLInputElement>('unique').checked });
+}
+
 function readQuery(): HistoryQuery {
   const q: HistoryQuery = { text: $<HTMLInputElement>('q').value, mode: $<HTMLSelectElement>('mode').value as SearchMode };
+  if (scope?.kind === 'session') {
+    q.session = scope.session;
+    return q;
+  }
+  if (scope?.kind === 'runs') q.command = scope.command;
+  else if ($<HTMLInputElement>('unique').checked) q.unique = true;
   const host = $<HTMLInputElement>('f-host').value.trim();
   const cwd = $<HTMLInputElement>('f-cwd').value.trim();
   const exit = $<HTMLInputElement>('f-exit').value.trim();
@@ -481,7 +512,12 @@ function fetchPage(p: number): HistoryEntry[] {
   }
   return pg;
 }
-const entryAt = (i: number): HistoryEntry | undefined => fetchPage(Math.floor(i / PAGE))[i % PAGE];
+function entryAt(i: number): HistoryEntry | undefined {
+  // A session reads oldest first: the query's newest-first results from the end.
+  const j = scope?.kind === 'session' ? total - 1 - i : i;
+  if (j < 0) return undefined;
+  return fetchPage(Math.floor(j / PAGE))[j % PAGE];
+}
 
 function runQuery(keepScroll = false) {
   if (!client || !virt) return;
@@ -497,46 +533,58 @@ function runQuery(keepScroll = false) {
   if (!keepScroll) $('results').scrollTop = 0;
   renderRows();
   const all = client.history.count();
-  const filtered = query.text?.trim() || Object.keys(query).length > 2;
-  $('result-count').textContent = filtered ? `${num(total)} of ${num(all)} entries match` : `${num(all)} entries`;
+  const filtered = query.text?.trim() || Object.keys(query).some((k) => !['text', 'mode', 'unique'].includes(k));
+  const what = query.unique ? `${total === 1 ? 'command' : 'commands'}` : total === 1 ? 'entry' : 'entries';
+  $('result-count').textContent = query.unique
+    ? `${num(total)} distinct ${what}${filtered ? (total === 1 ? ' matches' : ' match') : ''} · ${num(all)} entries`
+    : filtered ? `${num(total)} of ${num(all)} entries match` : `${num(all)} entries`;
   document.body.dataset.results = String(total);
+  document.body.dataset.unique = String(!!query.unique);
+  showScope();
 }
 
-function fillRow(el: HTMLElement, i: number, e: HistoryEntry | undefined) {
-  el.dataset.i = String(i);
-  el.dataset.gen = String(gen);
-  el.id = `row-${i}`;
-  el.setAttribute('aria-posinset', String(i + 1));
-  el.setAttribute('aria-setsize', String(total));
-  const [cmd, meta] = el.children as unknown as HTMLElement[];
-  if (!e) {
-    cmd.textContent = '';
-    meta.replaceChildren();
-    return;
+/** The bar above the list naming the runs or session shown, with the way back. */
+function showScope() {
+  $('scope').hidden = !scope;
+  document.body.dataset.scope = scope?.kind ?? '';
+  if (!scope) return;
+  $('scope-text').textContent = scope.kind === 'runs'
+    ? `Every run of ${scope.command.replace(/\n/g, '⏎ ')}`
+    : `Session ${scope.session}: ${num(total)} commands, oldest first`;
+}
+
+/** Lists every run of the unique row at `i`. */
+function openRuns(i: number) {
+  const e = entryAt(i);
+  if (!e || e.runs === undefined) return;
+  scope = { kind: 'runs', command: e.command };
+  runQuery();
+  $('results').focus({ preventScroll: true });
+}
+
+/** Lists the session of the row at `i`, in order, with that row selected. */
+function openSession(i: number) {
+  const e = entryAt(i);
+  if (!e) return;
+  const savedText = scope?.kind === 'session' ? scope.savedText : $<HTMLInputElement>('q').value;
+  scope = { kind: 'session', session: e.session, savedText, from: e.id };
+  $<HTMLInputElement>('q').value = '';
+  runQuery();
+  // Sessions are short: find the row it was opened from.
+  for (let j = 0; j < Math.min(total, 20_000); j++) {
+    if (entryAt(j)?.id === e.id) {
+      select(j);
+      break;
+    }
   }
-  el.dataset.id = e.id;
-  cmd.textContent = e.command.replace(/\n/g, '⏎ ');
-  cmd.title = e.command;
-  const exitCls = e.exit === 0 ? 'exit-ok' : e.exit === -1 ? '' : 'exit-bad';
-  const parts: HTMLElement[] = [
-    h('span', { text: when(e.timestamp), title: fullTime(e.timestamp) }),
-  ];
-  const d = duration(e.duration);
-  if (d) parts.push(h('span', { text: d, title: 'duration' }));
-  if (e.exit !== -1) parts.push(h('span', { class: exitCls, text: `exit ${e.exit}` }));
-  parts.push(h('span', { text: e.cwd, title: 'directory' }), h('span', { text: e.host, title: `host ${e.hostname}` }));
-  meta.replaceChildren(...parts);
+  $('results').focus({ preventScroll: true });
 }
 
-function newRow(): HTMLElement {
-  return h('div', { class: 'hrow', role: 'option', 'aria-selected': 'false' },
-    h('div', { class: 'cmd' }),
-    h('div', { class: 'meta' }),
-    // Mouse shortcuts (not focusable: no controls inside an option); keyboard and screen reader
-    // users have Enter and Delete on the selected row.
-    h('div', { class: 'acts', 'aria-hidden': 'true' },
-      h('span', { class: 'btn small', 'data-act': 'copy', text: 'Copy', title: 'Copy the command (Enter)' }),
-      h('span', { class: 'btn small', 'data-act': 'delete', text: 'Delete', title: 'Delete this entry (Delete)' })));
+function closeScope() {
+  if (!scope) return;
+  if (scope.kind === 'session') $<HTMLInputElement>('q').value = scope.savedText;
+  scope = null;
+  runQuery();
 }
 
 function renderRows() {
@@ -554,7 +602,7 @@ function renderRows() {
       el = free.pop() ?? newRow();
       keep.set(it.index, el);
     }
-    if (fresh) fillRow(el, it.index, entryAt(it.index));
+    if (fresh) fillRow(el, it.index, total, gen, entryAt(it.index));
     el.style.transform = `translateY(${it.start}px)`;
     el.setAttribute('aria-selected', String(it.index === selected));
     if (!el.isConnected) inner.append(el);
@@ -588,6 +636,10 @@ async function copyEntry(i: number) {
 async function deleteEntry(i: number) {
   const e = entryAt(i);
   if (!e || !client) return;
+  if (e.runs !== undefined) {
+    toast('This row stands for every run: open its runs (→) to delete one');
+    return;
+  }
   const ok = await confirmDialog('Delete this entry?', `Run ${when(e.timestamp)} in ${e.cwd} on ${e.host}. A delete record is synced: Atuin on your other machines drops it too.`, e.command, 'Delete');
   if (!ok) return;
   try {
@@ -615,6 +667,10 @@ function onListKey(ev: KeyboardEvent, fromInput: boolean) {
     case 'End': if (fromInput) return; select(total - 1); break;
     case 'Enter': void copyEntry(selected); break;
     case 'Delete': if (fromInput) return; void deleteEntry(selected); break;
+    case 'ArrowRight': if (fromInput) return; openRuns(selected); break;
+    case 's': case 'S': if (fromInput || ev.ctrlKey || ev.metaKey || ev.altKey) return; openSession(selected); break;
+    case 'ArrowLeft': if (fromInput || !scope) return; closeScope(); break;
+    case 'Escape': if (!scope) return; closeScope(); break;
     case 'c': if (fromInput || !(ev.ctrlKey || ev.metaKey)) return; void copyEntry(selected); break;
     default: return;
   }
@@ -660,13 +716,27 @@ function wireSearch() {
     const act = t.closest<HTMLElement>('[data-act]')?.dataset.act;
     if (act === 'copy') void copyEntry(i);
     else if (act === 'delete') void deleteEntry(i);
+    else if (act === 'runs') openRuns(i);
+    else if (act === 'session') openSession(i);
     else scroller.focus({ preventScroll: true });
   });
   scroller.addEventListener('dblclick', (ev) => {
     const row = (ev.target as HTMLElement).closest<HTMLElement>('.hrow');
     if (row && !(ev.target as HTMLElement).closest('[data-act]')) void copyEntry(Number(row.dataset.i));
   });
-  $('mode').addEventListener('change', () => runQuery());
+  $('mode').addEventListener('change', () => {
+    rememberPrefs();
+    runQuery();
+  });
+  $('unique').addEventListener('change', () => {
+    rememberPrefs();
+    scope = null;
+    runQuery();
+  });
+  $('scope-back').addEventListener('click', () => {
+    closeScope();
+    $('q').focus();
+  });
   for (const id of ['f-host', 'f-cwd', 'f-exit', 'f-session', 'f-after', 'f-before']) $(id).addEventListener('input', () => runQuery());
   $('filters-clear').addEventListener('click', () => {
     for (const id of ['f-host', 'f-cwd', 'f-exit', 'f-session', 'f-after', 'f-before']) $<HTMLInputElement>(id).value = '';
@@ -678,9 +748,19 @@ function wireSearch() {
     $('filters-toggle').setAttribute('aria-expanded', String(!f.hidden));
     if (!f.hidden) {
       $('f-host').focus();
+      fillHostList();
       if (statsDirty) void renderStats();
     }
   });
+}
+
+/** The hosts seen in the history, for the host filter (most entries first). */
+function fillHostList() {
+  if (!client || typeof client.history.hosts !== 'function') return;
+  const count = new Map<string, number>();
+  for (const x of client.history.hosts()) for (const n of x.hostnames) count.set(n.host, (count.get(n.host) ?? 0) + n.entries);
+  const hosts = [...count].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+  $('hosts-list').replaceChildren(...hosts.map(([x, n]) => h('option', { value: x, label: `${x} (${num(n)} entries)` })));
 }
 
 // ---------------------------------------------------------------- tabs
@@ -732,9 +812,8 @@ async function renderStats() {
   put('chart-hours', hoursChart(st.hours));
   const known = st.ok + st.failed;
   $('stats-summary').textContent = st.total
-    ? `${num(st.total)} commands over ${num(st.days.length)} days · ${known ? ((st.ok / known) * 100).toFixed(1) : '–'}% succeeded`
+    ? `${num(st.total)} commands over ${num(st.days.length)} days · ${known ? `${((st.ok / known) * 100).toFixed(1)}% of those with a known exit succeeded` : 'exit status unknown'}`
     : 'No history yet.';
-  $('hosts-list').replaceChildren(...st.hosts.map((x) => h('option', { value: x })));
   $('cwds-list').replaceChildren(...st.cwds.map((x) => h('option', { value: x })));
   document.body.dataset.stats = String(st.total);
 }
@@ -812,6 +891,11 @@ async function renderStore() {
   }
   const rows: HTMLElement[] = [];
   const sorted = [...hosts].sort((a, b) => (a === c.hostId ? -1 : b === c.hostId ? 1 : a < b ? -1 : 1));
+  // Host ids are UUIDs: name them by the hostnames in their history (feature-detected).
+  const names = new Map<string, string>();
+  if (typeof c.history.hosts === 'function') {
+    for (const x of c.history.hosts()) names.set(x.hostId, x.hostnames.map((n) => n.hostname).join(', '));
+  }
   for (const host of sorted) {
     const tags = new Set([...Object.keys(local.hosts[host] ?? {}), ...Object.keys(remote?.hosts[host] ?? {})]);
     for (const tag of [...tags].sort()) {
@@ -822,13 +906,14 @@ async function renderStore() {
       if (gone) state = `${state ? `${state}, ` : ''}${num(gone)} missing on the server`;
       rows.push(h('tr', {},
         h('td', { class: 'mono', title: host }, host === c.hostId ? `${host} (this browser)` : host),
+        h('td', { class: 'hostname', text: names.get(host) || '—' }),
         h('td', { text: tag }),
         h('td', { class: 'num', text: l === undefined ? '—' : num(l) }),
         h('td', { class: 'num', text: r === undefined ? '—' : num(r) }),
         h('td', { text: state })));
     }
   }
-  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '5', class: 'muted', text: 'No records yet.' })));
+  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '6', class: 'muted', text: 'No records yet.' })));
   $('status-table').querySelector('tbody')!.replaceChildren(...rows);
   await renderDamage(c);
   renderKv();

@@ -1,6 +1,7 @@
 // Stats over all live entries, drawn as small hand-made SVG charts.
 import type { HistoryEntry } from 'terrapin-web';
 import { dayKey, num } from './util';
+import { exitKnown } from './results';
 
 export interface Stats {
   total: number;
@@ -10,14 +11,12 @@ export interface Stats {
   ok: number;
   failed: number;
   unknown: number;
-  hosts: string[];
   cwds: string[];
 }
 
 export class StatsBuilder {
   private first = new Map<string, number>();
   private days = new Map<string, number>();
-  private hosts = new Map<string, number>();
   private cwds = new Map<string, number>();
   private hours = new Array<number>(24).fill(0);
   private total = 0;
@@ -39,9 +38,8 @@ export class StatsBuilder {
       if (e.timestamp < this.minTs) this.minTs = e.timestamp;
       if (e.timestamp > this.maxTs) this.maxTs = e.timestamp;
       if (e.exit === 0) this.ok++;
-      else if (e.exit === -1) this.unknown++;
+      else if (!exitKnown(e.exit)) this.unknown++;
       else this.failed++;
-      if (e.host) this.hosts.set(e.host, (this.hosts.get(e.host) ?? 0) + 1);
       if (e.cwd) this.cwds.set(e.cwd, (this.cwds.get(e.cwd) ?? 0) + 1);
     }
   }
@@ -72,7 +70,6 @@ export class StatsBuilder {
       ok: this.ok,
       failed: this.failed,
       unknown: this.unknown,
-      hosts: byCount(this.hosts).slice(0, 200).map(([k]) => k),
       cwds: byCount(this.cwds).slice(0, 300).map(([k]) => k),
     };
   }
@@ -118,22 +115,39 @@ export function topChart(top: [string, number][]): SVGSVGElement {
   return el;
 }
 
+/**
+ * The ring: succeeded, failed and unknown exits as shares of all commands, from the top,
+ * clockwise; unknown in grey (imported history has no exits: all grey, rate "–"). The rate
+ * counts only commands whose exit is known.
+ */
 export function successChart(ok: number, failed: number, unknown: number): SVGSVGElement {
   const known = ok + failed;
-  const rate = known ? ok / known : 0;
-  const pct = known ? `${(rate * 100).toFixed(1)}%` : '–';
-  const el = svg(420, 170, `Success rate ${pct}: ${ok} succeeded, ${failed} failed, ${unknown} unknown`);
+  const all = known + unknown;
+  const pct = known ? `${((ok / known) * 100).toFixed(1)}%` : '–';
+  const el = svg(420, 170, `Success rate ${pct}: ${num(ok)} succeeded, ${num(failed)} failed, ${num(unknown)} exit unknown`);
   const cx = 85, cy = 85, r = 62, sw = 22;
   const circ = 2 * Math.PI * r;
-  el.append(s('circle', { cx, cy, r, fill: 'none', 'stroke-width': sw, class: 'ring-bad', stroke: 'var(--danger)' }));
-  el.append(titled(s('circle', {
-    cx, cy, r, fill: 'none', 'stroke-width': sw, stroke: 'var(--ok)',
-    'stroke-dasharray': `${circ * rate} ${circ}`, transform: `rotate(-90 ${cx} ${cy})`,
-  }), `succeeded: ${num(ok)}`));
+  const parts: [number, string, string][] = [
+    [ok, 'ring-ok', `succeeded: ${num(ok)}`],
+    [failed, 'ring-bad', `failed: ${num(failed)}`],
+    [unknown, 'ring-unknown', `exit unknown: ${num(unknown)}`],
+  ];
+  if (!all) el.append(s('circle', { cx, cy, r, fill: 'none', 'stroke-width': sw, class: 'ring-unknown' }));
+  let at = 0;
+  for (const [n, cls, label] of parts) {
+    if (!n) continue;
+    const len = (circ * n) / all;
+    el.append(titled(s('circle', {
+      cx, cy, r, fill: 'none', 'stroke-width': sw, class: cls,
+      'stroke-dasharray': `${len} ${circ}`, 'stroke-dashoffset': -at, transform: `rotate(-90 ${cx} ${cy})`,
+    }), label));
+    at += len;
+  }
   el.append(s('text', { x: cx, y: cy + 7, 'text-anchor': 'middle', class: 'label ring-pct' }, pct));
   const lines = [`${num(ok)} succeeded (exit 0)`, `${num(failed)} failed`, `${num(unknown)} exit unknown`];
+  const keys = ['key-ok', 'key-bad', 'key-unknown'];
   lines.forEach((t, i) => {
-    el.append(s('rect', { x: 190, y: 48 + i * 28, width: 12, height: 12, rx: 2, fill: i === 0 ? 'var(--ok)' : i === 1 ? 'var(--danger)' : 'var(--line)' }));
+    el.append(s('rect', { x: 190, y: 48 + i * 28, width: 12, height: 12, rx: 2, class: keys[i] }));
     el.append(s('text', { x: 210, y: 58 + i * 28, class: 'label' }, t));
   });
   return el;

@@ -287,10 +287,15 @@ fn split_origin(hostname: &str) -> Option<(&str, &str)> {
     hostname.split_once(':')
 }
 
+/// The host part of a `hostname` ("host:user": before the first `:`; the whole string if none).
+pub fn host_part(hostname: &str) -> &str {
+    split_origin(hostname).map_or(hostname, |(h, _)| h)
+}
+
 impl History {
     /// The host part of [`Self::hostname`] (before the first `:`; the whole string if none).
     pub fn host(&self) -> &str {
-        split_origin(&self.hostname).map_or(self.hostname.as_str(), |(h, _)| h)
+        host_part(&self.hostname)
     }
 
     /// The user part of [`Self::hostname`] (after the first `:`; `""` if none).

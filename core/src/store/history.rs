@@ -16,7 +16,7 @@ use alloc::vec::Vec;
 
 use super::{DecRecord, RecordOrigin, StoreError};
 use crate::payload::history::{History, HistoryId, HistoryRecord};
-use crate::record::Tag;
+use crate::record::{HostId, Tag};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistoryStore {
@@ -108,6 +108,33 @@ impl HistoryStore {
         self.deleted.iter()
     }
 
+    /// The hostnames (`host:user`) in the live entries each host wrote, with how many entries
+    /// carry each, most first (ties by name); hosts in id order. Names the hosts of the record
+    /// store, whose ids are UUIDs.
+    pub fn hostnames(&self) -> Vec<(HostId, Vec<(&str, usize)>)> {
+        let mut all: Vec<(HostId, &str)> = self
+            .live
+            .values()
+            .map(|(o, h)| (o.host, h.hostname.as_str()))
+            .collect();
+        all.sort_unstable();
+        let mut out: Vec<(HostId, Vec<(&str, usize)>)> = Vec::new();
+        for (host, name) in all {
+            if out.last().is_none_or(|(h, _)| *h != host) {
+                out.push((host, Vec::new()));
+            }
+            let names = &mut out.last_mut().expect("pushed").1;
+            match names.last_mut() {
+                Some((n, count)) if *n == name => *count += 1,
+                _ => names.push((name, 1)),
+            }
+        }
+        for (_, names) in &mut out {
+            names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        }
+        out
+    }
+
     /// Number of live entries.
     pub fn len(&self) -> usize {
         self.live.len()
@@ -122,7 +149,7 @@ impl HistoryStore {
 mod tests {
     use super::*;
     use crate::payload::history::HISTORY_VERSION;
-    use crate::record::{DecryptedData, Host, HostId, Record, RecordId, Version};
+    use crate::record::{DecryptedData, Host, Record, RecordId, Version};
     use alloc::collections::VecDeque;
     use alloc::format;
     use alloc::string::ToString;
@@ -192,6 +219,40 @@ mod tests {
         unknown.version = Version::from("v7");
         assert!(s.apply(&unknown).is_err());
         assert!(s.is_empty());
+    }
+
+    #[test]
+    fn hostnames_per_writing_host() {
+        let mut s = HistoryStore::new();
+        let mut a = hist(1, "a");
+        a.hostname = "laptop:me".into();
+        let mut b = hist(2, "b");
+        b.hostname = "laptop:me".into();
+        let mut c = hist(3, "c");
+        c.hostname = "old-name:me".into();
+        let d = hist(4, "d");
+        let records = [
+            rec(7, 0, 1, &HistoryRecord::Create(a)),
+            rec(7, 1, 2, &HistoryRecord::Create(c)),
+            rec(7, 2, 3, &HistoryRecord::Create(b)),
+            rec(8, 0, 4, &HistoryRecord::Create(d)),
+            rec(
+                8,
+                1,
+                5,
+                &HistoryRecord::Delete(HistoryId(Uuid::from_u128(3))),
+            ),
+        ];
+        s.apply_all(&records).unwrap();
+        let host = |n: u128| HostId(Uuid::from_u128(n));
+        // Entry 3 was deleted: its name is gone with it.
+        assert_eq!(
+            s.hostnames(),
+            [
+                (host(7), vec![("laptop:me", 2)]),
+                (host(8), vec![("h:u", 1)])
+            ]
+        );
     }
 
     #[test]
