@@ -3,14 +3,14 @@
 // other after both sync. Runs when ATUIN_BIN points at an atuin 18.24.x binary; skips otherwise.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { promisify } from "node:util";
 import { root, startWorker } from "./harness.mjs";
 import { username } from "./client.mjs";
+import { atuinHost } from "../atuin-host.mjs";
 
 const run = promisify(execFile);
 const ATUIN = process.env.ATUIN_BIN;
@@ -21,50 +21,7 @@ let worker;
 let scratch;
 
 /** One atuin "host": its own HOME, config and data directories. */
-function host(name) {
-  const home = path.join(scratch, name);
-  const config = path.join(home, ".config", "atuin");
-  mkdirSync(config, { recursive: true });
-  mkdirSync(path.join(home, ".local", "share", "atuin"), { recursive: true });
-  writeFileSync(
-    path.join(config, "config.toml"),
-    [
-      `sync_address = "${worker.url}"`,
-      `auto_sync = false`,
-      `update_check = false`,
-      `sync_frequency = "0"`,
-      `[sync]`,
-      `records = true`,
-      `[daemon]`,
-      `enabled = false`,
-      ``,
-    ].join("\n"),
-  );
-  const env = {
-    PATH: process.env.PATH,
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, ".config"),
-    XDG_DATA_HOME: path.join(home, ".local", "share"),
-    ATUIN_CONFIG_DIR: config,
-    ATUIN_HOST_NAME: name,
-    ATUIN_HOST_USER: "tester",
-    ATUIN_SESSION: randomUUID().replaceAll("-", ""),
-    TERM: "dumb",
-    NO_COLOR: "1",
-  };
-  return {
-    home,
-    async atuin(...args) {
-      const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
-      try {
-        const { stdout, stderr } = await run(ATUIN, args, { env: { ...env, ...extra }, timeout: 120_000, maxBuffer: 64 << 20 });
-        return { stdout, stderr };
-      } catch (e) {
-        throw new Error(`atuin ${args.join(" ")} failed: ${e.message}\n${e.stdout}\n${e.stderr}`);
-      }
-    },
-  };
-}
+const host = (name) => atuinHost(scratch, worker.url, name);
 
 before(async () => {
   if (skip) return;

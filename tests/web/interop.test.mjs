@@ -4,11 +4,12 @@
 //   node --test tests/web/
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import { root, setup } from "./harness.mjs";
+import { atuinHost, needAtuin } from "../atuin-host.mjs";
 
 let env;
 before(async () => {
@@ -46,32 +47,15 @@ test("records written in the browser decrypt natively with terrapin-core", async
   await p.context.close();
 });
 
-test("history written by the real atuin CLI shows up in the browser", { skip: !process.env.ATUIN_BIN && "set ATUIN_BIN to an atuin 18.24.x binary" }, async () => {
+test("history written by the real atuin CLI shows up in the browser", { skip: needAtuin }, async () => {
   const server = env.worker.url;
   const username = uniq("atuin");
   const h = mkdtempSync(path.join(tmpdir(), "terrapin-atuin-"));
   try {
-    for (const d of ["home", "config/atuin", "data"]) mkdirSync(path.join(h, d), { recursive: true });
-    writeFileSync(
-      path.join(h, "config/atuin/config.toml"),
-      `sync_address = "${server}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n`,
-    );
-    const atuin = (...args) =>
-      execFileSync(process.env.ATUIN_BIN, args, {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          HOME: path.join(h, "home"),
-          XDG_CONFIG_HOME: path.join(h, "config"),
-          XDG_DATA_HOME: path.join(h, "data"),
-          ATUIN_CONFIG_DIR: path.join(h, "config/atuin"),
-          ATUIN_SESSION: "0190a4f0aaaa7bbbbccccddddeeee012",
-          HISTFILE: path.join(h, "home/.bash_history"),
-        },
-      });
+    const host = atuinHost(h, server);
+    const atuin = host.atuinSync;
     atuin("register", "-u", username, "-e", `${username}@example.invalid`, "-p", "pw");
-    writeFileSync(path.join(h, "home/.bash_history"), "echo one\nls -la\ngit status\n");
+    writeFileSync(host.env.HISTFILE, "echo one\nls -la\ngit status\n");
     atuin("import", "bash");
     atuin("kv", "set", "-k", "colour", "blue");
     atuin("sync");

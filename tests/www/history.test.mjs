@@ -6,16 +6,13 @@
 // tests/artifacts/www-h*.png.
 //   node --test tests/www/history.test.mjs
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
-import { promisify } from "node:util";
 import { connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { atuinHost } from "../atuin-host.mjs";
 
-const run = promisify(execFile);
 const ATUIN = process.env.ATUIN_BIN;
 const skipAtuin = ATUIN ? false : "ATUIN_BIN is not set: skipping the viewer on atuin CLI history";
 if (skipAtuin) console.log(`# ${skipAtuin}`);
@@ -183,40 +180,6 @@ test("seeded: unique rows with their runs, filters before grouping, the runs of 
 
 // ------------------------------------------------------------------ the real atuin CLI
 
-/** One atuin host: its own HOME, config and data directories, syncing to the worker. */
-function atuinHost(scratch, name) {
-  const home = path.join(scratch, name);
-  const config = path.join(home, ".config", "atuin");
-  mkdirSync(config, { recursive: true });
-  mkdirSync(path.join(home, ".local", "share", "atuin"), { recursive: true });
-  writeFileSync(
-    path.join(config, "config.toml"),
-    [`sync_address = "${env.worker.url}"`, "auto_sync = false", "update_check = false", 'sync_frequency = "0"', "[sync]", "records = true", "[daemon]", "enabled = false", ""].join("\n"),
-  );
-  const vars = {
-    PATH: process.env.PATH,
-    HOME: home,
-    XDG_CONFIG_HOME: path.join(home, ".config"),
-    XDG_DATA_HOME: path.join(home, ".local", "share"),
-    ATUIN_CONFIG_DIR: config,
-    ATUIN_HOST_NAME: name,
-    ATUIN_HOST_USER: "tester",
-    ATUIN_SESSION: randomUUID().replaceAll("-", ""),
-    TERM: "dumb",
-    NO_COLOR: "1",
-  };
-  return {
-    home,
-    async atuin(args, extra = {}) {
-      try {
-        return (await run(ATUIN, args, { env: { ...vars, ...extra }, timeout: 120_000, maxBuffer: 64 << 20 })).stdout;
-      } catch (e) {
-        throw new Error(`atuin ${args.join(" ")} failed: ${e.message}\n${e.stdout}\n${e.stderr}`);
-      }
-    },
-  };
-}
-
 /** A zsh extended history: `: start:duration;command`, with repeats, as shells write it. */
 function zshHistory(n) {
   const cmds = ["kubectl get pods -n prod", "git status", "ls -la", "cd ~/src/terrapin", "cargo test -p core", "vim notes.md", "docker ps -a", "ssh deploy@prod-1"];
@@ -233,7 +196,8 @@ function zshHistory(n) {
 test("atuin CLI history: unique counts, highlighting, no exits shown, grey ring, hostnames, session", { skip: skipAtuin, timeout: 300_000 }, async () => {
   const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-www-atuin-"));
   try {
-    const a = atuinHost(scratch, "atuin-box");
+    const host = atuinHost(scratch, env.worker.url, "atuin-box");
+    const a = { home: host.home, atuin: async (args, extra = {}) => (await host.atuin(...args, extra)).stdout };
     const user = uniq("atuin");
     const { lines, text } = zshHistory(600);
     const histfile = path.join(a.home, ".zsh_history");

@@ -6,13 +6,13 @@
 // prints the values with `atuin kv get`.
 //   node --test tests/www/legacy.test.mjs
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, test } from "node:test";
 import initSqlJs from "sql.js";
 import { connect, root, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { atuinHost, needAtuin } from "../atuin-host.mjs";
 
 const fixture = path.join(root, "tests", "fixtures", "atuin17");
 const recordsDb = readFileSync(path.join(fixture, "records.db"));
@@ -111,27 +111,10 @@ test("a records.db with a broken chain lists the problem and writes nothing", as
   await env.shot(page, "legacy-3-broken");
 });
 
-test("atuin 18 logged in to the same account prints the values with `atuin kv get`", { skip: !process.env.ATUIN_BIN && "set ATUIN_BIN to an atuin 18.24.x binary" }, async () => {
+test("atuin 18 logged in to the same account prints the values with `atuin kv get`", { skip: needAtuin }, async () => {
   const h = mkdtempSync(path.join(tmpdir(), "terrapin-legacy-atuin-"));
   try {
-    for (const d of ["home", "config/atuin", "data"]) mkdirSync(path.join(h, d), { recursive: true });
-    writeFileSync(
-      path.join(h, "config/atuin/config.toml"),
-      `sync_address = "${env.worker.url}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n`,
-    );
-    const atuin = (...args) =>
-      execFileSync(process.env.ATUIN_BIN, args, {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "pipe"],
-        env: {
-          ...process.env,
-          HOME: path.join(h, "home"),
-          XDG_CONFIG_HOME: path.join(h, "config"),
-          XDG_DATA_HOME: path.join(h, "data"),
-          ATUIN_CONFIG_DIR: path.join(h, "config/atuin"),
-          ATUIN_SESSION: "0190a4f0aaaa7bbbbccccddddeeee013",
-        },
-      });
+    const atuin = atuinHost(h, env.worker.url).atuinSync;
     atuin("login", "-u", username, "-p", PASSWORD, "-k", phrase);
     atuin("sync");
     for (const [ns, k, v] of expected) assert.equal(atuin("kv", "get", "-n", ns, k).replace(/\n$/, ""), v, `${ns}/${k}`);
