@@ -2,18 +2,11 @@
 // two browser profiles (own IndexedDB each) register, push, pull, delete; cut-off syncs.
 //   node --test tests/web/
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { setup } from "./harness.mjs";
+import { test } from "node:test";
+import { suiteEnv, uniq } from "./harness.mjs";
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
-const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 
 async function open(p, server, profile, pageSize) {
   await p.eval(

@@ -5,6 +5,7 @@ import { execFileSync } from "node:child_process";
 import { createServer } from "node:http";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { startWorker } from "../edge/harness.mjs";
@@ -83,3 +84,21 @@ export async function setup(workerVars = {}) {
     },
   };
 }
+
+/**
+ * The test file's environment ([`setup`]): made before its tests, disposed after them. The object
+ * is usable at once; its fields exist while the tests run.
+ */
+export function suiteEnv(workerVars) {
+  let env;
+  before(async () => {
+    env = await setup(workerVars);
+  });
+  after(async () => {
+    await env?.dispose();
+  });
+  return new Proxy({}, { get: (_, k) => env[k] });
+}
+
+/** A fresh name for an account or a profile. */
+export const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;

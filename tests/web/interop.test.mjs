@@ -7,19 +7,12 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { root, setup } from "./harness.mjs";
+import { test } from "node:test";
+import { root, suiteEnv, uniq } from "./harness.mjs";
 import { atuinHost, needAtuin } from "../atuin-host.mjs";
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
-const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 
 test("records written in the browser decrypt natively with terrapin-core", async () => {
   const server = env.worker.url;

@@ -5,34 +5,14 @@
 // nothing is imported.
 //   node --test tests/web/legacy.test.mjs
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import path from "node:path";
-import { after, before, test } from "node:test";
-import { root, setup } from "./harness.mjs";
+import { test } from "node:test";
+import { suiteEnv, uniq } from "./harness.mjs";
+import { expected, hostId, legacyJson, phrase, recordsDb } from "../fixtures/atuin17/fixture.mjs";
 
-const fixture = path.join(root, "tests", "fixtures", "atuin17");
-const dbBytes = [...readFileSync(path.join(fixture, "records.db"))];
-const legacyJson = readFileSync(path.join(fixture, "records.json"), "utf8");
-const phrase = readFileSync(path.join(fixture, "key-phrase.txt"), "utf8").trim();
-const expected = readFileSync(path.join(fixture, "expected.tsv"), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => {
-    const [nk, value] = l.split("\t");
-    const i = nk.indexOf(":");
-    return { namespace: nk.slice(0, i), key: nk.slice(i + 1), value };
-  })
-  .sort((a, b) => (a.namespace + "\0" + a.key < b.namespace + "\0" + b.key ? -1 : 1));
+const dbBytes = [...recordsDb];
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
-const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 const loaded = () => performance.getEntriesByType("resource").map((e) => new URL(e.name).pathname.split("/").pop());
 
 test("records.db from atuin 17.2.1: migrated, synced, read by a second profile; again adds nothing", async () => {
@@ -61,7 +41,6 @@ test("records.db from atuin 17.2.1: migrated, synced, read by a second profile; 
   );
   assert.ok(!got.before.includes("sqlite.wasm") && !got.before.includes("legacy-db.js"), `SQLite loaded before use: ${got.before}`);
   assert.ok(got.after.includes("sqlite.wasm") && got.after.includes("legacy-db.js"), `${got.after}`);
-  const hostId = readFileSync(path.join(fixture, "host_id"), "utf8").trim();
   assert.equal(got.series.length, 1);
   assert.equal(got.series[0].host.replaceAll("-", ""), hostId);
   assert.equal(got.series[0].tag, "kv");

@@ -3,18 +3,11 @@
 // holes, and once the server has the records again the next sync completes the series.
 //   node --test tests/www/damaged.test.mjs
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { test } from "node:test";
+import { connect, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
-let env;
-
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
 /** Records of another machine, written under `key` in a profile that never syncs: wire JSON texts by idx. */
 async function otherMachine(page, key, name, n) {

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, test } from "node:test";
-import { connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { test } from "node:test";
+import { connect, suiteEnv, syncedStamp, uniq, waitSynced } from "./harness.mjs";
 import { atuinHost } from "../atuin-host.mjs";
 
 const ATUIN = process.env.ATUIN_BIN;
@@ -18,7 +18,6 @@ const skipAtuin = ATUIN ? false : "ATUIN_BIN is not set: skipping the viewer on 
 if (skipAtuin) console.log(`# ${skipAtuin}`);
 
 const PASSWORD = "history viewer pw";
-const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const BASE = new Date(2026, 9, 1, 8, 0).getTime();
 
 // Seed: repeats across hosts, two interleaved sessions, unknown exits, non-ASCII and
@@ -40,13 +39,7 @@ const SEED = [
 ].map(([command, host, session, exit, cwd], i) => ({ command, hostname: `${host}:me`, session, exit, cwd, timestamp: BASE + i * 60_000, duration: 1_000_000 }));
 const runsOf = (cmd, f = () => true) => SEED.filter((e) => e.command === cmd && f(e)).length;
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
 const results = (page) => page.evaluate(() => Number(document.body.dataset.results));
 const rowsOf = (page) =>

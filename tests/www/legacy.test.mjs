@@ -6,36 +6,21 @@
 // prints the values with `atuin kv get`.
 //   node --test tests/www/legacy.test.mjs
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import initSqlJs from "sql.js";
-import { connect, root, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { connect, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
 import { atuinHost, needAtuin } from "../atuin-host.mjs";
+import { expected as fixtureKv, hostId, phrase, recordsDb } from "../fixtures/atuin17/fixture.mjs";
 
-const fixture = path.join(root, "tests", "fixtures", "atuin17");
-const recordsDb = readFileSync(path.join(fixture, "records.db"));
-const phrase = readFileSync(path.join(fixture, "key-phrase.txt"), "utf8").trim();
-const expected = readFileSync(path.join(fixture, "expected.tsv"), "utf8")
-  .trim()
-  .split("\n")
-  .map((l) => {
-    const [nk, value] = l.split("\t");
-    const i = nk.indexOf(":");
-    return [nk.slice(0, i), nk.slice(i + 1), value];
-  })
-  .sort((a, b) => (a.join("\0") < b.join("\0") ? -1 : 1));
+// [namespace, key, value] rows, as the kv table shows them.
+const expected = fixtureKv.map((e) => [e.namespace, e.key, e.value]);
 const PASSWORD = "correct horse battery";
 const username = `legacy${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 
-let env;
-before(async () => {
-  env = await setup();
-});
-after(async () => {
-  await env?.dispose();
-});
+const env = suiteEnv();
 
 const kvRows = (page) => page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
 async function dropDb(page, buffer, name = "records.db") {
@@ -60,7 +45,6 @@ test("a dropped atuin 17 records.db is migrated, shown, synced; dropping it agai
   assert.deepEqual(got, { imported: "7", problems: undefined });
   await waitSynced(page, since);
   const series = await page.$$eval("#legacy-series tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
-  const hostId = readFileSync(path.join(fixture, "host_id"), "utf8").trim();
   assert.equal(series.length, 1);
   assert.deepEqual(series[0].slice(0, 3), [hostId.replace(/^(.{8})(.{4})(.{4})(.{4})/, "$1-$2-$3-$4-"), "kv", "7"]);
   assert.match(await page.textContent("#import-result"), /7 records in 1 series decrypted and re-encrypted; 7 new\.$/);
