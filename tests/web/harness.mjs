@@ -86,13 +86,13 @@ export async function setup(workerVars = {}) {
 }
 
 /**
- * The test file's environment ([`setup`]): made before its tests, disposed after them. The object
- * is usable at once; its fields exist while the tests run.
+ * The test file's environment (what `make(workerVars)` resolves to): made before its tests,
+ * disposed after them. The object is usable at once; its fields exist while the tests run.
  */
-export function suiteEnv(workerVars) {
+export function suiteEnv(workerVars, make = setup) {
   let env;
   before(async () => {
-    env = await setup(workerVars);
+    env = await make(workerVars);
   });
   after(async () => {
     await env?.dispose();

@@ -6,10 +6,9 @@ import { execFileSync } from "node:child_process";
 import { createServer, request } from "node:http";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
-import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import { startWorker } from "../edge/harness.mjs";
-import { ensurePackage, launchBrowser } from "../web/harness.mjs";
+import { ensurePackage, launchBrowser, suiteEnv as packageSuiteEnv } from "../web/harness.mjs";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, "../..");
@@ -139,20 +138,8 @@ export async function axeViolations(page) {
   return v.filter((x) => x.impact === "serious" || x.impact === "critical");
 }
 
-/**
- * The test file's environment ([`setup`]): made before its tests, disposed after them. The object
- * is usable at once; its fields exist while the tests run.
- */
-export function suiteEnv(workerVars) {
-  let env;
-  before(async () => {
-    env = await setup(workerVars);
-  });
-  after(async () => {
-    await env?.dispose();
-  });
-  return new Proxy({}, { get: (_, k) => env[k] });
-}
+/** The test file's environment (`setup`), as `suiteEnv` of the package's harness makes it. */
+export const suiteEnv = (workerVars) => packageSuiteEnv(workerVars, setup);
 
 /** A fresh name for an account or a profile. */
 export const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;

@@ -360,6 +360,24 @@ fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
         .collect()
 }
 
+/// Syncs until a sync completes, each try cut off after a random number of requests; returns
+/// how many were cut off.
+async fn sync_with_cuts(c: &Client) -> u32 {
+    let mut cuts = 0;
+    loop {
+        let ctl = web_sys::AbortController::new().unwrap();
+        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
+        match c.sync(Some(ctl.signal()), |_| {}).await {
+            Ok(_) => return cuts,
+            Err(e) => {
+                assert_eq!(e.kind(), "aborted", "{e}");
+                cuts += 1;
+            }
+        }
+        assert!(cuts < 100);
+    }
+}
+
 #[wasm_bindgen_test]
 async fn cut_off_syncs_lose_and_duplicate_nothing() {
     fake(50);
@@ -371,20 +389,7 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
         .await
         .unwrap();
     // Upload, cut off at random points, until done.
-    let mut cuts = 0;
-    loop {
-        let ctl = web_sys::AbortController::new().unwrap();
-        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
-        match a.sync(Some(ctl.signal()), |_| {}).await {
-            Ok(_) => break,
-            Err(e) => {
-                assert_eq!(e.kind(), "aborted", "{e}");
-                cuts += 1;
-            }
-        }
-        assert!(cuts < 100);
-    }
-    assert!(cuts > 0);
+    assert!(sync_with_cuts(&a).await > 0);
     assert_eq!(server_count(&u), n as u32);
     let mut ids: Vec<String> = serde_json::from_str(&server_ids(&u)).unwrap();
     ids.sort();
@@ -396,20 +401,7 @@ async fn cut_off_syncs_lose_and_duplicate_nothing() {
     let b = Client::open(SERVER, &profile("cut-b")).await.unwrap();
     b.page_size.set(Some(50));
     b.login(&u, "pw", &a.key_string().unwrap()).await.unwrap();
-    let mut cuts = 0;
-    loop {
-        let ctl = web_sys::AbortController::new().unwrap();
-        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
-        match b.sync(Some(ctl.signal()), |_| {}).await {
-            Ok(_) => break,
-            Err(e) => {
-                assert_eq!(e.kind(), "aborted", "{e}");
-                cuts += 1;
-            }
-        }
-        assert!(cuts < 100);
-    }
-    assert!(cuts > 0);
+    assert!(sync_with_cuts(&b).await > 0);
     let mut mine = b.records().await.unwrap();
     let mut theirs = a.records().await.unwrap();
     mine.sort_by_key(|r| r.id);
