@@ -330,12 +330,11 @@ fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, IdbError> {
     serde_json::from_str(&s).map_err(|e| corrupt(what, e))
 }
 
-impl LocalStore for IdbStore {
-    type Error = IdbError;
-
-    async fn status(&self) -> Result<Status, IdbError> {
-        let tx = self.db.transaction(SERIES).build()?;
-        let store = tx.object_store(SERIES)?;
+impl IdbStore {
+    /// Every key and value of a small object store, in key order, in one read transaction.
+    async fn keys_and_values(&self, name: &str) -> Result<(Vec<JsValue>, Vec<JsValue>), IdbError> {
+        let tx = self.db.transaction(name).build()?;
+        let store = tx.object_store(name)?;
         let keys: Vec<JsValue> = store
             .get_all_keys::<JsValue>()
             .primitive()?
@@ -346,6 +345,15 @@ impl LocalStore for IdbStore {
             .primitive()?
             .await?
             .collect::<Result<_, _>>()?;
+        Ok((keys, vals))
+    }
+}
+
+impl LocalStore for IdbStore {
+    type Error = IdbError;
+
+    async fn status(&self) -> Result<Status, IdbError> {
+        let (keys, vals) = self.keys_and_values(SERIES).await?;
         let mut status = Status::new();
         for (k, v) in keys.iter().zip(vals.iter()) {
             let last = v
@@ -357,18 +365,7 @@ impl LocalStore for IdbStore {
     }
 
     async fn missing(&self) -> Result<Missing, IdbError> {
-        let tx = self.db.transaction(MISSING).build()?;
-        let store = tx.object_store(MISSING)?;
-        let keys: Vec<JsValue> = store
-            .get_all_keys::<JsValue>()
-            .primitive()?
-            .await?
-            .collect::<Result<_, _>>()?;
-        let vals: Vec<JsValue> = store
-            .get_all::<JsValue>()
-            .primitive()?
-            .await?
-            .collect::<Result<_, _>>()?;
+        let (keys, vals) = self.keys_and_values(MISSING).await?;
         let mut out = Missing::new();
         for (k, v) in keys.iter().zip(vals.iter()) {
             out.insert(parse_series_key(k)?, parse_missing(v)?);
