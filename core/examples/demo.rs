@@ -8,6 +8,7 @@ use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{uuid_v7, DecryptedData, Host, HostId, Record, RecordId, Tag};
 use terrapin_core::store::history::HistoryStore;
+use terrapin_core::store::Fold;
 use terrapin_core::sync;
 
 fn main() {

@@ -9,6 +9,7 @@ use terrapin_core::memory::MemoryStore;
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{EncryptedData, HostId, Tag};
 use terrapin_core::store::kv::KvStore;
+use terrapin_core::store::Fold;
 use terrapin_core::sync::now_or_never;
 
 const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/atuin17");

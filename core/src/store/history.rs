@@ -14,9 +14,9 @@
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 
-use super::{DecRecord, RecordOrigin, StoreError};
+use super::{Fold, PayloadError, RecordOrigin};
 use crate::payload::history::{History, HistoryId, HistoryRecord};
-use crate::record::{HostId, Tag};
+use crate::record::{HostId, Tag, Version};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistoryStore {
@@ -24,35 +24,22 @@ pub struct HistoryStore {
     deleted: BTreeSet<HistoryId>,
 }
 
+impl Fold for HistoryStore {
+    const TAG: Tag = Tag::History;
+    type Payload = HistoryRecord;
+
+    fn decode(version: &Version, bytes: &[u8]) -> Result<HistoryRecord, PayloadError> {
+        Ok(HistoryRecord::decode(version, bytes)?)
+    }
+
+    fn fold(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
+        self.apply_decoded(origin, payload);
+    }
+}
+
 impl HistoryStore {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Fold one record in. Records of other tags are ignored. On error the store is unchanged.
-    pub fn apply(&mut self, record: &DecRecord) -> Result<(), StoreError> {
-        if record.tag != Tag::History {
-            return Ok(());
-        }
-        let payload = HistoryRecord::decode(&record.version, &record.data.0).map_err(|source| {
-            StoreError::History {
-                record: record.id,
-                host: record.host.id,
-                idx: record.idx,
-                version: record.version.clone(),
-                source,
-            }
-        })?;
-        self.apply_decoded(RecordOrigin::of(record), payload);
-        Ok(())
-    }
-
-    /// Fold many records in; stops at the first error (records before it stay applied).
-    pub fn apply_all<'a>(
-        &mut self,
-        records: impl IntoIterator<Item = &'a DecRecord>,
-    ) -> Result<(), StoreError> {
-        records.into_iter().try_for_each(|r| self.apply(r))
     }
 
     /// Fold in an already decoded payload, `origin` being the record it came from.
@@ -149,7 +136,8 @@ impl HistoryStore {
 mod tests {
     use super::*;
     use crate::payload::history::HISTORY_VERSION;
-    use crate::record::{DecryptedData, Host, Record, RecordId, Version};
+    use crate::record::{DecryptedData, Host, Record, RecordId};
+    use crate::store::DecRecord;
     use alloc::collections::VecDeque;
     use alloc::format;
     use alloc::string::ToString;

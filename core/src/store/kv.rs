@@ -13,9 +13,9 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
-use super::{DecRecord, RecordOrigin, StoreError};
+use super::{Fold, PayloadError, RecordOrigin};
 use crate::payload::kv::KvRecord;
-use crate::record::Tag;
+use crate::record::{Tag, Version};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Slot {
@@ -29,34 +29,22 @@ pub struct KvStore {
     map: BTreeMap<String, BTreeMap<String, Slot>>,
 }
 
+impl Fold for KvStore {
+    const TAG: Tag = Tag::Kv;
+    type Payload = KvRecord;
+
+    fn decode(version: &Version, bytes: &[u8]) -> Result<KvRecord, PayloadError> {
+        Ok(KvRecord::decode(version, bytes)?)
+    }
+
+    fn fold(&mut self, origin: RecordOrigin, payload: KvRecord) {
+        self.apply_decoded(origin, payload);
+    }
+}
+
 impl KvStore {
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// Fold one record in. Records of other tags are ignored. On error the store is unchanged.
-    pub fn apply(&mut self, record: &DecRecord) -> Result<(), StoreError> {
-        if record.tag != Tag::Kv {
-            return Ok(());
-        }
-        let kv =
-            KvRecord::decode(&record.version, &record.data.0).map_err(|source| StoreError::Kv {
-                record: record.id,
-                host: record.host.id,
-                idx: record.idx,
-                version: record.version.clone(),
-                source,
-            })?;
-        self.apply_decoded(RecordOrigin::of(record), kv);
-        Ok(())
-    }
-
-    /// Fold many records in; stops at the first error (records before it stay applied).
-    pub fn apply_all<'a>(
-        &mut self,
-        records: impl IntoIterator<Item = &'a DecRecord>,
-    ) -> Result<(), StoreError> {
-        records.into_iter().try_for_each(|r| self.apply(r))
     }
 
     /// Fold in an already decoded payload, `origin` being the record it came from.
@@ -131,7 +119,8 @@ impl KvStore {
 mod tests {
     use super::*;
     use crate::payload::kv::KV_VERSION;
-    use crate::record::{DecryptedData, Host, HostId, Record, RecordId, Version};
+    use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
+    use crate::store::DecRecord;
     use alloc::string::ToString;
     use alloc::vec::Vec;
     use proptest::prelude::*;

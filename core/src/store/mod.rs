@@ -21,25 +21,75 @@ pub mod kv;
 pub use history::HistoryStore;
 pub use kv::KvStore;
 
+/// Why a record's payload could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(transparent)]
+    Kv(#[from] KvError),
+}
+
+impl PayloadError {
+    /// The tag of the record that could not be decoded.
+    pub fn tag(&self) -> &'static str {
+        match self {
+            Self::History(_) => "history",
+            Self::Kv(_) => "kv",
+        }
+    }
+}
+
 /// A record could not be applied to a store.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum StoreError {
-    #[error("history record {record} (host {host}, idx {idx}, version {version}): {source}")]
-    History {
-        record: RecordId,
-        host: HostId,
-        idx: RecordIdx,
-        version: Version,
-        source: HistoryError,
-    },
-    #[error("kv record {record} (host {host}, idx {idx}, version {version}): {source}")]
-    Kv {
-        record: RecordId,
-        host: HostId,
-        idx: RecordIdx,
-        version: Version,
-        source: KvError,
-    },
+#[error("{} record {record} (host {host}, idx {idx}, version {version}): {source}", .source.tag())]
+pub struct StoreError {
+    pub record: RecordId,
+    pub host: HostId,
+    pub idx: RecordIdx,
+    pub version: Version,
+    pub source: PayloadError,
+}
+
+/// A store built as a fold over the records of one tag (docs/PROTOCOL.md §5).
+pub trait Fold {
+    /// The tag whose records the store reads.
+    const TAG: Tag;
+    type Payload;
+
+    /// Decodes a payload of the record's version.
+    fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Payload, PayloadError>;
+
+    /// Folds in an already decoded payload, `origin` being the record it came from.
+    fn fold(&mut self, origin: RecordOrigin, payload: Self::Payload);
+
+    /// Fold one record in. Records of other tags are ignored. On error the store is unchanged.
+    fn apply(&mut self, record: &DecRecord) -> Result<(), StoreError> {
+        if record.tag != Self::TAG {
+            return Ok(());
+        }
+        let payload =
+            Self::decode(&record.version, &record.data.0).map_err(|source| StoreError {
+                record: record.id,
+                host: record.host.id,
+                idx: record.idx,
+                version: record.version.clone(),
+                source,
+            })?;
+        self.fold(RecordOrigin::of(record), payload);
+        Ok(())
+    }
+
+    /// Fold many records in; stops at the first error (records before it stay applied).
+    fn apply_all<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a DecRecord>,
+    ) -> Result<(), StoreError>
+    where
+        Self: Sized,
+    {
+        records.into_iter().try_for_each(|r| self.apply(r))
+    }
 }
 
 /// Where a record sits, ordered by record timestamp, then host id, then idx, then record id.
