@@ -74,7 +74,7 @@ const metrics = {
   queryMs: 0,
 };
 // A handle for tests and benchmarks (and curious users in the console).
-(window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, metrics, generateKey };
+(window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, get live() { return live; }, metrics, generateKey };
 
 // ---------------------------------------------------------------- views
 
@@ -436,8 +436,9 @@ function onLiveState(s: LiveState) {
     bar.max = Math.max(1, s.progress.allTotal);
     bar.value = s.progress.allDone;
     bar.setAttribute('aria-valuetext', `${num(s.progress.allDone)} of ${num(s.progress.allTotal)} records`);
-    // Show what has arrived so far, at most once a second (the leader's tab writes it).
-    if (s.leader && s.progress.direction === 'download' && performance.now() - lastLiveRefresh > 1000) {
+    // A long download: show what has arrived so far, at most once a second (the leader's tab
+    // writes it). Short ones show up at their end, keeping the user's place.
+    if (s.leader && s.progress.direction === 'download' && s.progress.allTotal > 2000 && performance.now() - lastLiveRefresh > 1000) {
       lastLiveRefresh = performance.now();
       refreshAfterChange();
     }
