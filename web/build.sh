@@ -7,11 +7,15 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
 target="${CARGO_TARGET_DIR:-$root/target}"
+# WEB_FEATURES=bench WEB_OUT=DIR build the benchmark hooks into another folder (the package in
+# web/pkg never carries them).
+features="${WEB_FEATURES:-}"
+out="${WEB_OUT:-$here/pkg}"
 cd "$root"
 # Size first (opt-level z), except the code on the per-record path of a sync: BLAKE2b,
 # XChaCha20 and base64 run twice as fast at opt-level 3. The generic RustCrypto code is
 # instantiated in terrapin-primitives, so that crate (not terrapin-core) is the one built at 3.
-cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release \
+cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release ${features:+--features "$features"} \
     --config 'profile.release.opt-level="z"' \
     --config 'profile.release.package.blake2.opt-level=3' \
     --config 'profile.release.package.chacha20.opt-level=3' \
@@ -21,9 +25,9 @@ cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release \
 # migrateLegacy: the main module does not carry it.
 cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
-wasm-bindgen --target web --out-dir "$here/pkg" --out-name terrapin_web \
+wasm-bindgen --target web --out-dir "$out" --out-name terrapin_web \
     "$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
-wasm-bindgen --target web --out-dir "$here/pkg" --out-name terrapin_legacy \
+wasm-bindgen --target web --out-dir "$out" --out-name terrapin_legacy \
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
@@ -34,8 +38,13 @@ if [ -x "$opt" ]; then
         "$opt" -O2 -ocimfs 0 --converge --zero-filled-memory --strip-producers --strip-target-features \
             --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
             --enable-mutable-globals --enable-reference-types --enable-multivalue \
-            "$here/pkg/$wasm.wasm" -o "$here/pkg/$wasm.wasm"
+            "$out/$wasm.wasm" -o "$out/$wasm.wasm"
     done
+fi
+if [ -n "$features" ]; then
+    # A benchmark build: the wasm and its glue only.
+    echo "web: built with features $features into $out"
+    exit 0
 fi
 esb="$root/node_modules/.bin/esbuild"
 if [ -x "$esb" ]; then
@@ -45,17 +54,17 @@ if [ -x "$esb" ]; then
     # pkg/legacy-db.js, imported only by migrateLegacy, with its wasm beside it:
     # pkg/terrapin_legacy_bg.wasm and SQLite's, pkg/sqlite.wasm (loaded only for a database).
     "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
-        --external:./legacy-db.js --outfile="$here/pkg/index.js"
+        --external:./legacy-db.js --outfile="$out/index.js"
     "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
-        --log-level=warning --outfile="$here/pkg/legacy-db.js"
-    cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$here/pkg/sqlite.wasm"
+        --log-level=warning --outfile="$out/legacy-db.js"
+    cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"
 else
-    printf "export * from '../js/index.js';\n" > "$here/pkg/index.js"
+    printf "export * from '../js/index.js';\n" > "$out/index.js"
 fi
-gz=$(cat "$here/pkg/terrapin_web_bg.wasm" | gzip -9 | wc -c)
-gzjs=$(gzip -9 < "$here/pkg/index.js" | wc -c)
-echo "web/pkg: $(wc -c < "$here/pkg/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
-if [ -f "$here/pkg/legacy-db.js" ]; then
-    lz=$(cat "$here/pkg/legacy-db.js" "$here/pkg/terrapin_legacy_bg.wasm" "$here/pkg/sqlite.wasm" | gzip -9 | wc -c)
+gz=$(cat "$out/terrapin_web_bg.wasm" | gzip -9 | wc -c)
+gzjs=$(gzip -9 < "$out/index.js" | wc -c)
+echo "web/pkg: $(wc -c < "$out/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
+if [ -f "$out/legacy-db.js" ]; then
+    lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" | gzip -9 | wc -c)
     echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
 fi

@@ -17,7 +17,7 @@ fn main() {
         "key (base64, as in atuin's key file): {}",
         key.to_atuin_string()
     );
-    println!("key id: {}", key.key_id());
+    println!("key id: {}", key.id());
 
     let now_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -12,7 +12,7 @@ use alloc::vec::Vec;
 
 use uuid::Uuid;
 
-use crate::push::{classify, Holes, Occupied, PushError, WireRecord};
+use crate::push::{classify, EncRecord, Holes, Occupied, PushError};
 use crate::record::{RecordId, RecordIdx, SeriesKey};
 
 /// Page body format byte.
@@ -183,11 +183,11 @@ pub enum PagePushError {
     Damaged(#[from] PageError),
 }
 
-/// The wire JSON a page keeps for a record: exactly what serde writes for a [`WireRecord`]
+/// The wire JSON a page keeps for a record: exactly what serde writes for a [`EncRecord`]
 /// (field order and escaping), with the host name left empty (the server answers
 /// `"name": ""`, as atuin-server does). Written field by field: strings that need no escaping
 /// (base64 ciphertext, UUIDs) are copied as they are; the rest go through serde_json.
-pub fn record_json(r: &WireRecord) -> Vec<u8> {
+pub fn record_json(r: &EncRecord) -> Vec<u8> {
     let mut out =
         Vec::with_capacity(160 + r.data.data.len() + r.data.content_encryption_key.len() * 5 / 4);
     let mut uuid = [0u8; uuid::fmt::Hyphenated::LENGTH];
@@ -242,7 +242,7 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// (nothing is written), so does a hole under [`Holes::Refuse`], and only pages that receive
 /// records are rewritten, split by [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`].
 pub fn plan_push(
-    batch: &[WireRecord],
+    batch: &[EncRecord],
     loaded: &[StoredPage],
     holes: Holes<'_>,
 ) -> Result<PushWrites, PagePushError> {
@@ -423,7 +423,7 @@ mod tests {
     use alloc::string::String;
     use alloc::vec;
 
-    fn rec(idx: u64, id: u128, size: usize) -> WireRecord {
+    fn rec(idx: u64, id: u128, size: usize) -> EncRecord {
         Record {
             id: RecordId(Uuid::from_u128(id)),
             idx,
@@ -450,7 +450,7 @@ mod tests {
     struct Store(BTreeMap<RecordIdx, Vec<u8>>);
 
     impl Store {
-        fn push(&mut self, batch: &[WireRecord]) -> Result<PushWrites, PagePushError> {
+        fn push(&mut self, batch: &[EncRecord]) -> Result<PushWrites, PagePushError> {
             let lo = batch.iter().map(|r| r.idx).min().unwrap();
             let hi = batch.iter().map(|r| r.idx).max().unwrap();
             let floor = self.0.range(..=lo).next_back().map_or(0, |(k, _)| *k);
@@ -473,7 +473,7 @@ mod tests {
             Ok(w.clone())
         }
 
-        fn next(&self, start: u64, count: u64, max_bytes: usize) -> Vec<WireRecord> {
+        fn next(&self, start: u64, count: u64, max_bytes: usize) -> Vec<EncRecord> {
             let floor = self.0.range(..=start).next_back().map_or(0, |(k, _)| *k);
             let mut page = NextPage::new(count, max_bytes);
             for (k, b) in self.0.range(floor..) {

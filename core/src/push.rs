@@ -17,12 +17,11 @@ use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
-use crate::record::{EncryptedData, Record, RecordId, RecordIdx, SeriesKey};
+use crate::record::{RecordId, RecordIdx, SeriesKey};
 use crate::status::Status;
 use crate::wire::MAX_IDX;
 
-/// A record as pushed over the wire.
-pub type WireRecord = Record<EncryptedData>;
+pub use crate::record::EncRecord;
 
 /// Configured limits for one push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,7 +116,7 @@ impl PushError {
 /// JSON (`strict`: objects only, no repeated keys). It stops at the first invalid record and
 /// at record `max_records + 1`, so the memory a body can take is bounded by the limits, not by
 /// the body.
-pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<WireRecord>, PushError> {
+pub fn parse_batch(body: &[u8], limits: &PushLimits) -> Result<Vec<EncRecord>, PushError> {
     if body.len() > limits.max_body_bytes {
         return Err(PushError::BodyTooLarge {
             size: body.len(),
@@ -171,7 +170,7 @@ struct BatchVisitor<'a> {
 }
 
 impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
-    type Value = Vec<WireRecord>;
+    type Value = Vec<EncRecord>;
 
     fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("an array of records")
@@ -191,7 +190,7 @@ impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
                 }
                 return Ok(out);
             }
-            let next = seq.next_element_seed(crate::strict::Typed::<WireRecord>::new());
+            let next = seq.next_element_seed(crate::strict::Typed::<EncRecord>::new());
             let record = match next {
                 Ok(Some(r)) => r,
                 Ok(None) => return Ok(out),
@@ -213,7 +212,7 @@ impl<'de> serde::de::Visitor<'de> for BatchVisitor<'_> {
 }
 
 /// The per-record rules of [`parse_batch`], for records that did not come from JSON.
-pub fn validate_record(index: usize, r: &WireRecord, limits: &PushLimits) -> Result<(), PushError> {
+pub fn validate_record(index: usize, r: &EncRecord, limits: &PushLimits) -> Result<(), PushError> {
     let tag = r.tag.as_str();
     if tag.is_empty() {
         return Err(PushError::EmptyTag { index });
@@ -255,7 +254,7 @@ pub fn validate_record(index: usize, r: &WireRecord, limits: &PushLimits) -> Res
 }
 
 /// The size a record counts against `max_record_bytes`: ciphertext plus wrapped key.
-pub fn record_size(r: &WireRecord) -> usize {
+pub fn record_size(r: &EncRecord) -> usize {
     r.data.data.len() + r.data.content_encryption_key.len()
 }
 
@@ -268,7 +267,7 @@ pub struct SeriesRange {
 }
 
 /// The series a batch touches with their idx spans, sorted by series.
-pub fn ranges(batch: &[WireRecord]) -> Vec<SeriesRange> {
+pub fn ranges(batch: &[EncRecord]) -> Vec<SeriesRange> {
     let mut spans: BTreeMap<SeriesKey, (RecordIdx, RecordIdx)> = BTreeMap::new();
     for r in batch {
         let e = spans.entry(r.series()).or_insert((r.idx, r.idx));
@@ -315,7 +314,7 @@ pub enum Holes<'a> {
 /// is a conflict that refuses the whole batch. Under [`Holes::Refuse`], a batch that would leave
 /// a hole is refused too.
 pub fn classify(
-    batch: &[WireRecord],
+    batch: &[EncRecord],
     occupied: &Occupied,
     holes: Holes<'_>,
 ) -> Result<PushPlan, PushError> {
@@ -354,7 +353,7 @@ pub fn classify(
 
 /// The new records above each series' last idx must be `last + 1, last + 2, …` (from 0 for a
 /// series the store lacks), in any order within the batch.
-fn refuse_holes(batch: &[WireRecord], new: &[usize], status: &Status) -> Result<(), PushError> {
+fn refuse_holes(batch: &[EncRecord], new: &[usize], status: &Status) -> Result<(), PushError> {
     let mut above: BTreeMap<SeriesKey, Vec<RecordIdx>> = BTreeMap::new();
     for &i in new {
         let r = &batch[i];
@@ -392,11 +391,11 @@ pub fn describe(ranges: &[SeriesRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Host, HostId, Tag, Version};
+    use crate::record::{EncryptedData, Host, HostId, Record, Tag, Version};
     use alloc::vec;
     use uuid::Uuid;
 
-    fn rec(host: u128, tag: &str, idx: u64, id: u128) -> WireRecord {
+    fn rec(host: u128, tag: &str, idx: u64, id: u128) -> EncRecord {
         Record {
             id: RecordId(Uuid::from_u128(id)),
             idx,
@@ -411,7 +410,7 @@ mod tests {
         }
     }
 
-    fn body(records: &[WireRecord]) -> Vec<u8> {
+    fn body(records: &[EncRecord]) -> Vec<u8> {
         serde_json::to_vec(records).unwrap()
     }
 
@@ -611,7 +610,7 @@ mod tests {
     fn holes_are_refused_above_the_last_idx_only() {
         let empty = Status::new();
         let refuse =
-            |b: &[WireRecord], st: &Status, occ: &Occupied| classify(b, occ, Holes::Refuse(st));
+            |b: &[EncRecord], st: &Status, occ: &Occupied| classify(b, occ, Holes::Refuse(st));
         // idx 5 into an empty series: the next idx is 0
         let err = refuse(&[rec(1, "kv", 5, 1)], &empty, &Occupied::new()).unwrap_err();
         assert_eq!(

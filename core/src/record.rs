@@ -172,6 +172,9 @@ pub struct EncryptedData {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecryptedData(pub alloc::vec::Vec<u8>);
 
+/// A record as stored and sent: encrypted (the server and the sync engine see only these).
+pub type EncRecord = Record<EncryptedData>;
+
 /// One entry of a series.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record<D> {
@@ -183,6 +186,29 @@ pub struct Record<D> {
     pub version: Version,
     pub tag: Tag,
     pub data: D,
+}
+
+impl Record<DecryptedData> {
+    /// A new record at `idx` of `series`: the one constructor every writer uses (the browser's
+    /// own writes, imports, tests and benchmarks).
+    pub fn at(
+        series: &SeriesKey,
+        idx: RecordIdx,
+        id: RecordId,
+        timestamp: u64,
+        version: Version,
+        payload: alloc::vec::Vec<u8>,
+    ) -> Self {
+        Self {
+            id,
+            idx,
+            host: Host::new(series.host),
+            timestamp,
+            version,
+            tag: series.tag.clone(),
+            data: DecryptedData(payload),
+        }
+    }
 }
 
 impl<D> Record<D> {

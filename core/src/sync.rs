@@ -12,11 +12,10 @@ use core::fmt;
 use crate::crypto::{self, CryptoError, Key};
 use crate::holes::{IdxRange, Missing};
 use crate::plan::{self, Direction, Transfer};
-use crate::record::{EncryptedData, Record, RecordIdx, SeriesKey};
+use crate::record::{RecordIdx, SeriesKey};
 use crate::status::Status;
 
-/// Records exactly as stored and sent: encrypted.
-pub type EncRecord = Record<EncryptedData>;
+pub use crate::record::EncRecord;
 
 /// A local record store (IndexedDB in the browser, memory in tests).
 #[allow(async_fn_in_trait)]

@@ -7,7 +7,6 @@ use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -356,6 +355,16 @@ impl NextQuery {
             self.count
         )
     }
+
+    /// The query as (name, value) pairs, not yet encoded (for URL builders that encode).
+    pub fn pairs(&self) -> [(&'static str, String); 4] {
+        [
+            ("host", self.host.to_string()),
+            ("tag", self.tag.as_str().to_owned()),
+            ("start", self.start.to_string()),
+            ("count", self.count.to_string()),
+        ]
+    }
 }
 
 fn parse_num(name: &'static str, s: &str, max: u64) -> Result<u64, WireError> {
@@ -409,23 +418,12 @@ pub fn live_protocols(header: &str) -> (bool, Option<&str>) {
         .map(str::trim)
         .inspect(|p| offered |= *p == LIVE_PROTOCOL)
         .filter_map(|p| p.strip_prefix(LIVE_TOKEN_PREFIX))
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>();
-    let token = if tokens.len() == 1 {
-        tokens.pop()
-    } else {
-        None
-    };
+        .filter(|t| !t.is_empty());
+    let first = tokens.next();
+    let token = if tokens.next().is_none() { first } else { None };
+    // Drain the rest so `offered` sees every entry.
+    tokens.for_each(drop);
     (offered, token)
-}
-
-/// A list of names, for messages.
-pub fn join<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items
-        .into_iter()
-        .map(|t| t.to_string())
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 #[cfg(test)]

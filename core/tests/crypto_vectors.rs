@@ -238,7 +238,7 @@ fn paserk_lid_vectors() {
         }
         let key = key_from_hex(s(&t, "key"));
         assert_eq!(pie::lid(&key), s(&t, "paserk"), "{name}");
-        assert_eq!(key.key_id(), s(&t, "paserk"), "{name}");
+        assert_eq!(key.id(), s(&t, "paserk"), "{name}");
     }
 }
 
@@ -267,7 +267,7 @@ fn golden() -> Record<EncryptedData> {
 fn atuin_frozen_record_decrypts() {
     let key = Key::from_bytes([0x55; 32]);
     assert_eq!(
-        key.key_id(),
+        key.id().to_owned(),
         "k4.lid.2LzCmxDtbwu2tK5T1X1VLEth8umaI9vbKgTDkkt7ARR0"
     );
     let rec = golden();
@@ -277,7 +277,7 @@ fn atuin_frozen_record_decrypts() {
     assert!(matches!(
         check_key_id(&rec, &other),
         Err(CryptoError::WrongKey { record_kid, given_kid, .. })
-            if record_kid == key.key_id() && given_kid == other.key_id()
+            if record_kid == key.id() && given_kid == other.id()
     ));
     let mut garbled = golden();
     garbled.data.content_encryption_key = "{}".into();
@@ -573,8 +573,8 @@ fn plaintext_packfile_records_are_refused() {
         check_key(&stored, &key),
         Err(CryptoError::PlaintextTag { .. })
     ));
-    assert!(terrapin_core::crypto::is_plaintext_tag(&Tag::Packfile));
-    assert!(!terrapin_core::crypto::is_plaintext_tag(&Tag::History));
+    assert!(Tag::Packfile.is_plaintext());
+    assert!(!Tag::History.is_plaintext());
 }
 
 // ---------------------------------------------------------------- tampering
@@ -706,8 +706,8 @@ fn wrong_key_is_named() {
     let wrong = Key::from_bytes([0x34; 32]);
     let expected = CryptoError::WrongKey {
         id: enc.id,
-        record_kid: key.key_id(),
-        given_kid: wrong.key_id(),
+        record_kid: key.id().to_owned(),
+        given_kid: wrong.id().to_owned(),
     };
     assert_eq!(decrypt_record(&enc, &wrong), Err(expected.clone()));
     assert_eq!(check_key(&enc, &wrong), Err(expected));
@@ -715,7 +715,11 @@ fn wrong_key_is_named() {
     // A forged kid that names the wrong key: the wrapped key does not authenticate.
     let v: Value = serde_json::from_str(&enc.data.content_encryption_key).unwrap();
     let mut r = enc.clone();
-    r.data.content_encryption_key = format!(r#"{{"wpk":{},"kid":"{}"}}"#, v["wpk"], wrong.key_id());
+    r.data.content_encryption_key = format!(
+        r#"{{"wpk":{},"kid":"{}"}}"#,
+        v["wpk"],
+        wrong.id().to_owned()
+    );
     assert_eq!(
         check_key(&r, &wrong),
         Err(CryptoError::WrappedKeyTampered { id: r.id })
@@ -755,7 +759,7 @@ fn malformed_inputs_are_named() {
     let mut r = enc.clone();
     r.data.content_encryption_key = format!(
         r#"{{"wpk":"k4.local-wrap.pie.!!","kid":"{}"}}"#,
-        key.key_id()
+        key.id().to_owned()
     );
     assert_eq!(
         decrypt_record(&r, &key),
@@ -800,7 +804,7 @@ fn malformed_payloads_are_named() {
     let cek_json = format!(
         r#"{{"wpk":"{}","kid":"{}"}}"#,
         pie::wrap(&cek, &key, &[1; 32]),
-        key.key_id()
+        key.id().to_owned()
     );
     for msg in [
         &b"not json"[..],

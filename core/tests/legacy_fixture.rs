@@ -111,7 +111,7 @@ fn wrong_key_names_every_record() {
                     ["kid"]
                     .as_str()
                     .unwrap(),
-                other.key_id()
+                other.id().to_owned()
             ),
         }));
     }

@@ -9,9 +9,7 @@ use terrapin_core::memory::{MemoryError, MemoryStore};
 use terrapin_core::plan::Direction;
 use terrapin_core::push::PushError;
 use terrapin_core::random::OsEntropy;
-use terrapin_core::record::{
-    DecryptedData, Host, HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version,
-};
+use terrapin_core::record::{HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{
     self, Damage, EncRecord, KeyCheck, LocalStore, Remote, SeriesError, SyncError,
@@ -21,17 +19,19 @@ use uuid::Uuid;
 fn records(key: &Key, host: u128, tag: &str, n: u64) -> Vec<EncRecord> {
     (0..n)
         .map(|idx| {
-            let r = Record {
-                id: RecordId(Uuid::from_u128(
-                    (host << 64) | (u128::from(tag.len() as u8) << 56) | u128::from(idx),
-                )),
+            let id = RecordId(Uuid::from_u128(
+                (host << 64) | (u128::from(tag.len() as u8) << 56) | u128::from(idx),
+            ));
+            let series = SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::from(tag));
+            let ts = 1_700_000_000_000_000_000 + idx;
+            let r = Record::at(
+                &series,
                 idx,
-                host: Host::new(HostId(Uuid::from_u128(host))),
-                timestamp: 1_700_000_000_000_000_000 + idx,
-                version: Version::V1,
-                tag: Tag::from(tag),
-                data: DecryptedData(idx.to_le_bytes().to_vec()),
-            };
+                id,
+                ts,
+                Version::V1,
+                idx.to_le_bytes().to_vec(),
+            );
             crypto::encrypt_record(&r, key, &mut OsEntropy).unwrap()
         })
         .collect()
@@ -452,8 +452,8 @@ fn records_written_under_another_key_are_never_uploaded() {
         d[0].error,
         Some(SeriesError::ForeignKey {
             idx: 0,
-            record_kid: a.key_id(),
-            key_kid: b.key_id(),
+            record_kid: a.id().to_owned(),
+            key_kid: b.id().to_owned(),
         })
     );
     let msg = d[0].error.as_ref().unwrap().to_string();

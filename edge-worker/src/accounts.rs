@@ -90,16 +90,7 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let Some(user) = db.user_by_name(&l.username).await? else {
         return Err(ApiError::not_found("user not found"));
     };
-    throttle::check_password(
-        &req,
-        &ctx.env,
-        &ctx.data,
-        &db,
-        &user.username,
-        &l.password,
-        &user.password,
-    )
-    .await?;
+    check_password(&req, &ctx, &db, &user, &l.password).await?;
     let token = auth::new_token()?;
     if !db
         .add_session(user.id, &auth::token_hash(&token), now_ms())
@@ -109,6 +100,26 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
         return Err(ApiError::not_found("user not found"));
     }
     json(200, &SessionResponse::cli(token))
+}
+
+/// [`throttle::check_password`] for a user found in the directory.
+async fn check_password(
+    req: &Request,
+    ctx: &RouteContext<Config>,
+    db: &Db,
+    user: &User,
+    password: &str,
+) -> Result<(), ApiError> {
+    throttle::check_password(
+        req,
+        &ctx.env,
+        &ctx.data,
+        db,
+        &user.username,
+        password,
+        &user.password,
+    )
+    .await
 }
 
 /// `GET /api/v0/me`
@@ -129,16 +140,7 @@ pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> Api
     let user = authenticate(&req, &db, &ctx.data).await?;
     let c: ChangePasswordRequest = json_body(&mut req).await?;
     validate_password(&c.new_password)?;
-    throttle::check_password(
-        &req,
-        &ctx.env,
-        &ctx.data,
-        &db,
-        &user.username,
-        &c.current_password,
-        &user.password,
-    )
-    .await?;
+    check_password(&req, &ctx, &db, &user, &c.current_password).await?;
     let hash = auth::hash_password(&c.new_password, ctx.data.pbkdf2_iterations).await?;
     let own = session_hash(&req)?;
     let ended = db.set_password(user.id, &hash, Some(&own)).await?;
@@ -177,16 +179,7 @@ pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiR
     let db = db(&ctx)?;
     let user = authenticate(&req, &db, &ctx.data).await?;
     let d: DeleteUserRequest = json_body(&mut req).await?;
-    throttle::check_password(
-        &req,
-        &ctx.env,
-        &ctx.data,
-        &db,
-        &user.username,
-        &d.password,
-        &user.password,
-    )
-    .await?;
+    check_password(&req, &ctx, &db, &user, &d.password).await?;
     remove_user(&ctx, &db, &user).await?;
     json(200, &Empty {})
 }

@@ -20,9 +20,9 @@ const HASH_BITS: u32 = 256;
 const TOKEN_BYTES: usize = 32;
 
 #[derive(Debug)]
-pub struct CryptoError(pub String);
+pub struct WebCryptoError(pub String);
 
-impl From<JsValue> for CryptoError {
+impl From<JsValue> for WebCryptoError {
     fn from(v: JsValue) -> Self {
         Self(
             v.as_string()
@@ -35,29 +35,29 @@ impl From<JsValue> for CryptoError {
     }
 }
 
-fn crypto() -> Result<Crypto, CryptoError> {
+fn crypto() -> Result<Crypto, WebCryptoError> {
     let c = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
     if c.is_undefined() {
-        return Err(CryptoError("no WebCrypto in this runtime".to_owned()));
+        return Err(WebCryptoError("no WebCrypto in this runtime".to_owned()));
     }
     Ok(c.unchecked_into::<Crypto>())
 }
 
 /// Bytes from the runtime's CSPRNG.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], CryptoError> {
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], WebCryptoError> {
     let mut buf = [0u8; N];
     crypto()?.get_random_values_with_u8_array(&mut buf)?;
     Ok(buf)
 }
 
 /// A new session token (URL-safe base64 of 256 random bits).
-pub fn new_token() -> Result<String, CryptoError> {
+pub fn new_token() -> Result<String, WebCryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?))
 }
 
 /// A new account's store id: 128 random bits, hex. It names the account's Durable Object, so
 /// a recreated directory can never hand a new account an old account's store.
-pub fn new_store_id() -> Result<String, CryptoError> {
+pub fn new_store_id() -> Result<String, WebCryptoError> {
     Ok(hex(&random_bytes::<16>()?))
 }
 
@@ -86,7 +86,7 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     core::hint::black_box(diff) == 0
 }
 
-async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>, CryptoError> {
+async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>, WebCryptoError> {
     let subtle = crypto()?.subtle();
     let usages = Array::of1(&JsValue::from_str("deriveBits"));
     let key_data = Uint8Array::from(password.as_bytes());
@@ -104,7 +104,7 @@ async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>,
 }
 
 /// Hashes a password for storage with a fresh salt.
-pub async fn hash_password(password: &str, iterations: u32) -> Result<String, CryptoError> {
+pub async fn hash_password(password: &str, iterations: u32) -> Result<String, WebCryptoError> {
     let iterations = iterations.clamp(1, MAX_ITERATIONS);
     let salt = random_bytes::<SALT_BYTES>()?;
     let hash = pbkdf2(password, &salt, iterations).await?;
@@ -116,7 +116,7 @@ pub async fn hash_password(password: &str, iterations: u32) -> Result<String, Cr
 }
 
 /// Checks a password against a stored hash. An unreadable stored hash never verifies.
-pub async fn verify_password(password: &str, stored: &str) -> Result<bool, CryptoError> {
+pub async fn verify_password(password: &str, stored: &str) -> Result<bool, WebCryptoError> {
     let mut parts = stored.split('$');
     let (Some(SCHEME), Some(iter), Some(salt), Some(hash), None) = (
         parts.next(),

@@ -7,7 +7,7 @@ use terrapin_core::push::PushError;
 use terrapin_core::wire::{ErrorResponse, WireError};
 use worker::{console_error, Response};
 
-use crate::auth::CryptoError;
+use crate::auth::WebCryptoError;
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -65,8 +65,8 @@ impl From<worker::Error> for ApiError {
     }
 }
 
-impl From<CryptoError> for ApiError {
-    fn from(e: CryptoError) -> Self {
+impl From<WebCryptoError> for ApiError {
+    fn from(e: WebCryptoError) -> Self {
         Self::internal("crypto error", e.0)
     }
 }

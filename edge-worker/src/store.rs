@@ -191,7 +191,7 @@ impl UserStore {
     /// it wrote (empty when every record was already stored).
     fn store(
         &self,
-        batch: &[push::WireRecord],
+        batch: &[push::EncRecord],
         keep_holes: bool,
     ) -> Result<Vec<SeriesKey>, ApiError> {
         if batch.is_empty() {

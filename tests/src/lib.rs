@@ -15,12 +15,12 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 
 /// A failed call: the HTTP status (0 for transport failures) and the server's reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpError {
+pub struct ServerError {
     pub status: u16,
     pub reason: String,
 }
 
-impl std::fmt::Display for HttpError {
+impl std::fmt::Display for ServerError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "HTTP {}: {}", self.status, self.reason)
     }
@@ -52,7 +52,7 @@ impl Client {
         method: &str,
         path: &str,
         body: Option<String>,
-    ) -> Result<String, HttpError> {
+    ) -> Result<String, ServerError> {
         let url = format!("{}{}", self.base, path);
         let mut req = ureq::http::Request::builder().method(method).uri(&url);
         if let Some(t) = &self.token {
@@ -66,7 +66,7 @@ impl Client {
         let mut resp = sent.map_err(transport)?;
         let status = resp.status().as_u16();
         if resp.headers().get(VERSION_HEADER).is_none() {
-            return Err(HttpError {
+            return Err(ServerError {
                 status,
                 reason: format!("no {VERSION_HEADER} header on {url}"),
             });
@@ -79,11 +79,11 @@ impl Client {
                 .ok()
                 .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
                 .unwrap_or(text);
-            Err(HttpError { status, reason })
+            Err(ServerError { status, reason })
         }
     }
 
-    pub fn register(&mut self, username: &str, password: &str) -> Result<(), HttpError> {
+    pub fn register(&mut self, username: &str, password: &str) -> Result<(), ServerError> {
         let body = RegisterRequest {
             email: format!("{username}@example.invalid"),
             username: username.to_owned(),
@@ -94,7 +94,7 @@ impl Client {
         Ok(())
     }
 
-    pub fn login(&mut self, username: &str, password: &str) -> Result<(), HttpError> {
+    pub fn login(&mut self, username: &str, password: &str) -> Result<(), ServerError> {
         let body = LoginRequest {
             username: username.to_owned(),
             password: password.to_owned(),
@@ -106,8 +106,8 @@ impl Client {
     }
 }
 
-fn transport(e: impl std::fmt::Display) -> HttpError {
-    HttpError {
+fn transport(e: impl std::fmt::Display) -> ServerError {
+    ServerError {
         status: 0,
         reason: e.to_string(),
     }
@@ -117,17 +117,17 @@ fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("request types serialize")
 }
 
-fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, HttpError> {
-    serde_json::from_str(s).map_err(|e| HttpError {
+fn json<T: serde::de::DeserializeOwned>(s: &str) -> Result<T, ServerError> {
+    serde_json::from_str(s).map_err(|e| ServerError {
         status: 200,
         reason: format!("bad answer: {e}: {s}"),
     })
 }
 
 impl Remote for Client {
-    type Error = HttpError;
+    type Error = ServerError;
 
-    async fn status(&self) -> Result<Status, HttpError> {
+    async fn status(&self) -> Result<Status, ServerError> {
         json(&self.call("GET", "/api/v0/record", None)?)
     }
 
@@ -136,7 +136,7 @@ impl Remote for Client {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, HttpError> {
+    ) -> Result<Vec<EncRecord>, ServerError> {
         let q = NextQuery {
             host: series.host,
             tag: series.tag.clone(),
@@ -150,7 +150,7 @@ impl Remote for Client {
         )?)
     }
 
-    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
+    async fn push(&self, records: &[EncRecord]) -> Result<(), ServerError> {
         self.call("POST", "/api/v0/record", Some(to_json(&records)))
             .map(|_| ())
     }

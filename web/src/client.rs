@@ -9,16 +9,14 @@ use terrapin_core::legacy::{self, UnstoredError};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
-use terrapin_core::record::{
-    uuid_v7, DecryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
-};
+use terrapin_core::record::{uuid_v7, HostId, Record, RecordId, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{self, EncRecord, LocalStore, Progress, SyncError, SyncReport};
 use uuid::Uuid;
 use web_sys::AbortSignal;
 
 use crate::http::{HttpError, HttpRemote};
-use crate::idb::{IdbStore, StoreError};
+use crate::idb::{IdbError, IdbStore};
 use crate::search::{self, Query};
 use crate::vault::{self, KdfParams, Secrets, VaultError};
 use crate::views::ViewStore;
@@ -34,11 +32,11 @@ pub const DEFAULT_SYNC_PAGE: u64 = 1000;
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(#[from] IdbError),
     #[error(transparent)]
     Http(#[from] HttpError),
     #[error(transparent)]
-    Sync(#[from] SyncError<StoreError, HttpError>),
+    Sync(#[from] SyncError<IdbError, HttpError>),
     #[error(transparent)]
     Vault(#[from] VaultError),
     #[error("the Atuin key is not valid: {0}")]
@@ -302,28 +300,37 @@ impl Client {
         Ok(self.store.missing().await?)
     }
 
-    /// Encrypt and append one record to this host's series of `tag`.
-    async fn write_own(&self, tag: Tag, version: Version, payload: Vec<u8>) -> Result<EncRecord> {
+    /// Append records written here to this host's `tag` series, consecutive from its last idx,
+    /// encrypted, in one transaction. Another writer (a tab, a sync) may take the idx first:
+    /// then the page is made again at the next one.
+    async fn write_own(
+        &self,
+        tag: Tag,
+        version: &Version,
+        payloads: &[Vec<u8>],
+    ) -> Result<Vec<EncRecord>> {
         let key = self.key()?;
-        let series = SeriesKey::new(self.host, tag.clone());
+        let series = SeriesKey::new(self.host, tag);
         let mut tries = 0;
         loop {
             tries += 1;
-            let idx = self.store.status().await?.get(&series).map_or(0, |l| l + 1);
-            let rec = Record {
-                id: RecordId(new_uuid_v7()?),
-                idx,
-                host: Host::new(self.host),
-                timestamp: now_ns(),
-                version: version.clone(),
-                tag: tag.clone(),
-                data: DecryptedData(payload.clone()),
-            };
-            let enc = encrypt_record(&rec, &key, &mut OsEntropy)?;
-            match self.store.append(std::slice::from_ref(&enc), &[]).await {
-                Ok(()) => return Ok(enc),
-                // Another writer took the idx (another tab, a sync): take the next one.
-                Err(StoreError::Place(PlaceError::NotNext { .. })) if tries < 5 => continue,
+            let first = self.store.status().await?.get(&series).map_or(0, |l| l + 1);
+            let mut page = Vec::with_capacity(payloads.len());
+            for (i, p) in payloads.iter().enumerate() {
+                let id = RecordId(new_uuid_v7()?);
+                let rec = Record::at(
+                    &series,
+                    first + i as u64,
+                    id,
+                    now_ns(),
+                    version.clone(),
+                    p.clone(),
+                );
+                page.push(encrypt_record(&rec, &key, &mut OsEntropy)?);
+            }
+            match self.store.append(&page, &[]).await {
+                Ok(()) => return Ok(page),
+                Err(IdbError::Place(PlaceError::NotNext { .. })) if tries < 5 => continue,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -334,55 +341,38 @@ impl Client {
         if h.id.0.is_nil() {
             h.id = HistoryId(new_uuid_v7()?);
         }
-        self.write_own(
-            Tag::History,
-            HISTORY_VERSION,
-            HistoryRecord::Create(h.clone()).encode(),
-        )
-        .await?;
+        let payload = HistoryRecord::Create(h.clone()).encode();
+        self.write_own(Tag::History, &HISTORY_VERSION, &[payload])
+            .await?;
         Ok(h)
     }
 
     /// Record many history entries written here (an import): pages of 1000 records.
     pub async fn history_add_many(&self, entries: Vec<History>) -> Result<u64> {
-        let key = self.key()?;
-        let series = SeriesKey::new(self.host, Tag::History);
-        let mut idx = self.store.status().await?.get(&series).map_or(0, |l| l + 1);
         let mut n = 0;
         for chunk in entries.chunks(1000) {
-            let mut page = Vec::with_capacity(chunk.len());
+            let mut payloads = Vec::with_capacity(chunk.len());
             for h in chunk {
                 let mut h = h.clone();
                 if h.id.0.is_nil() {
                     h.id = HistoryId(new_uuid_v7()?);
                 }
-                let rec = Record {
-                    id: RecordId(new_uuid_v7()?),
-                    idx,
-                    host: Host::new(self.host),
-                    timestamp: now_ns(),
-                    version: HISTORY_VERSION,
-                    tag: Tag::History,
-                    data: DecryptedData(HistoryRecord::Create(h).encode()),
-                };
-                page.push(encrypt_record(&rec, &key, &mut OsEntropy)?);
-                idx += 1;
+                payloads.push(HistoryRecord::Create(h).encode());
             }
-            self.store.append(&page, &[]).await?;
-            n += page.len() as u64;
+            n += self
+                .write_own(Tag::History, &HISTORY_VERSION, &payloads)
+                .await?
+                .len() as u64;
         }
         Ok(n)
     }
 
     /// Delete a history entry (whichever host wrote it): writes a delete record.
     pub async fn history_delete(&self, id: HistoryId) -> Result<()> {
-        self.write_own(
-            Tag::History,
-            HISTORY_VERSION,
-            HistoryRecord::Delete(id).encode(),
-        )
-        .await
-        .map(drop)
+        let payload = HistoryRecord::Delete(id).encode();
+        self.write_own(Tag::History, &HISTORY_VERSION, &[payload])
+            .await
+            .map(drop)
     }
 
     /// Query the live history.
@@ -411,7 +401,7 @@ impl Client {
             key: key.into(),
             value: value.map(Into::into),
         };
-        self.write_own(Tag::Kv, KV_VERSION, r.encode())
+        self.write_own(Tag::Kv, &KV_VERSION, &[r.encode()])
             .await
             .map(drop)
     }

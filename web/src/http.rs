@@ -180,8 +180,6 @@ pub struct HttpRemote {
     /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
     pub push_max_bytes: usize,
     ahead: Rc<RefCell<VecDeque<ReadAhead>>>,
-    /// Requests made (tries included), for tests and benchmarks.
-    pub requests: Rc<RefCell<u64>>,
 }
 
 impl HttpRemote {
@@ -195,7 +193,6 @@ impl HttpRemote {
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
             push_max_bytes: 4 * 1024 * 1024,
             ahead: Rc::new(RefCell::new(VecDeque::new())),
-            requests: Rc::new(RefCell::new(0)),
         }
     }
 
@@ -239,7 +236,6 @@ impl HttpRemote {
 
     /// One try: send, then classify the answer.
     async fn try_once(&self, req: Request, url: &str) -> Result<Response, HttpError> {
-        *self.requests.borrow_mut() += 1;
         let resp = match req.send().await {
             Ok(r) => r,
             Err(e) => {
@@ -327,13 +323,9 @@ impl HttpRemote {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str, auth: bool) -> Result<T, HttpError> {
-        self.get_json_query(path, &[], auth).await
-    }
-
     // The generic JSON helpers only parse; the requests themselves (async state machines) are
     // not generic, so the wasm holds one copy of them instead of one per response type.
-    async fn get_json_query<T: DeserializeOwned>(
+    async fn get_json<T: DeserializeOwned>(
         &self,
         path: &str,
         query: &[(&str, String)],
@@ -435,7 +427,7 @@ impl HttpRemote {
 
     /// `GET /api/v0/me`.
     pub async fn me(&self) -> Result<MeResponse, HttpError> {
-        let v: Value = self.get_json("/api/v0/me", true).await?;
+        let v: Value = self.get_json("/api/v0/me", &[], true).await?;
         Ok(MeResponse {
             username: text_field(&v, "username", &self.url("/api/v0/me"))?,
         })
@@ -443,7 +435,10 @@ impl HttpRemote {
 
     /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
     pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
-        match self.get_json::<Value>("/api/v0/capabilities", false).await {
+        match self
+            .get_json::<Value>("/api/v0/capabilities", &[], false)
+            .await
+        {
             Ok(mut v) => {
                 let url = self.url("/api/v0/capabilities");
                 let mut capabilities = BTreeMap::new();
@@ -485,18 +480,6 @@ impl HttpRemote {
         }
     }
 
-    /// `DELETE /api/v0/store`: every record of this user.
-    pub async fn delete_store(&self) -> Result<(), HttpError> {
-        let url = self.url("/api/v0/store");
-        self.send(&url, true, || {
-            self.builder(Method::DELETE, &url, true)?
-                .build()
-                .map_err(|e| bad(&url, e))
-        })
-        .await
-        .map(drop)
-    }
-
     /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`).
     async fn next_once(
         &self,
@@ -504,14 +487,13 @@ impl HttpRemote {
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
-        let query = [
-            ("host", series.host.to_string()),
-            ("tag", series.tag.as_str().to_owned()),
-            ("start", start.to_string()),
-            ("count", count.to_string()),
-        ];
-        self.get_json_query("/api/v0/record/next", &query, true)
-            .await
+        let q = wire::NextQuery {
+            host: series.host,
+            tag: series.tag.clone(),
+            start,
+            count,
+        };
+        self.get_json("/api/v0/record/next", &q.pairs(), true).await
     }
 }
 
@@ -577,7 +559,7 @@ impl Remote for HttpRemote {
     type Error = HttpError;
 
     async fn status(&self) -> Result<Status, HttpError> {
-        self.get_json("/api/v0/record", true).await
+        self.get_json("/api/v0/record", &[], true).await
     }
 
     /// Up to `count` records from `start`. A server may answer fewer than asked (it caps the

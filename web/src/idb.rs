@@ -47,7 +47,7 @@ const META: &str = "meta";
 const MISSING: &str = "missing";
 
 #[derive(Debug, thiserror::Error)]
-pub enum StoreError {
+pub enum IdbError {
     #[error("IndexedDB: {0}")]
     Idb(String),
     #[error("opening the database {name}: {reason}")]
@@ -56,11 +56,9 @@ pub enum StoreError {
     Place(#[from] PlaceError),
     #[error("stored value {what} is corrupt: {reason}")]
     Corrupt { what: String, reason: String },
-    #[error("decoding what a page means: {0}")]
-    Derive(String),
 }
 
-impl From<indexed_db_futures::error::Error> for StoreError {
+impl From<indexed_db_futures::error::Error> for IdbError {
     fn from(e: indexed_db_futures::error::Error) -> Self {
         Self::Idb(e.to_string())
     }
@@ -115,7 +113,7 @@ fn series_range(s: &SeriesKey, first: u64, last: u64) -> KeyRange<JsValue> {
 async fn get_all(
     store: &indexed_db_futures::object_store::ObjectStore<'_>,
     range: KeyRange<JsValue>,
-) -> Result<Vec<JsValue>, StoreError> {
+) -> Result<Vec<JsValue>, IdbError> {
     Ok(store
         .get_all()
         .with_query::<JsValue, _>(range)
@@ -124,8 +122,8 @@ async fn get_all(
         .collect::<Result<_, _>>()?)
 }
 
-fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
-    StoreError::Corrupt {
+fn corrupt(what: impl Into<String>, reason: impl ToString) -> IdbError {
+    IdbError::Corrupt {
         what: what.into(),
         reason: reason.to_string(),
     }
@@ -133,7 +131,7 @@ fn corrupt(what: impl Into<String>, reason: impl ToString) -> StoreError {
 
 impl IdbStore {
     /// Open (creating or upgrading) the database `name`.
-    pub async fn open(name: &str) -> Result<Self, StoreError> {
+    pub async fn open(name: &str) -> Result<Self, IdbError> {
         let db = Database::open(name)
             .with_version(SCHEMA_VERSION)
             .with_on_upgrade_needed(|event, db| {
@@ -156,7 +154,7 @@ impl IdbStore {
                 Ok(())
             })
             .await
-            .map_err(|e| StoreError::Open {
+            .map_err(|e| IdbError::Open {
                 name: name.into(),
                 reason: e.to_string(),
             })?;
@@ -167,11 +165,11 @@ impl IdbStore {
     }
 
     /// Delete the database `name` with everything in it.
-    pub async fn delete(name: &str) -> Result<(), StoreError> {
+    pub async fn delete(name: &str) -> Result<(), IdbError> {
         Database::delete_by_name(name)
-            .map_err(|e| StoreError::Idb(e.to_string()))?
+            .map_err(|e| IdbError::Idb(e.to_string()))?
             .await
-            .map_err(|e| StoreError::Idb(e.to_string()))
+            .map_err(|e| IdbError::Idb(e.to_string()))
     }
 
     pub fn name(&self) -> &str {
@@ -190,7 +188,7 @@ impl IdbStore {
     }
 
     /// A value of the `meta` store.
-    pub async fn meta_get(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub async fn meta_get(&self, key: &str) -> Result<Option<String>, IdbError> {
         let tx = self.db.transaction(META).build()?;
         let store = tx.object_store(META)?;
         let v: Option<JsValue> = store.get(key).primitive()?.await?;
@@ -198,7 +196,7 @@ impl IdbStore {
     }
 
     /// Set (`Some`) or remove (`None`) a value of the `meta` store.
-    pub async fn meta_set(&self, key: &str, value: Option<&str>) -> Result<(), StoreError> {
+    pub async fn meta_set(&self, key: &str, value: Option<&str>) -> Result<(), IdbError> {
         let tx = self
             .db
             .transaction(META)
@@ -216,13 +214,13 @@ impl IdbStore {
     }
 
     /// Forget that views were stale (after a rebuild).
-    pub async fn meta_remove_stale(&self) -> Result<(), StoreError> {
+    pub async fn meta_remove_stale(&self) -> Result<(), IdbError> {
         self.meta_set(crate::views::META_VIEWS_STALE, None).await
     }
 
     /// Every derived page of a series, in idx order, and whether some were in the schema-1
     /// format (JSON text, skipped).
-    pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), StoreError> {
+    pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), IdbError> {
         let tx = self.db.transaction(DERIVED).build()?;
         let store = tx.object_store(DERIVED)?;
         let range = series_range(series, 0, u64::MAX);
@@ -242,7 +240,7 @@ impl IdbStore {
         &self,
         series: &SeriesKey,
         values: &[(u64, Vec<u8>)],
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), IdbError> {
         let tx = self
             .db
             .transaction(DERIVED)
@@ -269,7 +267,7 @@ impl IdbStore {
     }
 
     /// Every record of every series (for exports and tests).
-    pub async fn all(&self) -> Result<Vec<EncRecord>, StoreError> {
+    pub async fn all(&self) -> Result<Vec<EncRecord>, IdbError> {
         let status = self.status().await?;
         let mut out = Vec::new();
         for (series, last) in status.iter() {
@@ -279,7 +277,7 @@ impl IdbStore {
     }
 
     /// Remove every record, derived value, status and hole (meta stays).
-    pub async fn clear_records(&self) -> Result<(), StoreError> {
+    pub async fn clear_records(&self) -> Result<(), IdbError> {
         let tx = self
             .db
             .transaction([RECORDS, SERIES, DERIVED, MISSING])
@@ -294,7 +292,7 @@ impl IdbStore {
 }
 
 /// The series of a page: non-empty, every record of one series.
-fn page_series(page: &[EncRecord]) -> Result<SeriesKey, StoreError> {
+fn page_series(page: &[EncRecord]) -> Result<SeriesKey, IdbError> {
     let series = page.first().ok_or(PlaceError::Empty)?.series();
     if page
         .iter()
@@ -306,7 +304,7 @@ fn page_series(page: &[EncRecord]) -> Result<SeriesKey, StoreError> {
 }
 
 /// Parse `[host, tag]`.
-fn parse_series_key(k: &JsValue) -> Result<SeriesKey, StoreError> {
+fn parse_series_key(k: &JsValue) -> Result<SeriesKey, IdbError> {
     let arr = Array::from(k);
     let host = arr
         .get(0)
@@ -320,22 +318,22 @@ fn parse_series_key(k: &JsValue) -> Result<SeriesKey, StoreError> {
     Ok(SeriesKey::new(host, tag.into()))
 }
 
-fn parse_missing(v: &JsValue) -> Result<Vec<IdxRange>, StoreError> {
+fn parse_missing(v: &JsValue) -> Result<Vec<IdxRange>, IdbError> {
     let s = v
         .as_string()
         .ok_or_else(|| corrupt("series holes", "not a string"))?;
     serde_json::from_str(&s).map_err(|e| corrupt("series holes", e))
 }
 
-fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, StoreError> {
+fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, IdbError> {
     let s = v.as_string().ok_or_else(|| corrupt(what, "not a string"))?;
     serde_json::from_str(&s).map_err(|e| corrupt(what, e))
 }
 
 impl LocalStore for IdbStore {
-    type Error = StoreError;
+    type Error = IdbError;
 
-    async fn status(&self) -> Result<Status, StoreError> {
+    async fn status(&self) -> Result<Status, IdbError> {
         let tx = self.db.transaction(SERIES).build()?;
         let store = tx.object_store(SERIES)?;
         let keys: Vec<JsValue> = store
@@ -358,7 +356,7 @@ impl LocalStore for IdbStore {
         Ok(status)
     }
 
-    async fn missing(&self) -> Result<Missing, StoreError> {
+    async fn missing(&self) -> Result<Missing, IdbError> {
         let tx = self.db.transaction(MISSING).build()?;
         let store = tx.object_store(MISSING)?;
         let keys: Vec<JsValue> = store
@@ -383,7 +381,7 @@ impl LocalStore for IdbStore {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, StoreError> {
+    ) -> Result<Vec<EncRecord>, IdbError> {
         if count == 0 {
             return Ok(Vec::new());
         }
@@ -403,7 +401,7 @@ impl LocalStore for IdbStore {
         Ok(out)
     }
 
-    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), StoreError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), IdbError> {
         self.append_with(page, skipped, None).await
     }
 }
@@ -416,7 +414,7 @@ impl IdbStore {
         page: &[EncRecord],
         skipped: &[IdxRange],
         derived: Option<&[u8]>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(), IdbError> {
         let series = page_series(page)?;
         let first = page[0].idx;
         let idx: Vec<RecordIdx> = page.iter().map(|r| r.idx).collect();

@@ -1,6 +1,8 @@
 //! The one place that converts between Rust and JavaScript values.
 //!
-//! Objects cross as plain JS objects through serde-wasm-bindgen, with camelCase fields.
+//! Options objects are read field by field (`Fields`, type errors naming object and field);
+//! results go out as JSON text, turned into plain JS objects by the browser's `JSON.parse`
+//! (camelCase fields).
 //! Times are milliseconds since the epoch on the JS side (like `Date`), except where the exact
 //! nanosecond value matters (`timestampNs`, a decimal string). Records cross as their wire JSON
 //! text, so no 64-bit field loses precision.
@@ -103,8 +105,15 @@ pub fn invalid(message: &str) -> JsValue {
     error("invalid", message, None)
 }
 
-/// A client error as a JS `Error` with `kind` (and `status` when the server answered).
-pub fn client_error(e: ClientError) -> JsValue {
+/// A client error as a JS `Error` with `kind` (and `status` when the server answered), so `?`
+/// works on the client's results in the exported functions.
+impl From<ClientError> for JsValue {
+    fn from(e: ClientError) -> Self {
+        client_error(e)
+    }
+}
+
+fn client_error(e: ClientError) -> JsValue {
     let status = match &e {
         ClientError::Http(h) | ClientError::Sync(terrapin_core::sync::SyncError::Remote(h)) => {
             h.status()

@@ -44,10 +44,6 @@ fn promise_boxed(f: JsFuture) -> Promise {
     future_to_promise(f)
 }
 
-fn err(e: ClientError) -> JsValue {
-    io::client_error(e)
-}
-
 /// One profile of the browser client. Use the `Client` class of the npm package.
 #[wasm_bindgen]
 pub struct WasmClient {
@@ -59,7 +55,7 @@ impl WasmClient {
     /// `WasmClient.open(server, profile)`: open (or create) a profile.
     pub fn open(server: String, profile: String) -> Promise {
         promise(async move {
-            let c = Client::open(&server, &profile).await.map_err(err)?;
+            let c = Client::open(&server, &profile).await?;
             Ok(WasmClient { inner: Rc::new(c) }.into())
         })
     }
@@ -107,8 +103,8 @@ impl WasmClient {
     pub fn set_key(&self, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let k = Key::from_atuin_input(&key).map_err(|e| err(e.into()))?;
-            c.set_key(k).await.map_err(err)?;
+            let k = Key::from_atuin_input(&key).map_err(ClientError::from)?;
+            c.set_key(k).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -135,8 +131,7 @@ impl WasmClient {
         let c = self.inner.clone();
         promise(async move {
             c.register(&username, &email, &password, key.as_deref())
-                .await
-                .map_err(err)?;
+                .await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -144,7 +139,7 @@ impl WasmClient {
     pub fn login(&self, username: String, password: String, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.login(&username, &password, &key).await.map_err(err)?;
+            c.login(&username, &password, &key).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -152,14 +147,14 @@ impl WasmClient {
     pub fn logout(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.logout().await.map_err(err)?;
+            c.logout().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
     pub fn me(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { Ok(c.me().await.map_err(err)?.into()) })
+        promise(async move { Ok(c.me().await?.into()) })
     }
 
     /// Seal the session and key in IndexedDB under `passphrase`.
@@ -168,7 +163,7 @@ impl WasmClient {
         let c = self.inner.clone();
         promise(async move {
             let p = io::kdf_from_js(options)?;
-            c.save_vault(&passphrase, p).await.map_err(err)?;
+            c.save_vault(&passphrase, p).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -176,13 +171,13 @@ impl WasmClient {
     #[wasm_bindgen(js_name = hasVault)]
     pub fn has_vault(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { Ok(c.has_vault().await.map_err(err)?.into()) })
+        promise(async move { Ok(c.has_vault().await?.into()) })
     }
 
     pub fn unlock(&self, passphrase: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.unlock(&passphrase).await.map_err(err)?;
+            c.unlock(&passphrase).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -191,7 +186,7 @@ impl WasmClient {
     pub fn refresh(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.refresh().await.map_err(err)?;
+            c.refresh().await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -216,7 +211,7 @@ impl WasmClient {
                 })
                 .await;
             let added = c.store.views.borrow_mut().added.take();
-            let js = io::report_to_js(&report.map_err(err)?)?;
+            let js = io::report_to_js(&report?)?;
             if let Some(ids) = added {
                 let entries = js_sys::Array::new();
                 for h in ids.iter().filter_map(|id| c.history_get(id)) {
@@ -231,20 +226,20 @@ impl WasmClient {
     /// The local record status `{hosts: {host: {tag: lastIdx}}}`.
     pub fn status(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { io::status_to_js(&c.local_status().await.map_err(err)?) })
+        promise(async move { io::status_to_js(&c.local_status().await?) })
     }
 
     /// The holes of the local series: `[{host, tag, missing: [{first, last}]}]`.
     pub fn missing(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { io::missing_to_js(&c.missing().await.map_err(err)?) })
+        promise(async move { io::missing_to_js(&c.missing().await?) })
     }
 
     /// The server's status `{hosts: {host: {tag: lastIdx}}}`.
     #[wasm_bindgen(js_name = remoteStatus)]
     pub fn remote_status(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { io::status_to_js(&c.remote_status().await.map_err(err)?) })
+        promise(async move { io::status_to_js(&c.remote_status().await?) })
     }
 
     #[wasm_bindgen(js_name = historyQuery)]
@@ -275,7 +270,7 @@ impl WasmClient {
         let c = self.inner.clone();
         let h = io::history_from_js(entry);
         promise(async move {
-            let h = c.history_add(h?).await.map_err(err)?;
+            let h = c.history_add(h?).await?;
             io::history_to_js(&h)
         })
     }
@@ -284,11 +279,7 @@ impl WasmClient {
     pub fn history_add_many(&self, entries: JsValue) -> Promise {
         let c = self.inner.clone();
         let h = io::histories_from_js(entries);
-        promise(async move {
-            Ok(JsValue::from(
-                c.history_add_many(h?).await.map_err(err)? as f64
-            ))
-        })
+        promise(async move { Ok(JsValue::from(c.history_add_many(h?).await? as f64)) })
     }
 
     #[wasm_bindgen(js_name = historyDelete)]
@@ -298,7 +289,7 @@ impl WasmClient {
             let id: HistoryId = id
                 .parse()
                 .map_err(|e| io::invalid(&format!("history id: {e}")))?;
-            c.history_delete(id).await.map_err(err)?;
+            c.history_delete(id).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -318,9 +309,7 @@ impl WasmClient {
     pub fn kv_set(&self, namespace: String, key: String, value: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.kv_set(&namespace, &key, Some(&value))
-                .await
-                .map_err(err)?;
+            c.kv_set(&namespace, &key, Some(&value)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -329,7 +318,7 @@ impl WasmClient {
     pub fn kv_delete(&self, namespace: String, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.kv_set(&namespace, &key, None).await.map_err(err)?;
+            c.kv_set(&namespace, &key, None).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -344,7 +333,7 @@ impl WasmClient {
     pub fn export_records(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let r = c.records().await.map_err(err)?;
+            let r = c.records().await?;
             Ok(serde_json::to_string(&r)
                 .map_err(|e| io::invalid(&e.to_string()))?
                 .into())
@@ -358,9 +347,7 @@ impl WasmClient {
         promise(async move {
             let recs =
                 serde_json::from_str(&json).map_err(|e| io::invalid(&format!("records: {e}")))?;
-            Ok(JsValue::from(
-                c.import_records(recs).await.map_err(err)? as f64
-            ))
+            Ok(JsValue::from(c.import_records(recs).await? as f64))
         })
     }
 }
@@ -371,7 +358,7 @@ pub fn delete_profile(profile: String) -> Promise {
     promise(async move {
         idb::IdbStore::delete(&format!("terrapin-{profile}"))
             .await
-            .map_err(|e| err(e.into()))?;
+            .map_err(ClientError::from)?;
         Ok(JsValue::UNDEFINED)
     })
 }
@@ -389,18 +376,20 @@ pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsV
 pub fn generate_key() -> Result<String, JsValue> {
     Key::generate(&mut terrapin_core::random::OsEntropy)
         .map(|k| k.to_atuin_string())
-        .map_err(|_| err(ClientError::Entropy))
+        .map_err(|_| ClientError::Entropy.into())
 }
 
 /// Benchmark hook: encrypt `n` history records, then time decrypting and decoding them
-/// (what an initial sync does per record). Returns milliseconds.
+/// (what an initial sync does per record). Returns milliseconds. Only in builds with the
+/// `bench` feature (`tests/bench/web_decrypt.mjs` makes one).
+#[cfg(feature = "bench")]
 #[doc(hidden)]
 #[wasm_bindgen(js_name = __benchDecrypt)]
 pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
-    use terrapin_core::payload::history::{History, HistoryRecord, HISTORY_VERSION};
+    use terrapin_core::payload::history::{History, HistoryRecord};
     use terrapin_core::random::OsEntropy;
-    use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
-    let key = Key::generate(&mut OsEntropy).map_err(|_| err(ClientError::Entropy))?;
+    use terrapin_core::record::{HostId, RecordId};
+    let key = Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?;
     let host = HostId(uuid::Uuid::from_u128(7));
     let recs: Vec<_> = (0..n as u64)
         .map(|i| {
@@ -419,19 +408,12 @@ pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
                 shell: Some("zsh".into()),
                 author_kind: None,
             };
-            let r = Record {
-                id: RecordId(uuid::Uuid::from_u128(i as u128 + 1)),
-                idx: i,
-                host: Host::new(host),
-                timestamp: 1_700_000_000_000_000_000 + i,
-                version: HISTORY_VERSION,
-                tag: Tag::History,
-                data: DecryptedData(HistoryRecord::Create(h).encode()),
-            };
+            let id = RecordId(uuid::Uuid::from_u128(i as u128 + 1));
+            let r = HistoryRecord::Create(h).to_record(host, i, id, 1_700_000_000_000_000_000 + i);
             terrapin_core::crypto::encrypt_record(&r, &key, &mut OsEntropy)
         })
         .collect::<Result<_, _>>()
-        .map_err(|e| err(e.into()))?;
+        .map_err(ClientError::from)?;
     let t0 = js_sys::Date::now();
     let d = views::derive_page(&recs, &key);
     let ms = js_sys::Date::now() - t0;

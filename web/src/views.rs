@@ -10,13 +10,13 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-use terrapin_core::crypto::{decrypt_record, Key};
+use terrapin_core::crypto::Key;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
-use terrapin_core::store::{HistoryStore, KvStore, RecordOrigin};
+use terrapin_core::store::{has_store, meaning, HistoryStore, KvStore, RecordOrigin};
 use terrapin_core::sync::{EncRecord, LocalStore};
 
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -24,16 +24,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use terrapin_core::random::{Entropy, OsEntropy};
 use zeroize::Zeroizing;
 
-use crate::idb::{IdbStore, StoreError};
+use crate::idb::{IdbError, IdbStore};
 
-/// What one record means, once decrypted.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Meaning {
-    History(HistoryRecord),
-    Kv(KvRecord),
-    /// Could not be decrypted or decoded: why.
-    Unreadable(String),
-}
+pub use terrapin_core::store::Meaning;
 
 /// One decoded record with where it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -121,32 +114,20 @@ pub fn decode_page(mut b: &[u8]) -> Result<Vec<Derived>, String> {
 
 /// Whether records of this tag are decoded into a view.
 pub fn has_view(tag: &Tag) -> bool {
-    matches!(tag, Tag::History | Tag::Kv)
+    has_store(tag)
 }
 
 /// Decrypt and decode a page (of one series).
 pub fn derive_page(page: &[EncRecord], key: &Key) -> Vec<Derived> {
     page.iter()
-        .filter(|r| has_view(&r.tag))
-        .map(|r| {
-            let m = match decrypt_record(r, key) {
-                Err(e) => Meaning::Unreadable(e.to_string()),
-                Ok(d) => match r.tag {
-                    Tag::History => HistoryRecord::decode(&r.version, &d.data.0)
-                        .map(Meaning::History)
-                        .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-                    _ => KvRecord::decode(&r.version, &d.data.0)
-                        .map(Meaning::Kv)
-                        .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-                },
-            };
-            Derived {
+        .filter_map(|r| {
+            meaning(r, key).map(|m| Derived {
                 ts: r.timestamp,
                 host: r.host.id,
                 idx: r.idx,
                 id: r.id,
                 m,
-            }
+            })
         })
         .collect()
 }
@@ -169,7 +150,7 @@ impl Sealer {
         Self(XChaCha20Poly1305::new(k.as_ref().into()))
     }
 
-    pub fn seal(&self, page: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pub fn seal(&self, page: &[u8]) -> Result<Vec<u8>, IdbError> {
         let mut nonce = [0u8; 24];
         OsEntropy
             .fill(&mut nonce)
@@ -185,7 +166,7 @@ impl Sealer {
         Ok(out)
     }
 
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, IdbError> {
         let body = &sealed[SEALED_MAGIC.len()..];
         if body.len() < 24 {
             return Err(corrupt_page("sealed page too short"));
@@ -197,8 +178,8 @@ impl Sealer {
     }
 }
 
-fn corrupt_page(reason: &str) -> StoreError {
-    StoreError::Corrupt {
+fn corrupt_page(reason: &str) -> IdbError {
+    IdbError::Corrupt {
         what: "derived page".into(),
         reason: reason.into(),
     }
@@ -295,7 +276,7 @@ impl ViewStore {
 
     /// Use `key` to seal and open derived pages (when they are kept sealed); loads views that
     /// were locked.
-    pub async fn set_sealer(&self, key: &Key) -> Result<(), StoreError> {
+    pub async fn set_sealer(&self, key: &Key) -> Result<(), IdbError> {
         *self.sealer.borrow_mut() = Some(Sealer::new(key));
         if self.locked.get() {
             self.load().await?;
@@ -304,7 +285,7 @@ impl ViewStore {
     }
 
     /// Keep derived pages sealed from now on, and seal those kept (by deriving them again).
-    pub async fn seal_views(&self) -> Result<(), StoreError> {
+    pub async fn seal_views(&self) -> Result<(), IdbError> {
         if self.sealed.get() {
             return Ok(());
         }
@@ -314,7 +295,7 @@ impl ViewStore {
     }
 
     /// A decoded page as kept: sealed when the profile keeps them sealed.
-    fn pack(&self, items: &[Derived]) -> Result<Vec<u8>, StoreError> {
+    fn pack(&self, items: &[Derived]) -> Result<Vec<u8>, IdbError> {
         let bytes = encode_page(items);
         if !self.sealed.get() {
             return Ok(bytes);
@@ -327,7 +308,7 @@ impl ViewStore {
 
     /// Rebuild the views from the derived pages in IndexedDB. Sealed pages without a key
     /// leave the views empty and `locked` until [`Self::set_sealer`].
-    pub async fn load(&self) -> Result<(), StoreError> {
+    pub async fn load(&self) -> Result<(), IdbError> {
         self.sealed
             .set(self.idb.meta_get(META_VIEWS_SEALED).await?.is_some());
         let status = self.idb.status().await?;
@@ -358,7 +339,7 @@ impl ViewStore {
                 } else {
                     bytes
                 };
-                let items = decode_page(&bytes).map_err(|reason| StoreError::Corrupt {
+                let items = decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
                     what: format!("derived page of {series}"),
                     reason,
                 })?;
@@ -380,7 +361,7 @@ impl ViewStore {
 
     /// Derive the views again from the records with the current key, and keep what they mean
     /// (after the key changed, or records were stored without a key).
-    pub async fn rebuild(&self) -> Result<(), StoreError> {
+    pub async fn rebuild(&self) -> Result<(), IdbError> {
         let key = self.key.borrow().clone();
         let Some(key) = key else {
             return Ok(());
@@ -411,7 +392,7 @@ impl ViewStore {
     }
 
     /// Whether the kept views were made with `key` and cover every record.
-    pub async fn views_match(&self, key: &Key) -> Result<bool, StoreError> {
+    pub async fn views_match(&self, key: &Key) -> Result<bool, IdbError> {
         Ok(
             self.idb.meta_get(META_VIEWS_KID).await?.as_deref() == Some(key.id())
                 && self.idb.meta_get(META_VIEWS_STALE).await?.is_none(),
@@ -419,19 +400,19 @@ impl ViewStore {
     }
 
     /// Remember which key the kept views were made with.
-    pub async fn record_views_key(&self, key: &Key) -> Result<(), StoreError> {
+    pub async fn record_views_key(&self, key: &Key) -> Result<(), IdbError> {
         self.idb.meta_set(META_VIEWS_KID, Some(key.id())).await
     }
 }
 
 impl LocalStore for ViewStore {
-    type Error = StoreError;
+    type Error = IdbError;
 
-    async fn status(&self) -> Result<Status, StoreError> {
+    async fn status(&self) -> Result<Status, IdbError> {
         self.idb.status().await
     }
 
-    async fn missing(&self) -> Result<Missing, StoreError> {
+    async fn missing(&self) -> Result<Missing, IdbError> {
         self.idb.missing().await
     }
 
@@ -440,11 +421,11 @@ impl LocalStore for ViewStore {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, StoreError> {
+    ) -> Result<Vec<EncRecord>, IdbError> {
         self.idb.read(series, start, count).await
     }
 
-    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), StoreError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), IdbError> {
         let derived = match (page.first(), self.key.borrow().as_ref()) {
             (Some(first), Some(key)) if has_view(&first.tag) => Some(derive_page(page, key)),
             _ => None,

@@ -4,9 +4,9 @@
 
 use terrapin_core::crypto::{encrypt_record, Key};
 use terrapin_core::legacy::{self, LegacyError, LegacyRecord, Migration};
-use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::OsEntropy;
-use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag};
+use terrapin_core::record::{DecryptedData, HostId, RecordId, SeriesKey, Tag};
 use terrapin_core::search::Filters;
 use terrapin_core::sync::EncRecord;
 use terrapin_web::client::{Client, ClientError};
@@ -351,17 +351,10 @@ fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
                 id: HistoryId(Uuid::from_u128(0xabc000 + i as u128)),
                 ..h
             };
-            let r = Record {
-                id: RecordId(Uuid::from_u128(
-                    0xdef000 + i as u128 + ((host.0.as_u128() & 0xffff) << 64),
-                )),
-                idx: i,
-                host: Host::new(host),
-                timestamp: 1_700_000_000_000_000_000 + i,
-                version: HISTORY_VERSION,
-                tag: Tag::History,
-                data: DecryptedData(HistoryRecord::Create(h).encode()),
-            };
+            let id = RecordId(Uuid::from_u128(
+                0xdef000 + i as u128 + ((host.0.as_u128() & 0xffff) << 64),
+            ));
+            let r = HistoryRecord::Create(h).to_record(host, i, id, 1_700_000_000_000_000_000 + i);
             encrypt_record(&r, key, &mut OsEntropy).unwrap()
         })
         .collect()

@@ -85,7 +85,7 @@ fn paserk_pie_and_lid_vectors() {
     for t in tests(LID) {
         if !t["expect-fail"].as_bool().unwrap() {
             assert_eq!(
-                key(t["key"].as_str().unwrap()).key_id(),
+                key(t["key"].as_str().unwrap()).id().to_owned(),
                 t["paserk"].as_str().unwrap()
             );
         }

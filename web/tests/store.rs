@@ -10,7 +10,7 @@ use terrapin_core::record::{
 };
 use terrapin_core::sync::{sync, Remote, SyncError};
 use terrapin_core::sync::{EncRecord, LocalStore};
-use terrapin_web::idb::{IdbStore, StoreError, CHUNK, SCHEMA_VERSION};
+use terrapin_web::idb::{IdbError, IdbStore, CHUNK, SCHEMA_VERSION};
 use uuid::Uuid;
 use wasm_bindgen_test::*;
 
@@ -115,7 +115,7 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     assert!(
         matches!(
             e,
-            StoreError::Place(PlaceError::NotNext {
+            IdbError::Place(PlaceError::NotNext {
                 expected: 10,
                 got: 11,
                 ..
@@ -128,7 +128,7 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     assert!(
         matches!(
             e,
-            StoreError::Place(PlaceError::NotNext {
+            IdbError::Place(PlaceError::NotNext {
                 expected: 10,
                 got: 5,
                 ..
@@ -141,7 +141,7 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     assert!(
         matches!(
             e,
-            StoreError::Place(PlaceError::NotNext {
+            IdbError::Place(PlaceError::NotNext {
                 expected: 0,
                 got: 1,
                 ..
@@ -154,14 +154,14 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     mixed.push(rec(1, "kv", 0));
     assert!(matches!(
         s.append(&mixed, &[]).await,
-        Err(StoreError::Place(PlaceError::BadPage(_)))
+        Err(IdbError::Place(PlaceError::BadPage(_)))
     ));
     // A gap inside a page that the page does not declare skipped.
     let mut holes = page(1, "history", 10, 2);
     holes.push(rec(1, "history", 13));
     assert!(matches!(
         s.append(&holes, &[]).await,
-        Err(StoreError::Place(PlaceError::NotNext {
+        Err(IdbError::Place(PlaceError::NotNext {
             expected: 12,
             got: 13,
             ..
@@ -169,7 +169,7 @@ async fn gaps_overlaps_and_mixed_pages_are_refused_whole() {
     ));
     assert!(matches!(
         s.append(&[], &[]).await,
-        Err(StoreError::Place(PlaceError::Empty))
+        Err(IdbError::Place(PlaceError::Empty))
     ));
     // Nothing of the refused pages landed.
     assert_eq!(
@@ -390,7 +390,7 @@ async fn a_database_from_a_newer_schema_is_refused_not_damaged() {
         .unwrap();
     db.close();
     match IdbStore::open(&name).await {
-        Err(StoreError::Open { name: n, .. }) => assert_eq!(n, name),
+        Err(IdbError::Open { name: n, .. }) => assert_eq!(n, name),
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("opened a newer database"),
     }

@@ -16,8 +16,9 @@
 //! Records whose tag is stored as plaintext (Atuin 18.24: only `packfile`, whose manifests are
 //! `"001" + JSON` in `data.data` and an empty `content_encryption_key`) are never encrypted or
 //! decrypted here: every function answers [`CryptoError::PlaintextTag`] for them, and callers
-//! keep such records as they are (see [`is_plaintext_tag`]).
+//! keep such records as they are (see [`Tag::is_plaintext`]).
 
+use alloc::borrow::ToOwned;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -107,12 +108,6 @@ pub enum CryptoError {
     Entropy(#[from] EntropyError),
 }
 
-/// Whether records of this tag are stored unencrypted (Atuin's `RecordTag::is_plaintext`);
-/// the same as [`Tag::is_plaintext`].
-pub fn is_plaintext_tag(tag: &Tag) -> bool {
-    tag.is_plaintext()
-}
-
 /// The implicit assertion that binds a record's ciphertext to its place: the JSON
 /// `{"id":…,"idx":…,"version":…,"tag":…,"host":…}` exactly as serde_json writes Atuin's
 /// `AdditionalData` (field order frozen; `host` is the host uuid, hyphenated).
@@ -189,7 +184,7 @@ struct PayloadJson {
 }
 
 fn refuse_plaintext<D>(record: &Record<D>) -> Result<(), CryptoError> {
-    if is_plaintext_tag(&record.tag) {
+    if record.tag.is_plaintext() {
         Err(CryptoError::PlaintextTag {
             id: record.id,
             tag: record.tag.clone(),
@@ -232,7 +227,7 @@ fn cek_for(id: RecordId, content_encryption_key: &str, key: &Key) -> Result<CekJ
         return Err(CryptoError::WrongKey {
             id,
             record_kid: cek.kid,
-            given_kid: key.key_id(),
+            given_kid: key.id().to_owned(),
         });
     }
     Ok(cek)
@@ -334,7 +329,7 @@ pub fn decrypt_legacy(
     data: &EncryptedData,
     key: &Key,
 ) -> Result<DecryptedData, CryptoError> {
-    if is_plaintext_tag(tag) {
+    if tag.is_plaintext() {
         return Err(CryptoError::PlaintextTag {
             id,
             tag: tag.clone(),

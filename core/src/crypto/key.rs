@@ -209,11 +209,6 @@ impl Key {
     }
 
     /// This key's PASERK id, `k4.lid.…` (what Atuin stores as `kid` beside each record).
-    pub fn key_id(&self) -> String {
-        String::from(self.id())
-    }
-
-    /// [`Key::key_id`], borrowed from the key.
     pub fn id(&self) -> &str {
         self.1.get_or_init(|| super::pie::lid(self))
     }

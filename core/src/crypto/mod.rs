@@ -18,7 +18,7 @@ pub mod pie;
 
 pub use envelope::{
     check_key, check_key_id, decrypt_legacy, decrypt_record, encrypt_legacy, encrypt_record,
-    implicit_assertion, is_plaintext_tag, legacy_implicit_assertion, reencrypt_record, CryptoError,
+    implicit_assertion, legacy_implicit_assertion, reencrypt_record, CryptoError,
 };
 pub use key::{Key, KeyError};
 

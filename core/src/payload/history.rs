@@ -42,7 +42,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use uuid::Uuid;
 
 use super::{MsgpackError, Reader, Writer};
-use crate::record::Version;
+use crate::record::{DecryptedData, HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version};
 
 /// The record version we write for `history` records.
 pub const HISTORY_VERSION: Version = Version::V2;
@@ -466,6 +466,24 @@ pub enum HistoryRecord {
 }
 
 impl HistoryRecord {
+    /// This entry as the record at `idx` of `host`'s history series, in the current version.
+    pub fn to_record(
+        &self,
+        host: HostId,
+        idx: RecordIdx,
+        id: RecordId,
+        timestamp: u64,
+    ) -> Record<DecryptedData> {
+        Record::at(
+            &SeriesKey::new(host, Tag::History),
+            idx,
+            id,
+            timestamp,
+            HISTORY_VERSION,
+            self.encode(),
+        )
+    }
+
     /// Encode the record payload; the record's version is [`HISTORY_VERSION`].
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();

@@ -6,9 +6,14 @@
 //! [`StoreError`] and leaves the store unchanged, so a caller may log it and go on, as Atuin
 //! does (it skips undecodable records with a warning).
 
-use crate::payload::history::HistoryError;
-use crate::payload::kv::KvError;
-use crate::record::{DecryptedData, HostId, Record, RecordId, RecordIdx, Version};
+use alloc::string::{String, ToString};
+
+use crate::crypto::{decrypt_record, Key};
+use crate::payload::history::{HistoryError, HistoryRecord};
+use crate::payload::kv::{KvError, KvRecord};
+use crate::record::{
+    DecryptedData, EncryptedData, HostId, Record, RecordId, RecordIdx, Tag, Version,
+};
 
 pub mod history;
 pub mod kv;
@@ -59,3 +64,37 @@ impl RecordOrigin {
 }
 
 pub(crate) type DecRecord = Record<DecryptedData>;
+
+/// What a record means to the stores: decrypted, then decoded by its tag.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Meaning {
+    History(HistoryRecord),
+    Kv(KvRecord),
+    /// Could not be decrypted or decoded: why.
+    Unreadable(String),
+}
+
+/// Whether records of this tag are folded into a store (history, kv).
+pub fn has_store(tag: &Tag) -> bool {
+    matches!(tag, Tag::History | Tag::Kv)
+}
+
+/// Decrypts `record` with `key` and decodes it by its tag; `None` for a tag no store reads.
+/// The one place records are read into stores: every client calls it.
+pub fn meaning(record: &Record<EncryptedData>, key: &Key) -> Option<Meaning> {
+    if !has_store(&record.tag) {
+        return None;
+    }
+    let m = match decrypt_record(record, key) {
+        Err(e) => Meaning::Unreadable(e.to_string()),
+        Ok(d) => match record.tag {
+            Tag::History => HistoryRecord::decode(&record.version, &d.data.0)
+                .map(Meaning::History)
+                .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
+            _ => KvRecord::decode(&record.version, &d.data.0)
+                .map(Meaning::Kv)
+                .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
+        },
+    };
+    Some(m)
+}

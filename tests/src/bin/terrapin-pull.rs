@@ -1,10 +1,11 @@
 //! A third host on terrapin-core: log in, pull everything with the given Atuin key (base64 or
 //! the 24-word phrase), fold history and kv, and print them. Used by tests/edge/atuin_cli.test.mjs.
 //!   terrapin-pull URL USERNAME PASSWORD KEY
-use terrapin_core::crypto::{self, Key};
+use terrapin_core::crypto::Key;
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::store::kv::KvStore;
+use terrapin_core::store::{meaning, Meaning, RecordOrigin};
 use terrapin_core::sync;
 use terrapin_tests::{block_on, Client};
 
@@ -25,11 +26,12 @@ fn main() {
     eprintln!("downloaded {} records", report.downloaded);
     let (mut history, mut kv) = (HistoryStore::new(), KvStore::new());
     for r in local.all() {
-        let r = crypto::decrypt_record(&r, &key).unwrap_or_else(|e| fail(&format!("decrypt: {e}")));
-        history
-            .apply(&r)
-            .unwrap_or_else(|e| fail(&format!("history: {e}")));
-        kv.apply(&r).unwrap_or_else(|e| fail(&format!("kv: {e}")));
+        match meaning(&r, &key) {
+            Some(Meaning::History(h)) => history.apply_decoded(RecordOrigin::of(&r), h),
+            Some(Meaning::Kv(k)) => kv.apply_decoded(RecordOrigin::of(&r), k),
+            Some(Meaning::Unreadable(why)) => fail(&format!("record {}: {why}", r.id)),
+            None => {}
+        }
     }
     for h in history.entries_by_time() {
         println!("history\t{}", h.command);

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::{BufferedEntropy, OsEntropy};
-use terrapin_core::record::{DecryptedData, Host, HostId, Record, RecordId, Tag};
+use terrapin_core::record::{DecryptedData, HostId, Record, RecordId};
 use terrapin_core::{pages, push};
 use uuid::Uuid;
 
@@ -31,15 +31,12 @@ fn history(i: u64) -> History {
 }
 
 fn record(i: u64) -> Record<DecryptedData> {
-    Record {
-        id: RecordId(Uuid::from_u128(u128::from(i) + 1)),
-        idx: i,
-        host: Host::new(HostId(Uuid::from_u128(7))),
-        timestamp: 1_700_000_000_000_000_000 + i,
-        version: HISTORY_VERSION,
-        tag: Tag::History,
-        data: DecryptedData(HistoryRecord::Create(history(i)).encode()),
-    }
+    HistoryRecord::Create(history(i)).to_record(
+        HostId(Uuid::from_u128(7)),
+        i,
+        RecordId(Uuid::from_u128(u128::from(i) + 1)),
+        1_700_000_000_000_000_000 + i,
+    )
 }
 
 fn median(mut v: Vec<f64>) -> (f64, f64) {
