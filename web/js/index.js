@@ -101,8 +101,11 @@ export class Client {
   /** Restore the session and key from the vault. */
   unlock(passphrase) { return this.#w.unlock(passphrase); }
 
-  /** Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. */
-  sync({ signal, onProgress } = {}) { return this.#w.sync({ signal, onProgress }); }
+  /**
+   * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
+   * `entries`, the report lists the history entries the sync made live.
+   */
+  sync({ signal, onProgress, entries } = {}) { return this.#w.sync({ signal, onProgress, entries }); }
   /**
    * Live sync: syncs whenever another host pushes (the server's live status socket), with one
    * socket per profile across tabs (Web Locks elect the tab that holds it). Emits `state` and

@@ -1,7 +1,9 @@
 // Live sync (docs/PROTOCOL.md §2, "Live status"): the server's live status socket tells this
 // client when the account's records changed, and it syncs at once. One tab (or worker) per
 // profile leads, elected with Web Locks: it holds the socket and syncs; the others follow over a
-// BroadcastChannel (they reload from IndexedDB and see the same entries and state). While the
+// BroadcastChannel (they reload from IndexedDB and see the same entries and state). A tab
+// without the session or key (they are kept in memory unless a vault holds them) gets them from
+// another tab of the profile, in memory only, so that whichever tab is left can lead. While the
 // socket is down the leader reconnects with bounded backoff and syncs on an interval.
 
 const PROTOCOL = 'terrapin.live.v1';
@@ -57,6 +59,7 @@ export class Live extends EventTarget {
     this.#channel = new BroadcastChannel(name);
     this.#channel.onmessage = (ev) => this.#onTab(ev.data);
     this.#channel.postMessage({ type: 'hello' });
+    this.#askCredentials();
     locks.request(name, () => (this.#closed ? undefined : new Promise((release) => {
       this.#release = release;
       this.#lead();
@@ -104,6 +107,16 @@ export class Live extends EventTarget {
 
   async #onTab(m) {
     if (this.#closed || !m) return;
+    if (m.type === 'need') {
+      const session = this.#client.session;
+      const key = this.#client.key();
+      if (session && key) this.#channel.postMessage({ type: 'credentials', session, key });
+      return;
+    }
+    if (m.type === 'credentials') {
+      await this.#takeCredentials(m);
+      return;
+    }
     if (this.state.leader) {
       if (m.type === 'hello') this.#set({});
       if (m.type === 'sync') this.#sync().catch(() => undefined);
@@ -120,6 +133,30 @@ export class Live extends EventTarget {
     } else if (m.type === 'failed') {
       for (const w of this.#waiting.splice(0)) w.reject(toError(m.error));
     }
+  }
+
+  /** Without a session or key this tab could not lead: ask the profile's other tabs. */
+  #askCredentials() {
+    if (!this.#client.session || !this.#client.key()) this.#channel?.postMessage({ type: 'need' });
+  }
+
+  async #takeCredentials({ session, key }) {
+    if (typeof session !== 'string' || typeof key !== 'string') return;
+    let changed = false;
+    if (!this.#client.session) {
+      this.#client.setSession(session);
+      changed = true;
+    }
+    if (!this.#client.key()) {
+      try {
+        await this.#client.setKey(key);
+        changed = true;
+      } catch {
+        return;
+      }
+    }
+    // A leader that could not connect for want of them: now it can.
+    if (changed && this.state.leader && !this.#ws && !this.#closed) this.reconnect();
   }
 
   // ------------------------------------------------------------ leader
@@ -139,6 +176,7 @@ export class Live extends EventTarget {
       e.name = 'TerrapinError';
       e.kind = 'no_session';
       this.#set({ connection: 'error', error: e });
+      this.#askCredentials();
       return;
     }
     const url = this.#server.replace(/^http/, 'ws') + '/api/v0/live';
