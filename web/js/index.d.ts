@@ -232,9 +232,9 @@ export class Client {
   /**
    * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
    * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
-   * BroadcastChannel. Close it before the client.
+   * BroadcastChannel. Its code loads on first use. Close it before the client.
    */
-  live(options?: LiveOptions): Live;
+  live(options?: LiveOptions): Promise<Live>;
   refresh(): Promise<void>;
   status(): Promise<Status>;
   /** The holes of the local series: indexes the server could not give, asked for again on every sync. */

@@ -6,7 +6,6 @@ import init, {
   generateKey as wasmGenerateKey,
   parseShellHistory as wasmParseShellHistory,
 } from '../pkg/terrapin_web.js';
-import { Live } from './live.js';
 
 let ready;
 let loaded = false;
@@ -111,7 +110,11 @@ export class Client {
    * socket per profile across tabs (Web Locks elect the tab that holds it). Emits `state` and
    * `synced` (with the new history entries). Close it before the client.
    */
-  live(options) { return new Live(this, this.#server, this.#profile, options); }
+  async live(options) {
+    // Its own module (pkg/live.js), loaded on first use: the entry stays small.
+    const { Live } = await import('./live.js');
+    return new Live(this, this.#server, this.#profile, options);
+  }
   /** The server's status, same shape as `status()`. */
   remoteStatus() { return this.#w.remoteStatus(); }
   /** Reload history and kv from IndexedDB (after another tab or worker wrote to this profile). */

@@ -16,7 +16,7 @@ export async function example(): Promise<void> {
   for (const s of await client.missing()) void s.missing[0]?.first;
   const page: HistoryPage = client.history.query({ text: "git", mode: "fuzzy", exit: 0, after: Date.now() - 1000, limit: 10 });
   for (const e of page.entries) void [e.command, e.timestamp, e.hostname, n];
-  const live = client.live({ pollMs: 60_000, backoff: { baseMs: 500, maxMs: 10_000 } });
+  const live = await client.live({ pollMs: 60_000, backoff: { baseMs: 500, maxMs: 10_000 } });
   live.addEventListener("synced", (ev) => void ev.detail.entries.map((e) => e.command));
   live.addEventListener("state", (ev) => void (ev.detail.connection === "live" && ev.detail.progress?.allDone));
   await live.sync();

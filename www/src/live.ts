@@ -9,10 +9,15 @@ export interface LiveHooks {
   state(state: LiveState): void;
 }
 
-/** Starts live sync on `c` (null for a package without it). */
-export function startLive(c: Client, hooks: LiveHooks): Live | null {
+/** Starts live sync on `c` (null for a package without it, or if it fails to load). */
+export async function startLive(c: Client, hooks: LiveHooks): Promise<Live | null> {
   if (typeof (c as Partial<Client>).live !== 'function') return null;
-  const live = c.live();
+  let live: Live;
+  try {
+    live = await c.live();
+  } catch {
+    return null;
+  }
   live.addEventListener('synced', (ev) => hooks.synced(ev.detail));
   live.addEventListener('state', (ev) => {
     showIndicator(ev.detail);

@@ -58,6 +58,8 @@ let lastSync = 0;
 let syncTimer: ReturnType<typeof setInterval> | undefined;
 /** Live sync (the package's live mode), when the package has it. */
 let live: Live | null = null;
+/** Bumped when live sync starts or stops, so a start that is still loading can tell it's stale. */
+let liveGen = 0;
 let statsDirty = true;
 let storeDirty = true;
 
@@ -106,6 +108,7 @@ function closeClient() {
   clearInterval(syncTimer);
   live?.close();
   live = null;
+  liveGen++;
   showIndicator(null);
   try {
     client?.close();
@@ -296,12 +299,18 @@ function enterApp() {
   $('q').focus();
   clearInterval(syncTimer);
   live?.close();
+  live = null;
   // Live: the tab holding the socket syncs when it connects and after every push elsewhere.
-  live = client ? startLive(client, { synced: onLiveSynced, state: onLiveState }) : null;
-  if (!live) {
+  const c = client;
+  const g = ++liveGen;
+  if (c) void startLive(c, { synced: onLiveSynced, state: onLiveState }).then((l) => {
+    if (c !== client || g !== liveGen) return l?.close();
+    live = l;
+    if (live) return;
+    // No live mode: sync now and on a timer.
     void doSync();
     syncTimer = setInterval(() => void doSync(), SYNC_EVERY_MS);
-  }
+  });
 }
 
 function resetAppState() {
