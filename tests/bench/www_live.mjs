@@ -1,16 +1,19 @@
 // Live sync latency: from a push by another host to the entry rendered in the viewer (headless
 // Chromium, real worker). The other host is the real atuin CLI (`atuin history start/end`, then
 // `atuin sync`; timed from the start of `atuin sync`, so atuin's own status request counts too)
-// when ATUIN_BIN is set; otherwise a second browser profile of the viewer (terrapin-web) adds
-// the entry and syncs. Prints p50/p95 over 20 runs. Goal: p95 <= 1 s locally.
+// when ATUIN_BIN is set; otherwise the native terrapin-core client tests/src/bin/terrapin-push.rs
+// (one process; timed from the start of its sync, status request included). Prints p50/p95 over
+// 20 runs. Goal: p95 <= 1 s locally.
+//   node tests/bench/www_live.mjs
 //   ATUIN_BIN=/work/atuin/bin/atuin node tests/bench/www_live.mjs
-import { execFile } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { randomUUID } from "node:crypto";
-import { connect, setup, waitSynced } from "../www/harness.mjs";
+import { connect, root, setup } from "../www/harness.mjs";
 import { username } from "../edge/client.mjs";
 
 const run = promisify(execFile);
@@ -30,6 +33,7 @@ try {
 
   let push;
   let other;
+  let stop = () => undefined;
   if (ATUIN) {
     const home = path.join(scratch, "atuin");
     const config = path.join(home, ".config", "atuin");
@@ -49,17 +53,20 @@ try {
     };
     other = "atuin CLI (`atuin sync`)";
   } else {
-    const b = await env.profile();
-    await connect(b.page, { username: name, password: PASSWORD, key });
-    await b.page.locator("#view-app").waitFor();
-    await waitSynced(b.page);
+    execFileSync("cargo", ["build", "-q", "-p", "terrapin-tests", "--bin", "terrapin-push"], { cwd: root, stdio: "inherit" });
+    const child = spawn(path.join(root, "target", "debug", "terrapin-push"), [env.worker.url, name, PASSWORD, key], { stdio: ["pipe", "pipe", "inherit"] });
+    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    const failed = new Promise((_, reject) => child.on("exit", (code) => reject(new Error(`terrapin-push exited with ${code}`))));
+    failed.catch(() => undefined);
     push = async (command) => {
-      await b.page.evaluate((command) => window.__terrapin.client.history.add({ command }), command);
-      const t0 = Date.now();
-      await b.page.evaluate(() => window.__terrapin.live.sync());
-      return t0;
+      child.stdin.write(command + "\n");
+      const { value } = await Promise.race([lines.next(), failed]);
+      const m = /^pushed (\d+)$/.exec(value ?? "");
+      if (!m) throw new Error(`terrapin-push said ${JSON.stringify(value)}`);
+      return Number(m[1]);
     };
-    other = "a second viewer profile (terrapin-web)";
+    stop = () => child.stdin.end();
+    other = "native terrapin-core client (tests/src/bin/terrapin-push.rs)";
   }
 
   const times = [];
@@ -73,6 +80,7 @@ try {
   times.sort((a, b) => a - b);
   const pct = (p) => times[Math.min(times.length - 1, Math.ceil((p / 100) * times.length) - 1)];
   console.log(`other host: ${other}`);
+  stop();
   console.log(`push -> rendered over ${RUNS} runs: p50 ${pct(50)} ms, p95 ${pct(95)} ms (min ${times[0]}, max ${times[times.length - 1]}); goal p95 <= 1000 ms`);
 } finally {
   await env.dispose();
