@@ -60,15 +60,16 @@ fn main() {
         let record = HistoryRecord::Create(entry).to_record(host, idx, RecordId(uuid()), now);
         let record = encrypt_record(&record, &key, &mut OsEntropy)
             .unwrap_or_else(|e| fail(&format!("encrypt: {e}")));
-        block_on(local.append(&[record], &[]))
-            .unwrap_or_else(|e| fail(&format!("store: {e}")));
+        block_on(local.append(&[record], &[])).unwrap_or_else(|e| fail(&format!("store: {e}")));
         let started = now_ns() / 1_000_000;
         let report = sync_now();
         if report.uploaded != 1 {
             fail(&format!("uploaded {} records, not 1", report.uploaded));
         }
         let mut out = stdout.lock();
-        writeln!(out, "pushed {started}").and_then(|()| out.flush()).ok();
+        writeln!(out, "pushed {started}")
+            .and_then(|()| out.flush())
+            .ok();
     }
 }
 
