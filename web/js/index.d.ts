@@ -232,7 +232,9 @@ export class Client {
   /**
    * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
    * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
-   * BroadcastChannel. Its code loads on first use. Close it before the client.
+   * BroadcastChannel. A tab without the session or key gets them from another tab of the
+   * profile, in memory only, so any tab can take over. Its code loads on first use. Close it
+   * before the client.
    */
   live(options?: LiveOptions): Promise<Live>;
   refresh(): Promise<void>;
