@@ -53,8 +53,11 @@ if [ -x "$esb" ]; then
     # migration (its wasm glue, and the records.db reader with sql.js) is its own module,
     # pkg/legacy-db.js, imported only by migrateLegacy, with its wasm beside it:
     # pkg/terrapin_legacy_bg.wasm and SQLite's, pkg/sqlite.wasm (loaded only for a database).
+    # Live sync is pkg/live.js, imported by the first client.live().
     "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
-        --external:./legacy-db.js --outfile="$out/index.js"
+        --external:./legacy-db.js --external:./live.js --outfile="$out/index.js"
+    "$esb" "$here/js/live.js" --bundle --minify --format=esm --sourcemap \
+        --log-level=warning --outfile="$out/live.js"
     "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
         --log-level=warning --outfile="$out/legacy-db.js"
     cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"

@@ -403,6 +403,29 @@ pub fn session_token(header: &str) -> Option<&str> {
     (scheme == "Token" && !token.is_empty()).then_some(token)
 }
 
+/// The subprotocol of the live status socket (docs/PROTOCOL.md §2, "Live status").
+pub const LIVE_PROTOCOL: &str = "terrapin.live.v1";
+/// Prefix of the subprotocol entry that carries the session token on the live socket
+/// (browsers can't set `Authorization` on a WebSocket).
+pub const LIVE_TOKEN_PREFIX: &str = "terrapin.token.";
+
+/// Reads a live socket's `Sec-WebSocket-Protocol` header: whether [`LIVE_PROTOCOL`] is offered,
+/// and the session token of its `terrapin.token.<token>` entry, if there is exactly one.
+pub fn live_protocols(header: &str) -> (bool, Option<&str>) {
+    let mut offered = false;
+    let mut tokens = header
+        .split(',')
+        .map(str::trim)
+        .inspect(|p| offered |= *p == LIVE_PROTOCOL)
+        .filter_map(|p| p.strip_prefix(LIVE_TOKEN_PREFIX))
+        .filter(|t| !t.is_empty());
+    let first = tokens.next();
+    let token = if tokens.next().is_none() { first } else { None };
+    // Drain the rest so `offered` sees every entry.
+    tokens.for_each(drop);
+    (offered, token)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -514,6 +537,26 @@ mod tests {
         };
         let s = q.to_query();
         assert!(s.contains("tag=my%20tag%2F%C3%BC"), "{s}");
+    }
+
+    #[test]
+    fn live_protocol_header() {
+        assert_eq!(
+            live_protocols("terrapin.live.v1, terrapin.token.abc_-1"),
+            (true, Some("abc_-1"))
+        );
+        assert_eq!(live_protocols("terrapin.token.abc"), (false, Some("abc")));
+        assert_eq!(live_protocols("terrapin.live.v1"), (true, None));
+        assert_eq!(
+            live_protocols("terrapin.live.v1,terrapin.token."),
+            (true, None)
+        );
+        // Two tokens: neither is used.
+        assert_eq!(
+            live_protocols("terrapin.live.v1, terrapin.token.a, terrapin.token.b"),
+            (true, None)
+        );
+        assert_eq!(live_protocols("chat, superchat"), (false, None));
     }
 
     #[test]

@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::db::{Db, Registered, User};
 use crate::error::{json, ApiError, ApiResult};
 use crate::http::{authenticate, forget_sessions, json_body, now_ms, session_hash};
-use crate::store::StoreStub;
+use crate::live;
+use crate::store::{Hangup, StoreStub};
 use crate::throttle;
 
 pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
@@ -141,10 +142,14 @@ pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> Api
     validate_password(&c.new_password)?;
     check_password(&req, &ctx, &db, &user, &c.current_password).await?;
     let hash = auth::hash_password(&c.new_password, ctx.data.pbkdf2_iterations).await?;
-    let ended = db
-        .set_password(user.id, &hash, Some(&session_hash(&req)?))
-        .await?;
+    let own = session_hash(&req)?;
+    let ended = db.set_password(user.id, &hash, Some(&own)).await?;
     forget_sessions(user.id);
+    let others = Hangup {
+        session: None,
+        except: Some(own),
+    };
+    live::hang_up(&ctx, &user.store_id, others).await;
     json(
         200,
         &ChangePasswordResponse {
@@ -157,8 +162,14 @@ pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> Api
 pub async fn logout(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
     let user = authenticate(&req, &db, &ctx.data).await?;
-    db.delete_session(&session_hash(&req)?).await?;
+    let hash = session_hash(&req)?;
+    db.delete_session(&hash).await?;
     forget_sessions(user.id);
+    let this = Hangup {
+        session: Some(hash),
+        except: None,
+    };
+    live::hang_up(&ctx, &user.store_id, this).await;
     json(200, &Empty {})
 }
 

@@ -246,18 +246,22 @@ const SESSION_TOUCH_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// token's hash (the index lookup is the comparison). One unused for `SESSION_IDLE_SECONDS`
 /// is ended here.
 pub async fn authenticate(req: &Request, db: &Db, cfg: &Config) -> Result<User, ApiError> {
-    let hash = session_hash(req)?;
-    let Some((user, last_used)) = db.session_user(&hash).await? else {
+    authenticate_hash(&session_hash(req)?, db, cfg).await
+}
+
+/// [`authenticate`] for a token's hash found elsewhere (the live route's subprotocol).
+pub async fn authenticate_hash(hash: &str, db: &Db, cfg: &Config) -> Result<User, ApiError> {
+    let Some((user, last_used)) = db.session_user(hash).await? else {
         return Err(ApiError::new(403, "session not found"));
     };
     let now = now_ms();
     let idle_ms = cfg.session_idle_seconds as f64 * 1000.0;
     if now - last_used > idle_ms {
-        db.delete_session(&hash).await?;
+        db.delete_session(hash).await?;
         return Err(ApiError::new(403, "session expired; log in again"));
     }
     if now - last_used > SESSION_TOUCH_MS.min(idle_ms / 10.0) {
-        db.touch_session(&hash, now).await?;
+        db.touch_session(hash, now).await?;
     }
     Ok(user)
 }

@@ -12,6 +12,7 @@ mod config;
 mod db;
 mod error;
 mod http;
+mod live;
 mod records;
 mod store;
 mod throttle;
@@ -80,6 +81,7 @@ fn router(cfg: Config) -> Router<'static, Config> {
         .post_async("/api/v0/record", |r, c| reply(records::push(r, c)))
         .get_async("/api/v0/record/next", |r, c| reply(records::next(r, c)))
         .delete_async("/api/v0/store", |r, c| reply(records::delete_store(r, c)))
+        .get_async("/api/v0/live", |r, c| reply(live::open(r, c)))
 }
 
 #[event(fetch)]

@@ -2,9 +2,15 @@
 //! pages (terrapin-core `pages`) and nothing else (docs/ARCHITECTURE.md, "Edge store").
 //!
 //! The worker reaches it only through [`StoreStub`] after authenticating the request, with
-//! internal paths (`/status`, `/push`, `/import`, `/next`, `/records`, `/close`, `/stats`).
+//! internal paths (`/status`, `/push`, `/import`, `/next`, `/records`, `/close`, `/stats`,
+//! `/live`, `/hangup`).
 //! An object runs one event at a time and its SQL is synchronous, so each push's reads, checks
 //! and writes run with nothing in between; the writes also run in one `transactionSync`.
+//!
+//! Live sync (docs/PROTOCOL.md §2, "Live status"): `/live` accepts a WebSocket through the
+//! hibernation API (an idle socket costs nothing), tagged with the session's hash. After each
+//! push that stored something, the object sends the new last idx of the series it wrote to this
+//! account's sockets: statuses only, never records.
 
 use core::cell::Cell;
 
@@ -18,8 +24,9 @@ use terrapin_core::wire::NextQuery;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{
-    durable_object, Env, Method, Request, RequestInit, Response, SqlStorage, SqlStorageValue,
-    State, Stub,
+    durable_object, Env, Headers, Method, Request, RequestInit, Response, SqlStorage,
+    SqlStorageValue, State, Stub, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    WebSocketRequestResponsePair,
 };
 
 use crate::config::Config;
@@ -28,6 +35,16 @@ use crate::http::query_pairs;
 
 /// Header on the object's answers: rows read and written by the request (SQL cursors).
 pub const ROWS_HEADER: &str = "x-terrapin-store-rows";
+/// Header of a `/live` request: the hash of the session the worker authenticated.
+pub const SESSION_HEADER: &str = "x-terrapin-session";
+/// Prefix of a live socket's tag; the rest is its session's hash.
+const SESSION_TAG: &str = "s:";
+/// Live sockets per account; the oldest is closed to make room.
+const MAX_SOCKETS: usize = 64;
+/// Close codes of live sockets: the session ended, the account was deleted, too many sockets.
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+pub const CLOSE_ACCOUNT_DELETED: u16 = 4003;
+pub const CLOSE_REPLACED: u16 = 4008;
 
 const SCHEMA: &str = "\
 CREATE TABLE IF NOT EXISTS pages (
@@ -170,10 +187,15 @@ impl UserStore {
     }
 
     /// Stores a validated batch: duplicates skipped, any conflict refuses all of it, and so
-    /// does a hole unless `keep_holes` (the v1 import, docs/PROTOCOL.md §2).
-    fn store(&self, batch: &[push::EncRecord], keep_holes: bool) -> Result<(), ApiError> {
+    /// does a hole unless `keep_holes` (the v1 import, docs/PROTOCOL.md §2). Returns the series
+    /// it wrote (empty when every record was already stored).
+    fn store(
+        &self,
+        batch: &[push::EncRecord],
+        keep_holes: bool,
+    ) -> Result<Vec<SeriesKey>, ApiError> {
         if batch.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut loaded = Vec::new();
         let mut tips = Status::new();
@@ -195,7 +217,7 @@ impl UserStore {
             PagePushError::Damaged(e) => ApiError::internal("damaged store", e),
         })?;
         if writes.put.is_empty() && writes.delete.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         self.transaction(|| {
             for (series, first) in &writes.delete {
@@ -233,7 +255,82 @@ impl UserStore {
                 )?;
             }
             Ok(())
-        })
+        })?;
+        Ok(writes
+            .last_idx
+            .iter()
+            .map(|(series, _)| series.clone())
+            .collect())
+    }
+
+    /// Sends `{"type": "push", "hosts": {host: {tag: last idx}}}` (the series' new last idx,
+    /// read back after the commit) to every live socket of this account.
+    fn announce(&self, written: &[SeriesKey]) -> worker::Result<()> {
+        let sockets = self.state.get_websockets();
+        if sockets.is_empty() || written.is_empty() {
+            return Ok(());
+        }
+        let mut status = Status::new();
+        for series in written {
+            if let Some(last) = self.last_idx(series)? {
+                status.set(series.clone(), last);
+            }
+        }
+        let text = live_message("push", &status)?;
+        for ws in sockets {
+            // A socket that is closing can't take it; the others still do.
+            let _ = ws.send_with_str(&text);
+        }
+        Ok(())
+    }
+
+    /// Accepts a live socket for the session `session` (a hash): tagged with it, greeted with the
+    /// full status (`{"type": "status", ...}`) so a client catches up without asking.
+    fn accept_live(&self, req: &Request) -> ApiResult {
+        let upgrade = req.headers().get("Upgrade").ok().flatten();
+        if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+            return Err(ApiError::new(426, "expected a WebSocket upgrade"));
+        }
+        let session = req
+            .headers()
+            .get(SESSION_HEADER)
+            .ok()
+            .flatten()
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::internal("store error", "live socket without a session"))?;
+        let mut open = self.state.get_websockets();
+        if open.len() >= MAX_SOCKETS {
+            // Oldest first (the runtime keeps accept order).
+            let _ = open
+                .remove(0)
+                .close(Some(CLOSE_REPLACED), Some("too many live sockets"));
+        }
+        let pair = WebSocketPair::new()?;
+        let tag = format!("{SESSION_TAG}{session}");
+        self.state.accept_websocket_with_tags(&pair.server, &[&tag]);
+        pair.server
+            .send_with_str(live_message("status", &self.status()?)?)?;
+        Ok(Response::from_websocket(pair.client)?)
+    }
+
+    /// Closes live sockets: those of `session`, or all but those of `except`, or all.
+    fn hang_up(&self, h: &Hangup) {
+        let sockets = match &h.session {
+            Some(s) => self
+                .state
+                .get_websockets_with_tag(&format!("{SESSION_TAG}{s}")),
+            None => self.state.get_websockets(),
+        };
+        let keep = h.except.as_ref().map(|s| format!("{SESSION_TAG}{s}"));
+        for ws in sockets {
+            if keep
+                .as_ref()
+                .is_some_and(|k| self.state.get_tags(&ws).contains(k))
+            {
+                continue;
+            }
+            let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+        }
     }
 
     fn next(&self, q: &NextQuery) -> Result<Vec<u8>, ApiError> {
@@ -307,6 +404,9 @@ impl UserStore {
                 Ok(())
             })?;
             self.closed.set(true);
+            for ws in self.state.get_websockets() {
+                let _ = ws.close(Some(CLOSE_ACCOUNT_DELETED), Some("account deleted"));
+            }
             return Ok(empty_ok());
         }
         if path == "/stats" {
@@ -319,7 +419,11 @@ impl UserStore {
             (Method::Get, "/status") => json(200, &self.status()?),
             (Method::Post, "/push") => {
                 let batch = push::parse_batch(&body, &self.cfg.push)?;
-                self.store(&batch, false)?;
+                let written = self.store(&batch, false)?;
+                // Statuses only; the push already committed, so a failure here is only logged.
+                if let Err(e) = self.announce(&written) {
+                    worker::console_error!("live announce: {e}");
+                }
                 Ok(empty_ok())
             }
             (Method::Post, "/import") => {
@@ -343,6 +447,13 @@ impl UserStore {
                 )?;
                 Ok(raw_json(200, self.next(&q)?))
             }
+            (Method::Get, "/live") => self.accept_live(&req),
+            (Method::Post, "/hangup") => {
+                let h: Hangup = serde_json::from_slice(&body)
+                    .map_err(|e| ApiError::internal("store error", e))?;
+                self.hang_up(&h);
+                Ok(empty_ok())
+            }
             (Method::Delete, "/records") => {
                 self.transaction(|| {
                     self.query("DELETE FROM pages", vec![])?;
@@ -354,6 +465,25 @@ impl UserStore {
             _ => Err(ApiError::not_found("no such store operation")),
         }
     }
+}
+
+/// The body of `/hangup`: which live sockets to close (see [`UserStore::hang_up`]).
+#[derive(Default, Serialize, Deserialize)]
+pub struct Hangup {
+    pub session: Option<String>,
+    pub except: Option<String>,
+}
+
+/// A live message: `{"type": ty, "hosts": {host: {tag: last idx}}}`.
+fn live_message(ty: &str, status: &Status) -> worker::Result<String> {
+    #[derive(Serialize)]
+    struct Live<'a> {
+        #[serde(rename = "type")]
+        ty: &'a str,
+        #[serde(flatten)]
+        status: &'a Status,
+    }
+    Ok(serde_json::to_string(&Live { ty, status })?)
 }
 
 /// What `/stats` reports (tests and operators).
@@ -376,6 +506,11 @@ impl worker::DurableObject for UserStore {
             closed: Cell::new(false),
             rows: Cell::new(Rows::default()),
         };
+        // Keep-alive pings are answered by the runtime without waking the object.
+        match WebSocketRequestResponsePair::new("ping", "pong") {
+            Ok(pair) => store.state.set_websocket_auto_response(&pair),
+            Err(e) => worker::console_error!("live auto response: {e:?}"),
+        }
         let closed = store
             .sql
             .exec(SCHEMA, None)
@@ -395,6 +530,35 @@ impl worker::DurableObject for UserStore {
             .headers()
             .set(ROWS_HEADER, &format!("{read} {written}"));
         Ok(resp)
+    }
+
+    /// Live sockets only listen: anything a client sends but the keep-alive `ping` (answered
+    /// by the runtime) is ignored.
+    async fn websocket_message(
+        &self,
+        _ws: WebSocket,
+        _message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        // Complete the closing handshake (codes 1005/1006 can't be sent back).
+        let code = u16::try_from(code)
+            .ok()
+            .filter(|c| *c != 1005 && *c != 1006);
+        let _ = ws.close(code.or(Some(1000)), Some("bye"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        Ok(())
     }
 }
 
@@ -458,6 +622,40 @@ impl StoreStub {
             let _ = out.headers().set("Content-Type", &t);
         }
         Ok((out, rows))
+    }
+
+    /// Opens a live socket on the store for the session whose hash is `session`: the client end
+    /// of the pair, to hand to the browser in a 101 answer.
+    pub async fn live(&self, session: &str) -> Result<WebSocket, ApiError> {
+        let headers = Headers::new();
+        headers.set("Upgrade", "websocket")?;
+        headers.set(SESSION_HEADER, session)?;
+        let mut init = RequestInit::new();
+        init.with_headers(headers);
+        let req = Request::new_with_init("https://user-store/live", &init)?;
+        let mut resp = self.0.fetch_with_request(req).await?;
+        if resp.status_code() != 101 {
+            let status = resp.status_code();
+            let reason = resp
+                .json::<terrapin_core::wire::ErrorResponse>()
+                .await
+                .map(|e| e.reason)
+                .unwrap_or_else(|_| "store error".to_owned());
+            return Err(ApiError::new(status, reason));
+        }
+        resp.websocket()
+            .ok_or_else(|| ApiError::internal("store error", "live answer without a socket"))
+    }
+
+    /// Closes live sockets (session ended, password changed). Best effort: a failure is logged.
+    pub async fn hang_up(&self, which: &Hangup) {
+        let body = serde_json::to_string(which).unwrap_or_default();
+        if let Err(e) = self
+            .expect_ok(Method::Post, "/hangup", Some(JsValue::from_str(&body)))
+            .await
+        {
+            worker::console_error!("live hang up: {}", e.reason);
+        }
     }
 
     /// The store's record count and size.

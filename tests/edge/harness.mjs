@@ -110,17 +110,18 @@ export function applyMigrations(persist, migrationsDir) {
 
 /**
  * Starts a worker. `vars` override wrangler.toml [vars]; `persist` reuses a state directory
- * (migrated to the current schema) instead of a fresh one, and is kept on dispose.
+ * (migrated to the current schema) instead of a fresh one, and is kept on dispose; `port` (default
+ * any free one) lets a restarted worker answer where the stopped one did.
  * Returns { url, mf, d1(), store(storeId), dispose }.
  */
-export async function startWorker(vars = {}, { persist: keep } = {}) {
+export async function startWorker(vars = {}, { persist: keep, port = 0 } = {}) {
   ensureBuilt();
   const persist = keep ?? mkdtempSync(path.join(tmpdir(), "terrapin-edge-test-"));
   applyMigrations(persist);
   const baseVars = configVars();
   const mf = new Miniflare({
     host: "127.0.0.1",
-    port: 0,
+    port,
     modules: true,
     scriptPath: path.join(edgeDir, "build", "index.js"),
     modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],

@@ -4,7 +4,8 @@
 // server URL (its own origin) is the sync server, as when the worker serves the app itself.
 import { execFileSync } from "node:child_process";
 import { createServer, request } from "node:http";
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startWorker } from "../edge/harness.mjs";
@@ -60,11 +61,35 @@ export async function serveApp(api) {
         up.pipe(res);
       },
     );
-    fwd.on("error", () => {
-      res.writeHead(502);
-      res.end();
-    });
+    // The worker is down: the connection drops, as with a server that can't be reached.
+    fwd.on("error", () => res.destroy());
     req.pipe(fwd);
+  });
+  // WebSocket upgrades (the live status socket) pass through as they are.
+  server.on("upgrade", (req, socket, head) => {
+    const fwd = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } });
+    fwd.on("upgrade", (up, upSocket, upHead) => {
+      const lines = [`HTTP/1.1 ${up.statusCode} ${up.statusMessage}`];
+      for (let i = 0; i < up.rawHeaders.length; i += 2) lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      if (upHead?.length) socket.write(upHead);
+      if (head?.length) upSocket.write(head);
+      upSocket.pipe(socket).pipe(upSocket);
+      upSocket.on("error", () => socket.destroy());
+      socket.on("error", () => upSocket.destroy());
+      upSocket.on("close", () => socket.destroy());
+      socket.on("close", () => upSocket.destroy());
+    });
+    fwd.on("response", (up) => {
+      // Refused before the upgrade: the answer as it came.
+      const lines = [`HTTP/1.1 ${up.statusCode} ${up.statusMessage}`];
+      for (let i = 0; i < up.rawHeaders.length; i += 2) lines.push(`${up.rawHeaders[i]}: ${up.rawHeaders[i + 1]}`);
+      socket.write(lines.join("\r\n") + "\r\n\r\n");
+      up.pipe(socket);
+    });
+    fwd.on("error", () => socket.destroy());
+    socket.on("error", () => fwd.destroy());
+    fwd.end();
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   return {
@@ -76,7 +101,10 @@ export async function serveApp(api) {
 export async function setup(workerVars = {}) {
   buildApp();
   mkdirSync(artifacts, { recursive: true });
-  const [worker, browser] = await Promise.all([startWorker({ CORS_ORIGINS: "*", ...workerVars }), launchBrowser()]);
+  // Kept across a worker restart (stopWorker/startWorker), removed by dispose.
+  const persist = mkdtempSync(path.join(tmpdir(), "terrapin-www-test-"));
+  const vars = { CORS_ORIGINS: "*", ...workerVars };
+  let [worker, browser] = await Promise.all([startWorker(vars, { persist }), launchBrowser()]);
   const site = await serveApp(worker.url);
   /** Every Content-Security-Policy violation any page reported. */
   const csp = [];
@@ -94,7 +122,17 @@ export async function setup(workerVars = {}) {
     return { context, page };
   }
   return {
-    worker,
+    get worker() {
+      return worker;
+    },
+    /** Stops the worker (the site stays up: API calls then fail as with a server down). */
+    async stopWorker() {
+      await worker.dispose();
+    },
+    /** Starts it again on the same port with the same state. */
+    async startWorker() {
+      worker = await startWorker(vars, { persist, port: Number(new URL(worker.url).port) });
+    },
     site,
     browser,
     profile,
@@ -103,7 +141,8 @@ export async function setup(workerVars = {}) {
     async dispose() {
       await browser.close();
       await site.close();
-      await worker.dispose();
+      await worker.dispose().catch(() => undefined);
+      rmSync(persist, { recursive: true, force: true });
     },
   };
 }

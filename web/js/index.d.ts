@@ -144,6 +144,8 @@ export interface SyncProgress {
 export interface SyncOptions {
   signal?: AbortSignal;
   onProgress?: (p: SyncProgress) => void;
+  /** Report the history entries this sync made live (`SyncReport.entries`). */
+  entries?: boolean;
 }
 
 /** Why a series stopped syncing (the other series went on). */
@@ -180,6 +182,8 @@ export interface SyncReport {
    * `nothing_readable` (none of the server's records could be read: nothing was uploaded).
    */
   keyCheck: 'verified' | 'nothing_synced' | 'nothing_readable';
+  /** With `SyncOptions.entries`: the history entries this sync made live. */
+  entries?: HistoryEntry[];
   /** Every series that did not sync completely. Empty after a clean sync. */
   damaged: DamagedSeries[];
 }
@@ -234,6 +238,8 @@ export class Client {
   readonly hostId: string;
   readonly username: string | undefined;
   readonly loggedIn: boolean;
+  /** The session token (secret: it opens the account), or undefined. */
+  readonly session: string | undefined;
   readonly history: HistoryApi;
   readonly kv: KvApi;
   register(args: { username: string; email: string; password: string; key?: string }): Promise<void>;
@@ -247,6 +253,14 @@ export class Client {
   hasVault(): Promise<boolean>;
   unlock(passphrase: string): Promise<void>;
   sync(options?: SyncOptions): Promise<SyncReport>;
+  /**
+   * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
+   * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
+   * BroadcastChannel. A tab without the session or key gets them from another tab of the
+   * profile, in memory only, so any tab can take over. Its code loads on first use. Close it
+   * before the client.
+   */
+  live(options?: LiveOptions): Promise<Live>;
   refresh(): Promise<void>;
   status(): Promise<Status>;
   /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
@@ -257,6 +271,62 @@ export class Client {
   exportRecords(): Promise<string>;
   importRecords(json: string): Promise<number>;
   close(): void;
+}
+
+export interface LiveOptions {
+  /** Sync interval while the socket is down, in ms (default 30000). */
+  pollMs?: number;
+  /** Reconnect delays: `baseMs` doubled per failed try, at most `maxMs` (defaults 500, 10000), ±25%. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** `false`: this client holds its own socket instead of sharing one across tabs. */
+  shared?: boolean;
+}
+
+/**
+ * `connecting`: opening the socket. `live`: the socket is open, syncs follow pushes.
+ * `polling`: no socket, syncing on an interval (the server works). `offline`: the server can't
+ * be reached. `error`: a sync was refused (`LiveState.error` says why). `closed`: `close()` ran.
+ */
+export type LiveConnection = 'connecting' | 'live' | 'polling' | 'offline' | 'error' | 'closed';
+
+export interface LiveState {
+  connection: LiveConnection;
+  /** A sync is running (in whichever tab leads); `progress` is its latest page. */
+  syncing: boolean;
+  progress: SyncProgress | null;
+  /** The last sync's failure, if it failed (`kind` and `status` as thrown by `sync`). */
+  error: (Error & { kind?: string; status?: number }) | null;
+  /** When the last sync ended well (ms since the epoch), 0 before. */
+  lastSync: number;
+  /** Whether this tab holds the socket. */
+  leader: boolean;
+}
+
+export interface LiveSynced {
+  report: Omit<SyncReport, 'entries'>;
+  /** History entries this sync made live (from other hosts, or this profile's other tabs). */
+  entries: HistoryEntry[];
+}
+
+export interface LiveEventMap {
+  state: CustomEvent<LiveState>;
+  synced: CustomEvent<LiveSynced>;
+}
+
+export class Live extends EventTarget {
+  private constructor();
+  readonly state: LiveState;
+  readonly leader: boolean;
+  /** Sync now: the leading tab syncs (a follower asks it to). Resolves to its report. */
+  sync(): Promise<Omit<SyncReport, 'entries'>>;
+  /** Try the socket again now (e.g. after a new login). */
+  reconnect(): void;
+  /** Stop; if this tab led, another takes over. */
+  close(): void;
+  addEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
 }
 
 /** One legacy series found by `migrateLegacy`. */

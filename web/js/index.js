@@ -52,11 +52,15 @@ class Kv {
 
 export class Client {
   #w;
+  #server;
+  #profile;
   /** @type {History} */ history;
   /** @type {Kv} */ kv;
 
-  constructor(w) {
+  constructor(w, server, profile) {
     this.#w = w;
+    this.#server = server;
+    this.#profile = profile;
     this.history = new History(w);
     this.kv = new Kv(w);
   }
@@ -68,12 +72,14 @@ export class Client {
     const w = await WasmClient.open(server, profile);
     if (pageSize) w.setPageSize(pageSize);
     if (retry) w.setRetry(retry.attempts ?? 6, retry.baseMs ?? 250, retry.maxMs ?? 8000);
-    return new Client(w);
+    return new Client(w, server, profile);
   }
 
   get hostId() { return this.#w.hostId; }
   get username() { return this.#w.username; }
   get loggedIn() { return this.#w.loggedIn; }
+  /** The session token (secret: it opens the account), or undefined. */
+  get session() { return this.#w.session; }
 
   /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
   register({ username, email, password, key }) { return this.#w.register(username, email, password, key); }
@@ -95,8 +101,21 @@ export class Client {
   /** Restore the session and key from the vault. */
   unlock(passphrase) { return this.#w.unlock(passphrase); }
 
-  /** Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. */
-  sync({ signal, onProgress } = {}) { return this.#w.sync({ signal, onProgress }); }
+  /**
+   * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
+   * `entries`, the report lists the history entries the sync made live.
+   */
+  sync({ signal, onProgress, entries } = {}) { return this.#w.sync({ signal, onProgress, entries }); }
+  /**
+   * Live sync: syncs whenever another host pushes (the server's live status socket), with one
+   * socket per profile across tabs (Web Locks elect the tab that holds it). Emits `state` and
+   * `synced` (with the new history entries). Close it before the client.
+   */
+  async live(options) {
+    // Its own module (pkg/live.js), loaded on first use: the entry stays small.
+    const { Live } = await import('./live.js');
+    return new Live(this, this.#server, this.#profile, options);
+  }
   /** The server's status, same shape as `status()`. */
   remoteStatus() { return this.#w.remoteStatus(); }
   /** Reload history and kv from IndexedDB (after another tab or worker wrote to this profile). */

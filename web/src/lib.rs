@@ -109,6 +109,12 @@ impl WasmClient {
         })
     }
 
+    /// The session token, for the live socket (docs/PROTOCOL.md §2, "Live status").
+    #[wasm_bindgen(getter)]
+    pub fn session(&self) -> Option<String> {
+        self.inner.remote.session()
+    }
+
     /// Use a session token obtained elsewhere (e.g. Atuin's session file).
     #[wasm_bindgen(js_name = setSession)]
     pub fn set_session(&self, session: Option<String>) {
@@ -185,19 +191,35 @@ impl WasmClient {
         })
     }
 
-    /// `sync({signal, onProgress})` → `{uploaded, downloaded, keyCheck, damaged}`.
+    /// `sync({signal, onProgress, entries})` → `{uploaded, downloaded, keyCheck, damaged}`,
+    /// with `entries` (the history entries this sync made live) if asked for.
     pub fn sync(&self, options: JsValue) -> Promise {
         let c = self.inner.clone();
         let (signal, cb) = io::sync_options(&options);
+        let want_entries = !options.is_undefined()
+            && !options.is_null()
+            && js_sys::Reflect::get(&options, &"entries".into()).is_ok_and(|v| v.is_truthy());
         promise(async move {
+            if want_entries {
+                c.store.views.borrow_mut().added = Some(Vec::new());
+            }
             let report = c
                 .sync(signal, |p| {
                     if let Some(cb) = &cb {
                         io::call_progress(cb, p);
                     }
                 })
-                .await?;
-            io::report_to_js(&report)
+                .await;
+            let added = c.store.views.borrow_mut().added.take();
+            let js = io::report_to_js(&report?)?;
+            if let Some(ids) = added {
+                let entries = js_sys::Array::new();
+                for h in ids.iter().filter_map(|id| c.history_get(id)) {
+                    entries.push(&io::history_to_js(&h)?);
+                }
+                js_sys::Reflect::set(&js, &"entries".into(), &entries)?;
+            }
+            Ok(js)
         })
     }
 

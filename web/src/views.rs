@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use terrapin_core::crypto::Key;
 use terrapin_core::holes::{IdxRange, Missing};
-use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::history::{HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
@@ -198,6 +198,9 @@ pub struct Views {
     pub unreadable: u64,
     /// The search index, brought up to date (the entries touched) by the next query.
     pub search: RefCell<crate::search::Search>,
+    /// While set (a sync asked for its new entries), the ids of history entries that became
+    /// live.
+    pub added: Option<Vec<HistoryId>>,
 }
 
 impl Views {
@@ -210,8 +213,14 @@ impl Views {
                         HistoryRecord::Create(x) => x.id,
                         HistoryRecord::Delete(id) => *id,
                     };
+                    let new = self.added.is_some() && self.history.get(&id).is_none();
                     self.history.apply_decoded(origin, h);
                     self.search.get_mut().touch(id);
+                    if let (true, Some(added)) = (new, self.added.as_mut()) {
+                        if self.history.get(&id).is_some() {
+                            added.push(id);
+                        }
+                    }
                 }
                 Meaning::Kv(k) => self.kv.apply_decoded(origin, k),
                 Meaning::Unreadable(_) => self.unreadable += 1,
@@ -433,7 +442,7 @@ impl LocalStore for ViewStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use terrapin_core::payload::history::{History, HistoryId};
+    use terrapin_core::payload::history::History;
 
     fn at(i: u128, m: Meaning) -> Derived {
         Derived {

@@ -1,7 +1,7 @@
 // Terrapin history viewer: connect, sync, search, stats, store, import.
 import './style.css';
 import { Client, deleteProfile, generateKey, isTerrapinError, migrateLegacy } from 'terrapin-web';
-import type { DamagedSeries, HistoryEntry, HistoryQuery, IdxRange, LegacyProblem, LegacySeries, SearchMode, Status, SyncProgress } from 'terrapin-web';
+import type { DamagedSeries, HistoryEntry, HistoryQuery, IdxRange, LegacyProblem, LegacySeries, Live, LiveState, LiveSynced, SearchMode, Status, SyncProgress, SyncReport } from 'terrapin-web';
 import wasmUrl from 'terrapin-web/wasm?url';
 import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
 import legacyWasmUrl from 'terrapin-web/legacy-wasm?url';
@@ -9,6 +9,7 @@ import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } 
 import { $, copyText, dateToMs, h, num, toast, when } from './util';
 import { describe, errorKind } from './errors';
 import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
+import { findPlace, showIndicator, startLive } from './live';
 import { parseHistoryFile } from './importer';
 import { fillRow, newRow } from './results';
 import { forgetPrefs, loadPrefs, savePrefs } from './prefs';
@@ -57,6 +58,10 @@ let syncing: AbortController | null = null;
 let syncAgain = false;
 let lastSync = 0;
 let syncTimer: ReturnType<typeof setInterval> | undefined;
+/** Live sync (the package's live mode), when the package has it. */
+let live: Live | null = null;
+/** Bumped when live sync starts or stops, so a start that is still loading can tell it's stale. */
+let liveGen = 0;
 let statsDirty = true;
 let storeDirty = true;
 
@@ -73,7 +78,7 @@ const metrics = {
   queryMs: 0,
 };
 // A handle for tests and benchmarks (and curious users in the console).
-(window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, metrics, generateKey };
+(window as unknown as Record<string, unknown>).__terrapin = { get client() { return client; }, get live() { return live; }, metrics, generateKey };
 
 // ---------------------------------------------------------------- views
 
@@ -103,6 +108,10 @@ function closeClient() {
   syncing?.abort();
   syncing = null;
   clearInterval(syncTimer);
+  live?.close();
+  live = null;
+  liveGen++;
+  showIndicator(null);
   try {
     client?.close();
   } catch {
@@ -292,9 +301,20 @@ function enterApp() {
     performance.mark('terrapin:first-results');
   }
   $('q').focus();
-  void doSync();
   clearInterval(syncTimer);
-  syncTimer = setInterval(() => void doSync(), SYNC_EVERY_MS);
+  live?.close();
+  live = null;
+  // Live: the tab holding the socket syncs when it connects and after every push elsewhere.
+  const c = client;
+  const g = ++liveGen;
+  if (c) void startLive(c, { synced: onLiveSynced, state: onLiveState }).then((l) => {
+    if (c !== client || g !== liveGen) return l?.close();
+    live = l;
+    if (live) return;
+    // No live mode: sync now and on a timer.
+    void doSync();
+    syncTimer = setInterval(() => void doSync(), SYNC_EVERY_MS);
+  });
 }
 
 function resetAppState() {
@@ -335,6 +355,11 @@ function showProgress() {
 
 async function doSync(): Promise<void> {
   if (!client) return;
+  if (live) {
+    // Results and failures arrive through the live events, in every tab.
+    live.sync().catch(() => undefined);
+    return;
+  }
   if (syncing) {
     syncAgain = true;
     return;
@@ -358,34 +383,13 @@ async function doSync(): Promise<void> {
         progressFrame ||= requestAnimationFrame(showProgress);
       },
     });
-    lastSync = Date.now();
     if (c !== client) return;
-    const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
-    // Older builds of terrapin-web report no damage.
-    damaged = r.damaged ?? [];
-    const hurt = damaged.length ? ` · ${num(damaged.length)} damaged series (see Store)` : '';
-    $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries${hurt}`;
-    alertMsg(syncProblems(c.unreadableCount(), r.keyCheck));
-    document.body.dataset.damaged = String(damaged.length);
-    storeDirty = true;
-    if (currentTab === 'store') void renderStore();
+    showSynced(c, r);
     if (r.uploaded || r.downloaded) refreshAfterChange();
     if (r.downloaded) announceChange();
-    document.body.dataset.synced = String(lastSync);
   } catch (e) {
     if (c !== client) return;
-    const kind = errorKind(e);
-    if (kind === 'aborted') {
-      $('sync-status').textContent = 'Sync cancelled';
-    } else if (kind === 'network') {
-      $('sync-status').textContent = `Offline · ${num(c.history.count())} entries on this device`;
-      alertMsg(describe(e, 'sync'));
-    } else {
-      $('sync-status').textContent = 'Sync failed';
-      alertMsg(describe(e, 'sync'), RELOGIN_KINDS.has(kind ?? ''));
-    }
-    document.body.dataset.syncError = kind ?? 'error';
-    refreshAfterChange();
+    showSyncFailed(c, e);
   } finally {
     if (syncing === ctl) syncing = null;
     btn.textContent = 'Sync';
@@ -395,6 +399,84 @@ async function doSync(): Promise<void> {
       syncAgain = false;
       void doSync();
     }
+  }
+}
+
+/** The status line, alerts and damage after a sync that went through. */
+function showSynced(c: Client, r: Omit<SyncReport, 'entries'>) {
+  lastSync = Date.now();
+  const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
+  // Older builds of terrapin-web report no damage.
+  damaged = r.damaged ?? [];
+  const hurt = damaged.length ? ` · ${num(damaged.length)} damaged series (see Store)` : '';
+  $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries${hurt}`;
+  alertMsg(syncProblems(c.unreadableCount(), r.keyCheck));
+  document.body.dataset.damaged = String(damaged.length);
+  delete document.body.dataset.syncError;
+  storeDirty = true;
+  if (currentTab === 'store') void renderStore();
+  document.body.dataset.synced = String(lastSync);
+}
+
+function showSyncFailed(c: Client, e: unknown) {
+  const kind = errorKind(e);
+  if (kind === 'aborted') {
+    $('sync-status').textContent = 'Sync cancelled';
+  } else if (kind === 'network') {
+    $('sync-status').textContent = `Offline · ${num(c.history.count())} entries on this device`;
+    alertMsg(describe(e, 'sync'));
+  } else {
+    $('sync-status').textContent = 'Sync failed';
+    alertMsg(describe(e, 'sync'), RELOGIN_KINDS.has(kind ?? ''));
+  }
+  document.body.dataset.syncError = kind ?? 'error';
+  refreshAfterChange();
+}
+
+function onLiveSynced(d: LiveSynced) {
+  const c = client;
+  if (!c) return;
+  showSynced(c, d.report);
+  if (d.report.uploaded || d.report.downloaded || d.entries.length) refreshKeepingPlace(d.entries.length);
+}
+
+let liveError: Error | null = null;
+function onLiveState(s: LiveState) {
+  const c = client;
+  if (!c) return;
+  const bar = $<HTMLProgressElement>('sync-progress');
+  bar.hidden = !s.syncing;
+  if (s.progress) {
+    bar.max = Math.max(1, s.progress.allTotal);
+    bar.value = s.progress.allDone;
+    bar.setAttribute('aria-valuetext', `${num(s.progress.allDone)} of ${num(s.progress.allTotal)} records`);
+    // A long download: show what has arrived so far, at most once a second (the leader's tab
+    // writes it). Short ones show up at their end, keeping the user's place.
+    if (s.leader && s.progress.direction === 'download' && s.progress.allTotal > 2000 && performance.now() - lastLiveRefresh > 1000) {
+      lastLiveRefresh = performance.now();
+      refreshAfterChange();
+    }
+  } else bar.removeAttribute('value');
+  if (s.syncing) $('sync-status').textContent = 'Syncing…';
+  if (s.error && s.error !== liveError && !s.syncing) showSyncFailed(c, s.error);
+  liveError = s.error;
+}
+
+/**
+ * Reloads the results after a sync added `added` entries, keeping the selected entry selected
+ * and the rows on screen where they are (at the very top, new entries show up above).
+ */
+function refreshKeepingPlace(added: number) {
+  const el = $('results');
+  const top = Math.floor(el.scrollTop / ROW_H);
+  const offset = el.scrollTop - top * ROW_H;
+  const place = { selected, selectedId: total ? entryAt(selected)?.id : undefined, top, topId: el.scrollTop > 0 ? entryAt(top)?.id : undefined };
+  refreshAfterChange();
+  const p = findPlace(place, Math.min(added, 5000), (i) => (i < total ? entryAt(i)?.id : undefined));
+  if (p.top !== top) el.scrollTop = p.top * ROW_H + offset;
+  if (p.selected !== selected) {
+    selected = p.selected;
+    renderRows();
   }
 }
 

@@ -1,0 +1,73 @@
+//! `GET /api/v0/live`: the live status socket (docs/PROTOCOL.md §2, "Live status"). The worker
+//! checks the session (never from the per-isolate cache, so an ended session is refused at
+//! once) and the origin before the upgrade, then hands the socket to the account's
+//! `UserStore`, which keeps it (hibernating) and sends it statuses after pushes.
+
+use terrapin_core::wire::{self, LIVE_PROTOCOL};
+use worker::{Request, Response, RouteContext};
+
+use crate::accounts::db;
+use crate::auth;
+use crate::config::Config;
+use crate::error::{ApiError, ApiResult};
+use crate::http::{allowed_origin, authenticate_hash, session_hash};
+use crate::store::{Hangup, StoreStub};
+
+/// The session of a live request: `Authorization: Token …` (native clients), else the
+/// `terrapin.token.<token>` subprotocol entry (browsers). Returns its hash and whether the
+/// client offered [`LIVE_PROTOCOL`] (then the answer selects it).
+fn live_session(req: &Request) -> Result<(String, bool), ApiError> {
+    let protocols = req
+        .headers()
+        .get("Sec-WebSocket-Protocol")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let (offered, token) = wire::live_protocols(&protocols);
+    if req.headers().has("Authorization").unwrap_or(false) {
+        return Ok((session_hash(req)?, offered));
+    }
+    match token {
+        Some(token) if offered => Ok((auth::token_hash(token), true)),
+        Some(_) => Err(ApiError::new(
+            401,
+            format!("the live socket's subprotocols must include {LIVE_PROTOCOL}"),
+        )),
+        None => Err(ApiError::new(
+            401,
+            "missing session: send Authorization or a terrapin.token.<session> subprotocol",
+        )),
+    }
+}
+
+/// `GET /api/v0/live` with `Upgrade: websocket`.
+pub async fn open(req: Request, ctx: RouteContext<Config>) -> ApiResult {
+    let upgrade = req.headers().get("Upgrade").ok().flatten();
+    if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+        return Err(ApiError::new(426, "expected a WebSocket upgrade"));
+    }
+    // WebSockets skip CORS: a page of another site may open one, so its origin is checked here.
+    if req.headers().has("Origin").unwrap_or(false) && allowed_origin(&req, &ctx.data).is_none() {
+        return Err(ApiError::new(403, "origin not allowed"));
+    }
+    let (hash, offered) = live_session(&req)?;
+    let db = db(&ctx)?;
+    let user = authenticate_hash(&hash, &db, &ctx.data).await?;
+    let ws = StoreStub::new(&ctx.env, &user.store_id)?
+        .live(&hash)
+        .await?;
+    let resp = Response::from_websocket(ws)?;
+    if offered {
+        resp.headers()
+            .set("Sec-WebSocket-Protocol", LIVE_PROTOCOL)?;
+    }
+    Ok(resp)
+}
+
+/// Closes the live sockets of ended sessions: `which` as in `/hangup`. Best effort.
+pub async fn hang_up(ctx: &RouteContext<Config>, store_id: &str, which: Hangup) {
+    match StoreStub::new(&ctx.env, store_id) {
+        Ok(store) => store.hang_up(&which).await,
+        Err(e) => worker::console_error!("live hang up: {}", e.reason),
+    }
+}

@@ -1,0 +1,185 @@
+// The live status socket, GET /api/v0/live (black-box, real worker in workerd): refused before
+// the upgrade without a good session (none, unknown, ended, wrong origin, no WebSocket), the
+// session carried in the subprotocol and never echoed, the full status on connect, the new last
+// idx after every push that stored something (statuses only, never records, never to another
+// account), and sockets of ended sessions closed.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { fetch } from "miniflare";
+import { startWorker } from "./harness.mjs";
+import { Api, series, username, uuid } from "./client.mjs";
+
+let worker;
+let api;
+
+before(async () => {
+  worker = await startWorker();
+  api = new Api(worker.url);
+});
+after(async () => worker?.dispose());
+
+/** Opens the live socket; `token` goes in the subprotocol unless `headers` say otherwise. */
+async function live(token, { protocols, headers = {} } = {}) {
+  const h = { Upgrade: "websocket", ...headers };
+  const offered = protocols ?? (token ? ["terrapin.live.v1", `terrapin.token.${token}`] : ["terrapin.live.v1"]);
+  if (offered.length) h["Sec-WebSocket-Protocol"] = offered.join(", ");
+  const res = await fetch(`${worker.url}/api/v0/live`, { headers: h });
+  if (res.status !== 101) return { status: res.status, json: JSON.parse((await res.text()) || "null") };
+  const ws = res.webSocket;
+  const messages = [];
+  const waiters = [];
+  let closed;
+  const done = new Promise((r) => (closed = r));
+  ws.addEventListener("message", (ev) => {
+    if (ev.data === "pong") return;
+    messages.push(JSON.parse(ev.data));
+    for (const w of waiters.splice(0)) w();
+  });
+  ws.addEventListener("close", (ev) => closed({ code: ev.code, reason: ev.reason }));
+  ws.accept();
+  return {
+    status: 101,
+    protocol: res.headers.get("sec-websocket-protocol"),
+    ws,
+    messages,
+    closed: done,
+    /** Waits for `n` messages in all (or fails after `ms`). */
+    async wait(n, ms = 5000) {
+      const end = Date.now() + ms;
+      while (messages.length < n) {
+        if (Date.now() > end) throw new Error(`waited for ${n} messages, got ${JSON.stringify(messages)}`);
+        await Promise.race([new Promise((r) => waiters.push(r)), new Promise((r) => setTimeout(r, 100))]);
+      }
+      return messages;
+    },
+  };
+}
+const pause = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("refused before the upgrade", () => {
+  test("no session, an unknown one, no WebSocket, a token without the live subprotocol, a foreign origin", async () => {
+    const token = await api.register(username("live"));
+    assert.equal((await live(null)).status, 401);
+    const unknown = await live("x".repeat(43));
+    assert.equal(unknown.status, 403);
+    assert.match(unknown.json.reason, /session/);
+    const plain = await api.req("GET", "/api/v0/live", { token });
+    assert.equal(plain.status, 426, plain.text);
+    assert.equal((await live(token, { protocols: [`terrapin.token.${token}`] })).status, 401);
+    assert.equal((await live(token, { protocols: ["terrapin.live.v1", "terrapin.token.a", `terrapin.token.${token}`] })).status, 401);
+    const foreign = await live(token, { headers: { Origin: "https://evil.example" } });
+    assert.equal(foreign.status, 403);
+    assert.match(foreign.json.reason, /origin/);
+    // the same token is fine
+    const ok = await live(token);
+    assert.equal(ok.status, 101);
+    ok.ws.close(1000);
+  });
+
+  test("an ended session (logout) is refused at once", async () => {
+    const token = await api.register(username("live"));
+    // used once, so any cache of it is warm
+    assert.equal((await api.status(token)).status, 200);
+    assert.equal((await api.req("POST", "/logout", { token })).status, 200);
+    const r = await live(token);
+    assert.equal(r.status, 403);
+  });
+});
+
+describe("statuses after pushes", () => {
+  test("greeted with the full status; the subprotocol answered is terrapin.live.v1, never the token", async () => {
+    const token = await api.register(username("live"));
+    const host = uuid();
+    assert.equal((await api.push(token, series(host, "history", 0, 2))).status, 200);
+    const s = await live(token);
+    assert.equal(s.status, 101);
+    assert.equal(s.protocol, "terrapin.live.v1");
+    const [hello] = await s.wait(1);
+    assert.deepEqual(hello, { type: "status", hosts: { [host]: { history: 2 } } });
+    s.ws.close(1000);
+  });
+
+  test("each push that stores something sends the new last idx of its series to the account's sockets only", async () => {
+    const alice = await api.register(username("alice"));
+    const bob = await api.register(username("bob"));
+    const [a1, a2, b] = [await live(alice), await live(alice), await live(bob)];
+    await Promise.all([a1.wait(1), a2.wait(1), b.wait(1)]);
+    const host = uuid();
+    const history = series(host, "history", 0, 4);
+    const t0 = Date.now();
+    assert.equal((await api.push(alice, [...history, ...series(host, "kv", 0, 0)])).status, 200);
+    const [, pushed] = await a1.wait(2);
+    const latency = Date.now() - t0;
+    assert.deepEqual(pushed, { type: "push", hosts: { [host]: { history: 4, kv: 0 } } });
+    assert.deepEqual((await a2.wait(2))[1], pushed);
+    // statuses only: nothing of the records (ids, data) travels
+    assert.doesNotMatch(JSON.stringify(a1.messages), /v4\.local|data|id"/);
+    // the same records again store nothing and send nothing; a refused push sends nothing
+    assert.equal((await api.push(alice, history.slice(3))).status, 200);
+    assert.equal((await api.push(alice, series(host, "history", 9, 9))).status, 409);
+    assert.equal((await api.push(alice, series(host, "history", 5, 5))).status, 200);
+    const [, , next] = await a1.wait(3);
+    assert.deepEqual(next, { type: "push", hosts: { [host]: { history: 5 } } });
+    assert.equal(a1.messages.length, 3, JSON.stringify(a1.messages));
+    // bob heard nothing of alice's pushes
+    await pause(200);
+    assert.deepEqual(b.messages, [{ type: "status", hosts: {} }]);
+    const bhost = uuid();
+    assert.equal((await api.push(bob, series(bhost, "history", 0, 0))).status, 200);
+    assert.deepEqual((await b.wait(2))[1], { type: "push", hosts: { [bhost]: { history: 0 } } });
+    await pause(200);
+    assert.equal(a1.messages.length, 3);
+    console.log(`push to message: ${latency} ms`);
+    for (const s of [a1, a2, b]) s.ws.close(1000);
+  });
+
+  test("keep-alive: ping is answered pong", async () => {
+    const token = await api.register(username("live"));
+    const s = await live(token);
+    await s.wait(1);
+    s.ws.send("ping");
+    const got = await new Promise((resolve) => s.ws.addEventListener("message", (ev) => resolve(ev.data), { once: true }));
+    assert.equal(got, "pong");
+    s.ws.close(1000);
+  });
+
+  test("Authorization works too (native clients)", async () => {
+    const token = await api.register(username("live"));
+    const s = await live(null, { protocols: [], headers: { Authorization: `Token ${token}` } });
+    assert.equal(s.status, 101);
+    assert.equal(s.protocol, null);
+    assert.deepEqual((await s.wait(1))[0], { type: "status", hosts: {} });
+    s.ws.close(1000);
+  });
+});
+
+describe("ended sessions lose their sockets", () => {
+  test("logout closes that session's sockets; a password change closes the other sessions'", async () => {
+    const name = username("live");
+    const first = await api.register(name, "pw-one-two");
+    const login = async (password) => (await api.req("POST", "/login", { body: { username: name, password } })).json.session;
+    const second = await login("pw-one-two");
+    const third = await login("pw-one-two");
+    const [s1, s2, s3] = [await live(first), await live(second), await live(third)];
+    await Promise.all([s1.wait(1), s2.wait(1), s3.wait(1)]);
+    assert.equal((await api.req("POST", "/logout", { token: second })).status, 200);
+    assert.equal((await s2.closed).code, 4001);
+    const r = await api.req("PATCH", "/account/password", { token: first, body: { current_password: "pw-one-two", new_password: "pw-three-four" } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await s3.closed).code, 4001);
+    // the session that changed the password keeps its socket, and hears pushes
+    const host = uuid();
+    assert.equal((await api.push(first, series(host, "history", 0, 0))).status, 200);
+    assert.deepEqual((await s1.wait(2))[1], { type: "push", hosts: { [host]: { history: 0 } } });
+    s1.ws.close(1000);
+  });
+
+  test("deleting the account closes its sockets", async () => {
+    const token = await api.register(username("live"), "pw-del");
+    const s = await live(token);
+    await s.wait(1);
+    const r = await api.req("DELETE", "/account", { token, body: { password: "pw-del" } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await s.closed).code, 4003);
+  });
+});
