@@ -155,3 +155,23 @@ impl Remote for Client {
             .map(|_| ())
     }
 }
+
+/// For the host binaries: `PROGRAM URL USERNAME PASSWORD KEY` from the command line, logged in.
+/// Prints `usage` and exits 2 on other arguments; exits 1 (saying why) on a bad key or login.
+pub fn logged_in_host(usage: &str) -> (Client, terrapin_core::crypto::Key) {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, user, password, key] = &args[..] else {
+        eprintln!("usage: {usage}");
+        std::process::exit(2);
+    };
+    let fail = |what: &str, e: &dyn std::fmt::Display| -> ! {
+        eprintln!("{}: {what}: {e}", args[0]);
+        std::process::exit(1)
+    };
+    let key = terrapin_core::crypto::Key::from_atuin_input(key).unwrap_or_else(|e| fail("key", &e));
+    let mut client = Client::new(url);
+    client
+        .login(user, password)
+        .unwrap_or_else(|e| fail("login", &e));
+    (client, key)
+}

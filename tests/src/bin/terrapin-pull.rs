@@ -1,25 +1,15 @@
 //! A third host on terrapin-core: log in, pull everything with the given Atuin key (base64 or
 //! the 24-word phrase), fold history and kv, and print them. Used by tests/edge/atuin_cli.test.mjs.
 //!   terrapin-pull URL USERNAME PASSWORD KEY
-use terrapin_core::crypto::Key;
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::store::kv::KvStore;
 use terrapin_core::store::{meaning, Meaning, RecordOrigin};
 use terrapin_core::sync;
-use terrapin_tests::{block_on, Client};
+use terrapin_tests::{block_on, logged_in_host};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, url, user, password, key] = &args[..] else {
-        eprintln!("usage: terrapin-pull URL USERNAME PASSWORD KEY");
-        std::process::exit(2);
-    };
-    let key = Key::from_atuin_input(key).unwrap_or_else(|e| fail(&format!("key: {e}")));
-    let mut client = Client::new(url);
-    client
-        .login(user, password)
-        .unwrap_or_else(|e| fail(&format!("login: {e}")));
+    let (client, key) = logged_in_host("terrapin-pull URL USERNAME PASSWORD KEY");
     let local = MemoryStore::new();
     let report = block_on(sync::sync(&local, &client, &key, 100, |_| {}))
         .unwrap_or_else(|e| fail(&format!("sync: {e}")));

@@ -6,26 +6,17 @@
 use std::io::{BufRead, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use terrapin_core::crypto::{encrypt_record, Key};
+use terrapin_core::crypto::encrypt_record;
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, RecordId, SeriesKey, Tag};
 use terrapin_core::sync::{self, LocalStore};
-use terrapin_tests::{block_on, Client};
+use terrapin_tests::{block_on, logged_in_host};
 use uuid::Uuid;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let [_, url, user, password, key] = &args[..] else {
-        eprintln!("usage: terrapin-push URL USERNAME PASSWORD KEY < commands");
-        std::process::exit(2);
-    };
-    let key = Key::from_atuin_input(key).unwrap_or_else(|e| fail(&format!("key: {e}")));
-    let mut client = Client::new(url);
-    client
-        .login(user, password)
-        .unwrap_or_else(|e| fail(&format!("login: {e}")));
+    let (client, key) = logged_in_host("terrapin-push URL USERNAME PASSWORD KEY < commands");
     let local = MemoryStore::new();
     let sync_now = || {
         block_on(sync::sync(&local, &client, &key, 100, |_| {}))
