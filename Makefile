@@ -66,4 +66,5 @@ bench:
 	node tests/bench/web_store.mjs 100000
 	node tests/bench/web_sync.mjs 100000 3
 	node tests/bench/www_search.mjs 100000 3
+	node tests/bench/web_search.mjs 100000 5
 	node tests/bench/www_live.mjs
