@@ -11,7 +11,6 @@ export interface LiveHooks {
 
 /** Starts live sync on `c` (null for a package without it, or if it fails to load). */
 export async function startLive(c: Client, hooks: LiveHooks): Promise<Live | null> {
-  if (typeof (c as Partial<Client>).live !== 'function') return null;
   let live: Live;
   try {
     live = await c.live();

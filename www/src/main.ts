@@ -58,7 +58,7 @@ let syncing: AbortController | null = null;
 let syncAgain = false;
 let lastSync = 0;
 let syncTimer: ReturnType<typeof setInterval> | undefined;
-/** Live sync (the package's live mode), when the package has it. */
+/** Live sync (the package's live mode), once started. */
 let live: Live | null = null;
 /** Bumped when live sync starts or stops, so a start that is still loading can tell it's stale. */
 let liveGen = 0;
@@ -406,8 +406,7 @@ async function doSync(): Promise<void> {
 function showSynced(c: Client, r: Omit<SyncReport, 'entries'>) {
   lastSync = Date.now();
   const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
-  // Older builds of terrapin-web report no damage.
-  damaged = r.damaged ?? [];
+  damaged = r.damaged;
   const hurt = damaged.length ? ` · ${num(damaged.length)} damaged series (see Store)` : '';
   $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries${hurt}`;
   alertMsg(syncProblems(c.unreadableCount(), r.keyCheck));
@@ -919,7 +918,7 @@ const ranges = (rs: IdxRange[]) => rs.map((r) => (r.first === r.last ? num(r.fir
 /** The damaged series: the holes this device keeps, and what the last sync reported. */
 async function renderDamage(c: Client) {
   const byKey = new Map<string, { host: string; tag: string; missing: IdxRange[]; problem: string }>();
-  const kept = typeof (c as Partial<Client>).missing === 'function' ? await c.missing() : [];
+  const kept = await c.missing();
   for (const s of kept) byKey.set(`${s.host}/${s.tag}`, { host: s.host, tag: s.tag, missing: s.missing, problem: '' });
   for (const d of damaged) {
     const k = `${d.host}/${d.tag}`;
@@ -954,30 +953,21 @@ async function renderStore() {
   const c = client;
   const local = await c.status();
   let remote: Status | undefined;
-  // Feature-detected: older builds of terrapin-web lack it.
-  if (typeof (c as Partial<Client>).remoteStatus === 'function') {
-    try {
-      remote = await c.remoteStatus();
-      $('status-note').textContent = 'Last record index of every series, here and on the server.';
-    } catch (e) {
-      $('status-note').textContent = `Remote status unavailable: ${describe(e, 'sync')}`;
-    }
-  } else {
-    $('status-note').textContent = `Last record index of every series on this device${lastSync ? ` (last synced ${new Date(lastSync).toLocaleTimeString()})` : ''}. The server's side needs a newer terrapin-web.`;
+  try {
+    remote = await c.remoteStatus();
+    $('status-note').textContent = 'Last record index of every series, here and on the server.';
+  } catch (e) {
+    $('status-note').textContent = `Remote status unavailable: ${describe(e, 'sync')}`;
   }
   const hosts = new Set([...Object.keys(local.hosts), ...Object.keys(remote?.hosts ?? {})]);
-  // How many records each damaged series lacks below its last idx (feature-detected).
+  // How many records each damaged series lacks below its last idx.
   const holes = new Map<string, number>();
-  if (typeof (c as Partial<Client>).missing === 'function') {
-    for (const s of await c.missing()) holes.set(`${s.host}/${s.tag}`, s.missing.reduce((n, r) => n + r.last - r.first + 1, 0));
-  }
+  for (const s of await c.missing()) holes.set(`${s.host}/${s.tag}`, s.missing.reduce((n, r) => n + r.last - r.first + 1, 0));
   const rows: HTMLElement[] = [];
   const sorted = [...hosts].sort((a, b) => (a === c.hostId ? -1 : b === c.hostId ? 1 : a < b ? -1 : 1));
-  // Host ids are UUIDs: name them by the hostnames in their history (feature-detected).
+  // Host ids are UUIDs: name them by the hostnames in their history.
   const names = new Map<string, string>();
-  if (typeof c.history.hosts === 'function') {
-    for (const x of c.history.hosts()) names.set(x.hostId, x.hostnames.map((n) => n.hostname).join(', '));
-  }
+  for (const x of c.history.hosts()) names.set(x.hostId, x.hostnames.map((n) => n.hostname).join(', '));
   for (const host of sorted) {
     const tags = new Set([...Object.keys(local.hosts[host] ?? {}), ...Object.keys(remote?.hosts[host] ?? {})]);
     for (const tag of [...tags].sort()) {
