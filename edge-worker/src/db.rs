@@ -131,11 +131,13 @@ impl Db {
         Ok(r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0))
     }
 
-    async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<()> {
-        for r in self.db.batch(stmts).await? {
-            self.tally(&r);
+    /// Runs statements in one transaction; returns each one's result.
+    async fn batch(&self, stmts: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        let results = self.db.batch(stmts).await?;
+        for r in &results {
+            self.tally(r);
         }
-        Ok(())
+        Ok(results)
     }
 
     // ---- accounts ----
@@ -202,7 +204,7 @@ impl Db {
             )?);
         }
         match self.batch(batch).await {
-            Ok(()) => Ok(Registered::Ok),
+            Ok(_) => Ok(Registered::Ok),
             // A concurrent registration won the race for the unique username or email.
             Err(e) if e.to_string().contains("UNIQUE") => Ok(Registered::UsernameTaken),
             Err(e) => Err(e),
@@ -281,15 +283,12 @@ impl Db {
                 &[uid(user), s(keep)],
             )?);
         }
-        let results = self.db.batch(batch).await?;
-        let mut ended = 0;
-        for (i, r) in results.iter().enumerate() {
-            self.tally(r);
-            if i == 1 {
-                ended = r.meta().ok().flatten().and_then(|m| m.changes).unwrap_or(0);
-            }
-        }
-        Ok(ended)
+        let results = self.batch(batch).await?;
+        Ok(results
+            .get(1)
+            .and_then(|r| r.meta().ok().flatten())
+            .and_then(|m| m.changes)
+            .unwrap_or(0))
     }
 
     /// Every account, in name order, with its number of sessions.
@@ -317,7 +316,7 @@ impl Db {
             )?,
             self.stmt("DELETE FROM users WHERE id = ?1", &[id()])?,
         ];
-        self.batch(batch).await
+        self.batch(batch).await.map(drop)
     }
 
     // ---- login attempts ----
@@ -361,10 +360,7 @@ impl Db {
                 &[s(&attempt_key_user(&lower)), s(&lower), n(now_ms), n(window_ms)],
             )?,
         ];
-        let results = self.db.batch(batch).await?;
-        for r in &results {
-            self.tally(r);
-        }
+        let results = self.batch(batch).await?;
         let count = |i: usize| -> Result<Option<Counter>> {
             Ok(results
                 .get(i)
@@ -391,7 +387,7 @@ impl Db {
                 &[s(&attempt_key_user(&lower))],
             )?,
         ];
-        self.batch(batch).await
+        self.batch(batch).await.map(drop)
     }
 
     // ---- v1 records (moved to the user's store, then deleted here) ----
@@ -468,7 +464,7 @@ impl Db {
                 &[uid(user)],
             )?,
         ];
-        self.batch(batch).await
+        self.batch(batch).await.map(drop)
     }
 
     /// Drops whatever v1 records a user still has (store delete).
@@ -484,6 +480,6 @@ impl Db {
                 &[uid(user)],
             )?,
         ];
-        self.batch(batch).await
+        self.batch(batch).await.map(drop)
     }
 }

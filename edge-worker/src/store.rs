@@ -635,13 +635,7 @@ impl StoreStub {
         let req = Request::new_with_init("https://user-store/live", &init)?;
         let mut resp = self.0.fetch_with_request(req).await?;
         if resp.status_code() != 101 {
-            let status = resp.status_code();
-            let reason = resp
-                .json::<terrapin_core::wire::ErrorResponse>()
-                .await
-                .map(|e| e.reason)
-                .unwrap_or_else(|_| "store error".to_owned());
-            return Err(ApiError::new(status, reason));
+            return Err(refusal(&mut resp).await);
         }
         resp.websocket()
             .ok_or_else(|| ApiError::internal("store error", "live answer without a socket"))
@@ -677,12 +671,16 @@ impl StoreStub {
         if resp.status_code() == 200 {
             return Ok(rows);
         }
-        let status = resp.status_code();
-        let reason = resp
-            .json::<terrapin_core::wire::ErrorResponse>()
-            .await
-            .map(|e| e.reason)
-            .unwrap_or_else(|_| "store error".to_owned());
-        Err(ApiError::new(status, reason))
+        Err(refusal(&mut resp).await)
     }
+}
+
+/// A store's error answer as an [`ApiError`] with its status and reason.
+async fn refusal(resp: &mut Response) -> ApiError {
+    let reason = resp
+        .json::<terrapin_core::wire::ErrorResponse>()
+        .await
+        .map(|e| e.reason)
+        .unwrap_or_else(|_| "store error".to_owned());
+    ApiError::new(resp.status_code(), reason)
 }
