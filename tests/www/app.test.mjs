@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { artifacts, axeViolations, connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { artifacts, axeViolations, connect, registerInViewer, setup, syncedStamp, waitSynced } from "./harness.mjs";
 
 const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const PASSWORD = "correct horse battery";
@@ -67,14 +67,9 @@ test("register in the app (server URL defaults to the serving origin), seed, syn
   await page.locator("#view-connect").waitFor();
   assert.equal(await page.inputValue("#f-server"), env.site.url);
   await env.shot(page, "01-connect");
-  await connect(page, { mode: "register", username, password: PASSWORD });
-  await page.locator("#view-newkey").waitFor();
-  key = await page.inputValue("#newkey-text");
+  key = await registerInViewer(page, { username, password: PASSWORD });
   // As `atuin key` prints it: 24 words, or base64 (--base64).
   assert.ok(key.trim().split(/\s+/).length === 24 || /^[A-Za-z0-9+/]+=*$/.test(key.trim()), `an Atuin key, got ${key}`);
-  await page.click("#newkey-done");
-  await page.locator("#view-app").waitFor();
-  await waitSynced(page, 0);
   const since = await syncedStamp(page);
   const added = await page.evaluate(async (entries) => {
     const c = window.__terrapin.client;
