@@ -1,17 +1,13 @@
 #!/usr/bin/env node
-// Serves the built worker (build/, made by build.sh) with its bindings read from wrangler.toml
-// and .dev.vars by wrangler itself, in workerd through Miniflare: the engine `wrangler dev` runs,
+// Serves the built worker (build/, made by build.sh) in workerd through Miniflare, configured
+// from wrangler.toml and .dev.vars by wrangler (miniflare.mjs): the engine `wrangler dev` runs,
 // without the proxy hops and file watchers `wrangler dev` puts in front of it (measured in
-// edge-worker/README.md, "Benchmark"). Used by dev.sh; D1 and Durable Objects persist where
-// `wrangler dev --persist-to DIR` keeps them, so the two read the same state.
+// edge-worker/README.md, "Benchmark"). Used by dev.sh.
 //
-//   node serve.mjs --port 8787 --persist-to DIR [--ip 127.0.0.1] [--var NAME:VALUE …]
-import path from "node:path";
-import { fileURLToPath } from "node:url";
+//   node serve.mjs --persist-to DIR [--port 8787] [--ip 127.0.0.1] [--var NAME:VALUE …]
 import { Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { miniflareOptions } from "./miniflare.mjs";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 const opt = (name, def) => {
   const i = args.indexOf(`--${name}`);
@@ -27,20 +23,11 @@ args.forEach((a, i) => {
 const persist = opt("persist-to");
 if (!persist) throw new Error("--persist-to DIR is required");
 
-const { workerOptions, main } = unstable_getMiniflareWorkerOptions(path.join(here, "wrangler.toml"));
 const mf = new Miniflare({
-  ...workerOptions,
-  modules: true,
-  scriptPath: main,
-  bindings: { ...workerOptions.bindings, ...vars },
-  host: opt("ip", "127.0.0.1"),
-  port: Number(opt("port", 8787)),
-  d1Persist: path.join(persist, "v3", "d1"),
-  durableObjectsPersist: path.join(persist, "v3", "do"),
+  ...miniflareOptions({ persist, vars, host: opt("ip", "127.0.0.1"), port: Number(opt("port", 8787)), devVars: true }),
   log: new Log(LogLevel.INFO),
 });
-const url = await mf.ready;
-console.log(`terrapin-edge: serving ${url}`);
+console.log(`terrapin-edge: serving ${await mf.ready}`);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => mf.dispose().finally(() => process.exit(0)));
 }

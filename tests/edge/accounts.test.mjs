@@ -164,6 +164,17 @@ describe("accounts", () => {
     }
   });
 
+  test("a request refused before its body is read leaves the connection usable", async () => {
+    // The same keep-alive connection carries the next request; an unread body used to cost it.
+    for (const [m, p] of [["PATCH", "/account/password"], ["DELETE", "/account"], ["POST", "/api/v0/record"], ["POST", "/admin/users"]]) {
+      for (let i = 0; i < 20; i++) {
+        const refused = await api.req(m, p, { token: "bogus", body: { password: "x".repeat(2000) } });
+        assert.ok([403, 404].includes(refused.status), `${m} ${p}: ${refused.status}`);
+        assert.equal((await api.req("GET", "/api/v0/capabilities")).status, 200, `after ${m} ${p}`);
+      }
+    }
+  });
+
   test("change password", async () => {
     const name = username("chpw");
     const token = await api.register(name, "old-pw");
