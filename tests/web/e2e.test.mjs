@@ -88,6 +88,11 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
     }
   }, { username });
   assert.equal(wrong, "wrong_key");
+  // Nothing of that profile reached the server.
+  const remote = await a.eval(async () => (await c.remoteStatus()).hosts);
+  const wrongHost = await c.eval(() => c.hostId);
+  assert.equal(Object.keys(remote).length, 2, JSON.stringify(remote));
+  assert.equal(remote[wrongHost], undefined);
   for (const p of [a, b, c]) await p.context.close();
 });
 
@@ -165,6 +170,115 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
   assert.equal(new Set(down.ids).size, n);
   assert.deepEqual([...down.ids].sort(), [...up.ids].sort(), "nothing lost");
   assert.equal(down.count, n);
+  await a.context.close();
+  await b.context.close();
+});
+
+/**
+ * Wraps the page's fetch, which the package calls for every request, and adds
+ * `syncWithCuts()`: syncs until one completes, each try aborted as its 1st to 6th request
+ * starts (a sync cut off mid-request); returns how many were cut off.
+ */
+async function cutOffMidRequest(p) {
+  await p.eval(() => {
+    const real = window.fetch;
+    let left = 0;
+    let ctl = null;
+    window.fetch = (req, init) => {
+      if (ctl && --left <= 0) {
+        ctl.abort();
+        ctl = null;
+      }
+      return real(req, init);
+    };
+    window.syncWithCuts = async () => {
+      for (let cuts = 0; cuts <= 100; cuts++) {
+        ctl = new AbortController();
+        left = 1 + Math.floor(Math.random() * 6);
+        try {
+          await c.sync({ signal: ctl.signal });
+          ctl = null;
+          return cuts;
+        } catch (e) {
+          if (e.kind !== "aborted") throw e;
+        }
+      }
+      throw new Error("no progress");
+    };
+  });
+}
+
+test("cut-off mid-request: syncs aborted as a random request starts, up and down, lose and duplicate nothing", async () => {
+  const server = env.worker.url;
+  const username = uniq("cut");
+  const n = 600;
+  const a = await env.profile();
+  await open(a, server, "a", 50);
+  await cutOffMidRequest(a);
+  const up = await a.eval(async ({ username, n }) => {
+    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    const cuts = await syncWithCuts();
+    return { cuts, key: c.key(), host: c.hostId, records: await c.exportRecords(), remote: await c.remoteStatus() };
+  }, { username, n });
+  assert.ok(up.cuts > 0);
+  assert.deepEqual(up.remote, { hosts: { [up.host]: { history: n - 1 } } });
+
+  const b = await env.profile();
+  await open(b, server, "b", 50);
+  await cutOffMidRequest(b);
+  const down = await b.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    const cuts = await syncWithCuts();
+    return { cuts, records: await c.exportRecords(), count: c.history.count() };
+  }, { username, key: up.key });
+  assert.ok(down.cuts > 0);
+  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+  assert.deepEqual(byId(down.records), byId(up.records), "the same records, none lost or doubled");
+  assert.equal(down.count, n);
+  await a.context.close();
+  await b.context.close();
+});
+
+test("a flaky server (every third request first answered 503) is retried through whole syncs, up and down", async () => {
+  const server = env.worker.url;
+  const username = uniq("flaky");
+  const n = 450;
+  /** Answers every third request to the worker with a 503 instead of passing it on (a retry of it passes). */
+  const flaky = async (p) => {
+    let seen = 0;
+    const failed = new Set();
+    await p.page.route(`${server}/**`, async (r) => {
+      const req = r.request();
+      const what = `${req.method()} ${req.url()} ${req.postData() ?? ""}`;
+      if (req.method() !== "OPTIONS" && ++seen % 3 === 0 && !failed.has(what)) {
+        failed.add(what);
+        await r.fulfill({ status: 503, contentType: "application/json", headers: { "Atuin-Version": "18.24.4" }, body: '{"reason":"flaky"}' });
+      } else await r.continue();
+    });
+    return failed;
+  };
+  const a = await env.profile();
+  await open(a, server, "a", 100);
+  await a.eval(async ({ username }) => {
+    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  }, { username });
+  const failedUp = await flaky(a);
+  const up = await a.eval(async ({ n }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    return { r: await c.sync(), key: c.key() };
+  }, { n });
+  assert.equal(up.r.uploaded, n);
+  assert.ok(failedUp.size > 0);
+
+  const b = await env.profile();
+  await open(b, server, "b", 100);
+  await b.eval(async ({ username, key }) => c.login({ username, password: "pw", key }), { username, key: up.key });
+  const failedDown = await flaky(b);
+  const down = await b.eval(async () => ({ r: await c.sync(), count: c.history.count() }));
+  assert.equal(down.r.downloaded, n);
+  assert.equal(down.count, n);
+  assert.ok(failedDown.size > 0);
   await a.context.close();
   await b.context.close();
 });
