@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::payload::{MsgpackError, Reader};
 use crate::random::{Entropy, EntropyError};
 
 /// Why a key could not be built or parsed.
@@ -133,10 +134,14 @@ impl Key {
                 if len != 32 {
                     return Err(KeyError::DeclaredLength { len: len.into() });
                 }
-                let mut cursor = &rest[2..];
+                // Each element any msgpack integer encoding (as rmp's `read_int`), 0 to 255.
+                let mut reader = Reader::new(&rest[2..]);
                 let mut key = Zeroizing::new([0u8; 32]);
                 for (index, slot) in key.iter_mut().enumerate() {
-                    *slot = read_byte_int(&mut cursor, index)?;
+                    *slot = reader.u8_any().map_err(|e| match e {
+                        MsgpackError::Eof => KeyError::Truncated,
+                        _ => KeyError::BadElement { index },
+                    })?;
                 }
                 Ok(Self::from_bytes(*key))
             }
@@ -212,66 +217,6 @@ impl Key {
     pub fn id(&self) -> &str {
         self.1.get_or_init(|| super::pie::lid(self))
     }
-}
-
-/// Read one msgpack integer of any width (as rmp's `read_int` does) that must fit in a u8.
-fn read_byte_int(cursor: &mut &[u8], index: usize) -> Result<u8, KeyError> {
-    let bad = KeyError::BadElement { index };
-    let (&marker, rest) = cursor.split_first().ok_or(KeyError::Truncated)?;
-    let take = |n: usize| -> Result<(&[u8], &[u8]), KeyError> {
-        if rest.len() < n {
-            Err(KeyError::Truncated)
-        } else {
-            Ok(rest.split_at(n))
-        }
-    };
-    let (value, rest): (i128, &[u8]) = match marker {
-        0x00..=0x7f => (marker.into(), rest),
-        0xe0..=0xff => ((marker as i8).into(), rest),
-        0xcc | 0xd0 => {
-            let (b, r) = take(1)?;
-            let v = if marker == 0xcc {
-                i128::from(b[0])
-            } else {
-                i128::from(b[0] as i8)
-            };
-            (v, r)
-        }
-        0xcd | 0xd1 => {
-            let (b, r) = take(2)?;
-            let raw = [b[0], b[1]];
-            let v = if marker == 0xcd {
-                i128::from(u16::from_be_bytes(raw))
-            } else {
-                i128::from(i16::from_be_bytes(raw))
-            };
-            (v, r)
-        }
-        0xce | 0xd2 => {
-            let (b, r) = take(4)?;
-            let raw = [b[0], b[1], b[2], b[3]];
-            let v = if marker == 0xce {
-                i128::from(u32::from_be_bytes(raw))
-            } else {
-                i128::from(i32::from_be_bytes(raw))
-            };
-            (v, r)
-        }
-        0xcf | 0xd3 => {
-            let (b, r) = take(8)?;
-            let mut raw = [0u8; 8];
-            raw.copy_from_slice(b);
-            let v = if marker == 0xcf {
-                i128::from(u64::from_be_bytes(raw))
-            } else {
-                i128::from(i64::from_be_bytes(raw))
-            };
-            (v, r)
-        }
-        _ => return Err(bad),
-    };
-    *cursor = rest;
-    u8::try_from(value).map_err(|_| bad)
 }
 
 /// The BIP39 English word list (2048 words, sorted), as a vector for indexing and binary search.
