@@ -1,13 +1,13 @@
 #![cfg(target_arch = "wasm32")]
 //! The client in the browser, on its own: history and kv, views kept across reopening, the
-//! vault, keys set late, legacy imports. Everything that talks to a server runs against the
+//! vault, keys set late. Legacy migrations are tested in core and, through the package, in
+//! tests/web/legacy.test.mjs. Everything that talks to a server runs against the
 //! real worker in tests/web (two profiles, wrong keys, cut-off and flaky syncs, the vault).
 
 use terrapin_core::crypto::{encrypt_record, Key};
-use terrapin_core::legacy::{self, LegacyError, LegacyRecord, Migration};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::OsEntropy;
-use terrapin_core::record::{DecryptedData, HostId, RecordId, SeriesKey, Tag};
+use terrapin_core::record::{HostId, RecordId, SeriesKey, Tag};
 use terrapin_core::search::Filters;
 use terrapin_core::sync::EncRecord;
 use terrapin_web::client::{Client, ClientError};
@@ -84,20 +84,26 @@ async fn history_queries_filter_search_and_page() {
     });
     assert_eq!(total, 5);
     assert_eq!(page, vec!["grep -r TODO .", "cargo build --release"]);
-    // Prefix.
-    let (_, p) = cmds(Query {
-        text: "git".into(),
-        mode: SearchMode::Prefix,
-        ..Default::default()
-    });
-    assert_eq!(p, vec!["git commit -m wip", "git status"]);
-    // Full text: all words, any order, any case.
-    let (_, p) = cmds(Query {
-        text: "PUSH git".into(),
-        mode: SearchMode::FullText,
-        ..Default::default()
-    });
-    assert_eq!(p, vec!["GIT_TRACE=1 git push"]);
+    // Prefix; full text: all words, any order, any case.
+    for (text, mode, want) in [
+        (
+            "git",
+            SearchMode::Prefix,
+            vec!["git commit -m wip", "git status"],
+        ),
+        (
+            "PUSH git",
+            SearchMode::FullText,
+            vec!["GIT_TRACE=1 git push"],
+        ),
+    ] {
+        let q = Query {
+            text: text.into(),
+            mode,
+            ..Default::default()
+        };
+        assert_eq!(cmds(q).1, want, "{text}");
+    }
     // Fuzzy.
     let (_, p) = cmds(Query {
         text: "cbr".into(),
@@ -105,48 +111,50 @@ async fn history_queries_filter_search_and_page() {
         ..Default::default()
     });
     assert_eq!(p.first().map(String::as_str), Some("cargo build --release"));
-    // Filters.
-    let (_, p) = cmds(Query {
-        filters: Filters {
-            host: Some("desk".into()),
+    // Filters, newest first.
+    let all = Filters::default;
+    for (filters, want) in [
+        (
+            Filters {
+                host: Some("desk".into()),
+                ..all()
+            },
+            vec!["grep -r TODO .", "cargo build --release"],
+        ),
+        (
+            Filters {
+                cwd: Some("/src".into()),
+                exit: Some(0),
+                ..all()
+            },
+            vec!["grep -r TODO .", "git status"],
+        ),
+        (
+            Filters {
+                session: Some("s1".into()),
+                ..all()
+            },
+            vec!["git commit -m wip", "git status"],
+        ),
+        (
+            Filters {
+                after: Some(20_000_000_000),
+                before: Some(50_000_000_000),
+                ..all()
+            },
+            vec![
+                "grep -r TODO .",
+                "cargo build --release",
+                "git commit -m wip",
+            ],
+        ),
+    ] {
+        let q = Query {
+            filters: filters.clone(),
             ..Default::default()
-        },
-        ..Default::default()
-    });
-    assert_eq!(p, vec!["grep -r TODO .", "cargo build --release"]);
-    let (_, p) = cmds(Query {
-        filters: Filters {
-            cwd: Some("/src".into()),
-            exit: Some(0),
-            ..Default::default()
-        },
-        ..Default::default()
-    });
-    assert_eq!(p, vec!["grep -r TODO .", "git status"]);
-    let (_, p) = cmds(Query {
-        filters: Filters {
-            session: Some("s1".into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    });
-    assert_eq!(p.len(), 2);
-    let (_, p) = cmds(Query {
-        filters: Filters {
-            after: Some(20_000_000_000),
-            before: Some(50_000_000_000),
-            ..Default::default()
-        },
-        ..Default::default()
-    });
-    assert_eq!(
-        p,
-        vec![
-            "grep -r TODO .",
-            "cargo build --release",
-            "git commit -m wip"
-        ]
-    );
+        };
+        assert_eq!(cmds(q).1, want, "{filters:?}");
+    }
 }
 
 #[wasm_bindgen_test]
@@ -301,90 +309,4 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
         c.unlock("correct horse").await,
         Err(ClientError::NoVault)
     ));
-}
-
-#[wasm_bindgen_test]
-async fn legacy_records_migrate_import_once_and_read() {
-    use terrapin_core::crypto::encrypt_legacy;
-    use terrapin_core::record::Version;
-    let c = keyed(&profile("legacy")).await;
-    let key = Key::from_atuin_input(&c.key_string().unwrap()).unwrap();
-    let host = HostId(Uuid::from_u128(0xaa));
-    // kv v0 payloads as atuin <= 17 wrote them: [namespace, key, value].
-    let kv = |k: &str, v: &str| {
-        let mut b = vec![0x93, 0xa2, b'n', b's', 0xa0 | k.len() as u8];
-        b.extend_from_slice(k.as_bytes());
-        b.push(0xa0 | v.len() as u8);
-        b.extend_from_slice(v.as_bytes());
-        DecryptedData(b)
-    };
-    let rec = |id: u128, parent: Option<u128>, k: &str, v: &str| {
-        let (id, parent) = (
-            RecordId(Uuid::from_u128(id)),
-            parent.map(|p| RecordId(Uuid::from_u128(p))),
-        );
-        let data = encrypt_legacy(
-            id,
-            &Version::V0,
-            &Tag::Kv,
-            host,
-            parent,
-            &kv(k, v),
-            &key,
-            &mut OsEntropy,
-        )
-        .unwrap();
-        serde_json::json!({
-            "id": id, "host": host, "parent": parent, "timestamp": 1000 + id.0.as_u128() as u64,
-            "version": "v0", "tag": "kv", "data": data,
-        })
-    };
-    let ok = serde_json::to_string(&[
-        rec(3, Some(2), "a", "new"),
-        rec(1, None, "a", "old"),
-        rec(2, Some(1), "b", "ü"),
-    ])
-    .unwrap();
-    let key_text = c.key_string().unwrap();
-    let m = migrate_legacy(&ok, &key_text).unwrap();
-    let order: Vec<(u64, u128)> = m
-        .records
-        .iter()
-        .map(|r| (r.idx, r.id.0.as_u128()))
-        .collect();
-    assert_eq!(order, vec![(0, 1), (1, 2), (2, 3)]);
-    assert_eq!(c.import_records(m.records).await.unwrap(), 3);
-    assert_eq!(c.kv_get("ns", "a").as_deref(), Some("new"));
-    assert_eq!(c.kv_get("ns", "b").as_deref(), Some("ü"));
-    // The same store again: nothing added.
-    let again = migrate_legacy(&ok, &key_text).unwrap();
-    assert_eq!(c.import_records(again.records).await.unwrap(), 0);
-
-    let fork = serde_json::to_string(&[
-        rec(1, None, "a", "x"),
-        rec(2, Some(1), "a", "y"),
-        rec(3, Some(1), "a", "z"),
-    ])
-    .unwrap();
-    let e = migrate_legacy(&fork, &key_text).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("00000000-0000-0000-0000-000000000002"),
-        "{e}"
-    );
-    let other = Key::generate(&mut OsEntropy).unwrap().to_atuin_string();
-    let e = migrate_legacy(&ok, &other).unwrap_err();
-    assert!(
-        e.to_string()
-            .contains("wrong key for record 00000000-0000-0000-0000-000000000001"),
-        "{e}"
-    );
-}
-
-/// The core's migration, as the package's legacy module runs it (web/legacy).
-fn migrate_legacy(json: &str, key: &str) -> Result<Migration, LegacyError> {
-    let key = Key::from_atuin_input(key).unwrap();
-    let records: Vec<LegacyRecord<terrapin_core::record::EncryptedData>> =
-        serde_json::from_str(json).unwrap();
-    legacy::migrate(records, &key, &mut OsEntropy)
 }
