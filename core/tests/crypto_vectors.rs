@@ -542,6 +542,13 @@ fn flipped_token_bytes_fail_authentication() {
     }
 }
 
+/// `r` with its content key given as `wpk` (wrapped key) and `kid` (key id).
+fn with_cek(r: &Record<EncryptedData>, wpk: &str, kid: &str) -> Record<EncryptedData> {
+    let mut r = r.clone();
+    r.data.content_encryption_key = format!(r#"{{"wpk":"{wpk}","kid":"{kid}"}}"#);
+    r
+}
+
 #[test]
 fn flipped_wpk_bytes_are_named() {
     let (key, enc) = encrypted();
@@ -549,11 +556,7 @@ fn flipped_wpk_bytes_are_named() {
     let wpk = v["wpk"].as_str().unwrap();
     let kid = v["kid"].as_str().unwrap();
     for at in [0, 40, 95] {
-        let mut r = enc.clone();
-        r.data.content_encryption_key = format!(
-            r#"{{"wpk":"{}","kid":"{kid}"}}"#,
-            flip_b64(wpk, pie::HEADER, at)
-        );
+        let r = with_cek(&enc, &flip_b64(wpk, pie::HEADER, at), kid);
         assert_eq!(
             decrypt_record(&r, &key),
             Err(CryptoError::WrappedKeyTampered { id: r.id })
@@ -579,12 +582,7 @@ fn wrong_key_is_named() {
 
     // A forged kid that names the wrong key: the wrapped key does not authenticate.
     let v: Value = serde_json::from_str(&enc.data.content_encryption_key).unwrap();
-    let mut r = enc.clone();
-    r.data.content_encryption_key = format!(
-        r#"{{"wpk":{},"kid":"{}"}}"#,
-        v["wpk"],
-        wrong.id().to_owned()
-    );
+    let r = with_cek(&enc, v["wpk"].as_str().unwrap(), wrong.id());
     assert_eq!(
         check_key(&r, &wrong),
         Err(CryptoError::WrappedKeyTampered { id: r.id })

@@ -3,19 +3,9 @@
 //   node --test tests/web/
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { suiteEnv, uniq } from "./harness.mjs";
+import { open, suiteEnv, uniq } from "./harness.mjs";
 
 const env = suiteEnv();
-
-
-async function open(p, server, profile, pageSize) {
-  await p.eval(
-    async ({ server, profile, pageSize }) => {
-      window.c = await window.tw.Client.open({ server, profile, pageSize, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
-    },
-    { server, profile, pageSize },
-  );
-}
 
 test("two profiles: register, push, pull, delete, see the deletion", async () => {
   const server = env.worker.url;
@@ -98,13 +88,10 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
 
 test("cut-off: a sync of 10k records aborted at 20 random points loses and duplicates nothing", async () => {
   const server = env.worker.url;
-  const username = uniq("bob");
-  const a = await env.profile();
-  await open(a, server, "a");
+  const { p: a, username } = await env.registered("bob");
   const n = 10_000;
   const up = await a.eval(
-    async ({ username, n }) => {
-      await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    async ({ n }) => {
       const entries = Array.from({ length: n }, (_, i) => ({ command: `make target-${i}`, cwd: "/w", exit: i % 3, session: "s" }));
       await c.history.addMany(entries);
       // Upload, cut off a few times at random moments.
@@ -124,7 +111,7 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
       const ids = JSON.parse(await c.exportRecords()).map((r) => r.id);
       return { cuts, key: c.key(), ids };
     },
-    { username, n },
+    { n },
   );
   assert.equal(up.ids.length, n);
 
@@ -210,17 +197,14 @@ async function cutOffMidRequest(p) {
 
 test("cut-off mid-request: syncs aborted as a random request starts, up and down, lose and duplicate nothing", async () => {
   const server = env.worker.url;
-  const username = uniq("cut");
   const n = 600;
-  const a = await env.profile();
-  await open(a, server, "a", 50);
+  const { p: a, username } = await env.registered("cut", 50);
   await cutOffMidRequest(a);
-  const up = await a.eval(async ({ username, n }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  const up = await a.eval(async ({ n }) => {
     await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
     const cuts = await syncWithCuts();
     return { cuts, key: c.key(), host: c.hostId, records: await c.exportRecords(), remote: await c.remoteStatus() };
-  }, { username, n });
+  }, { n });
   assert.ok(up.cuts > 0);
   assert.deepEqual(up.remote, { hosts: { [up.host]: { history: n - 1 } } });
 
@@ -242,7 +226,6 @@ test("cut-off mid-request: syncs aborted as a random request starts, up and down
 
 test("a flaky server (every third request first answered 503) is retried through whole syncs, up and down", async () => {
   const server = env.worker.url;
-  const username = uniq("flaky");
   const n = 450;
   /** Answers every third request to the worker with a 503 instead of passing it on (a retry of it passes). */
   const flaky = async (p) => {
@@ -258,11 +241,7 @@ test("a flaky server (every third request first answered 503) is retried through
     });
     return failed;
   };
-  const a = await env.profile();
-  await open(a, server, "a", 100);
-  await a.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
-  }, { username });
+  const { p: a, username } = await env.registered("flaky", 100);
   const failedUp = await flaky(a);
   const up = await a.eval(async ({ n }) => {
     await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
@@ -285,14 +264,11 @@ test("a flaky server (every third request first answered 503) is retried through
 
 test("the vault keeps session and key sealed across page loads", async () => {
   const server = env.worker.url;
-  const username = uniq("carol");
-  const p = await env.profile();
-  await open(p, server, "vault");
-  const key = await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  const { p, username } = await env.registered("vault");
+  const key = await p.eval(async () => {
     await c.saveVault("a long passphrase", { memoryKiB: 8192, iterations: 1 });
     return c.key();
-  }, { username });
+  });
   await p.page.reload();
   await p.eval(async () => {
     window.tw = await import("/pkg/index.js");
@@ -390,19 +366,16 @@ test("register and login are never retried: a lost answer is an error, not a 409
 
 test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up under an 8 MiB body limit", async () => {
   const server = env.worker.url;
-  const username = uniq("big");
-  const p = await env.profile();
-  await open(p, server, "big", 1000);
+  const { p } = await env.registered("big", 1000);
   const posts = [];
   p.page.on("request", (r) => {
     if (r.method() === "POST" && r.url() === `${server}/api/v0/record`) posts.push(r.postData()?.length ?? 0);
   });
-  const r = await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  const r = await p.eval(async () => {
     for (let i = 0; i < 80; i++) await c.history.add({ command: `echo ${i} ${"x".repeat(100 * 1024)}` });
     const r = await c.sync();
     return { r, remote: await c.remoteStatus() };
-  }, { username });
+  });
   assert.equal(r.r.uploaded, 80);
   assert.ok(posts.length >= 3, `${posts.length} pushes`);
   for (const size of posts) assert.ok(size <= 4 * 1024 * 1024, `a push of ${size} bytes`);
@@ -411,18 +384,13 @@ test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up un
 
 test("logout ends the session on the server, not only in the browser", async () => {
   const server = env.worker.url;
-  const username = uniq("bye");
-  const p = await env.profile();
-  await open(p, server, "bye");
+  const { p } = await env.registered("bye");
   let token;
   p.page.on("request", (r) => {
     const auth = r.headers()["authorization"];
     if (auth?.startsWith("Token ")) token = auth.slice(6);
   });
-  await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
-    await c.me();
-  }, { username });
+  await p.eval(() => c.me());
   const me = () => fetch(`${server}/api/v0/me`, { headers: { Authorization: `Token ${token}` } });
   assert.equal((await me()).status, 200);
   await p.eval(() => c.logout());
