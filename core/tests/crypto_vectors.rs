@@ -549,6 +549,12 @@ fn with_cek(r: &Record<EncryptedData>, wpk: &str, kid: &str) -> Record<Encrypted
     r
 }
 
+/// Both the cheap key check and decrypting refuse `r` under `key` with `err`.
+fn refused(r: &Record<EncryptedData>, key: &Key, err: CryptoError) {
+    assert_eq!(check_key(r, key), Err(err.clone()));
+    assert_eq!(decrypt_record(r, key), Err(err));
+}
+
 #[test]
 fn flipped_wpk_bytes_are_named() {
     let (key, enc) = encrypted();
@@ -557,14 +563,7 @@ fn flipped_wpk_bytes_are_named() {
     let kid = v["kid"].as_str().unwrap();
     for at in [0, 40, 95] {
         let r = with_cek(&enc, &flip_b64(wpk, pie::HEADER, at), kid);
-        assert_eq!(
-            decrypt_record(&r, &key),
-            Err(CryptoError::WrappedKeyTampered { id: r.id })
-        );
-        assert_eq!(
-            check_key(&r, &key),
-            Err(CryptoError::WrappedKeyTampered { id: r.id })
-        );
+        refused(&r, &key, CryptoError::WrappedKeyTampered { id: r.id });
     }
 }
 
@@ -577,16 +576,12 @@ fn wrong_key_is_named() {
         record_kid: key.id().to_owned(),
         given_kid: wrong.id().to_owned(),
     };
-    assert_eq!(decrypt_record(&enc, &wrong), Err(expected.clone()));
-    assert_eq!(check_key(&enc, &wrong), Err(expected));
+    refused(&enc, &wrong, expected);
 
     // A forged kid that names the wrong key: the wrapped key does not authenticate.
     let v: Value = serde_json::from_str(&enc.data.content_encryption_key).unwrap();
     let r = with_cek(&enc, v["wpk"].as_str().unwrap(), wrong.id());
-    assert_eq!(
-        check_key(&r, &wrong),
-        Err(CryptoError::WrappedKeyTampered { id: r.id })
-    );
+    refused(&r, &wrong, CryptoError::WrappedKeyTampered { id: r.id });
 }
 
 #[test]
