@@ -7,8 +7,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { after, before } from "node:test";
 import { Miniflare } from "miniflare";
 import { configVars, miniflareOptions } from "../../edge-worker/miniflare.mjs";
+import { Api } from "./client.mjs";
 
 export { configVars };
 
@@ -129,4 +131,20 @@ export async function startWorker(vars = {}, { persist: keep, port = 0 } = {}) {
       if (!keep) rmSync(persist, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The test file's worker: started with `vars` before its tests (then `seed(api)` runs, if
+ * given), stopped after them. `api` talks to it from the start; `worker` (startWorker's
+ * handle) is set once the tests run.
+ */
+export function workerSuite(vars = {}, seed = async () => {}) {
+  const suite = { worker: undefined, api: new Api(undefined) };
+  before(async () => {
+    suite.worker = await startWorker(vars);
+    suite.api.url = suite.worker.url;
+    await seed(suite.api);
+  });
+  after(async () => suite.worker?.dispose());
+  return suite;
 }

@@ -343,10 +343,8 @@ test("store: status per host and tag, kv entries", async () => {
   // Host ids named by the hostnames in their history: alice's browser wrote the seed.
   assert.ok(rows.some((r) => !r[0].endsWith("(this browser)") && r[1] === "laptop:alice, ci-box:alice, server1:alice"), JSON.stringify(rows));
   assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && new RegExp(`^chromium-[0-9a-f]{6}:${username}$`).test(r[1])), JSON.stringify(rows));
-  // With the package's remoteStatus(): the server's idx beside ours, all in sync after a sync.
-  if (await page.evaluate(() => typeof window.__terrapin.client.remoteStatus === "function")) {
-    for (const r of rows) assert.deepEqual([r[4], r[5]], [r[3], "in sync"], JSON.stringify(rows));
-  }
+  // The server's idx beside ours, all in sync after a sync.
+  for (const r of rows) assert.deepEqual([r[4], r[5]], [r[3], "in sync"], JSON.stringify(rows));
   const kv = await page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   assert.deepEqual(kv, [["dotfiles", "alias.gs", "git status"], ["env", "EDITOR", "hx"]]);
   await page.selectOption("#kv-ns", "env");
