@@ -52,10 +52,15 @@ pub struct WasmClient {
 
 #[wasm_bindgen]
 impl WasmClient {
-    /// `WasmClient.open(server, profile)`: open (or create) a profile.
-    pub fn open(server: String, profile: String) -> Promise {
+    /// `WasmClient.open({server, profile?, pageSize?, retry?})`: open (or create) a profile.
+    pub fn open(options: JsValue) -> Promise {
+        let o = io::open_options(options);
         promise(async move {
-            let c = Client::open(&server, &profile).await?;
+            let o = o?;
+            let mut c = Client::open(&o.server, &o.profile).await?;
+            c.page_size
+                .set((o.page_size > 0).then_some(o.page_size as u64));
+            c.remote.retry = o.retry.into();
             Ok(WasmClient { inner: Rc::new(c) }.into())
         })
     }
@@ -73,25 +78,6 @@ impl WasmClient {
     #[wasm_bindgen(getter, js_name = loggedIn)]
     pub fn logged_in(&self) -> bool {
         self.inner.is_logged_in()
-    }
-
-    /// Records per sync page (0: the default, 1000).
-    #[wasm_bindgen(js_name = setPageSize)]
-    pub fn set_page_size(&self, n: u32) {
-        self.inner.page_size.set((n > 0).then_some(n as u64));
-    }
-
-    /// Tries per request for transient failures (at least 1) and the first backoff window.
-    #[wasm_bindgen(js_name = setRetry)]
-    pub fn set_retry(&mut self, attempts: u32, base_ms: u32, max_ms: u32) -> Result<(), JsValue> {
-        let inner =
-            Rc::get_mut(&mut self.inner).ok_or_else(|| io::invalid("the client is busy"))?;
-        inner.remote.retry = http::RetryPolicy {
-            attempts: attempts.max(1),
-            base_ms: base_ms as u64,
-            max_ms: max_ms as u64,
-        };
-        Ok(())
     }
 
     /// The Atuin key (as `atuin key` prints it), or undefined.
@@ -195,38 +181,30 @@ impl WasmClient {
     /// with `entries` (the history entries this sync made live) if asked for.
     pub fn sync(&self, options: JsValue) -> Promise {
         let c = self.inner.clone();
-        let (signal, cb) = io::sync_options(&options);
-        let want_entries = !options.is_undefined()
-            && !options.is_null()
-            && js_sys::Reflect::get(&options, &"entries".into()).is_ok_and(|v| v.is_truthy());
+        let o = io::sync_options(options);
         promise(async move {
-            if want_entries {
+            let o = o?;
+            if o.entries {
                 c.store.views.borrow_mut().added = Some(Vec::new());
             }
             let report = c
-                .sync(signal, |p| {
-                    if let Some(cb) = &cb {
+                .sync(o.signal, |p| {
+                    if let Some(cb) = &o.on_progress {
                         io::call_progress(cb, p);
                     }
                 })
                 .await;
             let added = c.store.views.borrow_mut().added.take();
-            let js = io::report_to_js(&report?)?;
-            if let Some(ids) = added {
-                let entries = js_sys::Array::new();
-                for h in ids.iter().filter_map(|id| c.history_get(id)) {
-                    entries.push(&io::history_to_js(&h)?);
-                }
-                js_sys::Reflect::set(&js, &"entries".into(), &entries)?;
-            }
-            Ok(js)
+            let entries: Option<Vec<_>> =
+                added.map(|ids| ids.iter().filter_map(|id| c.history_get(id)).collect());
+            io::report_to_js(&report?, entries.as_deref())
         })
     }
 
     /// The local record status `{hosts: {host: {tag: lastIdx}}}`.
     pub fn status(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { io::status_to_js(&c.local_status().await?) })
+        promise(async move { io::to_js(&c.local_status().await?) })
     }
 
     /// The holes of the local series: `[{host, tag, missing: [{first, last}]}]`.
@@ -239,7 +217,7 @@ impl WasmClient {
     #[wasm_bindgen(js_name = remoteStatus)]
     pub fn remote_status(&self) -> Promise {
         let c = self.inner.clone();
-        promise(async move { io::status_to_js(&c.remote_status().await?) })
+        promise(async move { io::to_js(&c.remote_status().await?) })
     }
 
     #[wasm_bindgen(js_name = historyQuery)]
