@@ -4,34 +4,18 @@
 // at once (a sync report's `entries`, the viewer's initial sync). Medians of 5 runs; asserts
 // nothing.
 //   node tests/bench/web_interop.mjs [entries=100000]
-import { execFileSync } from "node:child_process";
-import path from "node:path";
-import { launchBrowser, servePackage, webDir } from "../web/harness.mjs";
+import { inBenchPackage } from "../web/harness.mjs";
 
 const n = Number(process.argv[2] ?? 100_000);
-// The hook lives only in builds with the `bench` feature, made beside the package.
-execFileSync(path.join(webDir, "build.sh"), {
-  stdio: ["ignore", "inherit", "inherit"],
-  env: { ...process.env, WEB_FEATURES: "bench", WEB_OUT: path.join(webDir, "pkg-bench") },
-});
-const site = await servePackage();
-const browser = await launchBrowser();
-try {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto(site.url + "/");
-  const runs = await page.evaluate(async (n) => {
-    const pkg = await import("/pkg-bench/terrapin_web.js");
-    await pkg.default();
-    const out = [];
-    for (let i = 0; i < 5; i++) out.push(Array.from(pkg.__benchInterop(n, 100)));
-    return out;
-  }, n);
-  const median = (i) => runs.map((r) => r[i]).sort((a, b) => a - b)[2];
-  const pages = n / 100;
-  console.log(`web interop: ${n} history entries out to JS, medians of 5`);
-  console.log(`  pages of 100: serde-wasm-bindgen ${((median(0) / pages) * 1000).toFixed(0)} µs/page, JSON text ${((median(1) / pages) * 1000).toFixed(0)} µs/page`);
-  console.log(`  all ${n} at once: serde-wasm-bindgen ${median(2).toFixed(0)} ms, JSON text ${median(3).toFixed(0)} ms`);
-} finally {
-  await browser.close();
-  await site.close();
-}
+const runs = await inBenchPackage(async (n) => {
+  const pkg = await import("/pkg-bench/terrapin_web.js");
+  await pkg.default();
+  const out = [];
+  for (let i = 0; i < 5; i++) out.push(Array.from(pkg.__benchInterop(n, 100)));
+  return out;
+}, n);
+const median = (i) => runs.map((r) => r[i]).sort((a, b) => a - b)[2];
+const pages = n / 100;
+console.log(`web interop: ${n} history entries out to JS, medians of 5`);
+console.log(`  pages of 100: serde-wasm-bindgen ${((median(0) / pages) * 1000).toFixed(0)} µs/page, JSON text ${((median(1) / pages) * 1000).toFixed(0)} µs/page`);
+console.log(`  all ${n} at once: serde-wasm-bindgen ${median(2).toFixed(0)} ms, JSON text ${median(3).toFixed(0)} ms`);

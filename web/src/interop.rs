@@ -303,29 +303,27 @@ pub struct SyncOptions {
     pub entries: bool,
 }
 
-/// A JS value kept as it is (serde-wasm-bindgen passes it through); `undefined` and `null`
-/// are `None`.
-fn js_value<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, D::Error> {
+/// A JS value kept as it is (serde-wasm-bindgen passes it through) if it is a `T`;
+/// `undefined` and `null` are `None`.
+fn js_cast<'de, D: Deserializer<'de>, T: JsCast>(
+    d: D,
+    expected: &'static str,
+) -> Result<Option<T>, D::Error> {
     let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    Ok((!v.is_undefined() && !v.is_null()).then_some(v))
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into()
+        .map(Some)
+        .map_err(|_| D::Error::custom(expected))
 }
 
 fn abort_signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<web_sys::AbortSignal>, D::Error> {
-    js_value(d)?
-        .map(|v| {
-            v.dyn_into()
-                .map_err(|_| D::Error::custom("expected an AbortSignal"))
-        })
-        .transpose()
+    js_cast(d, "expected an AbortSignal")
 }
 
 fn function<'de, D: Deserializer<'de>>(d: D) -> Result<Option<js_sys::Function>, D::Error> {
-    js_value(d)?
-        .map(|v| {
-            v.dyn_into()
-                .map_err(|_| D::Error::custom("expected a function"))
-        })
-        .transpose()
+    js_cast(d, "expected a function")
 }
 
 pub fn sync_options(v: JsValue) -> Result<SyncOptions, JsValue> {
@@ -643,26 +641,7 @@ pub fn imported_to_js(shell: Shell, cmds: &[ImportedCommand]) -> Result<JsValue,
 #[doc(hidden)]
 #[wasm_bindgen(js_name = __benchInterop)]
 pub fn bench_interop(n: u32, page: u32) -> Result<Vec<f64>, JsValue> {
-    let hs: Vec<History> = (0..n as u64)
-        .map(|i| History {
-            id: HistoryId(uuid::Uuid::from_u128(i as u128 + 1)),
-            timestamp: 1_700_000_000_000_000_000 + i * 60_000_000_000,
-            duration: 1_000_000 * (i as i64 % 900),
-            exit: (i % 7 == 0) as i64,
-            command: format!(
-                "git commit -m 'change number {i}' && cargo test -p crate-{}",
-                i % 50
-            ),
-            cwd: format!("/home/me/src/project{}", i % 40),
-            session: format!("0190a4f0aaaabbbbccccddddeeee{:04x}", i / 500),
-            hostname: "laptop:me".into(),
-            deleted_at: None,
-            author: "me".into(),
-            intent: None,
-            shell: Some("zsh".into()),
-            author_kind: None,
-        })
-        .collect();
+    let hs: Vec<History> = (0..n as u64).map(crate::bench_history).collect();
     let time = |f: &dyn Fn(&[History]) -> Result<JsValue, JsValue>, chunk: usize| {
         let t0 = js_sys::Date::now();
         let mut keep = 0u32;

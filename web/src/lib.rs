@@ -368,6 +368,26 @@ pub fn generate_key() -> Result<String, JsValue> {
         .map_err(|_| ClientError::Entropy.into())
 }
 
+/// History entry `i` of the benchmark hooks.
+#[cfg(feature = "bench")]
+pub(crate) fn bench_history(i: u64) -> terrapin_core::payload::history::History {
+    terrapin_core::payload::history::History {
+        id: HistoryId(uuid::Uuid::from_u128(i as u128 + 1)),
+        timestamp: 1_700_000_000_000_000_000 + i,
+        duration: 1000,
+        exit: 0,
+        command: format!("git commit -m 'change number {i}'"),
+        cwd: "/home/me/src/project".into(),
+        session: "0190a4f0aaaabbbbccccddddeeeeffff".into(),
+        hostname: "laptop:me".into(),
+        deleted_at: None,
+        author: "me".into(),
+        intent: None,
+        shell: Some("zsh".into()),
+        author_kind: None,
+    }
+}
+
 /// Benchmark hook: encrypt `n` history records, then time decrypting and decoding them
 /// (what an initial sync does per record). Returns milliseconds. Only in builds with the
 /// `bench` feature (`tests/bench/web_decrypt.mjs` makes one).
@@ -375,28 +395,14 @@ pub fn generate_key() -> Result<String, JsValue> {
 #[doc(hidden)]
 #[wasm_bindgen(js_name = __benchDecrypt)]
 pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
-    use terrapin_core::payload::history::{History, HistoryRecord};
+    use terrapin_core::payload::history::HistoryRecord;
     use terrapin_core::random::OsEntropy;
     use terrapin_core::record::{HostId, RecordId};
     let key = Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?;
     let host = HostId(uuid::Uuid::from_u128(7));
     let recs: Vec<_> = (0..n as u64)
         .map(|i| {
-            let h = History {
-                id: HistoryId(uuid::Uuid::from_u128(i as u128 + 1)),
-                timestamp: 1_700_000_000_000_000_000 + i,
-                duration: 1000,
-                exit: 0,
-                command: format!("git commit -m 'change number {i}'"),
-                cwd: "/home/me/src/project".into(),
-                session: "0190a4f0aaaabbbbccccddddeeeeffff".into(),
-                hostname: "laptop:me".into(),
-                deleted_at: None,
-                author: "me".into(),
-                intent: None,
-                shell: Some("zsh".into()),
-                author_kind: None,
-            };
+            let h = bench_history(i);
             let id = RecordId(uuid::Uuid::from_u128(i as u128 + 1));
             let r = HistoryRecord::Create(h).to_record(host, i, id, 1_700_000_000_000_000_000 + i);
             terrapin_core::crypto::encrypt_record(&r, &key, &mut OsEntropy)

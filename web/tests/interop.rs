@@ -62,35 +62,43 @@ fn queries_read_their_fields_and_defaults() {
 
 #[wasm_bindgen_test]
 fn bad_fields_are_named() {
-    let q = |text: &str| message(query_from_js(js(text)).unwrap_err());
-    assert_eq!(
-        q(r#"{"exit":"x"}"#),
-        r#"history query: exit: invalid type: string "x", expected i64"#
-    );
-    assert_eq!(
-        q(r#"{"text":7}"#),
-        "history query: text: invalid type: floating point `7.0`, expected a string"
-    );
-    assert_eq!(
-        q(r#"{"includeDeleted":"yes"}"#),
-        r#"history query: includeDeleted: invalid type: string "yes", expected a boolean"#
-    );
-    assert_eq!(
-        q(r#"{"limit":-1}"#),
-        "history query: limit: invalid type: floating point `-1.0`, expected usize"
-    );
-    assert_eq!(
-        q(r#"{"exit":1.5}"#),
-        "history query: exit: invalid type: floating point `1.5`, expected i64"
-    );
-    assert_eq!(
-        q(r#"{"mode":"regex"}"#),
-        "history query: mode: unknown variant `regex`, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`"
-    );
-    assert_eq!(
-        q(r#""fuzzy""#),
-        r#"history query: invalid type: string "fuzzy", expected struct HistoryQuery"#
-    );
+    let cases = [
+        (
+            r#"{"exit":"x"}"#,
+            r#"history query: exit: invalid type: string "x", expected i64"#,
+        ),
+        (
+            r#"{"text":7}"#,
+            "history query: text: invalid type: floating point `7.0`, expected a string",
+        ),
+        (
+            r#"{"includeDeleted":"yes"}"#,
+            r#"history query: includeDeleted: invalid type: string "yes", expected a boolean"#,
+        ),
+        (
+            r#"{"limit":-1}"#,
+            "history query: limit: invalid type: floating point `-1.0`, expected usize",
+        ),
+        (
+            r#"{"exit":1.5}"#,
+            "history query: exit: invalid type: floating point `1.5`, expected i64",
+        ),
+        (
+            r#"{"mode":"regex"}"#,
+            "history query: mode: unknown variant `regex`, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
+        ),
+        (
+            r#""fuzzy""#,
+            r#"history query: invalid type: string "fuzzy", expected struct HistoryQuery"#,
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(
+            message(query_from_js(js(input)).unwrap_err()),
+            want,
+            "{input}"
+        );
+    }
 
     let got = message(history_from_js(js(r#"{"cwd":"/"}"#)).unwrap_err());
     assert_eq!(got, "history entry: missing field `command`");
