@@ -64,6 +64,19 @@ async function waitUp(url, child, what) {
   }
   throw new Error(`${what} did not come up at ${url}`);
 }
+/** CPU seconds (user + sys) used so far by every live process in `child`'s process group. */
+function groupCpu(child) {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // Fields after the command name: state ppid pgrp … utime (14th field) stime (15th).
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop().split(" ");
+      if (Number(f[2]) === child.pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {}
+  }
+  return ticks / 100; // USER_HZ
+}
 const stop = (child) =>
   new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
@@ -113,7 +126,10 @@ async function startTerrapin(pageSize) {
     visit(persist);
     return Math.max(0, ...Object.values(sizes));
   };
-  return { url, rows, storeBytes, name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child) };
+  return {
+    url, rows, storeBytes, cpu: () => groupCpu(child),
+    name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child),
+  };
 }
 
 /** atuin-server 18.24.4 on SQLite, on a free port, as the issue describes. */
@@ -131,7 +147,7 @@ async function startAtuinServer() {
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUp(url, child, "atuin-server");
-  return { url, rows: null, name: "atuin-server", stop: () => stop(child) };
+  return { url, rows: null, cpu: () => groupCpu(child), name: "atuin-server", stop: () => stop(child) };
 }
 
 /** One simulated host: its own HOME and config pointing at `url`. */
@@ -177,21 +193,25 @@ async function cliRound(server) {
   const mark = () => server.rows?.length ?? 0;
   const sum = (from, to, key) => server.rows?.slice(from, to).reduce((s, r) => s + r[key], 0);
   let at = mark();
+  let c = server.cpu();
   let t = performance.now();
   const pushCpu = (await a("sync")).cpu;
   const push = (performance.now() - t) / 1000;
+  const pushServerCpu = server.cpu() - c;
   const pushWritten = sum(at, mark(), "written");
   const bytes = server.storeBytes?.();
   const key = (await a("key")).stdout.trim();
   await b("login", "-u", user, "-p", "bench password", "-k", key);
   at = mark();
+  c = server.cpu();
   t = performance.now();
   const pullCpu = (await b("sync")).cpu;
   const pull = (performance.now() - t) / 1000;
+  const pullServerCpu = server.cpu() - c;
   const pullRead = sum(at, mark(), "read");
   const got = Number((await b("history", "list", "--cmd-only")).stdout.split("\n").filter(Boolean).length);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
-  return { push, pull, pushCpu, pullCpu, pushWritten, pullRead, bytes };
+  return { push, pull, pushCpu, pullCpu, pushServerCpu, pullServerCpu, pushWritten, pullRead, bytes };
 }
 
 async function cliBench() {
@@ -219,7 +239,8 @@ async function cliBench() {
       const line = (name, xs) =>
         `  ${name.padEnd(30)} push ${median(xs.map((x) => x.push)).toFixed(2)} s (${spread(xs.map((x) => x.push))})` +
         `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})` +
-        `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s]`;
+        `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s;` +
+        ` server CPU: push ${median(xs.map((x) => x.pushServerCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullServerCpu)).toFixed(2)} s]`;
       console.log(`terrapin advertising page size ${advertised}:`);
       if (anchor) console.log(line(anchor.name, res[anchor.name]));
       console.log(line(terrapin.name, t));
