@@ -8,7 +8,7 @@
 //! - [`interop`]: the one place that converts between Rust and JavaScript values;
 //! - the exported surface below (`WasmClient`), wrapped by the TypeScript package in `js/`.
 
-// Talc instead of the default dlmalloc: smaller in the wasm and faster (see web/README.md).
+// Talc instead of the default dlmalloc: 2.6 KB less gzip (web/README.md, "Bundle size").
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
