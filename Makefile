@@ -63,6 +63,7 @@ bench:
 	node tests/bench/edge_atuin.mjs
 	node tests/bench/web_bundle.mjs
 	node tests/bench/web_decrypt.mjs 20000
+	node tests/bench/web_interop.mjs 100000
 	node tests/bench/web_store.mjs 100000
 	node tests/bench/web_sync.mjs 100000 3
 	node tests/bench/www_search.mjs 100000 3

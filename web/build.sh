@@ -31,14 +31,17 @@ wasm-bindgen --target web --out-dir "$out" --out-name terrapin_legacy \
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
-    # -O2 with -ocimfs 0 (no inlining of functions with one caller): the raw wasm is ~2% larger
-    # than with -Oz, the gzip ~1 KB smaller (merged bodies compress worse; V8 inlines anyway).
+    # -O2 with -ocimfs 0 (no inlining of functions with one caller): the raw wasm is ~4% larger
+    # than with -Oz, the gzip ~8% smaller (merged bodies compress worse; V8 inlines anyway).
+    # --reorder-functions-by-name, last: the copies of one generic function (one per type)
+    # and the functions of one module sit side by side, where gzip's 32 KB window finds their
+    # likeness (-6.5 KB of gzip). The names go with the output (no -g).
     # --zero-filled-memory: the module's own memory starts zeroed (it is not imported).
     for wasm in terrapin_web_bg terrapin_legacy_bg; do
         "$opt" -O2 -ocimfs 0 --converge --zero-filled-memory --strip-producers --strip-target-features \
             --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
             --enable-mutable-globals --enable-reference-types --enable-multivalue \
-            "$out/$wasm.wasm" -o "$out/$wasm.wasm"
+            --reorder-functions-by-name "$out/$wasm.wasm" -o "$out/$wasm.wasm"
     done
 fi
 if [ -n "$features" ]; then

@@ -23,13 +23,15 @@ use alloc::vec::Vec;
 use crate::payload::history::{History, HistoryId};
 use crate::store::HistoryStore;
 
-/// How the query text matches a command.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How the query text matches a command: `"prefix"`, `"full-text"` or `"fuzzy"` when read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// The command starts with the text (case-sensitive).
     Prefix,
     /// Every word of the text appears in the command (case-insensitive), in any order.
     #[default]
+    #[serde(alias = "fulltext")]
     FullText,
     /// Scored by the caller's function; best first, ties newest first.
     Fuzzy,

@@ -109,6 +109,28 @@ export function suiteEnv(workerVars, make = setup) {
 }
 
 /** A fresh name for an account or a profile. */
+/**
+ * Builds the package with the benchmark hooks (the `bench` feature) beside the package, in
+ * web/pkg-bench, and evaluates `fn(arg)` in a page served from web/ (`fn` imports
+ * `/pkg-bench/terrapin_web.js`); returns its result.
+ */
+export async function inBenchPackage(fn, arg) {
+  execFileSync(path.join(webDir, "build.sh"), {
+    stdio: ["ignore", "inherit", "inherit"],
+    env: { ...process.env, WEB_FEATURES: "bench", WEB_OUT: path.join(webDir, "pkg-bench") },
+  });
+  const site = await servePackage();
+  const browser = await launchBrowser();
+  try {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(site.url + "/");
+    return await page.evaluate(fn, arg);
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+}
+
 export const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
 
 /** Opens a client on `server` for `profile` in the page, as `window.c` (quick retries). */

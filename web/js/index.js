@@ -69,9 +69,7 @@ export class Client {
   static async open({ server, profile = 'default', pageSize, retry, wasm } = {}) {
     if (!server) throw new TypeError('Client.open: `server` is required');
     await initialize(wasm);
-    const w = await WasmClient.open(server, profile);
-    if (pageSize) w.setPageSize(pageSize);
-    if (retry) w.setRetry(retry.attempts ?? 6, retry.baseMs ?? 250, retry.maxMs ?? 8000);
+    const w = await WasmClient.open({ server, profile, pageSize, retry });
     return new Client(w, server, profile);
   }
 
@@ -105,7 +103,7 @@ export class Client {
    * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
    * `entries`, the report lists the history entries the sync made live.
    */
-  sync({ signal, onProgress, entries } = {}) { return this.#w.sync({ signal, onProgress, entries }); }
+  sync(options) { return this.#w.sync(options); }
   /**
    * Live sync: syncs whenever another host pushes (the server's live status socket), with one
    * socket per profile across tabs (Web Locks elect the tab that holds it). Emits `state` and

@@ -1,95 +1,69 @@
-//! The one place that converts between Rust and JavaScript values.
+//! The one place that converts between Rust and JavaScript values, with serde-wasm-bindgen.
 //!
-//! Options objects are read field by field (`Fields`, type errors naming object and field);
-//! results go out as JSON text, turned into plain JS objects by the browser's `JSON.parse`
-//! (camelCase fields).
-//! Times are milliseconds since the epoch on the JS side (like `Date`), except where the exact
-//! nanosecond value matters (`timestampNs`, a decimal string). Records cross as their wire JSON
-//! text, so no 64-bit field loses precision.
+//! In: options objects deserialise into the binding's types below (the history query, new
+//! history entries, vault, open and sync options). `undefined` or `null` is `{}`, and a field
+//! that is `undefined` or `null` is absent. Errors name the object and the field, the path
+//! kept by serde_path_to_error: `history query: exit: invalid type: string "x", expected i64`.
+//! The sync's `AbortSignal` and progress callback stay JS values.
+//!
+//! Out: results serialise into plain JS objects (`Serializer::json_compatible()`: maps become
+//! objects; fields are camelCase), except history entries (query pages, single entries, a
+//! sync's `entries`): those go as JSON text through `JSON.parse`, measured 2-3x faster on the
+//! viewer's typing path and a sync of 100k (web/README.md). Times are milliseconds since the
+//! epoch on the JS side (like `Date`), except where the exact nanosecond value matters
+//! (`timestampNs`, a decimal string). Records cross as their wire JSON text, so no 64-bit
+//! field loses precision.
 
-use serde::Serialize;
+use serde::de::{DeserializeOwned, Error as _};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_path_to_error::Segment;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
 use terrapin_core::plan::Direction;
 use terrapin_core::record::{HostId, SeriesKey};
-use terrapin_core::status::Status;
+use terrapin_core::search::Filters;
 use terrapin_core::sync::{KeyCheck, Progress, SeriesError, SyncReport};
 use wasm_bindgen::prelude::*;
 
 use crate::client::ClientError;
+use crate::http::RetryPolicy;
 use crate::search::{Query, QueryResult, SearchMode};
 use crate::vault::KdfParams;
-use terrapin_core::search::Filters;
 
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    // Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
+/// A result as a plain JS object.
+pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| invalid(&e.to_string()))
+}
+
+/// History entries as plain JS objects through JSON text and the browser's `JSON.parse`: for
+/// a page of query results and for a sync's `entries` that is 2-3x faster than building the
+/// objects field by field (web/README.md, `tests/bench/web_interop.mjs`).
+fn via_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
     js_sys::JSON::parse(&text)
 }
 
-/// Reads the fields of a plain JS options object (`undefined` or `null` means `{}`); a field
-/// that is `undefined` or `null` is absent. Type errors name the object and the field.
-struct Fields<'a> {
-    obj: JsValue,
-    what: &'a str,
+/// An options object read as `T`; `what` names it in errors.
+pub fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
+    let v = if v.is_undefined() || v.is_null() {
+        js_sys::Object::new().into()
+    } else {
+        v
+    };
+    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(v)).map_err(|e| {
+        let path = e.path();
+        let at = if path.iter().all(|s| matches!(s, Segment::Unknown)) {
+            String::new()
+        } else {
+            format!("{path}: ")
+        };
+        // serde-wasm-bindgen's errors are JS `Error`s: their message is the text.
+        let message = js_sys::Error::from(JsValue::from(e.into_inner())).message();
+        invalid(&format!("{what}: {at}{message}"))
+    })
 }
-
-impl<'a> Fields<'a> {
-    fn new(v: JsValue, what: &'a str) -> Result<Self, JsValue> {
-        if !(v.is_undefined() || v.is_null() || v.is_object()) {
-            return Err(invalid(&format!("{what}: expected an object")));
-        }
-        Ok(Self { obj: v, what })
-    }
-
-    fn get(&self, name: &str) -> Option<JsValue> {
-        if self.obj.is_undefined() || self.obj.is_null() {
-            return None;
-        }
-        js_sys::Reflect::get(&self.obj, &name.into())
-            .ok()
-            .filter(|v| !v.is_undefined() && !v.is_null())
-    }
-
-    fn wrong(&self, name: &str, expected: &str) -> JsValue {
-        invalid(&format!("{}: `{name}` must be {expected}", self.what))
-    }
-
-    fn string(&self, name: &str) -> Result<Option<String>, JsValue> {
-        self.get(name)
-            .map(|v| v.as_string().ok_or_else(|| self.wrong(name, "a string")))
-            .transpose()
-    }
-
-    fn number(&self, name: &str) -> Result<Option<f64>, JsValue> {
-        self.get(name)
-            .map(|v| {
-                v.as_f64()
-                    .filter(|x| x.is_finite())
-                    .ok_or_else(|| self.wrong(name, "a finite number"))
-            })
-            .transpose()
-    }
-
-    /// An integer in `min..=max`.
-    fn int(&self, name: &str, min: f64, max: f64) -> Result<Option<i64>, JsValue> {
-        self.get(name)
-            .map(|v| match v.as_f64() {
-                Some(x) if x.fract() == 0.0 && (min..=max).contains(&x) => Ok(x as i64),
-                _ => Err(self.wrong(name, &format!("an integer from {min} to {max}"))),
-            })
-            .transpose()
-    }
-
-    fn boolean(&self, name: &str) -> Result<Option<bool>, JsValue> {
-        self.get(name)
-            .map(|v| v.as_bool().ok_or_else(|| self.wrong(name, "true or false")))
-            .transpose()
-    }
-}
-
-const SAFE: f64 = 9_007_199_254_740_991.0;
 
 fn error(kind: &str, message: &str, status: Option<u16>) -> JsValue {
     let e = js_sys::Error::new(message);
@@ -131,11 +105,236 @@ fn ns(ms: f64) -> u64 {
     (ms.max(0.0) * 1_000_000.0) as u64
 }
 
+/// A field whose `undefined` or `null` means the type's default (`#[serde(default)]` covers
+/// a missing one).
+fn nullish<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// A time in ms since the epoch, as ns.
+fn ms_to_ns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let t = Option::<f64>::deserialize(d)?;
+    match t {
+        Some(t) if !t.is_finite() => Err(D::Error::custom("expected a finite number")),
+        t => Ok(t.map(ns)),
+    }
+}
+
+/// A history query from JS (times in ms): `{ text?, mode? ("prefix" | "full-text" |
+/// "fuzzy"), host?, cwd?, exit?, session?, command?, after?, before?, includeDeleted?,
+/// unique?, offset?, limit? }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HistoryQuery {
+    #[serde(default, deserialize_with = "nullish")]
+    text: String,
+    #[serde(default, deserialize_with = "nullish")]
+    mode: SearchMode,
+    host: Option<String>,
+    cwd: Option<String>,
+    exit: Option<i64>,
+    session: Option<String>,
+    command: Option<String>,
+    #[serde(default, deserialize_with = "ms_to_ns")]
+    after: Option<u64>,
+    #[serde(default, deserialize_with = "ms_to_ns")]
+    before: Option<u64>,
+    #[serde(default, deserialize_with = "nullish")]
+    include_deleted: bool,
+    #[serde(default, deserialize_with = "nullish")]
+    unique: bool,
+    #[serde(default, deserialize_with = "nullish")]
+    offset: usize,
+    limit: Option<usize>,
+}
+
+pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
+    let q: HistoryQuery = from_js(v, "history query")?;
+    Ok(Query {
+        text: q.text,
+        mode: q.mode,
+        filters: Filters {
+            host: q.host,
+            cwd: q.cwd,
+            exit: q.exit,
+            session: q.session,
+            command: q.command,
+            after: q.after,
+            before: q.before,
+            include_deleted: q.include_deleted,
+        },
+        unique: q.unique,
+        offset: q.offset,
+        limit: q.limit,
+    })
+}
+
+/// A new history entry from JS: `{ command, id?, timestamp? (ms), duration? (ns), exit?, cwd?,
+/// session?, hostname? ("host:user"), author?, intent?, shell? }`.
+#[derive(Deserialize)]
+struct NewHistoryEntry {
+    command: String,
+    id: Option<HistoryId>,
+    #[serde(default, deserialize_with = "ms_to_ns")]
+    timestamp: Option<u64>,
+    duration: Option<i64>,
+    exit: Option<i64>,
+    #[serde(default, deserialize_with = "nullish")]
+    cwd: String,
+    #[serde(default, deserialize_with = "nullish")]
+    session: String,
+    hostname: Option<String>,
+    author: Option<String>,
+    intent: Option<String>,
+    shell: Option<String>,
+}
+
+impl From<NewHistoryEntry> for History {
+    fn from(e: NewHistoryEntry) -> Self {
+        let hostname = e.hostname.unwrap_or_else(|| "browser:web".into());
+        let author = e.author.unwrap_or_else(|| {
+            hostname
+                .split_once(':')
+                .map_or("web", |(_, u)| u)
+                .to_owned()
+        });
+        History {
+            // Nil: the client gives it a fresh id.
+            id: e.id.unwrap_or(HistoryId(uuid::Uuid::nil())),
+            timestamp: e.timestamp.unwrap_or_else(|| ns(js_sys::Date::now())),
+            duration: e.duration.unwrap_or(-1),
+            exit: e.exit.unwrap_or(-1),
+            command: e.command,
+            cwd: e.cwd,
+            session: e.session,
+            hostname,
+            deleted_at: None,
+            author,
+            intent: e.intent,
+            shell: e.shell,
+            author_kind: None,
+        }
+    }
+}
+
+pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
+    Ok(from_js::<NewHistoryEntry>(v, "history entry")?.into())
+}
+
+pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
+    if !js_sys::Array::is_array(&v) {
+        return Err(invalid("history entries: expected an array"));
+    }
+    let v: Vec<NewHistoryEntry> = from_js(v, "history entries")?;
+    Ok(v.into_iter().map(History::from).collect())
+}
+
+/// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.
+#[derive(Deserialize)]
+struct VaultOptions {
+    #[serde(rename = "memoryKiB")]
+    memory_kib: Option<u32>,
+    iterations: Option<u32>,
+    parallelism: Option<u32>,
+}
+
+pub fn kdf_from_js(v: JsValue) -> Result<KdfParams, JsValue> {
+    let o: VaultOptions = from_js(v, "vault options")?;
+    let d = KdfParams::default();
+    Ok(KdfParams {
+        m: o.memory_kib.unwrap_or(d.m),
+        t: o.iterations.unwrap_or(d.t),
+        p: o.parallelism.unwrap_or(d.p),
+    })
+}
+
+/// `Client.open` options from JS: `{ server, profile?, pageSize?, retry?: { attempts?,
+/// baseMs?, maxMs? } }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenOptions {
+    pub server: String,
+    #[serde(default, deserialize_with = "nullish")]
+    pub profile: String,
+    /// Records per sync page (0: the default).
+    #[serde(default, deserialize_with = "nullish")]
+    pub page_size: u32,
+    #[serde(default, deserialize_with = "nullish")]
+    pub retry: RetryJs,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryJs {
+    attempts: Option<u32>,
+    base_ms: Option<u32>,
+    max_ms: Option<u32>,
+}
+
+impl From<RetryJs> for RetryPolicy {
+    fn from(r: RetryJs) -> Self {
+        let d = RetryPolicy::default();
+        RetryPolicy {
+            attempts: r.attempts.map_or(d.attempts, |a| a.max(1)),
+            base_ms: r.base_ms.map_or(d.base_ms, u64::from),
+            max_ms: r.max_ms.map_or(d.max_ms, u64::from),
+        }
+    }
+}
+
+pub fn open_options(v: JsValue) -> Result<OpenOptions, JsValue> {
+    let mut o: OpenOptions = from_js(v, "open options")?;
+    if o.profile.is_empty() {
+        o.profile = "default".into();
+    }
+    Ok(o)
+}
+
+/// `sync` options from JS: `{ signal?: AbortSignal, onProgress?: (p) => void, entries? }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncOptions {
+    #[serde(default, deserialize_with = "abort_signal")]
+    pub signal: Option<web_sys::AbortSignal>,
+    #[serde(default, deserialize_with = "function")]
+    pub on_progress: Option<js_sys::Function>,
+    /// List the history entries the sync made live.
+    #[serde(default, deserialize_with = "nullish")]
+    pub entries: bool,
+}
+
+/// A JS value kept as it is (serde-wasm-bindgen passes it through) if it is a `T`;
+/// `undefined` and `null` are `None`.
+fn js_cast<'de, D: Deserializer<'de>, T: JsCast>(
+    d: D,
+    expected: &'static str,
+) -> Result<Option<T>, D::Error> {
+    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    v.dyn_into()
+        .map(Some)
+        .map_err(|_| D::Error::custom(expected))
+}
+
+fn abort_signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<web_sys::AbortSignal>, D::Error> {
+    js_cast(d, "expected an AbortSignal")
+}
+
+fn function<'de, D: Deserializer<'de>>(d: D) -> Result<Option<js_sys::Function>, D::Error> {
+    js_cast(d, "expected a function")
+}
+
+pub fn sync_options(v: JsValue) -> Result<SyncOptions, JsValue> {
+    from_js(v, "sync options")
+}
+
 /// A history entry as JS sees it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct HistoryJs<'a> {
-    id: String,
+    id: HistoryId,
     timestamp: f64,
     timestamp_ns: String,
     duration: i64,
@@ -160,7 +359,7 @@ struct HistoryJs<'a> {
 
 fn history_js(h: &History) -> HistoryJs<'_> {
     HistoryJs {
-        id: h.id.to_string(),
+        id: h.id,
         timestamp: ms(h.timestamp),
         timestamp_ns: h.timestamp.to_string(),
         duration: h.duration,
@@ -181,87 +380,7 @@ fn history_js(h: &History) -> HistoryJs<'_> {
 }
 
 pub fn history_to_js(h: &History) -> Result<JsValue, JsValue> {
-    to_js(&history_js(h))
-}
-
-/// A new history entry from JS: `{ command, id?, timestamp? (ms), duration? (ns), exit?, cwd?,
-/// session?, hostname? ("host:user"), author?, intent?, shell? }`.
-pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
-    let f = Fields::new(v, "history entry")?;
-    let command = f
-        .string("command")?
-        .ok_or_else(|| invalid("history entry: `command` is missing"))?;
-    let id = match f.string("id")? {
-        Some(s) => s
-            .parse()
-            .map_err(|e| invalid(&format!("history id: {e}")))?,
-        None => HistoryId(uuid::Uuid::nil()),
-    };
-    let hostname = f
-        .string("hostname")?
-        .unwrap_or_else(|| "browser:web".into());
-    let author = f.string("author")?.unwrap_or_else(|| {
-        hostname
-            .split_once(':')
-            .map_or("web", |(_, u)| u)
-            .to_owned()
-    });
-    Ok(History {
-        id,
-        timestamp: ns(f.number("timestamp")?.unwrap_or_else(js_sys::Date::now)),
-        duration: f.int("duration", -SAFE, SAFE)?.unwrap_or(-1),
-        exit: f.int("exit", -SAFE, SAFE)?.unwrap_or(-1),
-        command,
-        cwd: f.string("cwd")?.unwrap_or_default(),
-        session: f.string("session")?.unwrap_or_default(),
-        hostname,
-        deleted_at: None,
-        author,
-        intent: f.string("intent")?,
-        shell: f.string("shell")?,
-        author_kind: None,
-    })
-}
-
-pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
-    let arr: js_sys::Array = v
-        .dyn_into()
-        .map_err(|_| invalid("history entries: not an array"))?;
-    arr.iter().map(history_from_js).collect()
-}
-
-/// A history query from JS (times in ms): `{ text?, mode? ("prefix" | "full-text" |
-/// "fuzzy"), host?, cwd?, exit?, session?, after?, before?, includeDeleted?, offset?, limit? }`.
-pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
-    let f = Fields::new(v, "history query")?;
-    let mode = match f.string("mode")?.as_deref() {
-        None | Some("full-text") | Some("fulltext") => SearchMode::FullText,
-        Some("prefix") => SearchMode::Prefix,
-        Some("fuzzy") => SearchMode::Fuzzy,
-        Some(other) => {
-            return Err(invalid(&format!(
-                "history query: unknown `mode` {other:?} (prefix, full-text or fuzzy)"
-            )))
-        }
-    };
-    let count = |name| Ok::<_, JsValue>(f.int(name, 0.0, SAFE)?.map(|n| n as usize));
-    Ok(Query {
-        text: f.string("text")?.unwrap_or_default(),
-        mode,
-        filters: Filters {
-            host: f.string("host")?,
-            cwd: f.string("cwd")?,
-            exit: f.int("exit", -SAFE, SAFE)?,
-            session: f.string("session")?,
-            command: f.string("command")?,
-            after: f.number("after")?.map(ns),
-            before: f.number("before")?.map(ns),
-            include_deleted: f.boolean("includeDeleted")?.unwrap_or(false),
-        },
-        unique: f.boolean("unique")?.unwrap_or(false),
-        offset: count("offset")?.unwrap_or(0),
-        limit: count("limit")?,
-    })
+    via_json(&history_js(h))
 }
 
 #[derive(Serialize)]
@@ -271,7 +390,7 @@ struct Page<'a> {
 }
 
 pub fn history_page_to_js(r: &QueryResult<'_>) -> Result<JsValue, JsValue> {
-    to_js(&Page {
+    via_json(&Page {
         entries: r
             .entries
             .iter()
@@ -290,7 +409,7 @@ pub fn history_page_to_js(r: &QueryResult<'_>) -> Result<JsValue, JsValue> {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct HostNamesJs<'a> {
-    host_id: String,
+    host_id: HostId,
     hostnames: Vec<HostNameJs<'a>>,
 }
 
@@ -305,7 +424,7 @@ pub fn hostnames_to_js(names: &[(HostId, Vec<(&str, usize)>)]) -> Result<JsValue
     let v: Vec<HostNamesJs<'_>> = names
         .iter()
         .map(|(id, ns)| HostNamesJs {
-            host_id: id.to_string(),
+            host_id: *id,
             hostnames: ns
                 .iter()
                 .map(|&(hostname, entries)| HostNameJs {
@@ -322,7 +441,7 @@ pub fn hostnames_to_js(names: &[(HostId, Vec<(&str, usize)>)]) -> Result<JsValue
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ProgressJs<'a> {
-    host: String,
+    host: HostId,
     tag: &'a str,
     direction: &'static str,
     done: u64,
@@ -334,7 +453,7 @@ struct ProgressJs<'a> {
 
 pub fn progress_to_js(p: &Progress) -> Result<JsValue, JsValue> {
     to_js(&ProgressJs {
-        host: p.series.host.to_string(),
+        host: p.series.host,
         tag: p.series.tag.as_str(),
         direction: match p.direction {
             Direction::Upload => "upload",
@@ -401,7 +520,7 @@ fn series_error_js(e: &SeriesError) -> SeriesErrorJs {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct SeriesHolesJs<'a> {
-    host: String,
+    host: HostId,
     tag: &'a str,
     missing: &'a [IdxRange],
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -414,14 +533,15 @@ fn series_holes<'a>(
     error: Option<&SeriesError>,
 ) -> SeriesHolesJs<'a> {
     SeriesHolesJs {
-        host: series.host.to_string(),
+        host: series.host,
         tag: series.tag.as_str(),
         missing,
         error: error.map(series_error_js),
     }
 }
 
-pub fn report_to_js(r: &SyncReport) -> Result<JsValue, JsValue> {
+/// The sync report; with `entries`, the history entries the sync made live.
+pub fn report_to_js(r: &SyncReport, entries: Option<&[History]>) -> Result<JsValue, JsValue> {
     #[derive(Serialize)]
     #[serde(rename_all = "camelCase")]
     struct R<'a> {
@@ -430,7 +550,7 @@ pub fn report_to_js(r: &SyncReport) -> Result<JsValue, JsValue> {
         key_check: &'static str,
         damaged: Vec<SeriesHolesJs<'a>>,
     }
-    to_js(&R {
+    let js = to_js(&R {
         uploaded: r.uploaded,
         downloaded: r.downloaded,
         key_check: match r.key_check {
@@ -443,7 +563,12 @@ pub fn report_to_js(r: &SyncReport) -> Result<JsValue, JsValue> {
             .iter()
             .map(|d| series_holes(&d.series, &d.missing, d.error.as_ref()))
             .collect(),
-    })
+    })?;
+    if let Some(hs) = entries {
+        let hs = via_json(&hs.iter().map(history_js).collect::<Vec<_>>())?;
+        js_sys::Reflect::set(&js, &"entries".into(), &hs)?;
+    }
+    Ok(js)
 }
 
 /// The local holes: `[{host, tag, missing: [{first, last}]}]`.
@@ -453,10 +578,6 @@ pub fn missing_to_js(m: &Missing) -> Result<JsValue, JsValue> {
         .map(|(s, holes)| series_holes(s, holes, None))
         .collect();
     to_js(&v)
-}
-
-pub fn status_to_js(s: &Status) -> Result<JsValue, JsValue> {
-    to_js(s)
 }
 
 #[derive(Serialize)]
@@ -478,43 +599,11 @@ pub fn kv_list_to_js(items: &[(String, String, String)]) -> Result<JsValue, JsVa
     to_js(&v)
 }
 
-/// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.
-pub fn kdf_from_js(v: JsValue) -> Result<KdfParams, JsValue> {
-    let f = Fields::new(v, "vault options")?;
-    let d = KdfParams::default();
-    let u32_field = |name, default: u32| {
-        Ok::<_, JsValue>(
-            f.int(name, 0.0, u32::MAX as f64)?
-                .map_or(default, |n| n as u32),
-        )
-    };
-    Ok(KdfParams {
-        m: u32_field("memoryKiB", d.m)?,
-        t: u32_field("iterations", d.t)?,
-        p: u32_field("parallelism", d.p)?,
-    })
-}
-
 /// Call a JS progress callback, ignoring what it throws (a progress hook must not stop a sync).
 pub fn call_progress(cb: &js_sys::Function, p: &Progress) {
     if let Ok(v) = progress_to_js(p) {
         let _ = cb.call1(&JsValue::NULL, &v);
     }
-}
-
-/// Options of `sync`: `{ signal?: AbortSignal, onProgress?: (p) => void }`.
-pub fn sync_options(v: &JsValue) -> (Option<web_sys::AbortSignal>, Option<js_sys::Function>) {
-    if v.is_undefined() || v.is_null() {
-        return (None, None);
-    }
-    let signal = js_sys::Reflect::get(v, &"signal".into())
-        .ok()
-        .filter(|s| !s.is_undefined() && !s.is_null())
-        .map(|s| s.unchecked_into::<web_sys::AbortSignal>());
-    let cb = js_sys::Reflect::get(v, &"onProgress".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    (signal, cb)
 }
 
 /// A command read from a shell history file, as a `NewHistoryEntry` (times in ms, duration in
@@ -541,4 +630,33 @@ pub fn imported_to_js(shell: Shell, cmds: &[ImportedCommand]) -> Result<JsValue,
         })
         .collect();
     to_js(&v)
+}
+
+/// Benchmark hook: `n` history entries out to JS, as serde-wasm-bindgen objects and as JSON
+/// text through `JSON.parse` (the path [`via_json`] takes), in pages of `page` (a
+/// query's results) and all at once (a sync report's `entries`). Returns
+/// `[swb pages, json pages, swb all, json all]` in ms. Only in builds with the `bench`
+/// feature (`tests/bench/web_interop.mjs` makes one).
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __benchInterop)]
+pub fn bench_interop(n: u32, page: u32) -> Result<Vec<f64>, JsValue> {
+    let hs: Vec<History> = (0..n as u64).map(crate::bench_history).collect();
+    let time = |f: &dyn Fn(&[History]) -> Result<JsValue, JsValue>, chunk: usize| {
+        let t0 = js_sys::Date::now();
+        let mut keep = 0u32;
+        for c in hs.chunks(chunk.max(1)) {
+            keep += js_sys::Array::from(&f(c)?).length();
+        }
+        assert_eq!(keep, n);
+        Ok::<_, JsValue>(js_sys::Date::now() - t0)
+    };
+    let swb = |c: &[History]| to_js(&c.iter().map(history_js).collect::<Vec<_>>());
+    let text = |c: &[History]| via_json(&c.iter().map(history_js).collect::<Vec<_>>());
+    Ok(vec![
+        time(&swb, page as usize)?,
+        time(&text, page as usize)?,
+        time(&swb, hs.len())?,
+        time(&text, hs.len())?,
+    ])
 }

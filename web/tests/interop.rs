@@ -1,7 +1,12 @@
 #![cfg(target_arch = "wasm32")]
-//! JS objects read field by field: defaults, and errors that name the object and the field.
+//! JS values in and out through serde-wasm-bindgen: defaults, errors that name the object and
+//! the field, and results as plain objects with exact nanosecond times.
 
-use terrapin_web::interop::{history_from_js, kdf_from_js, query_from_js};
+use terrapin_core::payload::history::{History, HistoryId};
+use terrapin_web::interop::{
+    histories_from_js, history_from_js, history_to_js, kdf_from_js, open_options, query_from_js,
+    sync_options,
+};
 use terrapin_web::search::SearchMode;
 use terrapin_web::vault::KdfParams;
 use wasm_bindgen::JsValue;
@@ -22,6 +27,10 @@ fn message(e: JsValue) -> String {
         .unwrap()
 }
 
+fn get(v: &JsValue, field: &str) -> JsValue {
+    js_sys::Reflect::get(v, &field.into()).unwrap()
+}
+
 #[wasm_bindgen_test]
 fn queries_read_their_fields_and_defaults() {
     let q = query_from_js(JsValue::UNDEFINED).unwrap();
@@ -31,7 +40,7 @@ fn queries_read_their_fields_and_defaults() {
         (0, None, false)
     );
     let q = query_from_js(js(
-        r#"{"text":"git","mode":"fuzzy","exit":0,"after":1.5,"limit":5,"includeDeleted":true,"cwd":null,"other":1}"#,
+        r#"{"text":"git","mode":"fuzzy","exit":0,"after":1.5,"limit":5,"includeDeleted":true,"cwd":null,"text2":1}"#,
     ))
     .unwrap();
     assert_eq!(q.text, "git");
@@ -41,52 +50,129 @@ fn queries_read_their_fields_and_defaults() {
     assert_eq!(q.limit, Some(5));
     assert!(q.filters.include_deleted);
     assert_eq!(q.filters.cwd, None);
+    // `null` is absent, as `undefined` is.
+    let q = query_from_js(js(r#"{"text":null,"mode":null,"unique":null}"#)).unwrap();
+    assert_eq!(
+        (q.text.as_str(), q.mode, q.unique),
+        ("", SearchMode::FullText, false)
+    );
+    let q = query_from_js(js(r#"{"mode":"prefix"}"#)).unwrap();
+    assert_eq!(q.mode, SearchMode::Prefix);
 }
 
 #[wasm_bindgen_test]
 fn bad_fields_are_named() {
     let cases = [
         (
-            r#"{"mode":"regex"}"#,
-            "history query: unknown `mode` \"regex\"",
+            r#"{"exit":"x"}"#,
+            r#"history query: exit: invalid type: string "x", expected i64"#,
         ),
         (
-            r#"{"exit":1.5}"#,
-            "history query: `exit` must be an integer",
+            r#"{"text":7}"#,
+            "history query: text: invalid type: floating point `7.0`, expected a string",
+        ),
+        (
+            r#"{"includeDeleted":"yes"}"#,
+            r#"history query: includeDeleted: invalid type: string "yes", expected a boolean"#,
         ),
         (
             r#"{"limit":-1}"#,
-            "history query: `limit` must be an integer",
+            "history query: limit: invalid type: floating point `-1.0`, expected usize",
         ),
-        (r#"{"text":7}"#, "history query: `text` must be a string"),
         (
-            r#"{"includeDeleted":"yes"}"#,
-            "history query: `includeDeleted` must be true or false",
+            r#"{"exit":1.5}"#,
+            "history query: exit: invalid type: floating point `1.5`, expected i64",
         ),
-        (r#""fuzzy""#, "history query: expected an object"),
+        (
+            r#"{"mode":"regex"}"#,
+            "history query: mode: unknown variant `regex`, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
+        ),
+        (
+            r#""fuzzy""#,
+            r#"history query: invalid type: string "fuzzy", expected struct HistoryQuery"#,
+        ),
     ];
     for (input, want) in cases {
-        let got = message(query_from_js(js(input)).unwrap_err());
-        assert!(got.starts_with(want), "{input}: {got}");
+        assert_eq!(
+            message(query_from_js(js(input)).unwrap_err()),
+            want,
+            "{input}"
+        );
     }
+
     let got = message(history_from_js(js(r#"{"cwd":"/"}"#)).unwrap_err());
-    assert_eq!(got, "history entry: `command` is missing");
+    assert_eq!(got, "history entry: missing field `command`");
+    let got = message(history_from_js(js(r#"{"command":"ls","id":"nope"}"#)).unwrap_err());
+    assert!(got.starts_with("history entry: id: "), "{got}");
+    let got = message(
+        histories_from_js(js(r#"[{"command":"ls"},{"command":"x","exit":"0"}]"#)).unwrap_err(),
+    );
+    assert_eq!(
+        got,
+        r#"history entries: [1].exit: invalid type: string "0", expected i64"#
+    );
+    let got = message(histories_from_js(js(r#"{"command":"ls"}"#)).unwrap_err());
+    assert_eq!(got, "history entries: expected an array");
+
     let got = message(kdf_from_js(js(r#"{"iterations":-2}"#)).unwrap_err());
-    assert!(
-        got.starts_with("vault options: `iterations` must be an integer"),
-        "{got}"
+    assert_eq!(
+        got,
+        "vault options: iterations: invalid type: floating point `-2.0`, expected u32"
+    );
+    let got = message(
+        open_options(js(r#"{"server":"x","retry":{"baseMs":"1s"}}"#))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        r#"open options: retry.baseMs: invalid type: string "1s", expected u32"#
+    );
+    let got = message(open_options(js("{}")).err().unwrap());
+    assert_eq!(got, "open options: missing field `server`");
+    let got = message(sync_options(js(r#"{"signal":1}"#)).err().unwrap());
+    assert_eq!(got, "sync options: signal: expected an AbortSignal");
+    let got = message(sync_options(js(r#"{"onProgress":"x"}"#)).err().unwrap());
+    assert_eq!(got, "sync options: onProgress: expected a function");
+    let got = message(sync_options(js(r#"{"entries":"yes"}"#)).err().unwrap());
+    assert_eq!(
+        got,
+        r#"sync options: entries: invalid type: string "yes", expected a boolean"#
     );
 }
 
 #[wasm_bindgen_test]
-fn history_entries_and_vault_options_get_defaults() {
+fn js_values_pass_through_sync_options() {
+    let signal = web_sys::AbortController::new().unwrap().signal();
+    let f = js_sys::Function::new_no_args("return 1");
+    let o = js_sys::Object::new();
+    js_sys::Reflect::set(&o, &"signal".into(), &signal).unwrap();
+    js_sys::Reflect::set(&o, &"onProgress".into(), &f).unwrap();
+    js_sys::Reflect::set(&o, &"entries".into(), &JsValue::TRUE).unwrap();
+    let s = sync_options(o.into()).ok().unwrap();
+    assert!(s.entries);
+    assert!(JsValue::from(s.signal.unwrap()) == JsValue::from(signal));
+    assert!(JsValue::from(s.on_progress.unwrap()) == JsValue::from(f));
+    let s = sync_options(js(r#"{"signal":null}"#)).ok().unwrap();
+    assert!(s.signal.is_none() && s.on_progress.is_none() && !s.entries);
+}
+
+#[wasm_bindgen_test]
+fn history_entries_and_options_get_defaults() {
     let h = history_from_js(js(r#"{"command":"ls","timestamp":2000}"#)).unwrap();
     assert_eq!(h.command, "ls");
     assert_eq!(h.timestamp, 2_000_000_000);
     assert_eq!((h.duration, h.exit), (-1, -1));
     assert_eq!(h.hostname, "browser:web");
     assert_eq!(h.author, "web");
-    let k = kdf_from_js(js(r#"{"iterations":3}"#)).unwrap();
+    assert!(h.id.0.is_nil());
+    let h = history_from_js(js(
+        r#"{"command":"ls","hostname":"box:ada","exit":2,"id":"0190a4f0-aaaa-7bbb-8ccc-ddddeeeeffff"}"#,
+    ))
+    .unwrap();
+    assert_eq!((h.author.as_str(), h.exit), ("ada", 2));
+    assert_eq!(h.id.to_string(), "0190a4f0aaaa7bbb8cccddddeeeeffff");
+    let k = kdf_from_js(js(r#"{"iterations":3,"memoryKiB":null}"#)).unwrap();
     assert_eq!(
         k,
         KdfParams {
@@ -94,4 +180,55 @@ fn history_entries_and_vault_options_get_defaults() {
             ..KdfParams::default()
         }
     );
+    let o = open_options(js(
+        r#"{"server":"http://x","retry":{"attempts":0,"maxMs":10}}"#,
+    ))
+    .ok()
+    .unwrap();
+    assert_eq!(
+        (o.server.as_str(), o.profile.as_str(), o.page_size),
+        ("http://x", "default", 0)
+    );
+    let r = terrapin_web::http::RetryPolicy::from(o.retry);
+    assert_eq!((r.attempts, r.base_ms, r.max_ms), (1, 250, 10));
+}
+
+#[wasm_bindgen_test]
+fn history_entries_go_out_as_plain_objects_with_exact_times() {
+    let h = History {
+        id: HistoryId("0190a4f0aaaa7bbb8cccddddeeeeffff".parse().unwrap()),
+        timestamp: 1_700_000_000_123_456_789,
+        duration: 5,
+        exit: 0,
+        command: "git status".into(),
+        cwd: "/src".into(),
+        session: "s1".into(),
+        hostname: "laptop:ada".into(),
+        deleted_at: None,
+        author: "ada".into(),
+        intent: None,
+        shell: Some("zsh".into()),
+        author_kind: None,
+    };
+    let v = history_to_js(&h).unwrap();
+    assert!(
+        js_sys::Object::get_prototype_of(&v)
+            == js_sys::Object::get_prototype_of(&js_sys::Object::new().into())
+    );
+    assert_eq!(
+        get(&v, "timestampNs").as_string().as_deref(),
+        Some("1700000000123456789")
+    );
+    let ms = get(&v, "timestamp").as_f64().unwrap();
+    assert!((ms - 1_700_000_000_123.456_8).abs() < 1e-3, "{ms}");
+    assert_eq!(
+        get(&v, "id").as_string().as_deref(),
+        Some("0190a4f0aaaa7bbb8cccddddeeeeffff")
+    );
+    assert_eq!(get(&v, "host").as_string().as_deref(), Some("laptop"));
+    assert_eq!(get(&v, "user").as_string().as_deref(), Some("ada"));
+    assert_eq!(get(&v, "shell").as_string().as_deref(), Some("zsh"));
+    assert!(get(&v, "deletedAt").is_null());
+    assert!(get(&v, "intent").is_null());
+    assert!(get(&v, "runs").is_undefined());
 }

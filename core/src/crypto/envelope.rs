@@ -363,8 +363,12 @@ fn open(
             paseto::PasetoError::Authentication => auth(),
             source => CryptoError::MalformedToken { id, source },
         })?;
-    let payload: PayloadJson =
-        serde_json::from_slice(&message).map_err(|_| CryptoError::MalformedPayload {
+    // Read as &str, like every other JSON here: one reader type, so one copy of serde_json's
+    // parser in a wasm build.
+    let payload: PayloadJson = core::str::from_utf8(&message)
+        .ok()
+        .and_then(|m| serde_json::from_str(m).ok())
+        .ok_or(CryptoError::MalformedPayload {
             id,
             reason: "not a JSON object with a string field \"data\"",
         })?;
