@@ -1,7 +1,10 @@
 //! The sync engine over in-memory stores: upload, download, wrong key, cut-off and resume,
 //! damaged remotes (holes at the start, middle and end of a series), records under another key.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::holes::{IdxRange, Missing};
@@ -12,7 +15,7 @@ use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{
-    self, Damage, EncRecord, KeyCheck, LocalStore, Remote, SeriesError, SyncError,
+    self, Damage, EncRecord, KeyCheck, LocalStore, Paging, Remote, SeriesError, SyncError,
 };
 use uuid::Uuid;
 
@@ -592,6 +595,215 @@ fn short_pages_from_the_server_are_followed_up() {
     assert_eq!(local.all(), remote.0.all());
 }
 
-fn run<F: std::future::Future>(f: F) -> F::Output {
+/// A remote whose answers wait until the test opens them, in the order they were asked for.
+struct Gated {
+    inner: MemoryStore,
+    opened: Cell<usize>,
+    /// `(start, count)` of every `next`, in order.
+    asked: RefCell<Vec<(u64, u64)>>,
+}
+
+impl Remote for Gated {
+    type Error = MemoryError;
+    async fn status(&self) -> Result<Status, MemoryError> {
+        Remote::status(&self.inner).await
+    }
+    async fn next(
+        &self,
+        s: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, MemoryError> {
+        let ticket = {
+            let mut asked = self.asked.borrow_mut();
+            asked.push((start, count));
+            asked.len()
+        };
+        poll_fn(|_| match self.opened.get() >= ticket {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        })
+        .await;
+        self.inner.next(s, start, count).await
+    }
+    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
+        self.inner.push(r).await
+    }
+}
+
+/// A local store whose appends each wait one poll; notes each append's size and how many
+/// requests the remote had been asked when it began.
+struct Slow<'a> {
+    inner: MemoryStore,
+    remote: &'a Gated,
+    appends: RefCell<Vec<(usize, usize)>>,
+}
+
+impl LocalStore for Slow<'_> {
+    type Error = MemoryError;
+    async fn status(&self) -> Result<Status, MemoryError> {
+        LocalStore::status(&self.inner).await
+    }
+    async fn missing(&self) -> Result<Missing, MemoryError> {
+        self.inner.missing().await
+    }
+    async fn read(
+        &self,
+        s: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, MemoryError> {
+        LocalStore::read(&self.inner, s, start, count).await
+    }
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), MemoryError> {
+        let asked = self.remote.asked.borrow().len();
+        let mut waited = false;
+        poll_fn(|_| match std::mem::replace(&mut waited, true) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        })
+        .await;
+        self.appends.borrow_mut().push((page.len(), asked));
+        self.inner.append(page, skipped).await
+    }
+}
+
+#[test]
+fn downloads_keep_requests_in_flight_and_gather_answers_into_stored_pages() {
+    let k = key(10);
+    let remote = Gated {
+        inner: MemoryStore::new(),
+        opened: Cell::new(0),
+        asked: RefCell::new(Vec::new()),
+    };
+    remote
+        .inner
+        .insert(&records(&k, 4, "history", 1000))
+        .unwrap();
+    let local = Slow {
+        inner: MemoryStore::new(),
+        remote: &remote,
+        appends: RefCell::new(Vec::new()),
+    };
+    let paging = Paging {
+        request: 100,
+        store: 300,
+        in_flight: 4,
+    };
+    let done = RefCell::new(Vec::new());
+    let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |p| done
+        .borrow_mut()
+        .push(p.done)));
+    let mut cx = Context::from_waker(Waker::noop());
+    let report = loop {
+        if let Poll::Ready(r) = sync.as_mut().poll(&mut cx) {
+            break r.unwrap();
+        }
+        // Never more than `in_flight` requests waiting (the key check's one at first).
+        let waiting = remote.asked.borrow().len() - remote.opened.get();
+        assert!(waiting <= 4, "{waiting} requests waiting");
+        remote.opened.set(remote.opened.get() + 1);
+    };
+    assert_eq!(report.downloaded, 1000);
+    assert!(local.inner.all() == remote.inner.all());
+    // The key check's sample, then every page asked for once, at the offsets the range gives.
+    let asked = remote.asked.borrow();
+    assert_eq!(asked[0], (0, 1));
+    let starts: Vec<u64> = asked[1..].iter().map(|a| a.0).collect();
+    assert_eq!(starts, (0..10).map(|i| i * 100).collect::<Vec<_>>());
+    assert!(asked[1..].iter().all(|a| a.1 == 100));
+    // Answers gathered into pages of up to 300 records; the next page's requests were out
+    // before the first page was stored.
+    let appends = local.appends.borrow();
+    let sizes: Vec<usize> = appends.iter().map(|a| a.0).collect();
+    assert_eq!(sizes, vec![300, 300, 300, 100]);
+    assert!(
+        appends[0].1 > 4,
+        "asked {} before the first append",
+        appends[0].1
+    );
+    assert_eq!(*done.borrow(), vec![300, 600, 900, 1000]);
+}
+
+#[test]
+fn a_hole_wider_than_the_requests_ahead_is_stepped_over_once() {
+    let k = key(11);
+    let remote = MemoryStore::new();
+    let all = records(&k, 2, "history", 1000);
+    remote.insert(&all).unwrap();
+    // Requests at 200..=600 all answer from 621 on: only the first of them says anything new.
+    remote.remove(&sk(2, "history"), ir(150, 620));
+    let local = MemoryStore::new();
+    let paging = Paging {
+        request: 100,
+        store: 250,
+        in_flight: 8,
+    };
+    let r = run(sync::sync(&local, &remote, &k, paging, |_| {})).unwrap();
+    assert_eq!(r.downloaded, 1000 - 471);
+    assert_eq!(r.damaged[0].missing, vec![ir(150, 620)]);
+    let mut want = all.clone();
+    want.drain(150..=620);
+    assert!(local.all() == want);
+    assert_eq!(
+        run(LocalStore::missing(&local)).unwrap()[&sk(2, "history")],
+        vec![ir(150, 620)]
+    );
+}
+
+/// A remote that cancels the sync after `pages` stored pages.
+struct Cancelling<'a> {
+    inner: &'a MemoryStore,
+    pages: Cell<u32>,
+}
+
+impl Remote for Cancelling<'_> {
+    type Error = MemoryError;
+    async fn status(&self) -> Result<Status, MemoryError> {
+        Remote::status(self.inner).await
+    }
+    async fn next(
+        &self,
+        s: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Result<Vec<EncRecord>, MemoryError> {
+        self.inner.next(s, start, count).await
+    }
+    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
+        self.inner.push(r).await
+    }
+    fn check(&self) -> Result<(), MemoryError> {
+        match self.pages.get() {
+            0 => Err(cut()),
+            n => {
+                self.pages.set(n - 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_sync_stores_no_answer_it_already_holds_and_resumes() {
+    let k = key(12);
+    let server = MemoryStore::new();
+    let all = records(&k, 3, "history", 1000);
+    server.insert(&all).unwrap();
+    let local = MemoryStore::new();
+    let remote = Cancelling {
+        inner: &server,
+        pages: Cell::new(2),
+    };
+    // Every answer is in hand at once (8 requests ahead); only two pages are stored.
+    let err = run(sync::sync(&local, &remote, &k, 100, |_| {})).unwrap_err();
+    assert!(matches!(err, SyncError::Remote(_)), "{err}");
+    assert!(local.all() == all[..200]);
+    let r = run(sync::sync(&local, &server, &k, 100, |_| {})).unwrap();
+    assert_eq!(r.downloaded, 800);
+    assert!(local.all() == all);
+}
+
+fn run<F: Future>(f: F) -> F::Output {
     terrapin_core::sync::now_or_never(f).expect("in-memory stores never wait")
 }

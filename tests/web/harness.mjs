@@ -54,6 +54,18 @@ export async function launchBrowser() {
   });
 }
 
+/** A fresh browser profile (own IndexedDB) of `browser` on the page of `site`, the package loaded as `window.tw`. */
+export async function openProfile(browser, site) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e));
+  await page.goto(site.url + "/");
+  await page.evaluate(async () => {
+    window.tw = await import("/pkg/index.js");
+  });
+  return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
+}
+
 /** Everything a test needs; `profile()` is a fresh browser profile (own IndexedDB) with the package loaded. */
 export async function setup(workerVars = {}) {
   ensurePackage();
@@ -62,21 +74,11 @@ export async function setup(workerVars = {}) {
     servePackage(),
     launchBrowser(),
   ]);
-  async function profile() {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.on("pageerror", (e) => console.error("page error:", e));
-    await page.goto(site.url + "/");
-    await page.evaluate(async () => {
-      window.tw = await import("/pkg/index.js");
-    });
-    return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
-  }
   return {
     worker,
     site,
     browser,
-    profile,
+    profile: () => openProfile(browser, site),
     async dispose() {
       await browser.close();
       await site.close();

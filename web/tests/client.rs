@@ -360,13 +360,15 @@ fn sealed_history(host: HostId, n: u64, key: &Key) -> Vec<EncRecord> {
         .collect()
 }
 
-/// Syncs until a sync completes, each try cut off after a random number of requests; returns
+/// Syncs until a sync completes, each try cut off after a random number of requests (the
+/// first within 6, the others within 40: a download has 8 requests under way at once); returns
 /// how many were cut off.
 async fn sync_with_cuts(c: &Client) -> u32 {
     let mut cuts = 0;
     loop {
         let ctl = web_sys::AbortController::new().unwrap();
-        set_abort_after(1 + (js_sys::Math::random() * 6.0) as u32, &ctl);
+        let within = if cuts == 0 { 6.0 } else { 40.0 };
+        set_abort_after(1 + (js_sys::Math::random() * within) as u32, &ctl);
         match c.sync(Some(ctl.signal()), |_| {}).await {
             Ok(_) => return cuts,
             Err(e) => {
