@@ -321,27 +321,28 @@ async fn download<L: LocalStore, R: Remote>(
     let mut rest_missing = false;
     let outcome = loop {
         let at = page.to;
+        let mut end = None;
         if at > t.last {
-            break Ok(());
-        }
-        let (start, answer) = ahead.front(at).await;
-        let mut recs = answer.map_err(SyncError::Remote)?;
-        if let Some(reason) = page_fault(&recs, &t.series, start) {
-            break Err(SeriesError::BadPage { start, reason });
-        }
-        let answered = recs.last().map(|r| r.idx);
-        recs.retain(|r| r.idx >= at && r.idx <= t.last);
-        if recs.is_empty() {
-            if answered.is_some_and(|l| l < at) {
-                // Only idx already covered: this answer says nothing from `at` on.
-                continue;
+            end = Some(Ok(()));
+        } else {
+            let (start, answer) = ahead.front(at).await;
+            let mut recs = answer.map_err(SyncError::Remote)?;
+            if let Some(reason) = page_fault(&recs, &t.series, start) {
+                end = Some(Err(SeriesError::BadPage { start, reason }));
+            } else {
+                let answered = recs.last().map(|r| r.idx);
+                recs.retain(|r| r.idx >= at && r.idx <= t.last);
+                if !recs.is_empty() {
+                    page.add(recs);
+                } else if answered.is_none_or(|l| l >= at) {
+                    // Nothing more up to the end of the range. (An answer only below `at`
+                    // says nothing from there on: the next request does.)
+                    rest_missing = true;
+                    end = Some(Ok(()));
+                }
             }
-            // Nothing more up to the end of the range.
-            rest_missing = true;
-            break Ok(());
         }
-        page.add(recs);
-        if page.records.len() as u64 + request > paging.store {
+        if end.is_some() || page.records.len() as u64 + request > paging.store {
             store_page(
                 local,
                 remote,
@@ -353,17 +354,10 @@ async fn download<L: LocalStore, R: Remote>(
             )
             .await?;
         }
+        if let Some(outcome) = end {
+            break outcome;
+        }
     };
-    store_page(
-        local,
-        remote,
-        &mut ahead,
-        &mut page,
-        extends,
-        step,
-        &mut report,
-    )
-    .await?;
     if rest_missing {
         step.missing.push(IdxRange::new(page.to, t.last));
         step.done += t.last - page.to + 1;

@@ -6,9 +6,11 @@
 //   host logged in with the key is timed, `runs` times.
 // - Browser: N entries pushed once through the package to a worker; then, for each page size, a
 //   worker on the same state advertising that page size (vars PAGE_SIZE and MAX_PAGE_SIZE) and
-//   `sync()` timed in fresh profiles (own IndexedDB each), `runs` times.
+//   `sync()` timed in fresh profiles (own IndexedDB each), `runs` times. The page is served
+//   from the worker's origin, as the viewer is (`cross` as the 4th argument: from another
+//   origin, where every request also costs a CORS preflight: Chromium keeps them per URL).
 // Prints medians, then one line per page size: `P1 page N: browser X s, native Y s, ratio R`.
-//   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000]
+//   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000] [same|cross]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,6 +22,7 @@ import { ensurePackage, launchBrowser, openProfile, servePackage } from "../web/
 const n = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 3);
 const pageSizes = (process.argv[4] ?? "100,1000").split(",").map(Number);
+const crossOrigin = process.argv[5] === "cross";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (xs) => xs.map((t) => t.toFixed(2)).join(", ");
 const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-bench-"));
@@ -91,7 +94,7 @@ async function browserSync() {
       const reopen = [];
       try {
         for (let r = 0; r < runs; r++) {
-          const p = await openProfile(browser, site);
+          const p = await openProfile(browser, site, crossOrigin ? {} : { origin: worker.url });
           const res = await p.eval(
             async ({ server, username, key }) => {
               const c = await window.tw.Client.open({ server, profile: "bench" });
@@ -120,7 +123,7 @@ async function browserSync() {
       } finally {
         await worker.dispose();
       }
-      console.log(`browser: initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms`);
+      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms`);
       out[pageSize] = median(times);
     }
   } finally {
