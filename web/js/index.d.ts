@@ -25,7 +25,7 @@ export interface OpenOptions {
   /** The profile: its own IndexedDB database (default `"default"`). */
   profile?: string;
   /**
-   * Records per stored sync page (default 1000), and at most per request: downloads ask for the
+   * Records per stored sync page (default 4000), and at most per request: downloads ask for the
    * server's page size, pushes go in batches of it.
    */
   pageSize?: number;

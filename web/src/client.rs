@@ -28,7 +28,7 @@ const META_USER: &str = "username";
 /// Records per stored sync page unless the caller says otherwise: downloaded answers are
 /// gathered into pages this large (fewer IndexedDB transactions and derived values than the
 /// server's page size, down to Atuin's 100, would make).
-pub const DEFAULT_SYNC_PAGE: u64 = 1000;
+pub const DEFAULT_SYNC_PAGE: u64 = 4000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {

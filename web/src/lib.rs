@@ -75,7 +75,7 @@ impl WasmClient {
         self.inner.is_logged_in()
     }
 
-    /// Records per stored sync page, and at most per request (0: the default, 1000).
+    /// Records per stored sync page, and at most per request (0: the default, 4000).
     #[wasm_bindgen(js_name = setPageSize)]
     pub fn set_page_size(&self, n: u32) {
         self.inner.page_size.set((n > 0).then_some(n as u64));
