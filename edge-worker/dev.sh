@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Serves the worker at http://127.0.0.1:${PORT:-8787} with a local D1 that persists across
 # restarts in .dev/edge/ (repo root, gitignored), each account's records in its Durable Object
-# beside it. Builds first and applies migrations. Extra arguments go to `wrangler dev`
-# (e.g. `--var PAGE_SIZE:500`).
+# beside it. Builds first and applies migrations. Extra arguments go to serve.mjs (workerd via
+# Miniflare, configured from wrangler.toml by wrangler; e.g. `--var PAGE_SIZE:500`).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -23,5 +23,4 @@ mkdir -p "$persist"
 cd "$here"
 "$wrangler" d1 migrations apply DB --local --persist-to "$persist" </dev/null
 echo "terrapin-edge: http://127.0.0.1:$port (D1 in $persist)"
-exec "$wrangler" dev --ip 127.0.0.1 --port "$port" --persist-to "$persist" \
-    --show-interactive-dev-session=false "$@" </dev/null
+exec node "$here/serve.mjs" --ip 127.0.0.1 --port "$port" --persist-to "$persist" "$@" </dev/null

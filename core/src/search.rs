@@ -752,17 +752,54 @@ mod tests {
         Some(score + 100 - cmd.len().min(100) as u32)
     }
 
-    /// What web's search did before the index: filter, match, sort all, page; unique: keep
-    /// each command's first result, counting its runs.
-    fn reference(
-        entries: &[History],
-        text: &str,
+    /// A query as the tests ask it: text, mode and filters; every run, the first 100 unless
+    /// said otherwise.
+    #[derive(Clone, Copy)]
+    struct Q<'a> {
+        text: &'a str,
         mode: Mode,
-        f: &Filters,
+        f: &'a Filters,
         unique: bool,
         offset: usize,
         limit: usize,
-    ) -> Page {
+    }
+
+    fn q<'a>(text: &'a str, mode: Mode, f: &'a Filters) -> Q<'a> {
+        Q {
+            text,
+            mode,
+            f,
+            unique: false,
+            offset: 0,
+            limit: 100,
+        }
+    }
+
+    impl Q<'_> {
+        fn unique(self, unique: bool) -> Self {
+            Self { unique, ..self }
+        }
+
+        fn page(self, offset: usize, limit: usize) -> Self {
+            Self {
+                offset,
+                limit,
+                ..self
+            }
+        }
+    }
+
+    /// What web's search did before the index: filter, match, sort all, page; unique: keep
+    /// each command's first result, counting its runs.
+    fn reference(entries: &[History], q: Q) -> Page {
+        let Q {
+            text,
+            mode,
+            f,
+            unique,
+            offset,
+            limit,
+        } = q;
         let text = text.trim();
         let pass = |h: &History| {
             (f.include_deleted || h.deleted_at.is_none())
@@ -824,28 +861,9 @@ mod tests {
         }
     }
 
-    fn run(
-        ix: &mut SearchIndex,
-        text: &str,
-        mode: Mode,
-        f: &Filters,
-        offset: usize,
-        limit: usize,
-    ) -> Page {
-        run_as(ix, text, mode, f, false, offset, limit)
-    }
-
-    fn run_as(
-        ix: &mut SearchIndex,
-        text: &str,
-        mode: Mode,
-        f: &Filters,
-        unique: bool,
-        offset: usize,
-        limit: usize,
-    ) -> Page {
-        let t = text.trim().to_owned();
-        ix.query(text, mode, f, unique, offset, limit, &mut |c| {
+    fn run(ix: &mut SearchIndex, q: Q) -> Page {
+        let t = q.text.trim().to_owned();
+        ix.query(q.text, q.mode, q.f, q.unique, q.offset, q.limit, &mut |c| {
             fuzzy_score(&t, c)
         })
     }
@@ -863,6 +881,14 @@ mod tests {
         ]
     }
 
+    /// No filter: every entry, the deleted ones too.
+    fn every() -> Filters {
+        Filters {
+            include_deleted: true,
+            ..Default::default()
+        }
+    }
+
     fn cmds(es: &[History], p: &Page) -> Vec<String> {
         p.ids
             .iter()
@@ -874,12 +900,9 @@ mod tests {
     fn order_paging_and_modes() {
         let es = sample();
         let mut ix = index(&es);
-        let all = Filters {
-            include_deleted: true,
-            ..Default::default()
-        };
+        let all = every();
         // Newest first; equal timestamps: higher id first.
-        let p = run(&mut ix, "", Mode::FullText, &all, 0, 100);
+        let p = run(&mut ix, q("", Mode::FullText, &all));
         assert_eq!(p.total, 8);
         assert_eq!(
             cmds(&es, &p),
@@ -894,32 +917,31 @@ mod tests {
                 "git status"
             ]
         );
-        let p = run(&mut ix, "", Mode::Prefix, &all, 1, 2);
+        let p = run(&mut ix, q("", Mode::Prefix, &all).page(1, 2));
         assert_eq!(cmds(&es, &p), ["git status", "grep -r TODO ."]);
         assert_eq!(p.total, 8);
         // Soft-deleted entries (id 6) are left out by default.
-        let p = run(&mut ix, "git s", Mode::Prefix, &Filters::default(), 0, 100);
+        let p = run(&mut ix, q("git s", Mode::Prefix, &Filters::default()));
         assert_eq!(cmds(&es, &p), ["git status", "git status"]);
-        let p = run(&mut ix, "PUSH git", Mode::FullText, &all, 0, 100);
+        let p = run(&mut ix, q("PUSH git", Mode::FullText, &all));
         assert_eq!(cmds(&es, &p), ["GIT_TRACE=1 git push"]);
-        let p = run(&mut ix, "ασ ÉCHEC", Mode::FullText, &all, 0, 100);
+        let p = run(&mut ix, q("ασ ÉCHEC", Mode::FullText, &all));
         assert_eq!(cmds(&es, &p), ["ΑΣ échec"]);
         // Fuzzy: by score, ties newest first.
-        let p = run(&mut ix, "gs", Mode::Fuzzy, &all, 0, 100);
+        let p = run(&mut ix, q("gs", Mode::Fuzzy, &all));
         assert_eq!(
             cmds(&es, &p)[..3],
             ["git status", "git status", "git status"]
         );
         assert_eq!(p.ids[..3], [es[5].id, es[6].id, es[0].id]);
-        let p = run(&mut ix, "zz", Mode::Fuzzy, &all, 0, 100);
+        let p = run(&mut ix, q("zz", Mode::Fuzzy, &all));
         assert_eq!(p.total, 0);
         // Filters.
         let f = Filters {
             host: Some("host1".into()),
-            include_deleted: true,
-            ..Default::default()
+            ..every()
         };
-        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        let p = run(&mut ix, q("", Mode::FullText, &f));
         assert_eq!(
             cmds(&es, &p),
             ["git status", "git commit -m wip", "git status"]
@@ -928,13 +950,13 @@ mod tests {
             host: Some("nowhere".into()),
             ..Default::default()
         };
-        assert_eq!(run(&mut ix, "", Mode::FullText, &f, 0, 100).total, 0);
+        assert_eq!(run(&mut ix, q("", Mode::FullText, &f)).total, 0);
         let f = Filters {
             after: Some(30),
             before: Some(60),
             ..Default::default()
         };
-        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        let p = run(&mut ix, q("", Mode::FullText, &f));
         assert_eq!(
             cmds(&es, &p),
             [
@@ -959,26 +981,23 @@ mod tests {
             ("git", 3),
             ("", 7),
         ] {
-            assert_eq!(run(&mut ix, t, Mode::Prefix, &f, 0, 100).total, n, "{t}");
+            assert_eq!(run(&mut ix, q(t, Mode::Prefix, &f)).total, n, "{t}");
         }
         es.push(entry(9, "git stash", 80));
         ix.rebuild_from(&es.iter().collect::<Vec<_>>());
-        assert_eq!(run(&mut ix, "git s", Mode::Prefix, &f, 0, 100).total, 3);
+        assert_eq!(run(&mut ix, q("git s", Mode::Prefix, &f)).total, 3);
         es.retain(|h| h.id != HistoryId(Uuid::from_u128(1)));
         ix.rebuild_from(&es.iter().collect::<Vec<_>>());
-        assert_eq!(run(&mut ix, "git st", Mode::Prefix, &f, 0, 100).total, 2);
+        assert_eq!(run(&mut ix, q("git st", Mode::Prefix, &f)).total, 2);
     }
 
     #[test]
     fn unique_groups_runs_after_filters() {
         let es = sample();
         let mut ix = index(&es);
-        let all = Filters {
-            include_deleted: true,
-            ..Default::default()
-        };
+        let all = every();
         // "git status" ran 3 times (ids 6, 7, 1): one row, its newest run, 3 runs.
-        let p = run_as(&mut ix, "git", Mode::FullText, &all, true, 0, 100);
+        let p = run(&mut ix, q("git", Mode::FullText, &all).unique(true));
         assert_eq!(
             cmds(&es, &p),
             ["git status", "git commit -m wip", "GIT_TRACE=1 git push"]
@@ -987,37 +1006,31 @@ mod tests {
         assert_eq!(p.runs, [3, 1, 1]);
         assert_eq!(p.total, 3);
         // Filters apply to the runs: id 6 is soft-deleted, so the newest live run is id 7.
-        let p = run_as(
+        let p = run(
             &mut ix,
-            "git s",
-            Mode::Prefix,
-            &Filters::default(),
-            true,
-            0,
-            100,
+            q("git s", Mode::Prefix, &Filters::default()).unique(true),
         );
         assert_eq!((p.ids.clone(), p.runs.clone()), (vec![es[6].id], vec![2]));
         // Paging counts distinct commands; fuzzy ranks them by score.
-        let p = run_as(&mut ix, "", Mode::FullText, &all, true, 1, 2);
+        let p = run(&mut ix, q("", Mode::FullText, &all).unique(true).page(1, 2));
         assert_eq!(p.total, 6);
         assert_eq!(cmds(&es, &p), ["git status", "grep -r TODO ."]);
-        let p = run_as(&mut ix, "gs", Mode::Fuzzy, &all, true, 0, 100);
+        let p = run(&mut ix, q("gs", Mode::Fuzzy, &all).unique(true));
         assert_eq!(cmds(&es, &p)[0], "git status");
         assert_eq!(p.runs[0], 3);
         // The runs of one unique row: the exact command filter.
         let f = Filters {
             command: Some("git status".into()),
-            include_deleted: true,
-            ..Default::default()
+            ..every()
         };
-        let p = run(&mut ix, "", Mode::FullText, &f, 0, 100);
+        let p = run(&mut ix, q("", Mode::FullText, &f));
         assert_eq!(p.ids, [es[5].id, es[6].id, es[0].id]);
         assert!(p.runs.is_empty());
         let f = Filters {
             command: Some("git".into()),
             ..Default::default()
         };
-        assert_eq!(run(&mut ix, "", Mode::FullText, &f, 0, 100).total, 0);
+        assert_eq!(run(&mut ix, q("", Mode::FullText, &f)).total, 0);
     }
 
     #[test]
@@ -1096,10 +1109,12 @@ mod tests {
             let mut full = SearchIndex::new(fold);
             full.rebuild(&store);
             prop_assert_eq!(&ix.ids, &full.ids);
-            let f = Filters { include_deleted: true, ..Default::default() };
+            let f = every();
             for t in ["", "new", "c1", "new 2"] {
-                prop_assert_eq!(run(&mut ix, t, Mode::FullText, &f, 0, 200), reference(&es, t, Mode::FullText, &f, false, 0, 200));
-                prop_assert_eq!(run_as(&mut ix, t, Mode::FullText, &f, true, 0, 200), reference(&es, t, Mode::FullText, &f, true, 0, 200));
+                for unique in [false, true] {
+                    let ask = q(t, Mode::FullText, &f).unique(unique).page(0, 200);
+                    prop_assert_eq!(run(&mut ix, ask), reference(&es, ask));
+                }
             }
         }
 
@@ -1123,8 +1138,8 @@ mod tests {
                 }
                 let mode = [Mode::Prefix, Mode::FullText, Mode::Fuzzy][mode];
                 let f = Filters { exit, include_deleted: cut == 1, ..Default::default() };
-                let got = run_as(&mut ix, &text, mode, &f, unique, offset, 5);
-                prop_assert_eq!(got, reference(&es, &text, mode, &f, unique, offset, 5), "{:?} {:?} {}", text, mode, unique);
+                let ask = q(&text, mode, &f).unique(unique).page(offset, 5);
+                prop_assert_eq!(run(&mut ix, ask), reference(&es, ask), "{:?} {:?} {}", text, mode, unique);
             }
         }
     }

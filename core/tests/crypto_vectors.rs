@@ -15,40 +15,14 @@ use terrapin_core::crypto::{
 };
 use terrapin_core::random::{Entropy, EntropyError};
 use terrapin_core::record::{
-    DecryptedData, EncryptedData, Host, HostId, Record, RecordId, Tag, Version,
+    DecryptedData, EncryptedData, Host, HostId, Record, RecordId, SeriesKey, Tag, Version,
 };
 
 // ---------------------------------------------------------------- helpers
 
-fn hex(s: &str) -> Vec<u8> {
-    s.as_bytes()
-        .chunks(2)
-        .map(|pair| {
-            let pair = std::str::from_utf8(pair).expect("ascii");
-            assert_eq!(pair.len(), 2, "odd hex length");
-            u8::from_str_radix(pair, 16).expect("hex")
-        })
-        .collect()
-}
-
-fn key_from_hex(s: &str) -> Key {
-    Key::from_slice(&hex(s)).expect("32-byte key")
-}
-
-fn nonce_from_hex(s: &str) -> [u8; 32] {
-    hex(s).try_into().expect("32-byte nonce")
-}
-
-fn load(name: &str) -> Vec<Value> {
-    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("vector file");
-    let v: Value = serde_json::from_str(&text).expect("vector JSON");
-    v["tests"].as_array().expect("tests array").clone()
-}
-
-fn s<'a>(t: &'a Value, field: &str) -> &'a str {
-    t[field].as_str().unwrap_or("")
-}
+#[path = "support/vectors.rs"]
+mod vectors;
+use vectors::{golden, key_from_hex, s, GOLDEN_CEK};
 
 /// Deterministic "entropy" for tests: a counter stream.
 struct Counter(u8);
@@ -72,83 +46,30 @@ impl Entropy for Broken {
 }
 
 fn record(tag: Tag, idx: u64, data: Vec<u8>) -> Record<DecryptedData> {
-    Record {
-        id: RecordId(Uuid::from_u128(0x0190_a4f0_0000_7000_8000_0000_0000_0001)),
+    let series = SeriesKey::new(HostId(Uuid::from_u128(0xabcdef)), tag);
+    let id = RecordId(Uuid::from_u128(0x0190_a4f0_0000_7000_8000_0000_0000_0001));
+    Record::at(
+        &series,
         idx,
-        host: Host::new(HostId(Uuid::from_u128(0xabcdef))),
-        timestamp: 1_700_000_000_000_000_000,
-        version: Version::V1,
-        tag,
-        data: DecryptedData(data),
-    }
+        id,
+        1_700_000_000_000_000_000,
+        Version::V1,
+        data,
+    )
 }
 
 // ---------------------------------------------------------------- official vectors
 
 #[test]
 fn paseto_v4_local_vectors() {
-    let mut ran = 0;
-    for t in load("v4.json") {
-        let name = s(&t, "name");
-        let token = s(&t, "token");
-        let is_local = token.starts_with("v4.local.") || t.get("key").is_some();
-        if !is_local {
-            continue; // v4.public signing vectors
-        }
-        ran += 1;
-        let footer = s(&t, "footer").as_bytes();
-        let ia = s(&t, "implicit-assertion").as_bytes();
-        let expect_fail = t["expect-fail"].as_bool().expect("expect-fail");
-
-        let Some(key) = t.get("key").and_then(Value::as_str).map(key_from_hex) else {
-            // 4-F-1: a v4.local token whose "key" is an Ed25519 key pair; implementations must
-            // refuse to use an asymmetric key for v4.local. Our API has no asymmetric key type:
-            // the only way in is `Key::from_slice`, which refuses the 64-byte secret key. (The
-            // token was in fact made with the 32 public-key bytes used as a symmetric key, so
-            // only typing, not cryptography, can reject it.)
-            assert!(expect_fail, "{name}");
-            assert_eq!(
-                Key::from_slice(&hex(s(&t, "secret-key"))).err(),
-                Some(KeyError::WrongLength { len: 64 }),
-                "{name}"
-            );
-            continue;
-        };
-
-        if expect_fail {
-            let got = paseto::decrypt(&key, token, footer, ia);
-            assert!(got.is_err(), "{name}: must fail, got {got:?}");
-        } else {
-            let payload = s(&t, "payload").as_bytes();
-            let nonce = nonce_from_hex(s(&t, "nonce"));
-            assert_eq!(
-                paseto::encrypt(&key, &nonce, payload, footer, ia),
-                token,
-                "{name}: encrypt"
-            );
-            assert_eq!(
-                paseto::decrypt(&key, token, footer, ia).as_deref(),
-                Ok(payload),
-                "{name}: decrypt"
-            );
-            // Changing the implicit assertion must break authentication.
-            let mut other_ia = ia.to_vec();
-            other_ia.push(b'!');
-            assert_eq!(
-                paseto::decrypt(&key, token, footer, &other_ia),
-                Err(PasetoError::Authentication),
-                "{name}: other implicit assertion"
-            );
-        }
-    }
-    assert_eq!(ran, 14, "4-E-1..9 and 4-F-1..5");
+    assert_eq!(vectors::paseto_v4_local(), 14, "4-E-1..9 and 4-F-1..5");
 }
 
 #[test]
 fn paseto_specific_failures_are_named() {
     let key = key_from_hex("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
     let by_name = |n: &str| {
-        load("v4.json")
+        vectors::tests(vectors::V4)
             .into_iter()
             .find(|t| s(t, "name") == n)
             .expect("vector")
@@ -186,26 +107,7 @@ fn paseto_specific_failures_are_named() {
 
 #[test]
 fn paserk_pie_vectors() {
-    let tests = load("k4.local-wrap.pie.json");
-    assert_eq!(tests.len(), 4);
-    for t in tests {
-        let name = s(&t, "name");
-        let wk = key_from_hex(s(&t, "wrapping-key"));
-        let paserk = s(&t, "paserk");
-        if t["expect-fail"].as_bool().expect("expect-fail") {
-            let got = pie::unwrap(paserk, &wk);
-            assert!(got.is_err(), "{name}: must fail");
-            continue;
-        }
-        let expected = key_from_hex(s(&t, "unwrapped"));
-        assert_eq!(pie::unwrap(paserk, &wk), Ok(expected.clone()), "{name}");
-        // Re-wrapping with the vector's own nonce (bytes 32..64) must give the same string.
-        let body = URL_SAFE_NO_PAD
-            .decode(paserk.strip_prefix(pie::HEADER).expect("header"))
-            .expect("b64");
-        let nonce: [u8; 32] = body[32..64].try_into().expect("nonce");
-        assert_eq!(pie::wrap(&expected, &wk, &nonce), paserk, "{name}: wrap");
-    }
+    assert_eq!(vectors::paserk_pie(), 4);
     let wk = key_from_hex("707172737475767778797a7b7c7d7e7f808182838485868788898a8b8c8d8e8f");
     let fail1 = "k4.local-wrap.pie.cy-Mu6zSfhu6q0_XdAM9p1zre_joUWjreSjHgisVNh-oHaNarN4_c7xuSyaHwqEDxF7lTbfNplBGU7wTeUyt__hZyj1J38NdNxVwuXamJY3QhRE-kWYA9_16xUtGwCQY";
     assert_eq!(pie::unwrap(fail1, &wk), Err(PieError::Authentication));
@@ -221,47 +123,10 @@ fn paserk_pie_vectors() {
 
 #[test]
 fn paserk_lid_vectors() {
-    let tests = load("k4.lid.json");
-    assert_eq!(tests.len(), 4);
-    for t in tests {
-        let name = s(&t, "name");
-        if t["expect-fail"].as_bool().expect("expect-fail") {
-            // A key that is not 32 bytes cannot even be built, so it has no id.
-            assert!(
-                matches!(
-                    Key::from_slice(&hex(s(&t, "key"))),
-                    Err(KeyError::WrongLength { len: 31 })
-                ),
-                "{name}"
-            );
-            continue;
-        }
-        let key = key_from_hex(s(&t, "key"));
-        assert_eq!(pie::lid(&key), s(&t, "paserk"), "{name}");
-        assert_eq!(key.id(), s(&t, "paserk"), "{name}");
-    }
+    assert_eq!(vectors::paserk_lid(), 4);
 }
 
 // ---------------------------------------------------------------- Atuin fixtures
-
-const GOLDEN_TOKEN: &str = "v4.local.cSFhI9n30MfwkZrRAt-YAoxp6DrAMMybmLury7svdFMkapmxQmLQaRzqCfIdanPaQ55VbJjGjqwjst2AnLiBQE9cAQAyH69u2HVHrkaKv7rGtQ";
-const GOLDEN_CEK: &str = r#"{"wpk":"k4.local-wrap.pie.8xXPgrNyliEUy_PnbM3S88Yk8tQQA0HN2o6jyUkGHK5duUEfW-zSCI1kSYRpyPESCK7-5822hPzRAbyZXPRVAbCkoLqqwPJ8_oi8clKEr6u8nJuIQQLHVClvYJmZyZIu","kid":"k4.lid.2LzCmxDtbwu2tK5T1X1VLEth8umaI9vbKgTDkkt7ARR0"}"#;
-
-/// Atuin 18.24.4 `atuin-domain` record tests, `decrypts_frozen_record_blob`.
-fn golden() -> Record<EncryptedData> {
-    Record {
-        id: RecordId(Uuid::from_u128(1)),
-        idx: 7,
-        host: Host::new(HostId(Uuid::from_u128(2))),
-        timestamp: 1_687_244_806_000_000,
-        version: Version::V1,
-        tag: Tag::History,
-        data: EncryptedData {
-            data: GOLDEN_TOKEN.to_owned(),
-            content_encryption_key: GOLDEN_CEK.to_owned(),
-        },
-    }
-}
 
 #[test]
 fn atuin_frozen_record_decrypts() {
@@ -677,6 +542,19 @@ fn flipped_token_bytes_fail_authentication() {
     }
 }
 
+/// `r` with its content key given as `wpk` (wrapped key) and `kid` (key id).
+fn with_cek(r: &Record<EncryptedData>, wpk: &str, kid: &str) -> Record<EncryptedData> {
+    let mut r = r.clone();
+    r.data.content_encryption_key = format!(r#"{{"wpk":"{wpk}","kid":"{kid}"}}"#);
+    r
+}
+
+/// Both the cheap key check and decrypting refuse `r` under `key` with `err`.
+fn refused(r: &Record<EncryptedData>, key: &Key, err: CryptoError) {
+    assert_eq!(check_key(r, key), Err(err.clone()));
+    assert_eq!(decrypt_record(r, key), Err(err));
+}
+
 #[test]
 fn flipped_wpk_bytes_are_named() {
     let (key, enc) = encrypted();
@@ -684,19 +562,8 @@ fn flipped_wpk_bytes_are_named() {
     let wpk = v["wpk"].as_str().unwrap();
     let kid = v["kid"].as_str().unwrap();
     for at in [0, 40, 95] {
-        let mut r = enc.clone();
-        r.data.content_encryption_key = format!(
-            r#"{{"wpk":"{}","kid":"{kid}"}}"#,
-            flip_b64(wpk, pie::HEADER, at)
-        );
-        assert_eq!(
-            decrypt_record(&r, &key),
-            Err(CryptoError::WrappedKeyTampered { id: r.id })
-        );
-        assert_eq!(
-            check_key(&r, &key),
-            Err(CryptoError::WrappedKeyTampered { id: r.id })
-        );
+        let r = with_cek(&enc, &flip_b64(wpk, pie::HEADER, at), kid);
+        refused(&r, &key, CryptoError::WrappedKeyTampered { id: r.id });
     }
 }
 
@@ -709,21 +576,12 @@ fn wrong_key_is_named() {
         record_kid: key.id().to_owned(),
         given_kid: wrong.id().to_owned(),
     };
-    assert_eq!(decrypt_record(&enc, &wrong), Err(expected.clone()));
-    assert_eq!(check_key(&enc, &wrong), Err(expected));
+    refused(&enc, &wrong, expected);
 
     // A forged kid that names the wrong key: the wrapped key does not authenticate.
     let v: Value = serde_json::from_str(&enc.data.content_encryption_key).unwrap();
-    let mut r = enc.clone();
-    r.data.content_encryption_key = format!(
-        r#"{{"wpk":{},"kid":"{}"}}"#,
-        v["wpk"],
-        wrong.id().to_owned()
-    );
-    assert_eq!(
-        check_key(&r, &wrong),
-        Err(CryptoError::WrappedKeyTampered { id: r.id })
-    );
+    let r = with_cek(&enc, v["wpk"].as_str().unwrap(), wrong.id());
+    refused(&r, &wrong, CryptoError::WrappedKeyTampered { id: r.id });
 }
 
 #[test]

@@ -103,10 +103,19 @@ fn wrong_key_is_caught_before_any_upload() {
     );
 }
 
-/// A remote that fails every call after a budget runs out: a connection cut at any point.
-struct Flaky<'a> {
-    inner: &'a MemoryStore,
-    budget: Cell<u32>,
+/// The in-memory server with something wrong with it; each field set changes its answers.
+#[derive(Default)]
+struct Tampered {
+    inner: MemoryStore,
+    /// Calls left before every call fails (a connection cut at any point); then pushes of an
+    /// odd number of records land, but their answer is lost.
+    budget: Cell<Option<u32>>,
+    /// Pages of this series come back in reverse order.
+    garbled: Option<SeriesKey>,
+    /// The status claims these last idx: more than the server holds (holes at the end).
+    tips: Status,
+    /// Every page capped at this many records, as a server with a smaller page size.
+    cap: Option<u64>,
 }
 
 /// The error a cut connection gives (any error will do).
@@ -114,23 +123,28 @@ fn cut() -> MemoryError {
     MemoryError::Push(PushError::NotAnArray)
 }
 
-impl Flaky<'_> {
+impl Tampered {
     fn spend(&self) -> Result<(), MemoryError> {
         match self.budget.get() {
-            0 => Err(cut()),
-            n => {
-                self.budget.set(n - 1);
+            Some(0) => Err(cut()),
+            Some(n) => {
+                self.budget.set(Some(n - 1));
                 Ok(())
             }
+            None => Ok(()),
         }
     }
 }
 
-impl Remote for Flaky<'_> {
+impl Remote for Tampered {
     type Error = MemoryError;
     async fn status(&self) -> Result<Status, MemoryError> {
         self.spend()?;
-        Remote::status(self.inner).await
+        let mut st = Remote::status(&self.inner).await?;
+        for (s, i) in self.tips.iter() {
+            st.bump(s, i);
+        }
+        Ok(st)
     }
     async fn next(
         &self,
@@ -139,13 +153,17 @@ impl Remote for Flaky<'_> {
         count: u64,
     ) -> Result<Vec<EncRecord>, MemoryError> {
         self.spend()?;
-        self.inner.next(s, start, count).await
+        let count = self.cap.map_or(count, |cap| count.min(cap));
+        let mut v = self.inner.next(s, start, count).await?;
+        if self.garbled.as_ref() == Some(s) {
+            v.reverse();
+        }
+        Ok(v)
     }
     async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
         self.spend()?;
         self.inner.push(r).await?;
-        // The push landed but the answer is lost half of the time.
-        if r.len() % 2 == 1 {
+        if self.budget.get().is_some() && r.len() % 2 == 1 {
             return Err(cut());
         }
         Ok(())
@@ -155,7 +173,8 @@ impl Remote for Flaky<'_> {
 #[test]
 fn cut_off_syncs_resume_without_loss_or_duplicates() {
     let k = key(3);
-    let server = MemoryStore::new();
+    let flaky = Tampered::default();
+    let server = &flaky.inner;
     let other = records(&k, 7, "history", 333);
     server.insert(&other).unwrap();
     let local = MemoryStore::new();
@@ -163,14 +182,10 @@ fn cut_off_syncs_resume_without_loss_or_duplicates() {
     local.insert(&mine).unwrap();
 
     for budget in [0, 1, 2, 3, 5, 8] {
-        let flaky = Flaky {
-            inner: &server,
-            budget: Cell::new(budget),
-        };
+        flaky.budget.set(Some(budget));
         let _ = run(sync::sync(&local, &flaky, &k, 50, |_| {}));
     }
-    let done = run(sync::sync(&local, &server, &k, 50, |_| {})).unwrap();
-    let _ = done;
+    run(sync::sync(&local, server, &k, 50, |_| {})).unwrap();
     let mut want = other.clone();
     want.extend(mine);
     want.sort_by_key(|r| (r.series(), r.idx));
@@ -180,45 +195,17 @@ fn cut_off_syncs_resume_without_loss_or_duplicates() {
     assert_eq!(server.all().len(), want.len());
     assert_eq!(
         run(LocalStore::status(&local)).unwrap(),
-        run(Remote::status(&server)).unwrap()
+        run(Remote::status(server)).unwrap()
     );
-}
-
-/// A remote that answers pages with records of another series or out of order from `bad`.
-struct Garbled {
-    inner: MemoryStore,
-    bad: SeriesKey,
-}
-
-impl Remote for Garbled {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
-        Remote::status(&self.inner).await
-    }
-    async fn next(
-        &self,
-        s: &SeriesKey,
-        start: RecordIdx,
-        count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
-        let mut v = self.inner.next(s, start, count).await?;
-        if *s == self.bad {
-            v.reverse();
-        }
-        Ok(v)
-    }
-    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
-        self.inner.push(r).await
-    }
 }
 
 #[test]
 fn a_garbled_page_stops_its_series_only() {
     let k = key(4);
     let bad = SeriesKey::new(HostId(Uuid::from_u128(5)), Tag::Kv);
-    let remote = Garbled {
-        inner: MemoryStore::new(),
-        bad: bad.clone(),
+    let remote = Tampered {
+        garbled: Some(bad.clone()),
+        ..Tampered::default()
     };
     let good = records(&k, 6, "kv", 10);
     remote.inner.insert(&records(&k, 5, "kv", 10)).unwrap();
@@ -238,34 +225,6 @@ fn a_garbled_page_stops_its_series_only() {
         }]
     );
     assert!(local.all() == good, "only the good series is stored");
-}
-
-/// A remote that claims more than it holds: its status raises some series (a hole at the end).
-struct Claims {
-    inner: MemoryStore,
-    tips: Status,
-}
-
-impl Remote for Claims {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
-        let mut st = Remote::status(&self.inner).await?;
-        for (s, i) in self.tips.iter() {
-            st.bump(s, i);
-        }
-        Ok(st)
-    }
-    async fn next(
-        &self,
-        s: &SeriesKey,
-        start: RecordIdx,
-        count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
-        self.inner.next(s, start, count).await
-    }
-    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
-        self.inner.push(r).await
-    }
 }
 
 fn sk(host: u128, tag: &str) -> SeriesKey {
@@ -293,9 +252,9 @@ fn holes_at_start_middle_and_end_are_stepped_over_reported_and_filled_later() {
     .map(|((h, t), n)| ((h, t), records(&k, h, t, n)))
     .collect();
     let full = |host: u128, tag: &'static str, n: usize| made[&(host, tag)][..n].to_vec();
-    let remote = Claims {
-        inner: MemoryStore::new(),
+    let remote = Tampered {
         tips: [(sk(3, "history"), 99)].into_iter().collect(),
+        ..Tampered::default()
     };
     // Damaged: host 1 history lacks 0..=4 (start); host 2 history lacks 40..=59 and 70
     // (middle); host 3 history holds 0..=89 but the server says 99 (end).
@@ -520,9 +479,9 @@ fn nothing_readable_to_check_the_key_against_is_named_and_uploads_nothing() {
     for r in &mut garbled {
         r.data.content_encryption_key = "{}".into();
     }
-    let remote = Claims {
-        inner: MemoryStore::new(),
+    let remote = Tampered {
         tips: [(sk(1, "kv"), 9)].into_iter().collect(),
+        ..Tampered::default()
     };
     remote.inner.insert(&garbled).unwrap();
     let local = MemoryStore::new();
@@ -560,36 +519,18 @@ fn a_local_hole_stops_the_upload_at_the_hole() {
     );
 }
 
-/// A remote that caps every answer at 7 records, as a server with a smaller page size does.
-struct Capped(MemoryStore);
-
-impl Remote for Capped {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
-        Remote::status(&self.0).await
-    }
-    async fn next(
-        &self,
-        s: &SeriesKey,
-        start: RecordIdx,
-        count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
-        self.0.next(s, start, count.min(7)).await
-    }
-    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
-        self.0.push(r).await
-    }
-}
-
 #[test]
 fn short_pages_from_the_server_are_followed_up() {
     let k = key(5);
-    let remote = Capped(MemoryStore::new());
-    remote.0.insert(&records(&k, 5, "history", 45)).unwrap();
+    let remote = Tampered {
+        cap: Some(7),
+        ..Tampered::default()
+    };
+    remote.inner.insert(&records(&k, 5, "history", 45)).unwrap();
     let local = MemoryStore::new();
     let r = run(sync::sync(&local, &remote, &k, 20, |_| {})).unwrap();
     assert_eq!(r.downloaded, 45);
-    assert_eq!(local.all(), remote.0.all());
+    assert_eq!(local.all(), remote.inner.all());
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {

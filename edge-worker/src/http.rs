@@ -155,6 +155,15 @@ pub fn require_json(req: &Request) -> Result<(), ApiError> {
 const DRAIN_MAX: usize = 64 * 1024 * 1024;
 
 /// Reads and drops a request's body (bounded by [`DRAIN_MAX`]) before an error answer.
+/// `result`, with the request's body read and dropped first when it is a refusal: a body left
+/// unread can cost the client its connection, and with it the next request (docs/PROTOCOL.md §2).
+pub async fn drained<T>(req: &mut Request, result: Result<T, ApiError>) -> Result<T, ApiError> {
+    if result.is_err() {
+        discard(req).await;
+    }
+    result
+}
+
 pub async fn discard(req: &mut Request) {
     if declared_length(req).is_some_and(|len| len > DRAIN_MAX) {
         return;
@@ -219,7 +228,8 @@ pub async fn body_js(req: &mut Request, max: usize) -> Result<JsValue, ApiError>
 /// Reads and decodes a small JSON body (account routes): typed JSON only, decoded strictly
 /// (objects only, no repeated keys).
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
-    require_json(req)?;
+    let json = require_json(req);
+    drained(req, json).await?;
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
     strict::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }

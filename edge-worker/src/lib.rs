@@ -85,7 +85,7 @@ fn router(cfg: Config) -> Router<'static, Config> {
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cfg = Config::from_env(&env);
     let origin = http::allowed_origin(&req, &cfg);
     if req.method() == Method::Options {
@@ -98,7 +98,10 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         (false, None)
     };
     let resp = match refused {
-        Some(resp) => resp,
+        Some(resp) => {
+            http::discard(&mut req).await;
+            resp
+        }
         None => match router(cfg).run(req, env).await {
             Ok(resp) if http::is_router_fallback(&resp) => match resp.status_code() {
                 405 => error_response(405, "method not allowed"),

@@ -23,7 +23,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { cliAccount, cliLogin, freePort, historyCount, startAtuinServer, stopChild, waitUp, writeBashHistory } from "../atuin-host.mjs";
+import { cliAccount, cliLogin, freePort, groupCpu, historyCount, startAtuinServer, stopChild, waitUp, writeBashHistory } from "../atuin-host.mjs";
 import { Api, series, username, uuid } from "../edge/client.mjs";
 
 const run = promisify(execFile);
@@ -85,7 +85,10 @@ async function startTerrapin(pageSize) {
     visit(persist);
     return Math.max(0, ...Object.values(sizes));
   };
-  return { url, rows, storeBytes, name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stopChild(child) };
+  return {
+    url, rows, storeBytes, cpu: () => groupCpu(child),
+    name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stopChild(child),
+  };
 }
 
 const histfile = path.join(scratch, "bash_history");
@@ -97,16 +100,20 @@ async function cliRound(server) {
   const mark = () => server.rows?.length ?? 0;
   const sum = (from, to, key) => server.rows?.slice(from, to).reduce((s, r) => s + r[key], 0);
   let at = mark();
+  let c = server.cpu();
   const { seconds: push, cpu: pushCpu } = await account.host.atuinTimed("sync");
+  const pushServerCpu = server.cpu() - c;
   const pushWritten = sum(at, mark(), "written");
   const bytes = server.storeBytes?.();
   const b = await cliLogin(server.url, scratch, account);
   at = mark();
+  c = server.cpu();
   const { seconds: pull, cpu: pullCpu } = await b.atuinTimed("sync");
+  const pullServerCpu = server.cpu() - c;
   const pullRead = sum(at, mark(), "read");
   const got = await historyCount(b);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
-  return { push, pull, pushCpu, pullCpu, pushWritten, pullRead, bytes };
+  return { push, pull, pushCpu, pullCpu, pushServerCpu, pullServerCpu, pushWritten, pullRead, bytes };
 }
 
 async function cliBench() {
@@ -134,7 +141,8 @@ async function cliBench() {
       const line = (name, xs) =>
         `  ${name.padEnd(30)} push ${median(xs.map((x) => x.push)).toFixed(2)} s (${spread(xs.map((x) => x.push))})` +
         `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})` +
-        `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s]`;
+        `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s;` +
+        ` server CPU: push ${median(xs.map((x) => x.pushServerCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullServerCpu)).toFixed(2)} s]`;
       console.log(`terrapin advertising page size ${advertised}:`);
       if (anchor) console.log(line(anchor.name, res[anchor.name]));
       console.log(line(terrapin.name, t));

@@ -1,19 +1,13 @@
 // Black-box tests of the account routes, headers, errors, capabilities and CORS of the real
 // worker (workerd + local D1).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { configVars, startWorker } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { configVars, startWorker, workerSuite } from "./harness.mjs";
 import { Api, record, username, uuid } from "./client.mjs";
 
 const ALLOWED = "https://app.example.test";
-let worker;
-let api;
-
-before(async () => {
-  worker = await startWorker({ CORS_ORIGINS: `${ALLOWED},https://other.example.test` });
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+const suite = workerSuite({ CORS_ORIGINS: `${ALLOWED},https://other.example.test` });
+const { api } = suite;
 
 const isJsonError = (r, status) => {
   assert.equal(r.status, status, r.text);
@@ -164,6 +158,17 @@ describe("accounts", () => {
     }
   });
 
+  test("a request refused before its body is read leaves the connection usable", async () => {
+    // The same keep-alive connection carries the next request; an unread body used to cost it.
+    for (const [m, p] of [["PATCH", "/account/password"], ["DELETE", "/account"], ["POST", "/api/v0/record"], ["POST", "/admin/users"]]) {
+      for (let i = 0; i < 20; i++) {
+        const refused = await api.req(m, p, { token: "bogus", body: { password: "x".repeat(2000) } });
+        assert.ok([403, 404].includes(refused.status), `${m} ${p}: ${refused.status}`);
+        assert.equal((await api.req("GET", "/api/v0/capabilities")).status, 200, `after ${m} ${p}`);
+      }
+    }
+  });
+
   test("change password", async () => {
     const name = username("chpw");
     const token = await api.register(name, "old-pw");
@@ -236,7 +241,7 @@ describe("CORS", () => {
     assert.equal(err.headers.get("access-control-allow-origin"), ALLOWED);
     const evil = await api.req("GET", "/api/v0/me", { token, headers: { Origin: "https://evil.test" } });
     assert.equal(evil.headers.get("access-control-allow-origin"), null);
-    const same = await api.req("GET", "/", { headers: { Origin: worker.url } });
-    assert.equal(same.headers.get("access-control-allow-origin"), worker.url);
+    const same = await api.req("GET", "/", { headers: { Origin: suite.worker.url } });
+    assert.equal(same.headers.get("access-control-allow-origin"), suite.worker.url);
   });
 });

@@ -1,21 +1,15 @@
 // Many accounts on one deployment: 1,000 users, each with records in its own store. Every
 // status is that user's own, and no user reads another's records.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startWorker } from "./harness.mjs";
-import { Api, series, username, uuid } from "./client.mjs";
+import { test } from "node:test";
+import { workerSuite } from "./harness.mjs";
+import { series, username, uuid } from "./client.mjs";
 
 const USERS = 1000;
 const PARALLEL = 16;
-let worker;
-let api;
-
-before(async () => {
-  // Registration hashes passwords: keep that cheap here, it is not what is tested.
-  worker = await startWorker({ PBKDF2_ITERATIONS: "1000" });
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+// Registration hashes passwords: keep that cheap here, it is not what is tested.
+const suite = workerSuite({ PBKDF2_ITERATIONS: "1000" });
+const { api } = suite;
 
 /** Runs `fn(i)` for i in 0..n with at most `width` in flight. */
 async function pool(n, width, fn) {
@@ -51,7 +45,7 @@ test(`${USERS} users: each status is its own, no records cross accounts`, { time
     const mine = await api.next(u.token, { host: u.host, tag: "history", count: 100 });
     assert.deepEqual(mine.json.map((r) => r.idx), [...Array(u.last + 1).keys()]);
   });
-  const d1 = await worker.d1();
+  const d1 = await suite.worker.d1();
   const { n, stores } = await d1.prepare("SELECT count(*) AS n, count(DISTINCT store_id) AS stores FROM users").first();
   assert.ok(n >= USERS);
   assert.equal(stores, n, "every account has a store of its own");

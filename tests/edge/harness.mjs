@@ -7,7 +7,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { createInterface } from "node:readline";
+import { after, before } from "node:test";
 import { Miniflare } from "miniflare";
+import { configVars, miniflareOptions } from "../../edge-worker/miniflare.mjs";
+import { Api } from "./client.mjs";
+
+export { configVars };
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const root = path.resolve(here, "../..");
@@ -57,38 +62,6 @@ export function ensureBuilt() {
   }
 }
 
-/** The `[vars]` of wrangler.toml. */
-export function configVars() {
-  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
-  const vars = {};
-  const block = (toml.split("[vars]")[1] ?? "").split(/^\[/m)[0];
-  for (const line of block.split("\n")) {
-    const m = line.match(/^\s*([A-Z_]+)\s*=\s*"([^"]*)"/);
-    if (m) vars[m[1]] = m[2];
-  }
-  return vars;
-}
-
-/** The `[[ratelimits]]` of wrangler.toml, as Miniflare takes them. */
-function rateLimits() {
-  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
-  const out = {};
-  for (const block of toml.split("[[ratelimits]]").slice(1)) {
-    const name = block.match(/name\s*=\s*"([^"]+)"/)?.[1];
-    const limit = block.match(/limit\s*=\s*(\d+)/)?.[1];
-    const period = block.match(/period\s*=\s*(\d+)/)?.[1];
-    if (name && limit && period) out[name] = { simple: { limit: Number(limit), period: Number(period) } };
-  }
-  return out;
-}
-
-function databaseId() {
-  const toml = readFileSync(path.join(edgeDir, "wrangler.toml"), "utf8");
-  const m = toml.match(/database_id\s*=\s*"([^"]+)"/);
-  if (!m) throw new Error("no database_id in wrangler.toml");
-  return m[1];
-}
-
 /** Applies the D1 migrations of `migrationsDir` (default: the worker's own) to `persist`. */
 export function applyMigrations(persist, migrationsDir) {
   let config = path.join(edgeDir, "wrangler.toml");
@@ -118,21 +91,8 @@ export async function startWorker(vars = {}, { persist: keep, port = 0 } = {}) {
   ensureBuilt();
   const persist = keep ?? mkdtempSync(path.join(tmpdir(), "terrapin-edge-test-"));
   applyMigrations(persist);
-  const baseVars = configVars();
   const mf = new Miniflare({
-    host: "127.0.0.1",
-    port,
-    modules: true,
-    scriptPath: path.join(edgeDir, "build", "index.js"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"], fallthrough: true }],
-    compatibilityDate: "2025-09-01",
-    d1Databases: { DB: databaseId() },
-    d1Persist: path.join(persist, "v3", "d1"),
-    // As wrangler.toml: each account's records in a SQLite-backed Durable Object.
-    durableObjects: { USER_STORE: { className: "UserStore", useSQLite: true } },
-    ratelimits: rateLimits(),
-    durableObjectsPersist: path.join(persist, "v3", "do"),
-    bindings: { ...baseVars, ...vars },
+    ...miniflareOptions({ persist, vars, port }),
     // workerd reports clients that hang up early (atuin exits with a request in flight) as
     // "Broken pipe" with a stack; keep everything else.
     handleRuntimeStdio(stdout, stderr) {
@@ -171,4 +131,20 @@ export async function startWorker(vars = {}, { persist: keep, port = 0 } = {}) {
       if (!keep) rmSync(persist, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The test file's worker: started with `vars` before its tests (then `seed(api)` runs, if
+ * given), stopped after them. `api` talks to it from the start; `worker` (startWorker's
+ * handle) is set once the tests run.
+ */
+export function workerSuite(vars = {}, seed = async () => {}) {
+  const suite = { worker: undefined, api: new Api(undefined) };
+  before(async () => {
+    suite.worker = await startWorker(vars);
+    suite.api.url = suite.worker.url;
+    await seed(suite.api);
+  });
+  after(async () => suite.worker?.dispose());
+  return suite;
 }

@@ -4,26 +4,20 @@
 // idx after every push that stored something (statuses only, never records, never to another
 // account), and sockets of ended sessions closed.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { fetch } from "miniflare";
-import { startWorker } from "./harness.mjs";
-import { Api, series, username, uuid } from "./client.mjs";
+import { workerSuite } from "./harness.mjs";
+import { series, username, uuid } from "./client.mjs";
 
-let worker;
-let api;
-
-before(async () => {
-  worker = await startWorker();
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+const suite = workerSuite();
+const { api } = suite;
 
 /** Opens the live socket; `token` goes in the subprotocol unless `headers` say otherwise. */
 async function live(token, { protocols, headers = {} } = {}) {
   const h = { Upgrade: "websocket", ...headers };
   const offered = protocols ?? (token ? ["terrapin.live.v1", `terrapin.token.${token}`] : ["terrapin.live.v1"]);
   if (offered.length) h["Sec-WebSocket-Protocol"] = offered.join(", ");
-  const res = await fetch(`${worker.url}/api/v0/live`, { headers: h });
+  const res = await fetch(`${suite.worker.url}/api/v0/live`, { headers: h });
   if (res.status !== 101) return { status: res.status, json: JSON.parse((await res.text()) || "null") };
   const ws = res.webSocket;
   const messages = [];

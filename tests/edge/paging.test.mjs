@@ -1,20 +1,16 @@
 // `next` pages through 10k records with no gap and no duplicate, both serially (following the
 // last idx) and the way atuin 18.24 downloads: fixed-width pages fetched in parallel.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { startWorker } from "./harness.mjs";
-import { Api, series, username, uuid } from "./client.mjs";
+import { test } from "node:test";
+import { workerSuite } from "./harness.mjs";
+import { series, username, uuid } from "./client.mjs";
 
 const TOTAL = 10_000;
-let worker;
-let api;
 let token;
 let host;
 let pushed;
 
-before(async () => {
-  worker = await startWorker();
-  api = new Api(worker.url);
+const { api } = workerSuite({}, async (api) => {
   token = await api.register(username("pager"));
   host = uuid();
   pushed = series(host, "history", 0, TOTAL - 1);
@@ -25,7 +21,6 @@ before(async () => {
     assert.equal(r.status, 200, r.text);
   }
 });
-after(async () => worker?.dispose());
 
 function checkComplete(records) {
   assert.equal(records.length, TOTAL);

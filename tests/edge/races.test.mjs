@@ -2,26 +2,20 @@
 // each other, store deletes and account deletes. Each account's store runs one request at a
 // time, so every check and write of a push happens with nothing in between.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { startWorker } from "./harness.mjs";
-import { Api, record, series, username, uuid } from "./client.mjs";
+import { describe, test } from "node:test";
+import { workerSuite } from "./harness.mjs";
+import { record, series, username, uuid } from "./client.mjs";
 
-let worker;
-let api;
-
-before(async () => {
-  // Cheap password hashes: this file makes many logins.
-  worker = await startWorker({ PBKDF2_ITERATIONS: "1000", LOGIN_MAX_FAILURES: "1000" });
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+// Cheap password hashes: this file makes many logins.
+const suite = workerSuite({ PBKDF2_ITERATIONS: "1000", LOGIN_MAX_FAILURES: "1000" });
+const { api } = suite;
 
 const no5xx = (answers) => {
   for (const r of answers) assert.ok(r.status < 500, `${r.status} ${r.text}`);
 };
 
 async function storeIdOf(name) {
-  const row = await (await worker.d1()).prepare("SELECT store_id FROM users WHERE username = ?1").bind(name).first();
+  const row = await (await suite.worker.d1()).prepare("SELECT store_id FROM users WHERE username = ?1").bind(name).first();
   return row.store_id;
 }
 
@@ -89,7 +83,7 @@ describe("races", () => {
       no5xx(answers);
       assert.equal((await del).status, 200, (await del).text);
       // nothing in D1
-      const d1 = await worker.d1();
+      const d1 = await suite.worker.d1();
       for (const [table, where, arg] of [
         ["users", "username = ?1", name],
         ["sessions", "user_id NOT IN (SELECT id FROM users)", undefined],
@@ -102,11 +96,11 @@ describe("races", () => {
         assert.equal(n, 0, `${table} still holds rows of ${name}`);
       }
       // nothing in the store, which refuses anything later
-      const stats = await worker.store(storeId, "/stats");
+      const stats = await suite.worker.store(storeId, "/stats");
       assert.deepEqual([stats.json.closed, stats.json.pages, stats.json.records], [true, 0, 0]);
-      const late = await worker.store(storeId, "/push", { method: "POST", body: JSON.stringify(series(host, "history", 500, 501)) });
+      const late = await suite.worker.store(storeId, "/push", { method: "POST", body: JSON.stringify(series(host, "history", 500, 501)) });
       assert.equal(late.status, 403);
-      assert.equal((await worker.store(storeId, "/stats")).json.records, 0);
+      assert.equal((await suite.worker.store(storeId, "/stats")).json.records, 0);
       // every session of the user is gone
       assert.equal((await api.status(token)).status, 403);
       for (const l of logins) {

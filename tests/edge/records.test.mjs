@@ -1,18 +1,12 @@
 // Black-box tests of the record routes of the real worker (workerd + local D1): push rules,
 // idempotence, conflicts, refusals that store nothing, isolation, status, next, store delete.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { configVars, startWorker } from "./harness.mjs";
-import { Api, record, series, username, uuid } from "./client.mjs";
+import { describe, test } from "node:test";
+import { configVars, workerSuite } from "./harness.mjs";
+import { record, series, username, uuid } from "./client.mjs";
 
-let worker;
-let api;
-
-before(async () => {
-  worker = await startWorker();
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+const suite = workerSuite();
+const { api } = suite;
 
 const ok = (r) => assert.equal(r.status, 200, r.text);
 const refused = (r, status, pattern) => {
@@ -191,7 +185,7 @@ describe("conflicts", () => {
 
 describe("holes", () => {
   const storeIdOf = async (name) =>
-    (await (await worker.d1()).prepare("SELECT store_id FROM users WHERE username = ?1").bind(name).first()).store_id;
+    (await (await suite.worker.d1()).prepare("SELECT store_id FROM users WHERE username = ?1").bind(name).first()).store_id;
 
   test("idx 5 into an empty series is refused with 409 naming series, expected and given idx; nothing stored", async () => {
     const name = username("hole");
@@ -204,7 +198,7 @@ describe("holes", () => {
     assert.match(r.json.reason, /idx 5\b/);
     assert.deepEqual((await api.status(token)).json, { hosts: {} });
     assert.deepEqual((await api.next(token, { host, tag: "kv", count: 10 })).json, []);
-    assert.equal((await worker.store(await storeIdOf(name), "/stats")).json.records, 0);
+    assert.equal((await suite.worker.store(await storeIdOf(name), "/stats")).json.records, 0);
   });
 
   test("a gap after the last idx, or inside a batch, refuses the whole batch", async () => {
@@ -230,7 +224,7 @@ describe("holes", () => {
     const storeId = await storeIdOf(name);
     const host = uuid();
     const holey = [...series(host, "history", 0, 2), ...series(host, "history", 5, 6)];
-    const imp = await worker.store(storeId, "/import", { method: "POST", body: JSON.stringify(holey) });
+    const imp = await suite.worker.store(storeId, "/import", { method: "POST", body: JSON.stringify(holey) });
     assert.equal(imp.status, 200, imp.text);
     assert.deepEqual((await api.status(token)).json, { hosts: { [host]: { history: 6 } } });
     assert.deepEqual(await api.all(token, host, "history"), holey);

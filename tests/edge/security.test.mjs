@@ -4,22 +4,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { after, before, describe, test } from "node:test";
-import { configVars, edgeDir, startWorker } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { configVars, edgeDir, startWorker, workerSuite } from "./harness.mjs";
 import { Api, record, username, uuid } from "./client.mjs";
 
 const ADMIN_TOKEN = "t".repeat(16) + "0123456789abcdef0123";
 const vars = configVars();
 const MAX = Number(vars.LOGIN_MAX_FAILURES);
 const CEILING = Number(vars.LOGIN_USER_CEILING);
-let worker;
-let api;
-
-before(async () => {
-  worker = await startWorker({ SESSION_IDLE_SECONDS: "3", ADMIN_TOKEN });
-  api = new Api(worker.url);
-});
-after(async () => worker?.dispose());
+const suite = workerSuite({ SESSION_IDLE_SECONDS: "3", ADMIN_TOKEN });
+const { api } = suite;
 
 const from = (address) => ({ "CF-Connecting-IP": address });
 const login = (name, password, address = "198.51.100.1") =>
@@ -204,7 +198,7 @@ describe("bodies are refused before they are read", () => {
 });
 
 describe("operator commands (edge-worker/admin.mjs)", () => {
-  const admin = (args, { input = "", token = ADMIN_TOKEN, url = worker.url } = {}) => {
+  const admin = (args, { input = "", token = ADMIN_TOKEN, url = suite.worker.url } = {}) => {
     const r = spawnSync(process.execPath, [path.join(edgeDir, "admin.mjs"), "--url", url, ...args], {
       input,
       encoding: "utf8",

@@ -50,6 +50,13 @@ fn history(
         .collect()
 }
 
+/// A local store holding `records`.
+fn holding(records: Vec<Record<terrapin_core::record::EncryptedData>>) -> MemoryStore {
+    let store = MemoryStore::new();
+    store.insert(&records).unwrap();
+    store
+}
+
 fn entry(i: u64) -> History {
     History {
         id: HistoryId(uuid()),
@@ -94,15 +101,12 @@ fn push_pull_delete_through_the_worker() {
     // Host A writes 250 entries and syncs.
     let (host_a, host_b) = (HostId(uuid()), HostId(uuid()));
     let entries: Vec<_> = (0..250).map(entry).collect();
-    let local_a = MemoryStore::new();
-    local_a
-        .insert(&history(
-            &key,
-            host_a,
-            0,
-            entries.iter().cloned().map(HistoryRecord::Create).collect(),
-        ))
-        .unwrap();
+    let local_a = holding(history(
+        &key,
+        host_a,
+        0,
+        entries.iter().cloned().map(HistoryRecord::Create).collect(),
+    ));
     let up = block_on(sync::sync(&local_a, &a, &key, 100, |_| {})).unwrap();
     assert_eq!(up.uploaded, 250);
 
@@ -141,26 +145,20 @@ fn a_wrong_key_uploads_nothing() {
     let name = user("wrongkey");
     let mut a = Client::new(&url);
     a.register(&name, "hunter22hunter22").unwrap();
-    let local = MemoryStore::new();
-    local
-        .insert(&history(
-            &good,
-            HostId(uuid()),
-            0,
-            vec![HistoryRecord::Create(entry(1))],
-        ))
-        .unwrap();
+    let local = holding(history(
+        &good,
+        HostId(uuid()),
+        0,
+        vec![HistoryRecord::Create(entry(1))],
+    ));
     block_on(sync::sync(&local, &a, &good, 100, |_| {})).unwrap();
 
-    let other = MemoryStore::new();
-    other
-        .insert(&history(
-            &bad,
-            HostId(uuid()),
-            0,
-            vec![HistoryRecord::Create(entry(2))],
-        ))
-        .unwrap();
+    let other = holding(history(
+        &bad,
+        HostId(uuid()),
+        0,
+        vec![HistoryRecord::Create(entry(2))],
+    ));
     let err = block_on(sync::sync(&other, &a, &bad, 100, |_| {})).unwrap_err();
     assert!(matches!(err, SyncError::WrongKey(_)), "{err}");
     let status = block_on(terrapin_core::sync::Remote::status(&a)).unwrap();

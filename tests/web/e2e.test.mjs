@@ -3,19 +3,9 @@
 //   node --test tests/web/
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { suiteEnv, uniq } from "./harness.mjs";
+import { open, suiteEnv, uniq } from "./harness.mjs";
 
 const env = suiteEnv();
-
-
-async function open(p, server, profile, pageSize) {
-  await p.eval(
-    async ({ server, profile, pageSize }) => {
-      window.c = await window.tw.Client.open({ server, profile, pageSize, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
-    },
-    { server, profile, pageSize },
-  );
-}
 
 test("two profiles: register, push, pull, delete, see the deletion", async () => {
   const server = env.worker.url;
@@ -88,18 +78,20 @@ test("two profiles: register, push, pull, delete, see the deletion", async () =>
     }
   }, { username });
   assert.equal(wrong, "wrong_key");
+  // Nothing of that profile reached the server.
+  const remote = await a.eval(async () => (await c.remoteStatus()).hosts);
+  const wrongHost = await c.eval(() => c.hostId);
+  assert.equal(Object.keys(remote).length, 2, JSON.stringify(remote));
+  assert.equal(remote[wrongHost], undefined);
   for (const p of [a, b, c]) await p.context.close();
 });
 
 test("cut-off: a sync of 10k records aborted at 20 random points loses and duplicates nothing", async () => {
   const server = env.worker.url;
-  const username = uniq("bob");
-  const a = await env.profile();
-  await open(a, server, "a");
+  const { p: a, username } = await env.registered("bob");
   const n = 10_000;
   const up = await a.eval(
-    async ({ username, n }) => {
-      await c.register({ username, email: `${username}@example.com`, password: "pw" });
+    async ({ n }) => {
       const entries = Array.from({ length: n }, (_, i) => ({ command: `make target-${i}`, cwd: "/w", exit: i % 3, session: "s" }));
       await c.history.addMany(entries);
       // Upload, cut off a few times at random moments.
@@ -119,7 +111,7 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
       const ids = JSON.parse(await c.exportRecords()).map((r) => r.id);
       return { cuts, key: c.key(), ids };
     },
-    { username, n },
+    { n },
   );
   assert.equal(up.ids.length, n);
 
@@ -169,16 +161,114 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
   await b.context.close();
 });
 
+/**
+ * Wraps the page's fetch, which the package calls for every request, and adds
+ * `syncWithCuts()`: syncs until one completes, each try aborted as its 1st to 6th request
+ * starts (a sync cut off mid-request); returns how many were cut off.
+ */
+async function cutOffMidRequest(p) {
+  await p.eval(() => {
+    const real = window.fetch;
+    let left = 0;
+    let ctl = null;
+    window.fetch = (req, init) => {
+      if (ctl && --left <= 0) {
+        ctl.abort();
+        ctl = null;
+      }
+      return real(req, init);
+    };
+    window.syncWithCuts = async () => {
+      for (let cuts = 0; cuts <= 100; cuts++) {
+        ctl = new AbortController();
+        left = 1 + Math.floor(Math.random() * 6);
+        try {
+          await c.sync({ signal: ctl.signal });
+          ctl = null;
+          return cuts;
+        } catch (e) {
+          if (e.kind !== "aborted") throw e;
+        }
+      }
+      throw new Error("no progress");
+    };
+  });
+}
+
+test("cut-off mid-request: syncs aborted as a random request starts, up and down, lose and duplicate nothing", async () => {
+  const server = env.worker.url;
+  const n = 600;
+  const { p: a, username } = await env.registered("cut", 50);
+  await cutOffMidRequest(a);
+  const up = await a.eval(async ({ n }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    const cuts = await syncWithCuts();
+    return { cuts, key: c.key(), host: c.hostId, records: await c.exportRecords(), remote: await c.remoteStatus() };
+  }, { n });
+  assert.ok(up.cuts > 0);
+  assert.deepEqual(up.remote, { hosts: { [up.host]: { history: n - 1 } } });
+
+  const b = await env.profile();
+  await open(b, server, "b", 50);
+  await cutOffMidRequest(b);
+  const down = await b.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    const cuts = await syncWithCuts();
+    return { cuts, records: await c.exportRecords(), count: c.history.count() };
+  }, { username, key: up.key });
+  assert.ok(down.cuts > 0);
+  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+  assert.deepEqual(byId(down.records), byId(up.records), "the same records, none lost or doubled");
+  assert.equal(down.count, n);
+  await a.context.close();
+  await b.context.close();
+});
+
+test("a flaky server (every third request first answered 503) is retried through whole syncs, up and down", async () => {
+  const server = env.worker.url;
+  const n = 450;
+  /** Answers every third request to the worker with a 503 instead of passing it on (a retry of it passes). */
+  const flaky = async (p) => {
+    let seen = 0;
+    const failed = new Set();
+    await p.page.route(`${server}/**`, async (r) => {
+      const req = r.request();
+      const what = `${req.method()} ${req.url()} ${req.postData() ?? ""}`;
+      if (req.method() !== "OPTIONS" && ++seen % 3 === 0 && !failed.has(what)) {
+        failed.add(what);
+        await r.fulfill({ status: 503, contentType: "application/json", headers: { "Atuin-Version": "18.24.4" }, body: '{"reason":"flaky"}' });
+      } else await r.continue();
+    });
+    return failed;
+  };
+  const { p: a, username } = await env.registered("flaky", 100);
+  const failedUp = await flaky(a);
+  const up = await a.eval(async ({ n }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    return { r: await c.sync(), key: c.key() };
+  }, { n });
+  assert.equal(up.r.uploaded, n);
+  assert.ok(failedUp.size > 0);
+
+  const b = await env.profile();
+  await open(b, server, "b", 100);
+  await b.eval(async ({ username, key }) => c.login({ username, password: "pw", key }), { username, key: up.key });
+  const failedDown = await flaky(b);
+  const down = await b.eval(async () => ({ r: await c.sync(), count: c.history.count() }));
+  assert.equal(down.r.downloaded, n);
+  assert.equal(down.count, n);
+  assert.ok(failedDown.size > 0);
+  await a.context.close();
+  await b.context.close();
+});
+
 test("the vault keeps session and key sealed across page loads", async () => {
   const server = env.worker.url;
-  const username = uniq("carol");
-  const p = await env.profile();
-  await open(p, server, "vault");
-  const key = await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  const { p, username } = await env.registered("vault");
+  const key = await p.eval(async () => {
     await c.saveVault("a long passphrase", { memoryKiB: 8192, iterations: 1 });
     return c.key();
-  }, { username });
+  });
   await p.page.reload();
   await p.eval(async () => {
     window.tw = await import("/pkg/index.js");
@@ -276,19 +366,16 @@ test("register and login are never retried: a lost answer is an error, not a 409
 
 test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up under an 8 MiB body limit", async () => {
   const server = env.worker.url;
-  const username = uniq("big");
-  const p = await env.profile();
-  await open(p, server, "big", 1000);
+  const { p } = await env.registered("big", 1000);
   const posts = [];
   p.page.on("request", (r) => {
     if (r.method() === "POST" && r.url() === `${server}/api/v0/record`) posts.push(r.postData()?.length ?? 0);
   });
-  const r = await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
+  const r = await p.eval(async () => {
     for (let i = 0; i < 80; i++) await c.history.add({ command: `echo ${i} ${"x".repeat(100 * 1024)}` });
     const r = await c.sync();
     return { r, remote: await c.remoteStatus() };
-  }, { username });
+  });
   assert.equal(r.r.uploaded, 80);
   assert.ok(posts.length >= 3, `${posts.length} pushes`);
   for (const size of posts) assert.ok(size <= 4 * 1024 * 1024, `a push of ${size} bytes`);
@@ -297,18 +384,13 @@ test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up un
 
 test("logout ends the session on the server, not only in the browser", async () => {
   const server = env.worker.url;
-  const username = uniq("bye");
-  const p = await env.profile();
-  await open(p, server, "bye");
+  const { p } = await env.registered("bye");
   let token;
   p.page.on("request", (r) => {
     const auth = r.headers()["authorization"];
     if (auth?.startsWith("Token ")) token = auth.slice(6);
   });
-  await p.eval(async ({ username }) => {
-    await c.register({ username, email: `${username}@example.com`, password: "pw" });
-    await c.me();
-  }, { username });
+  await p.eval(() => c.me());
   const me = () => fetch(`${server}/api/v0/me`, { headers: { Authorization: `Token ${token}` } });
   assert.equal((await me()).status, 200);
   await p.eval(() => c.logout());

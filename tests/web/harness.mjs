@@ -89,11 +89,20 @@ export async function setup(workerVars = {}) {
     servePackage(),
     launchBrowser(),
   ]);
+  const profile = () => openProfile(browser, site);
   return {
     worker,
     site,
     browser,
-    profile: () => openProfile(browser, site),
+    profile,
+    /** A fresh profile with its client (`c` in the page) registered as a new user (password "pw"). */
+    async registered(name, pageSize) {
+      const username = uniq(name);
+      const p = await profile();
+      await open(p, worker.url, name, pageSize);
+      await p.eval(({ username }) => c.register({ username, email: `${username}@example.com`, password: "pw" }), { username });
+      return { p, username };
+    },
     async dispose() {
       await browser.close();
       await site.close();
@@ -119,3 +128,13 @@ export function suiteEnv(workerVars, make = setup) {
 
 /** A fresh name for an account or a profile. */
 export const uniq = (p) => `${p}${Date.now()}${Math.floor(Math.random() * 1e6)}`;
+
+/** Opens a client on `server` for `profile` in the page, as `window.c` (quick retries). */
+export async function open(p, server, profile, pageSize) {
+  await p.eval(
+    async ({ server, profile, pageSize }) => {
+      window.c = await window.tw.Client.open({ server, profile, pageSize, retry: { attempts: 3, baseMs: 50, maxMs: 200 } });
+    },
+    { server, profile, pageSize },
+  );
+}

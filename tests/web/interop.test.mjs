@@ -13,23 +13,16 @@ import { atuinHost, needAtuin } from "../atuin-host.mjs";
 
 const env = suiteEnv();
 
-
 test("records written in the browser decrypt natively with terrapin-core", async () => {
   const server = env.worker.url;
-  const username = uniq("interop");
-  const p = await env.profile();
-  const key = await p.eval(
-    async ({ server, username }) => {
-      const c = await window.tw.Client.open({ server, profile: "interop" });
-      await c.register({ username, email: `${username}@example.com`, password: "pw" });
-      await c.history.add({ command: "echo from the browser", cwd: "/tmp" });
-      await c.history.add({ command: "git log --oneline", cwd: "/src" });
-      await c.kv.set("web", "theme", "dark");
-      await c.sync();
-      return c.key();
-    },
-    { server, username },
-  );
+  const { p, username } = await env.registered("interop");
+  const key = await p.eval(async () => {
+    await c.history.add({ command: "echo from the browser", cwd: "/tmp" });
+    await c.history.add({ command: "git log --oneline", cwd: "/src" });
+    await c.kv.set("web", "theme", "dark");
+    await c.sync();
+    return c.key();
+  });
   const out = execFileSync(
     "cargo",
     ["run", "-q", "-p", "terrapin-tests", "--bin", "terrapin-pull", "--", server, username, "pw", key],

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { artifacts, axeViolations, connect, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { artifacts, axeViolations, connect, registerInViewer, setup, syncedStamp, waitSynced } from "./harness.mjs";
 
 const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const PASSWORD = "correct horse battery";
@@ -67,14 +67,9 @@ test("register in the app (server URL defaults to the serving origin), seed, syn
   await page.locator("#view-connect").waitFor();
   assert.equal(await page.inputValue("#f-server"), env.site.url);
   await env.shot(page, "01-connect");
-  await connect(page, { mode: "register", username, password: PASSWORD });
-  await page.locator("#view-newkey").waitFor();
-  key = await page.inputValue("#newkey-text");
+  key = await registerInViewer(page, { username, password: PASSWORD });
   // As `atuin key` prints it: 24 words, or base64 (--base64).
   assert.ok(key.trim().split(/\s+/).length === 24 || /^[A-Za-z0-9+/]+=*$/.test(key.trim()), `an Atuin key, got ${key}`);
-  await page.click("#newkey-done");
-  await page.locator("#view-app").waitFor();
-  await waitSynced(page, 0);
   const since = await syncedStamp(page);
   const added = await page.evaluate(async (entries) => {
     const c = window.__terrapin.client;
@@ -348,10 +343,8 @@ test("store: status per host and tag, kv entries", async () => {
   // Host ids named by the hostnames in their history: alice's browser wrote the seed.
   assert.ok(rows.some((r) => !r[0].endsWith("(this browser)") && r[1] === "laptop:alice, ci-box:alice, server1:alice"), JSON.stringify(rows));
   assert.ok(rows.some((r) => r[0].endsWith("(this browser)") && new RegExp(`^chromium-[0-9a-f]{6}:${username}$`).test(r[1])), JSON.stringify(rows));
-  // With the package's remoteStatus(): the server's idx beside ours, all in sync after a sync.
-  if (await page.evaluate(() => typeof window.__terrapin.client.remoteStatus === "function")) {
-    for (const r of rows) assert.deepEqual([r[4], r[5]], [r[3], "in sync"], JSON.stringify(rows));
-  }
+  // The server's idx beside ours, all in sync after a sync.
+  for (const r of rows) assert.deepEqual([r[4], r[5]], [r[3], "in sync"], JSON.stringify(rows));
   const kv = await page.$$eval("#kv-table tbody tr", (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
   assert.deepEqual(kv, [["dotfiles", "alias.gs", "git status"], ["env", "EDITOR", "hx"]]);
   await page.selectOption("#kv-ns", "env");

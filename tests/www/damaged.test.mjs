@@ -4,7 +4,7 @@
 //   node --test tests/www/damaged.test.mjs
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { connect, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
+import { registerInViewer, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
 const env = suiteEnv();
@@ -31,12 +31,7 @@ async function otherMachine(page, key, name, n) {
 test("a series with holes on the server: every other series syncs, the Store tab shows the damage; filled, the next sync completes it", async () => {
   const username = `holes${Date.now().toString(36)}`;
   const { page } = await env.profile();
-  await connect(page, { mode: "register", username, password: PASSWORD });
-  await page.locator("#view-newkey").waitFor();
-  const key = await page.inputValue("#newkey-text");
-  await page.click("#newkey-done");
-  await page.locator("#view-app").waitFor();
-  await waitSynced(page, 0);
+  const key = await registerInViewer(page, { username, password: PASSWORD });
 
   // Two other machines: one healthy, one whose series the server holds with holes at its start
   // (0–1) and in its middle (10–14).

@@ -159,6 +159,18 @@ export async function connect(page, { mode = "login", username, password, email,
   await page.click("#connect-submit");
 }
 
+/** Registers through the connect form, takes the new key from its dialog, and waits for the first
+ * sync; returns the key as the viewer showed it. */
+export async function registerInViewer(page, { username, password, email }) {
+  await connect(page, { mode: "register", username, password, email });
+  await page.locator("#view-newkey").waitFor();
+  const key = await page.inputValue("#newkey-text");
+  await page.click("#newkey-done");
+  await page.locator("#view-app").waitFor();
+  await waitSynced(page, 0);
+  return key;
+}
+
 /** Waits for a sync that ends after `since` (the body's data-synced stamp). */
 export async function waitSynced(page, since = 0, timeout = 60_000) {
   await page.waitForFunction((since) => Number(document.body.dataset.synced ?? 0) > since, since, { timeout });

@@ -9,7 +9,7 @@ export interface LiveHooks {
   state(state: LiveState): void;
 }
 
-/** Starts live sync on `c` (null for a package without it, or if it fails to load). */
+/** Starts live sync on `c` (null if its module fails to load: then the app syncs on a timer). */
 export async function startLive(c: Client, hooks: LiveHooks): Promise<Live | null> {
   let live: Live;
   try {

@@ -1,7 +1,7 @@
 // Stats over all live entries, drawn as small hand-made SVG charts.
 import type { HistoryEntry } from 'terrapin-web';
 import { dayKey, num } from './util';
-import { exitKnown } from './results';
+import { exitKnown } from './row';
 
 export interface Stats {
   total: number;

@@ -1,0 +1,144 @@
+// The Stats and Store tabs, drawn when shown and again (if shown) after the history changed.
+import type { Client, IdxRange, Status } from 'terrapin-web';
+import { $, h, num } from './util';
+import { describe } from './errors';
+import { app } from './state';
+import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
+
+/** Draws the Stats or Store tab if it is the one shown (else it is drawn when shown). */
+export function renderShownPanel() {
+  if (app.tab === 'stats') void renderStats();
+  if (app.tab === 'store') void renderStore();
+}
+
+export function wirePanels() {
+  $('kv-ns').addEventListener('change', renderKv);
+}
+
+// ---------------------------------------------------------------- stats
+
+export async function renderStats() {
+  if (!app.client) return;
+  const run = ++app.statsRun;
+  app.statsDirty = false;
+  const c = app.client;
+  $('stats-summary').textContent = 'Counting…';
+  const b = new StatsBuilder();
+  // Each chunk is one query (the package sorts every entry per query): few, large chunks.
+  const chunk = 20000;
+  for (let off = 0; ; off += chunk) {
+    const r = c.history.query({ offset: off, limit: chunk });
+    b.add(r.entries);
+    if (off + chunk >= r.total) break;
+    await new Promise((res) => setTimeout(res, 0));
+    if (run !== app.statsRun || c !== app.client) return;
+  }
+  const st = b.finish();
+  const put = (id: string, el: Element) => $(id).querySelector('.chart-body')!.replaceChildren(el);
+  put('chart-top', topChart(st.top));
+  put('chart-success', successChart(st.ok, st.failed, st.unknown));
+  put('chart-days', daysChart(st.days));
+  put('chart-hours', hoursChart(st.hours));
+  const known = st.ok + st.failed;
+  $('stats-summary').textContent = st.total
+    ? `${num(st.total)} commands over ${num(st.days.length)} days · ${known ? `${((st.ok / known) * 100).toFixed(1)}% of those with a known exit succeeded` : 'exit status unknown'}`
+    : 'No history yet.';
+  $('cwds-list').replaceChildren(...st.cwds.map((x) => h('option', { value: x })));
+  document.body.dataset.stats = String(st.total);
+}
+
+// ---------------------------------------------------------------- store
+
+const ranges = (rs: IdxRange[]) => rs.map((r) => (r.first === r.last ? num(r.first) : `${num(r.first)}–${num(r.last)}`)).join(', ');
+
+/** The damaged series: the holes this device keeps, and what the last sync reported. */
+async function renderDamage(c: Client) {
+  const byKey = new Map<string, { host: string; tag: string; missing: IdxRange[]; problem: string }>();
+  const kept = await c.missing();
+  for (const s of kept) byKey.set(`${s.host}/${s.tag}`, { host: s.host, tag: s.tag, missing: s.missing, problem: '' });
+  for (const d of app.sync.damaged) {
+    const k = `${d.host}/${d.tag}`;
+    const row = byKey.get(k) ?? { host: d.host, tag: d.tag, missing: [], problem: '' };
+    // The report also names holes above the last record held (at the end of a series).
+    const seen = new Set(row.missing.map((r) => `${r.first}-${r.last}`));
+    row.missing = [...row.missing, ...d.missing.filter((r) => !seen.has(`${r.first}-${r.last}`))].sort((a, b) => a.first - b.first);
+    if (d.error) {
+      row.problem = d.error.kind === 'foreign_key'
+        ? `Records from idx ${num(d.error.idx ?? 0)} were written under another key (${d.error.recordKid}) and were not uploaded. Log in with that key to upload them.`
+        : d.error.message;
+    }
+    byKey.set(k, row);
+  }
+  const unreadable = c.unreadableCount();
+  const rows = [...byKey.values()].sort((a, b) => (a.host + a.tag < b.host + b.tag ? -1 : 1)).map((d) => h('tr', {},
+    h('td', { class: 'mono', title: d.host }, d.host === c.hostId ? `${d.host} (this browser)` : d.host),
+    h('td', { text: d.tag }),
+    h('td', { class: 'mono', text: d.missing.length ? ranges(d.missing) : '—' }),
+    h('td', { text: d.problem || 'The server lacks these records; the rest of the series synced. They are asked for again on every sync.' })));
+  $('damage').hidden = !rows.length && !unreadable;
+  $('damage-note').textContent = [
+    rows.length ? 'These series did not sync completely. Everything else synced as usual.' : '',
+    unreadable ? `${num(unreadable)} records can't be read with this key.` : '',
+  ].filter(Boolean).join(' ');
+  $('damage-table').querySelector('tbody')!.replaceChildren(...rows);
+}
+
+export async function renderStore() {
+  if (!app.client) return;
+  app.storeDirty = false;
+  const c = app.client;
+  const local = await c.status();
+  let remote: Status | undefined;
+  try {
+    remote = await c.remoteStatus();
+    $('status-note').textContent = 'Last record index of every series, here and on the server.';
+  } catch (e) {
+    $('status-note').textContent = `Remote status unavailable: ${describe(e, 'sync')}`;
+  }
+  const hosts = new Set([...Object.keys(local.hosts), ...Object.keys(remote?.hosts ?? {})]);
+  // How many records each damaged series lacks below its last idx.
+  const holes = new Map<string, number>();
+  for (const s of await c.missing()) holes.set(`${s.host}/${s.tag}`, s.missing.reduce((n, r) => n + r.last - r.first + 1, 0));
+  const rows: HTMLElement[] = [];
+  const sorted = [...hosts].sort((a, b) => (a === c.hostId ? -1 : b === c.hostId ? 1 : a < b ? -1 : 1));
+  // Host ids are UUIDs: name them by the hostnames in their history.
+  const names = new Map<string, string>();
+  for (const x of c.history.hosts()) names.set(x.hostId, x.hostnames.map((n) => n.hostname).join(', '));
+  for (const host of sorted) {
+    const tags = new Set([...Object.keys(local.hosts[host] ?? {}), ...Object.keys(remote?.hosts[host] ?? {})]);
+    for (const tag of [...tags].sort()) {
+      const l = local.hosts[host]?.[tag];
+      const r = remote?.hosts[host]?.[tag];
+      let state = !remote ? '' : l === r ? 'in sync' : l === undefined || (r !== undefined && r > l) ? `${num((r ?? -1) - (l ?? -1))} to download` : `${num(l - (r ?? -1))} to upload`;
+      const gone = holes.get(`${host}/${tag}`);
+      if (gone) state = `${state ? `${state}, ` : ''}${num(gone)} missing on the server`;
+      rows.push(h('tr', {},
+        h('td', { class: 'mono', title: host }, host === c.hostId ? `${host} (this browser)` : host),
+        h('td', { class: 'hostname', text: names.get(host) || '—' }),
+        h('td', { text: tag }),
+        h('td', { class: 'num', text: l === undefined ? '—' : num(l) }),
+        h('td', { class: 'num', text: r === undefined ? '—' : num(r) }),
+        h('td', { text: state })));
+    }
+  }
+  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '6', class: 'muted', text: 'No records yet.' })));
+  $('status-table').querySelector('tbody')!.replaceChildren(...rows);
+  await renderDamage(c);
+  renderKv();
+}
+
+function renderKv() {
+  if (!app.client) return;
+  const sel = $<HTMLSelectElement>('kv-ns');
+  const all = app.client.kv.list();
+  const namespaces = [...new Set(all.map((e) => e.namespace))].sort();
+  const cur = sel.value;
+  sel.replaceChildren(h('option', { value: '', text: 'All namespaces' }), ...namespaces.map((n) => h('option', { value: n, text: n })));
+  sel.value = namespaces.includes(cur) ? cur : '';
+  const shown = sel.value ? all.filter((e) => e.namespace === sel.value) : all;
+  const rows = shown
+    .sort((a, b) => (a.namespace + '\0' + a.key < b.namespace + '\0' + b.key ? -1 : 1))
+    .map((e) => h('tr', {}, h('td', { text: e.namespace }), h('td', { class: 'mono', text: e.key }), h('td', { class: 'mono', text: e.value })));
+  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: 'No kv entries.' })));
+  $('kv-table').querySelector('tbody')!.replaceChildren(...rows);
+}

@@ -1,0 +1,41 @@
+// The app's tabs: Search, Stats, Store and Import, by click, arrow keys, and `/` for the search.
+import { $ } from './util';
+import { app, TABS, type Tab } from './state';
+import { showResults } from './results';
+import { renderStats, renderStore } from './panels';
+
+export function selectTab(t: Tab, focus = true) {
+  app.tab = t;
+  for (const x of TABS) {
+    const tab = $(`tab-${x}`);
+    tab.setAttribute('aria-selected', String(x === t));
+    tab.tabIndex = x === t ? 0 : -1;
+    $(`panel-${x}`).hidden = x !== t;
+  }
+  if (focus) $(`tab-${t}`).focus();
+  if (t === 'stats' && app.statsDirty) void renderStats();
+  if (t === 'store' && app.storeDirty) void renderStore();
+  if (t === 'search') showResults();
+}
+
+export function wireTabs() {
+  const tablist = document.querySelector('[role=tablist]')!;
+  for (const t of TABS) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
+  tablist.addEventListener('keydown', (ev) => {
+    const k = (ev as KeyboardEvent).key;
+    const i = TABS.indexOf(app.tab);
+    const next = k === 'ArrowRight' ? (i + 1) % TABS.length : k === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length : k === 'Home' ? 0 : k === 'End' ? TABS.length - 1 : -1;
+    if (next >= 0) {
+      ev.preventDefault();
+      selectTab(TABS[next]);
+    }
+  });
+  document.addEventListener('keydown', (ev) => {
+    const t = ev.target as HTMLElement;
+    if (ev.key === '/' && document.body.dataset.view === 'app' && !/^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName) && !$<HTMLDialogElement>('confirm-dialog').open) {
+      ev.preventDefault();
+      selectTab('search', false);
+      $('q').focus();
+    }
+  });
+}
