@@ -4,7 +4,7 @@
 // benchmarks push and pull.
 import { execFile, execFileSync, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -108,6 +108,20 @@ export async function waitUp(url, child, what) {
   throw new Error(`${what} did not come up at ${url}`);
 }
 
+/** CPU seconds (user + sys) used so far by every live process in `child`'s process group. */
+export function groupCpu(child) {
+  let ticks = 0;
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      // Fields after the command name: state ppid pgrp … utime (14th field) stime (15th).
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop().split(" ");
+      if (Number(f[2]) === child.pid) ticks += Number(f[11]) + Number(f[12]);
+    } catch {}
+  }
+  return ticks / 100; // USER_HZ
+}
+
 /** Stops a child started with `detached: true` (its whole process group). */
 export const stopChild = (child) =>
   new Promise((resolve) => {
@@ -123,7 +137,7 @@ export const stopChild = (child) =>
 /**
  * atuin-server (ATUIN_SERVER_BIN) on SQLite on a free port: a `server.toml` in a fresh directory
  * under `scratch` (host, port, open_registration, db_uri), started as
- * `ATUIN_CONFIG_DIR=DIR atuin-server start`. Resolves to `{ url, name, stop }`.
+ * `ATUIN_CONFIG_DIR=DIR atuin-server start`. Resolves to `{ url, name, cpu(), stop }`.
  */
 export async function startAtuinServer(scratch) {
   const port = await freePort();
@@ -139,7 +153,7 @@ export async function startAtuinServer(scratch) {
   });
   const url = `http://127.0.0.1:${port}`;
   await waitUp(url, child, "atuin-server");
-  return { url, name: "atuin-server", stop: () => stopChild(child) };
+  return { url, name: "atuin-server", cpu: () => groupCpu(child), stop: () => stopChild(child) };
 }
 
 /** Writes `n` distinct bash history lines to `file`. */
