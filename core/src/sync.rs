@@ -3,11 +3,19 @@
 //! own, so a sync cut off at any point resumes from the statuses next time, losing and
 //! duplicating nothing. A damaged series (holes on the server, records under another key)
 //! never stops the others: it is synced as far as it can be and named in the [`SyncReport`].
+//!
+//! Downloads keep several requests in flight: their starts follow from the range the statuses
+//! give (`first`, `first + request`, …), and answers are checked and stored in idx order while
+//! the next ones arrive ([`Paging`]).
 
-use alloc::collections::BTreeMap;
+use alloc::boxed::Box;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
+use core::future::{poll_fn, Future};
+use core::pin::{pin, Pin};
+use core::task::{Context, Poll};
 
 use crate::crypto::{self, CryptoError, Key};
 use crate::holes::{IdxRange, Missing};
@@ -45,7 +53,8 @@ pub trait Remote {
     type Error: fmt::Display;
     async fn status(&self) -> Result<Status, Self::Error>;
     /// Up to `count` records of `series` with idx from `start` on, ascending (a server with
-    /// holes steps over them).
+    /// holes steps over them; it may answer fewer than asked, and nothing only past its last
+    /// record).
     async fn next(
         &self,
         series: &SeriesKey,
@@ -54,6 +63,38 @@ pub trait Remote {
     ) -> Result<Vec<EncRecord>, Self::Error>;
     /// Store a batch; identical records already stored are accepted.
     async fn push(&self, records: &[EncRecord]) -> Result<(), Self::Error>;
+    /// Whether the sync may go on (a host's cancellation): asked before each downloaded page
+    /// is stored, since answers already fetched need no further call.
+    fn check(&self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// How a sync pages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Paging {
+    /// Records per download request (a server answers at most its page size) and per upload
+    /// step read from the local store.
+    pub request: u64,
+    /// Most records per stored page: consecutive answers are gathered into one append up to
+    /// this many (a single larger answer is stored alone).
+    pub store: u64,
+    /// Download requests under way at once.
+    pub in_flight: usize,
+}
+
+/// Download requests under way at once unless told otherwise (as the atuin CLI).
+pub const IN_FLIGHT: usize = 8;
+
+impl From<u64> for Paging {
+    /// Pages of `n` records, requested and stored alike, [`IN_FLIGHT`] requests at once.
+    fn from(n: u64) -> Self {
+        Self {
+            request: n,
+            store: n,
+            in_flight: IN_FLIGHT,
+        }
+    }
 }
 
 /// Where a sync stands, reported after every page.
@@ -140,17 +181,18 @@ pub enum SyncError<L: fmt::Display, R: fmt::Display> {
 
 type Fail<L, R> = SyncError<<L as LocalStore>::Error, <R as Remote>::Error>;
 
-/// Sync `local` and `remote` with pages of `page_size` records. Every series is synced as far
-/// as it can be: holes on the server are stepped over and reported, a series that can't go on
-/// is reported with its [`SeriesError`], and the others continue. Only a failing store or
-/// connection, or a wrong key, stops the whole sync.
+/// Sync `local` and `remote`, paging by `paging` (a number: pages of that many records). Every
+/// series is synced as far as it can be: holes on the server are stepped over and reported, a
+/// series that can't go on is reported with its [`SeriesError`], and the others continue. Only
+/// a failing store or connection, or a wrong key, stops the whole sync.
 pub async fn sync<L: LocalStore, R: Remote>(
     local: &L,
     remote: &R,
     key: &Key,
-    page_size: u64,
+    paging: impl Into<Paging>,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<SyncReport, Fail<L, R>> {
+    let paging = paging.into();
     let local_status = local.status().await.map_err(SyncError::Local)?;
     let missing = local.missing().await.map_err(SyncError::Local)?;
     let remote_status = remote.status().await.map_err(SyncError::Remote)?;
@@ -167,7 +209,6 @@ pub async fn sync<L: LocalStore, R: Remote>(
     };
     let mut all_done = 0;
     let mut damage: BTreeMap<SeriesKey, Damage> = BTreeMap::new();
-    let page_size = page_size.max(1);
     for t in &transfers {
         let stopped = damage.get(&t.series).is_some_and(|d| d.error.is_some());
         if stopped {
@@ -185,7 +226,7 @@ pub async fn sync<L: LocalStore, R: Remote>(
                 // Only the part above the local last idx extends the series; the rest fills
                 // holes the store already knows.
                 let extends = local_status.get(&t.series).is_none_or(|l| t.first > l);
-                download(local, remote, page_size, extends, &mut step, |st| {
+                download(local, remote, &paging, extends, &mut step, |st| {
                     on_progress(&st.progress(all_done, all_total))
                 })
                 .await?
@@ -194,7 +235,7 @@ pub async fn sync<L: LocalStore, R: Remote>(
                 Err(SeriesError::KeyUnchecked)
             }
             Direction::Upload => {
-                upload(local, remote, key, page_size, &mut step, |st| {
+                upload(local, remote, key, paging.store.max(1), &mut step, |st| {
                     on_progress(&st.progress(all_done, all_total))
                 })
                 .await?
@@ -243,57 +284,236 @@ impl Step<'_> {
     }
 }
 
-/// Download `transfer.first..=transfer.last` page by page from wherever the server's answers
-/// stop. Records are stored as they come; the idx the server steps over are noted as missing
-/// (and, when `extends`, declared to the store as skipped). An empty answer means the server
-/// lacks the rest of the range.
+/// Download `transfer.first..=transfer.last`. Requests go ahead of the answers being stored
+/// ([`Ahead`]); answers are taken in idx order, each continuing from `at`, the first idx not
+/// yet covered: records below it (an earlier answer stepped past the request's start) are
+/// dropped, and idx it steps over are missing on the server. Answers are gathered into pages
+/// of up to `paging.store` records, each stored in one append while the next requests run;
+/// the idx stepped over are noted as missing (and, when `extends`, declared to the store as
+/// skipped). An empty answer means the server lacks the rest of the range.
 async fn download<L: LocalStore, R: Remote>(
     local: &L,
     remote: &R,
-    page_size: u64,
+    paging: &Paging,
     extends: bool,
     step: &mut Step<'_>,
     mut report: impl FnMut(&Step<'_>),
 ) -> Result<Result<(), SeriesError>, Fail<L, R>> {
     let t = step.transfer;
-    let mut at = t.first;
-    while at <= t.last {
-        let want = page_size.min(t.last - at + 1);
-        let mut recs = remote
-            .next(&t.series, at, want)
-            .await
-            .map_err(SyncError::Remote)?;
-        if let Some(reason) = page_fault(&recs, &t.series, at) {
-            return Ok(Err(SeriesError::BadPage { start: at, reason }));
+    let request = paging.request.max(1);
+    let mut ahead = Ahead {
+        make: |start: RecordIdx, count: u64| remote.next(&t.series, start, count),
+        slots: VecDeque::new(),
+        next: t.first,
+        last: t.last,
+        request,
+        in_flight: paging.in_flight.max(1),
+        // Answers held besides those under way: about one stored page.
+        window: paging.in_flight.max(1)
+            + usize::try_from(paging.store.max(1).div_ceil(request)).unwrap_or(1),
+    };
+    let mut page = Page {
+        records: Vec::new(),
+        skipped: Vec::new(),
+        from: t.first,
+        to: t.first,
+    };
+    let mut rest_missing = false;
+    let outcome = loop {
+        let at = page.to;
+        let mut end = None;
+        if at > t.last {
+            end = Some(Ok(()));
+        } else {
+            let (start, answer) = ahead.front(at).await;
+            let mut recs = answer.map_err(SyncError::Remote)?;
+            if let Some(reason) = page_fault(&recs, &t.series, start) {
+                end = Some(Err(SeriesError::BadPage { start, reason }));
+            } else {
+                let answered = recs.last().map(|r| r.idx);
+                recs.retain(|r| r.idx >= at && r.idx <= t.last);
+                if !recs.is_empty() {
+                    page.add(recs);
+                } else if answered.is_none_or(|l| l >= at) {
+                    // Nothing more up to the end of the range. (An answer only below `at`
+                    // says nothing from there on: the next request does.)
+                    rest_missing = true;
+                    end = Some(Ok(()));
+                }
+            }
         }
-        recs.retain(|r| r.idx <= t.last);
-        let mut skipped = Vec::new();
-        let mut next = at;
+        if end.is_some() || page.records.len() as u64 + request > paging.store {
+            store_page(
+                local,
+                remote,
+                &mut ahead,
+                &mut page,
+                extends,
+                step,
+                &mut report,
+            )
+            .await?;
+        }
+        if let Some(outcome) = end {
+            break outcome;
+        }
+    };
+    if rest_missing {
+        step.missing.push(IdxRange::new(page.to, t.last));
+        step.done += t.last - page.to + 1;
+        report(step);
+    }
+    Ok(outcome)
+}
+
+/// Downloaded records not stored yet: they cover `from..to` (the idx of `skipped` are missing
+/// on the server).
+struct Page {
+    records: Vec<EncRecord>,
+    skipped: Vec<IdxRange>,
+    from: RecordIdx,
+    to: RecordIdx,
+}
+
+impl Page {
+    /// Add an answer's records from `self.to` on (ascending, at least one).
+    fn add(&mut self, recs: Vec<EncRecord>) {
+        let mut next = self.to;
         for r in &recs {
             if r.idx > next {
-                skipped.push(IdxRange::new(next, r.idx - 1));
+                self.skipped.push(IdxRange::new(next, r.idx - 1));
             }
             next = r.idx + 1;
         }
-        let Some(last) = recs.last().map(|r| r.idx) else {
-            // Nothing more up to the end of the range.
-            step.missing.push(IdxRange::new(at, t.last));
-            step.done += t.last - at + 1;
-            report(step);
-            break;
-        };
-        let declared: &[IdxRange] = if extends { &skipped } else { &[] };
-        local
-            .append(&recs, declared)
-            .await
-            .map_err(SyncError::Local)?;
-        step.missing.extend(skipped);
-        step.moved += recs.len() as u64;
-        step.done += last - at + 1;
-        at = last + 1;
-        report(step);
+        self.to = next;
+        self.records.extend(recs);
     }
-    Ok(Ok(()))
+}
+
+/// Store `page` (if it holds records) in one append, the requests ahead running meanwhile.
+async fn store_page<L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -> F>(
+    local: &L,
+    remote: &R,
+    ahead: &mut Ahead<F, M>,
+    page: &mut Page,
+    extends: bool,
+    step: &mut Step<'_>,
+    report: &mut impl FnMut(&Step<'_>),
+) -> Result<(), Fail<L, R>> {
+    if page.records.is_empty() {
+        return Ok(());
+    }
+    remote.check().map_err(SyncError::Remote)?;
+    {
+        let declared: &[IdxRange] = if extends { &page.skipped } else { &[] };
+        let mut append = pin!(local.append(&page.records, declared));
+        poll_fn(|cx| {
+            ahead.poll(cx, page.to);
+            append.as_mut().poll(cx)
+        })
+        .await
+        .map_err(SyncError::Local)?;
+    }
+    step.moved += page.records.len() as u64;
+    step.done += page.to - page.from;
+    step.missing.append(&mut page.skipped);
+    page.records.clear();
+    page.from = page.to;
+    report(step);
+    Ok(())
+}
+
+/// The requests of one download, made ahead of the idx being stored: at `first`,
+/// `first + request`, … up to `last`, at most `in_flight` under way and `window` held in all.
+/// Answers are taken in order of their start.
+struct Ahead<F: Future, M> {
+    /// Makes the request for `(start, count)`.
+    make: M,
+    /// By ascending start: each request's start and its answer once there.
+    slots: VecDeque<(RecordIdx, Slot<F>)>,
+    /// The start of the next request.
+    next: RecordIdx,
+    last: RecordIdx,
+    request: u64,
+    in_flight: usize,
+    window: usize,
+}
+
+enum Slot<F: Future> {
+    Waiting(Pin<Box<F>>),
+    Answered(F::Output),
+}
+
+impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<F, M> {
+    fn request(&self, start: RecordIdx, count: u64) -> (RecordIdx, Slot<F>) {
+        (start, Slot::Waiting(Box::pin((self.make)(start, count))))
+    }
+
+    /// Drive the requests under way and make new ones (none starting below `at`, the first
+    /// idx not covered yet), until none is ready to move.
+    fn poll(&mut self, cx: &mut Context<'_>, at: RecordIdx) {
+        self.next = self.next.max(at);
+        loop {
+            let waiting = self
+                .slots
+                .iter()
+                .filter(|(_, s)| matches!(s, Slot::Waiting(_)))
+                .count();
+            let room = self.in_flight.saturating_sub(waiting);
+            for _ in 0..room {
+                if self.next > self.last || self.slots.len() >= self.window {
+                    break;
+                }
+                let count = self.request.min(self.last - self.next + 1);
+                let slot = self.request(self.next, count);
+                self.slots.push_back(slot);
+                self.next = self.next.saturating_add(self.request);
+            }
+            let mut answered = false;
+            for (_, slot) in self.slots.iter_mut() {
+                if let Slot::Waiting(f) = slot {
+                    if let Poll::Ready(out) = f.as_mut().poll(cx) {
+                        *slot = Slot::Answered(out);
+                        answered = true;
+                    }
+                }
+            }
+            if !answered {
+                return;
+            }
+        }
+    }
+
+    /// The first answer, with the start it was asked from (at most `at`): when the first
+    /// request starts above `at` (the answers before it stopped short), the idx between are
+    /// asked for first.
+    async fn front(&mut self, at: RecordIdx) -> (RecordIdx, F::Output) {
+        self.next = self.next.max(at);
+        let upcoming = match self.slots.front() {
+            Some((start, _)) => Some(*start),
+            None => (self.next <= self.last).then_some(self.next),
+        };
+        let gap = match upcoming {
+            Some(start) if start > at => Some(self.request.min(start - at)),
+            Some(_) => None,
+            None => Some(self.request.min(self.last.saturating_sub(at) + 1)),
+        };
+        if let Some(count) = gap {
+            let slot = self.request(at, count);
+            self.slots.push_front(slot);
+        }
+        poll_fn(|cx| {
+            self.poll(cx, at);
+            if !matches!(self.slots.front(), Some((_, Slot::Answered(_)))) {
+                return Poll::Pending;
+            }
+            match self.slots.pop_front() {
+                Some((start, Slot::Answered(out))) => Poll::Ready((start, out)),
+                _ => Poll::Pending,
+            }
+        })
+        .await
+    }
 }
 
 /// What is wrong with a server's answer to `next(series, start, …)`, if anything: records of

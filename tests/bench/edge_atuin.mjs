@@ -17,14 +17,13 @@
 //          [--big 1000000] [--skip-status]
 // Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
 import { execFile, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { cliAccount, cliLogin, freePort, groupCpu, historyCount, startAtuinServer, stopChild, waitUp, writeBashHistory } from "../atuin-host.mjs";
 import { Api, series, username, uuid } from "../edge/client.mjs";
 
 const run = promisify(execFile);
@@ -47,46 +46,6 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const spread = (xs) => `${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)}`;
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-async function waitUp(url, child, what) {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`${url}/healthz`)).ok || (await fetch(url)).ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${what} did not come up at ${url}`);
-}
-/** CPU seconds (user + sys) used so far by every live process in `child`'s process group. */
-function groupCpu(child) {
-  let ticks = 0;
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      // Fields after the command name: state ppid pgrp … utime (14th field) stime (15th).
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").pop().split(" ");
-      if (Number(f[2]) === child.pid) ticks += Number(f[11]) + Number(f[12]);
-    } catch {}
-  }
-  return ticks / 100; // USER_HZ
-}
-const stop = (child) =>
-  new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.on("exit", resolve);
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      child.kill("SIGTERM");
-    }
-  });
 
 /** `make dev`'s main job on a free port with fresh state; collects its row-count log lines. */
 async function startTerrapin(pageSize) {
@@ -128,88 +87,31 @@ async function startTerrapin(pageSize) {
   };
   return {
     url, rows, storeBytes, cpu: () => groupCpu(child),
-    name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stop(child),
-  };
-}
-
-/** atuin-server 18.24.4 on SQLite, on a free port, as the issue describes. */
-async function startAtuinServer() {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(scratch, "atuin-server-"));
-  writeFileSync(
-    path.join(dir, "server.toml"),
-    `host = "127.0.0.1"\nport = ${port}\nopen_registration = true\ndb_uri = "sqlite://${dir}/atuin-server.db"\n`,
-  );
-  const child = spawn(SERVER, ["start"], {
-    detached: true,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, ATUIN_CONFIG_DIR: dir, RUST_LOG: "warn" },
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitUp(url, child, "atuin-server");
-  return { url, rows: null, cpu: () => groupCpu(child), name: "atuin-server", stop: () => stop(child) };
-}
-
-/** One simulated host: its own HOME and config pointing at `url`. */
-function host(url, name) {
-  const home = mkdtempSync(path.join(scratch, `${name}-`));
-  const config = path.join(home, ".config", "atuin");
-  mkdirSync(config, { recursive: true });
-  writeFileSync(
-    path.join(config, "config.toml"),
-    `sync_address = "${url}"\nauto_sync = false\nupdate_check = false\n[sync]\nrecords = true\n[daemon]\nenabled = false\n`,
-  );
-  const env = {
-    PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config"),
-    XDG_DATA_HOME: path.join(home, ".local", "share"), ATUIN_CONFIG_DIR: config, ATUIN_HOST_NAME: name,
-    ATUIN_HOST_USER: "bench", ATUIN_SESSION: randomUUID().replaceAll("-", ""), TERM: "dumb", NO_COLOR: "1",
-  };
-  // Through bash's `time`, so each call also reports the CLI's own CPU seconds (user + sys).
-  return async (...args) => {
-    const extra = typeof args[args.length - 1] === "object" ? args.pop() : {};
-    const r = await run("bash", ["-c", 'TIMEFORMAT="%U %S"; { time "$@" 2>&3 ; } 3>&2 2>"$CPU_FILE"', "atuin", ATUIN, ...args], {
-      env: { ...env, ...extra, CPU_FILE: path.join(home, "cpu") },
-      maxBuffer: 256 << 20,
-    });
-    const [u, sys] = readFileSync(path.join(home, "cpu"), "utf8").trim().split(/\s+/).map(Number);
-    return { ...r, cpu: u + sys };
+    name: `terrapin${pageSize ? ` (page size ${pageSize})` : ""}`, stop: () => stopChild(child),
   };
 }
 
 const histfile = path.join(scratch, "bash_history");
-writeFileSync(
-  histfile,
-  Array.from({ length: N }, (_, i) => `git commit -m "change ${i}" && cargo test -p crate-${i % 97} -- --nocapture ${i}`).join("\n") + "\n",
-);
+writeBashHistory(histfile, N);
 
 /** One push and one pull of N entries with the real CLI; returns seconds and Terrapin's rows. */
 async function cliRound(server) {
-  const user = username("cli");
-  const a = host(server.url, "a");
-  const b = host(server.url, "b");
-  await a("register", "-u", user, "-e", `${user}@example.test`, "-p", "bench password");
-  await a("import", "bash", { HISTFILE: histfile });
-  await a("history", "init-store");
+  const account = await cliAccount(server.url, scratch, histfile);
   const mark = () => server.rows?.length ?? 0;
   const sum = (from, to, key) => server.rows?.slice(from, to).reduce((s, r) => s + r[key], 0);
   let at = mark();
   let c = server.cpu();
-  let t = performance.now();
-  const pushCpu = (await a("sync")).cpu;
-  const push = (performance.now() - t) / 1000;
+  const { seconds: push, cpu: pushCpu } = await account.host.atuinTimed("sync");
   const pushServerCpu = server.cpu() - c;
   const pushWritten = sum(at, mark(), "written");
   const bytes = server.storeBytes?.();
-  const key = (await a("key")).stdout.trim();
-  await b("login", "-u", user, "-p", "bench password", "-k", key);
+  const b = await cliLogin(server.url, scratch, account);
   at = mark();
   c = server.cpu();
-  t = performance.now();
-  const pullCpu = (await b("sync")).cpu;
-  const pull = (performance.now() - t) / 1000;
+  const { seconds: pull, cpu: pullCpu } = await b.atuinTimed("sync");
   const pullServerCpu = server.cpu() - c;
   const pullRead = sum(at, mark(), "read");
-  const got = Number((await b("history", "list", "--cmd-only")).stdout.split("\n").filter(Boolean).length);
+  const got = await historyCount(b);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
   return { push, pull, pushCpu, pullCpu, pushServerCpu, pullServerCpu, pushWritten, pullRead, bytes };
 }
@@ -220,7 +122,7 @@ async function cliBench() {
     return;
   }
   console.log(`# atuin CLI: ${(await run(ATUIN, ["--version"])).stdout.trim()}, ${N} history entries, ${RUNS} runs each, interleaved`);
-  const anchor = SERVER ? await startAtuinServer() : null;
+  const anchor = SERVER ? await startAtuinServer(scratch) : null;
   if (!anchor) console.log("# ATUIN_SERVER_BIN is not set: no anchor, no ratios");
   try {
     for (const pageSize of PAGE_SIZES.length ? PAGE_SIZES : [undefined]) {

@@ -1,94 +1,145 @@
 // P1: initial sync of N history records into an empty browser profile (pull, decrypt, store,
-// history build) in headless Chromium from the local worker. Seeds once through the package,
-// then times `sync()` in fresh profiles (own IndexedDB each) and prints the medians.
-//   node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000]
-import { setup } from "../web/harness.mjs";
+// history build) in headless Chromium from the local worker, against the native anchor: the
+// real atuin CLI pulling N records from atuin-server in the same run.
+// - Native (when ATUIN_BIN and ATUIN_SERVER_BIN are set): atuin-server on SQLite on a free port;
+//   one CLI host imports N bash entries and pushes them; then `atuin sync` on a fresh, empty
+//   host logged in with the key is timed, `runs` times.
+// - Browser: N entries pushed once through the package to a worker; then, for each page size, a
+//   worker on the same state advertising that page size (vars PAGE_SIZE and MAX_PAGE_SIZE) and
+//   `sync()` timed in fresh profiles (own IndexedDB each), `runs` times. The page is served
+//   from the worker's origin, as the viewer is (`cross` as the 4th argument: from another
+//   origin, where every request also costs a CORS preflight: Chromium keeps them per URL).
+// Prints medians, then one line per page size: `P1 page N: browser X s, native Y s, ratio R`.
+//   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000] [same|cross]
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { cliAccount, cliLogin, historyCount, startAtuinServer, writeBashHistory } from "../atuin-host.mjs";
+import { startWorker } from "../edge/harness.mjs";
+import { ensurePackage, launchBrowser, openProfile, servePackage } from "../web/harness.mjs";
 
 const n = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 3);
 const pageSizes = (process.argv[4] ?? "100,1000").split(",").map(Number);
-const env = await setup();
-const server = env.worker.url;
-const username = `bench${Date.now()}`;
+const crossOrigin = process.argv[5] === "cross";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const secs = (xs) => xs.map((t) => t.toFixed(2)).join(", ");
+const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-bench-"));
+
+/** Median seconds of the atuin CLI's initial pull of `n` entries from atuin-server, or null. */
+async function nativePull() {
+  if (!process.env.ATUIN_BIN || !process.env.ATUIN_SERVER_BIN) {
+    console.log("# ATUIN_BIN and ATUIN_SERVER_BIN are not both set: no native anchor, no ratios");
+    return null;
+  }
+  const version = execFileSync(process.env.ATUIN_BIN, ["--version"], { encoding: "utf8" }).trim();
+  const server = await startAtuinServer(scratch);
+  try {
+    const histfile = path.join(scratch, "bash_history");
+    writeBashHistory(histfile, n);
+    const account = await cliAccount(server.url, scratch, histfile);
+    const push = await account.host.atuinTimed("sync");
+    const pulls = [];
+    for (let r = 0; r < runs; r++) {
+      const host = await cliLogin(server.url, scratch, account);
+      pulls.push((await host.atuinTimed("sync")).seconds);
+      const got = await historyCount(host);
+      if (got !== n) throw new Error(`atuin-server: the pulling host holds ${got} of ${n} entries`);
+      rmSync(host.home, { recursive: true, force: true });
+    }
+    console.log(`native: ${version} from atuin-server, ${n} history entries: push ${push.seconds.toFixed(2)} s; initial pull median ${median(pulls).toFixed(2)} s (runs: ${secs(pulls)} s)`);
+    return median(pulls);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Median seconds of the browser's initial sync of `n` entries, per page size the worker advertises. */
+async function browserSync() {
+  ensurePackage();
+  const site = await servePackage();
+  const browser = await launchBrowser();
+  const persist = mkdtempSync(path.join(scratch, "edge-"));
+  const username = `bench${Date.now()}`;
+  const out = {};
+  try {
+    let worker = await startWorker({ CORS_ORIGINS: "*" }, { persist });
+    const seed = await openProfile(browser, site);
+    const t0 = Date.now();
+    const key = await seed.eval(
+      async ({ server, username, n }) => {
+        const c = await window.tw.Client.open({ server, profile: "seed" });
+        await c.register({ username, email: `${username}@example.com`, password: "pw" });
+        const batch = 10_000;
+        for (let i = 0; i < n; i += batch) {
+          const entries = [];
+          for (let j = i; j < Math.min(n, i + batch); j++) {
+            entries.push({ command: `git commit -m 'change ${j}' && cargo test -p crate-${j % 50}`, cwd: `/home/me/src/p${j % 40}`, exit: j % 7 === 0 ? 1 : 0, session: `s${Math.floor(j / 500)}`, hostname: "laptop:me", duration: 1_000_000 * (j % 900) });
+          }
+          await c.history.addMany(entries);
+        }
+        await c.sync();
+        return c.key();
+      },
+      { server: worker.url, username, n },
+    );
+    console.error(`seeded ${n} records through the package in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    await seed.context.close();
+    await worker.dispose();
+
+    for (const pageSize of pageSizes) {
+      worker = await startWorker({ CORS_ORIGINS: "*", PAGE_SIZE: String(pageSize), MAX_PAGE_SIZE: String(pageSize) }, { persist });
+      const times = [];
+      const reopen = [];
+      try {
+        for (let r = 0; r < runs; r++) {
+          const p = await openProfile(browser, site, crossOrigin ? {} : { origin: worker.url });
+          const res = await p.eval(
+            async ({ server, username, key }) => {
+              const c = await window.tw.Client.open({ server, profile: "bench" });
+              await c.login({ username, password: "pw", key });
+              const t = performance.now();
+              const rep = await c.sync();
+              const ms = performance.now() - t;
+              const count = c.history.count();
+              // Reopening the profile: the views come back from IndexedDB without decrypting.
+              c.close();
+              const t1 = performance.now();
+              const again = await window.tw.Client.open({ server, profile: "bench" });
+              await again.setKey(key);
+              again.history.query({});
+              const reopenMs = performance.now() - t1;
+              if (again.history.count() !== count) throw new Error("reopen lost entries");
+              return { ms, rep, count, reopenMs };
+            },
+            { server: worker.url, username, key },
+          );
+          if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
+          times.push(res.ms / 1000);
+          reopen.push(res.reopenMs);
+          await p.context.close();
+        }
+      } finally {
+        await worker.dispose();
+      }
+      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms`);
+      out[pageSize] = median(times);
+    }
+  } finally {
+    await browser.close();
+    await site.close();
+  }
+  return out;
+}
 
 try {
-  const seed = await env.profile();
-  const t0 = Date.now();
-  const key = await seed.eval(
-    async ({ server, username, n }) => {
-      const c = await window.tw.Client.open({ server, profile: "seed", pageSize: 1000 });
-      await c.register({ username, email: `${username}@example.com`, password: "pw" });
-      const batch = 10_000;
-      for (let i = 0; i < n; i += batch) {
-        const entries = [];
-        for (let j = i; j < Math.min(n, i + batch); j++) {
-          entries.push({ command: `git commit -m 'change ${j}' && cargo test -p crate-${j % 50}`, cwd: `/home/me/src/p${j % 40}`, exit: j % 7 === 0 ? 1 : 0, session: `s${Math.floor(j / 500)}`, hostname: "laptop:me", duration: 1_000_000 * (j % 900) });
-        }
-        await c.history.addMany(entries);
-      }
-      await c.sync();
-      return c.key();
-    },
-    { server, username, n },
-  );
-  console.error(`seeded ${n} records in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  await seed.context.close();
-
+  const native = await nativePull();
+  const browser = await browserSync();
   for (const pageSize of pageSizes) {
-    const times = [];
-    let queries = {};
-    const reopen = [];
-    for (let r = 0; r < runs; r++) {
-      const p = await env.profile();
-      const res = await p.eval(
-        async ({ server, username, key, pageSize }) => {
-          const c = await window.tw.Client.open({ server, profile: "bench", pageSize });
-          await c.login({ username, password: "pw", key });
-          const t = performance.now();
-          const rep = await c.sync();
-          const ms = performance.now() - t;
-          // Query latency over the synced history (median of 5 each).
-          const q = {};
-          for (const [name, query] of [
-            ["newest 100", {}],
-            ["full-text", { text: "cargo crate-7", mode: "full-text" }],
-            ["prefix", { text: "git commit -m 'change 99", mode: "prefix" }],
-            ["fuzzy", { text: "gcmchg", mode: "fuzzy" }],
-            ["cwd+exit filter", { cwd: "/home/me/src/p3", exit: 1 }],
-          ]) {
-            const ts = [];
-            for (let i = 0; i < 5; i++) {
-              const t0 = performance.now();
-              c.history.query(query);
-              ts.push(performance.now() - t0);
-            }
-            q[name] = ts.sort((a, b) => a - b)[2];
-          }
-          const count = c.history.count();
-          // Reopening the profile: the views come back from IndexedDB without decrypting.
-          c.close();
-          const t1 = performance.now();
-          const again = await window.tw.Client.open({ server, profile: "bench", pageSize });
-          await again.setKey(key);
-          const reopenMs = performance.now() - t1;
-          if (again.history.count() !== count) throw new Error("reopen lost entries");
-          return { ms, rep, count, q, reopenMs };
-        },
-        { server, username, key, pageSize },
-      );
-      if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
-      times.push(res.ms);
-      queries = res.q;
-      reopen.push(res.reopenMs);
-      await p.context.close();
-    }
-    console.log(
-      `P1 web initial sync: ${n} history records, page size ${pageSize}: median ${(median(times) / 1000).toFixed(2)} s (runs: ${times.map((t) => (t / 1000).toFixed(2)).join(", ")} s); anchor atuin 18.24.4 CLI 7.1 s`,
-    );
-    console.log(`reopening that profile (views from IndexedDB, key set): median ${median(reopen).toFixed(0)} ms`);
-    console.log(`history query over ${n} entries (median ms): ${Object.entries(queries).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`);
+    const b = browser[pageSize];
+    console.log(`P1 page ${pageSize}: browser ${b.toFixed(2)} s, native ${native?.toFixed(2) ?? "n/a"} s, ratio ${native ? (b / native).toFixed(2) : "n/a"}`);
   }
 } finally {
-  await env.dispose();
+  rmSync(scratch, { recursive: true, force: true });
 }

@@ -163,8 +163,10 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
 
 /**
  * Wraps the page's fetch, which the package calls for every request, and adds
- * `syncWithCuts()`: syncs until one completes, each try aborted as its 1st to 6th request
- * starts (a sync cut off mid-request); returns how many were cut off.
+ * `syncWithCuts()`: syncs until one completes, each try aborted as a random request starts (a
+ * sync cut off mid-request): the first try within its first 6 requests, the others within 40
+ * (a download has 8 requests under way at once, so earlier cuts alone would store nothing);
+ * returns how many were cut off.
  */
 async function cutOffMidRequest(p) {
   await p.eval(() => {
@@ -181,7 +183,7 @@ async function cutOffMidRequest(p) {
     window.syncWithCuts = async () => {
       for (let cuts = 0; cuts <= 100; cuts++) {
         ctl = new AbortController();
-        left = 1 + Math.floor(Math.random() * 6);
+        left = 1 + Math.floor(Math.random() * (cuts === 0 ? 6 : 40));
         try {
           await c.sync({ signal: ctl.signal });
           ctl = null;

@@ -54,6 +54,33 @@ export async function launchBrowser() {
   });
 }
 
+/**
+ * A fresh browser profile (own IndexedDB) of `browser` on the page of `site`, the package loaded
+ * as `window.tw`. With `origin` (e.g. the worker's URL, as the viewer is served), the page and
+ * the package are served as if from that origin (intercepted while they load, then no longer),
+ * so requests to it are same-origin: no CORS preflights.
+ */
+export async function openProfile(browser, site, { origin } = {}) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.error("page error:", e));
+  const base = origin ?? site.url;
+  if (origin) {
+    await page.route(`${origin}/**`, async (route) => {
+      const url = new URL(route.request().url());
+      route.fulfill({ response: await route.fetch({ url: site.url + url.pathname }) });
+    });
+  }
+  await page.goto(base + "/");
+  await page.evaluate(async (load) => {
+    window.tw = await import("/pkg/index.js");
+    // The wasm too, while the package's files are still served.
+    if (load) await window.tw.initialize();
+  }, Boolean(origin));
+  if (origin) await page.unrouteAll();
+  return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
+}
+
 /** Everything a test needs; `profile()` is a fresh browser profile (own IndexedDB) with the package loaded. */
 export async function setup(workerVars = {}) {
   ensurePackage();
@@ -62,16 +89,7 @@ export async function setup(workerVars = {}) {
     servePackage(),
     launchBrowser(),
   ]);
-  async function profile() {
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    page.on("pageerror", (e) => console.error("page error:", e));
-    await page.goto(site.url + "/");
-    await page.evaluate(async () => {
-      window.tw = await import("/pkg/index.js");
-    });
-    return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
-  }
+  const profile = () => openProfile(browser, site);
   return {
     worker,
     site,

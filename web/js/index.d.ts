@@ -24,7 +24,10 @@ export interface OpenOptions {
   server: string;
   /** The profile: its own IndexedDB database (default `"default"`). */
   profile?: string;
-  /** Records per sync page (default 1000; pushes go in batches of the server's page size). */
+  /**
+   * Records per stored sync page (default 4000), and at most per request: downloads ask for the
+   * server's page size, pushes go in batches of it.
+   */
   pageSize?: number;
   /** Retries of transient failures (network, 5xx, 429). */
   retry?: { attempts?: number; baseMs?: number; maxMs?: number };

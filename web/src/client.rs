@@ -11,7 +11,7 @@ use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, Record, RecordId, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
-use terrapin_core::sync::{self, EncRecord, LocalStore, Progress, SyncError, SyncReport};
+use terrapin_core::sync::{self, EncRecord, LocalStore, Paging, Progress, SyncError, SyncReport};
 use uuid::Uuid;
 use web_sys::AbortSignal;
 
@@ -25,9 +25,10 @@ const META_HOST: &str = "host_id";
 const META_VAULT: &str = "vault";
 const META_USER: &str = "username";
 
-/// Records per sync page unless the caller says otherwise: large pages make an initial sync
-/// several times faster than Atuin's 100 (fewer round trips and transactions).
-pub const DEFAULT_SYNC_PAGE: u64 = 1000;
+/// Records per stored sync page unless the caller says otherwise: downloaded answers are
+/// gathered into pages this large (fewer IndexedDB transactions and derived values than the
+/// server's page size, down to Atuin's 100, would make).
+pub const DEFAULT_SYNC_PAGE: u64 = 4000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -95,10 +96,10 @@ pub struct Client {
     pub host: HostId,
     username: RefCell<Option<String>>,
     syncing: Cell<bool>,
-    /// Records per sync page; `None` is [`DEFAULT_SYNC_PAGE`].
+    /// Records per stored sync page, and at most per request; `None` is [`DEFAULT_SYNC_PAGE`].
     pub page_size: Cell<Option<u64>>,
-    /// Records per push request, learnt from the server once.
-    push_batch: Cell<Option<usize>>,
+    /// The server's page size (records per request), learnt from it once.
+    server_page: Cell<Option<u64>>,
 }
 
 impl Client {
@@ -119,8 +120,7 @@ impl Client {
         let username = idb.meta_get(META_USER).await?;
         let store = ViewStore::new(idb);
         store.load().await?;
-        let mut remote = HttpRemote::new(server);
-        remote.read_ahead = 2;
+        let remote = HttpRemote::new(server);
         Ok(Self {
             store,
             remote,
@@ -128,7 +128,7 @@ impl Client {
             username: RefCell::new(username),
             syncing: Cell::new(false),
             page_size: Cell::new(None),
-            push_batch: Cell::new(None),
+            server_page: Cell::new(None),
         })
     }
 
@@ -266,20 +266,25 @@ impl Client {
         }
         let r = async {
             let key = self.key()?;
-            let remote = self.remote.with_signal(signal);
-            // Pushes go in batches of the server's page size; downloads ask for large pages
-            // (the remote fills a page a server caps from several requests).
-            let mut remote = remote;
-            remote.push_batch = match self.push_batch.get() {
-                Some(b) => b,
+            let mut remote = self.remote.with_signal(signal);
+            // Requests (downloads, and pushes) of the server's page size; answers stored in
+            // pages of `page_size` records.
+            let server_page = match self.server_page.get() {
+                Some(p) => p,
                 None => {
-                    let b = remote.page_size().await? as usize;
-                    self.push_batch.set(Some(b));
-                    b
+                    let p = remote.page_size().await?.max(1);
+                    self.server_page.set(Some(p));
+                    p
                 }
             };
+            remote.push_batch = server_page as usize;
             let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
-            Ok(sync::sync(&self.store, &remote, &key, page, on_progress).await?)
+            let paging = Paging {
+                request: server_page.min(page),
+                store: page,
+                in_flight: sync::IN_FLIGHT,
+            };
+            Ok(sync::sync(&self.store, &remote, &key, paging, on_progress).await?)
         }
         .await;
         self.syncing.set(false);

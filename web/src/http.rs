@@ -8,7 +8,6 @@
 //! any wait between tries.
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::rc::Rc;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
@@ -153,16 +152,6 @@ async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
     }
 }
 
-type Fetched = Result<Vec<EncRecord>, HttpError>;
-
-/// A page requested ahead of time: `(series, start, count)` and where its answer arrives.
-type ReadAhead = (
-    SeriesKey,
-    RecordIdx,
-    u64,
-    futures_channel::oneshot::Receiver<Fetched>,
-);
-
 /// A connection to one sync server.
 #[derive(Clone)]
 pub struct HttpRemote {
@@ -170,16 +159,11 @@ pub struct HttpRemote {
     session: Rc<RefCell<Option<String>>>,
     signal: Option<AbortSignal>,
     pub retry: RetryPolicy,
-    /// After a full page, request up to this many next pages at once, so that the network and
-    /// the server work while pages are decrypted and stored (an answer is used only if exactly
-    /// that page is asked for next; 0 turns this off).
-    pub read_ahead: usize,
     /// Records per push request (Atuin's default page size unless the server says otherwise).
     pub push_batch: usize,
     /// Bytes of JSON per push request: half the default body limit of Terrapin's worker
     /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
     pub push_max_bytes: usize,
-    ahead: Rc<RefCell<VecDeque<ReadAhead>>>,
 }
 
 impl HttpRemote {
@@ -189,10 +173,8 @@ impl HttpRemote {
             session: Rc::new(RefCell::new(None)),
             signal: None,
             retry: RetryPolicy::default(),
-            read_ahead: 0,
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
             push_max_bytes: 4 * 1024 * 1024,
-            ahead: Rc::new(RefCell::new(VecDeque::new())),
         }
     }
 
@@ -212,7 +194,6 @@ impl HttpRemote {
     pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
         Self {
             signal,
-            ahead: Rc::new(RefCell::new(VecDeque::new())),
             ..self.clone()
         }
     }
@@ -222,9 +203,11 @@ impl HttpRemote {
     }
 
     fn builder(&self, method: Method, url: &str, auth: bool) -> Result<RequestBuilder, HttpError> {
+        // Answers are never reused: kept out of the HTTP cache, which would store every page.
         let mut b = RequestBuilder::new(url)
             .method(method)
             .header("Accept", "application/json")
+            .cache(web_sys::RequestCache::NoStore)
             .abort_signal(self.signal.as_ref());
         if auth {
             let s = self.session.borrow();
@@ -479,22 +462,6 @@ impl HttpRemote {
             Err(e) => Err(e),
         }
     }
-
-    /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`).
-    async fn next_once(
-        &self,
-        series: &SeriesKey,
-        start: RecordIdx,
-        count: u64,
-    ) -> Result<Vec<EncRecord>, HttpError> {
-        let q = wire::NextQuery {
-            host: series.host,
-            tag: series.tag.clone(),
-            start,
-            count,
-        };
-        self.get_json("/api/v0/record/next", &q.pairs(), true).await
-    }
 }
 
 /// A string field of a JSON object answer.
@@ -562,48 +529,21 @@ impl Remote for HttpRemote {
         self.get_json("/api/v0/record", &[], true).await
     }
 
-    /// Up to `count` records from `start`. A server may answer fewer than asked (it caps the
-    /// page size); the rest is fetched until `count` records or the end of the series.
+    /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`; the
+    /// core's engine continues after the last idx answered).
     async fn next(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
-        if self.signal.as_ref().is_some_and(|s| s.aborted()) {
-            self.ahead.borrow_mut().clear();
-            return Err(HttpError::Aborted);
-        }
-        let first = self.ahead.borrow_mut().pop_front();
-        let got = match first {
-            Some((s, st, c, rx)) if s == *series && st == start && c == count => match rx.await {
-                Ok(r) => r,
-                Err(_) => self.next_filled(series, start, count).await,
-            },
-            Some(_) => {
-                // Not the page we guessed: drop every guess.
-                self.ahead.borrow_mut().clear();
-                self.next_filled(series, start, count).await
-            }
-            None => self.next_filled(series, start, count).await,
-        }?;
-        if self.read_ahead > 0 && count > 1 && got.len() as u64 == count {
-            let mut ahead = self.ahead.borrow_mut();
-            // The engine continues after the last idx answered (past any hole).
-            let after = got.last().map_or(start + count, |r| r.idx + 1);
-            let mut next = ahead.back().map_or(after, |a| a.1 + a.2);
-            while ahead.len() < self.read_ahead {
-                let (tx, rx) = futures_channel::oneshot::channel();
-                let me = self.clone();
-                let s = series.clone();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let _ = tx.send(me.next_filled(&s, next, count).await);
-                });
-                ahead.push_back((series.clone(), next, count, rx));
-                next += count;
-            }
-        }
-        Ok(got)
+        let q = wire::NextQuery {
+            host: series.host,
+            tag: series.tag.clone(),
+            start,
+            count,
+        };
+        self.get_json("/api/v0/record/next", &q.pairs(), true).await
     }
 
     /// Push in batches of at most `push_batch` records (the server's page size) and at most
@@ -638,33 +578,11 @@ impl Remote for HttpRemote {
         }
         Ok(())
     }
-}
-
-impl HttpRemote {
-    /// Up to `count` records from `start`, in as many requests as the server needs. A server
-    /// with holes steps over them, so each request continues after the last idx answered.
-    async fn next_filled(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Fetched {
-        let mut out: Vec<EncRecord> = Vec::new();
-        let mut from = start;
-        while (out.len() as u64) < count {
-            let got = self
-                .next_once(series, from, count - out.len() as u64)
-                .await?;
-            // Stop at the end, or at an answer that does not move forward (a first answer is
-            // kept whatever it holds: the core checks the page as a whole).
-            let Some(last) = got.last().map(|r| r.idx) else {
-                break;
-            };
-            let forward = got[0].idx >= from && last >= from;
-            if !forward && !out.is_empty() {
-                break;
-            }
-            out.extend(got);
-            if !forward {
-                break;
-            }
-            from = last + 1;
+    /// A sync cut off by the signal stores nothing more.
+    fn check(&self) -> Result<(), HttpError> {
+        match &self.signal {
+            Some(s) if s.aborted() => Err(HttpError::Aborted),
+            _ => Ok(()),
         }
-        Ok(out)
     }
 }

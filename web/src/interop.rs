@@ -256,7 +256,7 @@ pub struct OpenOptions {
     pub server: String,
     #[serde(default, deserialize_with = "nullish")]
     pub profile: String,
-    /// Records per sync page (0: the default).
+    /// Records per stored sync page, and at most per request (0: the default, 4000).
     #[serde(default, deserialize_with = "nullish")]
     pub page_size: u32,
     #[serde(default, deserialize_with = "nullish")]
