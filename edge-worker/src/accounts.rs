@@ -10,7 +10,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::db::{Db, Registered, User};
 use crate::error::{json, ApiError, ApiResult};
-use crate::http::{authenticate, drained, forget_sessions, json_body, now_ms, session_hash};
+use crate::http::{authenticate, forget_sessions, json_body, now_ms, session_hash};
 use crate::live;
 use crate::store::{Hangup, StoreStub};
 use crate::throttle;
@@ -38,13 +38,11 @@ pub async fn get_user(_req: Request, ctx: RouteContext<Config>) -> ApiResult {
 
 /// `POST /register`
 pub async fn register(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let open = match ctx.data.open_registration {
-        true => Ok(()),
-        false => Err(ApiError::bad_request(
+    if !ctx.data.open_registration {
+        return Err(ApiError::bad_request(
             "this server is not open for registrations",
-        )),
-    };
-    drained(&mut req, open).await?;
+        ));
+    }
     let r: RegisterRequest = json_body(&mut req).await?;
     let token = auth::new_token()?;
     create_user(&ctx, &r, Some(&token)).await?;
@@ -139,8 +137,7 @@ pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// other session of the account ends, and the answer says how many.
 pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db, &ctx.data).await;
-    let user = drained(&mut req, user).await?;
+    let user = authenticate(&req, &db, &ctx.data).await?;
     let c: ChangePasswordRequest = json_body(&mut req).await?;
     validate_password(&c.new_password)?;
     check_password(&req, &ctx, &db, &user, &c.current_password).await?;
@@ -180,8 +177,7 @@ pub async fn logout(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// login throttle.
 pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let user = authenticate(&req, &db, &ctx.data).await;
-    let user = drained(&mut req, user).await?;
+    let user = authenticate(&req, &db, &ctx.data).await?;
     let d: DeleteUserRequest = json_body(&mut req).await?;
     check_password(&req, &ctx, &db, &user, &d.password).await?;
     remove_user(&ctx, &db, &user).await?;

@@ -12,7 +12,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::db::User;
 use crate::error::{json, ApiError, ApiResult};
-use crate::http::{drained, json_body};
+use crate::http::json_body;
 use crate::store::StoreStub;
 
 /// 404 unless admin routes are enabled, 401 unless the caller holds the token.
@@ -80,8 +80,7 @@ pub async fn list(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `POST /admin/users` `{"username","email","password"}`: creates an account even when
 /// registration is closed. No session is made; the user logs in.
 pub async fn create(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let allowed = authorize(&req, &ctx.data);
-    drained(&mut req, allowed).await?;
+    authorize(&req, &ctx.data)?;
     let r: RegisterRequest = json_body(&mut req).await?;
     create_user(&ctx, &r, None).await?;
     json(200, &Empty {})
@@ -95,8 +94,7 @@ struct SetPassword {
 /// `PUT /admin/users/{name}/password` `{"password"}`. As atuin-server's `set-password`, the
 /// user's machines stay logged in.
 pub async fn set_password(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let allowed = authorize(&req, &ctx.data);
-    drained(&mut req, allowed).await?;
+    authorize(&req, &ctx.data)?;
     let p: SetPassword = json_body(&mut req).await?;
     validate_password(&p.password)?;
     let user = named_user(&ctx).await?;

@@ -155,16 +155,16 @@ pub fn require_json(req: &Request) -> Result<(), ApiError> {
 const DRAIN_MAX: usize = 64 * 1024 * 1024;
 
 /// Reads and drops a request's body (bounded by [`DRAIN_MAX`]) before an error answer.
-/// `result`, with the request's body read and dropped first when it is a refusal: a body left
-/// unread can cost the client its connection, and with it the next request (docs/PROTOCOL.md §2).
-pub async fn drained<T>(req: &mut Request, result: Result<T, ApiError>) -> Result<T, ApiError> {
-    if result.is_err() {
-        discard(req).await;
+/// Reads and drops what is left of a request's body once it has been answered without reading
+/// it (a refusal, an unknown route): a body left unread can cost the client its connection, and
+/// with it the next request (docs/PROTOCOL.md §2). `req` is the request's own JS object.
+pub async fn discard_unread(req: web_sys::Request) {
+    if req.body().is_some() && !req.body_used() {
+        discard(&mut Request::from(req)).await;
     }
-    result
 }
 
-pub async fn discard(req: &mut Request) {
+async fn discard(req: &mut Request) {
     if declared_length(req).is_some_and(|len| len > DRAIN_MAX) {
         return;
     }
@@ -228,8 +228,7 @@ pub async fn body_js(req: &mut Request, max: usize) -> Result<JsValue, ApiError>
 /// Reads and decodes a small JSON body (account routes): typed JSON only, decoded strictly
 /// (objects only, no repeated keys).
 pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
-    let json = require_json(req);
-    drained(req, json).await?;
+    require_json(req)?;
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
     strict::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
 }

@@ -85,7 +85,7 @@ fn router(cfg: Config) -> Router<'static, Config> {
 }
 
 #[event(fetch)]
-async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cfg = Config::from_env(&env);
     let origin = http::allowed_origin(&req, &cfg);
     if req.method() == Method::Options {
@@ -97,11 +97,10 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
     } else {
         (false, None)
     };
+    // The same JS request object (not a copy of its body), to drop a body the answer left unread.
+    let pending: web_sys::Request = Clone::clone(req.inner());
     let resp = match refused {
-        Some(resp) => {
-            http::discard(&mut req).await;
-            resp
-        }
+        Some(resp) => resp,
         None => match router(cfg).run(req, env).await {
             Ok(resp) if http::is_router_fallback(&resp) => match resp.status_code() {
                 405 => error_response(405, "method not allowed"),
@@ -111,6 +110,7 @@ async fn fetch(mut req: Request, env: Env, _ctx: Context) -> Result<Response> {
             Err(e) => error::ApiError::internal("internal error", e).into_response(),
         },
     };
+    http::discard_unread(pending).await;
     if stale {
         http::advertise(&resp, &caps);
     }

@@ -9,7 +9,7 @@ use crate::accounts::db;
 use crate::config::Config;
 use crate::db::{Db, User};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{authenticate_cached, body_js, drained, forget_sessions, require_json};
+use crate::http::{authenticate_cached, body_js, forget_sessions, require_json};
 use crate::store::{Rows, StoreStub};
 
 /// Records moved from D1 per step of the v1 migration, and the bytes of ciphertext per step.
@@ -109,10 +109,9 @@ pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// session is checked before the body is read.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let db = db(&ctx)?;
-    let checked = authenticate_cached(&req, &db, &ctx.data)
-        .await
-        .and_then(|user| require_json(&req).map(|()| user));
-    let user = drained(&mut req, checked).await?;
+    // Checked before the body is read; a refused body is dropped unread (lib.rs).
+    let user = authenticate_cached(&req, &db, &ctx.data).await?;
+    require_json(&req)?;
     let bytes = body_js(&mut req, ctx.data.push.max_body_bytes).await?;
     let store = store(&ctx, &db, &user).await?;
     let (resp, rows) = store.call(Method::Post, "/push", Some(bytes)).await?;
