@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The sync server as a user meets it: the real atuin CLI against what `make dev` serves
-// (scripts/dev.sh: wrangler dev, local D1 and Durable Objects), with atuin-server 18.24.4 on
-// SQLite as the anchor, started by this script in the same run. Prints medians and ratios.
+// (scripts/dev.sh: workerd via Miniflare, local D1 and Durable Objects), with atuin-server
+// 18.24.4 on SQLite as the anchor, started by this script in the same run. Prints medians and
+// ratios, and each server's CPU (its process group) during the push and the pull.
 //
 //   P2  push: `atuin sync` on a host holding N imported history entries (its record store built
 //       first with `atuin history init-store`, untimed); pull: `atuin sync` on a second, empty
