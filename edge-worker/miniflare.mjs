@@ -29,6 +29,7 @@ export function miniflareOptions({ persist, vars = {}, host = "127.0.0.1", port 
     mkdirSync(config.assets.directory, { recursive: true });
   }
   const { workerOptions, main } = unstable_getMiniflareWorkerOptions(config, undefined, {
+    // An empty list still reads .dev.vars; a file that does not exist reads nothing.
     envFiles: devVars ? undefined : [path.join(edgeDir, "no-env-files")],
   });
   return {

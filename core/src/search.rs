@@ -694,6 +694,7 @@ fn subsequence(needle: &[u8], hay: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Fold as _;
     use alloc::borrow::ToOwned;
     use alloc::format;
     use alloc::vec;
@@ -1083,7 +1084,7 @@ mod tests {
                 idx: i as u64,
                 record: RecordId(Uuid::from_u128(i as u128)),
             };
-            s.apply_decoded(origin, HistoryRecord::Create(h.clone()));
+            s.fold(origin, HistoryRecord::Create(h.clone()));
         }
         s
     }

@@ -8,7 +8,7 @@ use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, Record, RecordId};
 use terrapin_core::store::history::HistoryStore;
-use terrapin_core::store::{meaning, Meaning, RecordOrigin};
+use terrapin_core::store::{meaning, Fold as _, Meaning, RecordOrigin};
 use terrapin_core::sync::{self, SyncError};
 use terrapin_tests::{block_on, Client};
 use uuid::Uuid;
@@ -79,7 +79,7 @@ fn build(store: &MemoryStore, key: &Key) -> HistoryStore {
     let mut h = HistoryStore::new();
     for r in store.all() {
         match meaning(&r, key) {
-            Some(Meaning::History(x)) => h.apply_decoded(RecordOrigin::of(&r), x),
+            Some(Meaning::History(x)) => h.fold(RecordOrigin::of(&r), x),
             Some(Meaning::Unreadable(why)) => panic!("record {}: {why}", r.id),
             _ => {}
         }

@@ -16,7 +16,7 @@ use terrapin_core::payload::history::{HistoryId, HistoryRecord, HISTORY_VERSION}
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
-use terrapin_core::store::{has_store, meaning, HistoryStore, KvStore, RecordOrigin};
+use terrapin_core::store::{has_store, meaning, Fold as _, HistoryStore, KvStore, RecordOrigin};
 use terrapin_core::sync::{EncRecord, LocalStore};
 
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -214,7 +214,7 @@ impl Views {
                         HistoryRecord::Delete(id) => *id,
                     };
                     let new = self.added.is_some() && self.history.get(&id).is_none();
-                    self.history.apply_decoded(origin, h);
+                    self.history.fold(origin, h);
                     self.search.get_mut().touch(id);
                     if let (true, Some(added)) = (new, self.added.as_mut()) {
                         if self.history.get(&id).is_some() {
@@ -222,7 +222,7 @@ impl Views {
                         }
                     }
                 }
-                Meaning::Kv(k) => self.kv.apply_decoded(origin, k),
+                Meaning::Kv(k) => self.kv.fold(origin, k),
                 Meaning::Unreadable(_) => self.unreadable += 1,
             }
         }

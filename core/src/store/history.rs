@@ -33,17 +33,6 @@ impl Fold for HistoryStore {
     }
 
     fn fold(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
-        self.apply_decoded(origin, payload);
-    }
-}
-
-impl HistoryStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Fold in an already decoded payload, `origin` being the record it came from.
-    pub fn apply_decoded(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
         match payload {
             HistoryRecord::Create(h) => {
                 if self.deleted.contains(&h.id) {
@@ -62,6 +51,12 @@ impl HistoryStore {
                 self.deleted.insert(id);
             }
         }
+    }
+}
+
+impl HistoryStore {
+    pub fn new() -> Self {
+        Self::default()
     }
 
     pub fn get(&self, id: &HistoryId) -> Option<&History> {

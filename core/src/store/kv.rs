@@ -37,18 +37,7 @@ impl Fold for KvStore {
         Ok(KvRecord::decode(version, bytes)?)
     }
 
-    fn fold(&mut self, origin: RecordOrigin, payload: KvRecord) {
-        self.apply_decoded(origin, payload);
-    }
-}
-
-impl KvStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Fold in an already decoded payload, `origin` being the record it came from.
-    pub fn apply_decoded(&mut self, origin: RecordOrigin, kv: KvRecord) {
+    fn fold(&mut self, origin: RecordOrigin, kv: KvRecord) {
         let keys = self.map.entry(kv.namespace).or_default();
         match keys.get_mut(&kv.key) {
             Some(slot) if slot.origin >= origin => {}
@@ -68,6 +57,12 @@ impl KvStore {
                 );
             }
         }
+    }
+}
+
+impl KvStore {
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The current value, `None` if never set or deleted.

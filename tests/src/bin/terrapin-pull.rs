@@ -4,7 +4,7 @@
 use terrapin_core::memory::MemoryStore;
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::store::kv::KvStore;
-use terrapin_core::store::{meaning, Meaning, RecordOrigin};
+use terrapin_core::store::{meaning, Fold as _, Meaning, RecordOrigin};
 use terrapin_core::sync;
 use terrapin_tests::{block_on, logged_in_host};
 
@@ -17,8 +17,8 @@ fn main() {
     let (mut history, mut kv) = (HistoryStore::new(), KvStore::new());
     for r in local.all() {
         match meaning(&r, &key) {
-            Some(Meaning::History(h)) => history.apply_decoded(RecordOrigin::of(&r), h),
-            Some(Meaning::Kv(k)) => kv.apply_decoded(RecordOrigin::of(&r), k),
+            Some(Meaning::History(h)) => history.fold(RecordOrigin::of(&r), h),
+            Some(Meaning::Kv(k)) => kv.fold(RecordOrigin::of(&r), k),
             Some(Meaning::Unreadable(why)) => fail(&format!("record {}: {why}", r.id)),
             None => {}
         }
