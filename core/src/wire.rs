@@ -7,6 +7,7 @@ use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -405,25 +406,77 @@ pub fn session_token(header: &str) -> Option<&str> {
 
 /// The subprotocol of the live status socket (docs/PROTOCOL.md §2, "Live status").
 pub const LIVE_PROTOCOL: &str = "terrapin.live.v1";
+/// The live socket that also answers page requests ([`SocketRequest`]); a server selects it
+/// over [`LIVE_PROTOCOL`] when a client offers both (docs/PROTOCOL.md §2, "Pages over the
+/// socket").
+pub const LIVE_PAGES_PROTOCOL: &str = "terrapin.live.v2";
 /// Prefix of the subprotocol entry that carries the session token on the live socket
 /// (browsers can't set `Authorization` on a WebSocket).
 pub const LIVE_TOKEN_PREFIX: &str = "terrapin.token.";
 
-/// Reads a live socket's `Sec-WebSocket-Protocol` header: whether [`LIVE_PROTOCOL`] is offered,
-/// and the session token of its `terrapin.token.<token>` entry, if there is exactly one.
-pub fn live_protocols(header: &str) -> (bool, Option<&str>) {
-    let mut offered = false;
+/// Reads a live socket's `Sec-WebSocket-Protocol` header: the live protocol to select (the
+/// newest offered), and the session token of its `terrapin.token.<token>` entry, if there is
+/// exactly one.
+pub fn live_protocols(header: &str) -> (Option<&'static str>, Option<&str>) {
+    let mut chosen = None;
     let mut tokens = header
         .split(',')
         .map(str::trim)
-        .inspect(|p| offered |= *p == LIVE_PROTOCOL)
+        .inspect(|p| {
+            if *p == LIVE_PAGES_PROTOCOL {
+                chosen = Some(LIVE_PAGES_PROTOCOL);
+            } else if *p == LIVE_PROTOCOL && chosen.is_none() {
+                chosen = Some(LIVE_PROTOCOL);
+            }
+        })
         .filter_map(|p| p.strip_prefix(LIVE_TOKEN_PREFIX))
         .filter(|t| !t.is_empty());
     let first = tokens.next();
     let token = if tokens.next().is_none() { first } else { None };
-    // Drain the rest so `offered` sees every entry.
+    // Drain the rest so every entry is seen.
     tokens.for_each(drop);
-    (offered, token)
+    (chosen, token)
+}
+
+/// A client's request on a [`LIVE_PAGES_PROTOCOL`] socket: `{"type": "next", "id": 7,
+/// "query": "host=…&tag=history&start=0&count=100"}`, the query of `GET
+/// /api/v0/record/next`, read by the same rules ([`NextQuery`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SocketRequest {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: u64,
+    pub query: String,
+}
+
+/// The request type of [`SocketRequest`] (the only one).
+pub const SOCKET_NEXT: &str = "next";
+
+/// A server's message on a live socket, as a client reads it: `{"type": "page", "id", "records"}`
+/// answers request `id`; `{"type": "error", "id", "status", "reason"}` refuses it (`id` absent
+/// when the request itself could not be read); `status` and `push` messages carry `hosts`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SocketMessage<R> {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<u64>,
+    pub records: Option<Vec<R>>,
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+}
+
+/// The answer to request `id`: `records_json` is the JSON array `next` would answer.
+pub fn socket_page(id: u64, records_json: &str) -> String {
+    format!(r#"{{"type":"page","id":{id},"records":{records_json}}}"#)
+}
+
+/// The refusal of request `id` (or of an unreadable request), as `next` would answer it.
+pub fn socket_error(id: Option<u64>, status: u16, reason: &str) -> String {
+    let reason = serde_json::to_string(reason).unwrap_or_else(|_| "\"\"".into());
+    match id {
+        Some(id) => format!(r#"{{"type":"error","id":{id},"status":{status},"reason":{reason}}}"#),
+        None => format!(r#"{{"type":"error","status":{status},"reason":{reason}}}"#),
+    }
 }
 
 #[cfg(test)]
@@ -541,22 +594,53 @@ mod tests {
 
     #[test]
     fn live_protocol_header() {
+        const V1: Option<&str> = Some(LIVE_PROTOCOL);
+        const V2: Option<&str> = Some(LIVE_PAGES_PROTOCOL);
         assert_eq!(
             live_protocols("terrapin.live.v1, terrapin.token.abc_-1"),
-            (true, Some("abc_-1"))
+            (V1, Some("abc_-1"))
         );
-        assert_eq!(live_protocols("terrapin.token.abc"), (false, Some("abc")));
-        assert_eq!(live_protocols("terrapin.live.v1"), (true, None));
+        assert_eq!(
+            live_protocols("terrapin.live.v2, terrapin.live.v1, terrapin.token.t"),
+            (V2, Some("t"))
+        );
+        assert_eq!(
+            live_protocols("terrapin.live.v1, terrapin.live.v2"),
+            (V2, None)
+        );
+        assert_eq!(live_protocols("terrapin.token.abc"), (None, Some("abc")));
+        assert_eq!(live_protocols("terrapin.live.v1"), (V1, None));
         assert_eq!(
             live_protocols("terrapin.live.v1,terrapin.token."),
-            (true, None)
+            (V1, None)
         );
         // Two tokens: neither is used.
         assert_eq!(
             live_protocols("terrapin.live.v1, terrapin.token.a, terrapin.token.b"),
-            (true, None)
+            (V1, None)
         );
-        assert_eq!(live_protocols("chat, superchat"), (false, None));
+        assert_eq!(live_protocols("chat, superchat"), (None, None));
+    }
+
+    #[test]
+    fn socket_messages() {
+        let req: SocketRequest =
+            serde_json::from_str(r#"{"type":"next","id":3,"query":"host=h&count=1"}"#).unwrap();
+        assert_eq!((req.kind.as_str(), req.id), (SOCKET_NEXT, 3));
+        let page: SocketMessage<u32> = serde_json::from_str(&socket_page(3, "[1,2]")).unwrap();
+        assert_eq!((page.kind.as_str(), page.id), ("page", Some(3)));
+        assert_eq!(page.records, Some(alloc::vec![1, 2]));
+        let err: SocketMessage<u32> =
+            serde_json::from_str(&socket_error(Some(4), 400, "bad \"count\"")).unwrap();
+        assert_eq!((err.id, err.status), (Some(4), Some(400)));
+        assert_eq!(err.reason.as_deref(), Some("bad \"count\""));
+        let unread: SocketMessage<u32> =
+            serde_json::from_str(&socket_error(None, 400, "x")).unwrap();
+        assert_eq!(unread.id, None);
+        // Status messages carry other fields, which a client skips.
+        let status: SocketMessage<u32> =
+            serde_json::from_str(r#"{"type":"push","hosts":{"h":{"history":3}}}"#).unwrap();
+        assert_eq!((status.kind.as_str(), status.records), ("push", None));
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `GET /api/v0/live`: the live status socket (docs/PROTOCOL.md §2, "Live status"). The worker
 //! checks the session (never from the per-isolate cache, so an ended session is refused at
 //! once) and the origin before the upgrade, then hands the socket to the account's
-//! `UserStore`, which keeps it (hibernating) and sends it statuses after pushes.
+//! `UserStore`, which keeps it (hibernating), sends it statuses after pushes and, on
+//! [`LIVE_PAGES_PROTOCOL`] sockets, answers page requests.
 
-use terrapin_core::wire::{self, LIVE_PROTOCOL};
+use terrapin_core::wire::{self, LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL};
 use worker::{Request, Response, RouteContext};
 
 use crate::accounts::db;
@@ -11,12 +12,13 @@ use crate::auth;
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
 use crate::http::{allowed_origin, authenticate_hash, session_hash};
+use crate::records;
 use crate::store::{Hangup, StoreStub};
 
 /// The session of a live request: `Authorization: Token …` (native clients), else the
-/// `terrapin.token.<token>` subprotocol entry (browsers). Returns its hash and whether the
-/// client offered [`LIVE_PROTOCOL`] (then the answer selects it).
-fn live_session(req: &Request) -> Result<(String, bool), ApiError> {
+/// `terrapin.token.<token>` subprotocol entry (browsers). Returns its hash and the live
+/// protocol the answer selects, if the client offered one.
+fn live_session(req: &Request) -> Result<(String, Option<&'static str>), ApiError> {
     let protocols = req
         .headers()
         .get("Sec-WebSocket-Protocol")
@@ -28,10 +30,13 @@ fn live_session(req: &Request) -> Result<(String, bool), ApiError> {
         return Ok((session_hash(req)?, offered));
     }
     match token {
-        Some(token) if offered => Ok((auth::token_hash(token), true)),
+        Some(token) if offered.is_some() => Ok((auth::token_hash(token), offered)),
         Some(_) => Err(ApiError::new(
             401,
-            format!("the live socket's subprotocols must include {LIVE_PROTOCOL}"),
+            format!(
+                "the live socket's subprotocols must include {LIVE_PAGES_PROTOCOL} or \
+                 {LIVE_PROTOCOL}"
+            ),
         )),
         None => Err(ApiError::new(
             401,
@@ -53,13 +58,11 @@ pub async fn open(req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let (hash, offered) = live_session(&req)?;
     let db = db(&ctx)?;
     let user = authenticate_hash(&hash, &db, &ctx.data).await?;
-    let ws = StoreStub::new(&ctx.env, &user.store_id)?
-        .live(&hash)
-        .await?;
+    // Page requests read the store alone: any v1 records still in D1 move in first.
+    let ws = records::store(&ctx, &db, &user).await?.live(&hash).await?;
     let resp = Response::from_websocket(ws)?;
-    if offered {
-        resp.headers()
-            .set("Sec-WebSocket-Protocol", LIVE_PROTOCOL)?;
+    if let Some(protocol) = offered {
+        resp.headers().set("Sec-WebSocket-Protocol", protocol)?;
     }
     Ok(resp)
 }

@@ -17,7 +17,11 @@ const LEGACY_STEP_RECORDS: usize = 1000;
 const LEGACY_STEP_BYTES: f64 = 4.0 * 1024.0 * 1024.0;
 
 /// The account's store, with any v1 records still in D1 moved into it first.
-async fn store(ctx: &RouteContext<Config>, db: &Db, user: &User) -> Result<StoreStub, ApiError> {
+pub async fn store(
+    ctx: &RouteContext<Config>,
+    db: &Db,
+    user: &User,
+) -> Result<StoreStub, ApiError> {
     let store = StoreStub::new(&ctx.env, &user.store_id)?;
     if user.legacy_records != 0 {
         move_legacy(db, &store, user).await?;

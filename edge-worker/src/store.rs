@@ -20,7 +20,7 @@ use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_B
 use terrapin_core::push::{self, Holes, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
-use terrapin_core::wire::NextQuery;
+use terrapin_core::wire::{self, NextQuery};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use worker::{
@@ -364,6 +364,28 @@ impl UserStore {
         Ok(page.finish())
     }
 
+    /// The answer to page request `id`: `query` read as `/next` reads its URL query.
+    fn socket_next(&self, id: u64, query: &str) -> String {
+        if self.closed.get() {
+            return wire::socket_error(Some(id), 403, "account deleted");
+        }
+        let url = match worker::Url::parse(&format!("https://user-store/next?{query}")) {
+            Ok(url) => url,
+            Err(e) => return wire::socket_error(Some(id), 400, &format!("bad query: {e}")),
+        };
+        let pairs = query_pairs(&url);
+        let page = NextQuery::from_pairs(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.cfg.max_page_size,
+        )
+        .map_err(ApiError::from)
+        .and_then(|q| self.next(&q));
+        match page {
+            Ok(json) => wire::socket_page(id, &String::from_utf8_lossy(&json)),
+            Err(e) => wire::socket_error(Some(id), e.status, &e.reason),
+        }
+    }
+
     fn stats(&self) -> worker::Result<Stats> {
         let rows = if self.closed.get() {
             vec![]
@@ -532,13 +554,31 @@ impl worker::DurableObject for UserStore {
         Ok(resp)
     }
 
-    /// Live sockets only listen: anything a client sends but the keep-alive `ping` (answered
-    /// by the runtime) is ignored.
+    /// Page requests ([`wire::SocketRequest`]) are answered on the socket, by the rules of
+    /// `/next`; anything else a client sends is ignored (the keep-alive `ping` is answered by
+    /// the runtime).
     async fn websocket_message(
         &self,
-        _ws: WebSocket,
-        _message: WebSocketIncomingMessage,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        let WebSocketIncomingMessage::String(text) = message else {
+            return Ok(());
+        };
+        if text == "ping" {
+            return Ok(());
+        }
+        let answer = match serde_json::from_str::<wire::SocketRequest>(&text) {
+            Ok(r) if r.kind == wire::SOCKET_NEXT => self.socket_next(r.id, &r.query),
+            Ok(r) => wire::socket_error(
+                Some(r.id),
+                400,
+                &format!("unknown request type {:?}: expected \"next\"", r.kind),
+            ),
+            Err(e) => wire::socket_error(None, 400, &format!("bad socket request: {e}")),
+        };
+        // A socket that is closing can't take it: its client asks again elsewhere.
+        let _ = ws.send_with_str(&answer);
         Ok(())
     }
 

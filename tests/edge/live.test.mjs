@@ -2,11 +2,12 @@
 // the upgrade without a good session (none, unknown, ended, wrong origin, no WebSocket), the
 // session carried in the subprotocol and never echoed, the full status on connect, the new last
 // idx after every push that stored something (statuses only, never records, never to another
-// account), and sockets of ended sessions closed.
+// account), sockets of ended sessions closed, and page requests on terrapin.live.v2 sockets
+// answered as GET /api/v0/record/next answers them.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { fetch } from "miniflare";
-import { workerSuite } from "./harness.mjs";
+import { configVars, workerSuite } from "./harness.mjs";
 import { series, username, uuid } from "./client.mjs";
 
 const suite = workerSuite();
@@ -175,5 +176,85 @@ describe("ended sessions lose their sockets", () => {
     const r = await api.req("DELETE", "/account", { token, body: { password: "pw-del" } });
     assert.equal(r.status, 200, r.text);
     assert.equal((await s.closed).code, 4003);
+  });
+});
+
+describe("pages over the socket (terrapin.live.v2)", () => {
+  const v2 = (token) => live(token, { protocols: ["terrapin.live.v2", "terrapin.live.v1", `terrapin.token.${token}`] });
+  /** Sends `requests` at once and returns the answers in request order. */
+  async function ask(s, requests) {
+    const before = s.messages.length;
+    for (const r of requests) s.ws.send(typeof r === "string" ? r : JSON.stringify(r));
+    const got = (await s.wait(before + requests.length)).slice(before);
+    return requests.map((r) => (typeof r === "string" ? got.find((m) => m.id === undefined) : got.find((m) => m.id === r.id)));
+  }
+  const q = (host, tag, start, count) => new URLSearchParams({ host, tag, start: String(start), count: String(count) }).toString();
+
+  test("selected when offered; eight requests in flight answer exactly what GET /api/v0/record/next answers", async () => {
+    const token = await api.register(username("pages"));
+    const host = uuid();
+    assert.equal((await api.push(token, series(host, "history", 0, 599))).status, 200);
+    assert.equal((await api.push(token, series(host, "kv", 0, 2))).status, 200);
+    const s = await v2(token);
+    assert.equal(s.status, 101);
+    assert.equal(s.protocol, "terrapin.live.v2");
+    await s.wait(1);
+    const cases = [
+      ["history", 0, 100], ["history", 100, 100], ["history", 550, 100], ["history", 600, 10],
+      ["history", 0, 100000], ["kv", 1, 5], ["other", 0, 5], ["history", 255, 3],
+    ];
+    const answers = await ask(s, cases.map(([tag, start, count], i) => ({ type: "next", id: 100 + i, query: q(host, tag, start, count) })));
+    for (const [i, [tag, start, count]] of cases.entries()) {
+      const http = await api.next(token, { host, tag, start, count });
+      assert.equal(http.status, 200);
+      assert.deepEqual(answers[i], { type: "page", id: 100 + i, records: http.json }, `${tag} ${start} ${count}`);
+    }
+    // the cap on count is the same: MAX_PAGE_SIZE
+    assert.equal(answers[4].records.length, Math.min(600, Number(configVars().MAX_PAGE_SIZE)));
+    s.ws.close(1000);
+  });
+
+  test("a bad request is refused on the socket with the reason HTTP gives; the socket stays usable", async () => {
+    const token = await api.register(username("pages"));
+    const host = uuid();
+    assert.equal((await api.push(token, series(host, "history", 0, 2))).status, 200);
+    const s = await v2(token);
+    await s.wait(1);
+    const [badCount, noHost, unknown, unreadable, fine] = await ask(s, [
+      { type: "next", id: 1, query: q(host, "history", 0, -1) },
+      { type: "next", id: 2, query: "tag=history&count=5" },
+      { type: "fetch", id: 3, query: q(host, "history", 0, 1) },
+      "{not json",
+      { type: "next", id: 5, query: q(host, "history", 1, 5) },
+    ]);
+    const http = await api.req("GET", `/api/v0/record/next?${q(host, "history", 0, -1)}`, { token });
+    assert.deepEqual(badCount, { type: "error", id: 1, status: 400, reason: http.json.reason });
+    assert.match(badCount.reason, /count/);
+    assert.equal(noHost.status, 400);
+    assert.match(noHost.reason, /host/);
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.reason, /"fetch"/);
+    assert.equal(unreadable.type, "error");
+    assert.equal(unreadable.status, 400);
+    assert.match(unreadable.reason, /bad socket request/);
+    assert.deepEqual(fine.records.map((r) => r.idx), [1, 2]);
+    s.ws.close(1000);
+  });
+
+  test("only the account's own records; a socket of a deleted account is closed", async () => {
+    const alice = await api.register(username("alice"), "pw-a");
+    const bob = await api.register(username("bob"));
+    const host = uuid();
+    assert.equal((await api.push(alice, series(host, "history", 0, 4))).status, 200);
+    const b = await v2(bob);
+    await b.wait(1);
+    const [none] = await ask(b, [{ type: "next", id: 1, query: q(host, "history", 0, 10) }]);
+    assert.deepEqual(none, { type: "page", id: 1, records: [] });
+    const a = await v2(alice);
+    await a.wait(1);
+    const r = await api.req("DELETE", "/account", { token: alice, body: { password: "pw-a" } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal((await a.closed).code, 4003);
+    b.ws.close(1000);
   });
 });

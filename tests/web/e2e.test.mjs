@@ -162,14 +162,15 @@ test("cut-off: a sync of 10k records aborted at 20 random points loses and dupli
 });
 
 /**
- * Wraps the page's fetch, which the package calls for every request, and adds
- * `syncWithCuts()`: syncs until one completes, each try aborted as a random request starts (a
- * sync cut off mid-request): the first try within its first 6 requests, the others within 40
- * (a download has 8 requests under way at once, so earlier cuts alone would store nothing);
- * returns how many were cut off.
+ * Wraps the page's fetch, which the package calls for every request (the page socket is taken
+ * away: every page comes over HTTP), and adds `syncWithCuts()`: syncs until one completes, each
+ * try aborted as a random request starts (a sync cut off mid-request): the first try within its
+ * first 6 requests, the others within 40 (a download has 8 requests under way at once, so
+ * earlier cuts alone would store nothing); returns how many were cut off.
  */
 async function cutOffMidRequest(p) {
   await p.eval(() => {
+    window.WebSocket = undefined;
     const real = window.fetch;
     let left = 0;
     let ctl = null;
@@ -255,6 +256,8 @@ test("a flaky server (every third request first answered 503) is retried through
   const b = await env.profile();
   await open(b, server, "b", 100);
   await b.eval(async ({ username, key }) => c.login({ username, password: "pw", key }), { username, key: up.key });
+  // Every page over HTTP, where the 503s are (no page socket).
+  await b.eval(() => (window.WebSocket = undefined));
   const failedDown = await flaky(b);
   const down = await b.eval(async () => ({ r: await c.sync(), count: c.history.count() }));
   assert.equal(down.r.downloaded, n);
@@ -398,4 +401,116 @@ test("logout ends the session on the server, not only in the browser", async () 
   await p.eval(() => c.logout());
   assert.equal((await me()).status, 403);
   await p.context.close();
+});
+
+/**
+ * Counts, in the page, the pages that come over the page socket and the `next` requests over
+ * HTTP; `window.onSocketPage(ws, n)` (if set) runs as the n-th socket page arrives.
+ */
+async function watchPages(p) {
+  await p.eval(() => {
+    const Real = window.WebSocket;
+    const seen = (window.seen = { socketPages: 0, httpPages: 0, sockets: 0 });
+    window.WebSocket = class extends Real {
+      constructor(url, protocols) {
+        super(url, protocols);
+        seen.sockets++;
+        this.addEventListener("message", (ev) => {
+          if (typeof ev.data === "string" && ev.data.startsWith('{"type":"page"')) {
+            seen.socketPages++;
+            window.onSocketPage?.(this, seen.socketPages);
+          }
+        });
+      }
+    };
+    const real = window.fetch;
+    window.fetch = (req, init) => {
+      if (String(req.url ?? req).includes("/api/v0/record/next")) seen.httpPages++;
+      return real(req, init);
+    };
+  });
+}
+
+test("pages come over the page socket; a socket that closes mid-download hands over to HTTP, losing nothing", async () => {
+  const server = env.worker.url;
+  const n = 3000;
+  const { p: a, username } = await env.registered("sock", 100);
+  const up = await a.eval(async ({ n }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    await c.sync();
+    return { key: c.key(), records: await c.exportRecords() };
+  }, { n });
+  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+
+  // A whole download over the socket.
+  const b = await env.profile();
+  await open(b, server, "b", 100);
+  await watchPages(b);
+  const whole = await b.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    const r = await c.sync();
+    return { r, seen: window.seen, records: await c.exportRecords() };
+  }, { username, key: up.key });
+  assert.equal(whole.r.downloaded, n);
+  assert.equal(whole.seen.sockets, 1);
+  // 30 pages of 100: the first requests go over HTTP while the socket opens.
+  assert.ok(whole.seen.socketPages >= 20, JSON.stringify(whole.seen));
+  assert.ok(whole.seen.socketPages + whole.seen.httpPages >= 30, JSON.stringify(whole.seen));
+  assert.deepEqual(byId(whole.records), byId(up.records));
+
+  // The socket closes after its 5th page: the rest comes over HTTP, in the same sync.
+  const d = await env.profile();
+  await open(d, server, "d", 100);
+  await watchPages(d);
+  const cut = await d.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    window.onSocketPage = (ws, k) => k === 5 && ws.close();
+    const r = await c.sync();
+    return { r, seen: window.seen, records: await c.exportRecords(), count: c.history.count() };
+  }, { username, key: up.key });
+  assert.equal(cut.r.downloaded, n);
+  assert.ok(cut.seen.socketPages >= 5 && cut.seen.socketPages < 20, JSON.stringify(cut.seen));
+  assert.ok(cut.seen.httpPages >= 10, JSON.stringify(cut.seen));
+  assert.deepEqual(byId(cut.records), byId(up.records), "the same records, none lost or doubled");
+  assert.equal(cut.count, n);
+  for (const p of [a, b, d]) await p.context.close();
+});
+
+test("cut-off over the page socket: syncs aborted as a random socket page arrives lose and duplicate nothing", async () => {
+  const server = env.worker.url;
+  const n = 2000;
+  const { p: a, username } = await env.registered("sockcut", 100);
+  const up = await a.eval(async ({ n }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
+    await c.sync();
+    return { key: c.key(), records: await c.exportRecords() };
+  }, { n });
+  const b = await env.profile();
+  await open(b, server, "b", 100);
+  await watchPages(b);
+  const down = await b.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    let cuts = 0;
+    for (let runs = 0; ; runs++) {
+      if (runs > 50) throw new Error("no progress");
+      const ctl = new AbortController();
+      const at = window.seen.socketPages + 1 + Math.floor(Math.random() * 4);
+      window.onSocketPage = (_ws, k) => k === at && ctl.abort();
+      try {
+        await c.sync({ signal: ctl.signal });
+        break;
+      } catch (e) {
+        if (e.kind !== "aborted") throw e;
+        cuts++;
+      }
+    }
+    return { cuts, seen: window.seen, records: await c.exportRecords(), count: c.history.count() };
+  }, { username, key: up.key });
+  assert.ok(down.cuts >= 3, JSON.stringify(down));
+  assert.ok(down.seen.sockets > down.cuts, "each sync opens its own socket");
+  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+  assert.deepEqual(byId(down.records), byId(up.records), "the same records, none lost or doubled");
+  assert.equal(down.count, n);
+  await a.context.close();
+  await b.context.close();
 });

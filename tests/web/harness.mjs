@@ -39,7 +39,11 @@ export async function servePackage() {
       res.end();
       return;
     }
-    res.writeHead(200, { "Content-Type": types[path.extname(file)] ?? "application/octet-stream" });
+    // Any origin may load it (openProfile's pages on the worker's origin import it from here).
+    res.writeHead(200, {
+      "Content-Type": types[path.extname(file)] ?? "application/octet-stream",
+      "Access-Control-Allow-Origin": "*",
+    });
     res.end(readFileSync(file));
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
@@ -56,28 +60,23 @@ export async function launchBrowser() {
 
 /**
  * A fresh browser profile (own IndexedDB) of `browser` on the page of `site`, the package loaded
- * as `window.tw`. With `origin` (e.g. the worker's URL, as the viewer is served), the page and
- * the package are served as if from that origin (intercepted while they load, then no longer),
- * so requests to it are same-origin: no CORS preflights.
+ * as `window.tw`. With `origin` (e.g. the worker's URL, as the viewer is served), the page is
+ * one of that origin (its `/`), loaded from it as a browser would, and the package is imported
+ * from `site`: requests to the worker are same-origin (no CORS preflights), and the page has
+ * the worker's address, as Chromium's local network checks of sockets expect.
  */
 export async function openProfile(browser, site, { origin } = {}) {
   const context = await browser.newContext();
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e));
-  const base = origin ?? site.url;
-  if (origin) {
-    await page.route(`${origin}/**`, async (route) => {
-      const url = new URL(route.request().url());
-      route.fulfill({ response: await route.fetch({ url: site.url + url.pathname }) });
-    });
-  }
-  await page.goto(base + "/");
-  await page.evaluate(async (load) => {
-    window.tw = await import("/pkg/index.js");
-    // The wasm too, while the package's files are still served.
-    if (load) await window.tw.initialize();
-  }, Boolean(origin));
-  if (origin) await page.unrouteAll();
+  await page.goto((origin ?? site.url) + "/");
+  await page.evaluate(
+    async ({ from, load }) => {
+      window.tw = await import(from + "/pkg/index.js");
+      if (load) await window.tw.initialize();
+    },
+    { from: site.url, load: Boolean(origin) },
+  );
   return { context, page, eval: (fn, arg) => page.evaluate(fn, arg) };
 }
 

@@ -7,7 +7,7 @@
 //! and carry the server's `{"reason"}`. An `AbortSignal` cancels the request in flight and
 //! any wait between tries.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
@@ -20,6 +20,8 @@ use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, Remote};
 use terrapin_core::wire::{self, CapabilitiesResponse, LoginRequest, MeResponse, RegisterRequest};
 use web_sys::AbortSignal;
+
+use crate::socket::PageSocket;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
@@ -164,6 +166,20 @@ pub struct HttpRemote {
     /// Bytes of JSON per push request: half the default body limit of Terrapin's worker
     /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
     pub push_max_bytes: usize,
+    /// A sync's page socket (docs/PROTOCOL.md §2, "Pages over the socket"): `next` goes over
+    /// it once it is open.
+    pages: Rc<RefCell<Pages>>,
+    /// Cleared when a server did not open one: later syncs of this client don't try again.
+    pages_offered: Rc<Cell<bool>>,
+}
+
+/// The page socket of one sync: opened by its first download.
+#[derive(Clone)]
+enum Pages {
+    Untried,
+    Opening,
+    Open(Rc<PageSocket>),
+    Off,
 }
 
 impl HttpRemote {
@@ -175,6 +191,8 @@ impl HttpRemote {
             retry: RetryPolicy::default(),
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
             push_max_bytes: 4 * 1024 * 1024,
+            pages: Rc::new(RefCell::new(Pages::Off)),
+            pages_offered: Rc::new(Cell::new(true)),
         }
     }
 
@@ -190,12 +208,53 @@ impl HttpRemote {
         self.session.borrow().clone()
     }
 
-    /// The same server and session, cancelled by `signal`.
+    /// The same server and session, cancelled by `signal`, for one sync: its downloads go
+    /// over a page socket when the server offers one.
     pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
+        let pages = if self.pages_offered.get() {
+            Pages::Untried
+        } else {
+            Pages::Off
+        };
         Self {
             signal,
+            pages: Rc::new(RefCell::new(pages)),
             ..self.clone()
         }
+    }
+
+    /// One page over the page socket, opening it on the first call; `None` when there is none
+    /// (not offered, still opening, closed): then the page comes over HTTP.
+    async fn next_over_socket(
+        &self,
+        series: &SeriesKey,
+        start: RecordIdx,
+        count: u64,
+    ) -> Option<Result<Vec<EncRecord>, HttpError>> {
+        let state = self.pages.borrow().clone();
+        let socket = match state {
+            Pages::Off | Pages::Opening => return None,
+            Pages::Open(socket) => socket,
+            Pages::Untried => {
+                *self.pages.borrow_mut() = Pages::Opening;
+                let session = self.session()?;
+                match PageSocket::open(&self.base, &session, self.signal.as_ref()).await {
+                    Some(socket) => {
+                        let socket = Rc::new(socket);
+                        *self.pages.borrow_mut() = Pages::Open(socket.clone());
+                        socket
+                    }
+                    None => {
+                        *self.pages.borrow_mut() = Pages::Off;
+                        if !self.signal.as_ref().is_some_and(AbortSignal::aborted) {
+                            self.pages_offered.set(false);
+                        }
+                        return None;
+                    }
+                }
+            }
+        };
+        socket.next(series, start, count).await
     }
 
     fn url(&self, path: &str) -> String {
@@ -529,14 +588,17 @@ impl Remote for HttpRemote {
         self.get_json("/api/v0/record", &[], true).await
     }
 
-    /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`; the
-    /// core's engine continues after the last idx answered).
+    /// One page over the page socket, else one `GET /api/v0/record/next`: whatever the server
+    /// answers (it may cap `count`; the core's engine continues after the last idx answered).
     async fn next(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
+        if let Some(answer) = self.next_over_socket(series, start, count).await {
+            return answer;
+        }
         let q = wire::NextQuery {
             host: series.host,
             tag: series.tag.clone(),

@@ -18,6 +18,7 @@ pub mod http;
 pub mod idb;
 pub mod interop;
 pub mod search;
+pub mod socket;
 pub mod vault;
 pub mod views;
 
