@@ -9,8 +9,10 @@
 //   `sync()` timed in fresh profiles (own IndexedDB each), `runs` times. The page is served
 //   from the worker's origin, as the viewer is (`cross` as the 4th argument: from another
 //   origin, where every request also costs a CORS preflight: Chromium keeps them per URL).
+//   The package downloads over the worker's page socket (docs/PROTOCOL.md §2, "Pages over the
+//   socket"); `http` as the 5th argument takes WebSocket away, so every page is a request.
 // Prints medians, then one line per page size: `P1 page N: browser X s, native Y s, ratio R`.
-//   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000] [same|cross]
+//   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000] [same|cross] [socket|http]
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -23,6 +25,7 @@ const n = Number(process.argv[2] ?? 100_000);
 const runs = Number(process.argv[3] ?? 3);
 const pageSizes = (process.argv[4] ?? "100,1000").split(",").map(Number);
 const crossOrigin = process.argv[5] === "cross";
+const httpOnly = process.argv[6] === "http";
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const secs = (xs) => xs.map((t) => t.toFixed(2)).join(", ");
 const scratch = mkdtempSync(path.join(tmpdir(), "terrapin-bench-"));
@@ -92,11 +95,28 @@ async function browserSync() {
       worker = await startWorker({ CORS_ORIGINS: "*", PAGE_SIZE: String(pageSize), MAX_PAGE_SIZE: String(pageSize) }, { persist });
       const times = [];
       const reopen = [];
+      let roads;
       try {
         for (let r = 0; r < runs; r++) {
           const p = await openProfile(browser, site, crossOrigin ? {} : { origin: worker.url });
           const res = await p.eval(
-            async ({ server, username, key }) => {
+            async ({ server, username, key, httpOnly }) => {
+              // Pages counted by the road they came: the page socket or HTTP requests.
+              const seen = { socket: 0, http: 0 };
+              const Real = window.WebSocket;
+              window.WebSocket = httpOnly
+                ? undefined
+                : class extends Real {
+                    constructor(url, protocols) {
+                      super(url, protocols);
+                      this.addEventListener("message", (ev) => typeof ev.data === "string" && ev.data.startsWith('{"type":"page"') && seen.socket++);
+                    }
+                  };
+              const realFetch = window.fetch;
+              window.fetch = (req, init) => {
+                if (String(req.url ?? req).includes("/api/v0/record/next")) seen.http++;
+                return realFetch(req, init);
+              };
               const c = await window.tw.Client.open({ server, profile: "bench" });
               await c.login({ username, password: "pw", key });
               const t = performance.now();
@@ -111,19 +131,20 @@ async function browserSync() {
               again.history.query({});
               const reopenMs = performance.now() - t1;
               if (again.history.count() !== count) throw new Error("reopen lost entries");
-              return { ms, rep, count, reopenMs };
+              return { ms, rep, count, reopenMs, seen };
             },
-            { server: worker.url, username, key },
+            { server: worker.url, username, key, httpOnly },
           );
           if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
           times.push(res.ms / 1000);
           reopen.push(res.reopenMs);
+          roads = res.seen;
           await p.context.close();
         }
       } finally {
         await worker.dispose();
       }
-      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms`);
+      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms; pages over the socket / HTTP (last run): ${roads.socket} / ${roads.http}`);
       out[pageSize] = median(times);
     }
   } finally {
