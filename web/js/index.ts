@@ -50,6 +50,8 @@ export type {
   VaultOptions,
 } from './types.js';
 export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced } from './live.js';
+// `client.history` and `client.kv`: types only (made by `Client`).
+export type { HistoryApi, KvApi };
 
 let ready: Promise<unknown> | undefined;
 let loaded = false;
