@@ -134,8 +134,8 @@ export class Live extends EventTarget {
     }
     const channel = new BroadcastChannel(name);
     this.#channel = channel;
-    channel.onmessage = (ev: MessageEvent<TabMessage | undefined>) => this.#onTab(channel, ev.data);
-    channel.postMessage({ type: 'hello' } satisfies TabMessage);
+    channel.onmessage = (ev: MessageEvent<TabMessage | undefined>) => this.#onTab(ev.data);
+    this.#post({ type: 'hello' });
     this.#askCredentials();
     locks
       .request(name, () =>
@@ -158,8 +158,7 @@ export class Live extends EventTarget {
   /** Sync now: the leading tab syncs (a follower asks it to). Resolves to its report. */
   sync(): Promise<Report> {
     if (this.#closed) return Promise.reject(new Error('live sync closed'));
-    const channel = this.#channel;
-    if (this.#state.leader || !channel) return this.#sync();
+    if (this.#state.leader || !this.#channel) return this.#sync();
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
       this.#post({ type: 'sync' });
@@ -196,12 +195,12 @@ export class Live extends EventTarget {
 
   // ------------------------------------------------------------ follower
 
-  async #onTab(channel: BroadcastChannel, m: TabMessage | undefined) {
+  async #onTab(m: TabMessage | undefined) {
     if (this.#closed || !m) return;
     if (m.type === 'need') {
       const session = this.#client.session;
       const key = this.#client.key();
-      if (session && key) channel.postMessage({ type: 'credentials', session, key } satisfies TabMessage);
+      if (session && key) this.#post({ type: 'credentials', session, key });
       return;
     }
     if (m.type === 'credentials') {
