@@ -42,7 +42,8 @@ web-build:
 	web/build.sh
 
 # The browser package: wasm tests in headless Chromium, then the built package against the
-# worker (two profiles, cut-off syncs, vault, Web Worker, interop with native and atuin).
+# worker (two profiles, cut-off syncs, vault, Web Worker, interop with native and atuin), and
+# its TypeScript (tsc on web/js, the usage against the declarations, error kinds vs Rust).
 web-test: edge-build web-build
 	cargo clippy -p terrapin-web --all-targets --target wasm32-unknown-unknown -- -D warnings
 	cargo test -p terrapin-web --target wasm32-unknown-unknown

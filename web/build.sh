@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the npm package's wasm into web/pkg: cargo (release, wasm32) + wasm-bindgen --target web,
-# then wasm-opt (npm binaryen) and esbuild (npm) bundling the entry pkg/index.js, when they are
-# installed (root node_modules). No wasm-pack needed.
+# Builds the npm package into web/pkg: cargo (release, wasm32) + wasm-bindgen --target web, then
+# from the root node_modules: wasm-opt (npm binaryen), tsc (the TypeScript source type-checked,
+# its declarations written as the package's types) and esbuild (the entry pkg/index.js bundled).
+# No wasm-pack needed.
 # Prints the wasm size and the gzip size of wasm + JS.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -49,28 +50,25 @@ if [ -n "$features" ]; then
     echo "web: built with features $features into $out"
     exit 0
 fi
+# The package's types: declarations generated from the TypeScript source in js/ (pkg/index.d.ts
+# and the files it imports); a type error stops the build.
+"$root/node_modules/.bin/tsc" -p "$here/tsconfig.json"
+# The package entry: js/index.ts and the generated glue bundled and minified into one ES module,
+# pkg/index.js, with a source map (the wasm loads from beside it). The legacy migration (its
+# wasm glue, and the records.db reader with sql.js) is its own module, pkg/legacy-db.js,
+# imported only by migrateLegacy, with its wasm beside it: pkg/terrapin_legacy_bg.wasm and
+# SQLite's, pkg/sqlite.wasm (loaded only for a database). Live sync is pkg/live.js, imported by
+# the first client.live().
 esb="$root/node_modules/.bin/esbuild"
-if [ -x "$esb" ]; then
-    # The package entry: js/index.js and the generated glue bundled and minified into one ES
-    # module, pkg/index.js, with a source map (the wasm loads from beside it). The legacy
-    # migration (its wasm glue, and the records.db reader with sql.js) is its own module,
-    # pkg/legacy-db.js, imported only by migrateLegacy, with its wasm beside it:
-    # pkg/terrapin_legacy_bg.wasm and SQLite's, pkg/sqlite.wasm (loaded only for a database).
-    # Live sync is pkg/live.js, imported by the first client.live().
-    "$esb" "$here/js/index.js" --bundle --minify --format=esm --sourcemap --log-level=warning \
-        --external:./legacy-db.js --external:./live.js --outfile="$out/index.js"
-    "$esb" "$here/js/live.js" --bundle --minify --format=esm --sourcemap \
-        --log-level=warning --outfile="$out/live.js"
-    "$esb" "$here/js/legacy-db.js" --bundle --minify --format=esm --sourcemap \
-        --log-level=warning --outfile="$out/legacy-db.js"
-    cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"
-else
-    printf "export * from '../js/index.js';\n" > "$out/index.js"
-fi
+"$esb" "$here/js/index.ts" --bundle --minify --format=esm --sourcemap --log-level=warning \
+    --external:./legacy-db.js --external:./live.js --outfile="$out/index.js"
+"$esb" "$here/js/live.ts" --bundle --minify --format=esm --sourcemap \
+    --log-level=warning --outfile="$out/live.js"
+"$esb" "$here/js/legacy-db.ts" --bundle --minify --format=esm --sourcemap \
+    --log-level=warning --outfile="$out/legacy-db.js"
+cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"
 gz=$(cat "$out/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$out/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$out/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
-if [ -f "$out/legacy-db.js" ]; then
-    lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" | gzip -9 | wc -c)
-    echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
-fi
+lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" | gzip -9 | wc -c)
+echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"

@@ -1,5 +1,6 @@
-// Compile-only check that the README's usage type-checks against index.d.ts (tsc --noEmit).
-import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type LegacyMigration, type LegacyProblem, type SyncProgress } from "./index.js";
+// Compile-only check that the README's usage type-checks against the published types (the
+// declarations web/build.sh generates into pkg/), imported as a user of the package does.
+import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type LegacyMigration, type LegacyProblem, type SyncProgress } from "terrapin-web";
 
 export async function example(): Promise<void> {
   const client = await Client.open({ server: "https://sync.example.com", profile: "work", pageSize: 1000 });

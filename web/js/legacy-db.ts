@@ -1,14 +1,15 @@
 // The legacy (atuin <= 17) migration, imported only by `migrateLegacy`: the package entry does
 // not carry it. The migration itself is the core's, in its own wasm module (web/legacy); a
 // `records.db` is read with sql.js (SQLite in wasm, loaded only for a database).
-import initSqlJs from 'sql.js';
+import initSqlJs, { type SqlJsStatic } from 'sql.js';
 import initLegacy, { migrate as wasmMigrate } from '../pkg/terrapin_legacy.js';
+import type { LegacyMigration } from './types.js';
 
-let legacy;
+let legacy: Promise<unknown> | undefined;
 
 /** Migrates legacy JSON text with the Atuin `key` (see `migrateLegacy`). */
-export async function migrate(json, key, wasmUrl) {
-  legacy ??= initLegacy(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e) => {
+export async function migrate(json: string, key: string, wasmUrl?: string | URL): Promise<LegacyMigration> {
+  legacy ??= initLegacy(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e: unknown) => {
     legacy = undefined;
     throw e;
   });
@@ -18,15 +19,15 @@ export async function migrate(json, key, wasmUrl) {
 
 const COLUMNS = ['id', 'parent', 'host', 'timestamp', 'tag', 'version', 'data', 'cek'];
 
-let sqlite;
+let sqlite: Promise<SqlJsStatic> | undefined;
 
-const text = (v) => (v instanceof Uint8Array ? new TextDecoder('utf-8', { fatal: true }).decode(v) : v);
+const text = (v: unknown) => (v instanceof Uint8Array ? new TextDecoder('utf-8', { fatal: true }).decode(v) : v);
 
 /** The legacy JSON text of the `records` table of the SQLite database `bytes`. */
-export async function recordsDbToJson(bytes, wasmUrl) {
+export async function recordsDbToJson(bytes: Uint8Array, wasmUrl?: string | URL): Promise<string> {
   sqlite ??= initSqlJs({
     locateFile: () => (wasmUrl ? String(wasmUrl) : new URL('./sqlite.wasm', import.meta.url).href),
-  }).catch((e) => {
+  }).catch((e: unknown) => {
     sqlite = undefined;
     throw e;
   });
@@ -41,11 +42,11 @@ export async function recordsDbToJson(bytes, wasmUrl) {
     const stmt = db.prepare(
       'SELECT id, parent, host, CAST(timestamp AS TEXT), tag, version, data, cek FROM records ORDER BY rowid',
     );
-    const out = [];
+    const out: string[] = [];
     try {
       while (stmt.step()) {
         const [id, parent, host, ts, tag, version, data, cek] = stmt.get();
-        if (!/^\d+$/.test(ts ?? '')) throw new Error(`records.db: record ${id} has timestamp ${JSON.stringify(ts)}, not a whole number of nanoseconds`);
+        if (typeof ts !== 'string' || !/^\d+$/.test(ts)) throw new Error(`records.db: record ${id} has timestamp ${JSON.stringify(ts)}, not a whole number of nanoseconds`);
         out.push(
           `{"id":${JSON.stringify(id)},"parent":${JSON.stringify(parent ?? null)},"host":${JSON.stringify(host)},` +
             `"timestamp":${ts},"tag":${JSON.stringify(tag)},"version":${JSON.stringify(version)},` +

@@ -1,7 +1,5 @@
-// Types of terrapin-web. Times are milliseconds since the Unix epoch unless named `…Ns`.
-
-/** Load the wasm module yourself (a URL, Response, bytes or WebAssembly.Module); optional. */
-export function initialize(moduleOrPath?: unknown): Promise<unknown>;
+// The shapes of what terrapin-web takes and gives (re-exported by index.ts). Times are
+// milliseconds since the Unix epoch unless named `…Ns`.
 
 /** Every error this package throws. */
 export interface TerrapinError extends Error {
@@ -17,7 +15,9 @@ export interface TerrapinError extends Error {
   problems?: LegacyProblem[];
   series?: LegacySeries[];
 }
-export function isTerrapinError(e: unknown): e is TerrapinError;
+
+/** The wasm module, from elsewhere: a URL, a Response, bytes or a compiled module. */
+export type WasmSource = RequestInfo | URL | Response | BufferSource | WebAssembly.Module;
 
 export interface OpenOptions {
   /** The sync server, e.g. `https://sync.example.com`. */
@@ -32,7 +32,7 @@ export interface OpenOptions {
   /** Retries of transient failures (network, 5xx, 429). */
   retry?: { attempts?: number; baseMs?: number; maxMs?: number };
   /** Where to load the wasm from (default: next to the package). */
-  wasm?: unknown;
+  wasm?: WasmSource;
 }
 
 export interface HistoryEntry {
@@ -216,122 +216,6 @@ export interface VaultOptions {
   parallelism?: number;
 }
 
-declare class HistoryApi {
-  query(query?: HistoryQuery): HistoryPage;
-  get(id: string): HistoryEntry | undefined;
-  count(): number;
-  /** Every host of the record store that wrote live history, with the hostnames it used. */
-  hosts(): HistoryHost[];
-  add(entry: NewHistoryEntry): Promise<HistoryEntry>;
-  addMany(entries: NewHistoryEntry[]): Promise<number>;
-  /** Writes a delete record; the entry disappears everywhere after sync. */
-  delete(id: string): Promise<void>;
-}
-
-declare class KvApi {
-  get(namespace: string, key: string): string | undefined;
-  set(namespace: string, key: string, value: string): Promise<void>;
-  delete(namespace: string, key: string): Promise<void>;
-  list(namespace?: string): KvEntry[];
-}
-
-export class Client {
-  private constructor();
-  static open(options: OpenOptions): Promise<Client>;
-  readonly hostId: string;
-  readonly username: string | undefined;
-  readonly loggedIn: boolean;
-  /** The session token (secret: it opens the account), or undefined. */
-  readonly session: string | undefined;
-  readonly history: HistoryApi;
-  readonly kv: KvApi;
-  register(args: { username: string; email: string; password: string; key?: string }): Promise<void>;
-  login(args: { username: string; password: string; key: string }): Promise<void>;
-  logout(): Promise<void>;
-  me(): Promise<{ username: string }>;
-  key(): string | undefined;
-  setKey(key: string): Promise<void>;
-  setSession(session: string | undefined): void;
-  saveVault(passphrase: string, options?: VaultOptions): Promise<void>;
-  hasVault(): Promise<boolean>;
-  unlock(passphrase: string): Promise<void>;
-  sync(options?: SyncOptions): Promise<SyncReport>;
-  /**
-   * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
-   * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
-   * BroadcastChannel. A tab without the session or key gets them from another tab of the
-   * profile, in memory only, so any tab can take over. Its code loads on first use. Close it
-   * before the client.
-   */
-  live(options?: LiveOptions): Promise<Live>;
-  refresh(): Promise<void>;
-  status(): Promise<Status>;
-  /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
-  missing(): Promise<SeriesHoles[]>;
-  /** The server's status (same shape). */
-  remoteStatus(): Promise<Status>;
-  unreadableCount(): number;
-  exportRecords(): Promise<string>;
-  importRecords(json: string): Promise<number>;
-  close(): void;
-}
-
-export interface LiveOptions {
-  /** Sync interval while the socket is down, in ms (default 30000). */
-  pollMs?: number;
-  /** Reconnect delays: `baseMs` doubled per failed try, at most `maxMs` (defaults 500, 10000), ±25%. */
-  backoff?: { baseMs?: number; maxMs?: number };
-  /** `false`: this client holds its own socket instead of sharing one across tabs. */
-  shared?: boolean;
-}
-
-/**
- * `connecting`: opening the socket. `live`: the socket is open, syncs follow pushes.
- * `polling`: no socket, syncing on an interval (the server works). `offline`: the server can't
- * be reached. `error`: a sync was refused (`LiveState.error` says why). `closed`: `close()` ran.
- */
-export type LiveConnection = 'connecting' | 'live' | 'polling' | 'offline' | 'error' | 'closed';
-
-export interface LiveState {
-  connection: LiveConnection;
-  /** A sync is running (in whichever tab leads); `progress` is its latest page. */
-  syncing: boolean;
-  progress: SyncProgress | null;
-  /** The last sync's failure, if it failed (`kind` and `status` as thrown by `sync`). */
-  error: (Error & { kind?: string; status?: number }) | null;
-  /** When the last sync ended well (ms since the epoch), 0 before. */
-  lastSync: number;
-  /** Whether this tab holds the socket. */
-  leader: boolean;
-}
-
-export interface LiveSynced {
-  report: Omit<SyncReport, 'entries'>;
-  /** History entries this sync made live (from other hosts, or this profile's other tabs). */
-  entries: HistoryEntry[];
-}
-
-export interface LiveEventMap {
-  state: CustomEvent<LiveState>;
-  synced: CustomEvent<LiveSynced>;
-}
-
-export class Live extends EventTarget {
-  private constructor();
-  readonly state: LiveState;
-  readonly leader: boolean;
-  /** Sync now: the leading tab syncs (a follower asks it to). Resolves to its report. */
-  sync(): Promise<Omit<SyncReport, 'entries'>>;
-  /** Try the socket again now (e.g. after a new login). */
-  reconnect(): void;
-  /** Stop; if this tab led, another takes over. */
-  close(): void;
-  addEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
-  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
-  removeEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
-  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
-}
-
 /** One legacy series found by `migrateLegacy`. */
 export interface LegacySeries {
   /** The legacy host id. */
@@ -358,28 +242,3 @@ export interface LegacyMigration {
   series: LegacySeries[];
 }
 
-/**
- * Migrate a legacy (atuin <= 17) record store with the account's Atuin key (phrase or key file
- * text). `input`: the `records.db` file (SQLite, read with sql.js loaded on first use; pass
- * `sqliteWasm` to say where its wasm is, default `sqlite.wasm` beside the package) or the legacy
- * JSON text. Rejects with a `TerrapinError` of kind `legacy` carrying `problems` and `series`.
- */
-export function migrateLegacy(
-  input: Uint8Array | ArrayBuffer | Blob | string,
-  key: string,
-  options?: {
-    /** Where `sqlite.wasm` is served (`terrapin-web/sqlite-wasm`), if not beside the package. */
-    sqliteWasm?: string | URL;
-    /** Where the migration's wasm is served (`terrapin-web/legacy-wasm`), likewise. */
-    legacyWasm?: string | URL;
-  },
-): Promise<LegacyMigration>;
-/**
- * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by
- * the content) into entries for `history.addMany`. Pass the file's bytes (zsh's byte escapes are
- * undone) or its text. Times the file has are set (`timestamp` in ms, `duration` in ns); the rest
- * is left to the caller. Needs the module loaded (`initialize()` or `Client.open`).
- */
-export function parseShellHistory(data: Uint8Array | string, filename?: string): NewHistoryEntry[];
-export function deleteProfile(profile: string): Promise<void>;
-export function generateKey(): Promise<string>;

@@ -5,6 +5,67 @@
 // without the session or key (they are kept in memory unless a vault holds them) gets them from
 // another tab of the profile, in memory only, so that whichever tab is left can lead. While the
 // socket is down the leader reconnects with bounded backoff and syncs on an interval.
+import type { Client } from './index.js';
+import type { HistoryEntry, Status, SyncProgress, SyncReport } from './types.js';
+
+export interface LiveOptions {
+  /** Sync interval while the socket is down, in ms (default 30000). */
+  pollMs?: number;
+  /** Reconnect delays: `baseMs` doubled per failed try, at most `maxMs` (defaults 500, 10000), ±25%. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** `false`: this client holds its own socket instead of sharing one across tabs. */
+  shared?: boolean;
+}
+
+/**
+ * `connecting`: opening the socket. `live`: the socket is open, syncs follow pushes.
+ * `polling`: no socket, syncing on an interval (the server works). `offline`: the server can't
+ * be reached. `error`: a sync was refused (`LiveState.error` says why). `closed`: `close()` ran.
+ */
+export type LiveConnection = 'connecting' | 'live' | 'polling' | 'offline' | 'error' | 'closed';
+
+export interface LiveState {
+  connection: LiveConnection;
+  /** A sync is running (in whichever tab leads); `progress` is its latest page. */
+  syncing: boolean;
+  progress: SyncProgress | null;
+  /** The last sync's failure, if it failed (`kind` and `status` as thrown by `sync`). */
+  error: (Error & { kind?: string; status?: number }) | null;
+  /** When the last sync ended well (ms since the epoch), 0 before. */
+  lastSync: number;
+  /** Whether this tab holds the socket. */
+  leader: boolean;
+}
+
+export interface LiveSynced {
+  report: Omit<SyncReport, 'entries'>;
+  /** History entries this sync made live (from other hosts, or this profile's other tabs). */
+  entries: HistoryEntry[];
+}
+
+export interface LiveEventMap {
+  state: CustomEvent<LiveState>;
+  synced: CustomEvent<LiveSynced>;
+}
+
+type Report = LiveSynced['report'];
+type LiveError = NonNullable<LiveState['error']>;
+/** An error as it crosses the BroadcastChannel (an `Error` does not keep its fields there). */
+interface ErrorInfo {
+  name?: string;
+  kind?: string;
+  status?: number;
+  message: string;
+}
+/** What the tabs of one profile tell each other. */
+type TabMessage =
+  | { type: 'hello' | 'need' | 'sync' }
+  | { type: 'credentials'; session: string; key: string }
+  | { type: 'state'; state: Omit<LiveState, 'error'> & { error: ErrorInfo | null } }
+  | { type: 'synced'; report: Report; entries: HistoryEntry[] }
+  | { type: 'failed'; error: ErrorInfo };
+/** What the server sends on the live socket (docs/PROTOCOL.md §2). */
+type ServerMessage = { type: 'status' } | { type: 'push'; hosts?: Status['hosts'] };
 
 const PROTOCOL = 'terrapin.live.v1';
 const TOKEN = 'terrapin.token.';
@@ -13,35 +74,50 @@ const PING_MS = 30_000;
 /** Failures worth retrying (the server may be back soon); others wait for a sync that works. */
 const TRANSIENT = new Set(['network', 'server', 'rate_limited', 'aborted']);
 
-const errorInfo = (e) => ({ name: e?.name, kind: e?.kind, status: e?.status, message: String(e?.message ?? e) });
-function toError(info) {
-  const e = new Error(info.message);
+const field = (e: unknown, name: 'name' | 'kind' | 'status' | 'message'): unknown =>
+  typeof e === 'object' && e !== null ? (e as Record<string, unknown>)[name] : undefined;
+const kindOf = (e: unknown) => field(e, 'kind') as string | undefined;
+const errorInfo = (e: unknown): ErrorInfo => ({
+  name: field(e, 'name') as string | undefined,
+  kind: kindOf(e),
+  status: field(e, 'status') as number | undefined,
+  message: String(field(e, 'message') ?? e),
+});
+function toError(info: ErrorInfo): LiveError {
+  const e: LiveError = new Error(info.message);
   e.name = info.name ?? 'Error';
   if (info.kind !== undefined) e.kind = info.kind;
   if (info.status !== undefined) e.status = info.status;
   return e;
 }
 
+export interface Live {
+  addEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof LiveEventMap>(type: K, listener: (ev: LiveEventMap[K]) => void, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | EventListenerOptions): void;
+}
+
 export class Live extends EventTarget {
-  #client;
-  #server;
-  #opts;
-  #channel = null;
-  #release = null;
+  readonly #client: Client;
+  readonly #server: string;
+  readonly #opts: { pollMs: number; baseMs: number; maxMs: number };
+  #channel: BroadcastChannel | null = null;
+  #release: (() => void) | null = null;
   #closed = false;
-  #ws = null;
+  #ws: WebSocket | null = null;
   #attempt = 0;
   #retryTimer = 0;
   #pollTimer = 0;
   #pingTimer = 0;
   #heard = 0;
-  #running = null;
+  #running: Promise<Report> | null = null;
   #again = false;
-  #waiting = [];
-  /** What the indicator shows; the same in every tab of the profile. */
-  state = { connection: 'connecting', syncing: false, progress: null, error: null, lastSync: 0, leader: false };
+  #waiting: { resolve: (report: Report) => void; reject: (e: unknown) => void }[] = [];
+  #state: LiveState = { connection: 'connecting', syncing: false, progress: null, error: null, lastSync: 0, leader: false };
 
-  constructor(client, server, profile, opts = {}) {
+  /** @internal `client.live()` makes it (the package exports the type only). */
+  constructor(client: Client, server: string, profile: string, opts: LiveOptions = {}) {
     super();
     this.#client = client;
     this.#server = server.replace(/\/+$/, '');
@@ -51,36 +127,46 @@ export class Live extends EventTarget {
       maxMs: opts.backoff?.maxMs ?? 10_000,
     };
     const name = `terrapin-live:${this.#server}:${profile}`;
-    const locks = globalThis.navigator?.locks;
+    const locks: LockManager | undefined = globalThis.navigator?.locks;
     if (opts.shared === false || !locks || typeof BroadcastChannel !== 'function') {
       queueMicrotask(() => this.#lead());
       return;
     }
-    this.#channel = new BroadcastChannel(name);
-    this.#channel.onmessage = (ev) => this.#onTab(ev.data);
-    this.#channel.postMessage({ type: 'hello' });
+    const channel = new BroadcastChannel(name);
+    this.#channel = channel;
+    channel.onmessage = (ev: MessageEvent<TabMessage | undefined>) => this.#onTab(ev.data);
+    this.#post({ type: 'hello' });
     this.#askCredentials();
-    locks.request(name, () => (this.#closed ? undefined : new Promise((release) => {
-      this.#release = release;
-      this.#lead();
-    }))).catch(() => undefined);
+    locks
+      .request(name, () =>
+        this.#closed
+          ? undefined
+          : new Promise<void>((release) => {
+              this.#release = release;
+              this.#lead();
+            }),
+      )
+      .catch(() => undefined);
   }
 
-  /** Whether this tab holds the socket. */
-  get leader() { return this.state.leader; }
+  /** What the indicator shows; the same in every tab of the profile. */
+  get state(): LiveState { return this.#state; }
 
-  /** Sync now (the leader syncs; a follower asks it to). Resolves to the sync's report. */
-  sync() {
+  /** Whether this tab holds the socket. */
+  get leader(): boolean { return this.#state.leader; }
+
+  /** Sync now: the leading tab syncs (a follower asks it to). Resolves to its report. */
+  sync(): Promise<Report> {
     if (this.#closed) return Promise.reject(new Error('live sync closed'));
-    if (this.state.leader) return this.#sync();
+    if (this.#state.leader || !this.#channel) return this.#sync();
     return new Promise((resolve, reject) => {
       this.#waiting.push({ resolve, reject });
-      this.#channel.postMessage({ type: 'sync' });
+      this.#post({ type: 'sync' });
     });
   }
 
-  /** Stop: the socket closes and, if this tab led, another takes over. */
-  close() {
+  /** Stop; if this tab led, another takes over. */
+  close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#ws?.close(1000, 'closed');
@@ -94,30 +180,34 @@ export class Live extends EventTarget {
     this.#set({ connection: 'closed', syncing: false, progress: null, leader: false });
   }
 
-  #set(patch, broadcast = true) {
-    this.state = { ...this.state, ...patch };
-    if (broadcast && this.state.leader) {
-      const { error, ...rest } = this.state;
-      this.#channel?.postMessage({ type: 'state', state: { ...rest, error: error && errorInfo(error) } });
+  #post(m: TabMessage) {
+    this.#channel?.postMessage(m);
+  }
+
+  #set(patch: Partial<LiveState>, broadcast = true) {
+    this.#state = { ...this.#state, ...patch };
+    if (broadcast && this.#state.leader) {
+      const { error, ...rest } = this.#state;
+      this.#post({ type: 'state', state: { ...rest, error: error && errorInfo(error) } });
     }
-    this.dispatchEvent(new CustomEvent('state', { detail: this.state }));
+    this.dispatchEvent(new CustomEvent('state', { detail: this.#state }));
   }
 
   // ------------------------------------------------------------ follower
 
-  async #onTab(m) {
+  async #onTab(m: TabMessage | undefined) {
     if (this.#closed || !m) return;
     if (m.type === 'need') {
       const session = this.#client.session;
       const key = this.#client.key();
-      if (session && key) this.#channel.postMessage({ type: 'credentials', session, key });
+      if (session && key) this.#post({ type: 'credentials', session, key });
       return;
     }
     if (m.type === 'credentials') {
       await this.#takeCredentials(m);
       return;
     }
-    if (this.state.leader) {
+    if (this.#state.leader) {
       if (m.type === 'hello') this.#set({});
       if (m.type === 'sync') this.#sync().catch(() => undefined);
       return;
@@ -137,10 +227,10 @@ export class Live extends EventTarget {
 
   /** Without a session or key this tab could not lead: ask the profile's other tabs. */
   #askCredentials() {
-    if (!this.#client.session || !this.#client.key()) this.#channel?.postMessage({ type: 'need' });
+    if (!this.#client.session || !this.#client.key()) this.#post({ type: 'need' });
   }
 
-  async #takeCredentials({ session, key }) {
+  async #takeCredentials({ session, key }: { session: unknown; key: unknown }) {
     if (typeof session !== 'string' || typeof key !== 'string') return;
     let changed = false;
     if (!this.#client.session) {
@@ -156,7 +246,7 @@ export class Live extends EventTarget {
       }
     }
     // A leader that could not connect for want of them: now it can.
-    if (changed && this.state.leader && !this.#ws && !this.#closed) this.reconnect();
+    if (changed && this.#state.leader && !this.#ws && !this.#closed) this.reconnect();
   }
 
   // ------------------------------------------------------------ leader
@@ -172,27 +262,24 @@ export class Live extends EventTarget {
     if (this.#closed || this.#ws) return;
     const token = this.#client.session;
     if (!token) {
-      const e = new Error('not logged in');
-      e.name = 'TerrapinError';
-      e.kind = 'no_session';
-      this.#set({ connection: 'error', error: e });
+      this.#set({ connection: 'error', error: toError({ name: 'TerrapinError', kind: 'no_session', message: 'not logged in' }) });
       this.#askCredentials();
       return;
     }
     const url = this.#server.replace(/^http/, 'ws') + '/api/v0/live';
-    let ws;
+    let ws: WebSocket;
     try {
       ws = new WebSocket(url, [PROTOCOL, TOKEN + token]);
     } catch (e) {
-      this.#set({ connection: 'error', error: e });
+      this.#set({ connection: 'error', error: e as LiveError });
       return;
     }
     this.#ws = ws;
     let greeted = false;
-    ws.onmessage = (ev) => {
+    ws.onmessage = (ev: MessageEvent<unknown>) => {
       this.#heard = Date.now();
       if (ev.data === 'pong' || typeof ev.data !== 'string') return;
-      let m;
+      let m: ServerMessage;
       try {
         m = JSON.parse(ev.data);
       } catch {
@@ -218,7 +305,7 @@ export class Live extends EventTarget {
         else ws.send('ping');
       }, PING_MS);
     };
-    ws.onclose = (ev) => {
+    ws.onclose = (ev: CloseEvent) => {
       if (this.#ws !== ws) return;
       this.#ws = null;
       clearInterval(this.#pingTimer);
@@ -243,14 +330,14 @@ export class Live extends EventTarget {
   }
 
   /** A push elsewhere: sync if the server now holds more of any series than this profile. */
-  async #changed(hosts) {
+  async #changed(hosts: Status['hosts'] | undefined) {
     const local = (await this.#client.status()).hosts;
     const newer = Object.entries(hosts ?? {}).some(([host, tags]) =>
       Object.entries(tags).some(([tag, idx]) => idx > (local[host]?.[tag] ?? -1)));
     if (newer) await this.#sync();
   }
 
-  #sync() {
+  #sync(): Promise<Report> {
     if (this.#running) {
       this.#again = true;
       return this.#running;
@@ -264,20 +351,21 @@ export class Live extends EventTarget {
         this.#set({ syncing: false, progress: null, error: null, lastSync: Date.now(), connection });
         // A sync went through after retrying had stopped: try the socket again.
         if (!this.#ws && !this.#pollTimer) this.reconnect();
-        this.#channel?.postMessage({ type: 'synced', report: rest, entries });
+        this.#post({ type: 'synced', report: rest, entries });
         this.dispatchEvent(new CustomEvent('synced', { detail: { report: rest, entries } }));
         return rest;
       } catch (e) {
-        if (e?.kind !== 'busy') {
-          const offline = e?.kind === 'network';
+        const kind = kindOf(e);
+        if (kind !== 'busy') {
+          const offline = kind === 'network';
           const connection = offline ? 'offline' : this.#ws?.readyState === 1 ? 'live' : 'error';
-          this.#set({ syncing: false, progress: null, error: e, connection });
+          this.#set({ syncing: false, progress: null, error: e as LiveError, connection });
           // Refused (session ended, wrong key): no point reconnecting until a sync succeeds.
-          if (!TRANSIENT.has(e?.kind) && !this.#ws) this.#stopRetrying();
+          if (!TRANSIENT.has(kind as string) && !this.#ws) this.#stopRetrying();
         } else {
           this.#set({ syncing: false, progress: null });
         }
-        this.#channel?.postMessage({ type: 'failed', error: errorInfo(e) });
+        this.#post({ type: 'failed', error: errorInfo(e) });
         throw e;
       } finally {
         this.#running = null;
@@ -296,9 +384,9 @@ export class Live extends EventTarget {
     this.#pollTimer = 0;
   }
 
-  /** Try the socket again now (after a new login, or when the browser is back online). */
-  reconnect() {
-    if (this.#closed || !this.state.leader) return;
+  /** Try the socket again now (e.g. after a new login, or when the browser is back online). */
+  reconnect(): void {
+    if (this.#closed || !this.#state.leader) return;
     this.#attempt = 0;
     this.#connect();
   }

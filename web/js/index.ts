@@ -1,0 +1,256 @@
+// terrapin-web: Atuin record sync in the browser (and Web Workers).
+// A thin, idiomatic wrapper over the wasm exports in ../pkg; every rule lives in Rust. The
+// package's types are declarations generated from this source (web/build.sh).
+import init, {
+  WasmClient,
+  deleteProfile as wasmDeleteProfile,
+  generateKey as wasmGenerateKey,
+  parseShellHistory as wasmParseShellHistory,
+} from '../pkg/terrapin_web.js';
+import type { Live, LiveOptions } from './live.js';
+import type {
+  HistoryEntry,
+  HistoryHost,
+  HistoryPage,
+  HistoryQuery,
+  KvEntry,
+  LegacyMigration,
+  NewHistoryEntry,
+  OpenOptions,
+  SeriesHoles,
+  Status,
+  SyncOptions,
+  SyncReport,
+  TerrapinError,
+  VaultOptions,
+  WasmSource,
+} from './types.js';
+
+export type {
+  DamagedSeries,
+  HistoryEntry,
+  HistoryHost,
+  HistoryPage,
+  HistoryQuery,
+  IdxRange,
+  KvEntry,
+  LegacyMigration,
+  LegacyProblem,
+  LegacySeries,
+  NewHistoryEntry,
+  OpenOptions,
+  SearchMode,
+  SeriesError,
+  SeriesHoles,
+  Status,
+  SyncOptions,
+  SyncProgress,
+  SyncReport,
+  TerrapinError,
+  VaultOptions,
+} from './types.js';
+export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced } from './live.js';
+// `client.history` and `client.kv`: types only (made by `Client`).
+export type { HistoryApi, KvApi };
+
+let ready: Promise<unknown> | undefined;
+let loaded = false;
+
+/**
+ * Load the wasm module yourself (a URL, Response, bytes or WebAssembly.Module); optional.
+ * `Client.open` calls it.
+ */
+export function initialize(moduleOrPath?: WasmSource): Promise<unknown> {
+  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then((m) => {
+    loaded = true;
+    return m;
+  });
+  return ready;
+}
+
+/** Errors thrown by this package: an `Error` with `kind` and, from the server, `status`. */
+export function isTerrapinError(e: unknown): e is TerrapinError {
+  return e instanceof Error && e.name === 'TerrapinError';
+}
+
+/** `client.history`. */
+class HistoryApi {
+  readonly #w: WasmClient;
+  /** @internal */
+  constructor(w: WasmClient) { this.#w = w; }
+  /** Live entries matching `query`, newest first (fuzzy: best first). */
+  query(query: HistoryQuery = {}): HistoryPage { return this.#w.historyQuery(query); }
+  get(id: string): HistoryEntry | undefined { return this.#w.historyGet(id); }
+  count(): number { return this.#w.historyCount(); }
+  /** Every host of the record store that wrote live history, with the hostnames it used. */
+  hosts(): HistoryHost[] { return this.#w.historyHosts(); }
+  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.#w.historyAdd(entry); }
+  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.#w.historyAddMany(entries); }
+  /** Writes a delete record (whichever host wrote the entry); it disappears everywhere after sync. */
+  delete(id: string): Promise<void> { return this.#w.historyDelete(id); }
+}
+
+/** `client.kv`. */
+class KvApi {
+  readonly #w: WasmClient;
+  /** @internal */
+  constructor(w: WasmClient) { this.#w = w; }
+  get(namespace: string, key: string): string | undefined { return this.#w.kvGet(namespace, key); }
+  set(namespace: string, key: string, value: string): Promise<void> { return this.#w.kvSet(namespace, key, String(value)); }
+  delete(namespace: string, key: string): Promise<void> { return this.#w.kvDelete(namespace, key); }
+  list(namespace?: string): KvEntry[] { return this.#w.kvList(namespace); }
+}
+
+export class Client {
+  readonly #w: WasmClient;
+  readonly #server: string;
+  readonly #profile: string;
+  readonly history: HistoryApi;
+  readonly kv: KvApi;
+
+  private constructor(w: WasmClient, server: string, profile: string) {
+    this.#w = w;
+    this.#server = server;
+    this.#profile = profile;
+    this.history = new HistoryApi(w);
+    this.kv = new KvApi(w);
+  }
+
+  /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
+  static open(options: OpenOptions): Promise<Client>;
+  static async open({ server, profile = 'default', pageSize, retry, wasm }: Partial<OpenOptions> = {}): Promise<Client> {
+    if (!server) throw new TypeError('Client.open: `server` is required');
+    await initialize(wasm);
+    const w: WasmClient = await WasmClient.open({ server, profile, pageSize, retry });
+    return new Client(w, server, profile);
+  }
+
+  get hostId(): string { return this.#w.hostId; }
+  get username(): string | undefined { return this.#w.username; }
+  get loggedIn(): boolean { return this.#w.loggedIn; }
+  /** The session token (secret: it opens the account), or undefined. */
+  get session(): string | undefined { return this.#w.session; }
+
+  /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
+  register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
+    return this.#w.register(username, email, password, key);
+  }
+  /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
+  login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
+    return this.#w.login(username, password, key);
+  }
+  /** Forget the session, the key and the saved vault (records stay). */
+  logout(): Promise<void> { return this.#w.logout(); }
+  /** `{ username }` of the session's account, from the server. */
+  async me(): Promise<{ username: string }> { return { username: await this.#w.me() }; }
+
+  /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
+  key(): string | undefined { return this.#w.key(); }
+  setKey(key: string): Promise<void> { return this.#w.setKey(key); }
+  setSession(session: string | undefined): void { this.#w.setSession(session); }
+
+  /** Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id + XChaCha20-Poly1305). */
+  saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.saveVault(passphrase, options); }
+  hasVault(): Promise<boolean> { return this.#w.hasVault(); }
+  /** Restore the session and key from the vault. */
+  unlock(passphrase: string): Promise<void> { return this.#w.unlock(passphrase); }
+
+  /**
+   * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
+   * `entries`, the report lists the history entries the sync made live.
+   */
+  sync(options?: SyncOptions): Promise<SyncReport> { return this.#w.sync(options); }
+  /**
+   * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
+   * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
+   * BroadcastChannel. A tab without the session or key gets them from another tab of the
+   * profile, in memory only, so any tab can take over. Its code loads on first use. Close it
+   * before the client.
+   */
+  async live(options?: LiveOptions): Promise<Live> {
+    // Its own module (pkg/live.js), loaded on first use: the entry stays small.
+    const { Live } = await import('./live.js');
+    return new Live(this, this.#server, this.#profile, options);
+  }
+  /** The server's status (same shape as `status()`). */
+  remoteStatus(): Promise<Status> { return this.#w.remoteStatus(); }
+  /** Reload history and kv from IndexedDB (after another tab or worker wrote to this profile). */
+  refresh(): Promise<void> { return this.#w.refresh(); }
+  /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
+  status(): Promise<Status> { return this.#w.status(); }
+  /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
+  missing(): Promise<SeriesHoles[]> { return this.#w.missing(); }
+  /** Records that could not be decrypted or decoded with the current key. */
+  unreadableCount(): number { return this.#w.unreadableCount(); }
+
+  /** Every local record as wire JSON text. */
+  exportRecords(): Promise<string> { return this.#w.exportRecords(); }
+  /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
+  importRecords(json: string): Promise<number> { return this.#w.importRecords(json); }
+
+  /** Release the wasm side of this client. */
+  close(): void { this.#w.free(); }
+}
+
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/**
+ * Migrate a legacy (atuin <= 17) record store with the account's Atuin key (phrase or key file
+ * text). `input`: the `records.db` file (SQLite, read with sql.js loaded on first use; pass
+ * `sqliteWasm` to say where its wasm is, default `sqlite.wasm` beside the package) or the legacy
+ * JSON text. Resolves to `{ records, series }`: `records` is wire JSON text for
+ * `Client.importRecords`. Rejects with a `TerrapinError` of kind `legacy` carrying `problems`
+ * and `series`, naming every record that can't be decrypted or chained; then nothing is migrated.
+ */
+export async function migrateLegacy(
+  input: Uint8Array | ArrayBuffer | Blob | string,
+  key: string,
+  {
+    sqliteWasm,
+    legacyWasm,
+  }: {
+    /** Where `sqlite.wasm` is served (`terrapin-web/sqlite-wasm`), if not beside the package. */
+    sqliteWasm?: string | URL;
+    /** Where the migration's wasm is served (`terrapin-web/legacy-wasm`), likewise. */
+    legacyWasm?: string | URL;
+  } = {},
+): Promise<LegacyMigration> {
+  if (typeof key !== 'string' || !key) throw new TypeError('migrateLegacy: `key` (the Atuin key) is required');
+  const legacy = await import('./legacy-db.js');
+  let json = input;
+  if (typeof Blob !== 'undefined' && input instanceof Blob) input = await input.arrayBuffer();
+  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+  if (input instanceof Uint8Array) {
+    const head = new TextDecoder().decode(input.subarray(0, SQLITE_MAGIC.length));
+    json = head === SQLITE_MAGIC ? await legacy.recordsDbToJson(input, sqliteWasm) : new TextDecoder().decode(input);
+  } else if (typeof input !== 'string') {
+    throw new TypeError('migrateLegacy: `input` must be a records.db (bytes or Blob) or JSON text');
+  }
+  // A string by now: decoded bytes, or the text given.
+  return legacy.migrate(json as string, key, legacyWasm);
+}
+
+/** Delete a profile's database and everything in it. */
+export async function deleteProfile(profile: string): Promise<void> {
+  await initialize();
+  return wasmDeleteProfile(profile);
+}
+
+/** A fresh random Atuin key string. */
+export async function generateKey(): Promise<string> {
+  await initialize();
+  return wasmGenerateKey();
+}
+
+/**
+ * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by
+ * the content) into entries for `history.addMany`. Pass the file's bytes (zsh's byte escapes are
+ * undone) or its text. Times the file has are set (`timestamp` in ms, `duration` in ns); the rest
+ * is left to the caller. Synchronous: needs the module loaded (`await initialize()` or
+ * `Client.open` first).
+ */
+export function parseShellHistory(data: Uint8Array | string, filename?: string): NewHistoryEntry[] {
+  if (!loaded) throw new Error('terrapin-web: call `await initialize()` (or Client.open) before parseShellHistory');
+  const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+  return wasmParseShellHistory(bytes, filename);
+}
