@@ -220,7 +220,6 @@ test("cut-off mid-request: syncs aborted as a random request starts, up and down
     return { cuts, records: await c.exportRecords(), count: c.history.count() };
   }, { username, key: up.key });
   assert.ok(down.cuts > 0);
-  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
   assert.deepEqual(byId(down.records), byId(up.records), "the same records, none lost or doubled");
   assert.equal(down.count, n);
   await a.context.close();
@@ -431,26 +430,38 @@ async function watchPages(p) {
   });
 }
 
-test("pages come over the page socket; a socket that closes mid-download hands over to HTTP, losing nothing", async () => {
-  const server = env.worker.url;
-  const n = 3000;
-  const { p: a, username } = await env.registered("sock", 100);
+/**
+ * A new user whose profile `a` (page size 100) uploaded `n` entries (`up`: the key and the
+ * records), and a fresh profile `b` of the same server, logged in, whose pages are counted.
+ */
+async function uploaded(name, n) {
+  const { p: a, username } = await env.registered(name, 100);
   const up = await a.eval(async ({ n }) => {
     await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
     await c.sync();
     return { key: c.key(), records: await c.exportRecords() };
   }, { n });
-  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+  const b = await watched(env.worker.url, "b");
+  await b.eval(async ({ username, key }) => c.login({ username, password: "pw", key }), { username, key: up.key });
+  return { a, b, username, up };
+}
 
+/** A fresh profile `name` on `server` (page size 100) whose pages are counted (watchPages). */
+async function watched(server, name) {
+  const p = await env.profile();
+  await open(p, server, name, 100);
+  await watchPages(p);
+  return p;
+}
+
+const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
+
+test("pages come over the page socket; a socket that closes mid-download hands over to HTTP, losing nothing", async () => {
+  const server = env.worker.url;
+  const n = 3000;
   // A whole download over the socket.
-  const b = await env.profile();
-  await open(b, server, "b", 100);
-  await watchPages(b);
-  const whole = await b.eval(async ({ username, key }) => {
-    await c.login({ username, password: "pw", key });
-    const r = await c.sync();
-    return { r, seen: window.seen, records: await c.exportRecords() };
-  }, { username, key: up.key });
+  const { a, b, username, up } = await uploaded("sock", n);
+  const whole = await b.eval(async () => ({ r: await c.sync(), seen: window.seen, records: await c.exportRecords() }));
   assert.equal(whole.r.downloaded, n);
   assert.equal(whole.seen.sockets, 1);
   // 30 pages of 100: the first requests go over HTTP while the socket opens.
@@ -459,9 +470,7 @@ test("pages come over the page socket; a socket that closes mid-download hands o
   assert.deepEqual(byId(whole.records), byId(up.records));
 
   // The socket closes after its 5th page: the rest comes over HTTP, in the same sync.
-  const d = await env.profile();
-  await open(d, server, "d", 100);
-  await watchPages(d);
+  const d = await watched(server, "d");
   const cut = await d.eval(async ({ username, key }) => {
     await c.login({ username, password: "pw", key });
     window.onSocketPage = (ws, k) => k === 5 && ws.close();
@@ -477,19 +486,9 @@ test("pages come over the page socket; a socket that closes mid-download hands o
 });
 
 test("cut-off over the page socket: syncs aborted as a random socket page arrives lose and duplicate nothing", async () => {
-  const server = env.worker.url;
   const n = 2000;
-  const { p: a, username } = await env.registered("sockcut", 100);
-  const up = await a.eval(async ({ n }) => {
-    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: `echo ${i}`, session: "s" })));
-    await c.sync();
-    return { key: c.key(), records: await c.exportRecords() };
-  }, { n });
-  const b = await env.profile();
-  await open(b, server, "b", 100);
-  await watchPages(b);
-  const down = await b.eval(async ({ username, key }) => {
-    await c.login({ username, password: "pw", key });
+  const { a, b, up } = await uploaded("sockcut", n);
+  const down = await b.eval(async () => {
     let cuts = 0;
     for (let runs = 0; ; runs++) {
       if (runs > 50) throw new Error("no progress");
@@ -505,10 +504,9 @@ test("cut-off over the page socket: syncs aborted as a random socket page arrive
       }
     }
     return { cuts, seen: window.seen, records: await c.exportRecords(), count: c.history.count() };
-  }, { username, key: up.key });
+  });
   assert.ok(down.cuts >= 3, JSON.stringify(down));
   assert.ok(down.seen.sockets > down.cuts, "each sync opens its own socket");
-  const byId = (json) => JSON.parse(json).sort((x, y) => (x.id < y.id ? -1 : 1));
   assert.deepEqual(byId(down.records), byId(up.records), "the same records, none lost or doubled");
   assert.equal(down.count, n);
   await a.context.close();

@@ -71,6 +71,28 @@ impl HttpError {
         }
     }
 
+    /// A server's refusal with `status` (not 2xx) and its reason: 429, 5xx or any other.
+    pub fn answered(status: u16, url: &str, reason: String, retry_after_ms: Option<u64>) -> Self {
+        let url = url.to_owned();
+        match status {
+            429 => Self::RateLimited {
+                url,
+                reason,
+                retry_after_ms,
+            },
+            500..=599 => Self::Server {
+                status,
+                url,
+                reason,
+            },
+            _ => Self::Refused {
+                status,
+                url,
+                reason,
+            },
+        }
+    }
+
     /// A short machine-readable kind, for JavaScript callers.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -311,24 +333,7 @@ impl HttpRemote {
                     text
                 }
             });
-        let url = url.to_owned();
-        Err(match status {
-            429 => HttpError::RateLimited {
-                url,
-                reason,
-                retry_after_ms,
-            },
-            500..=599 => HttpError::Server {
-                status,
-                url,
-                reason,
-            },
-            _ => HttpError::Refused {
-                status,
-                url,
-                reason,
-            },
-        })
+        Err(HttpError::answered(status, url, reason, retry_after_ms))
     }
 
     /// Send, with retries when `idempotent` (a second try of register or login could find the

@@ -196,25 +196,8 @@ fn deliver(w: &mut Waiting, m: SocketMessage<EncRecord>, url: &str) {
         ("page", Some(id)) => (id, Ok(m.records.unwrap_or_default())),
         ("error", Some(id)) => {
             let reason = m.reason.unwrap_or_default();
-            let (url, status) = (url.to_owned(), m.status.unwrap_or(500));
-            let e = match status {
-                429 => HttpError::RateLimited {
-                    url,
-                    reason,
-                    retry_after_ms: None,
-                },
-                500..=599 => HttpError::Server {
-                    status,
-                    url,
-                    reason,
-                },
-                _ => HttpError::Refused {
-                    status,
-                    url,
-                    reason,
-                },
-            };
-            (id, Err(e))
+            let status = m.status.unwrap_or(500);
+            (id, Err(HttpError::answered(status, url, reason, None)))
         }
         ("error", None) => {
             // A request the server could not read: ours are well formed, so stop using it.
