@@ -482,6 +482,14 @@ test("pages come over the page socket; a socket that closes mid-download hands o
   assert.ok(cut.seen.httpPages >= 10, JSON.stringify(cut.seen));
   assert.deepEqual(byId(cut.records), byId(up.records), "the same records, none lost or doubled");
   assert.equal(cut.count, n);
+  // A sync of one page (live mode's kind) opens no socket.
+  await a.eval(async () => {
+    await c.history.addMany([{ command: "echo more", session: "s" }]);
+    await c.sync();
+  });
+  const small = await b.eval(async () => ({ r: await c.sync(), seen: window.seen }));
+  assert.equal(small.r.downloaded, 1);
+  assert.equal(small.seen.sockets, 1, JSON.stringify(small.seen));
   for (const p of [a, b, d]) await p.context.close();
 });
 

@@ -195,10 +195,12 @@ pub struct HttpRemote {
     pages_offered: Rc<Cell<bool>>,
 }
 
-/// The page socket of one sync: opened by its first download.
+/// The page socket of one sync: opened by its third page request, so that a sync of a page
+/// or two (live mode's) costs no socket.
 #[derive(Clone)]
 enum Pages {
-    Untried,
+    /// Page requests made so far.
+    Untried(u8),
     Opening,
     Open(Rc<PageSocket>),
     Off,
@@ -234,7 +236,7 @@ impl HttpRemote {
     /// over a page socket when the server offers one.
     pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
         let pages = if self.pages_offered.get() {
-            Pages::Untried
+            Pages::Untried(0)
         } else {
             Pages::Off
         };
@@ -245,8 +247,8 @@ impl HttpRemote {
         }
     }
 
-    /// One page over the page socket, opening it on the first call; `None` when there is none
-    /// (not offered, still opening, closed): then the page comes over HTTP.
+    /// One page over the page socket, opening it on the third call; `None` when there is none
+    /// (not yet, not offered, still opening, closed): then the page comes over HTTP.
     async fn next_over_socket(
         &self,
         series: &SeriesKey,
@@ -257,7 +259,11 @@ impl HttpRemote {
         let socket = match state {
             Pages::Off | Pages::Opening => return None,
             Pages::Open(socket) => socket,
-            Pages::Untried => {
+            Pages::Untried(n) if n < 2 => {
+                *self.pages.borrow_mut() = Pages::Untried(n + 1);
+                return None;
+            }
+            Pages::Untried(_) => {
                 *self.pages.borrow_mut() = Pages::Opening;
                 let session = self.session()?;
                 match PageSocket::open(&self.base, &session, self.signal.as_ref()).await {
