@@ -27,7 +27,11 @@ const traps = new RegExp(
 
 const file = process.argv[2];
 binaryen.setDebugInfo(true); // keep the names: wasm-opt orders functions by them
-const mod = binaryen.readBinary(new Uint8Array(readFileSync(file)), binaryen.Features.All);
+// The features web/build.sh gives wasm-opt (and the browsers it targets have), no more.
+const F = binaryen.Features;
+const features =
+  F.MutableGlobals | F.NontrappingFPToInt | F.BulkMemory | F.SignExt | F.ReferenceTypes | F.Multivalue;
+const mod = binaryen.readBinary(new Uint8Array(readFileSync(file)), features);
 const done = [];
 for (let i = 0; i < mod.getNumFunctions(); i++) {
   const f = mod.getFunctionByIndex(i);
