@@ -100,7 +100,7 @@ pub fn place(
         return Err(PlaceError::BadPage("idx not ascending"));
     }
     let mut skips = skipped.to_vec();
-    skips.sort_unstable();
+    crate::sort::sort_cold(&mut skips);
     let mut skips = skips.into_iter().peekable();
     let mut holes = missing.clone();
     let mut next = last.map_or(0, |l| l + 1);
@@ -134,7 +134,7 @@ pub fn place(
             range,
         });
     }
-    holes.sort_unstable();
+    crate::sort::sort_cold(&mut holes);
     *missing = holes;
     Ok(next - 1)
 }

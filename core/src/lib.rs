@@ -19,6 +19,7 @@ pub mod push;
 pub mod random;
 pub mod record;
 pub mod search;
+pub mod sort;
 pub mod status;
 pub mod store;
 pub mod strict;

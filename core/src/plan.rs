@@ -86,7 +86,7 @@ pub fn plan_from_diff(diffs: &[Diff]) -> Vec<Transfer> {
         })
         .collect();
     // Series are unique, so an unstable sort gives the same order.
-    out.sort_unstable();
+    crate::sort::sort_cold(&mut out);
     out
 }
 
@@ -112,7 +112,7 @@ pub fn plan_with_holes(local: &Status, remote: &Status, missing: &Missing) -> Ve
             });
         }
     }
-    out.sort_unstable();
+    crate::sort::sort_cold(&mut out);
     out
 }
 

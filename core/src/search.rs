@@ -309,7 +309,7 @@ impl SearchIndex {
     /// replaced or deleted in `store` (any order, repeats allowed; left sorted). Rebuilds when
     /// many changed.
     pub fn update(&mut self, store: &HistoryStore, touched: &mut Vec<HistoryId>) {
-        touched.sort_unstable();
+        crate::sort::sort_cold(touched);
         touched.dedup();
         if touched.is_empty() {
             return;

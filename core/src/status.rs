@@ -2,6 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 
 use serde::{Deserialize, Serialize};
 
@@ -56,27 +57,28 @@ impl Status {
     /// Compare with another (usually remote) status. Series equal on both sides are left out;
     /// the result is sorted by series.
     pub fn diff(&self, remote: &Status) -> Vec<Diff> {
-        let mut out: BTreeMap<SeriesKey, Diff> = BTreeMap::new();
-        for (series, idx) in self.iter() {
-            out.insert(
-                series.clone(),
-                Diff {
+        // Both walks come in series order (host, then tag): merge them.
+        let (mut l, mut r) = (self.iter().peekable(), remote.iter().peekable());
+        let mut out = Vec::new();
+        loop {
+            let order = match (l.peek(), r.peek()) {
+                (None, None) => break,
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(a), Some(b)) => a.0.cmp(&b.0),
+            };
+            let a = if order.is_le() { l.next() } else { None };
+            let b = if order.is_ge() { r.next() } else { None };
+            let (local, remote) = (a.as_ref().map(|x| x.1), b.as_ref().map(|x| x.1));
+            if let Some((series, _)) = a.or(b).filter(|_| local != remote) {
+                out.push(Diff {
                     series,
-                    local: Some(idx),
-                    remote: None,
-                },
-            );
+                    local,
+                    remote,
+                });
+            }
         }
-        for (series, idx) in remote.iter() {
-            out.entry(series.clone())
-                .or_insert(Diff {
-                    series,
-                    local: None,
-                    remote: None,
-                })
-                .remote = Some(idx);
-        }
-        out.into_values().filter(|d| d.local != d.remote).collect()
+        out
     }
 }
 

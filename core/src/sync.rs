@@ -9,7 +9,7 @@
 //! the next ones arrive ([`Paging`]).
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
@@ -208,9 +208,12 @@ pub async fn sync<L: LocalStore, R: Remote>(
         damaged: Vec::new(),
     };
     let mut all_done = 0;
-    let mut damage: BTreeMap<SeriesKey, Damage> = BTreeMap::new();
+    // Few series are damaged: a list, sorted by series at the end.
+    let mut damage: Vec<Damage> = Vec::new();
     for t in &transfers {
-        let stopped = damage.get(&t.series).is_some_and(|d| d.error.is_some());
+        let stopped = damage
+            .iter()
+            .any(|d| d.series == t.series && d.error.is_some());
         if stopped {
             all_done += t.len();
             continue;
@@ -247,16 +250,23 @@ pub async fn sync<L: LocalStore, R: Remote>(
             Direction::Upload => report.uploaded += step.moved,
         }
         if outcome.is_err() || !step.missing.is_empty() {
-            let d = damage.entry(t.series.clone()).or_insert_with(|| Damage {
-                series: t.series.clone(),
-                missing: Vec::new(),
-                error: None,
-            });
-            d.missing.extend(step.missing);
-            d.error = outcome.err();
+            let at = match damage.iter().position(|d| d.series == t.series) {
+                Some(at) => at,
+                None => {
+                    damage.push(Damage {
+                        series: t.series.clone(),
+                        missing: Vec::new(),
+                        error: None,
+                    });
+                    damage.len() - 1
+                }
+            };
+            damage[at].missing.extend(step.missing);
+            damage[at].error = outcome.err();
         }
     }
-    report.damaged = damage.into_values().collect();
+    crate::sort::sort_cold_by(&mut damage, |a, b| a.series.cmp(&b.series));
+    report.damaged = damage;
     Ok(report)
 }
 

@@ -493,7 +493,7 @@ impl IdbStore {
                             .map(|r| r.idx)
                             .zip(jsons.iter().cloned()),
                     );
-                    all.sort_unstable_by_key(|e| e.0);
+                    terrapin_core::sort::sort_cold_by(&mut all, |a, b| a.0.cmp(&b.0));
                     let parts: Vec<&str> = all.iter().map(|e| e.1.as_str()).collect();
                     format!("[{}]", parts.join(","))
                 }

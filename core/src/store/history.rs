@@ -99,7 +99,7 @@ impl HistoryStore {
             .values()
             .map(|(o, h)| (o.host, h.hostname.as_str()))
             .collect();
-        all.sort_unstable();
+        crate::sort::sort_cold(&mut all);
         let mut out: Vec<(HostId, Vec<(&str, usize)>)> = Vec::new();
         for (host, name) in all {
             if out.last().is_none_or(|(h, _)| *h != host) {
@@ -112,7 +112,8 @@ impl HistoryStore {
             }
         }
         for (_, names) in &mut out {
-            names.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            // Names are distinct here: an unstable sort gives the same order.
+            crate::sort::sort_cold_by(names, |a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         }
         out
     }
