@@ -8,7 +8,6 @@
 //! older one), or it closes or fails, each `next` goes over HTTP as before, with its retries.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -30,7 +29,8 @@ type Listener = Closure<dyn FnMut(JsValue)>;
 #[derive(Default)]
 struct Waiting {
     next_id: u64,
-    answers: BTreeMap<u64, oneshot::Sender<Answer>>,
+    /// Requests under way (a sync keeps a handful): a list, not a map.
+    answers: Vec<(u64, oneshot::Sender<Answer>)>,
     /// Set when the socket closed or failed: requests go over HTTP from then on.
     gone: bool,
 }
@@ -174,9 +174,9 @@ impl PageSocket {
             };
             let text = serde_json::to_string(&request).ok()?;
             let (tx, rx) = oneshot::channel();
-            w.answers.insert(id, tx);
+            w.answers.push((id, tx));
             if self.ws.send_with_str(&text).is_err() {
-                w.answers.remove(&id);
+                w.answers.pop();
                 return None;
             }
             rx
@@ -209,8 +209,8 @@ fn deliver(w: &mut Waiting, m: SocketMessage<EncRecord>, url: &str) {
         }
         _ => return,
     };
-    if let Some(tx) = w.answers.remove(&answer.0) {
-        let _ = tx.send(answer.1);
+    if let Some(i) = w.answers.iter().position(|(id, _)| *id == answer.0) {
+        let _ = w.answers.swap_remove(i).1.send(answer.1);
     }
 }
 
