@@ -7,7 +7,6 @@ use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -441,7 +440,7 @@ pub fn live_protocols(header: &str) -> (Option<&'static str>, Option<&str>) {
 /// A client's request on a [`LIVE_PAGES_PROTOCOL`] socket: `{"type": "next", "id": 7,
 /// "query": "host=…&tag=history&start=0&count=100"}`, the query of `GET
 /// /api/v0/record/next`, read by the same rules ([`NextQuery`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SocketRequest {
     #[serde(rename = "type")]
     pub kind: String,
@@ -452,25 +451,35 @@ pub struct SocketRequest {
 /// The request type of [`SocketRequest`] (the only one).
 pub const SOCKET_NEXT: &str = "next";
 
-/// A server's message on a live socket, as a client reads it: `{"type": "page", "id", "records"}`
-/// answers request `id`; `{"type": "error", "id", "status", "reason"}` refuses it (`id` absent
-/// when the request itself could not be read); `status` and `push` messages carry `hosts`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct SocketMessage<R> {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub id: Option<u64>,
-    pub records: Option<Vec<R>>,
-    pub status: Option<u16>,
-    pub reason: Option<String>,
+/// The text of request `id` for the page `q` ([`SocketRequest`]; the query needs no escaping).
+pub fn socket_next(id: u64, q: &NextQuery) -> String {
+    format!(
+        r#"{{"type":"{SOCKET_NEXT}","id":{id},"query":"{}"}}"#,
+        q.to_query()
+    )
 }
 
-/// The answer to request `id`: `records_json` is the JSON array `next` would answer.
+/// How an answer to a page request starts, up to its id; `,"records":` follows it.
+const SOCKET_PAGE_HEAD: &str = r#"{"type":"page","id":"#;
+
+/// The answer to request `id`: `records_json` is the JSON array `next` would answer. Written
+/// in exactly this order, so a client finds the array without reading the envelope
+/// ([`socket_page_parts`]).
 pub fn socket_page(id: u64, records_json: &str) -> String {
-    format!(r#"{{"type":"page","id":{id},"records":{records_json}}}"#)
+    format!(r#"{SOCKET_PAGE_HEAD}{id},"records":{records_json}}}"#)
 }
 
-/// The refusal of request `id` (or of an unreadable request), as `next` would answer it.
+/// The id and the records array (JSON text) of a [`socket_page`] answer; `None` for any other
+/// message (errors and statuses are read as JSON).
+pub fn socket_page_parts(text: &str) -> Option<(u64, &str)> {
+    let rest = text.strip_prefix(SOCKET_PAGE_HEAD)?;
+    let (id, rest) = rest.split_once(',')?;
+    let records = rest.strip_prefix(r#""records":"#)?.strip_suffix('}')?;
+    Some((id.parse().ok()?, records))
+}
+
+/// The refusal of request `id` (or of an unreadable request), as `next` would answer it:
+/// `{"type": "error", "id", "status", "reason"}`.
 pub fn socket_error(id: Option<u64>, status: u16, reason: &str) -> String {
     let reason = serde_json::to_string(reason).unwrap_or_else(|_| "\"\"".into());
     match id {
@@ -624,23 +633,32 @@ mod tests {
 
     #[test]
     fn socket_messages() {
-        let req: SocketRequest =
-            serde_json::from_str(r#"{"type":"next","id":3,"query":"host=h&count=1"}"#).unwrap();
+        let q = NextQuery {
+            host: HOST.parse().map(HostId).unwrap(),
+            tag: Tag::from("a b"),
+            start: 5,
+            count: 100,
+        };
+        let req: SocketRequest = serde_json::from_str(&socket_next(3, &q)).unwrap();
         assert_eq!((req.kind.as_str(), req.id), (SOCKET_NEXT, 3));
-        let page: SocketMessage<u32> = serde_json::from_str(&socket_page(3, "[1,2]")).unwrap();
-        assert_eq!((page.kind.as_str(), page.id), ("page", Some(3)));
-        assert_eq!(page.records, Some(alloc::vec![1, 2]));
-        let err: SocketMessage<u32> =
-            serde_json::from_str(&socket_error(Some(4), 400, "bad \"count\"")).unwrap();
-        assert_eq!((err.id, err.status), (Some(4), Some(400)));
-        assert_eq!(err.reason.as_deref(), Some("bad \"count\""));
-        let unread: SocketMessage<u32> =
-            serde_json::from_str(&socket_error(None, 400, "x")).unwrap();
-        assert_eq!(unread.id, None);
-        // Status messages carry other fields, which a client skips.
-        let status: SocketMessage<u32> =
-            serde_json::from_str(r#"{"type":"push","hosts":{"h":{"history":3}}}"#).unwrap();
-        assert_eq!((status.kind.as_str(), status.records), ("push", None));
+        assert_eq!(req.query, q.to_query());
+        let page = socket_page(3, "[1,2]");
+        assert_eq!(socket_page_parts(&page), Some((3, "[1,2]")));
+        let v: serde_json::Value = serde_json::from_str(&page).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "page", "id": 3, "records": [1, 2]})
+        );
+        let err = socket_error(Some(4), 400, "bad \"count\"");
+        assert_eq!(socket_page_parts(&err), None);
+        let v: serde_json::Value = serde_json::from_str(&err).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type": "error", "id": 4, "status": 400, "reason": "bad \"count\""})
+        );
+        let v: serde_json::Value = serde_json::from_str(&socket_error(None, 400, "x")).unwrap();
+        assert_eq!(v.get("id"), None);
+        assert_eq!(socket_page_parts(r#"{"type":"push","hosts":{}}"#), None);
     }
 
     #[test]

@@ -586,7 +586,7 @@ async fn read_text(
     Ok(text)
 }
 
-fn parse_json<T: DeserializeOwned>(text: &str, url: &str) -> Result<T, HttpError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(text: &str, url: &str) -> Result<T, HttpError> {
     // Some answers (push) have an empty body: read it as `null`.
     let text = if text.trim().is_empty() { "null" } else { text };
     serde_json::from_str(text).map_err(|e| bad(url, e))

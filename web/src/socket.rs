@@ -11,17 +11,18 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
+use serde_json::Value;
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::sync::EncRecord;
 use terrapin_core::wire::{
-    NextQuery, SocketMessage, SocketRequest, LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL, LIVE_TOKEN_PREFIX,
-    SOCKET_NEXT,
+    socket_next, socket_page_parts, NextQuery, LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL,
+    LIVE_TOKEN_PREFIX,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, MessageEvent, WebSocket};
 
-use crate::http::HttpError;
+use crate::http::{parse_json, HttpError};
 
 type Answer = Result<Vec<EncRecord>, HttpError>;
 type Listener = Closure<dyn FnMut(JsValue)>;
@@ -49,8 +50,8 @@ impl Waiting {
 pub struct PageSocket {
     ws: WebSocket,
     waiting: Rc<RefCell<Waiting>>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_gone: Closure<dyn FnMut(JsValue)>,
+    _on_message: Listener,
+    _on_gone: Listener,
     _on_abort: Option<(AbortSignal, Listener)>,
 }
 
@@ -69,31 +70,21 @@ impl PageSocket {
             &format!("{LIVE_TOKEN_PREFIX}{session}").into(),
         );
         let ws = WebSocket::new_with_str_sequence(&url, &protocols).ok()?;
-        // Opened (true) or refused (false): the first of open, error and close.
-        let (tx, rx) = oneshot::channel::<bool>();
-        let tx = Rc::new(RefCell::new(Some(tx)));
-        let settle = |opened: bool| {
-            let tx = tx.clone();
-            Closure::<dyn FnMut(JsValue)>::new(move |_| {
-                if let Some(tx) = tx.borrow_mut().take() {
-                    let _ = tx.send(opened);
-                }
-            })
-        };
-        let (on_open, on_refused) = (settle(true), settle(false));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_refused.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_refused.as_ref().unchecked_ref()));
-        let aborted = on_refused.as_ref().unchecked_ref();
-        if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", aborted);
-        }
-        let opened = rx.await.unwrap_or(false) && !signal.is_some_and(AbortSignal::aborted);
-        if let Some(s) = signal {
-            let _ = s.remove_event_listener_with_callback("abort", aborted);
-        }
+        // Settled by the first of open, error, close and abort; then the state says which.
+        let settled = js_sys::Promise::new(&mut |settle, _| {
+            ws.set_onopen(Some(&settle));
+            ws.set_onerror(Some(&settle));
+            ws.set_onclose(Some(&settle));
+            if let Some(s) = signal {
+                let _ = s.add_event_listener_with_callback("abort", &settle);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(settled).await;
         ws.set_onopen(None);
-        if !opened || ws.protocol() != LIVE_PAGES_PROTOCOL {
+        let open = ws.ready_state() == WebSocket::OPEN
+            && !signal.is_some_and(AbortSignal::aborted)
+            && ws.protocol() == LIVE_PAGES_PROTOCOL;
+        if !open {
             ws.set_onerror(None);
             ws.set_onclose(None);
             let _ = ws.close();
@@ -103,24 +94,15 @@ impl PageSocket {
         let waiting = Rc::new(RefCell::new(Waiting::default()));
         let w = waiting.clone();
         let from = url.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            let Some(text) = ev.data().as_string() else {
-                return;
-            };
-            if text == "pong" {
-                return;
-            }
-            match serde_json::from_str::<SocketMessage<EncRecord>>(&text) {
-                Ok(m) => deliver(&mut w.borrow_mut(), m, &from),
-                Err(e) => w.borrow_mut().fail(&HttpError::BadResponse {
-                    url: from.clone(),
-                    reason: format!("unreadable socket message: {e}"),
-                }),
+        let on_message = Listener::new(move |ev: JsValue| {
+            let text = ev.unchecked_into::<MessageEvent>().data().as_string();
+            if let Some(text) = text.filter(|t| t != "pong") {
+                deliver(&mut w.borrow_mut(), &text, &from);
             }
         });
         let w = waiting.clone();
         let from = url.clone();
-        let on_gone = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let on_gone = Listener::new(move |_| {
             w.borrow_mut().fail(&HttpError::Network {
                 url: from.clone(),
                 reason: "the socket closed".into(),
@@ -131,7 +113,7 @@ impl PageSocket {
         ws.set_onclose(Some(on_gone.as_ref().unchecked_ref()));
         let on_abort = signal.map(|s| {
             let ws = ws.clone();
-            let close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let close = Listener::new(move |_| {
                 let _ = ws.close();
             });
             let _ = s.add_event_listener_with_callback("abort", close.as_ref().unchecked_ref());
@@ -167,15 +149,9 @@ impl PageSocket {
                 start,
                 count,
             };
-            let request = SocketRequest {
-                kind: SOCKET_NEXT.into(),
-                id,
-                query: query.to_query(),
-            };
-            let text = serde_json::to_string(&request).ok()?;
             let (tx, rx) = oneshot::channel();
             w.answers.push((id, tx));
-            if self.ws.send_with_str(&text).is_err() {
+            if self.ws.send_with_str(&socket_next(id, &query)).is_err() {
                 w.answers.pop();
                 return None;
             }
@@ -189,28 +165,37 @@ impl PageSocket {
     }
 }
 
-/// Hands a server message to the request it answers. Statuses (`status`, `push`) are for live
-/// mode, not a sync: skipped.
-fn deliver(w: &mut Waiting, m: SocketMessage<EncRecord>, url: &str) {
-    let answer = match (m.kind.as_str(), m.id) {
-        ("page", Some(id)) => (id, Ok(m.records.unwrap_or_default())),
-        ("error", Some(id)) => {
-            let reason = m.reason.unwrap_or_default();
-            let status = m.status.unwrap_or(500);
-            (id, Err(HttpError::answered(status, url, reason, None)))
+/// Hands a server message to the request it answers: a page (read by the rules of an HTTP
+/// answer), or a refusal. Statuses (`status`, `push`) are for live mode, not a sync: skipped.
+fn deliver(w: &mut Waiting, text: &str, url: &str) {
+    let (id, answer) = match socket_page_parts(text) {
+        Some((id, records)) => (id, parse_json::<Vec<EncRecord>>(records, url)),
+        None => {
+            let Ok(m) = serde_json::from_str::<Value>(text) else {
+                return w.fail(&HttpError::BadResponse {
+                    url: url.to_owned(),
+                    reason: "unreadable socket message".into(),
+                });
+            };
+            if m.get("type").and_then(Value::as_str) != Some("error") {
+                return;
+            }
+            let reason = m.get("reason").and_then(Value::as_str).unwrap_or_default();
+            let Some(id) = m.get("id").and_then(Value::as_u64) else {
+                // A request the server could not read: ours are well formed, so stop using it.
+                return w.fail(&HttpError::BadResponse {
+                    url: url.to_owned(),
+                    reason: reason.to_owned(),
+                });
+            };
+            let status = m.get("status").and_then(Value::as_u64).unwrap_or(500);
+            let status = u16::try_from(status).unwrap_or(500);
+            let e = HttpError::answered(status, url, reason.to_owned(), None);
+            (id, Err(e))
         }
-        ("error", None) => {
-            // A request the server could not read: ours are well formed, so stop using it.
-            w.fail(&HttpError::BadResponse {
-                url: url.to_owned(),
-                reason: m.reason.unwrap_or_default(),
-            });
-            return;
-        }
-        _ => return,
     };
-    if let Some(i) = w.answers.iter().position(|(id, _)| *id == answer.0) {
-        let _ = w.answers.swap_remove(i).1.send(answer.1);
+    if let Some(i) = w.answers.iter().position(|(k, _)| *k == id) {
+        let _ = w.answers.swap_remove(i).1.send(answer);
     }
 }
 
