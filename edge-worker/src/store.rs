@@ -12,11 +12,12 @@
 //! push that stored something, the object sends the new last idx of the series it wrote to this
 //! account's sockets: statuses only, never records.
 
-use core::cell::Cell;
+use core::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
-use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
+use terrapin_core::pages::{self, NextPage, PagePushError, PageView, StoredPage, NEXT_MAX_BYTES};
 use terrapin_core::push::{self, Holes, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
@@ -81,7 +82,13 @@ pub struct UserStore {
     /// Set once the account is deleted: the object then refuses every request but `/close`.
     closed: Cell<bool>,
     rows: Cell<Rows>,
+    /// The rows `next` read last, newest last: requests for small pages read each row several
+    /// times. Emptied by every other operation, so it never outlives a write.
+    read: RefCell<Vec<Rc<StoredPage>>>,
 }
+
+/// Rows kept by [`UserStore::read`] (each at most `pages::PAGE_MAX_BYTES`).
+const READ_CACHE: usize = 4;
 
 fn s(v: &str) -> JsValue {
     JsValue::from_str(v)
@@ -334,14 +341,45 @@ impl UserStore {
     }
 
     fn next(&self, q: &NextQuery) -> Result<Vec<u8>, ApiError> {
-        let cursor = self.sql.exec_raw(
-            "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 \
-             AND first_idx >= coalesce((SELECT max(first_idx) FROM pages \
-             WHERE host = ?1 AND tag = ?2 AND first_idx <= ?3), 0) ORDER BY first_idx",
-            vec![s(&q.host.to_string()), s(q.tag.as_str()), n(q.start)],
-        )?;
         let series = SeriesKey::new(q.host, q.tag.clone());
         let mut page = NextPage::new(q.count, NEXT_MAX_BYTES);
+        let damaged = |e| ApiError::internal("damaged store", e);
+        // A row read before that holds `start` (rows split a series by idx, so no other row
+        // can): the answer begins there, and only the rows after it are read.
+        let cached = self
+            .read
+            .borrow()
+            .iter()
+            .rev()
+            .find(|p| {
+                p.series == series
+                    && p.first <= q.start
+                    && PageView::parse(&p.body)
+                        .ok()
+                        .and_then(|v| v.last_idx())
+                        .is_some_and(|last| last >= q.start)
+            })
+            .cloned();
+        if let Some(p) = &cached {
+            page.add(p, q.start).map_err(damaged)?;
+            if page.is_full() {
+                return Ok(page.finish());
+            }
+        }
+        let (host, tag) = (s(&q.host.to_string()), s(q.tag.as_str()));
+        let cursor = match &cached {
+            Some(p) => self.sql.exec_raw(
+                "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 \
+                 AND first_idx > ?3 ORDER BY first_idx",
+                vec![host, tag, n(p.first)],
+            )?,
+            None => self.sql.exec_raw(
+                "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 \
+                 AND first_idx >= coalesce((SELECT max(first_idx) FROM pages \
+                 WHERE host = ?1 AND tag = ?2 AND first_idx <= ?3), 0) ORDER BY first_idx",
+                vec![host, tag, n(q.start)],
+            )?,
+        };
         // Rows are stepped one at a time: reading stops with the last page needed.
         let mut rows = cursor.raw();
         while !page.is_full() {
@@ -352,13 +390,17 @@ impl UserStore {
             else {
                 continue;
             };
-            let stored = StoredPage {
+            let stored = Rc::new(StoredPage {
                 series: series.clone(),
                 first,
                 body,
-            };
-            page.add(&stored, q.start)
-                .map_err(|e| ApiError::internal("damaged store", e))?;
+            });
+            page.add(&stored, q.start).map_err(damaged)?;
+            let mut read = self.read.borrow_mut();
+            if read.len() >= READ_CACHE {
+                read.remove(0);
+            }
+            read.push(stored);
         }
         self.count(cursor.rows_read(), cursor.rows_written());
         Ok(page.finish())
@@ -414,6 +456,9 @@ impl UserStore {
         };
         self.rows.set(Rows::default());
         let path = req.path();
+        if !(req.method() == Method::Get && path == "/next") {
+            self.read.borrow_mut().clear();
+        }
         if path == "/close" {
             // Account deletion: drop every record and refuse all later requests.
             self.transaction(|| {
@@ -527,6 +572,7 @@ impl worker::DurableObject for UserStore {
             cfg: Config::from_env(&env),
             closed: Cell::new(false),
             rows: Cell::new(Rows::default()),
+            read: RefCell::new(Vec::new()),
         };
         // Keep-alive pings are answered by the runtime without waking the object.
         match WebSocketRequestResponsePair::new("ping", "pong") {

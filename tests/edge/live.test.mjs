@@ -241,6 +241,27 @@ describe("pages over the socket (terrapin.live.v2)", () => {
     s.ws.close(1000);
   });
 
+  test("pages read after a push hold it: rows read for earlier pages are not served stale", async () => {
+    const token = await api.register(username("pages"));
+    const host = uuid();
+    assert.equal((await api.push(token, series(host, "history", 0, 9))).status, 200);
+    const s = await v2(token);
+    await s.wait(1);
+    const [first] = await ask(s, [{ type: "next", id: 1, query: q(host, "history", 0, 5) }]);
+    assert.deepEqual(first.records.map((r) => r.idx), [0, 1, 2, 3, 4]);
+    // The same stored row grows: later pages must see the new records.
+    assert.equal((await api.push(token, series(host, "history", 10, 19))).status, 200);
+    const [socket] = await ask(s, [{ type: "next", id: 2, query: q(host, "history", 5, 100) }]);
+    assert.deepEqual(socket.records.map((r) => r.idx), Array.from({ length: 15 }, (_, i) => 5 + i));
+    const http = await api.next(token, { host, tag: "history", start: 7, count: 100 });
+    assert.deepEqual(http.json.map((r) => r.idx), Array.from({ length: 13 }, (_, i) => 7 + i));
+    // Deleting the records: nothing is served from before.
+    assert.equal((await api.req("DELETE", "/api/v0/store", { token })).status, 200);
+    const [gone] = await ask(s, [{ type: "next", id: 3, query: q(host, "history", 5, 100) }]);
+    assert.deepEqual(gone.records, []);
+    s.ws.close(1000);
+  });
+
   test("only the account's own records; a socket of a deleted account is closed", async () => {
     const alice = await api.register(username("alice"), "pw-a");
     const bob = await api.register(username("bob"));
