@@ -198,16 +198,21 @@ describe("pages over the socket (terrapin.live.v2)", () => {
     return answers();
   }
   const q = (host, tag, start, count) => new URLSearchParams({ host, tag, start: String(start), count: String(count) }).toString();
-
-  test("selected when offered; eight requests in flight answer exactly what GET /api/v0/record/next answers", async () => {
-    const token = await api.register(username("pages"));
+  /** A new account holding history idx 0..`last` of one host, and its v2 socket, greeted. */
+  async function opened(last, prefix = "pages") {
+    const token = await api.register(username(prefix));
     const host = uuid();
-    assert.equal((await api.push(token, series(host, "history", 0, 599))).status, 200);
-    assert.equal((await api.push(token, series(host, "kv", 0, 2))).status, 200);
+    assert.equal((await api.push(token, series(host, "history", 0, last))).status, 200);
     const s = await v2(token);
     assert.equal(s.status, 101);
-    assert.equal(s.protocol, "terrapin.live.v2");
     await s.wait(1);
+    return { token, host, s };
+  }
+
+  test("selected when offered; eight requests in flight answer exactly what GET /api/v0/record/next answers", async () => {
+    const { token, host, s } = await opened(599);
+    assert.equal(s.protocol, "terrapin.live.v2");
+    assert.equal((await api.push(token, series(host, "kv", 0, 2))).status, 200);
     const cases = [
       ["history", 0, 100], ["history", 100, 100], ["history", 550, 100], ["history", 600, 10],
       ["history", 0, 100000], ["kv", 1, 5], ["other", 0, 5], ["history", 255, 3],
@@ -224,11 +229,7 @@ describe("pages over the socket (terrapin.live.v2)", () => {
   });
 
   test("a bad request is refused on the socket with the reason HTTP gives; the socket stays usable", async () => {
-    const token = await api.register(username("pages"));
-    const host = uuid();
-    assert.equal((await api.push(token, series(host, "history", 0, 2))).status, 200);
-    const s = await v2(token);
-    await s.wait(1);
+    const { token, host, s } = await opened(2);
     const [badCount, noHost, unknown, unreadable, fine] = await ask(s, [
       { type: "next", id: 1, query: q(host, "history", 0, -1) },
       { type: "next", id: 2, query: "tag=history&count=5" },
@@ -251,11 +252,7 @@ describe("pages over the socket (terrapin.live.v2)", () => {
   });
 
   test("pages read after a push hold it: rows read for earlier pages are not served stale", async () => {
-    const token = await api.register(username("pages"));
-    const host = uuid();
-    assert.equal((await api.push(token, series(host, "history", 0, 9))).status, 200);
-    const s = await v2(token);
-    await s.wait(1);
+    const { token, host, s } = await opened(9);
     const [first] = await ask(s, [{ type: "next", id: 1, query: q(host, "history", 0, 5) }]);
     assert.deepEqual(first.records.map((r) => r.idx), [0, 1, 2, 3, 4]);
     // The same stored row grows: later pages must see the new records.
