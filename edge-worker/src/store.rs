@@ -406,6 +406,16 @@ impl UserStore {
         Ok(page.finish())
     }
 
+    /// `next` for the query of `url` (`/next?…`), read by the wire rules.
+    fn next_at(&self, url: &worker::Url) -> Result<Vec<u8>, ApiError> {
+        let pairs = query_pairs(url);
+        let q = NextQuery::from_pairs(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.cfg.max_page_size,
+        )?;
+        self.next(&q)
+    }
+
     /// The answer to page request `id`: `query` read as `/next` reads its URL query.
     fn socket_next(&self, id: u64, query: &str) -> String {
         if self.closed.get() {
@@ -415,14 +425,7 @@ impl UserStore {
             Ok(url) => url,
             Err(e) => return wire::socket_error(Some(id), 400, &format!("bad query: {e}")),
         };
-        let pairs = query_pairs(&url);
-        let page = NextQuery::from_pairs(
-            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            self.cfg.max_page_size,
-        )
-        .map_err(ApiError::from)
-        .and_then(|q| self.next(&q));
-        match page {
+        match self.next_at(&url) {
             Ok(json) => wire::socket_page(id, &String::from_utf8_lossy(&json)),
             Err(e) => wire::socket_error(Some(id), e.status, &e.reason),
         }
@@ -505,15 +508,7 @@ impl UserStore {
                 self.store(&batch, true)?;
                 Ok(empty_ok())
             }
-            (Method::Get, "/next") => {
-                let url = req.url()?;
-                let pairs = query_pairs(&url);
-                let q = NextQuery::from_pairs(
-                    pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-                    self.cfg.max_page_size,
-                )?;
-                Ok(raw_json(200, self.next(&q)?))
-            }
+            (Method::Get, "/next") => Ok(raw_json(200, self.next_at(&req.url()?)?)),
             (Method::Get, "/live") => self.accept_live(&req),
             (Method::Post, "/hangup") => {
                 let h: Hangup = serde_json::from_slice(&body)
