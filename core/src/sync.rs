@@ -63,6 +63,9 @@ pub trait Remote {
     ) -> Result<Vec<EncRecord>, Self::Error>;
     /// Store a batch; identical records already stored are accepted.
     async fn push(&self, records: &[EncRecord]) -> Result<(), Self::Error>;
+    /// The requests made since the last call have all been made (each polled once): a host
+    /// that gathers requests to send them together sends them now.
+    fn flush(&self) {}
     /// Whether the sync may go on (a host's cancellation): asked before each downloaded page
     /// is stored, since answers already fetched need no further call.
     fn check(&self) -> Result<(), Self::Error> {
@@ -81,6 +84,9 @@ pub struct Paging {
     pub store: u64,
     /// Download requests under way at once.
     pub in_flight: usize,
+    /// Download requests made together: new ones wait until this many can be made at once
+    /// (a host may send them in one message, [`Remote::flush`]). At least 1.
+    pub together: usize,
 }
 
 /// Download requests under way at once unless told otherwise (as the atuin CLI).
@@ -93,6 +99,7 @@ impl From<u64> for Paging {
             request: n,
             store: n,
             in_flight: IN_FLIGHT,
+            together: 1,
         }
     }
 }
@@ -313,11 +320,13 @@ async fn download<L: LocalStore, R: Remote>(
     let request = paging.request.max(1);
     let mut ahead = Ahead {
         make: |start: RecordIdx, count: u64| remote.next(&t.series, start, count),
+        flush: &|| remote.flush(),
         slots: VecDeque::new(),
         next: t.first,
         last: t.last,
         request,
         in_flight: paging.in_flight.max(1),
+        together: paging.together.clamp(1, paging.in_flight.max(1)),
         // Answers held besides those under way: about one stored page.
         window: paging.in_flight.max(1)
             + usize::try_from(paging.store.max(1).div_ceil(request)).unwrap_or(1),
@@ -404,7 +413,7 @@ impl Page {
 async fn store_page<L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -> F>(
     local: &L,
     remote: &R,
-    ahead: &mut Ahead<F, M>,
+    ahead: &mut Ahead<'_, F, M>,
     page: &mut Page,
     extends: bool,
     step: &mut Step<'_>,
@@ -436,9 +445,11 @@ async fn store_page<L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -
 /// The requests of one download, made ahead of the idx being stored: at `first`,
 /// `first + request`, … up to `last`, at most `in_flight` under way and `window` held in all.
 /// Answers are taken in order of their start.
-struct Ahead<F: Future, M> {
+struct Ahead<'a, F: Future, M> {
     /// Makes the request for `(start, count)`.
     make: M,
+    /// Hands the requests just made to the host ([`Remote::flush`]).
+    flush: &'a dyn Fn(),
     /// By ascending start: each request's start and its answer once there.
     slots: VecDeque<(RecordIdx, Slot<F>)>,
     /// The start of the next request.
@@ -446,6 +457,8 @@ struct Ahead<F: Future, M> {
     last: RecordIdx,
     request: u64,
     in_flight: usize,
+    /// New requests wait until this many can be made at once.
+    together: usize,
     window: usize,
 }
 
@@ -454,30 +467,37 @@ enum Slot<F: Future> {
     Answered(F::Output),
 }
 
-impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<F, M> {
+impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<'_, F, M> {
     fn request(&self, start: RecordIdx, count: u64) -> (RecordIdx, Slot<F>) {
         (start, Slot::Waiting(Box::pin((self.make)(start, count))))
     }
 
     /// Drive the requests under way and make new ones (none starting below `at`, the first
-    /// idx not covered yet), until none is ready to move.
+    /// idx not covered yet), until none is ready to move. New requests are made together,
+    /// once `together` can be, and then handed to the host ([`Remote::flush`]).
     fn poll(&mut self, cx: &mut Context<'_>, at: RecordIdx) {
         self.next = self.next.max(at);
+        let mut made = false;
         loop {
             let waiting = self
                 .slots
                 .iter()
                 .filter(|(_, s)| matches!(s, Slot::Waiting(_)))
                 .count();
-            let room = self.in_flight.saturating_sub(waiting);
+            let mut room = (self.in_flight.saturating_sub(waiting))
+                .min(self.window.saturating_sub(self.slots.len()));
+            if room < self.together {
+                room = 0;
+            }
             for _ in 0..room {
-                if self.next > self.last || self.slots.len() >= self.window {
+                if self.next > self.last {
                     break;
                 }
                 let count = self.request.min(self.last - self.next + 1);
                 let slot = self.request(self.next, count);
                 self.slots.push_back(slot);
                 self.next = self.next.saturating_add(self.request);
+                made = true;
             }
             let mut answered = false;
             for (_, slot) in self.slots.iter_mut() {
@@ -489,6 +509,9 @@ impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<F, M> {
                 }
             }
             if !answered {
+                if made {
+                    (self.flush)();
+                }
                 return;
             }
         }

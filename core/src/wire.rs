@@ -478,6 +478,35 @@ pub fn socket_page_parts(text: &str) -> Option<(u64, &str)> {
     Some((id.parse().ok()?, records))
 }
 
+/// Most bytes of a socket message that joins several requests or answers ([`socket_join`]).
+pub const SOCKET_MESSAGE_BYTES: usize = 4 << 20;
+
+/// The requests (or answers) of one socket message: one per line.
+pub fn socket_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\n').filter(|l| !l.is_empty())
+}
+
+/// Joins requests or answers, in order, into as few messages as [`SOCKET_MESSAGE_BYTES`]
+/// allows (one per line; one alone may be longer), handing each message to `send` once full:
+/// a message costs both ends more than the bytes in it. JSON text never holds a raw newline.
+pub fn socket_join(parts: impl IntoIterator<Item = String>, mut send: impl FnMut(String)) {
+    let mut message = String::new();
+    for part in parts {
+        if !message.is_empty() && message.len() + 1 + part.len() > SOCKET_MESSAGE_BYTES {
+            send(core::mem::take(&mut message));
+        }
+        if message.is_empty() {
+            message = part;
+        } else {
+            message.push('\n');
+            message.push_str(&part);
+        }
+    }
+    if !message.is_empty() {
+        send(message);
+    }
+}
+
 /// The refusal of request `id` (or of an unreadable request), as `next` would answer it:
 /// `{"type": "error", "id", "status", "reason"}`.
 pub fn socket_error(id: Option<u64>, status: u16, reason: &str) -> String {
@@ -491,6 +520,7 @@ pub fn socket_error(id: Option<u64>, status: u16, reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
     use uuid::Uuid;
 
     const HOST: &str = "0190a4f0-0000-7000-8000-000000000001";
@@ -659,6 +689,38 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&socket_error(None, 400, "x")).unwrap();
         assert_eq!(v.get("id"), None);
         assert_eq!(socket_page_parts(r#"{"type":"push","hosts":{}}"#), None);
+    }
+
+    #[test]
+    fn socket_messages_join_lines() {
+        let joined = |parts: &[String]| {
+            let mut out = Vec::new();
+            socket_join(parts.iter().cloned(), |m| out.push(m));
+            out
+        };
+        let small: Vec<String> = (0..3).map(|i| socket_page(i, "[]")).collect();
+        let messages = joined(&small);
+        assert_eq!(messages.len(), 1);
+        assert_eq!(socket_lines(&messages[0]).collect::<Vec<_>>(), small);
+        assert!(joined(&[]).is_empty());
+        // Past the byte bound a new message starts; a part longer than it goes alone.
+        let big = "x".repeat(SOCKET_MESSAGE_BYTES / 2);
+        let long = "y".repeat(SOCKET_MESSAGE_BYTES + 1);
+        let parts = [
+            big.clone(),
+            big.clone(),
+            "z".into(),
+            long.clone(),
+            "w".into(),
+        ];
+        let messages = joined(&parts);
+        assert_eq!(messages.len(), 4);
+        assert!(messages
+            .iter()
+            .all(|m| m.len() <= SOCKET_MESSAGE_BYTES || *m == long));
+        let lines: Vec<&str> = messages.iter().flat_map(|m| socket_lines(m)).collect();
+        assert_eq!(lines, parts.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(socket_lines("a\n\nb\n").collect::<Vec<_>>(), ["a", "b"]);
     }
 
     #[test]

@@ -42,6 +42,8 @@ struct Paced<'a> {
     opened: Cell<usize>,
     /// `(start, count)` of every `next`, in order.
     asked: RefCell<Vec<(u64, u64)>>,
+    /// How many requests had been made at each `flush`.
+    flushed: RefCell<Vec<usize>>,
     checks: Cell<u32>,
 }
 
@@ -51,6 +53,7 @@ impl<'a> Paced<'a> {
             inner,
             opened: Cell::new(usize::MAX),
             asked: RefCell::new(Vec::new()),
+            flushed: RefCell::new(Vec::new()),
             checks: Cell::new(u32::MAX),
         }
     }
@@ -73,6 +76,10 @@ impl Remote for Paced<'_> {
     }
     async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
         self.inner.push(r).await
+    }
+    fn flush(&self) {
+        let made = self.asked.borrow().len();
+        self.flushed.borrow_mut().push(made);
     }
     fn check(&self) -> Result<(), MemoryError> {
         let left = self.checks.get();
@@ -133,6 +140,7 @@ fn requests_run_ahead_of_the_pages_being_stored() {
         request: 100,
         store: 300,
         in_flight: 4,
+        together: 1,
     };
     let done = RefCell::new(Vec::new());
     let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |p| done
@@ -164,6 +172,64 @@ fn requests_run_ahead_of_the_pages_being_stored() {
     assert_eq!(*done.borrow(), vec![300, 600, 900, 1000]);
 }
 
+/// Syncs 2050 records in requests of 100, 8 in flight, made 4 together, pages of `store`
+/// stored (each append waits once); `arrive` answers arrive each time the sync waits. How
+/// many requests had been made at each flush.
+fn flushes(store: u64, arrive: usize) -> Vec<usize> {
+    let k = Key::from_bytes([13; 32]);
+    let server = MemoryStore::new();
+    server.insert(&series(&k, 5, 2050)).unwrap();
+    let remote = Paced::new(&server);
+    remote.opened.set(0);
+    let local = Slow {
+        inner: MemoryStore::new(),
+        remote: &remote,
+        appends: RefCell::new(Vec::new()),
+    };
+    let paging = Paging {
+        request: 100,
+        store,
+        in_flight: 8,
+        together: 4,
+    };
+    let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |_| {}));
+    let mut cx = Context::from_waker(Waker::noop());
+    let report = loop {
+        if let Poll::Ready(r) = sync.as_mut().poll(&mut cx) {
+            break r.unwrap();
+        }
+        let waiting = remote
+            .asked
+            .borrow()
+            .len()
+            .saturating_sub(remote.opened.get());
+        assert!(waiting <= 8, "{waiting} requests waiting");
+        remote.opened.set(remote.opened.get() + arrive);
+    };
+    assert_eq!(report.downloaded, 2050);
+    assert!(local.inner.all() == server.all());
+    let flushed = remote.flushed.take();
+    assert_eq!(*flushed.last().unwrap(), remote.asked.borrow().len());
+    flushed
+}
+
+#[test]
+fn requests_are_made_together_and_handed_over_at_once() {
+    // After the key check's sample (request 1): 8 at once, then groups of 4, the last group
+    // what is left of the range (21 pages); each group handed over once it was made.
+    let flushed = flushes(400, 1);
+    let groups: Vec<usize> = flushed.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(flushed[0], 1 + 8, "{flushed:?}");
+    assert_eq!(groups, [4, 4, 4, 1], "{flushed:?}");
+    // Answers arriving faster than pages of one answer are stored are held back (the
+    // window): requests still wait until 4 can be made together.
+    let flushed = flushes(100, 3);
+    let groups: Vec<usize> = flushed.windows(2).map(|w| w[1] - w[0]).collect();
+    let (last, rest) = groups.split_last().unwrap();
+    assert!(rest.iter().all(|g| *g >= 4), "{flushed:?}");
+    assert!(*last >= 1, "{flushed:?}");
+}
+
 #[test]
 fn a_hole_wider_than_the_requests_ahead_is_stepped_over_once() {
     let k = Key::from_bytes([11; 32]);
@@ -178,6 +244,7 @@ fn a_hole_wider_than_the_requests_ahead_is_stepped_over_once() {
         request: 100,
         store: 250,
         in_flight: 8,
+        together: 1,
     };
     let r = sync::now_or_never(sync::sync(&local, &server, &k, paging, |_| {}))
         .unwrap()

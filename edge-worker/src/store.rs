@@ -416,6 +416,19 @@ impl UserStore {
         self.next(&q)
     }
 
+    /// The answer to one request line of a socket message.
+    fn socket_answer(&self, line: &str) -> String {
+        match serde_json::from_str::<wire::SocketRequest>(line) {
+            Ok(r) if r.kind == wire::SOCKET_NEXT => self.socket_next(r.id, &r.query),
+            Ok(r) => wire::socket_error(
+                Some(r.id),
+                400,
+                &format!("unknown request type {:?}: expected \"next\"", r.kind),
+            ),
+            Err(e) => wire::socket_error(None, 400, &format!("bad socket request: {e}")),
+        }
+    }
+
     /// The answer to page request `id`: `query` read as `/next` reads its URL query.
     fn socket_next(&self, id: u64, query: &str) -> String {
         if self.closed.get() {
@@ -609,17 +622,13 @@ impl worker::DurableObject for UserStore {
         if text == "ping" {
             return Ok(());
         }
-        let answer = match serde_json::from_str::<wire::SocketRequest>(&text) {
-            Ok(r) if r.kind == wire::SOCKET_NEXT => self.socket_next(r.id, &r.query),
-            Ok(r) => wire::socket_error(
-                Some(r.id),
-                400,
-                &format!("unknown request type {:?}: expected \"next\"", r.kind),
-            ),
-            Err(e) => wire::socket_error(None, 400, &format!("bad socket request: {e}")),
-        };
-        // A socket that is closing can't take it: its client asks again elsewhere.
-        let _ = ws.send_with_str(&answer);
+        // The requests of a message are answered in order, as few messages as the byte bound
+        // allows (docs/PROTOCOL.md §2, "Pages over the socket").
+        let answers = wire::socket_lines(&text).map(|line| self.socket_answer(line));
+        wire::socket_join(answers, |message| {
+            // A socket that is closing can't take it: its client asks again elsewhere.
+            let _ = ws.send_with_str(&message);
+        });
         Ok(())
     }
 

@@ -22,12 +22,15 @@ async function live(token, { protocols, headers = {} } = {}) {
   if (res.status !== 101) return { status: res.status, json: JSON.parse((await res.text()) || "null") };
   const ws = res.webSocket;
   const messages = [];
+  // The raw frames: a frame may carry several messages, one per line.
+  const frames = [];
   const waiters = [];
   let closed;
   const done = new Promise((r) => (closed = r));
   ws.addEventListener("message", (ev) => {
     if (ev.data === "pong") return;
-    messages.push(JSON.parse(ev.data));
+    frames.push(ev.data);
+    for (const line of ev.data.split("\n")) messages.push(JSON.parse(line));
     for (const w of waiters.splice(0)) w();
   });
   ws.addEventListener("close", (ev) => closed({ code: ev.code, reason: ev.reason }));
@@ -37,6 +40,7 @@ async function live(token, { protocols, headers = {} } = {}) {
     protocol: res.headers.get("sec-websocket-protocol"),
     ws,
     messages,
+    frames,
     closed: done,
     /** Waits for `n` messages in all (or fails after `ms`). */
     async wait(n, ms = 5000) {
@@ -184,12 +188,17 @@ describe("pages over the socket (terrapin.live.v2)", () => {
   /**
    * Sends `requests` at once and returns the answers in request order (a text request is
    * answered by an error without id). Statuses sent meanwhile (after pushes) are skipped.
+   * `lines`: the requests are one text of that many lines; their answers are returned in order.
    */
-  async function ask(s, requests) {
+  async function ask(s, requests, lines) {
     const before = s.messages.length;
     for (const r of requests) s.ws.send(typeof r === "string" ? r : JSON.stringify(r));
     const answers = () => {
       const got = s.messages.slice(before);
+      if (lines) {
+        const pages = got.filter((m) => m.type === "page" || m.type === "error");
+        return Array.from({ length: lines }, (_, i) => pages[i]);
+      }
       return requests.map((r) =>
         typeof r === "string" ? got.find((m) => m.type === "error" && m.id === undefined) : got.find((m) => m.id === r.id),
       );
@@ -248,6 +257,35 @@ describe("pages over the socket (terrapin.live.v2)", () => {
     assert.equal(unreadable.status, 400);
     assert.match(unreadable.reason, /bad socket request/);
     assert.deepEqual(fine.records.map((r) => r.idx), [1, 2]);
+    s.ws.close(1000);
+  });
+
+  test("requests sent together, one per line, are answered together, in order, one per line", async () => {
+    const { token, host, s } = await opened(299);
+    // Frames of answers (statuses after pushes come in frames of their own).
+    const answerFrames = (from) => s.frames.slice(from).filter((f) => /^\{"type":"(page|error)"/.test(f));
+    const frames = s.frames.length;
+    const together = [
+      { type: "next", id: 1, query: q(host, "history", 0, 100) },
+      { type: "next", id: 2, query: q(host, "history", 0, -1) },
+      { type: "next", id: 3, query: q(host, "history", 200, 100) },
+    ];
+    const answers = await ask(s, [together.map((r) => JSON.stringify(r)).join("\n")], together.length);
+    assert.equal(answerFrames(frames).length, 1);
+    assert.deepEqual(answers.map((a) => a.id), [1, 2, 3]);
+    assert.deepEqual(answers[0].records, (await api.next(token, { host, tag: "history", start: 0, count: 100 })).json);
+    assert.equal(answers[1].status, 400);
+    assert.deepEqual(answers[2].records.map((r) => r.idx), Array.from({ length: 100 }, (_, i) => 200 + i));
+    // Answers past 4 MiB in all start a new frame: two pages of ~3 MB come in two.
+    const big = { data: "v4.local." + "x".repeat(150_000) };
+    assert.equal((await api.push(token, series(host, "big", 0, 19, big))).status, 200);
+    assert.equal((await api.push(token, series(host, "big", 20, 39, big))).status, 200);
+    const pages = [0, 20].map((start, i) => JSON.stringify({ type: "next", id: 10 + i, query: q(host, "big", start, 20) }));
+    const before = s.frames.length;
+    const [a, b] = await ask(s, [pages.join("\n")], 2);
+    assert.deepEqual([a.records.length, b.records.length], [20, 20]);
+    assert.equal(answerFrames(before).length, 2);
+    assert.ok(answerFrames(before).every((f) => !f.includes("\n") && f.length <= 4 << 20));
     s.ws.close(1000);
   });
 

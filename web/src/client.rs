@@ -279,10 +279,16 @@ impl Client {
             };
             remote.push_batch = server_page as usize;
             let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
+            let request = server_page.min(page);
+            // Requests under way for about one stored page (at least the CLI's 8, at most
+            // 64), made in halves: over the page socket, each half goes as one message.
+            let per_store = usize::try_from(page.div_ceil(request)).unwrap_or(usize::MAX);
+            let in_flight = per_store.clamp(sync::IN_FLIGHT, 64);
             let paging = Paging {
-                request: server_page.min(page),
+                request,
                 store: page,
-                in_flight: sync::IN_FLIGHT,
+                in_flight,
+                together: in_flight / 2,
             };
             Ok(sync::sync(&self.store, &remote, &key, paging, on_progress).await?)
         }

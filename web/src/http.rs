@@ -10,6 +10,8 @@
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+use futures_channel::oneshot;
+
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -197,11 +199,11 @@ pub struct HttpRemote {
 
 /// The page socket of one sync: opened by its third page request, so that a sync of a page
 /// or two (live mode's) costs no socket.
-#[derive(Clone)]
 enum Pages {
     /// Page requests made so far.
     Untried(u8),
-    Opening,
+    /// Requests made meanwhile wait for it (each sender is dropped once it settles).
+    Opening(Vec<oneshot::Sender<()>>),
     Open(Rc<PageSocket>),
     Off,
 }
@@ -247,38 +249,56 @@ impl HttpRemote {
         }
     }
 
-    /// One page over the page socket, opening it on the third call; `None` when there is none
-    /// (not yet, not offered, still opening, closed): then the page comes over HTTP.
+    /// One page over the page socket, opening it on the third call (requests made while it
+    /// opens wait for it); `None` when there is none (not yet, not offered, closed): then the
+    /// page comes over HTTP.
     async fn next_over_socket(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
     ) -> Option<Result<Vec<EncRecord>, HttpError>> {
-        let state = self.pages.borrow().clone();
-        let socket = match state {
-            Pages::Off | Pages::Opening => return None,
-            Pages::Open(socket) => socket,
-            Pages::Untried(n) if n < 2 => {
-                *self.pages.borrow_mut() = Pages::Untried(n + 1);
-                return None;
-            }
-            Pages::Untried(_) => {
-                *self.pages.borrow_mut() = Pages::Opening;
-                let session = self.session()?;
-                match PageSocket::open(&self.base, &session, self.signal.as_ref()).await {
-                    Some(socket) => {
-                        let socket = Rc::new(socket);
-                        *self.pages.borrow_mut() = Pages::Open(socket.clone());
-                        socket
-                    }
-                    None => {
-                        *self.pages.borrow_mut() = Pages::Off;
-                        if !self.signal.as_ref().is_some_and(AbortSignal::aborted) {
-                            self.pages_offered.set(false);
-                        }
+        let socket = loop {
+            let opened = {
+                let mut pages = self.pages.borrow_mut();
+                match &mut *pages {
+                    Pages::Off => return None,
+                    Pages::Open(socket) => break socket.clone(),
+                    Pages::Untried(n) if *n < 2 => {
+                        *n += 1;
                         return None;
                     }
+                    Pages::Opening(waiting) => {
+                        let (tx, rx) = oneshot::channel();
+                        waiting.push(tx);
+                        Err(rx)
+                    }
+                    Pages::Untried(_) => {
+                        *pages = Pages::Opening(Vec::new());
+                        Ok(())
+                    }
+                }
+            };
+            match opened {
+                // Settled: look again.
+                Err(settled) => {
+                    let _ = settled.await;
+                }
+                Ok(()) => {
+                    let session = self.session();
+                    let socket = match &session {
+                        Some(s) => PageSocket::open(&self.base, s, self.signal.as_ref()).await,
+                        None => None,
+                    };
+                    let aborted = self.signal.as_ref().is_some_and(AbortSignal::aborted);
+                    if socket.is_none() && session.is_some() && !aborted {
+                        self.pages_offered.set(false);
+                    }
+                    // Replacing `Opening` wakes the requests waiting for it.
+                    *self.pages.borrow_mut() = match socket {
+                        Some(s) => Pages::Open(Rc::new(s)),
+                        None => Pages::Off,
+                    };
                 }
             }
         };
@@ -650,6 +670,12 @@ impl Remote for HttpRemote {
                 .await?;
         }
         Ok(())
+    }
+    /// Page requests gathered on the page socket go out now, in one message.
+    fn flush(&self) {
+        if let Pages::Open(socket) = &*self.pages.borrow() {
+            socket.flush();
+        }
     }
     /// A sync cut off by the signal stores nothing more.
     fn check(&self) -> Result<(), HttpError> {

@@ -15,8 +15,8 @@ use serde_json::Value;
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::sync::EncRecord;
 use terrapin_core::wire::{
-    socket_next, socket_page_parts, NextQuery, LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL,
-    LIVE_TOKEN_PREFIX,
+    socket_join, socket_lines, socket_next, socket_page_parts, NextQuery, LIVE_PAGES_PROTOCOL,
+    LIVE_PROTOCOL, LIVE_TOKEN_PREFIX,
 };
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -32,6 +32,9 @@ struct Waiting {
     next_id: u64,
     /// Requests under way (a sync keeps a handful): a list, not a map.
     answers: Vec<(u64, oneshot::Sender<Answer>)>,
+    /// Requests made in this turn, sent together once it ends (one message: each message
+    /// costs both ends more than its bytes).
+    queued: Vec<String>,
     /// Set when the socket closed or failed: requests go over HTTP from then on.
     gone: bool,
 }
@@ -40,6 +43,7 @@ impl Waiting {
     /// Ends every request under way with `e` (they then go over HTTP), and any later one.
     fn fail(&mut self, e: &HttpError) {
         self.gone = true;
+        self.queued.clear();
         for (_, tx) in std::mem::take(&mut self.answers) {
             let _ = tx.send(Err(e.clone()));
         }
@@ -97,7 +101,10 @@ impl PageSocket {
         let on_message = Listener::new(move |ev: JsValue| {
             let text = ev.unchecked_into::<MessageEvent>().data().as_string();
             if let Some(text) = text.filter(|t| t != "pong") {
-                deliver(&mut w.borrow_mut(), &text, &from);
+                let mut w = w.borrow_mut();
+                for line in socket_lines(&text) {
+                    deliver(&mut w, line, &from);
+                }
             }
         });
         let w = waiting.clone();
@@ -128,6 +135,11 @@ impl PageSocket {
         })
     }
 
+    /// Sends the requests made so far (they are gathered, to go in one message).
+    pub fn flush(&self) {
+        send_queued(&self.ws, &self.waiting);
+    }
+
     /// One page over the socket, or `None` when it is gone (closed, failed, or the server
     /// failed to answer): the caller then asks over HTTP. A refusal is the server's answer.
     pub async fn next(
@@ -151,9 +163,11 @@ impl PageSocket {
             };
             let (tx, rx) = oneshot::channel();
             w.answers.push((id, tx));
-            if self.ws.send_with_str(&socket_next(id, &query)).is_err() {
-                w.answers.pop();
-                return None;
+            w.queued.push(socket_next(id, &query));
+            if w.queued.len() == 1 {
+                // Sent by `flush`, or else once this turn ends.
+                let (ws, waiting) = (self.ws.clone(), self.waiting.clone());
+                wasm_bindgen_futures::spawn_local(async move { send_queued(&ws, &waiting) });
             }
             rx
         };
@@ -165,7 +179,23 @@ impl PageSocket {
     }
 }
 
-/// Hands a server message to the request it answers: a page (read by the rules of an HTTP
+/// Sends the queued requests in one message; if the socket can't take them, they go over
+/// HTTP.
+fn send_queued(ws: &WebSocket, waiting: &RefCell<Waiting>) {
+    let mut w = waiting.borrow_mut();
+    let mut sent = true;
+    socket_join(std::mem::take(&mut w.queued), |m| {
+        sent = sent && ws.send_with_str(&m).is_ok();
+    });
+    if !sent {
+        w.fail(&HttpError::Network {
+            url: ws.url(),
+            reason: "the socket could not send".into(),
+        });
+    }
+}
+
+/// Hands one answer of a server message to the request it answers: a page (read by the rules of an HTTP
 /// answer), or a refusal. Statuses (`status`, `push`) are for live mode, not a sync: skipped.
 fn deliver(w: &mut Waiting, text: &str, url: &str) {
     let (id, answer) = match socket_page_parts(text) {
