@@ -32,8 +32,9 @@ struct Waiting {
     next_id: u64,
     /// Requests under way (a sync keeps a handful): a list, not a map.
     answers: Vec<(u64, oneshot::Sender<Answer>)>,
-    /// Requests made in this turn, sent together once it ends (one message: each message
-    /// costs both ends more than its bytes).
+    /// Requests not sent yet: they go as one message (a message costs both ends more than
+    /// its bytes) once the sync made its group ([`PageSocket::flush`]), or else at the end
+    /// of this turn.
     queued: Vec<String>,
     /// Set when the socket closed or failed: requests go over HTTP from then on.
     gone: bool,
