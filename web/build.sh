@@ -46,6 +46,8 @@ if [ -x "$opt" ]; then
             --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
             --enable-mutable-globals --enable-reference-types --enable-multivalue \
             --reorder-functions-by-name "$out/$wasm.wasm" -o "$out/$wasm.wasm"
+        # The panic locations (file paths, lines) no code reads any more, zeroed: -4.0 KB of gzip.
+        node "$here/panic-locations.mjs" "$out/$wasm.wasm"
     done
 fi
 if [ -n "$features" ]; then
