@@ -63,12 +63,14 @@ fi
 # wasm glue, and the records.db reader with sql.js) is its own module, pkg/legacy-db.js,
 # imported only by migrateLegacy, with its wasm beside it: pkg/terrapin_legacy_bg.wasm and
 # SQLite's, pkg/sqlite.wasm (loaded only for a database). Live sync is pkg/live.js, imported by
-# the first client.live().
+# the first client.live(); the BIP39 word list pkg/bip39.js, by the first key given as words.
 esb="$root/node_modules/.bin/esbuild"
 "$esb" "$here/js/index.ts" --bundle --minify --format=esm --sourcemap --log-level=warning \
-    --external:./legacy-db.js --external:./live.js --outfile="$out/index.js"
+    --external:./legacy-db.js --external:./live.js --external:./bip39.js --outfile="$out/index.js"
 "$esb" "$here/js/live.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/live.js"
+"$esb" "$here/js/bip39.ts" --bundle --minify --format=esm --loader:.txt=text \
+    --log-level=warning --outfile="$out/bip39.js"
 "$esb" "$here/js/legacy-db.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/legacy-db.js"
 cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"

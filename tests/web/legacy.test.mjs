@@ -1,7 +1,8 @@
 // The legacy migration in the browser package, on the records.db the real atuin 17.2.1 wrote
 // (tests/fixtures/atuin17): migrateLegacy reads the SQLite file (sql.js, loaded only then),
 // decrypts and re-encrypts every record, the import syncs, and another profile reads the kv
-// values. A second import adds nothing; a broken chain or a wrong key names its records and
+// values (the second logging in with the key's words, which loads the BIP39 word list's
+// module). A second import adds nothing; a broken chain or a wrong key names its records and
 // nothing is imported.
 //   node --test tests/web/legacy.test.mjs
 import assert from "node:assert/strict";
@@ -55,14 +56,19 @@ test("records.db from atuin 17.2.1: migrated, synced, read by a second profile; 
 
   const b = await env.profile();
   const seen = await b.eval(
-    async ({ server, username, phrase }) => {
+    async ({ server, username, phrase, loadedSrc }) => {
+      const loaded = new Function(`return (${loadedSrc})()`);
       const c = await window.tw.Client.open({ server, profile: "legacy-b" });
+      const before = loaded();
       await c.login({ username, password: "pw", key: phrase });
       const r = await c.sync();
-      return { downloaded: r.downloaded, kv: c.kv.list(), unreadable: c.unreadableCount() };
+      return { before, after: loaded(), downloaded: r.downloaded, kv: c.kv.list(), unreadable: c.unreadableCount() };
     },
-    { server, username, phrase },
+    { server, username, phrase, loadedSrc: loaded.toString() },
   );
+  // The BIP39 word list is its own module, loaded for the first key given as words.
+  assert.ok(!seen.before.includes("bip39.js"), `word list loaded before use: ${seen.before}`);
+  assert.ok(seen.after.includes("bip39.js"), `${seen.after}`);
   assert.equal(seen.downloaded, 7);
   assert.equal(seen.unreadable, 0);
   assert.deepEqual(seen.kv, expected);

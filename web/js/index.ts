@@ -5,6 +5,8 @@ import init, {
   WasmClient,
   deleteProfile as wasmDeleteProfile,
   generateKey as wasmGenerateKey,
+  needsBip39Words,
+  setBip39Words,
   parseShellHistory as wasmParseShellHistory,
 } from '../pkg/terrapin_web.js';
 import type { Live, LiveOptions } from './live.js';
@@ -73,6 +75,14 @@ export function isTerrapinError(e: unknown): e is TerrapinError {
   return e instanceof Error && e.name === 'TerrapinError';
 }
 
+/**
+ * Before a key given by the user is read: a key given as words needs the BIP39 word list, its
+ * own module (pkg/bip39.js), loaded the first time.
+ */
+async function loadWordsFor(key: string | undefined): Promise<void> {
+  if (typeof key === 'string' && needsBip39Words(key)) setBip39Words((await import('./bip39.js')).default);
+}
+
 /** `client.history`. */
 class HistoryApi {
   readonly #w: WasmClient;
@@ -132,11 +142,13 @@ export class Client {
   get session(): string | undefined { return this.#w.session; }
 
   /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
-  register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
+  async register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
+    await loadWordsFor(key);
     return this.#w.register(username, email, password, key);
   }
   /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
-  login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
+  async login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
+    await loadWordsFor(key);
     return this.#w.login(username, password, key);
   }
   /** Forget the session, the key and the saved vault (records stay). */
@@ -146,7 +158,10 @@ export class Client {
 
   /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
   key(): string | undefined { return this.#w.key(); }
-  setKey(key: string): Promise<void> { return this.#w.setKey(key); }
+  async setKey(key: string): Promise<void> {
+    await loadWordsFor(key);
+    return this.#w.setKey(key);
+  }
   setSession(session: string | undefined): void { this.#w.setSession(session); }
 
   /** Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id + XChaCha20-Poly1305). */

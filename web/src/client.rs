@@ -2,7 +2,9 @@
 //! Everything here is plain Rust over the adapters; `lib.rs` exports it to JavaScript.
 
 use std::cell::{Cell, RefCell};
+use std::sync::OnceLock;
 
+use terrapin_core::crypto::key::{may_be_phrase, Words};
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
 use terrapin_core::holes::{Missing, PlaceError};
 use terrapin_core::legacy::{self, UnstoredError};
@@ -77,6 +79,30 @@ impl ClientError {
 }
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// The BIP39 word list, once loaded: its own JS module (`js/bip39.ts`), which the package loads
+/// for the first key given as words ([`needs_words`]), keeping it out of the main wasm.
+static WORDS: OnceLock<Words<'static>> = OnceLock::new();
+
+/// Whether reading `key` needs the word list, not loaded yet.
+pub fn needs_words(key: &str) -> bool {
+    WORDS.get().is_none() && may_be_phrase(key)
+}
+
+/// Keep the word list (the text of `core/src/crypto/bip39_english.txt`).
+pub fn set_words(text: String) -> Result<()> {
+    if WORDS.get().is_none() {
+        let words = Words::parse(text.leak())
+            .ok_or_else(|| ClientError::Invalid("not the BIP39 English word list".into()))?;
+        let _ = WORDS.set(words);
+    }
+    Ok(())
+}
+
+/// Read a key as `atuin login` takes it: the 24 words or the base64 key.
+pub fn parse_key(key: &str) -> Result<Key> {
+    Ok(Key::from_atuin_input_with(key, WORDS.get())?)
+}
 
 fn now_ns() -> u64 {
     (js_sys::Date::now() * 1_000_000.0) as u64
@@ -183,7 +209,7 @@ impl Client {
         key: Option<&str>,
     ) -> Result<()> {
         let key = match key {
-            Some(k) => Key::from_atuin_input(k)?,
+            Some(k) => parse_key(k)?,
             None => match self.store.key.borrow().clone() {
                 Some(k) => k,
                 None => Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?,
@@ -196,7 +222,7 @@ impl Client {
 
     /// Log in with the account's password and its Atuin key.
     pub async fn login(&self, username: &str, password: &str, key: &str) -> Result<()> {
-        let key = Key::from_atuin_input(key)?;
+        let key = parse_key(key)?;
         self.remote.login(username, password).await?;
         self.remember_user(username).await?;
         self.set_key(key).await
@@ -251,7 +277,7 @@ impl Client {
         if !s.username.is_empty() {
             self.remember_user(&s.username).await?;
         }
-        self.set_key(Key::from_atuin_input(&s.key)?).await
+        self.set_key(parse_key(&s.key)?).await
     }
 
     /// Sync with the server (the core's engine). Cancellable with `signal`; a sync cut off

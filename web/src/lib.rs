@@ -95,7 +95,7 @@ impl WasmClient {
     pub fn set_key(&self, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let k = Key::from_atuin_input(&key).map_err(ClientError::from)?;
+            let k = client::parse_key(&key)?;
             c.set_key(k).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -359,6 +359,18 @@ pub fn delete_profile(profile: String) -> Promise {
 pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsValue, JsValue> {
     let (shell, cmds) = terrapin_core::import::parse_file(filename.as_deref(), bytes);
     io::imported_to_js(shell, &cmds)
+}
+
+/// Whether `key` may be words whose BIP39 word list is not loaded yet: then the package
+/// passes the list (its own module) to `setBip39Words` before using the key.
+#[wasm_bindgen(js_name = needsBip39Words)]
+pub fn needs_bip39_words(key: &str) -> bool {
+    client::needs_words(key)
+}
+
+#[wasm_bindgen(js_name = setBip39Words)]
+pub fn set_bip39_words(text: String) -> Result<(), JsValue> {
+    Ok(client::set_words(text)?)
 }
 
 /// A fresh Atuin key string.

@@ -2,7 +2,8 @@
 //!
 //! `atuin key` prints the key as a 24-word BIP39 English phrase ([`Key::to_mnemonic`]);
 //! `atuin key --base64` and the key file hold [`Key::to_atuin_string`]; `atuin login` accepts
-//! either ([`Key::from_atuin_input`]).
+//! either ([`Key::from_atuin_input`]). A host that loads the word list apart (the browser
+//! package keeps it out of its main module) passes it in ([`Key::from_atuin_input_with`]).
 //!
 //! The base64 form is standard base64 (with padding) of a msgpack array16 of its 32 bytes, each byte written as the smallest msgpack uint
 //! (positive fixint below 128, else `0xcc b`). Reading, Atuin (18.24.4) accepts, after
@@ -55,6 +56,8 @@ pub enum KeyError {
     MnemonicLength { words: usize },
     #[error("the key phrase's checksum does not match (a word is wrong or out of order)")]
     MnemonicChecksum,
+    #[error("the BIP39 word list is not loaded, so a key phrase can't be read")]
+    NoWordList,
 }
 
 /// A 32-byte symmetric key: the user's master key or a record's content key.
@@ -155,7 +158,7 @@ impl Key {
         let mut bits = Zeroizing::new([0u8; 33]);
         bits[..32].copy_from_slice(&self.0);
         bits[32] = Sha256::digest(self.0)[0];
-        let words = wordlist();
+        let words = Words::english().0;
         let mut out = String::with_capacity(24 * 9);
         for i in 0..24 {
             let mut index = 0usize;
@@ -174,7 +177,12 @@ impl Key {
     /// be lower-case as in the word list (Atuin also applies Unicode NFKD first, which only
     /// matters for exotic input such as full-width letters; we do not).
     pub fn from_mnemonic(phrase: &str) -> Result<Self, KeyError> {
-        let words = wordlist();
+        Self::from_mnemonic_in(phrase, &Words::english())
+    }
+
+    /// [`Self::from_mnemonic`] with the word list given.
+    pub fn from_mnemonic_in(phrase: &str, words: &Words<'_>) -> Result<Self, KeyError> {
+        let words = &words.0;
         let mut bits = Zeroizing::new([0u8; 33]);
         let mut count = 0usize;
         for (i, word) in phrase.split_whitespace().enumerate() {
@@ -204,10 +212,17 @@ impl Key {
     /// when the input is not made of BIP39 words, the base64 key string
     /// ([`Self::from_atuin_string`]).
     pub fn from_atuin_input(s: &str) -> Result<Self, KeyError> {
-        if s.split_whitespace().next().is_none() {
+        Self::from_atuin_input_with(s, Some(&Words::english()))
+    }
+
+    /// [`Self::from_atuin_input`] with the word list from the host, needed only when the input
+    /// [`may_be_phrase`] ([`KeyError::NoWordList`] without it then).
+    pub fn from_atuin_input_with(s: &str, words: Option<&Words<'_>>) -> Result<Self, KeyError> {
+        // Otherwise its first word is not a BIP39 word: the phrase reading would stop there.
+        if !may_be_phrase(s) {
             return Self::from_atuin_string(s);
         }
-        match Self::from_mnemonic(s) {
+        match Self::from_mnemonic_in(s, words.ok_or(KeyError::NoWordList)?) {
             Err(KeyError::UnknownWord { .. }) => Self::from_atuin_string(s),
             other => other,
         }
@@ -219,13 +234,36 @@ impl Key {
     }
 }
 
-/// The BIP39 English word list (2048 words, sorted), as a vector for indexing and binary search.
-fn wordlist() -> Vec<&'static str> {
-    BIP39_ENGLISH.split_ascii_whitespace().collect()
+/// Whether `s` may be a BIP39 English phrase: its first word is 3 to 8 ASCII lower-case letters,
+/// as every word of the list is. Only such input needs the word list to be read.
+pub fn may_be_phrase(s: &str) -> bool {
+    s.split_whitespace()
+        .next()
+        .is_some_and(|w| (3..=8).contains(&w.len()) && w.bytes().all(|b| b.is_ascii_lowercase()))
 }
 
-/// The BIP39 English word list (public data from the BIP39 specification), one a line, in order.
-const BIP39_ENGLISH: &str = include_str!("bip39_english.txt");
+/// The BIP39 English word list (2048 words, sorted), for indexing and binary search.
+pub struct Words<'a>(Vec<&'a str>);
+
+impl Words<'static> {
+    /// The list built in.
+    pub fn english() -> Self {
+        Self(BIP39_ENGLISH.split_ascii_whitespace().collect())
+    }
+}
+
+impl<'a> Words<'a> {
+    /// The list from the text of [`BIP39_ENGLISH`] loaded apart; `None` unless it is 2048
+    /// words in order.
+    pub fn parse(text: &'a str) -> Option<Self> {
+        let words: Vec<&str> = text.split_ascii_whitespace().collect();
+        (words.len() == 2048 && words.windows(2).all(|p| p[0] < p[1])).then_some(Self(words))
+    }
+}
+
+/// The BIP39 English word list (public data from the BIP39 specification), one a line, in
+/// order: `core/src/crypto/bip39_english.txt`.
+pub const BIP39_ENGLISH: &str = include_str!("bip39_english.txt");
 
 impl Drop for Key {
     fn drop(&mut self) {
@@ -260,10 +298,44 @@ mod tests {
 
     #[test]
     fn word_list_is_complete_and_sorted() {
-        let w = wordlist();
-        assert_eq!(w.len(), 2048);
-        assert!(w.windows(2).all(|p| p[0] < p[1]));
-        assert_eq!((w[0], w[2047]), ("abandon", "zoo"));
+        let w = Words::parse(BIP39_ENGLISH).unwrap().0;
+        assert_eq!((w.len(), w[0], w[2047]), (2048, "abandon", "zoo"));
+        assert!(Words::parse("abandon ability").is_none());
+        assert!(Words::parse(&BIP39_ENGLISH.replace("zoo", "aaa")).is_none());
+        // Every word may begin a phrase: only other input is read without the list.
+        assert!(w.iter().all(|w| may_be_phrase(w)));
+    }
+
+    #[test]
+    fn the_word_list_is_needed_only_for_what_may_be_a_phrase() {
+        let phrase = Key::from_bytes([7; 32]).to_mnemonic();
+        let base64 = Key::from_bytes([7; 32]).to_atuin_string();
+        let words = Words::english();
+        for s in [
+            base64.as_str(),
+            "",
+            "  ",
+            "Abandon x",
+            "hello1",
+            "zz",
+            "toolongword",
+        ] {
+            assert!(!may_be_phrase(s), "{s}");
+            assert_eq!(
+                Key::from_atuin_input_with(s, None),
+                Key::from_atuin_input_with(s, Some(&words)),
+                "{s}"
+            );
+        }
+        assert!(may_be_phrase(&phrase) && may_be_phrase(" hello wrold"));
+        assert_eq!(
+            Key::from_atuin_input_with(&phrase, None),
+            Err(KeyError::NoWordList)
+        );
+        assert_eq!(
+            Key::from_atuin_input_with(&phrase, Some(&words)),
+            Ok(Key::from_bytes([7; 32]))
+        );
     }
 
     #[test]
