@@ -11,7 +11,7 @@
 //! - Entries whose `deleted_at` is set (Atuin's soft delete) are kept; check
 //!   [`History::is_soft_deleted`].
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::{Fold, PayloadError, RecordOrigin};
@@ -20,8 +20,12 @@ use crate::record::{HostId, Tag, Version};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HistoryStore {
-    live: BTreeMap<HistoryId, (RecordOrigin, History)>,
-    deleted: BTreeSet<HistoryId>,
+    /// Every id seen: the live entry with the record that created it, or `None` once deleted
+    /// (a tombstone). One map rather than a map and a set: one lookup per record, and one
+    /// `BTreeMap` instantiation less in the browser's wasm.
+    ids: BTreeMap<HistoryId, Option<(RecordOrigin, History)>>,
+    /// How many of `ids` are live.
+    live: usize,
 }
 
 impl Fold for HistoryStore {
@@ -34,21 +38,20 @@ impl Fold for HistoryStore {
 
     fn fold(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
         match payload {
-            HistoryRecord::Create(h) => {
-                if self.deleted.contains(&h.id) {
-                    return;
+            HistoryRecord::Create(h) => match self.ids.get_mut(&h.id) {
+                // Deleted, or created by an earlier record.
+                Some(None) => {}
+                Some(Some(slot)) if slot.0 <= origin => {}
+                Some(Some(slot)) => *slot = (origin, h),
+                None => {
+                    self.ids.insert(h.id, Some((origin, h)));
+                    self.live += 1;
                 }
-                match self.live.get_mut(&h.id) {
-                    Some(slot) if slot.0 <= origin => {}
-                    Some(slot) => *slot = (origin, h),
-                    None => {
-                        self.live.insert(h.id, (origin, h));
-                    }
-                }
-            }
+            },
             HistoryRecord::Delete(id) => {
-                self.live.remove(&id);
-                self.deleted.insert(id);
+                if let Some(Some(_)) = self.ids.insert(id, None) {
+                    self.live -= 1;
+                }
             }
         }
     }
@@ -60,22 +63,31 @@ impl HistoryStore {
     }
 
     pub fn get(&self, id: &HistoryId) -> Option<&History> {
-        self.live.get(id).map(|(_, h)| h)
+        self.slot(id).map(|(_, h)| h)
     }
 
     /// The record that created a live entry.
     pub fn origin(&self, id: &HistoryId) -> Option<RecordOrigin> {
-        self.live.get(id).map(|(o, _)| *o)
+        self.slot(id).map(|(o, _)| *o)
+    }
+
+    fn slot(&self, id: &HistoryId) -> Option<&(RecordOrigin, History)> {
+        self.ids.get(id)?.as_ref()
     }
 
     /// Whether a delete for this id has been applied.
     pub fn is_deleted(&self, id: &HistoryId) -> bool {
-        self.deleted.contains(id)
+        matches!(self.ids.get(id), Some(None))
+    }
+
+    /// Live entries (with the records that created them), in history id order.
+    fn live(&self) -> impl Iterator<Item = &(RecordOrigin, History)> + '_ {
+        self.ids.values().flatten()
     }
 
     /// Live entries, in history id order.
     pub fn entries(&self) -> impl Iterator<Item = &History> + '_ {
-        self.live.values().map(|(_, h)| h)
+        self.live().map(|(_, h)| h)
     }
 
     /// Live entries sorted by command timestamp, then id (oldest first).
@@ -87,7 +99,7 @@ impl HistoryStore {
 
     /// Ids of every delete applied (tombstones).
     pub fn tombstones(&self) -> impl Iterator<Item = &HistoryId> + '_ {
-        self.deleted.iter()
+        self.ids.iter().filter(|(_, s)| s.is_none()).map(|(id, _)| id)
     }
 
     /// The hostnames (`host:user`) in the live entries each host wrote, with how many entries
@@ -95,8 +107,7 @@ impl HistoryStore {
     /// store, whose ids are UUIDs.
     pub fn hostnames(&self) -> Vec<(HostId, Vec<(&str, usize)>)> {
         let mut all: Vec<(HostId, &str)> = self
-            .live
-            .values()
+            .live()
             .map(|(o, h)| (o.host, h.hostname.as_str()))
             .collect();
         crate::sort::sort_cold(&mut all);
@@ -120,11 +131,11 @@ impl HistoryStore {
 
     /// Number of live entries.
     pub fn len(&self) -> usize {
-        self.live.len()
+        self.live
     }
 
     pub fn is_empty(&self) -> bool {
-        self.live.is_empty()
+        self.live == 0
     }
 }
 
@@ -134,7 +145,7 @@ mod tests {
     use crate::payload::history::HISTORY_VERSION;
     use crate::record::{DecryptedData, Host, Record, RecordId};
     use crate::store::DecRecord;
-    use alloc::collections::VecDeque;
+    use alloc::collections::{BTreeSet, VecDeque};
     use alloc::format;
     use alloc::string::ToString;
     use alloc::vec;
@@ -337,6 +348,7 @@ mod tests {
             }
             let want: Vec<u128> = created.difference(&deleted).copied().collect();
             let got: Vec<u128> = full.entries().map(|h| h.id.0.as_u128()).collect();
+            prop_assert_eq!((full.len(), inc.len()), (want.len(), want.len()));
             prop_assert_eq!(got, want);
         }
     }
