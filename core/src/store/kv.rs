@@ -10,6 +10,7 @@
 //! there, so our tie-break is a strict refinement. Atuin keys its "seen" set by the string
 //! `"{namespace}.{key}"`, which conflates e.g. (`a.b`, `c`) with (`a`, `b.c`); we keep the pair.
 
+use alloc::borrow::ToOwned;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 
@@ -25,8 +26,9 @@ struct Slot {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
-    // namespace -> key -> newest write or tombstone
-    map: BTreeMap<String, BTreeMap<String, Slot>>,
+    // (namespace, key) -> newest write or tombstone. One map keyed by the pair rather than a
+    // map of maps: one `BTreeMap` instantiation in the browser's wasm instead of two.
+    map: BTreeMap<(String, String), Slot>,
 }
 
 impl Fold for KvStore {
@@ -38,8 +40,8 @@ impl Fold for KvStore {
     }
 
     fn fold(&mut self, origin: RecordOrigin, kv: KvRecord) {
-        let keys = self.map.entry(kv.namespace).or_default();
-        match keys.get_mut(&kv.key) {
+        let name = (kv.namespace, kv.key);
+        match self.map.get_mut(&name) {
             Some(slot) if slot.origin >= origin => {}
             Some(slot) => {
                 *slot = Slot {
@@ -48,8 +50,8 @@ impl Fold for KvStore {
                 }
             }
             None => {
-                keys.insert(
-                    kv.key,
+                self.map.insert(
+                    name,
                     Slot {
                         origin,
                         value: kv.value,
@@ -65,39 +67,44 @@ impl KvStore {
         Self::default()
     }
 
+    fn slot(&self, namespace: &str, key: &str) -> Option<&Slot> {
+        self.map.get(&(namespace.to_owned(), key.to_owned()))
+    }
+
     /// The current value, `None` if never set or deleted.
     pub fn get(&self, namespace: &str, key: &str) -> Option<&str> {
-        self.map.get(namespace)?.get(key)?.value.as_deref()
+        self.slot(namespace, key)?.value.as_deref()
     }
 
     /// The record that decided the key's current state (a write or a deletion).
     pub fn origin(&self, namespace: &str, key: &str) -> Option<RecordOrigin> {
-        Some(self.map.get(namespace)?.get(key)?.origin)
+        Some(self.slot(namespace, key)?.origin)
     }
 
-    /// Live `(key, value)` pairs of one namespace, sorted by key.
+    /// Live `(key, value)` pairs of one namespace, sorted by key. (A walk over every key:
+    /// kv stores are small, and this is less code than a range search in the browser's wasm.)
     pub fn list<'a>(&'a self, namespace: &str) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
-        self.map
-            .get(namespace)
-            .into_iter()
-            .flat_map(|keys| keys.iter())
-            .filter_map(|(k, s)| Some((k.as_str(), s.value.as_deref()?)))
+        let namespace = namespace.to_owned();
+        self.iter()
+            .filter(move |(ns, _, _)| *ns == namespace)
+            .map(|(_, k, v)| (k, v))
     }
 
     /// Every live `(namespace, key, value)`, sorted by namespace then key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> + '_ {
-        self.map.iter().flat_map(|(ns, keys)| {
-            keys.iter()
-                .filter_map(move |(k, s)| Some((ns.as_str(), k.as_str(), s.value.as_deref()?)))
-        })
+        self.map
+            .iter()
+            .filter_map(|((ns, k), s)| Some((ns.as_str(), k.as_str(), s.value.as_deref()?)))
     }
 
     /// Namespaces with at least one live key, sorted.
     pub fn namespaces(&self) -> impl Iterator<Item = &str> + '_ {
-        self.map
-            .iter()
-            .filter(|(_, keys)| keys.values().any(|s| s.value.is_some()))
-            .map(|(ns, _)| ns.as_str())
+        let mut last = None;
+        self.iter().filter_map(move |(ns, _, _)| {
+            let new = last != Some(ns);
+            last = Some(ns);
+            new.then_some(ns)
+        })
     }
 
     /// Number of live keys across all namespaces.
