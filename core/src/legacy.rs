@@ -470,15 +470,21 @@ pub async fn unstored<L: LocalStore>(
     records: Vec<Record<EncryptedData>>,
 ) -> Result<Vec<Record<EncryptedData>>, UnstoredError<L::Error>> {
     let status: Status = store.status().await.map_err(UnstoredError::Store)?;
-    // Per series: the last migrated idx the store also holds, and the id migrated there.
-    let mut shared: BTreeMap<SeriesKey, (RecordIdx, RecordId)> = BTreeMap::new();
+    // Per series: the last migrated idx the store also holds, and the id migrated there. A
+    // list (one per series, records come series by series) sorted by series, not a map: one
+    // `BTreeMap` instantiation less in the browser's wasm.
+    let mut shared: Vec<(SeriesKey, RecordIdx, RecordId)> = Vec::new();
     for r in &records {
         let series = r.series();
         if status.get(&series).is_some_and(|last| r.idx <= last) {
-            shared.insert(series, (r.idx, r.id));
+            match shared.iter_mut().rev().find(|s| s.0 == series) {
+                Some(s) => (s.1, s.2) = (r.idx, r.id),
+                None => shared.push((series, r.idx, r.id)),
+            }
         }
     }
-    for (series, (idx, migrated)) in &shared {
+    crate::sort::sort_cold_by(&mut shared, |a, b| a.0.cmp(&b.0));
+    for (series, idx, migrated) in &shared {
         let held = store
             .read(series, *idx, 1)
             .await
