@@ -3,15 +3,21 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::cmp::Ordering;
+use core::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::de::{MapAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::record::{HostId, RecordIdx, SeriesKey, Tag};
 
 /// Last idx of every series a store holds: `{"hosts": {"<uuid>": {"history": 41}}}`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Kept as one map by series (host, then tag), in that nested shape on the wire: one
+/// `BTreeMap` instantiation in the browser's wasm rather than a map of maps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Status {
-    pub hosts: BTreeMap<HostId, BTreeMap<Tag, RecordIdx>>,
+    series: BTreeMap<SeriesKey, RecordIdx>,
 }
 
 impl Status {
@@ -20,38 +26,29 @@ impl Status {
     }
 
     pub fn set(&mut self, series: SeriesKey, last: RecordIdx) {
-        self.hosts
-            .entry(series.host)
-            .or_default()
-            .insert(series.tag, last);
+        self.series.insert(series, last);
     }
 
     /// Raise the last idx of a series (never lowers it).
     pub fn bump(&mut self, series: SeriesKey, idx: RecordIdx) {
-        let e = self
-            .hosts
-            .entry(series.host)
-            .or_default()
-            .entry(series.tag)
-            .or_insert(idx);
+        let e = self.series.entry(series).or_insert(idx);
         if *e < idx {
             *e = idx;
         }
     }
 
     pub fn get(&self, series: &SeriesKey) -> Option<RecordIdx> {
-        self.hosts
-            .get(&series.host)
-            .and_then(|t| t.get(&series.tag))
-            .copied()
+        self.series.get(series).copied()
+    }
+
+    /// Whether it holds no series.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty()
     }
 
     /// Every series with its last idx, in sorted order.
     pub fn iter(&self) -> impl Iterator<Item = (SeriesKey, RecordIdx)> + '_ {
-        self.hosts.iter().flat_map(|(h, tags)| {
-            tags.iter()
-                .map(move |(t, i)| (SeriesKey::new(*h, t.clone()), *i))
-        })
+        self.series.iter().map(|(s, i)| (s.clone(), *i))
     }
 
     /// Compare with another (usually remote) status. Series equal on both sides are left out;
@@ -92,6 +89,80 @@ impl FromIterator<(SeriesKey, RecordIdx)> for Status {
     }
 }
 
+impl Serialize for Status {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Status", 1)?;
+        st.serialize_field("hosts", &Hosts(self.series.iter().collect()))?;
+        st.end()
+    }
+}
+
+/// `{"<host>": {"<tag>": last}}`: the series of each host, grouped.
+struct Hosts<'a>(Vec<(&'a SeriesKey, &'a RecordIdx)>);
+
+impl Serialize for Hosts<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(
+            self.0
+                .chunk_by(|a, b| a.0.host == b.0.host)
+                .map(|tags| (tags[0].0.host, Tags(tags))),
+        )
+    }
+}
+
+struct Tags<'a>(&'a [(&'a SeriesKey, &'a RecordIdx)]);
+
+impl Serialize for Tags<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, i)| (&k.tag, i)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Status {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename = "Status")]
+        struct Wire {
+            hosts: Pairs<HostId, Pairs<Tag, RecordIdx>>,
+        }
+        let hosts = Wire::deserialize(d)?.hosts.0;
+        let mut status = Status::new();
+        for (i, (host, tags)) in hosts.iter().enumerate() {
+            // A host named twice: the later one replaces the earlier, as in a map.
+            if hosts[i + 1..].iter().any(|(h, _)| h == host) {
+                continue;
+            }
+            for (tag, last) in &tags.0 {
+                status.set(SeriesKey::new(*host, tag.clone()), *last);
+            }
+        }
+        Ok(status)
+    }
+}
+
+/// A JSON object's entries, in order.
+struct Pairs<K, V>(Vec<(K, V)>);
+
+impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Deserialize<'de> for Pairs<K, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Entries<K, V>(core::marker::PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de>, V: Deserialize<'de>> Visitor<'de> for Entries<K, V> {
+            type Value = Pairs<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    out.push(entry);
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(Entries(core::marker::PhantomData))
+    }
+}
+
 /// One series whose last idx differs between two stores (`None`: the store lacks it).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Diff {
@@ -120,6 +191,15 @@ mod tests {
             r#"{"hosts":{"00000000-0000-0000-0000-000000000001":{"history":1041,"kv":3}}}"#
         );
         assert_eq!(serde_json::from_str::<Status>(&j).unwrap(), st);
+        let two = r#"{"hosts":{"00000000-0000-0000-0000-000000000001":{"history":1041,"kv":3},"00000000-0000-0000-0000-000000000002":{}}}"#;
+        assert_eq!(serde_json::from_str::<Status>(two).unwrap(), st);
+        // As maps: a host named twice keeps the later one's tags; a tag named twice, its later idx.
+        let dup = r#"{"hosts":{"00000000-0000-0000-0000-000000000001":{"script":1},"00000000-0000-0000-0000-000000000001":{"history":1,"kv":3,"history":1041}}}"#;
+        assert_eq!(serde_json::from_str::<Status>(dup).unwrap(), st);
+        let e = serde_json::from_str::<Status>(
+            r#"{"hosts":{"00000000-0000-0000-0000-000000000001":[]}}"#,
+        );
+        assert!(alloc::format!("{}", e.unwrap_err()).contains("expected a map"));
     }
 
     #[test]

@@ -48,7 +48,7 @@ async fn fresh(name: &str) -> IdbStore {
 #[wasm_bindgen_test]
 async fn empty_store_has_empty_status_and_schema() {
     let s = fresh("empty").await;
-    assert!(s.status().await.unwrap().hosts.is_empty());
+    assert!(s.status().await.unwrap().is_empty());
     assert_eq!(s.schema_version(), SCHEMA_VERSION);
     assert!(s
         .read(&series(1, "history"), 0, 10)
@@ -233,7 +233,7 @@ async fn data_survives_reopen_and_meta_round_trips() {
     s.meta_set("host", None).await.unwrap();
     assert_eq!(s.meta_get("host").await.unwrap(), None);
     s.clear_records().await.unwrap();
-    assert!(s.status().await.unwrap().hosts.is_empty());
+    assert!(s.status().await.unwrap().is_empty());
 }
 
 #[wasm_bindgen_test]
@@ -455,7 +455,7 @@ async fn dropping_the_store_closes_its_connection_so_the_database_can_be_deleted
     IdbStore::delete(&name).await.unwrap();
     let again = IdbStore::open(&name).await.unwrap();
     assert!(
-        LocalStore::status(&again).await.unwrap().hosts.is_empty(),
+        LocalStore::status(&again).await.unwrap().is_empty(),
         "a new, empty database"
     );
 }

@@ -99,7 +99,10 @@ impl HistoryStore {
 
     /// Ids of every delete applied (tombstones).
     pub fn tombstones(&self) -> impl Iterator<Item = &HistoryId> + '_ {
-        self.ids.iter().filter(|(_, s)| s.is_none()).map(|(id, _)| id)
+        self.ids
+            .iter()
+            .filter(|(_, s)| s.is_none())
+            .map(|(id, _)| id)
     }
 
     /// The hostnames (`host:user`) in the live entries each host wrote, with how many entries
