@@ -219,6 +219,40 @@ fn newest_first(a: &(u64, HistoryId, u32), b: &(u64, HistoryId, u32)) -> core::c
     b.0.cmp(&a.0).then(b.1.cmp(&a.1))
 }
 
+/// The (timestamp, id, position) of each of `entries`, newest first: keys are sorted, not
+/// the entries, so no pointer is chased per comparison.
+fn newest_order(entries: &[&History]) -> Vec<(u64, HistoryId, u32)> {
+    let mut order: Vec<(u64, HistoryId, u32)> = entries
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.timestamp, h.id, i as u32))
+        .collect();
+    order.sort_unstable_by(newest_first);
+    order
+}
+
+/// What a query with no text and no filter but `include_deleted` lists, without building an
+/// index (for the first results of a store just loaded, docs/ARCHITECTURE.md, "Search"): the
+/// ids of results `offset..offset + limit` in the index's order (newest first), and how many
+/// match in all.
+pub fn newest<'a>(
+    entries: impl Iterator<Item = &'a History>,
+    include_deleted: bool,
+    offset: usize,
+    limit: usize,
+) -> Page {
+    let listed: Vec<&History> = entries
+        .filter(|h| include_deleted || h.deleted_at.is_none())
+        .collect();
+    let order = newest_order(&listed);
+    let end = offset.saturating_add(limit).min(order.len());
+    Page {
+        ids: order[offset.min(end)..end].iter().map(|k| k.1).collect(),
+        total: order.len(),
+        runs: Vec::new(),
+    }
+}
+
 /// Not yet matched / did not match, in the per-command memo; anything else is a score.
 const UNKNOWN: u32 = u32::MAX;
 const NO: u32 = u32::MAX - 1;
@@ -286,13 +320,7 @@ impl SearchIndex {
 
     /// Index `entries` anew, as [`Self::rebuild`].
     pub fn rebuild_from(&mut self, entries: &[&History]) {
-        // Sort keys, not the entries: no pointer chasing per comparison.
-        let mut order: Vec<(u64, HistoryId, u32)> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, h)| (h.timestamp, h.id, i as u32))
-            .collect();
-        order.sort_unstable_by(newest_first);
+        let order = newest_order(entries);
         self.last = None;
         self.rows.clear();
         self.ids.clear();
@@ -897,6 +925,38 @@ mod tests {
             .iter()
             .map(|id| es.iter().find(|h| h.id == *id).unwrap().command.clone())
             .collect()
+    }
+
+    #[test]
+    fn newest_lists_as_the_index_does_without_one() {
+        // Equal timestamps among them: ties go by id, as in the index; some soft-deleted.
+        let es: Vec<History> = (0..300u128)
+            .map(|i| entry((i * 7919) % 1000, "x", 1_000 + (i * 31 % 97) as u64))
+            .collect();
+        let mut ix = index(&es);
+        let pages = [
+            (0, 100),
+            (0, 1),
+            (50, 100),
+            (250, 100),
+            (299, 5),
+            (300, 5),
+            (0, 0),
+        ];
+        for deleted in [false, true] {
+            let f = Filters {
+                include_deleted: deleted,
+                ..Default::default()
+            };
+            for (offset, limit) in pages {
+                let p = ix.query("", Mode::FullText, &f, false, offset, limit, &mut |_| {
+                    Some(0)
+                });
+                let at = (deleted, offset, limit);
+                assert_eq!(newest(es.iter(), deleted, offset, limit), p, "{at:?}");
+            }
+        }
+        assert_eq!(newest(core::iter::empty(), false, 0, 100).total, 0);
     }
 
     #[test]

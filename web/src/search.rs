@@ -82,33 +82,48 @@ impl Search {
 /// Run `q` over the live `history` (every change to it [`Search::touch`]ed). Results are
 /// newest first, except fuzzy, which ranks by score (ties newest first).
 pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> QueryResult<'a> {
-    if !search.built {
-        search.index.rebuild(history);
-        search.built = true;
-    } else if !search.touched.is_empty() {
-        search.index.update(history, &mut search.touched);
-        search.touched.clear();
-    }
     let text = q.text.trim();
     let (mode, filters, unique) = (q.mode, &q.filters, q.unique);
     let limit = q.limit.unwrap_or(100);
-    let page = if mode == Mode::Fuzzy && !text.is_empty() {
-        let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
-        let matcher = search
-            .matcher
-            .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
-        let buf = &mut search.buf;
-        search
-            .index
-            .query(text, mode, filters, unique, q.offset, limit, &mut |cmd| {
-                pattern.score(Utf32Str::new(cmd, buf), matcher)
-            })
+    let listing = !search.built
+        && text.is_empty()
+        && !unique
+        && *filters
+            == Filters {
+                include_deleted: filters.include_deleted,
+                ..Filters::default()
+            };
+    let page = if listing {
+        // The first results of a store just loaded need no index: the first query that does
+        // builds it.
+        let deleted = filters.include_deleted;
+        terrapin_core::search::newest(history.entries(), deleted, q.offset, limit)
     } else {
-        search
-            .index
-            .query(text, mode, filters, unique, q.offset, limit, &mut |_| {
-                Some(0)
-            })
+        if !search.built {
+            search.index.rebuild(history);
+            search.built = true;
+        } else if !search.touched.is_empty() {
+            search.index.update(history, &mut search.touched);
+            search.touched.clear();
+        }
+        if mode == Mode::Fuzzy && !text.is_empty() {
+            let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
+            let matcher = search
+                .matcher
+                .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
+            let buf = &mut search.buf;
+            search
+                .index
+                .query(text, mode, filters, unique, q.offset, limit, &mut |cmd| {
+                    pattern.score(Utf32Str::new(cmd, buf), matcher)
+                })
+        } else {
+            search
+                .index
+                .query(text, mode, filters, unique, q.offset, limit, &mut |_| {
+                    Some(0)
+                })
+        }
     };
     let entries: Vec<&History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
     let matches = if text.is_empty() {
