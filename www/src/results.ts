@@ -116,6 +116,21 @@ export function runQuery(keepScroll = false) {
   document.body.dataset.results = String(total);
   document.body.dataset.unique = String(!!query.unique);
   showScope();
+  if (!query.text?.trim()) warmSearch(client);
+}
+
+const warmed = new WeakSet<object>();
+/**
+ * A profile's first listing needs no search index (docs/ARCHITECTURE.md, "Search"): build it
+ * while the page is idle, with a one-result search, so the first keystroke doesn't wait for it.
+ */
+function warmSearch(client: NonNullable<typeof app.client>) {
+  if (warmed.has(client)) return;
+  warmed.add(client);
+  const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 50));
+  idle(() => {
+    if (app.client === client) client.history.query({ text: 'a', limit: 1 });
+  });
 }
 
 /** The history changed (sync, import, another tab): results, host list and tabs again. */
