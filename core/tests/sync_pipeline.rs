@@ -124,11 +124,19 @@ impl LocalStore for Slow<'_> {
     }
 }
 
-#[test]
-fn requests_run_ahead_of_the_pages_being_stored() {
+/// Syncs `n` records of one history series from a paced server into a [`Slow`] store with
+/// `paging`: each time the sync waits, `arrive` more answers arrive, and never more than
+/// `in_flight` requests wait. Then `check` looks at the report, the server and the store.
+fn paced_sync(
+    n: u64,
+    paging: Paging,
+    arrive: usize,
+    mut progress: impl FnMut(u64),
+    check: impl FnOnce(&sync::SyncReport, &Paced, &Slow),
+) {
     let k = Key::from_bytes([10; 32]);
     let server = MemoryStore::new();
-    server.insert(&series(&k, 4, 1000)).unwrap();
+    server.insert(&series(&k, 4, n)).unwrap();
     let remote = Paced::new(&server);
     remote.opened.set(0);
     let local = Slow {
@@ -136,63 +144,9 @@ fn requests_run_ahead_of_the_pages_being_stored() {
         remote: &remote,
         appends: RefCell::new(Vec::new()),
     };
-    let paging = Paging {
-        request: 100,
-        store: 300,
-        in_flight: 4,
-        together: 1,
-    };
-    let done = RefCell::new(Vec::new());
-    let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |p| done
-        .borrow_mut()
-        .push(p.done)));
-    let mut cx = Context::from_waker(Waker::noop());
-    // Each time the sync waits, one more answer arrives.
-    let report = loop {
-        if let Poll::Ready(r) = sync.as_mut().poll(&mut cx) {
-            break r.unwrap();
-        }
-        let waiting = remote.asked.borrow().len() - remote.opened.get();
-        assert!(waiting <= 4, "{waiting} requests waiting");
-        remote.opened.set(remote.opened.get() + 1);
-    };
-    assert_eq!(report.downloaded, 1000);
-    assert!(local.inner.all() == server.all());
-    // The key check's sample, then every page asked for once, at the starts the range gives.
-    let asked = remote.asked.borrow();
-    assert_eq!(asked[0], (0, 1));
-    let want: Vec<(u64, u64)> = (0..10).map(|i| (i * 100, 100)).collect();
-    assert_eq!(asked[1..], want[..]);
-    // Answers gathered into pages of up to 300 records; requests went out while the first
-    // page was being stored.
-    let appends = local.appends.borrow();
-    let sizes: Vec<usize> = appends.iter().map(|a| a.0).collect();
-    assert_eq!(sizes, vec![300, 300, 300, 100]);
-    assert!(appends[0].2 > appends[0].1, "{:?}", appends[0]);
-    assert_eq!(*done.borrow(), vec![300, 600, 900, 1000]);
-}
-
-/// Syncs 2050 records in requests of 100, 8 in flight, made 4 together, pages of `store`
-/// stored (each append waits once); `arrive` answers arrive each time the sync waits. How
-/// many requests had been made at each flush.
-fn flushes(store: u64, arrive: usize) -> Vec<usize> {
-    let k = Key::from_bytes([13; 32]);
-    let server = MemoryStore::new();
-    server.insert(&series(&k, 5, 2050)).unwrap();
-    let remote = Paced::new(&server);
-    remote.opened.set(0);
-    let local = Slow {
-        inner: MemoryStore::new(),
-        remote: &remote,
-        appends: RefCell::new(Vec::new()),
-    };
-    let paging = Paging {
-        request: 100,
-        store,
-        in_flight: 8,
-        together: 4,
-    };
-    let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |_| {}));
+    let mut sync = pin!(sync::sync(&local, &remote, &k, paging, |p| progress(
+        p.done
+    )));
     let mut cx = Context::from_waker(Waker::noop());
     let report = loop {
         if let Poll::Ready(r) = sync.as_mut().poll(&mut cx) {
@@ -203,13 +157,68 @@ fn flushes(store: u64, arrive: usize) -> Vec<usize> {
             .borrow()
             .len()
             .saturating_sub(remote.opened.get());
-        assert!(waiting <= 8, "{waiting} requests waiting");
+        assert!(waiting <= paging.in_flight, "{waiting} requests waiting");
         remote.opened.set(remote.opened.get() + arrive);
     };
-    assert_eq!(report.downloaded, 2050);
+    assert_eq!(report.downloaded, n);
     assert!(local.inner.all() == server.all());
-    let flushed = remote.flushed.take();
-    assert_eq!(*flushed.last().unwrap(), remote.asked.borrow().len());
+    check(&report, &remote, &local);
+}
+
+#[test]
+fn requests_run_ahead_of_the_pages_being_stored() {
+    let paging = Paging {
+        request: 100,
+        store: 300,
+        in_flight: 4,
+        together: 1,
+    };
+    let mut done = Vec::new();
+    // Each time the sync waits, one more answer arrives.
+    paced_sync(
+        1000,
+        paging,
+        1,
+        |d| done.push(d),
+        |_, remote, local| {
+            // The key check's sample, then every page asked for once, at the starts the range
+            // gives.
+            let asked = remote.asked.borrow();
+            assert_eq!(asked[0], (0, 1));
+            let want: Vec<(u64, u64)> = (0..10).map(|i| (i * 100, 100)).collect();
+            assert_eq!(asked[1..], want[..]);
+            // Answers gathered into pages of up to 300 records; requests went out while the
+            // first page was being stored.
+            let appends = local.appends.borrow();
+            let sizes: Vec<usize> = appends.iter().map(|a| a.0).collect();
+            assert_eq!(sizes, vec![300, 300, 300, 100]);
+            assert!(appends[0].2 > appends[0].1, "{:?}", appends[0]);
+        },
+    );
+    assert_eq!(done, vec![300, 600, 900, 1000]);
+}
+
+/// Syncs 2050 records in requests of 100, 8 in flight, made 4 together, pages of `store`
+/// stored (each append waits once); `arrive` answers arrive each time the sync waits. How
+/// many requests had been made at each flush.
+fn flushes(store: u64, arrive: usize) -> Vec<usize> {
+    let paging = Paging {
+        request: 100,
+        store,
+        in_flight: 8,
+        together: 4,
+    };
+    let mut flushed = Vec::new();
+    paced_sync(
+        2050,
+        paging,
+        arrive,
+        |_| {},
+        |_, remote, _| {
+            flushed = remote.flushed.take();
+            assert_eq!(*flushed.last().unwrap(), remote.asked.borrow().len());
+        },
+    );
     flushed
 }
 
