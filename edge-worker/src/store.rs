@@ -82,9 +82,10 @@ pub struct UserStore {
     /// Set once the account is deleted: the object then refuses every request but `/close`.
     closed: Cell<bool>,
     rows: Cell<Rows>,
-    /// The rows `next` read last, newest last: requests for small pages read each row several
-    /// times. Emptied by every other operation, so it never outlives a write.
-    read: RefCell<Vec<Rc<StoredPage>>>,
+    /// The rows `next` read last, newest last, each with its last idx: requests for small
+    /// pages read each row several times. Emptied by every other operation, so it never
+    /// outlives a write.
+    read: RefCell<Vec<(Rc<StoredPage>, RecordIdx)>>,
 }
 
 /// Rows kept by [`UserStore::read`] (each at most `pages::PAGE_MAX_BYTES`).
@@ -351,15 +352,8 @@ impl UserStore {
             .borrow()
             .iter()
             .rev()
-            .find(|p| {
-                p.series == series
-                    && p.first <= q.start
-                    && PageView::parse(&p.body)
-                        .ok()
-                        .and_then(|v| v.last_idx())
-                        .is_some_and(|last| last >= q.start)
-            })
-            .cloned();
+            .find(|(p, last)| p.series == series && p.first <= q.start && *last >= q.start)
+            .map(|(p, _)| p.clone());
         if let Some(p) = &cached {
             page.add(p, q.start).map_err(damaged)?;
             if page.is_full() {
@@ -396,11 +390,18 @@ impl UserStore {
                 body,
             });
             page.add(&stored, q.start).map_err(damaged)?;
+            // `add` read it whole, so it parses.
+            let Some(last) = PageView::parse(&stored.body)
+                .ok()
+                .and_then(|v| v.last_idx())
+            else {
+                continue;
+            };
             let mut read = self.read.borrow_mut();
             if read.len() >= READ_CACHE {
                 read.remove(0);
             }
-            read.push(stored);
+            read.push((stored, last));
         }
         self.count(cursor.rows_read(), cursor.rows_written());
         Ok(page.finish())
