@@ -20,6 +20,10 @@ args.forEach((a, i) => {
   if (!name || !value.length) throw new Error(`--var wants NAME:VALUE, got ${args[i + 1]}`);
   vars[name] = value.join(":");
 });
+// Answers go out uncompressed: this serves one machine, where compressing costs CPU and saves
+// nothing. A deployment's are compressed by Cloudflare's edge, off the worker's CPU;
+// `--var COMPRESS_ANSWERS:true` emulates that here (edge-worker/README.md, "Benchmark").
+vars.COMPRESS_ANSWERS ??= "false";
 const persist = opt("persist-to");
 if (!persist) throw new Error("--persist-to DIR is required");
 

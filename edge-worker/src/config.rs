@@ -38,6 +38,11 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// `LOG_ROW_COUNTS`: log the rows each record request read and wrote (D1 and store).
     pub log_row_counts: bool,
+    /// `COMPRESS_ANSWERS`: whether answers are left to be compressed on their way out (by
+    /// Cloudflare's edge, or by Miniflare's emulation of it). `false` marks them
+    /// `Content-Encoding: identity`, which both pass through as they are; `make dev` sets it, as
+    /// it serves only this machine (edge-worker/README.md, "Benchmark").
+    pub compress_answers: bool,
 }
 
 impl Default for Config {
@@ -55,6 +60,7 @@ impl Default for Config {
             session_idle_seconds: 90 * 24 * 3600,
             admin_token: None,
             log_row_counts: false,
+            compress_answers: true,
         }
     }
 }
@@ -122,6 +128,7 @@ impl Config {
                 .or_else(|| var(env, "ADMIN_TOKEN"))
                 .filter(|t| t.len() >= MIN_ADMIN_TOKEN),
             log_row_counts: flag(env, "LOG_ROW_COUNTS").unwrap_or(d.log_row_counts),
+            compress_answers: flag(env, "COMPRESS_ANSWERS").unwrap_or(d.compress_answers),
         }
     }
 }

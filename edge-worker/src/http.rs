@@ -77,6 +77,15 @@ pub fn finish(resp: Response, origin: Option<&str>) -> Response {
     resp
 }
 
+/// Marks an answer `Content-Encoding: identity` (unless it has an encoding or is a socket's
+/// 101), so that what stands in front of the worker sends it as it is (`COMPRESS_ANSWERS`).
+pub fn uncompressed(resp: &Response) {
+    let h = resp.headers();
+    if resp.status_code() != 101 && !h.has("Content-Encoding").unwrap_or(true) {
+        let _ = h.set("Content-Encoding", "identity");
+    }
+}
+
 /// Whether a router answer is the router's own plain-text 404/405 (not one of ours).
 pub fn is_router_fallback(resp: &Response) -> bool {
     let status = resp.status_code();

@@ -87,6 +87,7 @@ fn router(cfg: Config) -> Router<'static, Config> {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     let cfg = Config::from_env(&env);
+    let compress = cfg.compress_answers;
     let origin = http::allowed_origin(&req, &cfg);
     if req.method() == Method::Options {
         return Ok(http::finish(http::preflight(&req, &cfg), origin.as_deref()));
@@ -113,6 +114,9 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
     http::discard_unread(pending).await;
     if stale {
         http::advertise(&resp, &caps);
+    }
+    if !compress {
+        http::uncompressed(&resp);
     }
     Ok(http::finish(resp, origin.as_deref()))
 }

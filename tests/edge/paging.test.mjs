@@ -63,3 +63,12 @@ test("parallel fixed-width pages as atuin fetches them", async () => {
   const beyond = await api.next(token, { host, tag: "history", start: TOTAL, count: 100 });
   assert.deepEqual(beyond.json, []);
 });
+
+test("answers are left to the edge's compression (Cloudflare's, emulated here)", async () => {
+  const res = await fetch(`${api.url}/api/v0/record/next?host=${host}&tag=history&start=0&count=100`, {
+    headers: { Authorization: `Token ${token}`, "Accept-Encoding": "gzip" },
+  });
+  assert.equal(res.status, 200);
+  assert.equal(res.headers.get("content-encoding"), "gzip");
+  assert.equal((await res.json()).length, 100);
+});

@@ -84,6 +84,12 @@ test("the viewer is served from the worker's assets, and registers and syncs on 
   }
 });
 
+test("answers go out uncompressed, as this machine is their only reader", async () => {
+  const res = await fetch(`${url}/api/v0/capabilities`, { headers: { "Accept-Encoding": "gzip" } });
+  assert.equal(res.headers.get("content-encoding"), "identity");
+  assert.equal((await res.json()).capabilities["sh.atuin.server/records.page_size"].page_size, 500);
+});
+
 test("requests are logged, as wrangler dev logs them", async () => {
   await fetch(`${url}/api/v0/capabilities`);
   await new Promise((r) => setTimeout(r, 200));
