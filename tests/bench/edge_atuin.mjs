@@ -6,7 +6,11 @@
 //
 //   P2  push: `atuin sync` on a host holding N imported history entries (its record store built
 //       first with `atuin history init-store`, untimed); pull: `atuin sync` on a second, empty
-//       host logged in with the key. Runs alternate between the servers.
+//       host logged in with the key. Runs alternate between the servers. The pull is also
+//       timed to its download's end (when host b's record store last grew): the rest is the
+//       CLI building its history from the records, alone on the machine, whichever server.
+//       `make dev` answers uncompressed; `--vars COMPRESS_ANSWERS:true` adds Miniflare's
+//       emulation of Cloudflare's compression.
 //   C1  rows written by that push and rows read by that pull on Terrapin (D1 + the account's
 //       store), from the worker's per-request row counts (LOG_ROW_COUNTS).
 //       The download alone, fetched the same way by this script (the server's share of a pull).
@@ -18,7 +22,7 @@
 //          [--big 1000000] [--skip-status]
 // Without ATUIN_BIN the CLI rows are skipped (and said so); without ATUIN_SERVER_BIN the anchor.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
@@ -109,12 +113,21 @@ async function cliRound(server) {
   const b = await cliLogin(server.url, scratch, account);
   at = mark();
   c = server.cpu();
-  const { seconds: pull, cpu: pullCpu } = await b.atuinTimed("sync");
+  // The download's end: when host b's record store last grew (its history is built after).
+  const store = ["records.db", "records.db-wal"].map((f) => path.join(b.home, ".local", "share", "atuin", f));
+  const t0 = performance.now();
+  let size = 0;
+  let downloaded = 0;
+  const sampler = setInterval(() => {
+    const now = store.reduce((sum, f) => sum + (existsSync(f) ? statSync(f).size : 0), 0);
+    if (now !== size) [size, downloaded] = [now, (performance.now() - t0) / 1000];
+  }, 20);
+  const { seconds: pull, cpu: pullCpu } = await b.atuinTimed("sync").finally(() => clearInterval(sampler));
   const pullServerCpu = server.cpu() - c;
   const pullRead = sum(at, mark(), "read");
   const got = await historyCount(b);
   if (got !== N) throw new Error(`${server.name}: host b holds ${got} of ${N} entries`);
-  return { push, pull, pushCpu, pullCpu, pushServerCpu, pullServerCpu, pushWritten, pullRead, bytes };
+  return { push, pull, downloaded, pushCpu, pullCpu, pushServerCpu, pullServerCpu, pushWritten, pullRead, bytes };
 }
 
 async function cliBench() {
@@ -141,7 +154,8 @@ async function cliBench() {
       const t = res[terrapin.name];
       const line = (name, xs) =>
         `  ${name.padEnd(30)} push ${median(xs.map((x) => x.push)).toFixed(2)} s (${spread(xs.map((x) => x.push))})` +
-        `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))})` +
+        `   pull ${median(xs.map((x) => x.pull)).toFixed(2)} s (${spread(xs.map((x) => x.pull))};` +
+        ` downloaded at ${median(xs.map((x) => x.downloaded)).toFixed(2)} s)` +
         `   [CLI CPU: push ${median(xs.map((x) => x.pushCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullCpu)).toFixed(2)} s;` +
         ` server CPU: push ${median(xs.map((x) => x.pushServerCpu)).toFixed(2)} s, pull ${median(xs.map((x) => x.pullServerCpu)).toFixed(2)} s]`;
       console.log(`terrapin advertising page size ${advertised}:`);
@@ -151,7 +165,8 @@ async function cliBench() {
         const a = res[anchor.name];
         console.log(
           `  P2 ratio terrapin / atuin-server: push ${(median(t.map((x) => x.push)) / median(a.map((x) => x.push))).toFixed(2)}× (goal ≤ 0.5)` +
-          `, pull ${(median(t.map((x) => x.pull)) / median(a.map((x) => x.pull))).toFixed(2)}× (goal ≤ 1.0)`,
+          `, pull ${(median(t.map((x) => x.pull)) / median(a.map((x) => x.pull))).toFixed(2)}× (goal ≤ 1.0)` +
+          `; the pull's download alone ${(median(t.map((x) => x.downloaded)) / median(a.map((x) => x.downloaded))).toFixed(2)}×`,
         );
       }
       const w = median(t.map((x) => x.pushWritten));
@@ -176,7 +191,7 @@ async function statusBench() {
       if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
     };
     // The download alone, as atuin fetches (pages of the advertised size, 8 in flight, gzip
-    // accepted), of N records of a history record's size: the server's share of a pull.
+    // accepted, and used if COMPRESS_ANSWERS), of N records of a history record's size: the server's share of a pull.
     {
       const caps = await (await fetch(`${terrapin.url}/api/v0/capabilities`)).json();
       const page = caps.capabilities["sh.atuin.server/records.page_size"].page_size;
