@@ -459,10 +459,17 @@ test("reload without a passphrase goes straight to the history; log out forgets 
   assert.equal(await page.inputValue("#mode"), "prefix");
   assert.equal(await page.isChecked("#unique"), false);
   assert.equal(await page.evaluate(() => document.body.dataset.unique), "false");
+  // A second tab holds the profile's database open: logging out still deletes it (IndexedDB
+  // waits for every connection to close), and that tab leaves the account too.
+  const tab2 = await bob.context.newPage();
+  await tab2.goto(page.url());
+  await tab2.locator("#view-app").waitFor();
   await page.click("#logout-btn");
   await page.locator("#confirm-dialog[open]").waitFor();
   await page.click("#confirm-ok");
-  await page.locator("#view-connect").waitFor();
+  await page.locator("#view-connect").waitFor({ timeout: 10_000 });
+  await tab2.locator("#view-connect").waitFor({ timeout: 10_000 });
+  assert.equal(await tab2.textContent("#toast"), "Logged out in another tab; local data deleted");
   const left = await page.evaluate(async () => ({
     dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
     settings: localStorage.getItem("terrapin-www"),

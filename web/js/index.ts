@@ -245,7 +245,11 @@ export async function migrateLegacy(
   return legacy.migrate(json as string, key, legacyWasm);
 }
 
-/** Delete a profile's database and everything in it. */
+/**
+ * Delete a profile's database and everything in it. IndexedDB deletes it once every connection
+ * to it is closed: until a `Client` open on the profile elsewhere (another tab) is closed, this
+ * waits.
+ */
 export async function deleteProfile(profile: string): Promise<void> {
   await initialize();
   return wasmDeleteProfile(profile);

@@ -7,7 +7,7 @@ import { describe, errorKind } from './errors';
 import { alertMsg, confirmDialog } from './dialogs';
 import { app, browserHostName, defaultServer, loadSettings, metrics, saveSettings, type Settings } from './state';
 import { applyPrefs, invalidateResults, resetResults, runQuery, wireResults } from './results';
-import { changedHere, pauseSyncing, startSyncing, stopSyncing } from './sync';
+import { announceForgotten, changedHere, onForgotten, pauseSyncing, startSyncing, stopSyncing } from './sync';
 import { selectTab } from './tabs';
 import { forgetPrefs } from './prefs';
 
@@ -40,6 +40,7 @@ function closeClient() {
 /** Deletes a profile this browser no longer uses: its IndexedDB database and search prefs. */
 async function forgetProfile(profile: string): Promise<boolean> {
   forgetPrefs(profile);
+  announceForgotten(profile);
   try {
     await deleteProfile(profile);
     return true;
@@ -242,6 +243,13 @@ export function wireSession() {
   $('forget-btn').addEventListener('click', () => void forgetEverything());
   $('logout-btn').addEventListener('click', () => void forgetEverything());
   $('lock-btn').addEventListener('click', () => void lock());
+  onForgotten(() => {
+    // Another tab logged out of this profile and deletes its local copy.
+    closeClient();
+    app.settings = null;
+    sessionStorage.setItem(NOTE_KEY, 'Logged out in another tab; local data deleted');
+    location.reload();
+  });
   $('alert-relogin').addEventListener('click', () => {
     alertMsg(null);
     pauseSyncing();

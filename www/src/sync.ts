@@ -195,6 +195,21 @@ export function announceChange() {
   if (app.settings) tabs.postMessage({ type: 'changed', profile: app.settings.profile });
 }
 
+/**
+ * This tab deletes `profile`'s local copy. Its database can't go while another tab holds it
+ * open, so the tabs on it are told to close it and leave (see `onForgotten`).
+ */
+export function announceForgotten(profile: string) {
+  tabs.postMessage({ type: 'forgotten', profile });
+}
+
+/** Calls `leave` when another tab deletes this tab's profile. */
+export function onForgotten(leave: () => void) {
+  tabs.addEventListener('message', (ev: MessageEvent) => {
+    if (ev.data?.type === 'forgotten' && ev.data.profile === app.settings?.profile) leave();
+  });
+}
+
 /** The history changed here (a delete, an import): the other tabs are told, and it syncs. */
 export async function changedHere() {
   announceChange();
