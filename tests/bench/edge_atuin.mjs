@@ -191,7 +191,8 @@ async function statusBench() {
       if (r.status !== 200) throw new Error(`${r.status} ${r.text}`);
     };
     // The download alone, as atuin fetches (pages of the advertised size, 8 in flight, gzip
-    // accepted, and used if COMPRESS_ANSWERS), of N records of a history record's size: the server's share of a pull.
+    // accepted, and used if COMPRESS_ANSWERS), of N records of a history record's size: the
+    // server's share of a pull.
     {
       const caps = await (await fetch(`${terrapin.url}/api/v0/capabilities`)).json();
       const page = caps.capabilities["sh.atuin.server/records.page_size"].page_size;
