@@ -329,6 +329,35 @@ test("the package works in a Web Worker", async () => {
   await p.context.close();
 });
 
+test("a profile open in another tab gives way: deleteProfile finishes; that tab's writes then fail", async () => {
+  const server = env.worker.url;
+  const p = await env.profile();
+  const tab2 = await p.context.newPage();
+  await tab2.goto(p.page.url());
+  await tab2.evaluate(async (server) => {
+    const tw = await import("/pkg/index.js");
+    window.c = await tw.Client.open({ server, profile: "shared" });
+    await c.setKey(await tw.generateKey());
+    await c.history.add({ command: "echo kept open" });
+  }, server);
+  const r = await p.eval(async () => {
+    // IndexedDB deletes a database once every connection to it is closed.
+    const waited = new Promise((resolve) => setTimeout(() => resolve("still blocked"), 5000));
+    return Promise.race([tw.deleteProfile("shared").then(() => "deleted"), waited]);
+  });
+  assert.equal(r, "deleted");
+  const after = await tab2.evaluate(async () => {
+    try {
+      await c.history.add({ command: "echo too late" });
+      return "written";
+    } catch (e) {
+      return `${e.kind}: ${e.message}`;
+    }
+  });
+  assert.match(after, /^store: IndexedDB: InvalidStateError: .*connection is closing/);
+  await p.context.close();
+});
+
 test("register and login are never retried: a lost answer is an error, not a 409 on a second try", async () => {
   const server = env.worker.url;
   const username = uniq("lost");

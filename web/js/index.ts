@@ -246,9 +246,8 @@ export async function migrateLegacy(
 }
 
 /**
- * Delete a profile's database and everything in it. IndexedDB deletes it once every connection
- * to it is closed: until a `Client` open on the profile elsewhere (another tab) is closed, this
- * waits.
+ * Delete a profile's database and everything in it. A `Client` open on it elsewhere (another
+ * tab) gives its connection up; its later reads and writes of the store then fail.
  */
 export async function deleteProfile(profile: string): Promise<void> {
   await initialize();

@@ -150,7 +150,7 @@ impl RetryPolicy {
 
 /// Sleep `ms` milliseconds; an abort of `signal` ends the wait at once.
 async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
-    use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    use wasm_bindgen::{JsCast, JsValue};
     let ms = ms.min(i32::MAX as u64) as i32;
     let signal2 = signal.cloned();
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
@@ -164,11 +164,8 @@ async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
             let _ = resolve.call0(&JsValue::NULL);
         }
         if let Some(s) = &signal2 {
-            let r = resolve.clone();
-            let on_abort = Closure::once_into_js(move || {
-                let _ = r.call0(&JsValue::NULL);
-            });
-            let _ = s.add_event_listener_with_callback("abort", on_abort.unchecked_ref());
+            // An abort resolves the wait (with the event, which is not read).
+            let _ = s.add_event_listener_with_callback("abort", &resolve);
         }
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;

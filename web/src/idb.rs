@@ -25,6 +25,7 @@
 use std::rc::Rc;
 
 use indexed_db_futures::database::Database;
+use indexed_db_futures::internals::SystemRepr;
 use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
 use indexed_db_futures::KeyRange;
@@ -33,7 +34,8 @@ use terrapin_core::holes::{self, IdxRange, Missing, PlaceError};
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, LocalStore};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Records per stored value.
 pub const CHUNK: u64 = 256;
@@ -65,18 +67,38 @@ impl From<indexed_db_futures::error::Error> for IdbError {
 }
 
 /// The open connection, closed when its last handle goes (so the database can be deleted).
-struct Conn(Database);
+/// The open database, closed when the last handle goes, or as soon as another connection (a
+/// newer version, `deleteProfile` in another tab) asks for it with a `versionchange`: that
+/// one waits until every other connection is closed. Later requests here then fail.
+struct Conn {
+    db: Database,
+    _give_up: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Conn {
+    fn new(db: Database) -> Self {
+        let sys = web_sys::IdbDatabase::clone(db.as_sys());
+        let give_up = Closure::<dyn FnMut(JsValue)>::new(move |_| sys.close());
+        db.as_sys()
+            .set_onversionchange(Some(give_up.as_ref().unchecked_ref()));
+        Self {
+            db,
+            _give_up: give_up,
+        }
+    }
+}
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        self.0.clone().close();
+        // Closed first: a closed connection hears no more events, so `give_up` may go after.
+        self.db.clone().close();
     }
 }
 
 impl std::ops::Deref for Conn {
     type Target = Database;
     fn deref(&self) -> &Database {
-        &self.0
+        &self.db
     }
 }
 
@@ -159,7 +181,7 @@ impl IdbStore {
                 reason: e.to_string(),
             })?;
         Ok(Self {
-            db: Rc::new(Conn(db)),
+            db: Rc::new(Conn::new(db)),
             name: name.into(),
         })
     }
