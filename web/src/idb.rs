@@ -66,7 +66,6 @@ impl From<indexed_db_futures::error::Error> for IdbError {
     }
 }
 
-/// The open connection, closed when its last handle goes (so the database can be deleted).
 /// The open database, closed when the last handle goes, or as soon as another connection (a
 /// newer version, `deleteProfile` in another tab) asks for it with a `versionchange`: that
 /// one waits until every other connection is closed. Later requests here then fail.
