@@ -384,8 +384,13 @@ impl NextPage {
         self.full
     }
 
-    /// Adds the records of the next page from `start` on.
-    pub fn add(&mut self, page: &StoredPage, start: RecordIdx) -> Result<(), PageError> {
+    /// Adds the records of the next page from `start` on; returns the page's last idx (`None`
+    /// for an empty page).
+    pub fn add(
+        &mut self,
+        page: &StoredPage,
+        start: RecordIdx,
+    ) -> Result<Option<RecordIdx>, PageError> {
         let view = PageView::parse(&page.body).map_err(|reason| PageError {
             series: page.series.clone(),
             first: page.first,
@@ -406,7 +411,7 @@ impl NextPage {
             self.records += 1;
             self.full = self.records >= self.count;
         }
-        Ok(())
+        Ok(view.last_idx())
     }
 
     /// The JSON array.

@@ -17,7 +17,7 @@ use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
-use terrapin_core::pages::{self, NextPage, PagePushError, PageView, StoredPage, NEXT_MAX_BYTES};
+use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
 use terrapin_core::push::{self, Holes, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
@@ -389,12 +389,7 @@ impl UserStore {
                 first,
                 body,
             });
-            page.add(&stored, q.start).map_err(damaged)?;
-            // `add` read it whole, so it parses.
-            let Some(last) = PageView::parse(&stored.body)
-                .ok()
-                .and_then(|v| v.last_idx())
-            else {
+            let Some(last) = page.add(&stored, q.start).map_err(damaged)? else {
                 continue;
             };
             let mut read = self.read.borrow_mut();
