@@ -1,5 +1,5 @@
 //! An in-memory record store: a [`LocalStore`] and [`Remote`] for tests, demos and benchmarks.
-//! As a remote it follows the server's push rules ([`crate::push::classify`], holes refused);
+//! As a remote it follows the server's push rules ([`crate::push::classify`]);
 //! as a local store, the placing rule of [`crate::holes::place`].
 
 use alloc::collections::BTreeMap;
@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use core::cell::RefCell;
 
 use crate::holes::{self, IdxRange, Missing, PlaceError};
-use crate::push::{self, Holes, Occupied, PushError};
+use crate::push::{self, Occupied, PushError};
 use crate::record::{RecordIdx, SeriesKey};
 use crate::status::Status;
 use crate::sync::{EncRecord, LocalStore, Remote};
@@ -41,20 +41,9 @@ impl MemoryStore {
             .collect()
     }
 
-    /// Store records as they are, holes and all (as the server's import does); identical
-    /// records already stored are skipped, a different record in a taken slot refuses all.
+    /// Store records as they are, holes and all (as the server does); identical records
+    /// already stored are skipped, a different record in a taken slot refuses all.
     pub fn insert(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
-        self.push_with(records, Holes::Keep)
-    }
-
-    /// Remove records (to make holes in a test's remote).
-    pub fn remove(&self, series: &SeriesKey, range: IdxRange) {
-        if let Some(s) = self.series.borrow_mut().get_mut(series) {
-            s.retain(|idx, _| !range.contains(*idx));
-        }
-    }
-
-    fn push_with(&self, records: &[EncRecord], holes: Holes<'_>) -> Result<(), MemoryError> {
         let occupied: Occupied = {
             let map = self.series.borrow();
             records
@@ -66,13 +55,20 @@ impl MemoryStore {
                 })
                 .collect()
         };
-        let plan = push::classify(records, &occupied, holes)?;
+        let plan = push::classify(records, &occupied)?;
         let mut map = self.series.borrow_mut();
         for i in plan.new {
             let r = &records[i];
             map.entry(r.series()).or_default().insert(r.idx, r.clone());
         }
         Ok(())
+    }
+
+    /// Remove records (to make holes in a test's remote).
+    pub fn remove(&self, series: &SeriesKey, range: IdxRange) {
+        if let Some(s) = self.series.borrow_mut().get_mut(series) {
+            s.retain(|idx, _| !range.contains(*idx));
+        }
     }
 
     fn range(&self, series: &SeriesKey, start: RecordIdx, count: u64) -> Vec<EncRecord> {
@@ -158,7 +154,6 @@ impl Remote for MemoryStore {
         Ok(self.range(series, start, count))
     }
     async fn push(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
-        let status = self.status_now();
-        self.push_with(records, Holes::Refuse(&status))
+        self.insert(records)
     }
 }

@@ -6,13 +6,18 @@
 //! `first <= idx < next page's first`, ascending. Each record is kept as the exact JSON the API
 //! answers, so `next` is a concatenation. Body layout (little-endian):
 //! `[FORMAT] [count: u32] count × ([idx: u64] [id: 16 bytes] [json len: u32]) json…`.
+//!
+//! A body longer than [`ROW_MAX_BYTES`] (a page holding one record of megabytes) is stored as
+//! several rows: [`rows`] cuts it, the first row (the head) keeps the header and entry table, and
+//! [`body_len`] tells from the head alone how long the whole body is, so a host reading the head
+//! knows whether, and how many, parts follow.
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use uuid::Uuid;
 
-use crate::push::{classify, EncRecord, Holes, Occupied, PushError};
+use crate::push::{classify, EncRecord, Occupied, PushError};
 use crate::record::{RecordId, RecordIdx, SeriesKey};
 
 /// Page body format byte.
@@ -21,8 +26,9 @@ pub const FORMAT: u8 = 1;
 pub const PAGE_MAX_RECORDS: usize = 256;
 /// …or more bytes of record JSON than this (one larger record still gets a page of its own).
 pub const PAGE_MAX_BYTES: usize = 512 * 1024;
-/// The largest record JSON a page may hold: D1 and Durable Object SQL cap a row at 2 MB.
-pub const MAX_RECORD_JSON: usize = 1_900_000;
+/// The most bytes of a page body kept in one row: Durable Object SQL caps a row at 2 MB, and
+/// the row's key columns take the rest.
+pub const ROW_MAX_BYTES: usize = 1_900_000;
 /// `next` answers stop before this many bytes (always at least one record).
 pub const NEXT_MAX_BYTES: usize = 4 * 1024 * 1024;
 
@@ -76,27 +82,8 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 impl<'a> PageView<'a> {
     /// Checks the layout: format byte, table within the body, lengths adding up, idx ascending.
     pub fn parse(body: &'a [u8]) -> Result<Self, &'static str> {
-        if body.len() < HEADER || body[0] != FORMAT {
-            return Err("unknown page format");
-        }
-        let count = u32_at(body, 1) as usize;
-        let table_end = count
-            .checked_mul(ENTRY)
-            .and_then(|t| t.checked_add(HEADER))
-            .filter(|&e| e <= body.len())
-            .ok_or("entry table runs past the page")?;
-        let mut total = 0usize;
-        let mut prev: Option<u64> = None;
-        for i in 0..count {
-            let at = HEADER + i * ENTRY;
-            let idx = u64_at(body, at);
-            if prev.is_some_and(|p| p >= idx) {
-                return Err("idx not ascending");
-            }
-            prev = Some(idx);
-            total = total.saturating_add(u32_at(body, at + 24) as usize);
-        }
-        if table_end.checked_add(total) != Some(body.len()) {
+        let (count, len) = layout(body)?;
+        if len != body.len() {
             return Err("record lengths do not match the page size");
         }
         Ok(Self { body, count })
@@ -133,6 +120,49 @@ impl<'a> PageView<'a> {
     pub fn last_idx(&self) -> Option<RecordIdx> {
         (self.count > 0).then(|| u64_at(self.body, HEADER + (self.count - 1) * ENTRY))
     }
+}
+
+/// The record count and whole body length a page's header and entry table give, checked as
+/// far as they go (format byte, table within `head`, idx ascending).
+fn layout(head: &[u8]) -> Result<(usize, usize), &'static str> {
+    if head.len() < HEADER || head[0] != FORMAT {
+        return Err("unknown page format");
+    }
+    let count = u32_at(head, 1) as usize;
+    let table_end = count
+        .checked_mul(ENTRY)
+        .and_then(|t| t.checked_add(HEADER))
+        .filter(|&e| e <= head.len())
+        .ok_or("entry table runs past the page")?;
+    let mut total = table_end;
+    let mut prev: Option<u64> = None;
+    for i in 0..count {
+        let at = HEADER + i * ENTRY;
+        let idx = u64_at(head, at);
+        if prev.is_some_and(|p| p >= idx) {
+            return Err("idx not ascending");
+        }
+        prev = Some(idx);
+        total = total.saturating_add(u32_at(head, at + 24) as usize);
+    }
+    Ok((count, total))
+}
+
+/// The whole length of the page body whose first row is `head`: longer than `head` when parts
+/// follow it ([`rows`]).
+pub fn body_len(head: &[u8]) -> Result<usize, &'static str> {
+    let (_, len) = layout(head)?;
+    if len < head.len() || (len > head.len() && head.len() != ROW_MAX_BYTES) {
+        return Err("page head does not match its length");
+    }
+    Ok(len)
+}
+
+/// A page body as the rows that store it: the head, then its parts, each at most
+/// [`ROW_MAX_BYTES`]. A page's entry table (at most [`PAGE_MAX_RECORDS`] entries) always fits
+/// in its head.
+pub fn rows(body: &[u8]) -> core::slice::Chunks<'_, u8> {
+    body.chunks(ROW_MAX_BYTES)
 }
 
 /// Encodes entries (ascending by idx) as a page body.
@@ -239,16 +269,17 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// Plans a validated batch against the pages it touches: for every series of the batch, the
 /// pages with `first` from the page holding its lowest idx (or the start) up to its highest
 /// idx (see [`crate::push::ranges`]). Duplicates are skipped, any conflict refuses the batch
-/// (nothing is written), so does a hole under [`Holes::Refuse`], and only pages that receive
-/// records are rewritten, split by [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`].
-pub fn plan_push(
-    batch: &[EncRecord],
-    loaded: &[StoredPage],
-    holes: Holes<'_>,
-) -> Result<PushWrites, PagePushError> {
+/// (nothing is written), and only pages that receive records are rewritten, split by
+/// [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`]. Gaps are kept: `next` steps over them.
+pub fn plan_push(batch: &[EncRecord], loaded: &[StoredPage]) -> Result<PushWrites, PagePushError> {
     let mut views: BTreeMap<SeriesKey, Vec<(RecordIdx, PageView<'_>)>> = BTreeMap::new();
     let mut occupied = Occupied::new();
+    let mut seen = alloc::collections::BTreeSet::new();
     for p in loaded {
+        // A page loaded twice (two ranges of one series meeting in it) counts once.
+        if !seen.insert((&p.series, p.first)) {
+            continue;
+        }
         let view = PageView::parse(&p.body).map_err(|reason| PageError {
             series: p.series.clone(),
             first: p.first,
@@ -262,21 +293,11 @@ pub fn plan_push(
             .or_default()
             .push((p.first, view));
     }
-    let plan = classify(batch, &occupied, holes)?;
+    let plan = classify(batch, &occupied)?;
     let mut fresh: BTreeMap<SeriesKey, Vec<(RecordIdx, RecordId, Vec<u8>)>> = BTreeMap::new();
     for &i in &plan.new {
         let r = &batch[i];
         let json = record_json(r);
-        if json.len() > MAX_RECORD_JSON {
-            return Err(PushError::RecordTooLarge {
-                index: i,
-                series: r.series(),
-                idx: r.idx,
-                size: json.len(),
-                max: MAX_RECORD_JSON,
-            }
-            .into());
-        }
         fresh
             .entry(r.series())
             .or_default()
@@ -468,7 +489,7 @@ mod tests {
                     body: b.clone(),
                 })
                 .collect();
-            let w = plan_push(batch, &loaded, Holes::Keep)?;
+            let w = plan_push(batch, &loaded)?;
             for (_, k) in &w.delete {
                 self.0.remove(k);
             }
@@ -639,11 +660,33 @@ mod tests {
         let page = s.next(0, 1000, 1_000_000);
         assert!(page.len() < 20 && !page.is_empty());
         assert_eq!(s.next(3, 1, 10).len(), 1, "at least one record");
-        let too_big = rec(30, 99, MAX_RECORD_JSON);
-        assert!(matches!(
-            s.push(&[too_big]),
-            Err(PagePushError::Push(PushError::RecordTooLarge { .. }))
-        ));
+    }
+
+    #[test]
+    fn a_page_longer_than_a_row_is_cut_into_rows_and_read_whole() {
+        let mut s = Store::default();
+        // A 5 MB record between small ones: a page of its own, three rows.
+        let batch = [rec(0, 1, 10), rec(1, 2, 5_000_000), rec(2, 3, 10)];
+        let w = s.push(&batch).unwrap();
+        let big = w.put.iter().find(|p| p.first == 1).unwrap();
+        assert_eq!(big.count, 1);
+        let cut: Vec<&[u8]> = rows(&big.body).collect();
+        assert_eq!(cut.len(), 3);
+        assert!(cut.iter().all(|r| r.len() <= ROW_MAX_BYTES));
+        assert_eq!(body_len(cut[0]), Ok(big.body.len()));
+        assert_eq!(cut.concat(), big.body);
+        // A head alone, or cut elsewhere, is told apart from a whole page.
+        assert!(body_len(&cut[0][..1000]).is_err());
+        let small = &w.put.iter().find(|p| p.first == 0).unwrap().body;
+        assert_eq!(body_len(small), Ok(small.len()));
+        assert_eq!(rows(small).count(), 1);
+        let all = s.next(0, 10, usize::MAX);
+        assert_eq!(all.iter().map(|r| r.idx).collect::<Vec<_>>(), vec![0, 1, 2]);
+        assert_eq!(all[1].data, batch[1].data);
+        // Past an answer's byte bound, it goes alone.
+        let idx = |v: Vec<EncRecord>| v.iter().map(|r| r.idx).collect::<Vec<_>>();
+        assert_eq!(idx(s.next(0, 10, NEXT_MAX_BYTES)), vec![0]);
+        assert_eq!(idx(s.next(1, 10, NEXT_MAX_BYTES)), vec![1]);
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //!    too many records) before touching storage;
 //! 2. [`classify`]: compare the batch with what the store already holds at the same
 //!    `(host, tag, idx)` slots (fetched for the [`SeriesRange`]s of [`ranges`]) and decide,
-//!    per record, new or identical duplicate, refusing the whole batch on any conflict, and
-//!    (under [`Holes::Refuse`]) on any record that would leave a hole above a series' last idx.
+//!    per record, new or identical duplicate, refusing the whole batch on any conflict. Gaps
+//!    are stored as they are, as atuin-server stores them (docs/PROTOCOL.md §2, "Push rules").
 //!
 //! The store then inserts the [`PushPlan::new`] records and raises its per-series idx cache to
 //! [`PushPlan::last_idx`] in one transaction.
@@ -18,7 +18,6 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use crate::record::{RecordId, RecordIdx, SeriesKey};
-use crate::status::Status;
 use crate::wire::MAX_IDX;
 
 pub use crate::record::EncRecord;
@@ -34,13 +33,20 @@ pub struct PushLimits {
     pub max_record_bytes: usize,
 }
 
+impl PushLimits {
+    /// The defaults, as `edge-worker/wrangler.toml` sets them (docs/PROTOCOL.md §2, "Limits"):
+    /// Cloudflare's own request limit (100 MB), the advertised page size, and four times the
+    /// largest record atuin-server's default 2 MiB body can carry.
+    pub const DEFAULT: Self = Self {
+        max_body_bytes: 100 * 1024 * 1024,
+        max_records: 2000,
+        max_record_bytes: 8 * 1024 * 1024,
+    };
+}
+
 impl Default for PushLimits {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 8 * 1024 * 1024,
-            max_records: 1000,
-            max_record_bytes: 256 * 1024,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -90,12 +96,6 @@ pub enum PushError {
         existing: RecordId,
         pushed: RecordId,
     },
-    #[error("push would leave a hole in series {series}: the next idx is {expected}, the push gives idx {given}")]
-    Hole {
-        series: SeriesKey,
-        expected: RecordIdx,
-        given: RecordIdx,
-    },
 }
 
 impl PushError {
@@ -106,7 +106,7 @@ impl PushError {
             Self::BodyTooLarge { .. }
             | Self::TooManyRecords { .. }
             | Self::RecordTooLarge { .. } => 413,
-            Self::Conflict { .. } | Self::Hole { .. } => 409,
+            Self::Conflict { .. } => 409,
             _ => 400,
         }
     }
@@ -266,22 +266,27 @@ pub struct SeriesRange {
     pub last: RecordIdx,
 }
 
-/// The series a batch touches with their idx spans, sorted by series.
+/// Idx a batch may step over inside one [`SeriesRange`]; a wider gap starts another range.
+pub const RANGE_GAP: RecordIdx = 256;
+
+/// The idx spans of the series a batch touches, sorted by series, then idx. A series' records
+/// make one span unless the batch steps over more than [`RANGE_GAP`] idx, so a store loads
+/// what lies around the records, never the whole stretch between far-apart ones.
 pub fn ranges(batch: &[EncRecord]) -> Vec<SeriesRange> {
-    let mut spans: BTreeMap<SeriesKey, (RecordIdx, RecordIdx)> = BTreeMap::new();
-    for r in batch {
-        let e = spans.entry(r.series()).or_insert((r.idx, r.idx));
-        e.0 = e.0.min(r.idx);
-        e.1 = e.1.max(r.idx);
+    let mut idx: Vec<(SeriesKey, RecordIdx)> = batch.iter().map(|r| (r.series(), r.idx)).collect();
+    idx.sort_unstable();
+    let mut out: Vec<SeriesRange> = Vec::new();
+    for (series, i) in idx {
+        match out.last_mut() {
+            Some(r) if r.series == series && i - r.last <= RANGE_GAP => r.last = i,
+            _ => out.push(SeriesRange {
+                series,
+                first: i,
+                last: i,
+            }),
+        }
     }
-    spans
-        .into_iter()
-        .map(|(series, (first, last))| SeriesRange {
-            series,
-            first,
-            last,
-        })
-        .collect()
+    out
 }
 
 /// What the store holds at the slots a batch touches: `(series, idx) -> record id`.
@@ -298,26 +303,12 @@ pub struct PushPlan {
     pub last_idx: Vec<(SeriesKey, RecordIdx)>,
 }
 
-/// Whether a push may leave holes in a series (docs/PROTOCOL.md §2).
-#[derive(Clone, Copy, Debug)]
-pub enum Holes<'a> {
-    /// A client's push: the new records above a series' last idx (as in this status; a series
-    /// it lacks is empty) must continue it with no gap. Records at or below the last idx only
-    /// fill slots, so they can't make a hole.
-    Refuse(&'a Status),
-    /// Records moved from another store as they are, holes and all (the v1 import).
-    Keep,
-}
-
 /// Classifies every record of a validated batch against the store. A slot already holding a
 /// record with the same id is a duplicate; a different id (stored, or earlier in the same batch)
-/// is a conflict that refuses the whole batch. Under [`Holes::Refuse`], a batch that would leave
-/// a hole is refused too.
-pub fn classify(
-    batch: &[EncRecord],
-    occupied: &Occupied,
-    holes: Holes<'_>,
-) -> Result<PushPlan, PushError> {
+/// is a conflict that refuses the whole batch. Gaps, inside the batch or after a series' last
+/// idx, are no reason to refuse: the real CLI sends them (`atuin store push --force` after
+/// `store purge`) and atuin-server stores them.
+pub fn classify(batch: &[EncRecord], occupied: &Occupied) -> Result<PushPlan, PushError> {
     let mut plan = PushPlan::default();
     let mut seen: BTreeMap<(SeriesKey, RecordIdx), RecordId> = BTreeMap::new();
     let mut last: BTreeMap<SeriesKey, RecordIdx> = BTreeMap::new();
@@ -344,39 +335,8 @@ pub fn classify(
             *e = r.idx;
         }
     }
-    if let Holes::Refuse(status) = holes {
-        refuse_holes(batch, &plan.new, status)?;
-    }
     plan.last_idx = last.into_iter().collect();
     Ok(plan)
-}
-
-/// The new records above each series' last idx must be `last + 1, last + 2, …` (from 0 for a
-/// series the store lacks), in any order within the batch.
-fn refuse_holes(batch: &[EncRecord], new: &[usize], status: &Status) -> Result<(), PushError> {
-    let mut above: BTreeMap<SeriesKey, Vec<RecordIdx>> = BTreeMap::new();
-    for &i in new {
-        let r = &batch[i];
-        let series = r.series();
-        let tip = status.get(&series);
-        if tip.is_none_or(|t| r.idx > t) {
-            above.entry(series).or_default().push(r.idx);
-        }
-    }
-    for (series, mut idx) in above {
-        idx.sort_unstable();
-        let from = status.get(&series).map_or(0, |t| t + 1);
-        for (expected, given) in (from..).zip(idx) {
-            if given != expected {
-                return Err(PushError::Hole {
-                    series,
-                    expected,
-                    given,
-                });
-            }
-        }
-    }
-    Ok(())
 }
 
 /// A human-readable description of a batch's series, for logs.
@@ -536,6 +496,14 @@ mod tests {
             ]
         );
         assert!(describe(&r).contains("1..=3"));
+        // far-apart records of one series make two ranges
+        let b = vec![
+            rec(1, "kv", 0, 1),
+            rec(1, "kv", 1000, 2),
+            rec(1, "kv", 1, 3),
+        ];
+        let spans: Vec<_> = ranges(&b).iter().map(|r| (r.first, r.last)).collect();
+        assert_eq!(spans, vec![(0, 1), (1000, 1000)]);
     }
 
     #[test]
@@ -546,7 +514,7 @@ mod tests {
             rec(1, "kv", 0, 12),
         ];
         // empty store: all new
-        let plan = classify(&b, &Occupied::new(), Holes::Keep).unwrap();
+        let plan = classify(&b, &Occupied::new()).unwrap();
         assert_eq!(plan.new, vec![0, 1, 2]);
         assert_eq!(plan.duplicates, 0);
         assert_eq!(
@@ -556,19 +524,19 @@ mod tests {
 
         // same batch again: all duplicates, nothing to insert
         let stored: Occupied = b.iter().map(|r| ((r.series(), r.idx), r.id)).collect();
-        let plan = classify(&b, &stored, Holes::Keep).unwrap();
+        let plan = classify(&b, &stored).unwrap();
         assert!(plan.new.is_empty());
         assert_eq!(plan.duplicates, 3);
 
         // partly stored: only the rest is new
         let mut partial = Occupied::new();
         partial.insert((key(1, "history"), 0), RecordId(Uuid::from_u128(10)));
-        assert_eq!(classify(&b, &partial, Holes::Keep).unwrap().new, vec![1, 2]);
+        assert_eq!(classify(&b, &partial).unwrap().new, vec![1, 2]);
 
         // a different id in an occupied slot: conflict naming series and idx
         let mut other = Occupied::new();
         other.insert((key(1, "history"), 1), RecordId(Uuid::from_u128(99)));
-        let err = classify(&b, &other, Holes::Keep).unwrap_err();
+        let err = classify(&b, &other).unwrap_err();
         assert_eq!(err.status(), 409);
         let msg = err.to_string();
         assert!(
@@ -581,82 +549,37 @@ mod tests {
     fn classify_inside_one_batch() {
         // the same record twice is stored once
         let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 1)];
-        let plan = classify(&b, &Occupied::new(), Holes::Keep).unwrap();
+        let plan = classify(&b, &Occupied::new()).unwrap();
         assert_eq!((plan.new, plan.duplicates), (vec![0], 1));
         // two different records for one slot conflict
         let b = vec![rec(1, "kv", 0, 1), rec(1, "kv", 0, 2)];
-        assert_eq!(
-            classify(&b, &Occupied::new(), Holes::Keep)
-                .unwrap_err()
-                .status(),
-            409
-        );
+        assert_eq!(classify(&b, &Occupied::new()).unwrap_err().status(), 409);
         // same idx in different series or hosts is fine
         let b = vec![
             rec(1, "kv", 0, 1),
             rec(2, "kv", 0, 2),
             rec(1, "history", 0, 3),
         ];
-        assert_eq!(
-            classify(&b, &Occupied::new(), Holes::Keep)
-                .unwrap()
-                .new
-                .len(),
-            3
-        );
+        assert_eq!(classify(&b, &Occupied::new()).unwrap().new.len(), 3);
     }
 
     #[test]
-    fn holes_are_refused_above_the_last_idx_only() {
-        let empty = Status::new();
-        let refuse =
-            |b: &[EncRecord], st: &Status, occ: &Occupied| classify(b, occ, Holes::Refuse(st));
-        // idx 5 into an empty series: the next idx is 0
-        let err = refuse(&[rec(1, "kv", 5, 1)], &empty, &Occupied::new()).unwrap_err();
-        assert_eq!(
-            err,
-            PushError::Hole {
-                series: key(1, "kv"),
-                expected: 0,
-                given: 5
-            }
-        );
-        assert_eq!(err.status(), 409);
-        assert!(err.to_string().contains("next idx is 0") && err.to_string().contains("idx 5"));
-        // the same batch is kept as it is by the import
-        assert!(classify(&[rec(1, "kv", 5, 1)], &Occupied::new(), Holes::Keep).is_ok());
-        // a gap inside the batch, in any order
-        let b = [rec(1, "kv", 2, 3), rec(1, "kv", 0, 1)];
-        let err = refuse(&b, &empty, &Occupied::new()).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                PushError::Hole {
-                    expected: 1,
-                    given: 2,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        // consecutive from the last idx, unordered, with a duplicate: fine
-        let st: Status = [(key(1, "kv"), 1)].into_iter().collect();
+    fn gaps_are_stored_as_they_are() {
+        // A series starting above 0, a gap inside the batch, in any order: all new.
+        let b = [rec(1, "kv", 9, 3), rec(1, "kv", 5, 1), rec(1, "kv", 7, 2)];
+        let plan = classify(&b, &Occupied::new()).unwrap();
+        assert_eq!(plan.new, vec![0, 1, 2]);
+        assert_eq!(plan.last_idx, vec![(key(1, "kv"), 9)]);
+        // Above a stored record, stepping over idx: new; below it, filling: new too.
         let mut occ = Occupied::new();
-        occ.insert((key(1, "kv"), 1), RecordId(Uuid::from_u128(2)));
-        let b = [rec(1, "kv", 3, 4), rec(1, "kv", 1, 2), rec(1, "kv", 2, 3)];
-        assert_eq!(refuse(&b, &st, &occ).unwrap().new, vec![0, 2]);
-        // one series' hole refuses the whole batch
-        let b = [rec(1, "history", 0, 5), rec(1, "kv", 4, 6)];
-        assert!(matches!(
-            refuse(&b, &st, &occ).unwrap_err(),
-            PushError::Hole {
-                expected: 2,
-                given: 4,
-                ..
-            }
-        ));
-        // below the last idx (a store with holes from an import): fills are accepted
-        let st: Status = [(key(1, "kv"), 9)].into_iter().collect();
-        assert!(refuse(&[rec(1, "kv", 4, 7)], &st, &Occupied::new()).is_ok());
+        occ.insert((key(1, "kv"), 5), RecordId(Uuid::from_u128(1)));
+        let b = [
+            rec(1, "kv", 5, 1),
+            rec(1, "kv", 2, 4),
+            rec(1, "kv", MAX_IDX, 5),
+        ];
+        let plan = classify(&b, &occ).unwrap();
+        assert_eq!((plan.new, plan.duplicates), (vec![1, 2], 1));
+        assert_eq!(plan.last_idx, vec![(key(1, "kv"), MAX_IDX)]);
     }
 }

@@ -481,6 +481,38 @@ pub fn socket_page_parts(text: &str) -> Option<(u64, &str)> {
 /// Most bytes of a socket message that joins several requests or answers ([`socket_join`]).
 pub const SOCKET_MESSAGE_BYTES: usize = 4 << 20;
 
+/// Most page requests one socket message may carry; each one past it is refused with 413 (the
+/// browser keeps at most 64 under way, so it never meets this).
+pub const SOCKET_MAX_REQUESTS: usize = 64;
+/// Most bytes of answers one socket message gets; each request after that is refused with 413,
+/// to be asked again. Together with [`SOCKET_MAX_REQUESTS`] this bounds the work of a message.
+pub const SOCKET_ANSWER_BYTES: usize = 32 << 20;
+
+/// Answers the request lines of one socket message in order with `answer`, within
+/// [`SOCKET_MAX_REQUESTS`] and [`SOCKET_ANSWER_BYTES`]; the requests past either bound get a
+/// 413 error naming the bound, with their id where it can be read.
+pub fn socket_answers<'a>(
+    text: &'a str,
+    mut answer: impl FnMut(&str) -> String + 'a,
+) -> impl Iterator<Item = String> + 'a {
+    let mut spent = 0usize;
+    socket_lines(text).enumerate().map(move |(n, line)| {
+        let over = if n >= SOCKET_MAX_REQUESTS {
+            "too many requests in one socket message: at most 64; ask for the rest in another"
+        } else if spent >= SOCKET_ANSWER_BYTES {
+            "this socket message's answers reached 32 MiB; ask for the rest in another"
+        } else {
+            let a = answer(line);
+            spent += a.len();
+            return a;
+        };
+        let id = serde_json::from_str::<SocketRequest>(line)
+            .ok()
+            .map(|r| r.id);
+        socket_error(id, 413, over)
+    })
+}
+
 /// The requests (or answers) of one socket message: one per line.
 pub fn socket_lines(text: &str) -> impl Iterator<Item = &str> {
     text.split('\n').filter(|l| !l.is_empty())
@@ -721,6 +753,32 @@ mod tests {
         let lines: Vec<&str> = messages.iter().flat_map(|m| socket_lines(m)).collect();
         assert_eq!(lines, parts.iter().map(String::as_str).collect::<Vec<_>>());
         assert_eq!(socket_lines("a\n\nb\n").collect::<Vec<_>>(), ["a", "b"]);
+    }
+
+    #[test]
+    fn socket_answers_are_bounded_per_message() {
+        let req = |id| format!(r#"{{"type":"next","id":{id},"query":"x"}}"#);
+        let text: Vec<String> = (0..100).map(req).collect();
+        let text = text.join("\n") + "\nnot json";
+        let mut asked = 0;
+        let answers: Vec<String> = socket_answers(&text, |_| {
+            asked += 1;
+            "ok".into()
+        })
+        .collect();
+        assert_eq!(asked, SOCKET_MAX_REQUESTS);
+        assert_eq!(answers.len(), 101);
+        let refused: serde_json::Value = serde_json::from_str(&answers[64]).unwrap();
+        assert_eq!(refused["id"], 64);
+        assert_eq!(refused["status"], 413);
+        assert!(refused["reason"].as_str().unwrap().contains("at most 64"));
+        let last: serde_json::Value = serde_json::from_str(&answers[100]).unwrap();
+        assert_eq!((last.get("id"), &last["status"]), (None, &413.into()));
+        // past the byte bound, the rest are refused too
+        let big = "x".repeat(SOCKET_ANSWER_BYTES);
+        let answers: Vec<String> = socket_answers(&text, |_| big.clone()).collect();
+        assert_eq!(answers[0].len(), big.len());
+        assert!(answers[1].contains("32 MiB") && answers[1].contains(r#""id":1"#));
     }
 
     #[test]

@@ -45,14 +45,16 @@ pub struct Config {
     pub compress_answers: bool,
 }
 
+/// The defaults are the values `wrangler.toml` sets (a test holds them equal), so a deployment
+/// whose `[vars]` lack one behaves as documented.
 impl Default for Config {
     fn default() -> Self {
         Self {
             open_registration: true,
             cors_origins: Vec::new(),
-            push: PushLimits::default(),
-            page_size: 100,
-            max_page_size: 1000,
+            push: PushLimits::DEFAULT,
+            page_size: 2000,
+            max_page_size: 2000,
             pbkdf2_iterations: auth::MAX_ITERATIONS,
             login_max_failures: 5,
             login_lockout_seconds: 300,
@@ -65,18 +67,32 @@ impl Default for Config {
     }
 }
 
-fn var(env: &Env, name: &str) -> Option<String> {
-    env.var(name)
-        .ok()
-        .map(|v| v.to_string().trim().to_owned())
+/// A worker's settings by name: its vars (and, for `ADMIN_TOKEN`, its secrets).
+trait Vars {
+    fn raw(&self, name: &str) -> Option<String>;
+    fn secret(&self, name: &str) -> Option<String>;
+}
+
+impl Vars for Env {
+    fn raw(&self, name: &str) -> Option<String> {
+        self.var(name).ok().map(|v| v.to_string())
+    }
+    fn secret(&self, name: &str) -> Option<String> {
+        Env::secret(self, name).ok().map(|v| v.to_string())
+    }
+}
+
+fn var(env: &impl Vars, name: &str) -> Option<String> {
+    env.raw(name)
+        .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-fn flag(env: &Env, name: &str) -> Option<bool> {
+fn flag(env: &impl Vars, name: &str) -> Option<bool> {
     var(env, name).map(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1" | "yes"))
 }
 
-fn num<T: core::str::FromStr>(env: &Env, name: &str, default: T) -> T {
+fn num<T: core::str::FromStr>(env: &impl Vars, name: &str, default: T) -> T {
     var(env, name)
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
@@ -95,7 +111,7 @@ impl Config {
         self
     }
 
-    fn read(env: &Env) -> Self {
+    fn read(env: &impl Vars) -> Self {
         let d = Self::default();
         Self {
             open_registration: flag(env, "OPEN_REGISTRATION").unwrap_or(d.open_registration),
@@ -123,12 +139,72 @@ impl Config {
             session_idle_seconds: num(env, "SESSION_IDLE_SECONDS", d.session_idle_seconds).max(1),
             admin_token: env
                 .secret("ADMIN_TOKEN")
-                .map(|s| s.to_string())
-                .ok()
                 .or_else(|| var(env, "ADMIN_TOKEN"))
                 .filter(|t| t.len() >= MIN_ADMIN_TOKEN),
             log_row_counts: flag(env, "LOG_ROW_COUNTS").unwrap_or(d.log_row_counts),
             compress_answers: flag(env, "COMPRESS_ANSWERS").unwrap_or(d.compress_answers),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `[vars]` of wrangler.toml, read line by line (`NAME = "value"`).
+    struct Toml(Vec<(String, String)>);
+
+    impl Vars for Toml {
+        fn raw(&self, name: &str) -> Option<String> {
+            self.0
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+        fn secret(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
+    #[test]
+    fn defaults_are_wrangler_tomls_vars() {
+        let text = include_str!("../wrangler.toml");
+        let vars = text
+            .split("[vars]")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .expect("wrangler.toml has [vars]");
+        let toml = Toml(
+            vars.lines()
+                .filter_map(|l| l.split_once(" = "))
+                .map(|(k, v)| (k.trim().to_owned(), v.trim().trim_matches('"').to_owned()))
+                .collect(),
+        );
+        let set = toml.0.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>();
+        assert!(
+            set.contains(&"MAX_BODY_BYTES") && set.contains(&"PAGE_SIZE"),
+            "{set:?}"
+        );
+        let (d, t) = (Config::default(), Config::read(&toml));
+        assert_eq!(d.push, t.push);
+        assert_eq!(
+            (d.page_size, d.max_page_size),
+            (t.page_size, t.max_page_size)
+        );
+        assert_eq!(d.open_registration, t.open_registration);
+        assert_eq!(d.pbkdf2_iterations, t.pbkdf2_iterations);
+        assert_eq!(
+            (
+                d.login_max_failures,
+                d.login_lockout_seconds,
+                d.login_user_ceiling
+            ),
+            (
+                t.login_max_failures,
+                t.login_lockout_seconds,
+                t.login_user_ceiling
+            )
+        );
+        assert_eq!(d.session_idle_seconds, t.session_idle_seconds);
     }
 }

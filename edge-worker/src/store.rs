@@ -17,8 +17,11 @@ use std::rc::Rc;
 
 use js_sys::Uint8Array;
 use serde::{Deserialize, Serialize};
-use terrapin_core::pages::{self, NextPage, PagePushError, StoredPage, NEXT_MAX_BYTES};
-use terrapin_core::push::{self, Holes, PushLimits, SeriesRange};
+use terrapin_core::pages::{
+    self, NextPage, PageError, PagePushError, StoredPage, NEXT_MAX_BYTES, PAGE_MAX_BYTES,
+    ROW_MAX_BYTES,
+};
+use terrapin_core::push::{self, PushLimits, SeriesRange};
 use terrapin_core::record::{HostId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
 use terrapin_core::wire::{self, NextQuery};
@@ -56,6 +59,14 @@ CREATE TABLE IF NOT EXISTS pages (
     body BLOB NOT NULL,
     PRIMARY KEY (host, tag, first_idx)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parts (
+    host TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    first_idx INTEGER NOT NULL,
+    part INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    PRIMARY KEY (host, tag, first_idx, part)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS series (
     host TEXT NOT NULL,
     tag TEXT NOT NULL,
@@ -88,7 +99,8 @@ pub struct UserStore {
     read: RefCell<Vec<(Rc<StoredPage>, RecordIdx)>>,
 }
 
-/// Rows kept by [`UserStore::read`] (each at most `pages::PAGE_MAX_BYTES`).
+/// Rows kept by [`UserStore::read`]; a page longer than `PAGE_MAX_BYTES` (one big record) is
+/// not kept.
 const READ_CACHE: usize = 4;
 
 fn s(v: &str) -> JsValue {
@@ -164,8 +176,8 @@ impl UserStore {
     }
 
     /// The pages a batch touches in one series: from the page holding `first` (or the start)
-    /// up to `last`.
-    fn load(&self, r: &SeriesRange, out: &mut Vec<StoredPage>) -> worker::Result<()> {
+    /// up to `last`, each read whole ([`Self::whole`]).
+    fn load(&self, r: &SeriesRange, out: &mut Vec<StoredPage>) -> Result<(), ApiError> {
         let host = r.series.host.to_string();
         let rows = self.query(
             "SELECT first_idx, body FROM pages WHERE host = ?1 AND tag = ?2 AND first_idx <= ?4 \
@@ -174,15 +186,59 @@ impl UserStore {
             vec![s(&host), s(r.series.tag.as_str()), n(r.first), n(r.last)],
         )?;
         for row in rows {
-            if let (Some(first), SqlStorageValue::Blob(body)) = (as_idx(&row[0]), &row[1]) {
-                out.push(StoredPage {
-                    series: r.series.clone(),
-                    first,
-                    body: body.clone(),
-                });
+            if let (Some(first), Some(SqlStorageValue::Blob(head))) =
+                (as_idx(&row[0]), row.into_iter().nth(1))
+            {
+                out.push(self.whole(&r.series, first, head)?);
             }
         }
         Ok(())
+    }
+
+    /// A page read whole from its head row: the parts that follow a head cut at
+    /// `ROW_MAX_BYTES` are read and appended (docs/ARCHITECTURE.md, "Edge store").
+    fn whole(
+        &self,
+        series: &SeriesKey,
+        first: RecordIdx,
+        mut body: Vec<u8>,
+    ) -> Result<StoredPage, ApiError> {
+        let damaged = |reason| {
+            ApiError::internal(
+                "damaged store",
+                PageError {
+                    series: series.clone(),
+                    first,
+                    reason,
+                },
+            )
+        };
+        let len = pages::body_len(&body).map_err(damaged)?;
+        if len > body.len() {
+            body.reserve_exact(len - body.len());
+            let parts = self.query(
+                "SELECT body FROM parts WHERE host = ?1 AND tag = ?2 AND first_idx = ?3 \
+                 ORDER BY part",
+                vec![
+                    s(&series.host.to_string()),
+                    s(series.tag.as_str()),
+                    n(first),
+                ],
+            )?;
+            for part in parts {
+                if let Some(SqlStorageValue::Blob(b)) = part.first() {
+                    body.extend_from_slice(b);
+                }
+            }
+            if body.len() != len {
+                return Err(damaged("parts do not add up to the page"));
+            }
+        }
+        Ok(StoredPage {
+            series: series.clone(),
+            first,
+            body,
+        })
     }
 
     /// The last idx of one series, if the store holds it.
@@ -194,49 +250,53 @@ impl UserStore {
         Ok(rows.first().and_then(|r| as_idx(&r[0])))
     }
 
-    /// Stores a validated batch: duplicates skipped, any conflict refuses all of it, and so
-    /// does a hole unless `keep_holes` (the v1 import, docs/PROTOCOL.md §2). Returns the series
-    /// it wrote (empty when every record was already stored).
-    fn store(
-        &self,
-        batch: &[push::EncRecord],
-        keep_holes: bool,
-    ) -> Result<Vec<SeriesKey>, ApiError> {
+    /// Stores a validated batch: duplicates skipped, any conflict refuses all of it; gaps are
+    /// kept (docs/PROTOCOL.md §2). Returns the series it wrote (empty when every record was
+    /// already stored).
+    fn store(&self, batch: &[push::EncRecord]) -> Result<Vec<SeriesKey>, ApiError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
         let mut loaded = Vec::new();
-        let mut tips = Status::new();
         for r in push::ranges(batch) {
             self.load(&r, &mut loaded)?;
-            if !keep_holes {
-                if let Some(last) = self.last_idx(&r.series)? {
-                    tips.set(r.series.clone(), last);
-                }
-            }
         }
-        let holes = if keep_holes {
-            Holes::Keep
-        } else {
-            Holes::Refuse(&tips)
-        };
-        let writes = pages::plan_push(batch, &loaded, holes).map_err(|e| match e {
+        // Pages kept in several rows: their parts go when the page is rewritten or moved.
+        let cut: Vec<(&SeriesKey, RecordIdx)> = loaded
+            .iter()
+            .filter(|p| p.body.len() > ROW_MAX_BYTES)
+            .map(|p| (&p.series, p.first))
+            .collect();
+        let writes = pages::plan_push(batch, &loaded).map_err(|e| match e {
             PagePushError::Push(e) => ApiError::from(e),
             PagePushError::Damaged(e) => ApiError::internal("damaged store", e),
         })?;
         if writes.put.is_empty() && writes.delete.is_empty() {
             return Ok(Vec::new());
         }
+        let key = |series: &SeriesKey, first: RecordIdx| {
+            vec![
+                s(&series.host.to_string()),
+                s(series.tag.as_str()),
+                n(first),
+            ]
+        };
+        let drop_parts = |series: &SeriesKey, first: RecordIdx| -> Result<(), ApiError> {
+            if cut.contains(&(series, first)) {
+                self.query(
+                    "DELETE FROM parts WHERE host = ?1 AND tag = ?2 AND first_idx = ?3",
+                    key(series, first),
+                )?;
+            }
+            Ok(())
+        };
         self.transaction(|| {
             for (series, first) in &writes.delete {
                 self.query(
                     "DELETE FROM pages WHERE host = ?1 AND tag = ?2 AND first_idx = ?3",
-                    vec![
-                        s(&series.host.to_string()),
-                        s(series.tag.as_str()),
-                        n(*first),
-                    ],
+                    key(series, *first),
                 )?;
+                drop_parts(series, *first)?;
             }
             // The status row of each series written: its highest idx, never lowered.
             for (series, idx) in &writes.last_idx {
@@ -244,23 +304,32 @@ impl UserStore {
                     "INSERT INTO series (host, tag, last_idx) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (host, tag) DO UPDATE SET \
                      last_idx = max(last_idx, excluded.last_idx)",
-                    vec![s(&series.host.to_string()), s(series.tag.as_str()), n(*idx)],
+                    key(series, *idx),
                 )?;
             }
             for p in &writes.put {
+                drop_parts(&p.series, p.first)?;
+                let mut rows = pages::rows(&p.body);
+                let mut args = key(&p.series, p.first);
+                args.push(n(p.count as u64));
+                // Each row is copied once, straight into a Uint8Array.
+                args.push(Uint8Array::from(rows.next().unwrap_or_default()).into());
                 self.query(
                     "INSERT INTO pages (host, tag, first_idx, count, body) \
                      VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (host, tag, first_idx) \
                      DO UPDATE SET count = excluded.count, body = excluded.body",
-                    vec![
-                        s(&p.series.host.to_string()),
-                        s(p.series.tag.as_str()),
-                        n(p.first),
-                        n(p.count as u64),
-                        // The body is copied once, straight into a Uint8Array.
-                        Uint8Array::from(&p.body[..]).into(),
-                    ],
+                    args,
                 )?;
+                for (part, row) in rows.enumerate() {
+                    let mut args = key(&p.series, p.first);
+                    args.push(n(part as u64 + 1));
+                    args.push(Uint8Array::from(row).into());
+                    self.query(
+                        "INSERT INTO parts (host, tag, first_idx, part, body) \
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        args,
+                    )?;
+                }
             }
             Ok(())
         })?;
@@ -379,19 +448,18 @@ impl UserStore {
         while !page.is_full() {
             let Some(row) = rows.next() else { break };
             let mut row = row?;
-            let (Some(SqlStorageValue::Blob(body)), Some(first)) =
+            let (Some(SqlStorageValue::Blob(head)), Some(first)) =
                 (row.pop(), row.first().and_then(as_idx))
             else {
                 continue;
             };
-            let stored = Rc::new(StoredPage {
-                series: series.clone(),
-                first,
-                body,
-            });
+            let stored = Rc::new(self.whole(&series, first, head)?);
             let Some(last) = page.add(&stored, q.start).map_err(damaged)? else {
                 continue;
             };
+            if stored.body.len() > PAGE_MAX_BYTES {
+                continue;
+            }
             let mut read = self.read.borrow_mut();
             if read.len() >= READ_CACHE {
                 read.remove(0);
@@ -475,6 +543,7 @@ impl UserStore {
             // Account deletion: drop every record and refuse all later requests.
             self.transaction(|| {
                 self.query("DROP TABLE IF EXISTS pages", vec![])?;
+                self.query("DROP TABLE IF EXISTS parts", vec![])?;
                 self.query("DROP TABLE IF EXISTS series", vec![])?;
                 self.query(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('closed', 1)",
@@ -498,7 +567,8 @@ impl UserStore {
             (Method::Get, "/status") => json(200, &self.status()?),
             (Method::Post, "/push") => {
                 let batch = push::parse_batch(&body, &self.cfg.push)?;
-                let written = self.store(&batch, false)?;
+                drop(body);
+                let written = self.store(&batch)?;
                 // Statuses only; the push already committed, so a failure here is only logged.
                 if let Err(e) = self.announce(&written) {
                     worker::console_error!("live announce: {e}");
@@ -506,15 +576,14 @@ impl UserStore {
                 Ok(empty_ok())
             }
             (Method::Post, "/import") => {
-                // Records moved from the v1 store: validated when they were first pushed, and
-                // kept as they are, holes included.
+                // Records moved from the v1 store: validated when they were first pushed.
                 let unlimited = PushLimits {
                     max_body_bytes: usize::MAX,
                     max_records: usize::MAX,
                     max_record_bytes: usize::MAX,
                 };
                 let batch = push::parse_batch(&body, &unlimited)?;
-                self.store(&batch, true)?;
+                self.store(&batch)?;
                 Ok(empty_ok())
             }
             (Method::Get, "/next") => Ok(raw_json(200, self.next_at(&req.url()?)?)),
@@ -528,6 +597,7 @@ impl UserStore {
             (Method::Delete, "/records") => {
                 self.transaction(|| {
                     self.query("DELETE FROM pages", vec![])?;
+                    self.query("DELETE FROM parts", vec![])?;
                     self.query("DELETE FROM series", vec![])?;
                     Ok(())
                 })?;
@@ -618,9 +688,9 @@ impl worker::DurableObject for UserStore {
         if text == "ping" {
             return Ok(());
         }
-        // The requests of a message are answered in order, as few messages as the byte bound
-        // allows (docs/PROTOCOL.md §2, "Pages over the socket").
-        let answers = wire::socket_lines(&text).map(|line| self.socket_answer(line));
+        // The requests of a message are answered in order, within the bounds of a message, in
+        // as few messages as the byte bound allows (docs/PROTOCOL.md §2, "Pages over the socket").
+        let answers = wire::socket_answers(&text, |line| self.socket_answer(line));
         wire::socket_join(answers, |message| {
             // A socket that is closing can't take it: its client asks again elsewhere.
             let _ = ws.send_with_str(&message);

@@ -415,6 +415,33 @@ test("pushes are split by bytes as well as count: 80 entries of 100 KiB go up un
   await p.context.close();
 });
 
+test("commands of megabytes go up, and come down over the page socket into IndexedDB, whole", async () => {
+  // A 600 KB command (a 1.07 MB record: atuin-server's size) and a 3 MB one (a record past a
+  // 2 MB storage row and past one socket message's 4 MiB join bound) among 400 small ones.
+  const n = 400;
+  const { p: a, username } = await env.registered("huge", 100);
+  const big = { 150: "A".repeat(600 * 1024), 151: "B".repeat(3 * 1024 * 1024) };
+  const up = await a.eval(async ({ n, big }) => {
+    await c.history.addMany(Array.from({ length: n }, (_, i) => ({ command: big[i] ? `echo ${big[i]}` : `echo ${i}`, session: "s" })));
+    return { r: await c.sync(), key: c.key(), records: await c.exportRecords() };
+  }, { n, big });
+  assert.equal(up.r.uploaded, n);
+  const b = await watched(env.worker.url, "b");
+  const down = await b.eval(async ({ username, key }) => {
+    await c.login({ username, password: "pw", key });
+    const r = await c.sync();
+    const lengths = c.history.query({ limit: 1000 }).entries.map((e) => e.command.length).sort((x, y) => y - x);
+    return { r, seen: window.seen, records: await c.exportRecords(), lengths, count: c.history.count() };
+  }, { username, key: up.key });
+  assert.equal(down.r.downloaded, n);
+  assert.ok(down.seen.socketPages >= 1, JSON.stringify(down.seen));
+  assert.deepEqual(byId(down.records), byId(up.records));
+  assert.equal(down.count, n);
+  assert.deepEqual(down.lengths.slice(0, 2), [5 + 3 * 1024 * 1024, 5 + 600 * 1024]);
+  await a.context.close();
+  await b.context.close();
+});
+
 test("logout ends the session on the server, not only in the browser", async () => {
   const server = env.worker.url;
   const { p } = await env.registered("bye");

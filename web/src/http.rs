@@ -184,8 +184,8 @@ pub struct HttpRemote {
     pub retry: RetryPolicy,
     /// Records per push request (Atuin's default page size unless the server says otherwise).
     pub push_batch: usize,
-    /// Bytes of JSON per push request: half the default body limit of Terrapin's worker
-    /// (`MAX_BODY_BYTES`, 8 MiB), which is also far below atuin-server's.
+    /// Bytes of JSON per push request: 4 MiB, far within Terrapin's body limit (`MAX_BODY_BYTES`,
+    /// 100 MiB); a larger record goes alone.
     pub push_max_bytes: usize,
     /// A sync's page socket (docs/PROTOCOL.md §2, "Pages over the socket"): `next` goes over
     /// it once it is open.
