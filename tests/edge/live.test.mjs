@@ -289,6 +289,30 @@ describe("pages over the socket (terrapin.live.v2)", () => {
     s.ws.close(1000);
   });
 
+  test("a message's work is bounded: 20,000 requests get 64 pages and 413s naming the bound; 32 MiB of answers ends it too", async () => {
+    const { token, host, s } = await opened(299, "flood");
+    const many = Array.from({ length: 20_000 }, (_, i) => JSON.stringify({ type: "next", id: i, query: q(host, "history", 0, 100) }));
+    const answers = await ask(s, [many.join("\n")], many.length);
+    assert.equal(answers.filter((a) => a.type === "page").length, 64);
+    assert.deepEqual(answers.slice(0, 64).map((a) => a.id), Array.from({ length: 64 }, (_, i) => i));
+    assert.deepEqual(answers[64], { type: "error", id: 64, status: 413, reason: answers[64].reason });
+    assert.match(answers[64].reason, /at most 64/);
+    assert.equal(answers[19_999].id, 19_999);
+    // Past 32 MiB of answers (pages of ~4 MiB here), the rest are refused, each by id.
+    const big = { data: "v4.local." + "x".repeat(200_000) };
+    for (let at = 0; at < 400; at += 100) assert.equal((await api.push(token, series(host, "big", at, at + 99, big))).status, 200);
+    const pages = Array.from({ length: 12 }, (_, i) => JSON.stringify({ type: "next", id: 100 + i, query: q(host, "big", i * 20, 20) }));
+    const got = await ask(s, [pages.join("\n")], pages.length);
+    const served = got.filter((a) => a.type === "page").length;
+    assert.ok(served >= 8 && served < 12, `${served} pages served`);
+    assert.match(got[11].reason, /32 MiB/);
+    assert.equal(got[11].status, 413);
+    // The socket still answers the next message.
+    const [after] = await ask(s, [{ type: "next", id: 9, query: q(host, "history", 5, 2) }]);
+    assert.deepEqual(after.records.map((r) => r.idx), [5, 6]);
+    s.ws.close(1000);
+  });
+
   test("pages read after a push hold it: rows read for earlier pages are not served stale", async () => {
     const { token, host, s } = await opened(9);
     const [first] = await ask(s, [{ type: "next", id: 1, query: q(host, "history", 0, 5) }]);
