@@ -18,5 +18,17 @@ export WASM_BINDGEN_BIN="${WASM_BINDGEN_BIN:-$HOME/.cargo/bin/wasm-bindgen}"
 export WASM_OPT_BIN="${WASM_OPT_BIN:-$bin/wasm-opt}"
 export ESBUILD_BIN="${ESBUILD_BIN:-$bin/esbuild}"
 
+# worker-build runs wasm-bindgen and wasm-opt every time; skip it when no input changed since
+# the last build.
+target="${CARGO_TARGET_DIR:-$root/target}"
+mkdir -p "$target/stamps"
+stamp="$target/stamps/edge-worker"
+inputs=("$here/src" "$here/Cargo.toml" "$here/build.sh" "$root/core/src" "$root/core/Cargo.toml"
+    "$root/core/primitives" "$root/Cargo.toml" "$root/Cargo.lock")
+if [ -f "$stamp" ] && [ -f "$here/build/index.js" ] && [ -z "$(find "${inputs[@]}" -newer "$stamp" 2>/dev/null | head -1)" ]; then
+    echo "edge-worker: build/ is up to date"
+    exit 0
+fi
 cd "$here"
 worker-build --release
+touch "$stamp"

@@ -5,7 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 port="${PORT:-8787}"
 web/build.sh
-npm run --silent build --workspace www
+# The viewer is built again only when it or the package changed.
+stamp="${CARGO_TARGET_DIR:-target}/stamps/www"
+if [ ! -f "$stamp" ] || [ ! -d www/dist/app ] || [ -n "$(find www/src www/public www/index.html www/vite.config.ts www/tsconfig.json www/package.json web/pkg -newer "$stamp" 2>/dev/null | head -1)" ]; then
+  npm run --silent build --workspace www
+  mkdir -p "$(dirname "$stamp")" && touch "$stamp"
+fi
 echo
 echo "  sync server (atuin's sync_address): http://127.0.0.1:$port"
 echo "  history viewer:                     http://127.0.0.1:$port/app/"

@@ -32,8 +32,11 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# npm's inputs: the lock file and the workspaces' manifests (not the package.json files builds
+# write, such as edge-worker/build's).
 stamp=node_modules/.terrapin-stamp
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ -n "$(find . -name package.json -not -path './node_modules/*' -newer "$stamp" 2>/dev/null | head -1)" ]; then
+manifests=(package-lock.json package.json web/package.json www/package.json edge-worker/package.json tests/package.json)
+if [ ! -f "$stamp" ] || [ -n "$(find "${manifests[@]}" -newer "$stamp" 2>/dev/null | head -1)" ]; then
   say "installing npm dependencies"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
   mkdir -p node_modules && touch "$stamp"

@@ -26,6 +26,18 @@ cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release ${fe
 # migrateLegacy: the main module does not carry it.
 cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
+# The rest (wasm-bindgen, wasm-opt, tsc, esbuild) only when an input changed since the last
+# build into $out: cargo leaves its wasm untouched when it had nothing to do.
+mkdir -p "$target/stamps"
+stamp="$target/stamps/web-$(basename "$out")"
+inputs=("$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
+    "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
+    "$here/js" "$here"/*.mjs "$here/build.sh" "$here/tsconfig.json" "$here/package.json")
+if [ -f "$stamp" ] && [ -f "$out/terrapin_web_bg.wasm" ] && [ -z "$(find "${inputs[@]}" -newer "$stamp" 2>/dev/null | head -1)" ]; then
+    echo "web: $out is up to date"
+    exit 0
+fi
+rm -f "$stamp"
 wasm-bindgen --target web --out-dir "$out" --out-name terrapin_web \
     "$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
 wasm-bindgen --target web --out-dir "$out" --out-name terrapin_legacy \
@@ -52,6 +64,7 @@ if [ -x "$opt" ]; then
 fi
 if [ -n "$features" ]; then
     # A benchmark build: the wasm and its glue only.
+    touch "$stamp"
     echo "web: built with features $features into $out"
     exit 0
 fi
@@ -79,3 +92,4 @@ gzjs=$(gzip -9 < "$out/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$out/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
 lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" | gzip -9 | wc -c)
 echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
+touch "$stamp"
