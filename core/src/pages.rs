@@ -13,6 +13,7 @@
 //! knows whether, and how many, parts follow.
 
 use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use uuid::Uuid;
@@ -271,7 +272,13 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
 /// idx (see [`crate::push::ranges`]). Duplicates are skipped, any conflict refuses the batch
 /// (nothing is written), and only pages that receive records are rewritten, split by
 /// [`PAGE_MAX_RECORDS`] and [`PAGE_MAX_BYTES`]. Gaps are kept: `next` steps over them.
-pub fn plan_push(batch: &[EncRecord], loaded: &[StoredPage]) -> Result<PushWrites, PagePushError> {
+///
+/// It takes the batch: each record's ciphertext is freed once its JSON is made, so a push holds
+/// about twice its records' bytes at most (the records, then their JSON and the pages).
+pub fn plan_push(
+    mut batch: Vec<EncRecord>,
+    loaded: &[StoredPage],
+) -> Result<PushWrites, PagePushError> {
     let mut views: BTreeMap<SeriesKey, Vec<(RecordIdx, PageView<'_>)>> = BTreeMap::new();
     let mut occupied = Occupied::new();
     let mut seen = alloc::collections::BTreeSet::new();
@@ -293,16 +300,19 @@ pub fn plan_push(batch: &[EncRecord], loaded: &[StoredPage]) -> Result<PushWrite
             .or_default()
             .push((p.first, view));
     }
-    let plan = classify(batch, &occupied)?;
+    let plan = classify(&batch, &occupied)?;
     let mut fresh: BTreeMap<SeriesKey, Vec<(RecordIdx, RecordId, Vec<u8>)>> = BTreeMap::new();
     for &i in &plan.new {
-        let r = &batch[i];
+        let r = &mut batch[i];
         let json = record_json(r);
+        r.data.data = String::new();
+        r.data.content_encryption_key = String::new();
         fresh
             .entry(r.series())
             .or_default()
             .push((r.idx, r.id, json));
     }
+    drop(batch);
     let mut out = PushWrites {
         inserted: plan.new.len(),
         duplicates: plan.duplicates,
@@ -489,7 +499,7 @@ mod tests {
                     body: b.clone(),
                 })
                 .collect();
-            let w = plan_push(batch, &loaded)?;
+            let w = plan_push(batch.to_vec(), &loaded)?;
             for (_, k) in &w.delete {
                 self.0.remove(k);
             }

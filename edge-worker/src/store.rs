@@ -253,12 +253,12 @@ impl UserStore {
     /// Stores a validated batch: duplicates skipped, any conflict refuses all of it; gaps are
     /// kept (docs/PROTOCOL.md §2). Returns the series it wrote (empty when every record was
     /// already stored).
-    fn store(&self, batch: &[push::EncRecord]) -> Result<Vec<SeriesKey>, ApiError> {
+    fn store(&self, batch: Vec<push::EncRecord>) -> Result<Vec<SeriesKey>, ApiError> {
         if batch.is_empty() {
             return Ok(Vec::new());
         }
         let mut loaded = Vec::new();
-        for r in push::ranges(batch) {
+        for r in push::ranges(&batch) {
             self.load(&r, &mut loaded)?;
         }
         // Pages kept in several rows: their parts go when the page is rewritten or moved.
@@ -568,7 +568,7 @@ impl UserStore {
             (Method::Post, "/push") => {
                 let batch = push::parse_batch(&body, &self.cfg.push)?;
                 drop(body);
-                let written = self.store(&batch)?;
+                let written = self.store(batch)?;
                 // Statuses only; the push already committed, so a failure here is only logged.
                 if let Err(e) = self.announce(&written) {
                     worker::console_error!("live announce: {e}");
@@ -583,7 +583,7 @@ impl UserStore {
                     max_record_bytes: usize::MAX,
                 };
                 let batch = push::parse_batch(&body, &unlimited)?;
-                self.store(&batch)?;
+                self.store(batch)?;
                 Ok(empty_ok())
             }
             (Method::Get, "/next") => Ok(raw_json(200, self.next_at(&req.url()?)?)),

@@ -88,7 +88,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: u64) -> String {
     let rest: Vec<_> = batch.iter().skip(100).cloned().collect();
     let body = serde_json::to_vec(&rest).unwrap_or_default();
     let series = batch[0].series();
-    let tail_page = pages::plan_push(&tail, &[]).unwrap().put.remove(0);
+    let tail_page = pages::plan_push(tail, &[]).unwrap().put.remove(0);
     let loaded = [pages::StoredPage {
         series: series.clone(),
         first: tail_page.first,
@@ -100,7 +100,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: u64) -> String {
     for _ in 0..ROUNDS {
         let t = now_ms();
         let parsed = push::parse_batch(&body, &limits).unwrap();
-        written = pages::plan_push(&parsed, &loaded).unwrap().put;
+        written = pages::plan_push(parsed, &loaded).unwrap().put;
         push_us.push((now_ms() - t) * 1000.0 / rest.len() as f64);
     }
     let mut next_us = Vec::new();
