@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export WRANGLER_SEND_METRICS := false
 export CLOUDFLARE_CF_FETCH_ENABLED := false
 
-.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test www-test deploy-check bench
+.PHONY: dev test setup lint unit wasm-core edge-build edge-test e2e web-build web-test www-test deploy-check bench compat
 
 setup:
 	@scripts/setup.sh
@@ -58,6 +58,12 @@ www-test: edge-build web-build
 # migration, the viewer's assets, built by www-test) and the bundle.
 deploy-check: edge-build www-test
 	cd edge-worker && CI=true ../node_modules/.bin/wrangler deploy --dry-run --outdir "$$(mktemp -d)" </dev/null
+
+# atuin-server 18.24.4's own integration tests (tests/sync.rs, tests/users.rs from its crates.io
+# package, adapted on the fly) against `make dev` on a free port; not part of `make test` (it
+# compiles ~400 crates). COMPAT_URL=http://… runs them against a worker already serving there.
+compat: setup
+	tests/upstream/run.sh $(COMPAT_URL)
 
 bench:
 	tests/bench/core-bench/run.sh
