@@ -6,26 +6,20 @@ use terrapin_core::wire::{
 };
 use worker::{Method, Request, RouteContext};
 
-use crate::auth;
+use crate::auth::{forget_sessions, Authed};
 use crate::config::Config;
 use crate::db::{Db, Registered, User};
 use crate::error::{json, ApiError, ApiResult};
-use crate::http::{authenticate, forget_sessions, json_body, now_ms, session_hash};
-use crate::live;
-use crate::store::{Hangup, StoreStub};
+use crate::http::{json_body, now_ms};
+use crate::secrets;
+use crate::store::Hangup;
+use crate::stub::{self, StoreStub};
 use crate::throttle;
-
-pub fn db(ctx: &RouteContext<Config>) -> Result<Db, ApiError> {
-    ctx.env
-        .d1("DB")
-        .map(Db::new)
-        .map_err(|e| ApiError::internal("database binding missing", e))
-}
 
 /// `GET /user/{name}`: 200 `{"username"}` or 404.
 pub async fn get_user(_req: Request, ctx: RouteContext<Config>) -> ApiResult {
     let name = ctx.param("username").cloned().unwrap_or_default();
-    match db(&ctx)?.user_by_name(&name).await? {
+    match Db::from_ctx(&ctx)?.user_by_name(&name).await? {
         Some(u) => json(
             200,
             &UserResponse {
@@ -44,7 +38,7 @@ pub async fn register(mut req: Request, ctx: RouteContext<Config>) -> ApiResult 
         ));
     }
     let r: RegisterRequest = json_body(&mut req).await?;
-    let token = auth::new_token()?;
+    let token = secrets::new_token()?;
     create_user(&ctx, &r, Some(&token)).await?;
     json(200, &SessionResponse::cli(token))
 }
@@ -57,10 +51,10 @@ pub async fn create_user(
     token: Option<&str>,
 ) -> Result<(), ApiError> {
     r.validate()?;
-    let db = db(ctx)?;
-    let password = auth::hash_password(&r.password, ctx.data.pbkdf2_iterations).await?;
-    let store_id = auth::new_store_id()?;
-    let token_hash = token.map(auth::token_hash);
+    let db = Db::from_ctx(ctx)?;
+    let password = secrets::hash_password(&r.password, ctx.data.pbkdf2_iterations).await?;
+    let store_id = secrets::new_store_id()?;
+    let token_hash = token.map(secrets::token_hash);
     match db
         .register(
             &r.username,
@@ -86,14 +80,14 @@ pub async fn login(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
         return Err(ApiError::not_found("user not found"));
     }
     validate_password(&l.password)?;
-    let db = db(&ctx)?;
+    let db = Db::from_ctx(&ctx)?;
     let Some(user) = db.user_by_name(&l.username).await? else {
         return Err(ApiError::not_found("user not found"));
     };
     check_password(&req, &ctx, &db, &user, &l.password).await?;
-    let token = auth::new_token()?;
+    let token = secrets::new_token()?;
     if !db
-        .add_session(user.id, &auth::token_hash(&token), now_ms())
+        .add_session(user.id, &secrets::token_hash(&token), now_ms())
         .await?
     {
         // The account was deleted while the password was checked.
@@ -124,11 +118,11 @@ async fn check_password(
 
 /// `GET /api/v0/me`
 pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let user = authenticate(&req, &db(&ctx)?, &ctx.data).await?;
+    let a = Authed::fresh(&req, &ctx).await?;
     json(
         200,
         &UserResponse {
-            username: user.username,
+            username: a.user.username.clone(),
         },
     )
 }
@@ -136,20 +130,18 @@ pub async fn me(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `PATCH /account/password`: the current password is checked under the login throttle; every
 /// other session of the account ends, and the answer says how many.
 pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate(&req, &db, &ctx.data).await?;
+    let Authed { db, user, session } = Authed::fresh(&req, &ctx).await?;
     let c: ChangePasswordRequest = json_body(&mut req).await?;
     validate_password(&c.new_password)?;
     check_password(&req, &ctx, &db, &user, &c.current_password).await?;
-    let hash = auth::hash_password(&c.new_password, ctx.data.pbkdf2_iterations).await?;
-    let own = session_hash(&req)?;
-    let ended = db.set_password(user.id, &hash, Some(&own)).await?;
+    let hash = secrets::hash_password(&c.new_password, ctx.data.pbkdf2_iterations).await?;
+    let ended = db.set_password(user.id, &hash, Some(&session)).await?;
     forget_sessions(user.id);
     let others = Hangup {
         session: None,
-        except: Some(own),
+        except: Some(session),
     };
-    live::hang_up(&ctx, &user.store_id, others).await;
+    stub::hang_up(&ctx.env, &user.store_id, others).await;
     json(
         200,
         &ChangePasswordResponse {
@@ -160,24 +152,21 @@ pub async fn change_password(mut req: Request, ctx: RouteContext<Config>) -> Api
 
 /// `POST /logout`: ends the calling session (the viewer's log-out). Other sessions stay.
 pub async fn logout(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate(&req, &db, &ctx.data).await?;
-    let hash = session_hash(&req)?;
-    db.delete_session(&hash).await?;
+    let Authed { db, user, session } = Authed::fresh(&req, &ctx).await?;
+    db.delete_session(&session).await?;
     forget_sessions(user.id);
     let this = Hangup {
-        session: Some(hash),
+        session: Some(session),
         except: None,
     };
-    live::hang_up(&ctx, &user.store_id, this).await;
+    stub::hang_up(&ctx.env, &user.store_id, this).await;
     json(200, &Empty {})
 }
 
 /// `DELETE /account`: confirmed with the password (as the CLI sends it), checked under the
 /// login throttle.
 pub async fn delete_account(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate(&req, &db, &ctx.data).await?;
+    let Authed { db, user, .. } = Authed::fresh(&req, &ctx).await?;
     let d: DeleteUserRequest = json_body(&mut req).await?;
     check_password(&req, &ctx, &db, &user, &d.password).await?;
     remove_user(&ctx, &db, &user).await?;

@@ -7,36 +7,18 @@ use serde::{Deserialize, Serialize};
 use terrapin_core::wire::{validate_password, Empty, RegisterRequest};
 use worker::{Request, RouteContext};
 
-use crate::accounts::{create_user, db, remove_user};
-use crate::auth;
+use crate::accounts::{create_user, remove_user};
+use crate::auth::operator;
 use crate::config::Config;
-use crate::db::User;
+use crate::db::{Db, User};
 use crate::error::{json, ApiError, ApiResult};
 use crate::http::json_body;
-use crate::store::StoreStub;
-
-/// 404 unless admin routes are enabled, 401 unless the caller holds the token.
-fn authorize(req: &Request, cfg: &Config) -> Result<(), ApiError> {
-    let Some(token) = cfg.admin_token.as_deref() else {
-        return Err(ApiError::not_found("not found"));
-    };
-    let given = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
-        .unwrap_or_default();
-    if auth::constant_time_eq(given.as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::new(401, "admin token missing or wrong"))
-    }
-}
+use crate::secrets;
+use crate::stub::StoreStub;
 
 async fn named_user(ctx: &RouteContext<Config>) -> Result<User, ApiError> {
     let name = ctx.param("username").cloned().unwrap_or_default();
-    db(ctx)?
+    Db::from_ctx(ctx)?
         .user_by_name(&name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no user named {name:?}")))
@@ -61,9 +43,9 @@ struct UserList {
 
 /// `GET /admin/users`: every account with its sessions, records and stored bytes.
 pub async fn list(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    authorize(&req, &ctx.data)?;
+    operator(&req, &ctx.data)?;
     let mut users = Vec::new();
-    for u in db(&ctx)?.list_users().await? {
+    for u in Db::from_ctx(&ctx)?.list_users().await? {
         let stats = StoreStub::new(&ctx.env, &u.store_id)?.stats().await?;
         users.push(ListedUser {
             username: u.username,
@@ -80,7 +62,7 @@ pub async fn list(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `POST /admin/users` `{"username","email","password"}`: creates an account even when
 /// registration is closed. No session is made; the user logs in.
 pub async fn create(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    authorize(&req, &ctx.data)?;
+    operator(&req, &ctx.data)?;
     let r: RegisterRequest = json_body(&mut req).await?;
     create_user(&ctx, &r, None).await?;
     json(200, &Empty {})
@@ -94,19 +76,21 @@ struct SetPassword {
 /// `PUT /admin/users/{name}/password` `{"password"}`. As atuin-server's `set-password`, the
 /// user's machines stay logged in.
 pub async fn set_password(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    authorize(&req, &ctx.data)?;
+    operator(&req, &ctx.data)?;
     let p: SetPassword = json_body(&mut req).await?;
     validate_password(&p.password)?;
     let user = named_user(&ctx).await?;
-    let hash = auth::hash_password(&p.password, ctx.data.pbkdf2_iterations).await?;
-    db(&ctx)?.set_password(user.id, &hash, None).await?;
+    let hash = secrets::hash_password(&p.password, ctx.data.pbkdf2_iterations).await?;
+    Db::from_ctx(&ctx)?
+        .set_password(user.id, &hash, None)
+        .await?;
     json(200, &Empty {})
 }
 
 /// `DELETE /admin/users/{name}`: the account with all its records and sessions.
 pub async fn delete(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    authorize(&req, &ctx.data)?;
+    operator(&req, &ctx.data)?;
     let user = named_user(&ctx).await?;
-    remove_user(&ctx, &db(&ctx)?, &user).await?;
+    remove_user(&ctx, &Db::from_ctx(&ctx)?, &user).await?;
     json(200, &Empty {})
 }

@@ -1,162 +1,148 @@
-//! Secrets: password hashing (PBKDF2-HMAC-SHA256 through WebCrypto, so the work runs in the
-//! runtime's native code, not in wasm), random session tokens stored as SHA-256 hashes, and
-//! constant-time comparison.
+//! Who is asking: the session check of every route that needs one ([`Authed`]), the isolate's
+//! short-lived memory of sessions for the record routes, and the operators' token. Passwords
+//! and tokens themselves are made and checked in `secrets.rs`.
 
-use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use base64::Engine as _;
-use js_sys::{Array, Object, Reflect, Uint8Array};
-use sha2::{Digest, Sha256};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Crypto, CryptoKey};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 
-/// Prefix of a stored password hash: `pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>`.
-const SCHEME: &str = "pbkdf2-sha256";
-/// workerd refuses PBKDF2 above 100 000 iterations.
-pub const MAX_ITERATIONS: u32 = 100_000;
-const SALT_BYTES: usize = 16;
-const HASH_BITS: u32 = 256;
-/// Session tokens carry 256 random bits.
-const TOKEN_BYTES: usize = 32;
+use terrapin_core::wire;
+use worker::{Request, RouteContext};
 
-#[derive(Debug)]
-pub struct WebCryptoError(pub String);
+use crate::config::Config;
+use crate::db::{Db, User};
+use crate::error::ApiError;
+use crate::http::now_ms;
+use crate::secrets;
 
-impl From<JsValue> for WebCryptoError {
-    fn from(v: JsValue) -> Self {
-        Self(
-            v.as_string()
-                .or_else(|| {
-                    v.dyn_ref::<js_sys::Error>()
-                        .map(|e| String::from(e.message()))
-                })
-                .unwrap_or_else(|| "crypto failure".to_owned()),
-        )
+/// An authenticated request: the directory, the user, and the hash of the session it came
+/// with. Every route that needs a session starts with one.
+pub struct Authed {
+    pub db: Db,
+    pub user: Rc<User>,
+    /// The SHA-256 of the session token.
+    pub session: String,
+}
+
+impl Authed {
+    /// The session of `Authorization: Token <session>`, checked in D1 now (account routes).
+    pub async fn fresh(req: &Request, ctx: &RouteContext<Config>) -> Result<Self, ApiError> {
+        Self::by_hash(session_hash(req)?, ctx).await
+    }
+
+    /// A session found elsewhere (the live socket's subprotocol), checked in D1 now.
+    pub async fn by_hash(session: String, ctx: &RouteContext<Config>) -> Result<Self, ApiError> {
+        let db = Db::from_ctx(ctx)?;
+        let user = Rc::new(authenticate_hash(&session, &db, &ctx.data).await?);
+        Ok(Self { db, user, session })
+    }
+
+    /// Like [`Self::fresh`], trusting a session this isolate looked up within
+    /// `SESSION_CACHE_MS` (the record routes: the sync hot path costs no directory lookup).
+    pub async fn cached(req: &Request, ctx: &RouteContext<Config>) -> Result<Self, ApiError> {
+        let session = session_hash(req)?;
+        let db = Db::from_ctx(ctx)?;
+        let now = now_ms();
+        let hit = SESSIONS.with(|s| {
+            s.borrow()
+                .get(&session)
+                .filter(|(_, at)| now - *at < SESSION_CACHE_MS)
+                .map(|(u, _)| u.clone())
+        });
+        let user = match hit {
+            Some(user) => user,
+            None => {
+                let user = Rc::new(authenticate_hash(&session, &db, &ctx.data).await?);
+                remember(&session, &user, now);
+                user
+            }
+        };
+        Ok(Self { db, user, session })
     }
 }
 
-fn crypto() -> Result<Crypto, WebCryptoError> {
-    let c = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))?;
-    if c.is_undefined() {
-        return Err(WebCryptoError("no WebCrypto in this runtime".to_owned()));
-    }
-    Ok(c.unchecked_into::<Crypto>())
+/// The SHA-256 of the request's `Authorization: Token <session>` (401 if absent or another
+/// scheme).
+pub fn session_hash(req: &Request) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .ok_or_else(|| ApiError::new(401, "missing authorization header"))?;
+    let token = wire::session_token(&header)
+        .ok_or_else(|| ApiError::new(401, "invalid authorization header"))?;
+    Ok(secrets::token_hash(token))
 }
 
-/// Bytes from the runtime's CSPRNG.
-pub fn random_bytes<const N: usize>() -> Result<[u8; N], WebCryptoError> {
-    let mut buf = [0u8; N];
-    crypto()?.get_random_values_with_u8_array(&mut buf)?;
-    Ok(buf)
-}
+/// Longest a session goes between refreshes of its `last_used`: rows written, not reads,
+/// are what the platform counts.
+const SESSION_TOUCH_MS: f64 = 24.0 * 3600.0 * 1000.0;
 
-/// A new session token (URL-safe base64 of 256 random bits).
-pub fn new_token() -> Result<String, WebCryptoError> {
-    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<TOKEN_BYTES>()?))
-}
-
-/// A new account's store id: 128 random bits, hex. It names the account's Durable Object, so
-/// a recreated directory can never hand a new account an old account's store.
-pub fn new_store_id() -> Result<String, WebCryptoError> {
-    Ok(hex(&random_bytes::<16>()?))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push_str(&format!("{b:02x}"));
-    }
-    out
-}
-
-/// What the database stores for a token: hex SHA-256.
-pub fn token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
-}
-
-/// Compares two byte strings in time that depends only on their lengths.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    core::hint::black_box(diff) == 0
-}
-
-async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>, WebCryptoError> {
-    let subtle = crypto()?.subtle();
-    let usages = Array::of1(&JsValue::from_str("deriveBits"));
-    let key_data = Uint8Array::from(password.as_bytes());
-    let key =
-        JsFuture::from(subtle.import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)?)
-            .await?
-            .unchecked_into::<CryptoKey>();
-    let params = Object::new();
-    Reflect::set(&params, &"name".into(), &"PBKDF2".into())?;
-    Reflect::set(&params, &"hash".into(), &"SHA-256".into())?;
-    Reflect::set(&params, &"salt".into(), &Uint8Array::from(salt))?;
-    Reflect::set(&params, &"iterations".into(), &JsValue::from(iterations))?;
-    let bits = JsFuture::from(subtle.derive_bits_with_object(&params, &key, HASH_BITS)?).await?;
-    Ok(Uint8Array::new(&bits).to_vec())
-}
-
-/// Hashes a password for storage with a fresh salt.
-pub async fn hash_password(password: &str, iterations: u32) -> Result<String, WebCryptoError> {
-    let iterations = iterations.clamp(1, MAX_ITERATIONS);
-    let salt = random_bytes::<SALT_BYTES>()?;
-    let hash = pbkdf2(password, &salt, iterations).await?;
-    Ok(format!(
-        "{SCHEME}${iterations}${}${}",
-        STANDARD_NO_PAD.encode(salt),
-        STANDARD_NO_PAD.encode(hash)
-    ))
-}
-
-/// Checks a password against a stored hash. An unreadable stored hash never verifies.
-pub async fn verify_password(password: &str, stored: &str) -> Result<bool, WebCryptoError> {
-    let mut parts = stored.split('$');
-    let (Some(SCHEME), Some(iter), Some(salt), Some(hash), None) = (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) else {
-        return Ok(false);
+/// The user of a session, found by its token's hash (the index lookup is the comparison). One
+/// unused for `SESSION_IDLE_SECONDS` is ended here.
+async fn authenticate_hash(hash: &str, db: &Db, cfg: &Config) -> Result<User, ApiError> {
+    let Some((user, last_used)) = db.session_user(hash).await? else {
+        return Err(ApiError::new(403, "session not found"));
     };
-    let (Ok(iterations), Ok(salt), Ok(expected)) = (
-        iter.parse::<u32>(),
-        STANDARD_NO_PAD.decode(salt),
-        STANDARD_NO_PAD.decode(hash),
-    ) else {
-        return Ok(false);
-    };
-    if iterations == 0 || iterations > MAX_ITERATIONS {
-        return Ok(false);
+    let now = now_ms();
+    let idle_ms = cfg.session_idle_seconds as f64 * 1000.0;
+    if now - last_used > idle_ms {
+        db.delete_session(hash).await?;
+        return Err(ApiError::new(403, "session expired; log in again"));
     }
-    let got = pbkdf2(password, &salt, iterations).await?;
-    Ok(constant_time_eq(&got, &expected))
+    if now - last_used > SESSION_TOUCH_MS.min(idle_ms / 10.0) {
+        db.touch_session(hash, now).await?;
+    }
+    Ok(user)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// How long a record route trusts a session it looked up, within one isolate, and how many
+/// sessions an isolate remembers. A deleted account's store refuses requests itself, so a
+/// remembered session of a deleted account reaches nothing.
+const SESSION_CACHE_MS: f64 = 60_000.0;
+const SESSION_CACHE_MAX: usize = 10_000;
 
-    #[test]
-    fn token_hash_is_sha256_hex() {
-        assert_eq!(
-            token_hash("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
+thread_local! {
+    static SESSIONS: RefCell<HashMap<String, (Rc<User>, f64)>> = RefCell::new(HashMap::new());
+}
 
-    #[test]
-    fn constant_time_eq_works() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+/// Remembers that `session` is `user`'s, as of `now`.
+fn remember(session: &str, user: &Rc<User>, now: f64) {
+    SESSIONS.with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() >= SESSION_CACHE_MAX {
+            s.retain(|_, (_, at)| now - *at < SESSION_CACHE_MS);
+            if s.len() >= SESSION_CACHE_MAX {
+                s.clear();
+            }
+        }
+        s.insert(session.to_owned(), (user.clone(), now));
+    });
+}
+
+/// Forgets every remembered session of a user (account deleted, password changed, v1 records
+/// moved).
+pub fn forget_sessions(user: i64) {
+    SESSIONS.with(|s| s.borrow_mut().retain(|_, (u, _)| u.id != user));
+}
+
+/// The operator routes' check: 404 unless `ADMIN_TOKEN` is set, 401 unless the caller
+/// presents it as `Authorization: Bearer <token>`.
+pub fn operator(req: &Request, cfg: &Config) -> Result<(), ApiError> {
+    let Some(token) = cfg.admin_token.as_deref() else {
+        return Err(ApiError::not_found("not found"));
+    };
+    let given = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| h.strip_prefix("Bearer ").map(str::to_owned))
+        .unwrap_or_default();
+    if secrets::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::new(401, "admin token missing or wrong"))
     }
 }

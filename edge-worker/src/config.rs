@@ -3,7 +3,7 @@
 use terrapin_core::push::PushLimits;
 use worker::Env;
 
-use crate::auth;
+use crate::secrets;
 
 /// Shortest admin token accepted.
 pub const MIN_ADMIN_TOKEN: usize = 32;
@@ -55,7 +55,7 @@ impl Default for Config {
             push: PushLimits::DEFAULT,
             page_size: 2000,
             max_page_size: 2000,
-            pbkdf2_iterations: auth::MAX_ITERATIONS,
+            pbkdf2_iterations: secrets::MAX_ITERATIONS,
             login_max_failures: 5,
             login_lockout_seconds: 300,
             login_user_ceiling: 20,
@@ -131,7 +131,7 @@ impl Config {
             page_size: num(env, "PAGE_SIZE", d.page_size).max(1),
             max_page_size: num(env, "MAX_PAGE_SIZE", d.max_page_size).max(1),
             pbkdf2_iterations: num(env, "PBKDF2_ITERATIONS", d.pbkdf2_iterations)
-                .clamp(1, auth::MAX_ITERATIONS),
+                .clamp(1, secrets::MAX_ITERATIONS),
             login_max_failures: num(env, "LOGIN_MAX_FAILURES", d.login_max_failures).max(1),
             login_lockout_seconds: num(env, "LOGIN_LOCKOUT_SECONDS", d.login_lockout_seconds)
                 .max(1),

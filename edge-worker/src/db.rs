@@ -8,9 +8,17 @@ use core::cell::Cell;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Result};
+use worker::{D1Database, D1PreparedStatement, D1Result, Result, RouteContext};
 
-use crate::store::Rows;
+use crate::config::Config;
+use crate::error::ApiError;
+
+/// Rows read and written, as counted by SQL cursors (D1 meta or a store's).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Rows {
+    pub read: usize,
+    pub written: usize,
+}
 
 pub struct Db {
     db: D1Database,
@@ -92,6 +100,14 @@ fn uid(user: i64) -> JsValue {
 const USER_COLUMNS: &str = "u.id, u.username, u.password, u.store_id, u.legacy_records";
 
 impl Db {
+    /// The directory of the worker's `DB` binding.
+    pub fn from_ctx(ctx: &RouteContext<Config>) -> core::result::Result<Self, ApiError> {
+        ctx.env
+            .d1("DB")
+            .map(Db::new)
+            .map_err(|e| ApiError::internal("database binding missing", e))
+    }
+
     pub fn new(db: D1Database) -> Self {
         Self {
             db,

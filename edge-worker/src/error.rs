@@ -7,7 +7,7 @@ use terrapin_core::push::PushError;
 use terrapin_core::wire::{ErrorResponse, WireError};
 use worker::{console_error, Response};
 
-use crate::auth::WebCryptoError;
+use crate::secrets::WebCryptoError;
 
 #[derive(Debug)]
 pub struct ApiError {

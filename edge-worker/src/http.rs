@@ -1,25 +1,19 @@
 //! Request/response plumbing shared by the handlers: headers every answer carries, CORS,
-//! capability negotiation, bodies, and the session check.
-
-use std::cell::RefCell;
-use std::collections::HashMap;
-use std::rc::Rc;
+//! capability negotiation, bodies.
 
 use futures_util::StreamExt;
 use js_sys::Uint8Array;
 use serde::de::DeserializeOwned;
 use terrapin_core::strict;
 use terrapin_core::wire::{
-    self, CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
+    CapabilitiesResponse, CAPS_AVAILABLE_HEADER, CAPS_ENFORCE_HEADER, CAPS_KNOWN_HEADER,
     PROTOCOL_VERSION, VERSION_HEADER,
 };
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 use worker::{Method, Request, Response, Url};
 
-use crate::auth;
 use crate::config::Config;
-use crate::db::{Db, User};
 use crate::error::{error_response, ApiError};
 
 /// Largest body accepted by the account routes.
@@ -240,96 +234,6 @@ pub async fn json_body<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiE
     require_json(req)?;
     let bytes = body(req, MAX_ACCOUNT_BODY).await?;
     strict::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))
-}
-
-/// The SHA-256 of the request's `Authorization: Token <session>` (401 if absent or another
-/// scheme).
-pub fn session_hash(req: &Request) -> Result<String, ApiError> {
-    let header = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .ok_or_else(|| ApiError::new(401, "missing authorization header"))?;
-    let token = wire::session_token(&header)
-        .ok_or_else(|| ApiError::new(401, "invalid authorization header"))?;
-    Ok(auth::token_hash(token))
-}
-
-/// Longest a session goes between refreshes of its `last_used`: rows written, not reads,
-/// are what the platform counts.
-const SESSION_TOUCH_MS: f64 = 24.0 * 3600.0 * 1000.0;
-
-/// The user of the request's `Authorization: Token <session>`. The session is found by its
-/// token's hash (the index lookup is the comparison). One unused for `SESSION_IDLE_SECONDS`
-/// is ended here.
-pub async fn authenticate(req: &Request, db: &Db, cfg: &Config) -> Result<User, ApiError> {
-    authenticate_hash(&session_hash(req)?, db, cfg).await
-}
-
-/// [`authenticate`] for a token's hash found elsewhere (the live route's subprotocol).
-pub async fn authenticate_hash(hash: &str, db: &Db, cfg: &Config) -> Result<User, ApiError> {
-    let Some((user, last_used)) = db.session_user(hash).await? else {
-        return Err(ApiError::new(403, "session not found"));
-    };
-    let now = now_ms();
-    let idle_ms = cfg.session_idle_seconds as f64 * 1000.0;
-    if now - last_used > idle_ms {
-        db.delete_session(hash).await?;
-        return Err(ApiError::new(403, "session expired; log in again"));
-    }
-    if now - last_used > SESSION_TOUCH_MS.min(idle_ms / 10.0) {
-        db.touch_session(hash, now).await?;
-    }
-    Ok(user)
-}
-
-/// How long a record route trusts a session it looked up, within one isolate, and how many
-/// sessions an isolate remembers. A deleted account's store refuses requests itself, so a
-/// remembered session of a deleted account reaches nothing.
-const SESSION_CACHE_MS: f64 = 60_000.0;
-const SESSION_CACHE_MAX: usize = 10_000;
-
-thread_local! {
-    static SESSIONS: RefCell<HashMap<String, (Rc<User>, f64)>> = RefCell::new(HashMap::new());
-}
-
-/// [`authenticate`] for the record routes, remembering the answer for `SESSION_CACHE_MS`:
-/// the sync hot path then costs no directory lookup.
-pub async fn authenticate_cached(
-    req: &Request,
-    db: &Db,
-    cfg: &Config,
-) -> Result<Rc<User>, ApiError> {
-    let hash = session_hash(req)?;
-    let now = now_ms();
-    let hit = SESSIONS.with(|s| {
-        s.borrow()
-            .get(&hash)
-            .filter(|(_, at)| now - *at < SESSION_CACHE_MS)
-            .map(|(u, _)| u.clone())
-    });
-    if let Some(user) = hit {
-        return Ok(user);
-    }
-    let user = Rc::new(authenticate(req, db, cfg).await?);
-    SESSIONS.with(|s| {
-        let mut s = s.borrow_mut();
-        if s.len() >= SESSION_CACHE_MAX {
-            s.retain(|_, (_, at)| now - *at < SESSION_CACHE_MS);
-            if s.len() >= SESSION_CACHE_MAX {
-                s.clear();
-            }
-        }
-        s.insert(hash, (user.clone(), now));
-    });
-    Ok(user)
-}
-
-/// Forgets every remembered session of a user (account deleted, password changed, v1 records
-/// moved).
-pub fn forget_sessions(user: i64) {
-    SESSIONS.with(|s| s.borrow_mut().retain(|_, (u, _)| u.id != user));
 }
 
 /// Decoded query pairs of a URL.

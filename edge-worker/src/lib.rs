@@ -1,9 +1,10 @@
 //! terrapin-edge: Atuin's v0 sync API on a Cloudflare Worker: D1 for accounts, a Durable Object
 //! per account for its records (docs/ARCHITECTURE.md, "Edge store").
 //!
-//! One `#[event(fetch)]` builds a [`Router`] of small handlers ([`accounts`], [`records`]);
-//! the protocol rules come from terrapin-core; D1 statements live in [`db`] and `migrations/`,
-//! the records' SQL in [`store`].
+//! One `#[event(fetch)]` builds a [`Router`] of small handlers ([`accounts`], [`admin`],
+//! [`records`], [`live`]), each starting from [`auth`]; the protocol rules come from
+//! terrapin-core; D1 statements live in [`db`] and `migrations/`; each account's records and
+//! live sockets in its Durable Object ([`store`]), reached through [`stub`].
 
 mod accounts;
 mod admin;
@@ -14,7 +15,9 @@ mod error;
 mod http;
 mod live;
 mod records;
+mod secrets;
 mod store;
+mod stub;
 mod throttle;
 
 use core::future::Future;

@@ -7,13 +7,12 @@
 use terrapin_core::wire::{self, LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL};
 use worker::{Request, Response, RouteContext};
 
-use crate::accounts::db;
-use crate::auth;
+use crate::auth::{session_hash, Authed};
 use crate::config::Config;
 use crate::error::{ApiError, ApiResult};
-use crate::http::{allowed_origin, authenticate_hash, session_hash};
+use crate::http::allowed_origin;
 use crate::records;
-use crate::store::{Hangup, StoreStub};
+use crate::secrets;
 
 /// The session of a live request: `Authorization: Token …` (native clients), else the
 /// `terrapin.token.<token>` subprotocol entry (browsers). Returns its hash and the live
@@ -30,7 +29,7 @@ fn live_session(req: &Request) -> Result<(String, Option<&'static str>), ApiErro
         return Ok((session_hash(req)?, offered));
     }
     match token {
-        Some(token) if offered.is_some() => Ok((auth::token_hash(token), offered)),
+        Some(token) if offered.is_some() => Ok((secrets::token_hash(token), offered)),
         Some(_) => Err(ApiError::new(
             401,
             format!(
@@ -56,21 +55,15 @@ pub async fn open(req: Request, ctx: RouteContext<Config>) -> ApiResult {
         return Err(ApiError::new(403, "origin not allowed"));
     }
     let (hash, offered) = live_session(&req)?;
-    let db = db(&ctx)?;
-    let user = authenticate_hash(&hash, &db, &ctx.data).await?;
+    let a = Authed::by_hash(hash, &ctx).await?;
     // Page requests read the store alone: any v1 records still in D1 move in first.
-    let ws = records::store(&ctx, &db, &user).await?.live(&hash).await?;
+    let ws = records::store(&ctx, &a.db, &a.user)
+        .await?
+        .live(&a.session)
+        .await?;
     let resp = Response::from_websocket(ws)?;
     if let Some(protocol) = offered {
         resp.headers().set("Sec-WebSocket-Protocol", protocol)?;
     }
     Ok(resp)
-}
-
-/// Closes the live sockets of ended sessions: `which` as in `/hangup`. Best effort.
-pub async fn hang_up(ctx: &RouteContext<Config>, store_id: &str, which: Hangup) {
-    match StoreStub::new(&ctx.env, store_id) {
-        Ok(store) => store.hang_up(&which).await,
-        Err(e) => worker::console_error!("live hang up: {}", e.reason),
-    }
 }

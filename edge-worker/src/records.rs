@@ -5,12 +5,12 @@
 use wasm_bindgen::JsValue;
 use worker::{console_log, Method, Request, RouteContext};
 
-use crate::accounts::db;
+use crate::auth::{forget_sessions, Authed};
 use crate::config::Config;
-use crate::db::{Db, User};
+use crate::db::{Db, Rows, User};
 use crate::error::{ApiError, ApiResult};
-use crate::http::{authenticate_cached, body_js, forget_sessions, require_json};
-use crate::store::{Rows, StoreStub};
+use crate::http::{body_js, require_json};
+use crate::stub::StoreStub;
 
 /// Records moved from D1 per step of the v1 migration, and the bytes of ciphertext per step.
 const LEGACY_STEP_RECORDS: usize = 1000;
@@ -96,11 +96,10 @@ async fn forward(
     path: &str,
     body: Option<JsValue>,
 ) -> ApiResult {
-    let db = db(ctx)?;
-    let user = authenticate_cached(req, &db, &ctx.data).await?;
-    let store = store(ctx, &db, &user).await?;
+    let a = Authed::cached(req, ctx).await?;
+    let store = store(ctx, &a.db, &a.user).await?;
     let (resp, rows) = store.call(method, path, body).await?;
-    log_rows(ctx, op, &db, rows);
+    log_rows(ctx, op, &a.db, rows);
     Ok(resp)
 }
 
@@ -112,14 +111,13 @@ pub async fn status(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 /// `POST /api/v0/record`: atomic, idempotent for identical records, 409 on a conflict. The
 /// session is checked before the body is read.
 pub async fn push(mut req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
     // Checked before the body is read; a refused body is dropped unread (lib.rs).
-    let user = authenticate_cached(&req, &db, &ctx.data).await?;
+    let a = Authed::cached(&req, &ctx).await?;
     require_json(&req)?;
     let bytes = body_js(&mut req, ctx.data.push.max_body_bytes).await?;
-    let store = store(&ctx, &db, &user).await?;
+    let store = store(&ctx, &a.db, &a.user).await?;
     let (resp, rows) = store.call(Method::Post, "/push", Some(bytes)).await?;
-    log_rows(&ctx, "push", &db, rows);
+    log_rows(&ctx, "push", &a.db, rows);
     Ok(resp)
 }
 
@@ -135,8 +133,7 @@ pub async fn next(req: Request, ctx: RouteContext<Config>) -> ApiResult {
 
 /// `DELETE /api/v0/store`: every record of this user; the account stays.
 pub async fn delete_store(req: Request, ctx: RouteContext<Config>) -> ApiResult {
-    let db = db(&ctx)?;
-    let user = authenticate_cached(&req, &db, &ctx.data).await?;
+    let Authed { db, user, .. } = Authed::cached(&req, &ctx).await?;
     if user.legacy_records != 0 {
         db.drop_legacy(user.id).await?;
         forget_sessions(user.id);

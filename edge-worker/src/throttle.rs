@@ -68,7 +68,7 @@ pub async fn check_password(
             wait,
         ));
     }
-    if !crate::auth::verify_password(password, stored_hash).await? {
+    if !crate::secrets::verify_password(password, stored_hash).await? {
         return Err(ApiError::new(401, "password is not correct"));
     }
     db.attempt_succeeded(username, &address).await?;
