@@ -1,8 +1,9 @@
 // Live sync in the viewer (headless Chromium, real worker): an entry another host pushes shows
-// up without a click and without moving the selection; two tabs of a profile hold one socket
-// and hand it over when the leader closes; sockets with a revoked session or another account's
-// are refused or hear nothing; with the worker stopped the indicator says offline, and after a
-// restart it is live again by itself. Each test has its own account and browser profiles.
+// up without a click and without moving the selection; two tabs of a profile hold one socket,
+// hand it over when the leader closes, see each other's deletes without a reload and log out
+// together; sockets with a revoked session or another account's are refused or hear nothing;
+// with the worker stopped the indicator says offline, and after a restart it is live again by
+// itself. Each test has its own account and browser profiles.
 //   node --test tests/www/live.test.mjs
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
@@ -134,6 +135,55 @@ test("two tabs hold one socket between them; closing the leader hands over", asy
   await rowShown(second, "after the handover");
   await alice.context.close();
   await other.context.close();
+});
+
+test("two tabs of one profile: a delete in either shows in the other without a reload; logging out in one returns both to the login", async () => {
+  const alice = await newAccount("pair");
+  const leader = alice.page;
+  await leader.evaluate(async () => {
+    const { client, live } = window.__terrapin;
+    const t = Date.now() - 60_000;
+    await client.history.addMany(["kept", "deleted by the leader", "deleted by the follower"].map((command, i) => ({ command, cwd: "/", timestamp: t + i * 1000 })));
+    await live.sync();
+  });
+  const follower = await alice.context.newPage();
+  await follower.goto(env.site.url + "/app/");
+  await follower.locator("#view-app").waitFor();
+  await waitLive(follower);
+  assert.deepEqual(await Promise.all([leader, follower].map((p) => p.evaluate(() => window.__terrapin.live?.leader))), [true, false]);
+  // A reload would lose this mark.
+  for (const p of [leader, follower]) await p.evaluate(() => { window.__samePage = true; });
+  const row = (page, command) => page.locator(`#results .hrow:has(.cmd[title="${command}"])`);
+  /** Deletes `command`'s run through the list (every run shown, as a unique row can't be deleted). */
+  async function deleteIn(page, command) {
+    if (await page.isChecked("#unique")) await page.uncheck("#unique");
+    await row(page, command).locator(".cmd").click();
+    await row(page, command).locator(".btn[data-act=delete]").click();
+    await page.locator("#confirm-dialog[open]").waitFor();
+    await page.click("#confirm-ok");
+    await row(page, command).waitFor({ state: "detached", timeout: 10_000 });
+  }
+  for (const [from, to, command] of [[leader, follower, "deleted by the leader"], [follower, leader, "deleted by the follower"]]) {
+    await rowShown(to, command);
+    await deleteIn(from, command);
+    await row(to, command).waitFor({ state: "detached", timeout: 10_000 });
+    assert.equal(await to.evaluate((c) => window.__terrapin.client.history.query({ text: c, mode: "full-text" }).total, command), 0);
+  }
+  await rowShown(follower, "kept");
+  assert.deepEqual(await Promise.all([leader, follower].map((p) => p.evaluate(() => window.__samePage))), [true, true]);
+  // The follower logs out: the leader (holding the socket the server now closes) leaves too.
+  await follower.click("#logout-btn");
+  await follower.locator("#confirm-dialog[open]").waitFor();
+  await follower.click("#confirm-ok");
+  await follower.locator("#view-connect").waitFor({ timeout: 10_000 });
+  await leader.locator("#view-connect").waitFor({ timeout: 10_000 });
+  assert.equal(await leader.textContent("#toast"), "Logged out in another tab; local data deleted");
+  const left = await leader.evaluate(async () => ({
+    dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
+    settings: localStorage.getItem("terrapin-www"),
+  }));
+  assert.deepEqual(left, { dbs: [], settings: null });
+  await alice.context.close();
 });
 
 test("a socket with a revoked session is refused; another account's socket hears nothing of this one", async () => {

@@ -8,9 +8,10 @@ import sqliteWasmUrl from 'terrapin-web/sqlite-wasm?url';
 import legacyWasmUrl from 'terrapin-web/legacy-wasm?url';
 import { $, h, num } from './util';
 import { describe } from './errors';
-import { app, browserHostName } from './state';
+import { browserHostName } from './settings';
+import { currentClient, currentSettings } from './session';
 import { refreshAfterChange } from './results';
-import { announceChange, changedHere, doSync } from './sync';
+import { changedHere, doSync } from './sync';
 import { selectTab } from './tabs';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -30,7 +31,8 @@ function parseHistoryFile(data: Uint8Array | string, filename?: string, mtime = 
 }
 
 async function importFile(file: File) {
-  const { client, settings } = app;
+  const client = currentClient();
+  const settings = currentSettings();
   if (!client || !settings) return;
   const out = $('import-result');
   selectTab('import', false);
@@ -64,7 +66,7 @@ async function importFile(file: File) {
 
 /** An old (Atuin <= 17) records.db: migrated with this account's key, imported, synced. */
 async function importLegacy(name: string, bytes: Uint8Array) {
-  const c = app.client!;
+  const c = currentClient()!;
   const out = $('import-result');
   const key = c.key();
   if (!key) {
@@ -84,9 +86,8 @@ async function importLegacy(name: string, bytes: Uint8Array) {
     out.textContent = `${what} Syncing…`;
     if (added) {
       refreshAfterChange();
-      announceChange();
-    }
-    await doSync();
+      await changedHere();
+    } else await doSync();
     out.textContent = what;
   } catch (e) {
     const problems = isTerrapinError(e) && e.kind === 'legacy' ? e.problems ?? [] : [];

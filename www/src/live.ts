@@ -1,33 +1,11 @@
-// Live sync in the viewer: the package's live mode (one socket per profile across tabs, synced
-// as soon as another host pushes) and the indicator that shows where it stands.
-import type { Client, Live, LiveState, LiveSynced } from 'terrapin-web';
+// Live mode's indicator (where the package's live sync stands) and keeping the user's place in
+// the results when entries arrive. ./sync runs live mode.
+import type { LiveState } from 'terrapin-web';
 import { $, num } from './util';
 import { describe } from './errors';
 
-export interface LiveHooks {
-  synced(detail: LiveSynced): void;
-  state(state: LiveState): void;
-}
-
-/** Starts live sync on `c` (null if its module fails to load: then the app syncs on a timer). */
-export async function startLive(c: Client, hooks: LiveHooks): Promise<Live | null> {
-  let live: Live;
-  try {
-    live = await c.live();
-  } catch {
-    return null;
-  }
-  live.addEventListener('synced', (ev) => hooks.synced(ev.detail));
-  live.addEventListener('state', (ev) => {
-    showIndicator(ev.detail);
-    hooks.state(ev.detail);
-  });
-  showIndicator(live.state);
-  return live;
-}
-
-/** The indicator: live, syncing (with counts), polling, offline, or an error. */
-export function showIndicator(s: LiveState | null) {
+/** The indicator: live, syncing (with counts), polling (every `pollMs`), offline, or an error. */
+export function showIndicator(s: LiveState | null, pollMs: number) {
   const el = $('live-indicator');
   el.hidden = !s || s.connection === 'closed';
   if (!s) return;
@@ -42,7 +20,7 @@ export function showIndicator(s: LiveState | null) {
   }
   el.textContent = text;
   el.dataset.state = kind;
-  el.title = s.error && !s.syncing ? describe(s.error, 'sync') : s.connection === 'live' ? 'Connected: changes from your other machines show up at once' : s.connection === 'polling' ? 'No live connection: syncing every 30 s' : text;
+  el.title = s.error && !s.syncing ? describe(s.error, 'sync') : s.connection === 'live' ? 'Connected: changes from your other machines show up at once' : s.connection === 'polling' ? `No live connection: syncing every ${Math.round(pollMs / 1000)} s` : text;
   document.body.dataset.live = kind;
 }
 

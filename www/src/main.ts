@@ -1,18 +1,19 @@
 // Terrapin history viewer: connect, sync, search, stats, store, import. This module only boots:
-// the state lives in ./state, each part of the app in its own module.
+// each part of the app is a module of its own, which keeps its own state.
 import './style.css';
 import { generateKey } from 'terrapin-web';
 import { $ } from './util';
-import { app, metrics } from './state';
+import { metrics } from './metrics';
+import { currentClient } from './session';
 import { wireDialogs } from './dialogs';
-import { wireSession, resume } from './session';
-import { wireSync } from './sync';
+import { wireViews, resume } from './views';
+import { currentLive, wireSync } from './sync';
 import { wirePanels } from './panels';
 import { wireTabs } from './tabs';
 import { wireImport } from './importer';
 
 // A handle for tests and benchmarks (and curious users in the console).
-(window as unknown as Record<string, unknown>).__terrapin = { get client() { return app.client; }, get live() { return app.live; }, metrics, generateKey };
+(window as unknown as Record<string, unknown>).__terrapin = { get client() { return currentClient(); }, get live() { return currentLive(); }, metrics, generateKey };
 
 // Offline: a service worker keeps the app shell (production builds; secure contexts only).
 async function registerServiceWorker() {
@@ -30,7 +31,7 @@ async function registerServiceWorker() {
   }
 }
 
-wireSession();
+wireViews();
 wireSync();
 wireTabs();
 wirePanels();

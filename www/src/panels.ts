@@ -1,14 +1,54 @@
 // The Stats and Store tabs, drawn when shown and again (if shown) after the history changed.
-import type { Client, IdxRange, Status } from 'terrapin-web';
+// Whether each is out of date, and the damage the last sync reported, are kept here.
+import type { Client, DamagedSeries, IdxRange, Status } from 'terrapin-web';
 import { $, h, num } from './util';
 import { describe } from './errors';
-import { app } from './state';
+import { currentClient } from './session';
 import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
 
-/** Draws the Stats or Store tab if it is the one shown (else it is drawn when shown). */
-export function renderShownPanel() {
-  if (app.tab === 'stats') void renderStats();
-  if (app.tab === 'store') void renderStore();
+let statsStale = true;
+let storeStale = true;
+/** Bumped per Stats rendering, so an older one still counting stops. */
+let statsRun = 0;
+/** Series the last sync could not complete (holes on the server, records under another key). */
+let damaged: DamagedSeries[] = [];
+
+const shown = (panel: 'stats' | 'store') => !$(`panel-${panel}`).hidden;
+
+/** The tab of `panel` is shown: drawn if out of date. */
+export function showPanel(panel: 'stats' | 'store') {
+  if (panel === 'stats' && statsStale) void renderStats();
+  if (panel === 'store' && storeStale) void renderStore();
+}
+
+/** The history changed: both tabs are out of date, and the one shown (if any) is drawn again. */
+export function historyChanged() {
+  statsStale = storeStale = true;
+  if (shown('stats')) void renderStats();
+  if (shown('store')) void renderStore();
+}
+
+/** The stats are out of date (drawn when next shown). */
+export function statsChanged() {
+  statsStale = true;
+}
+
+/** A sync went through, with the series it could not complete: the Store tab again. */
+export function afterSync(damage: DamagedSeries[]) {
+  damaged = damage;
+  storeStale = true;
+  if (shown('store')) void renderStore();
+}
+
+/** The Stats drawn now if out of date (they also fill the directory suggestions of the filters). */
+export function freshStats() {
+  if (statsStale) void renderStats();
+}
+
+/** Forgets what the tabs showed of the account (locked, or logged out). */
+export function resetPanels() {
+  damaged = [];
+  statsStale = storeStale = true;
 }
 
 export function wirePanels() {
@@ -17,11 +57,11 @@ export function wirePanels() {
 
 // ---------------------------------------------------------------- stats
 
-export async function renderStats() {
-  if (!app.client) return;
-  const run = ++app.statsRun;
-  app.statsDirty = false;
-  const c = app.client;
+async function renderStats() {
+  const c = currentClient();
+  if (!c) return;
+  const run = ++statsRun;
+  statsStale = false;
   $('stats-summary').textContent = 'Counting…';
   const b = new StatsBuilder();
   // Each chunk is one query (the package sorts every entry per query): few, large chunks.
@@ -31,7 +71,7 @@ export async function renderStats() {
     b.add(r.entries);
     if (off + chunk >= r.total) break;
     await new Promise((res) => setTimeout(res, 0));
-    if (run !== app.statsRun || c !== app.client) return;
+    if (run !== statsRun || c !== currentClient()) return;
   }
   const st = b.finish();
   const put = (id: string, el: Element) => $(id).querySelector('.chart-body')!.replaceChildren(el);
@@ -56,7 +96,7 @@ async function renderDamage(c: Client) {
   const byKey = new Map<string, { host: string; tag: string; missing: IdxRange[]; problem: string }>();
   const kept = await c.missing();
   for (const s of kept) byKey.set(`${s.host}/${s.tag}`, { host: s.host, tag: s.tag, missing: s.missing, problem: '' });
-  for (const d of app.sync.damaged) {
+  for (const d of damaged) {
     const k = `${d.host}/${d.tag}`;
     const row = byKey.get(k) ?? { host: d.host, tag: d.tag, missing: [], problem: '' };
     // The report also names holes above the last record held (at the end of a series).
@@ -83,10 +123,10 @@ async function renderDamage(c: Client) {
   $('damage-table').querySelector('tbody')!.replaceChildren(...rows);
 }
 
-export async function renderStore() {
-  if (!app.client) return;
-  app.storeDirty = false;
-  const c = app.client;
+async function renderStore() {
+  const c = currentClient();
+  if (!c) return;
+  storeStale = false;
   const local = await c.status();
   let remote: Status | undefined;
   try {
@@ -128,9 +168,10 @@ export async function renderStore() {
 }
 
 function renderKv() {
-  if (!app.client) return;
+  const c = currentClient();
+  if (!c) return;
   const sel = $<HTMLSelectElement>('kv-ns');
-  const all = app.client.kv.list();
+  const all = c.kv.list();
   const namespaces = [...new Set(all.map((e) => e.namespace))].sort();
   const cur = sel.value;
   sel.replaceChildren(h('option', { value: '', text: 'All namespaces' }), ...namespaces.map((n) => h('option', { value: n, text: n })));

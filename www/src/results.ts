@@ -1,31 +1,85 @@
 // The Search tab: the query from the controls, its results cached a page at a time, the
 // virtual list of rows (./row), the runs or session scope, and the list's keys and actions.
-import type { HistoryEntry, HistoryQuery, SearchMode } from 'terrapin-web';
+// Its state is this module's own; the others call the functions exported here.
+import type { Client, HistoryEntry, HistoryQuery, SearchMode } from 'terrapin-web';
 import { Virtualizer, elementScroll, observeElementOffset, observeElementRect } from '@tanstack/virtual-core';
 import { $, copyText, dateToMs, h, num, toast, when } from './util';
 import { describe } from './errors';
 import { alertMsg, confirmDialog } from './dialogs';
-import { app, metrics, type Cached } from './state';
+import { countDelete, timeKeystroke, timeQuery } from './metrics';
+import { currentClient, currentSettings } from './session';
 import { fillRow, newRow } from './row';
 import { findPlace } from './live';
 import { loadPrefs, savePrefs } from './prefs';
-import { renderShownPanel, renderStats } from './panels';
+import { freshStats, historyChanged, statsChanged } from './panels';
 
 const PAGE = 100;
 const ROW_H = 52;
 const CACHE_MAX = 64;
 const FILTERS = ['f-host', 'f-cwd', 'f-exit', 'f-session', 'f-after', 'f-before'];
-const r = app.results;
+
+/**
+ * What the list shows besides the search: every run of one command (opened from a unique
+ * row; the filters still apply), or one session's commands in order, oldest first (as
+ * atuin's session filter), the search text set aside until going back.
+ */
+type Scope = { kind: 'runs'; command: string } | { kind: 'session'; session: string; savedText: string; from: string };
+
+/** One query's results, fetched a page at a time. */
+interface Cached {
+  total: number;
+  pages: Map<number, HistoryEntry[]>;
+}
+
+const r = {
+  query: {} as HistoryQuery,
+  total: 0,
+  /** Bumped per query: a row filled for an older one is filled again. */
+  gen: 0,
+  selected: 0,
+  scope: null as Scope | null,
+  /**
+   * Results per query, newest used last (LRU): typing back over a query seen since the data
+   * last changed (backspace, clearing the box) costs nothing. Cleared whenever the history changes.
+   */
+  cache: new Map<string, Cached>(),
+  current: { total: 0, pages: new Map() } as Cached,
+  rows: new Map<number, HTMLElement>(),
+  /** The list, wired on first entering the app (when it has a size). */
+  virt: null as Virtualizer<HTMLElement, HTMLElement> | null,
+  /** A sync without live mode is under way (the empty list says so). */
+  syncing: false,
+  /** Runs after a delete here went through. */
+  deleted: () => {},
+};
 
 /** The profile's remembered search mode and unique-or-all into the controls. */
-export function applyPrefs() {
-  if (!app.settings) return;
-  const p = loadPrefs(app.settings.profile);
+function applyPrefs() {
+  const s = currentSettings();
+  if (!s) return;
+  const p = loadPrefs(s.profile);
   $<HTMLSelectElement>('mode').value = p.mode;
   $<HTMLInputElement>('unique').checked = p.unique;
 }
 function rememberPrefs() {
-  if (app.settings) savePrefs(app.settings.profile, { mode: $<HTMLSelectElement>('mode').value as SearchMode, unique: $<HTMLInputElement>('unique').checked });
+  const s = currentSettings();
+  if (s) savePrefs(s.profile, { mode: $<HTMLSelectElement>('mode').value as SearchMode, unique: $<HTMLInputElement>('unique').checked });
+}
+
+/** Entering the app: the list wired (the first time), the profile's search preferences applied. */
+export function enterResults() {
+  if (!r.virt) wireResults();
+  applyPrefs();
+}
+
+/** `f` runs after each delete made in the list (to sync it). */
+export function onDeleted(f: () => void) {
+  r.deleted = f;
+}
+
+/** Whether a sync without live mode is under way: the empty list says "Syncing your history…". */
+export function showSyncing(on: boolean) {
+  r.syncing = on;
 }
 
 function readQuery(): HistoryQuery {
@@ -68,12 +122,10 @@ function fetchPage(p: number): HistoryEntry[] {
   let pg = r.current.pages.get(p);
   if (!pg) {
     pg = [];
-    if (app.client) {
+    const client = currentClient();
+    if (client) {
       try {
-        metrics.queries++;
-        const t = performance.now();
-        const res = app.client.history.query({ ...r.query, offset: p * PAGE, limit: PAGE });
-        metrics.queryMs += performance.now() - t;
+        const res = timeQuery(() => client.history.query({ ...r.query, offset: p * PAGE, limit: PAGE }));
         pg = res.entries;
         r.current.total = res.total;
       } catch (e) {
@@ -92,7 +144,7 @@ function entryAt(i: number): HistoryEntry | undefined {
 }
 
 export function runQuery(keepScroll = false) {
-  const client = app.client;
+  const client = currentClient();
   const virt = r.virt;
   if (!client || !virt) return;
   r.query = readQuery();
@@ -124,12 +176,12 @@ const warmed = new WeakSet<object>();
  * A profile's first listing needs no search index (docs/ARCHITECTURE.md, "Search"): build it
  * while the page is idle, with a one-result search, so the first keystroke doesn't wait for it.
  */
-function warmSearch(client: NonNullable<typeof app.client>) {
+function warmSearch(client: Client) {
   if (warmed.has(client)) return;
   warmed.add(client);
   const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 50));
   idle(() => {
-    if (app.client === client) client.history.query({ text: 'a', limit: 1 });
+    if (currentClient() === client) client.history.query({ text: 'a', limit: 1 });
   });
 }
 
@@ -137,9 +189,8 @@ function warmSearch(client: NonNullable<typeof app.client>) {
 export function refreshAfterChange() {
   invalidateResults();
   if (!$('filters').hidden) fillHostList();
-  app.statsDirty = app.storeDirty = true;
   runQuery(true);
-  renderShownPanel();
+  historyChanged();
 }
 
 /**
@@ -240,7 +291,7 @@ function renderRows() {
   r.rows.clear();
   for (const [i, el] of keep) r.rows.set(i, el);
   if (!r.total) {
-    if (!inner.querySelector('.empty')) inner.append(h('div', { class: 'empty', text: app.client?.history.count() ? 'No matches.' : app.sync.running ? 'Syncing your history…' : 'No history yet: sync, or import a shell history file.' }));
+    if (!inner.querySelector('.empty')) inner.append(h('div', { class: 'empty', text: currentClient()?.history.count() ? 'No matches.' : r.syncing ? 'Syncing your history…' : 'No history yet: sync, or import a shell history file.' }));
   } else inner.querySelector('.empty')?.remove();
   const active = r.total ? `row-${r.selected}` : '';
   for (const id of ['results', 'q']) {
@@ -269,9 +320,9 @@ async function copyEntry(i: number) {
   toast((await copyText(e.command)) ? 'Copied' : 'Could not copy');
 }
 
-async function deleteEntry(i: number, deleted: () => void) {
+async function deleteEntry(i: number) {
   const e = entryAt(i);
-  const client = app.client;
+  const client = currentClient();
   if (!e || !client) return;
   if (e.runs !== undefined) {
     toast('This row stands for every run: open its runs (→) to delete one');
@@ -280,13 +331,12 @@ async function deleteEntry(i: number, deleted: () => void) {
   const ok = await confirmDialog('Delete this entry?', `Run ${when(e.timestamp)} in ${e.cwd} on ${e.host}. A delete record is synced: Atuin on your other machines drops it too.`, e.command, 'Delete');
   if (!ok) return;
   try {
-    metrics.pendingDeletes++;
-    await client.history.delete(e.id).finally(() => metrics.pendingDeletes--);
+    await countDelete(client.history.delete(e.id));
     toast('Deleted');
     invalidateResults();
     runQuery(true);
-    app.statsDirty = true;
-    deleted();
+    statsChanged();
+    r.deleted();
   } catch (err) {
     alertMsg(describe(err, 'delete'));
   }
@@ -294,15 +344,16 @@ async function deleteEntry(i: number, deleted: () => void) {
 
 /** The hosts seen in the history, for the host filter (most entries first). */
 function fillHostList() {
-  if (!app.client) return;
+  const client = currentClient();
+  if (!client) return;
   const count = new Map<string, number>();
-  for (const x of app.client.history.hosts()) for (const n of x.hostnames) count.set(n.host, (count.get(n.host) ?? 0) + n.entries);
+  for (const x of client.history.hosts()) for (const n of x.hostnames) count.set(n.host, (count.get(n.host) ?? 0) + n.entries);
   const hosts = [...count].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   $('hosts-list').replaceChildren(...hosts.map(([x, n]) => h('option', { value: x, label: `${x} (${num(n)} entries)` })));
 }
 
-/** Wires the list and the search controls (once, when the list is first shown); `deleted` runs after a delete went through. */
-export function wireResults(deleted: () => void) {
+/** Wires the list and the search controls (once, when the list is first shown). */
+function wireResults() {
   const scroller = $('results');
   const rect = scroller.getBoundingClientRect();
   const virt = new Virtualizer<HTMLElement, HTMLElement>({
@@ -331,7 +382,7 @@ export function wireResults(deleted: () => void) {
       case 'Home': if (fromInput) return; select(0); break;
       case 'End': if (fromInput) return; select(r.total - 1); break;
       case 'Enter': void copyEntry(selected); break;
-      case 'Delete': if (fromInput) return; void deleteEntry(selected, deleted); break;
+      case 'Delete': if (fromInput) return; void deleteEntry(selected); break;
       case 'ArrowRight': if (fromInput) return; openRuns(selected); break;
       case 's': case 'S': if (fromInput || ev.ctrlKey || ev.metaKey || ev.altKey) return; openSession(selected); break;
       case 'ArrowLeft': if (fromInput || !r.scope) return; closeScope(); break;
@@ -343,15 +394,7 @@ export function wireResults(deleted: () => void) {
   };
 
   const qInput = $<HTMLInputElement>('q');
-  qInput.addEventListener('input', (ev) => {
-    const t0 = ev.timeStamp;
-    const q0 = metrics.queryMs;
-    const start = performance.now();
-    runQuery();
-    const end = performance.now();
-    metrics.keystrokes.push({ q: qInput.value, ms: end - t0, queryMs: metrics.queryMs - q0, handlerMs: end - start });
-    requestAnimationFrame(() => metrics.frames.push(performance.now() - t0));
-  });
+  qInput.addEventListener('input', (ev) => timeKeystroke(ev, qInput.value, () => runQuery()));
   qInput.addEventListener('keydown', (ev) => onListKey(ev, true));
   scroller.addEventListener('keydown', (ev) => onListKey(ev, false));
   scroller.addEventListener('click', (ev) => {
@@ -363,7 +406,7 @@ export function wireResults(deleted: () => void) {
     renderRows();
     const act = t.closest<HTMLElement>('[data-act]')?.dataset.act;
     if (act === 'copy') void copyEntry(i);
-    else if (act === 'delete') void deleteEntry(i, deleted);
+    else if (act === 'delete') void deleteEntry(i);
     else if (act === 'runs') openRuns(i);
     else if (act === 'session') openSession(i);
     else scroller.focus({ preventScroll: true });
@@ -397,7 +440,7 @@ export function wireResults(deleted: () => void) {
     if (!f.hidden) {
       $('f-host').focus();
       fillHostList();
-      if (app.statsDirty) void renderStats();
+      freshStats();
     }
   });
 }

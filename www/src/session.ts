@@ -1,298 +1,72 @@
-// The session: connect (log in or register), unlock the vault, lock, log out; the views they
-// lead to, and entering the app with an open client.
-import { Client, deleteProfile, isTerrapinError } from 'terrapin-web';
+// The session: the account's settings and the client open on its profile (one IndexedDB
+// database). Only this module changes them; the others read them through currentSettings()
+// and currentClient(). The views that lead through logging in, unlocking and logging out are
+// ./views.
+import { Client, deleteProfile } from 'terrapin-web';
 import wasmUrl from 'terrapin-web/wasm?url';
-import { $, copyText, toast } from './util';
-import { describe, errorKind } from './errors';
-import { alertMsg, confirmDialog } from './dialogs';
-import { app, browserHostName, defaultServer, loadSettings, metrics, saveSettings, type Settings } from './state';
-import { applyPrefs, invalidateResults, resetResults, runQuery, wireResults } from './results';
-import { announceForgotten, changedHere, onForgotten, pauseSyncing, startSyncing, stopSyncing } from './sync';
-import { selectTab } from './tabs';
+import { describe } from './errors';
+import { alertMsg } from './dialogs';
 import { forgetPrefs } from './prefs';
+import { loadSettings, saveSettings, type Settings } from './settings';
 
-type View = 'connect' | 'newkey' | 'unlock' | 'app';
-function showView(v: View) {
-  $('view-loading').hidden = true;
-  for (const name of ['connect', 'newkey', 'unlock', 'app'] as View[]) $(`view-${name}`).hidden = name !== v;
-  $('sync-area').hidden = v !== 'app';
-  $('account-area').hidden = v !== 'app';
-  document.body.dataset.view = v;
+let settings: Settings | null = null;
+let client: Client | null = null;
+
+export const currentSettings = (): Settings | null => settings;
+export const currentClient = (): Client | null => client;
+
+/** The account saved by the last visit becomes the current one (null: none). */
+export function resumeSettings(): Settings | null {
+  return (settings = loadSettings());
 }
 
-const normServer = (s: string) => s.trim().replace(/\/+$/, '');
-
-async function openClient(s: Settings): Promise<Client> {
-  return Client.open({ server: s.server, profile: s.profile, wasm: wasmUrl, retry: { attempts: 3, baseMs: 300, maxMs: 3000 } });
+/** Makes `s` the current settings; `save`: kept for the next visit too. */
+export function useSettings(s: Settings, save = false) {
+  settings = s;
+  if (save) saveSettings(s);
 }
 
-/** Stops syncing and closes the client (and with it the profile's IndexedDB connection). */
-function closeClient() {
-  stopSyncing();
+/** Marks the current account as locked (its secrets sealed), in memory. */
+export function markLocked() {
+  if (settings) settings = { ...settings, locked: true };
+}
+
+/** The client on the current profile, opened unless it is open. */
+export async function openClient(): Promise<Client> {
+  if (!settings) throw new Error('no profile to open');
+  const { server, profile } = settings;
+  return (client ??= await Client.open({ server, profile, wasm: wasmUrl, retry: { attempts: 3, baseMs: 300, maxMs: 3000 } }));
+}
+
+/** Closes the client (and with it the profile's IndexedDB connection). Stop syncing first. */
+export function closeClient() {
   try {
-    app.client?.close();
+    client?.close();
   } catch {
     /* already closed */
   }
-  app.client = null;
+  client = null;
+}
+
+/**
+ * No account any more (logged out, here or in another tab): the client closed, the settings
+ * forgotten, and the saved ones too if they name this profile.
+ */
+export function dropAccount() {
+  closeClient();
+  const profile = settings?.profile;
+  settings = null;
+  if (loadSettings()?.profile === profile) saveSettings(null);
 }
 
 /** Deletes a profile this browser no longer uses: its IndexedDB database and search prefs. */
-async function forgetProfile(profile: string): Promise<boolean> {
+export async function forgetProfile(profile: string): Promise<boolean> {
   forgetPrefs(profile);
-  announceForgotten(profile);
   try {
     await deleteProfile(profile);
     return true;
   } catch (e) {
     alertMsg(describe(e, 'other'));
     return false;
-  }
-}
-
-/** A message for the page loaded next (after logging out). */
-const NOTE_KEY = 'terrapin-www-toast';
-
-// ---------------------------------------------------------------- connect
-
-function connectMode(): 'login' | 'register' {
-  return ($('connect-form') as HTMLFormElement).querySelector<HTMLInputElement>('input[name=mode]:checked')?.value === 'register' ? 'register' : 'login';
-}
-function updateConnectMode() {
-  const reg = connectMode() === 'register';
-  $('email-row').hidden = !reg;
-  $<HTMLInputElement>('f-email').required = reg;
-  $('key-help-register').hidden = !reg;
-  $<HTMLInputElement>('f-key').required = !reg;
-  $<HTMLInputElement>('f-password').autocomplete = reg ? 'new-password' : 'current-password';
-  $('connect-submit').textContent = reg ? 'Register' : 'Log in';
-}
-
-function showConnect() {
-  showView('connect');
-  const server = $<HTMLInputElement>('f-server');
-  if (!server.value) server.value = app.settings?.server ?? defaultServer();
-  if (app.settings?.username && !$<HTMLInputElement>('f-username').value) $<HTMLInputElement>('f-username').value = app.settings.username;
-  updateConnectMode();
-  $<HTMLInputElement>('f-username').focus();
-}
-
-async function onConnect(ev: SubmitEvent) {
-  ev.preventDefault();
-  const form = ev.target as HTMLFormElement;
-  const mode = connectMode();
-  const server = normServer($<HTMLInputElement>('f-server').value);
-  const username = $<HTMLInputElement>('f-username').value.trim();
-  const email = $<HTMLInputElement>('f-email').value.trim();
-  const password = $<HTMLInputElement>('f-password').value;
-  const key = $<HTMLTextAreaElement>('f-key').value.trim();
-  const passphrase = $<HTMLInputElement>('f-passphrase').value;
-  const missing = !server ? 'f-server' : !username ? 'f-username' : mode === 'register' && !email ? 'f-email' : !password ? 'f-password' : mode === 'login' && !key ? 'f-key' : null;
-  if (missing) {
-    alertMsg(`Please fill in “${document.querySelector(`label[for=${missing}]`)?.textContent}”.`);
-    $(missing).focus();
-    return;
-  }
-  try {
-    new URL(server);
-  } catch {
-    alertMsg('The server URL is not a valid URL (e.g. https://sync.example.com).');
-    $('f-server').focus();
-    return;
-  }
-  const submit = $<HTMLButtonElement>('connect-submit');
-  submit.disabled = true;
-  submit.textContent = mode === 'register' ? 'Registering…' : 'Logging in…';
-  alertMsg(null);
-  try {
-    if (!app.settings || app.settings.server !== server) {
-      // Another server: a new profile; the old one's records are of no use here.
-      const old = app.settings?.profile;
-      closeClient();
-      app.settings = { server, profile: `www-${Date.now().toString(36)}`, locked: false };
-      if (old) void forgetProfile(old);
-    }
-    const client = (app.client ??= await openClient(app.settings));
-    if (mode === 'register') await client.register({ username, email, password, key: key || undefined });
-    else await client.login({ username, password, key });
-    // Secrets are never stored in the clear: with a passphrase they are sealed in the vault,
-    // without one they live in memory until the page goes away.
-    if (passphrase) await client.saveVault(passphrase);
-    const settings: Settings = { ...app.settings, username, locked: !!passphrase };
-    settings.importHost ??= browserHostName(client.hostId);
-    app.settings = settings;
-    saveSettings(settings);
-    form.reset();
-    if (mode === 'register' && !key) {
-      showView('newkey');
-      $<HTMLTextAreaElement>('newkey-text').value = client.key() ?? '';
-      $('newkey-copy').focus();
-    } else {
-      enterApp();
-    }
-  } catch (e) {
-    alertMsg(describe(e, mode));
-    const kind = errorKind(e);
-    (kind === 'bad_key' ? $('f-key') : kind === 'unauthorized' ? $('f-password') : kind === 'network' || kind === 'not_found' && mode !== 'login' ? $('f-server') : $('f-username')).focus();
-  } finally {
-    submit.disabled = false;
-    updateConnectMode();
-  }
-}
-
-// ---------------------------------------------------------------- unlock, lock, log out
-
-function showUnlock() {
-  showView('unlock');
-  $('unlock-who').textContent = `${app.settings?.username ?? ''} on ${app.settings?.server ?? ''}`;
-  $<HTMLInputElement>('f-unlock').value = '';
-  $('f-unlock').focus();
-}
-
-async function onUnlock(ev: SubmitEvent) {
-  ev.preventDefault();
-  if (!app.settings) return;
-  const btn = (ev.target as HTMLFormElement).querySelector<HTMLButtonElement>('button[type=submit]')!;
-  btn.disabled = true;
-  btn.textContent = 'Unlocking…';
-  try {
-    app.client ??= await openClient(app.settings);
-    await app.client.unlock($<HTMLInputElement>('f-unlock').value);
-    alertMsg(null);
-    enterApp();
-  } catch (e) {
-    alertMsg(describe(e, 'unlock'));
-    $<HTMLInputElement>('f-unlock').select();
-  } finally {
-    btn.disabled = false;
-    btn.textContent = 'Unlock';
-  }
-}
-
-async function lock() {
-  if (!app.settings?.locked) return;
-  closeClient();
-  app.client = await openClient(app.settings);
-  resetAppState();
-  showUnlock();
-}
-
-/**
- * Logs out and deletes everything this browser keeps of the account, then loads the page
- * afresh, so nothing of it stays in memory either.
- */
-async function forgetEverything() {
-  const ok = await confirmDialog('Log out?', 'This logs out and deletes everything this browser keeps: the synced history copy, your session and key. Your history on the server and other machines is not touched.', '', 'Log out and forget');
-  if (!ok) return;
-  try {
-    await app.client?.logout();
-  } catch {
-    /* forget anyway */
-  }
-  const profile = app.settings?.profile;
-  closeClient();
-  app.settings = null;
-  saveSettings(null);
-  if (profile && !(await forgetProfile(profile))) {
-    // Logged out all the same; the alert says why the local copy is still here.
-    resetAppState();
-    showConnect();
-    return;
-  }
-  sessionStorage.setItem(NOTE_KEY, 'Logged out; local data deleted');
-  location.reload();
-}
-
-// ---------------------------------------------------------------- app
-
-function enterApp() {
-  const { client, settings } = app;
-  if (!client || !settings) return;
-  showView('app');
-  $('account-name').textContent = client.username ?? settings.username ?? '';
-  $('lock-btn').hidden = !settings.locked;
-  $('import-host').textContent = settings.importHost ?? '';
-  if (!app.wired) {
-    wireResults(() => void changedHere());
-    app.wired = true;
-  }
-  applyPrefs();
-  selectTab('search', false);
-  invalidateResults();
-  runQuery();
-  if (metrics.firstResults === undefined) {
-    metrics.firstResults = performance.now();
-    performance.mark('terrapin:first-results');
-  }
-  $('q').focus();
-  startSyncing();
-}
-
-/** Forgets what the app showed of the account (locked, or logged out). */
-function resetAppState() {
-  app.sync.damaged = [];
-  resetResults();
-  app.statsDirty = app.storeDirty = true;
-  $('sync-status').textContent = '';
-}
-
-export function wireSession() {
-  $('connect-form').addEventListener('submit', (ev) => void onConnect(ev as SubmitEvent));
-  for (const r of document.querySelectorAll('input[name=mode]')) r.addEventListener('change', updateConnectMode);
-  $('unlock-form').addEventListener('submit', (ev) => void onUnlock(ev as SubmitEvent));
-  $('forget-btn').addEventListener('click', () => void forgetEverything());
-  $('logout-btn').addEventListener('click', () => void forgetEverything());
-  $('lock-btn').addEventListener('click', () => void lock());
-  onForgotten(() => {
-    // Another tab logged out of this profile and deletes its local copy.
-    closeClient();
-    app.settings = null;
-    sessionStorage.setItem(NOTE_KEY, 'Logged out in another tab; local data deleted');
-    location.reload();
-  });
-  $('alert-relogin').addEventListener('click', () => {
-    alertMsg(null);
-    pauseSyncing();
-    // Same server: onConnect keeps this profile and its records, and replaces session and key.
-    $<HTMLInputElement>('f-server').value = app.settings?.server ?? defaultServer();
-    showConnect();
-  });
-  $('newkey-copy').addEventListener('click', async () => toast((await copyText($<HTMLTextAreaElement>('newkey-text').value)) ? 'Key copied' : 'Could not copy'));
-  $('newkey-done').addEventListener('click', () => {
-    $<HTMLTextAreaElement>('newkey-text').value = '';
-    enterApp();
-  });
-}
-
-/** At start: the saved account's profile opened, then locked, asking to log in, or the app. */
-export async function resume() {
-  const note = sessionStorage.getItem(NOTE_KEY);
-  if (note) {
-    sessionStorage.removeItem(NOTE_KEY);
-    toast(note);
-  }
-  const settings = (app.settings = loadSettings());
-  if (!settings) {
-    showConnect();
-    return;
-  }
-  try {
-    app.client = await openClient(settings);
-    metrics.opened = performance.now();
-    if (settings.locked && (await app.client.hasVault())) {
-      showUnlock();
-      return;
-    }
-    if (!settings.username) {
-      showConnect();
-      return;
-    }
-    // No passphrase: the session and key were held in memory only. The synced history is
-    // still here to read (offline too); syncing asks to log in again.
-    enterApp();
-  } catch (e) {
-    alertMsg(describe(e, 'unlock'));
-    if (isTerrapinError(e) && e.kind === 'wrong_passphrase') settings.locked = true;
-    showConnect();
   }
 }

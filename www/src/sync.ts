@@ -1,60 +1,127 @@
-// Syncing: live (the package's live mode, ./live) or, without it, now and on a timer; the
-// progress bar, the status line, the messages after a sync, and the other tabs told of changes.
-import type { Client, LiveState, LiveSynced, SyncReport } from 'terrapin-web';
+// Syncing. Live (the package's `client.live()`): the tab holding the profile's socket syncs when
+// another machine pushes and falls back to polling while it is down; the profile's tabs follow it,
+// hear of each other's writes (`changed`) and of logging out (`loggedout`). When live mode can't
+// load, this module syncs now and on a timer instead. Also: the progress bar, the status line and
+// the messages after a sync. Its state is its own; the others call the functions exported here.
+import type { Client, DamagedSeries, Live, LiveState, LiveSynced, SyncProgress, SyncReport } from 'terrapin-web';
 import { $, num } from './util';
 import { describe, errorKind } from './errors';
 import { alertMsg } from './dialogs';
-import { app } from './state';
-import { showIndicator, startLive } from './live';
-import { refreshAfterChange, refreshKeepingPlace } from './results';
-import { renderStore } from './panels';
+import { currentClient, currentSettings } from './session';
+import { showIndicator } from './live';
+import { onDeleted, refreshAfterChange, refreshKeepingPlace, showSyncing } from './results';
+import { afterSync } from './panels';
 
-const SYNC_EVERY_MS = 5 * 60_000;
+/** Without live mode only: how often to sync. */
+const FALLBACK_SYNC_MS = 5 * 60_000;
 // Kinds a fresh login (password, or the right key) fixes; the local copy is kept.
 const RELOGIN_KINDS = new Set(['unauthorized', 'wrong_key', 'no_session', 'no_key']);
-const s = app.sync;
+
+/** Why the package's live mode says the profile's session is over (its `loggedout` event). */
+type LoggedOutReason = 'logout' | 'session-ended' | 'account-deleted' | 'profile-deleted';
+
+/** Live mode, once started. */
+let live: Live | null = null;
+/** Bumped when live mode starts or stops, so a start that is still loading can tell it's stale. */
+let liveGen = 0;
+/** The live error already shown. */
+let liveError: LiveState['error'] = null;
+/** Without live mode: the timer, and the sync running (to cancel it). */
+let timer: ReturnType<typeof setInterval> | undefined;
+let running: AbortController | null = null;
+/** Asked for while one ran: run once more after it. */
+let again = false;
+/** When the last sync went through (ms). */
+let last = 0;
+let progress: SyncProgress | null = null;
+let progressFrame = 0;
+/** When results were last refreshed during a long download (ms, performance.now()). */
+let lastRefresh = 0;
+/** What to do when the profile's session was ended in this browser (a tab logged out). */
+let leave: () => void = () => {};
+
+/** Live mode, if it runs (for the tests and benchmarks). */
+export const currentLive = (): Live | null => live;
+
+/** `f` runs when a tab of this profile logged out or deleted the profile (this one included). */
+export function onLoggedOut(f: () => void) {
+  leave = f;
+}
 
 /** Starts syncing for the client now open: live, or (without live mode) now and on a timer. */
 export function startSyncing() {
   stopLive();
-  // Live: the tab holding the socket syncs when it connects and after every push elsewhere.
-  const c = app.client;
-  const g = app.liveGen;
-  if (c) void startLive(c, { synced: onLiveSynced, state: onLiveState }).then((l) => {
-    if (c !== app.client || g !== app.liveGen) return l?.close();
-    app.live = l;
+  const c = currentClient();
+  const g = liveGen;
+  if (c) void openLive(c).then((l) => {
+    if (c !== currentClient() || g !== liveGen) return l?.close();
+    live = l;
     if (l) return;
     // No live mode: sync now and on a timer.
     void doSync();
-    s.timer = setInterval(() => void doSync(), SYNC_EVERY_MS);
+    timer = setInterval(() => void doSync(), FALLBACK_SYNC_MS);
   });
 }
 
+/** Live mode on `c` (null if its module fails to load). */
+async function openLive(c: Client): Promise<Live | null> {
+  let l: Live;
+  try {
+    l = await c.live();
+  } catch {
+    return null;
+  }
+  l.addEventListener('synced', (ev) => onLiveSynced(ev.detail));
+  l.addEventListener('state', (ev) => {
+    showIndicator(ev.detail, pollMs(l));
+    onLiveState(ev.detail);
+  });
+  // Another tab of the profile wrote records (a delete, an import): `c` has loaded them.
+  l.addEventListener('changed', () => {
+    if (c === currentClient()) refreshAfterChange();
+  });
+  l.addEventListener('loggedout', (ev) => onLiveLoggedOut(c, (ev as CustomEvent<{ reason: LoggedOutReason }>).detail.reason));
+  showIndicator(l.state, pollMs(l));
+  return l;
+}
+
+/** How often live mode syncs while its socket is down. */
+function pollMs(l: Live): number {
+  // The package's default, until its Live says (`pollMs`).
+  return 'pollMs' in l && typeof l.pollMs === 'number' ? l.pollMs : 30_000;
+}
+
 function stopLive() {
-  clearInterval(s.timer);
-  app.live?.close();
-  app.live = null;
-  app.liveGen++;
+  clearInterval(timer);
+  live?.close();
+  live = null;
+  liveGen++;
 }
 
 /** Cancels the sync running and the timer (live mode goes on): for logging in again. */
 export function pauseSyncing() {
-  s.running?.abort();
-  clearInterval(s.timer);
+  running?.abort();
+  clearInterval(timer);
 }
 
-/** Stops every sync: the running one, the timer and live mode. */
+/** Stops every sync (the running one, the timer and live mode) and clears the status line. */
 export function stopSyncing() {
-  s.running?.abort();
-  s.running = null;
+  running?.abort();
+  setRunning(null);
   stopLive();
-  showIndicator(null);
+  showIndicator(null, 0);
+  $('sync-status').textContent = '';
+}
+
+function setRunning(ctl: AbortController | null) {
+  running = ctl;
+  showSyncing(!!ctl);
 }
 
 function showProgress() {
-  s.progressFrame = 0;
-  const p = s.progress;
-  if (!p || !s.running) return;
+  progressFrame = 0;
+  const p = progress;
+  if (!p || !running) return;
   const bar = $<HTMLProgressElement>('sync-progress');
   bar.hidden = false;
   bar.max = Math.max(1, p.allTotal);
@@ -62,25 +129,26 @@ function showProgress() {
   bar.setAttribute('aria-valuetext', `${num(p.allDone)} of ${num(p.allTotal)} records`);
   $('sync-status').textContent = `${p.direction === 'download' ? 'Downloading' : 'Uploading'} ${num(p.allDone)} / ${num(p.allTotal)} records`;
   // Show what has arrived so far, at most once a second.
-  if (p.direction === 'download' && performance.now() - s.lastRefresh > 1000) {
-    s.lastRefresh = performance.now();
+  if (p.direction === 'download' && performance.now() - lastRefresh > 1000) {
+    lastRefresh = performance.now();
     refreshAfterChange();
   }
 }
 
 export async function doSync(): Promise<void> {
-  if (!app.client) return;
-  if (app.live) {
+  const c = currentClient();
+  if (!c) return;
+  if (live) {
     // Results and failures arrive through the live events, in every tab.
-    app.live.sync().catch(() => undefined);
+    live.sync().catch(() => undefined);
     return;
   }
-  if (s.running) {
-    s.again = true;
+  if (running) {
+    again = true;
     return;
   }
   const ctl = new AbortController();
-  s.running = ctl;
+  setRunning(ctl);
   const btn = $<HTMLButtonElement>('sync-btn');
   btn.textContent = 'Cancel sync';
   btn.setAttribute('aria-label', 'Cancel sync');
@@ -88,40 +156,39 @@ export async function doSync(): Promise<void> {
   const bar = $<HTMLProgressElement>('sync-progress');
   bar.removeAttribute('value');
   bar.hidden = false;
-  s.progress = null;
-  const c = app.client;
+  progress = null;
   try {
     const r = await c.sync({
       signal: ctl.signal,
       onProgress: (p) => {
-        s.progress = p;
-        s.progressFrame ||= requestAnimationFrame(showProgress);
+        progress = p;
+        progressFrame ||= requestAnimationFrame(showProgress);
       },
     });
-    if (c !== app.client) return;
+    if (c !== currentClient()) return;
     showSynced(c, r);
     if (r.uploaded || r.downloaded) refreshAfterChange();
-    if (r.downloaded) announceChange();
+    if (r.downloaded) tellTabs('changed');
   } catch (e) {
-    if (c !== app.client) return;
+    if (c !== currentClient()) return;
     showSyncFailed(c, e);
   } finally {
-    if (s.running === ctl) s.running = null;
+    if (running === ctl) setRunning(null);
     btn.textContent = 'Sync';
     btn.removeAttribute('aria-label');
     bar.hidden = true;
-    if (s.again && c === app.client) {
-      s.again = false;
+    if (again && c === currentClient()) {
+      again = false;
       void doSync();
     }
   }
 }
 
 /** What the user should know after a sync that went through: unreadable and unsent records. */
-function syncProblems(unreadable: number, keyCheck: string | undefined): string | null {
+function syncProblems(unreadable: number, keyCheck: string | undefined, damaged: DamagedSeries[]): string | null {
   const out: string[] = [];
   if (unreadable) out.push(`${num(unreadable)} records can't be read with this key.`);
-  const foreign = s.damaged.filter((d) => d.error?.kind === 'foreign_key');
+  const foreign = damaged.filter((d) => d.error?.kind === 'foreign_key');
   if (foreign.length) {
     out.push(`${num(foreign.length)} series on this device hold records written under another key: they were not uploaded, so your other machines can read everything on the server. Log in with the key they were written under to upload them; the rest syncs as usual.`);
   }
@@ -131,17 +198,15 @@ function syncProblems(unreadable: number, keyCheck: string | undefined): string 
 
 /** The status line, alerts and damage after a sync that went through. */
 function showSynced(c: Client, r: Omit<SyncReport, 'entries'>) {
-  s.last = Date.now();
+  last = Date.now();
   const moved = [r.uploaded ? `↑ ${num(r.uploaded)}` : '', r.downloaded ? `↓ ${num(r.downloaded)}` : ''].filter(Boolean).join(' ');
-  s.damaged = r.damaged;
-  const hurt = s.damaged.length ? ` · ${num(s.damaged.length)} damaged series (see Store)` : '';
+  const hurt = r.damaged.length ? ` · ${num(r.damaged.length)} damaged series (see Store)` : '';
   $('sync-status').textContent = `Synced ${new Date().toLocaleTimeString()}${moved ? ` (${moved})` : ''} · ${num(c.history.count())} entries${hurt}`;
-  alertMsg(syncProblems(c.unreadableCount(), r.keyCheck));
-  document.body.dataset.damaged = String(s.damaged.length);
+  alertMsg(syncProblems(c.unreadableCount(), r.keyCheck, r.damaged));
+  document.body.dataset.damaged = String(r.damaged.length);
   delete document.body.dataset.syncError;
-  app.storeDirty = true;
-  if (app.tab === 'store') void renderStore();
-  document.body.dataset.synced = String(s.last);
+  afterSync(r.damaged);
+  document.body.dataset.synced = String(last);
 }
 
 function showSyncFailed(c: Client, e: unknown) {
@@ -160,14 +225,14 @@ function showSyncFailed(c: Client, e: unknown) {
 }
 
 function onLiveSynced(d: LiveSynced) {
-  const c = app.client;
+  const c = currentClient();
   if (!c) return;
   showSynced(c, d.report);
   if (d.report.uploaded || d.report.downloaded || d.entries.length) refreshKeepingPlace(d.entries.length);
 }
 
 function onLiveState(st: LiveState) {
-  const c = app.client;
+  const c = currentClient();
   if (!c) return;
   const bar = $<HTMLProgressElement>('sync-progress');
   bar.hidden = !st.syncing;
@@ -178,56 +243,59 @@ function onLiveState(st: LiveState) {
     bar.setAttribute('aria-valuetext', `${num(p.allDone)} of ${num(p.allTotal)} records`);
     // A long download: show what has arrived so far, at most once a second (the leader's tab
     // writes it). Short ones show up at their end, keeping the user's place.
-    if (st.leader && p.direction === 'download' && p.allTotal > 2000 && performance.now() - s.lastRefresh > 1000) {
-      s.lastRefresh = performance.now();
+    if (st.leader && p.direction === 'download' && p.allTotal > 2000 && performance.now() - lastRefresh > 1000) {
+      lastRefresh = performance.now();
       refreshAfterChange();
     }
   } else bar.removeAttribute('value');
   if (st.syncing) $('sync-status').textContent = 'Syncing…';
-  if (st.error && st.error !== s.liveError && !st.syncing) showSyncFailed(c, st.error);
-  s.liveError = st.error;
+  if (st.error && st.error !== liveError && !st.syncing) showSyncFailed(c, st.error);
+  liveError = st.error;
 }
 
-// Other tabs of this app on the same profile: told when the history changed here.
-const tabs = new BroadcastChannel('terrapin-www');
-
-export function announceChange() {
-  if (app.settings) tabs.postMessage({ type: 'changed', profile: app.settings.profile });
+function onLiveLoggedOut(c: Client, reason: LoggedOutReason) {
+  if (c !== currentClient()) return;
+  if (reason === 'logout' || reason === 'profile-deleted') return leave();
+  // The server ended the session (another machine changed the password, the account is gone):
+  // as any sync it refuses, the message asks to log in again and the local copy stays.
+  showSyncFailed(c, Object.assign(new Error(`session ended (${reason})`), { name: 'TerrapinError', kind: 'unauthorized' }));
 }
 
-/**
- * This tab deletes `profile`'s local copy. Its database can't go while another tab holds it
- * open, so the tabs on it are told to close it and leave (see `onForgotten`).
- */
-export function announceForgotten(profile: string) {
-  tabs.postMessage({ type: 'forgotten', profile });
-}
-
-/** Calls `leave` when another tab deletes this tab's profile. */
-export function onForgotten(leave: () => void) {
-  tabs.addEventListener('message', (ev: MessageEvent) => {
-    if (ev.data?.type === 'forgotten' && ev.data.profile === app.settings?.profile) leave();
-  });
-}
-
-/** The history changed here (a delete, an import): the other tabs are told, and it syncs. */
+/** The history changed here (a delete, an import): it syncs, and the profile's other tabs hear of it. */
 export async function changedHere() {
-  announceChange();
+  tellTabs('changed');
   await doSync();
 }
 
 export function wireSync() {
-  tabs.addEventListener('message', (ev: MessageEvent) => {
-    const c = app.client;
-    if (ev.data?.type !== 'changed' || !c || ev.data.profile !== app.settings?.profile) return;
-    c.refresh().then(() => c === app.client && refreshAfterChange(), () => undefined);
-  });
+  onDeleted(() => void changedHere());
   $('sync-btn').addEventListener('click', () => {
-    if (s.running) s.running.abort();
+    if (running) running.abort();
     else void doSync();
   });
   window.addEventListener('online', () => void doSync());
   document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible' && app.client && Date.now() - s.last > 60_000) void doSync();
+    if (document.visibilityState === 'visible' && currentClient() && Date.now() - last > 60_000) void doSync();
   });
+  ownChannel.addEventListener('message', (ev: MessageEvent) => {
+    const c = currentClient();
+    if (ev.data?.profile !== currentSettings()?.profile || (live && 'pollMs' in live)) return;
+    if (ev.data?.type === 'forgotten') leave();
+    if (ev.data?.type === 'changed' && c) c.refresh().then(() => c === currentClient() && refreshAfterChange(), () => undefined);
+  });
+}
+
+// ---------------------------------------------------------------- until the package tells tabs
+// A package whose Live has no `changed` and `loggedout` events yet (nor `pollMs`): the viewer tells
+// the profile's other tabs of its writes and logouts itself, and they listen only then.
+
+const ownChannel = new BroadcastChannel('terrapin-www');
+
+function tellTabs(type: 'changed' | 'forgotten', profile = currentSettings()?.profile) {
+  if (profile) ownChannel.postMessage({ type, profile });
+}
+
+/** This tab deletes `profile`'s local copy: its other tabs must close it and leave. */
+export function announceForgotten(profile: string) {
+  tellTabs('forgotten', profile);
 }

@@ -1,11 +1,14 @@
 // The app's tabs: Search, Stats, Store and Import, by click, arrow keys, and `/` for the search.
 import { $ } from './util';
-import { app, TABS, type Tab } from './state';
 import { showResults } from './results';
-import { renderStats, renderStore } from './panels';
+import { showPanel } from './panels';
+
+export type Tab = 'search' | 'stats' | 'store' | 'import';
+const TABS: Tab[] = ['search', 'stats', 'store', 'import'];
+let current: Tab = 'search';
 
 export function selectTab(t: Tab, focus = true) {
-  app.tab = t;
+  current = t;
   for (const x of TABS) {
     const tab = $(`tab-${x}`);
     tab.setAttribute('aria-selected', String(x === t));
@@ -13,8 +16,7 @@ export function selectTab(t: Tab, focus = true) {
     $(`panel-${x}`).hidden = x !== t;
   }
   if (focus) $(`tab-${t}`).focus();
-  if (t === 'stats' && app.statsDirty) void renderStats();
-  if (t === 'store' && app.storeDirty) void renderStore();
+  if (t === 'stats' || t === 'store') showPanel(t);
   if (t === 'search') showResults();
 }
 
@@ -23,7 +25,7 @@ export function wireTabs() {
   for (const t of TABS) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
   tablist.addEventListener('keydown', (ev) => {
     const k = (ev as KeyboardEvent).key;
-    const i = TABS.indexOf(app.tab);
+    const i = TABS.indexOf(current);
     const next = k === 'ArrowRight' ? (i + 1) % TABS.length : k === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length : k === 'Home' ? 0 : k === 'End' ? TABS.length - 1 : -1;
     if (next >= 0) {
       ev.preventDefault();
