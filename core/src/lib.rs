@@ -18,6 +18,7 @@ pub mod plan;
 pub mod push;
 pub mod random;
 pub mod record;
+pub mod sample;
 pub mod search;
 pub mod sort;
 pub mod status;

@@ -744,17 +744,13 @@ mod tests {
         History {
             id: HistoryId(Uuid::from_u128(i)),
             timestamp,
-            duration: 1,
             exit: (i % 3) as i64,
             command: command.into(),
             cwd: format!("/src/{}", i % 2),
             session: format!("s{}", i % 4),
             hostname: format!("host{}:me", i % 3),
             deleted_at: (i % 7 == 6).then_some(1),
-            author: "me".into(),
-            intent: None,
-            shell: None,
-            author_kind: None,
+            ..crate::sample::history(0)
         }
     }
 

@@ -7,6 +7,7 @@ use terrapin_core::memory::MemoryStore;
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, Record, RecordId};
+use terrapin_core::sample;
 use terrapin_core::store::history::HistoryStore;
 use terrapin_core::store::{meaning, Fold as _, Meaning, RecordOrigin};
 use terrapin_core::sync::{self, SyncError};
@@ -60,18 +61,9 @@ fn holding(records: Vec<Record<terrapin_core::record::EncryptedData>>) -> Memory
 fn entry(i: u64) -> History {
     History {
         id: HistoryId(uuid()),
-        timestamp: 1_700_000_000_000_000_000 + i,
-        duration: 1000,
-        exit: (i % 2) as i64,
         command: format!("echo {i}"),
-        cwd: "/tmp".into(),
-        session: "s".into(),
         hostname: "native:test".into(),
-        deleted_at: None,
-        author: "test".into(),
-        intent: None,
-        shell: None,
-        author_kind: None,
+        ..sample::history(i)
     }
 }
 

@@ -547,21 +547,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn sample() -> History {
-        History {
-            id: "018cd4fe81757cd2aee65cd7861f9c81".parse().unwrap(),
-            timestamp: 1_704_326_400_000_000_000,
-            duration: 100,
-            exit: 0,
-            command: "ls".into(),
-            cwd: "/".into(),
-            session: "018cd4fead897597852527a31c998059".into(),
-            hostname: "boop:ellie".into(),
-            deleted_at: None,
-            author: "ellie".into(),
-            intent: None,
-            shell: Some("bash".into()),
-            author_kind: None,
-        }
+        crate::sample::history(0)
     }
 
     #[test]
@@ -695,8 +681,8 @@ mod tests {
     #[test]
     fn json_shape() {
         let j = serde_json::to_value(sample()).unwrap();
-        assert_eq!(j["id"], "018cd4fe81757cd2aee65cd7861f9c81");
-        assert_eq!(j["hostname"], "boop:ellie");
+        assert_eq!(j["id"], "00000000000000000000000000000001");
+        assert_eq!(j["hostname"], "laptop:user");
         assert_eq!(j["author_kind"], serde_json::Value::Null);
         let mut h = sample();
         h.author_kind = Some(AuthorKind::Agent);

@@ -159,17 +159,8 @@ mod tests {
         History {
             id: HistoryId(Uuid::from_u128(id)),
             timestamp: 1_700_000_000_000_000_000 + id as u64,
-            duration: 5,
-            exit: 0,
             command: cmd.into(),
-            cwd: "/".into(),
-            session: "s".into(),
-            hostname: "h:u".into(),
-            deleted_at: None,
-            author: "u".into(),
-            intent: None,
-            shell: None,
-            author_kind: None,
+            ..crate::sample::history(0)
         }
     }
 
@@ -248,7 +239,7 @@ mod tests {
             s.hostnames(),
             [
                 (host(7), vec![("laptop:me", 2)]),
-                (host(8), vec![("h:u", 1)])
+                (host(8), vec![("laptop:user", 1)])
             ]
         );
     }

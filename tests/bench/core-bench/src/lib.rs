@@ -4,34 +4,16 @@
 use std::fmt::Write;
 
 use terrapin_core::crypto::{self, Key};
-use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
+use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::{BufferedEntropy, OsEntropy};
 use terrapin_core::record::{DecryptedData, HostId, Record, RecordId};
-use terrapin_core::{pages, push};
+use terrapin_core::{pages, push, sample};
 use uuid::Uuid;
 
 const ROUNDS: usize = 7;
 
-fn history(i: u64) -> History {
-    History {
-        id: HistoryId(Uuid::from_u128(u128::from(i) + 1)),
-        timestamp: 1_700_000_000_000_000_000 + i * 1_000_000_000,
-        duration: 12_345_678,
-        exit: (i % 3) as i64,
-        command: format!("git commit -m 'change number {i}' && cargo test --workspace"),
-        cwd: "/home/user/src/terrapin".into(),
-        session: "0190a4f0aaaa7bbbbccccddddeeeeffff".into(),
-        hostname: "laptop:user".into(),
-        deleted_at: None,
-        author: "user".into(),
-        intent: None,
-        shell: Some("zsh".into()),
-        author_kind: None,
-    }
-}
-
 fn record(i: u64) -> Record<DecryptedData> {
-    HistoryRecord::Create(history(i)).to_record(
+    HistoryRecord::Create(sample::history(i)).to_record(
         HostId(Uuid::from_u128(7)),
         i,
         RecordId(Uuid::from_u128(u128::from(i) + 1)),
