@@ -254,11 +254,9 @@ function onLiveState(st: LiveState) {
 }
 
 function onLiveLoggedOut(c: Client, reason: LoggedOutReason) {
-  if (c !== currentClient()) return;
-  if (reason === 'logout' || reason === 'profile-deleted') return leave();
   // The server ended the session (another machine changed the password, the account is gone):
-  // as any sync it refuses, the message asks to log in again and the local copy stays.
-  showSyncFailed(c, Object.assign(new Error(`session ended (${reason})`), { name: 'TerrapinError', kind: 'unauthorized' }));
+  // the leader's sync reports it (state `error`), and the local copy stays for logging in again.
+  if (c === currentClient() && (reason === 'logout' || reason === 'profile-deleted')) leave();
 }
 
 /** The history changed here (a delete, an import): it syncs, and the profile's other tabs hear of it. */
