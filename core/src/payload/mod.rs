@@ -2,8 +2,12 @@
 //!
 //! - [`history`]: the `history` tag (History v0/v1/v2 and the create/delete record wrapper).
 //! - [`kv`]: the `kv` tag (v0 and v1).
+//! - [`script`]: the `script` tag (v0: create, update, delete).
+//! - [`dotfiles`]: the legacy `config-shell-alias` and `dotfiles-var` tags (v0).
 //!
-//! Both are built field by field with `rmp` primitives, exactly like Atuin, so that the markers
+//! `ai-session` payloads are not decoded (docs/PROTOCOL.md §5 records their format).
+//!
+//! All are built field by field with `rmp` primitives, exactly like Atuin, so that the markers
 //! chosen (e.g. `u16` version header always `0xcd`, timestamps always `0xcf` u64, signed ints in
 //! their most compact form) match Atuin's bytes. The readers are as strict or as lenient as
 //! Atuin's: where Atuin demands a specific marker we do too, where it accepts any integer
@@ -15,8 +19,10 @@ use rmp::decode::bytes::{Bytes, BytesReadError};
 use rmp::decode::{self, DecodeStringError, NumValueReadError, ValueReadError};
 use rmp::encode::{self, ByteBuf, ValueWriteError};
 
+pub mod dotfiles;
 pub mod history;
 pub mod kv;
+pub mod script;
 
 /// What went wrong reading one msgpack value.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -9,17 +9,23 @@
 use alloc::string::{String, ToString};
 
 use crate::crypto::{decrypt_record, Key};
+use crate::payload::dotfiles::{AliasRecord, DotfilesError, VarRecord};
 use crate::payload::history::{HistoryError, HistoryRecord};
 use crate::payload::kv::{KvError, KvRecord};
+use crate::payload::script::{ScriptError, ScriptRecord};
 use crate::record::{
     DecryptedData, EncryptedData, HostId, Record, RecordId, RecordIdx, Tag, Version,
 };
 
+pub mod dotfiles;
 pub mod history;
 pub mod kv;
+pub mod scripts;
 
+pub use dotfiles::{AliasStore, VarStore};
 pub use history::HistoryStore;
 pub use kv::KvStore;
+pub use scripts::ScriptStore;
 
 /// Why a record's payload could not be decoded.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +34,11 @@ pub enum PayloadError {
     History(#[from] HistoryError),
     #[error(transparent)]
     Kv(#[from] KvError),
+    #[error(transparent)]
+    Script(#[from] ScriptError),
+    /// `config-shell-alias` or `dotfiles-var`.
+    #[error(transparent)]
+    Dotfiles(#[from] DotfilesError),
 }
 
 impl PayloadError {
@@ -36,6 +47,8 @@ impl PayloadError {
         match self {
             Self::History(_) => "history",
             Self::Kv(_) => "kv",
+            Self::Script(_) => "script",
+            Self::Dotfiles(e) => e.tag(),
         }
     }
 }
@@ -115,7 +128,8 @@ impl RecordOrigin {
 
 pub(crate) type DecRecord = Record<DecryptedData>;
 
-/// What a record means to the stores: decrypted, then decoded by its tag.
+/// What a record means to the browser's stores (history, kv): decrypted, then decoded by its
+/// tag. [`AnyMeaning`] covers every store.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Meaning {
     History(HistoryRecord),
@@ -124,27 +138,105 @@ pub enum Meaning {
     Unreadable(String),
 }
 
-/// Whether records of this tag are folded into a store (history, kv).
+/// What a record means to any store core folds: [`Meaning`]'s plus the scripts store and the
+/// legacy dotfiles stores (docs/PROTOCOL.md §5).
+#[derive(Clone, Debug, PartialEq)]
+pub enum AnyMeaning {
+    History(HistoryRecord),
+    Kv(KvRecord),
+    Script(ScriptRecord),
+    ShellAlias(AliasRecord),
+    DotfilesVar(VarRecord),
+    /// Could not be decrypted or decoded: why.
+    Unreadable(String),
+}
+
+impl From<Meaning> for AnyMeaning {
+    fn from(m: Meaning) -> Self {
+        match m {
+            Meaning::History(h) => Self::History(h),
+            Meaning::Kv(k) => Self::Kv(k),
+            Meaning::Unreadable(why) => Self::Unreadable(why),
+        }
+    }
+}
+
+// The tag -> store rule, the one place records are read into stores. Every tag Atuin 18.24.4
+// writes, and where it goes:
+// - history, kv: `meaning` (the browser's stores) and `any_meaning`;
+// - script, config-shell-alias, dotfiles-var: `any_meaning` only, so that the browser bundle,
+//   which calls `meaning`, links none of their decoders;
+// - ai-session, packfile and any other tag: no store; stored and synced untouched.
+
+/// Whether [`meaning`] reads records of this tag: the browser's stores, history and kv.
 pub fn has_store(tag: &Tag) -> bool {
     matches!(tag, Tag::History | Tag::Kv)
 }
 
-/// Decrypts `record` with `key` and decodes it by its tag; `None` for a tag no store reads.
-/// The one place records are read into stores: every client calls it.
-pub fn meaning(record: &Record<EncryptedData>, key: &Key) -> Option<Meaning> {
-    if !has_store(&record.tag) {
-        return None;
+/// Whether [`any_meaning`] reads records of this tag: history, kv, script,
+/// config-shell-alias, dotfiles-var.
+pub fn has_any_store(tag: &Tag) -> bool {
+    has_store(tag) || matches!(tag, Tag::Script | Tag::ConfigShellAlias | Tag::DotfilesVar)
+}
+
+/// Decrypts `record` and decodes its payload with `decode`; either failure becomes
+/// `unreadable(why)`.
+fn read<M>(
+    record: &Record<EncryptedData>,
+    key: &Key,
+    decode: impl FnOnce(&Version, &[u8]) -> Result<M, PayloadError>,
+    unreadable: impl FnOnce(String) -> M,
+) -> M {
+    match decrypt_record(record, key) {
+        Err(e) => unreadable(e.to_string()),
+        Ok(d) => decode(&record.version, &d.data.0).unwrap_or_else(|e| unreadable(e.to_string())),
     }
-    let m = match decrypt_record(record, key) {
-        Err(e) => Meaning::Unreadable(e.to_string()),
-        Ok(d) => match record.tag {
-            Tag::History => HistoryRecord::decode(&record.version, &d.data.0)
-                .map(Meaning::History)
-                .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-            _ => KvRecord::decode(&record.version, &d.data.0)
-                .map(Meaning::Kv)
-                .unwrap_or_else(|e| Meaning::Unreadable(e.to_string())),
-        },
+}
+
+/// Decrypts `record` with `key` and decodes it by its tag; `None` for a tag no browser store
+/// reads ([`has_store`]). Every client calls it (or [`any_meaning`]).
+pub fn meaning(record: &Record<EncryptedData>, key: &Key) -> Option<Meaning> {
+    let m = match record.tag {
+        Tag::History => read(
+            record,
+            key,
+            |v, b| Ok(Meaning::History(HistoryRecord::decode(v, b)?)),
+            Meaning::Unreadable,
+        ),
+        Tag::Kv => read(
+            record,
+            key,
+            |v, b| Ok(Meaning::Kv(KvRecord::decode(v, b)?)),
+            Meaning::Unreadable,
+        ),
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// [`meaning`] for every store ([`has_any_store`]): also scripts, shell aliases and variables.
+/// `None` for a tag no store reads.
+pub fn any_meaning(record: &Record<EncryptedData>, key: &Key) -> Option<AnyMeaning> {
+    let m = match record.tag {
+        Tag::Script => read(
+            record,
+            key,
+            |v, b| Ok(AnyMeaning::Script(ScriptRecord::decode(v, b)?)),
+            AnyMeaning::Unreadable,
+        ),
+        Tag::ConfigShellAlias => read(
+            record,
+            key,
+            |v, b| Ok(AnyMeaning::ShellAlias(AliasRecord::decode(v, b)?)),
+            AnyMeaning::Unreadable,
+        ),
+        Tag::DotfilesVar => read(
+            record,
+            key,
+            |v, b| Ok(AnyMeaning::DotfilesVar(VarRecord::decode(v, b)?)),
+            AnyMeaning::Unreadable,
+        ),
+        _ => return meaning(record, key).map(AnyMeaning::from),
     };
     Some(m)
 }

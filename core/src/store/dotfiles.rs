@@ -1,0 +1,287 @@
+//! The legacy dotfiles stores: shell aliases (`config-shell-alias`) and variables
+//! (`dotfiles-var`), both the newest set or delete per name.
+//!
+//! atuin-dotfiles 18.24.4 (`AliasStore::aliases`, `VarStore::vars`) replays every record of the
+//! tag, all hosts together, oldest record timestamp first, into a map by name: a create inserts
+//! (replacing what the name held), a delete removes. So the record with the greatest timestamp
+//! decides each name. Between equal timestamps Atuin goes by SQLite's row order; we take the
+//! greatest [`RecordOrigin`] (timestamp, then host id, idx, record id), a strict refinement.
+//! A delete is kept as a tombstone with its origin, so the result does not depend on the order
+//! records are applied in. Listing is by name (byte order), as Atuin's `BTreeMap` gives it.
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+
+use super::{Fold, PayloadError, RecordOrigin};
+use crate::payload::dotfiles::{Alias, AliasRecord, Var, VarRecord};
+use crate::record::{Tag, Version};
+
+/// Per name, the newest set (`Some`) or delete (`None`) and the record that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Latest<V> {
+    map: BTreeMap<String, (RecordOrigin, Option<V>)>,
+}
+
+impl<V> Default for Latest<V> {
+    fn default() -> Self {
+        Self {
+            map: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V> Latest<V> {
+    fn put(&mut self, origin: RecordOrigin, name: String, value: Option<V>) {
+        match self.map.get_mut(&name) {
+            Some(slot) if slot.0 >= origin => {}
+            Some(slot) => *slot = (origin, value),
+            None => {
+                self.map.insert(name, (origin, value));
+            }
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<&V> {
+        self.map.get(name)?.1.as_ref()
+    }
+
+    fn origin(&self, name: &str) -> Option<RecordOrigin> {
+        self.map.get(name).map(|s| s.0)
+    }
+
+    fn live(&self) -> impl Iterator<Item = &V> + '_ {
+        self.map.values().filter_map(|s| s.1.as_ref())
+    }
+}
+
+/// Shell aliases, from `config-shell-alias` records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AliasStore(Latest<Alias>);
+
+impl Fold for AliasStore {
+    const TAG: Tag = Tag::ConfigShellAlias;
+    type Payload = AliasRecord;
+
+    fn decode(version: &Version, bytes: &[u8]) -> Result<AliasRecord, PayloadError> {
+        Ok(AliasRecord::decode(version, bytes)?)
+    }
+
+    fn fold(&mut self, origin: RecordOrigin, payload: AliasRecord) {
+        match payload {
+            AliasRecord::Create(a) => self.0.put(origin, a.name.clone(), Some(a)),
+            AliasRecord::Delete(name) => self.0.put(origin, name, None),
+        }
+    }
+}
+
+impl AliasStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The alias of this name, `None` if never set or deleted.
+    pub fn get(&self, name: &str) -> Option<&Alias> {
+        self.0.get(name)
+    }
+
+    /// The record that decided the name's current state (a set or a delete).
+    pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
+        self.0.origin(name)
+    }
+
+    /// Live aliases sorted by name, as `atuin dotfiles alias list` lists them by default.
+    pub fn aliases(&self) -> impl Iterator<Item = &Alias> + '_ {
+        self.0.live()
+    }
+
+    pub fn len(&self) -> usize {
+        self.aliases().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.aliases().next().is_none()
+    }
+}
+
+/// Shell and environment variables, from `dotfiles-var` records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VarStore(Latest<Var>);
+
+impl Fold for VarStore {
+    const TAG: Tag = Tag::DotfilesVar;
+    type Payload = VarRecord;
+
+    fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, PayloadError> {
+        Ok(VarRecord::decode(version, bytes)?)
+    }
+
+    fn fold(&mut self, origin: RecordOrigin, payload: VarRecord) {
+        match payload {
+            VarRecord::Create(v) => self.0.put(origin, v.name.clone(), Some(v)),
+            VarRecord::Delete(name) => self.0.put(origin, name, None),
+        }
+    }
+}
+
+impl VarStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The variable of this name, `None` if never set or deleted.
+    pub fn get(&self, name: &str) -> Option<&Var> {
+        self.0.get(name)
+    }
+
+    /// The record that decided the name's current state (a set or a delete).
+    pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
+        self.0.origin(name)
+    }
+
+    /// Live variables sorted by name.
+    pub fn vars(&self) -> impl Iterator<Item = &Var> + '_ {
+        self.0.live()
+    }
+
+    pub fn len(&self) -> usize {
+        self.vars().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vars().next().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::dotfiles::DOTFILES_VERSION;
+    use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
+    use crate::store::DecRecord;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    fn rec(tag: Tag, host: u128, idx: u64, ts: u64, data: Vec<u8>) -> DecRecord {
+        Record {
+            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
+            idx,
+            host: Host::new(HostId(Uuid::from_u128(host))),
+            timestamp: ts,
+            version: DOTFILES_VERSION,
+            tag,
+            data: DecryptedData(data),
+        }
+    }
+
+    fn alias(host: u128, idx: u64, ts: u64, name: &str, value: Option<&str>) -> DecRecord {
+        let r = match value {
+            Some(v) => AliasRecord::Create(Alias {
+                name: name.into(),
+                value: v.into(),
+            }),
+            None => AliasRecord::Delete(name.into()),
+        };
+        rec(Tag::ConfigShellAlias, host, idx, ts, r.encode())
+    }
+
+    fn var(host: u128, idx: u64, ts: u64, name: &str, value: Option<(&str, bool)>) -> DecRecord {
+        let r = match value {
+            Some((v, export)) => VarRecord::Create(Var {
+                name: name.into(),
+                value: v.into(),
+                export,
+            }),
+            None => VarRecord::Delete(name.into()),
+        };
+        rec(Tag::DotfilesVar, host, idx, ts, r.encode())
+    }
+
+    #[test]
+    fn newest_per_name_across_hosts() {
+        let mut s = AliasStore::new();
+        s.apply(&alias(1, 0, 10, "k", Some("kubectl"))).unwrap();
+        s.apply(&alias(2, 0, 30, "k", None)).unwrap();
+        s.apply(&alias(1, 1, 20, "k", Some("kubecolor"))).unwrap();
+        assert_eq!(s.get("k"), None);
+        s.apply(&alias(1, 2, 40, "k", Some("kubectl --context x")))
+            .unwrap();
+        s.apply(&alias(2, 1, 5, "gp", Some("git push"))).unwrap();
+        let names: Vec<_> = s.aliases().map(|a| (&*a.name, &*a.value)).collect();
+        assert_eq!(names, [("gp", "git push"), ("k", "kubectl --context x")]);
+        // Records of other tags are ignored by each store.
+        s.apply(&var(1, 0, 99, "k", None)).unwrap();
+        assert_eq!(s.len(), 2);
+
+        let mut v = VarStore::new();
+        v.apply(&var(1, 0, 10, "EDITOR", Some(("vim", true))))
+            .unwrap();
+        v.apply(&var(2, 0, 10, "EDITOR", Some(("hx", false))))
+            .unwrap();
+        // equal timestamps: the greater host wins
+        assert_eq!(
+            v.get("EDITOR"),
+            Some(&Var {
+                name: "EDITOR".into(),
+                value: "hx".into(),
+                export: false
+            })
+        );
+        assert_eq!(v.origin("EDITOR").unwrap().host, HostId(Uuid::from_u128(2)));
+    }
+
+    #[test]
+    fn bad_record_names_itself() {
+        let mut s = VarStore::new();
+        let mut r = var(1, 3, 10, "A", Some(("b", true)));
+        r.data.0.pop();
+        let msg = s.apply(&r).unwrap_err().to_string();
+        assert!(msg.starts_with("dotfiles-var record "), "{msg}");
+        assert!(
+            msg.contains("dotfiles-var v0 field `export`: unexpected end of input"),
+            "{msg}"
+        );
+        assert!(s.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_order_same_store(
+            raw in proptest::collection::vec((1u128..4, 0u64..5, 0usize..3, proptest::option::of(0usize..3)), 0..25),
+            seed in proptest::collection::vec(any::<usize>(), 0..25),
+        ) {
+            let names = ["a", "b", "c"];
+            let vals = ["x", "y", "z"];
+            let mut next = [0u64; 4];
+            let records: Vec<DecRecord> = raw.iter().map(|(h, ts, n, v)| {
+                let idx = next[*h as usize];
+                next[*h as usize] += 1;
+                alias(*h, idx, *ts, names[*n], v.map(|v| vals[v]))
+            }).collect();
+            let mut a = AliasStore::new();
+            a.apply_all(&records).unwrap();
+            let mut shuffled = records.clone();
+            for (i, s) in seed.iter().enumerate() {
+                let n = shuffled.len();
+                if n > 0 { shuffled.swap(i % n, s % n); }
+            }
+            let mut b = AliasStore::new();
+            b.apply_all(shuffled.iter().rev()).unwrap();
+            prop_assert_eq!(&a, &b);
+            // Atuin's replay, oldest first, with our tie-break.
+            let mut sorted = records.clone();
+            sorted.sort_by_key(RecordOrigin::of);
+            let mut model = BTreeMap::new();
+            for r in &sorted {
+                match AliasRecord::decode(&r.version, &r.data.0).unwrap() {
+                    AliasRecord::Create(x) => { model.insert(x.name.clone(), x); }
+                    AliasRecord::Delete(n) => { model.remove(&n); }
+                }
+            }
+            prop_assert_eq!(a.aliases().collect::<Vec<_>>(), model.values().collect::<Vec<_>>());
+        }
+    }
+}
