@@ -12,6 +12,7 @@ use core::fmt::Write as _;
 use serde::{Deserialize, Serialize};
 
 use crate::record::{HostId, RecordIdx, Tag};
+use crate::status::Status;
 
 /// Header every answer carries; Atuin clients refuse servers without it (or an older major).
 pub const VERSION_HEADER: &str = "Atuin-Version";
@@ -413,6 +414,84 @@ pub const LIVE_PAGES_PROTOCOL: &str = "terrapin.live.v2";
 /// (browsers can't set `Authorization` on a WebSocket).
 pub const LIVE_TOKEN_PREFIX: &str = "terrapin.token.";
 
+/// Close code of a live socket whose session ended (`POST /logout`, or a password change for
+/// the account's other sessions): its client does not reconnect.
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code of a live socket whose account was deleted: its client does not reconnect.
+pub const CLOSE_ACCOUNT_DELETED: u16 = 4003;
+/// Close code of an account's oldest live socket when another one opens past
+/// [`LIVE_MAX_SOCKETS`].
+pub const CLOSE_REPLACED: u16 = 4008;
+/// Most live sockets one account keeps open; the oldest is closed ([`CLOSE_REPLACED`]).
+pub const LIVE_MAX_SOCKETS: usize = 64;
+
+/// A client's keep-alive on a live socket, and the answer the server's runtime gives it.
+pub const LIVE_PING: &str = "ping";
+pub const LIVE_PONG: &str = "pong";
+/// A live client sends [`LIVE_PING`] this often, and takes a socket silent for 2.5 times as
+/// long for dead.
+pub const LIVE_PING_MS: u32 = 30_000;
+
+/// The `type` of the full status a live socket is greeted with ([`LiveMessage::Status`]).
+pub const LIVE_STATUS: &str = "status";
+/// The `type` of the statuses a push sends after it committed ([`LiveMessage::Push`]).
+pub const LIVE_PUSH: &str = "push";
+
+/// What the server sends on a live socket: `{"type": "status" | "push", "hosts": {host: {tag:
+/// last idx}}}`, the full status on connect and the series a push wrote after it committed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveMessage {
+    Status(Status),
+    Push(Status),
+}
+
+impl LiveMessage {
+    /// The message's `type`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Status(_) => LIVE_STATUS,
+            Self::Push(_) => LIVE_PUSH,
+        }
+    }
+
+    /// The message as JSON text, `type` first.
+    pub fn to_json(&self) -> String {
+        let (Self::Status(s) | Self::Push(s)) = self;
+        let status = serde_json::to_string(s).unwrap_or_else(|_| r#"{"hosts":{}}"#.into());
+        format!(r#"{{"type":"{}",{}"#, self.kind(), &status[1..])
+    }
+
+    /// Reads a server message; `None` for anything else (page answers, errors, `pong`). A
+    /// host that reads its socket's other messages as JSON values already matches their
+    /// `type` against [`LIVE_STATUS`] and [`LIVE_PUSH`] instead, and reads a push's status.
+    pub fn read(text: &str) -> Option<Self> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let kind = v.get("type")?.as_str()?;
+        let status = || serde_json::from_str::<Status>(text).ok();
+        match kind {
+            LIVE_STATUS => Some(Self::Status(status()?)),
+            LIVE_PUSH => Some(Self::Push(status()?)),
+            _ => None,
+        }
+    }
+}
+
+/// Kinds of failure (as the hosts name them, `TerrapinError.kind` in the browser) worth trying
+/// again soon: the network, a server error (5xx), rate limiting (429). The server may be back.
+pub const TRANSIENT_KINDS: [&str; 3] = ["network", "server", "rate_limited"];
+
+/// Whether a failure of `kind` is worth trying again ([`TRANSIENT_KINDS`]).
+pub fn is_transient(kind: &str) -> bool {
+    TRANSIENT_KINDS.contains(&kind)
+}
+
+/// Whether a live client keeps reconnecting (and syncing on an interval) after a sync failed
+/// with `kind`: a transient failure, or a sync that was cancelled or found another under way.
+/// Any other (a refused session, a wrong key) waits for a sync that works.
+pub fn live_retries_after(kind: &str) -> bool {
+    is_transient(kind) || kind == "aborted" || kind == "busy"
+}
+
 /// Reads a live socket's `Sec-WebSocket-Protocol` header: the live protocol to select (the
 /// newest offered), and the session token of its `terrapin.token.<token>` entry, if there is
 /// exactly one.
@@ -661,6 +740,47 @@ mod tests {
         };
         let s = q.to_query();
         assert!(s.contains("tag=my%20tag%2F%C3%BC"), "{s}");
+    }
+
+    #[test]
+    fn live_messages() {
+        let host = HostId(Uuid::parse_str(HOST).unwrap());
+        let mut s = Status::new();
+        s.set(crate::record::SeriesKey::new(host, Tag::History), 41);
+        let push = LiveMessage::Push(s.clone());
+        let text = push.to_json();
+        assert_eq!(
+            text,
+            format!(r#"{{"type":"push","hosts":{{"{HOST}":{{"history":41}}}}}}"#)
+        );
+        assert_eq!(LiveMessage::read(&text), Some(push));
+        let status = LiveMessage::Status(Status::new());
+        assert_eq!(status.to_json(), r#"{"type":"status","hosts":{}}"#);
+        assert_eq!(
+            LiveMessage::read(r#"{ "hosts": {}, "type": "status" }"#),
+            Some(status)
+        );
+        for other in [
+            LIVE_PONG,
+            r#"{"type":"page","id":1,"records":[]}"#,
+            "{}",
+            "[",
+        ] {
+            assert_eq!(LiveMessage::read(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn transient_kinds() {
+        for k in ["network", "server", "rate_limited"] {
+            assert!(is_transient(k) && live_retries_after(k), "{k}");
+        }
+        for k in ["aborted", "busy"] {
+            assert!(!is_transient(k) && live_retries_after(k), "{k}");
+        }
+        for k in ["unauthorized", "wrong_key", "no_session", "refused"] {
+            assert!(!is_transient(k) && !live_retries_after(k), "{k}");
+        }
     }
 
     #[test]

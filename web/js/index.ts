@@ -9,6 +9,7 @@ import init, {
   setBip39Words,
   parseShellHistory as wasmParseShellHistory,
 } from '../pkg/terrapin_web.js';
+import type { ClientNews } from './host.js';
 import type { Live, LiveOptions } from './live.js';
 import type {
   HistoryEntry,
@@ -51,12 +52,16 @@ export type {
   TerrapinError,
   VaultOptions,
 } from './types.js';
-export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced } from './live.js';
+export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced, LoggedOutReason } from './live.js';
 // `client.history` and `client.kv`: types only (made by `Client`).
 export type { HistoryApi, KvApi };
 
 let ready: Promise<unknown> | undefined;
 let loaded = false;
+/** This tab (or worker), as live mode tells it from the profile's other tabs. */
+const tab = Math.random();
+/** A write's promise, the records it added (`n`, or the number it resolves to) told first. */
+type Wrote = <T>(p: Promise<T>, n?: number) => Promise<T>;
 
 /**
  * Load the wasm module yourself (a URL, Response, bytes or WebAssembly.Module); optional.
@@ -86,28 +91,36 @@ async function loadWordsFor(key: string | undefined): Promise<void> {
 /** `client.history`. */
 class HistoryApi {
   readonly #w: WasmClient;
+  readonly #wrote: Wrote;
   /** @internal */
-  constructor(w: WasmClient) { this.#w = w; }
+  constructor(w: WasmClient, wrote: Wrote) {
+    this.#w = w;
+    this.#wrote = wrote;
+  }
   /** Live entries matching `query`, newest first (fuzzy: best first). */
   query(query: HistoryQuery = {}): HistoryPage { return this.#w.historyQuery(query); }
   get(id: string): HistoryEntry | undefined { return this.#w.historyGet(id); }
   count(): number { return this.#w.historyCount(); }
   /** Every host of the record store that wrote live history, with the hostnames it used. */
   hosts(): HistoryHost[] { return this.#w.historyHosts(); }
-  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.#w.historyAdd(entry); }
-  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.#w.historyAddMany(entries); }
+  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.#wrote(this.#w.historyAdd(entry), 1); }
+  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.#wrote(this.#w.historyAddMany(entries)); }
   /** Writes a delete record (whichever host wrote the entry); it disappears everywhere after sync. */
-  delete(id: string): Promise<void> { return this.#w.historyDelete(id); }
+  delete(id: string): Promise<void> { return this.#wrote(this.#w.historyDelete(id), 1); }
 }
 
 /** `client.kv`. */
 class KvApi {
   readonly #w: WasmClient;
+  readonly #wrote: Wrote;
   /** @internal */
-  constructor(w: WasmClient) { this.#w = w; }
+  constructor(w: WasmClient, wrote: Wrote) {
+    this.#w = w;
+    this.#wrote = wrote;
+  }
   get(namespace: string, key: string): string | undefined { return this.#w.kvGet(namespace, key); }
-  set(namespace: string, key: string, value: string): Promise<void> { return this.#w.kvSet(namespace, key, String(value)); }
-  delete(namespace: string, key: string): Promise<void> { return this.#w.kvDelete(namespace, key); }
+  set(namespace: string, key: string, value: string): Promise<void> { return this.#wrote(this.#w.kvSet(namespace, key, String(value)), 1); }
+  delete(namespace: string, key: string): Promise<void> { return this.#wrote(this.#w.kvDelete(namespace, key), 1); }
   list(namespace?: string): KvEntry[] { return this.#w.kvList(namespace); }
 }
 
@@ -117,13 +130,22 @@ export class Client {
   readonly #profile: string;
   readonly history: HistoryApi;
   readonly kv: KvApi;
+  /** Live mode's, told of this client's writes and logout. */
+  readonly #hooks = new Set<(news: ClientNews, n: number) => void>();
+  readonly #tell = (news: ClientNews, n = 0) => this.#hooks.forEach((h) => h(news, n));
+  readonly #wrote: Wrote = (p, n) =>
+    p.then((v) => {
+      const k = n ?? Number(v);
+      if (k) this.#tell('wrote', k);
+      return v;
+    });
 
   private constructor(w: WasmClient, server: string, profile: string) {
     this.#w = w;
     this.#server = server;
     this.#profile = profile;
-    this.history = new HistoryApi(w);
-    this.kv = new KvApi(w);
+    this.history = new HistoryApi(w, this.#wrote);
+    this.kv = new KvApi(w, this.#wrote);
   }
 
   /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
@@ -152,7 +174,11 @@ export class Client {
     return this.#w.login(username, password, key);
   }
   /** Forget the session, the key and the saved vault (records stay). */
-  logout(): Promise<void> { return this.#w.logout(); }
+  async logout(): Promise<void> {
+    this.#tell('leaving');
+    await this.#w.logout();
+    this.#tell('logout');
+  }
   /** `{ username }` of the session's account, from the server. */
   async me(): Promise<{ username: string }> { return { username: await this.#w.me() }; }
 
@@ -185,7 +211,7 @@ export class Client {
   async live(options?: LiveOptions): Promise<Live> {
     // Its own module (pkg/live.js), loaded on first use: the entry stays small.
     const { Live } = await import('./live.js');
-    return new Live(this, this.#server, this.#profile, options);
+    return new Live({ client: this, wasm: this.#w, hooks: this.#hooks, tab }, this.#server, this.#profile, options);
   }
   /** The server's status (same shape as `status()`). */
   remoteStatus(): Promise<Status> { return this.#w.remoteStatus(); }
@@ -201,13 +227,11 @@ export class Client {
   /** Every local record as wire JSON text. */
   exportRecords(): Promise<string> { return this.#w.exportRecords(); }
   /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
-  importRecords(json: string): Promise<number> { return this.#w.importRecords(json); }
+  importRecords(json: string): Promise<number> { return this.#wrote(this.#w.importRecords(json)); }
 
   /** Release the wasm side of this client. */
   close(): void { this.#w.free(); }
 }
-
-const SQLITE_MAGIC = 'SQLite format 3\0';
 
 /**
  * Migrate a legacy (atuin <= 17) record store with the account's Atuin key (phrase or key file
@@ -216,14 +240,12 @@ const SQLITE_MAGIC = 'SQLite format 3\0';
  * JSON text. Resolves to `{ records, series }`: `records` is wire JSON text for
  * `Client.importRecords`. Rejects with a `TerrapinError` of kind `legacy` carrying `problems`
  * and `series`, naming every record that can't be decrypted or chained; then nothing is migrated.
+ * Its code is its own module (pkg/legacy-db.js), loaded on first use.
  */
 export async function migrateLegacy(
   input: Uint8Array | ArrayBuffer | Blob | string,
   key: string,
-  {
-    sqliteWasm,
-    legacyWasm,
-  }: {
+  options: {
     /** Where `sqlite.wasm` is served (`terrapin-web/sqlite-wasm`), if not beside the package. */
     sqliteWasm?: string | URL;
     /** Where the migration's wasm is served (`terrapin-web/legacy-wasm`), likewise. */
@@ -231,18 +253,7 @@ export async function migrateLegacy(
   } = {},
 ): Promise<LegacyMigration> {
   if (typeof key !== 'string' || !key) throw new TypeError('migrateLegacy: `key` (the Atuin key) is required');
-  const legacy = await import('./legacy-db.js');
-  let json = input;
-  if (typeof Blob !== 'undefined' && input instanceof Blob) input = await input.arrayBuffer();
-  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
-  if (input instanceof Uint8Array) {
-    const head = new TextDecoder().decode(input.subarray(0, SQLITE_MAGIC.length));
-    json = head === SQLITE_MAGIC ? await legacy.recordsDbToJson(input, sqliteWasm) : new TextDecoder().decode(input);
-  } else if (typeof input !== 'string') {
-    throw new TypeError('migrateLegacy: `input` must be a records.db (bytes or Blob) or JSON text');
-  }
-  // A string by now: decoded bytes, or the text given.
-  return legacy.migrate(json as string, key, legacyWasm);
+  return (await import('./legacy-db.js')).migrateInput(input, key, options);
 }
 
 /**
@@ -251,7 +262,13 @@ export async function migrateLegacy(
  */
 export async function deleteProfile(profile: string): Promise<void> {
   await initialize();
-  return wasmDeleteProfile(profile);
+  await wasmDeleteProfile(profile);
+  // Live mode in the profile's other tabs: `loggedout` (reason `profile-deleted`).
+  if (typeof BroadcastChannel == 'function') {
+    const c = new BroadcastChannel('terrapin-profile:' + profile);
+    c.postMessage({ type: 'deleted', tab });
+    c.close();
+  }
 }
 
 /** A fresh random Atuin key string. */

@@ -7,6 +7,27 @@ import type { LegacyMigration } from './types.js';
 
 let legacy: Promise<unknown> | undefined;
 
+const SQLITE_MAGIC = 'SQLite format 3\0';
+
+/** `migrateLegacy` (index.ts): a `records.db` (bytes or Blob) or the legacy JSON text. */
+export async function migrateInput(
+  input: Uint8Array | ArrayBuffer | Blob | string,
+  key: string,
+  { sqliteWasm, legacyWasm }: { sqliteWasm?: string | URL; legacyWasm?: string | URL },
+): Promise<LegacyMigration> {
+  let json = input;
+  if (typeof Blob !== 'undefined' && input instanceof Blob) input = await input.arrayBuffer();
+  if (input instanceof ArrayBuffer) input = new Uint8Array(input);
+  if (input instanceof Uint8Array) {
+    const head = new TextDecoder().decode(input.subarray(0, SQLITE_MAGIC.length));
+    json = head === SQLITE_MAGIC ? await recordsDbToJson(input, sqliteWasm) : new TextDecoder().decode(input);
+  } else if (typeof input !== 'string') {
+    throw new TypeError('migrateLegacy: `input` must be a records.db (bytes or Blob) or JSON text');
+  }
+  // A string by now: decoded bytes, or the text given.
+  return migrate(json as string, key, legacyWasm);
+}
+
 /** Migrates legacy JSON text with the Atuin `key` (see `migrateLegacy`). */
 export async function migrate(json: string, key: string, wasmUrl?: string | URL): Promise<LegacyMigration> {
   legacy ??= initLegacy(wasmUrl ? { module_or_path: wasmUrl } : undefined).catch((e: unknown) => {

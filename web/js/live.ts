@@ -1,17 +1,19 @@
-// Live sync (docs/PROTOCOL.md §2, "Live status"): the server's live status socket tells this
-// client when the account's records changed, and it syncs at once. One tab (or worker) per
-// profile leads, elected with Web Locks: it holds the socket and syncs; the others follow over a
+// Live sync (docs/PROTOCOL.md §2, "Live status"): the server's live socket tells this client
+// when the account's records changed, and it syncs at once. One tab (or worker) per profile
+// leads, elected with Web Locks: its client holds the socket (the wasm side owns it, opens,
+// keeps and reconnects it, web/src/socket.rs) and syncs; the others follow over a
 // BroadcastChannel (they reload from IndexedDB and see the same entries and state). A tab
 // without the session or key (they are kept in memory unless a vault holds them) gets them from
 // another tab of the profile, in memory only, so that whichever tab is left can lead. While the
-// socket is down the leader reconnects with bounded backoff and syncs on an interval.
-import type { Client } from './index.js';
+// socket is down the leader syncs on an interval. This module is the election, the channel and
+// the `Live` API.
+import type { ClientNews, LiveHost } from './host.js';
 import type { HistoryEntry, Status, SyncProgress, SyncReport } from './types.js';
 
 export interface LiveOptions {
   /** Sync interval while the socket is down, in ms (default 30000). */
   pollMs?: number;
-  /** Reconnect delays: `baseMs` doubled per failed try, at most `maxMs` (defaults 500, 10000), ±25%. */
+  /** Reconnect delays: up to `baseMs` doubled per failed try, at most `maxMs` (defaults 500, 10000), full jitter. */
   backoff?: { baseMs?: number; maxMs?: number };
   /** `false`: this client holds its own socket instead of sharing one across tabs. */
   shared?: boolean;
@@ -43,9 +45,22 @@ export interface LiveSynced {
   entries: HistoryEntry[];
 }
 
+/** Why this profile is logged out (`loggedout`). */
+export type LoggedOutReason = 'logout' | 'session-ended' | 'account-deleted' | 'profile-deleted';
+
 export interface LiveEventMap {
   state: CustomEvent<LiveState>;
   synced: CustomEvent<LiveSynced>;
+  /**
+   * Another tab of the profile wrote records here (history add or delete, kv, an import): this
+   * tab reloaded them from IndexedDB (`client.refresh()`) before it fires. `entries`: how many.
+   */
+  changed: CustomEvent<{ entries: number }>;
+  /**
+   * In every tab of the profile: a tab called `client.logout()`, the server ended the session
+   * or deleted the account (the socket's close), or another tab ran `deleteProfile`.
+   */
+  loggedout: CustomEvent<{ reason: LoggedOutReason }>;
 }
 
 type Report = LiveSynced['report'];
@@ -63,16 +78,12 @@ type TabMessage =
   | { type: 'credentials'; session: string; key: string }
   | { type: 'state'; state: Omit<LiveState, 'error'> & { error: ErrorInfo | null } }
   | { type: 'synced'; report: Report; entries: HistoryEntry[] }
-  | { type: 'failed'; error: ErrorInfo };
-/** What the server sends on the live socket (docs/PROTOCOL.md §2). */
-type ServerMessage = { type: 'status' } | { type: 'push'; hosts?: Status['hosts'] };
-
-const PROTOCOL = 'terrapin.live.v1';
-const TOKEN = 'terrapin.token.';
-/** Keep-alive: a `ping` this often; a socket silent for 2.5 intervals is taken for dead. */
-const PING_MS = 30_000;
-/** Failures worth retrying (the server may be back soon); others wait for a sync that works. */
-const TRANSIENT = new Set(['network', 'server', 'rate_limited', 'aborted']);
+  | { type: 'failed'; error: ErrorInfo }
+  | { type: 'changed'; entries: number }
+  | { type: 'leaving' }
+  | { type: 'loggedout'; reason: LoggedOutReason };
+/** What the wasm side tells of the socket (`liveStart`, web/src/lib.rs). */
+type SocketEvent = 'live' | 'push' | 'down' | 'session-ended' | 'account-deleted' | 'no-session';
 
 const field = (e: unknown, name: 'name' | 'kind' | 'status' | 'message'): unknown =>
   typeof e === 'object' && e !== null ? (e as Record<string, unknown>)[name] : undefined;
@@ -99,35 +110,47 @@ export interface Live {
 }
 
 export class Live extends EventTarget {
-  readonly #client: Client;
-  readonly #server: string;
+  readonly #host: LiveHost;
+  readonly #client: LiveHost['client'];
   readonly #opts: { pollMs: number; baseMs: number; maxMs: number };
+  readonly #news = (news: ClientNews, n: number) => this.#onNews(news, n);
   #channel: BroadcastChannel | null = null;
+  #profileChannel: BroadcastChannel | null = null;
   #release: (() => void) | null = null;
   #closed = false;
-  #ws: WebSocket | null = null;
-  #attempt = 0;
-  #retryTimer = 0;
+  /** The wasm side's socket, as it last said: opening, open, closed and reconnecting, or not reconnecting. */
+  #socket: 'connecting' | 'up' | 'down' | 'off' = 'off';
   #pollTimer = 0;
-  #pingTimer = 0;
-  #heard = 0;
+  /** A tab of the profile is logging out: the server's close of the session is its doing. */
+  #leaving = false;
+  /** `loggedout` went out; not again until the profile syncs again. */
+  #out = false;
   #running: Promise<Report> | null = null;
   #again = false;
   #waiting: { resolve: (report: Report) => void; reject: (e: unknown) => void }[] = [];
   #state: LiveState = { connection: 'connecting', syncing: false, progress: null, error: null, lastSync: 0, leader: false };
 
   /** @internal `client.live()` makes it (the package exports the type only). */
-  constructor(client: Client, server: string, profile: string, opts: LiveOptions = {}) {
+  constructor(host: LiveHost, server: string, profile: string, opts: LiveOptions = {}) {
     super();
-    this.#client = client;
-    this.#server = server.replace(/\/+$/, '');
+    this.#host = host;
+    this.#client = host.client;
+    host.hooks.add(this.#news);
     this.#opts = {
       pollMs: opts.pollMs ?? 30_000,
       baseMs: opts.backoff?.baseMs ?? 500,
       maxMs: opts.backoff?.maxMs ?? 10_000,
     };
-    const name = `terrapin-live:${this.#server}:${profile}`;
+    const name = `terrapin-live:${server.replace(/\/+$/, '')}:${profile}`;
     const locks: LockManager | undefined = globalThis.navigator?.locks;
+    if (typeof BroadcastChannel === 'function') {
+      // `deleteProfile` (index.ts) says so here, whichever server the tab that ran it uses.
+      const deleted = new BroadcastChannel(`terrapin-profile:${profile}`);
+      deleted.onmessage = (ev: MessageEvent<{ type?: string; tab?: number } | undefined>) => {
+        if (ev.data?.type === 'deleted' && ev.data.tab !== host.tab) this.#loggedOut('profile-deleted', false);
+      };
+      this.#profileChannel = deleted;
+    }
     if (opts.shared === false || !locks || typeof BroadcastChannel !== 'function') {
       queueMicrotask(() => this.#lead());
       return;
@@ -155,6 +178,9 @@ export class Live extends EventTarget {
   /** Whether this tab holds the socket. */
   get leader(): boolean { return this.#state.leader; }
 
+  /** The sync interval while the socket is down, in ms (`pollMs`). */
+  get pollMs(): number { return this.#opts.pollMs; }
+
   /** Sync now: the leading tab syncs (a follower asks it to). Resolves to its report. */
   sync(): Promise<Report> {
     if (this.#closed) return Promise.reject(new Error('live sync closed'));
@@ -169,12 +195,12 @@ export class Live extends EventTarget {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#ws?.close(1000, 'closed');
-    this.#ws = null;
-    clearTimeout(this.#retryTimer);
+    if (this.#state.leader) this.#host.wasm.liveStop();
+    this.#socket = 'off';
+    this.#host.hooks.delete(this.#news);
     clearInterval(this.#pollTimer);
-    clearInterval(this.#pingTimer);
     this.#channel?.close();
+    this.#profileChannel?.close();
     this.#release?.();
     for (const w of this.#waiting.splice(0)) w.reject(new Error('live sync closed'));
     this.#set({ connection: 'closed', syncing: false, progress: null, leader: false });
@@ -207,6 +233,20 @@ export class Live extends EventTarget {
       await this.#takeCredentials(m);
       return;
     }
+    if (m.type === 'changed') {
+      // Another tab wrote to IndexedDB: load it, then tell this tab's listeners.
+      await this.#client.refresh().catch(() => undefined);
+      if (!this.#closed) this.dispatchEvent(new CustomEvent('changed', { detail: { entries: m.entries } }));
+      return;
+    }
+    if (m.type === 'leaving') {
+      this.#leaving = true;
+      return;
+    }
+    if (m.type === 'loggedout') {
+      this.#loggedOut(m.reason, false);
+      return;
+    }
     if (this.#state.leader) {
       if (m.type === 'hello') this.#set({});
       if (m.type === 'sync') this.#sync().catch(() => undefined);
@@ -216,6 +256,7 @@ export class Live extends EventTarget {
       const { error, ...rest } = m.state;
       this.#set({ ...rest, error: error ? toError(error) : null, leader: false }, false);
     } else if (m.type === 'synced') {
+      this.#out = false;
       // The leader wrote to IndexedDB: load it, then tell this tab's listeners.
       await this.#client.refresh().catch(() => undefined);
       this.dispatchEvent(new CustomEvent('synced', { detail: { report: m.report, entries: m.entries } }));
@@ -246,7 +287,35 @@ export class Live extends EventTarget {
       }
     }
     // A leader that could not connect for want of them: now it can.
-    if (changed && this.#state.leader && !this.#ws && !this.#closed) this.reconnect();
+    if (changed && this.#state.leader && this.#socket === 'off' && !this.#closed) this.reconnect();
+  }
+
+  /** This tab's client: it wrote records, or is logging out. */
+  #onNews(news: ClientNews, n: number) {
+    if (this.#closed) return;
+    if (news === 'wrote') this.#post({ type: 'changed', entries: n });
+    else if (news === 'leaving') {
+      this.#leaving = true;
+      this.#post({ type: 'leaving' });
+    } else {
+      // The client hung its socket up as it logged out.
+      this.#socket = 'off';
+      this.#loggedOut('logout', true);
+    }
+  }
+
+  /** `loggedout` here (once), and in the profile's other tabs when `tell`. */
+  #loggedOut(reason: LoggedOutReason, tell: boolean) {
+    if (this.#closed || this.#out) return;
+    this.#out = true;
+    this.#leaving = false;
+    if (tell) this.#post({ type: 'loggedout', reason });
+    this.dispatchEvent(new CustomEvent('loggedout', { detail: { reason } }));
+    // The leader's sync says what is wrong (state `error`), and nothing retries.
+    if (this.#state.leader) {
+      this.#stopRetrying();
+      this.#sync().catch(() => undefined);
+    }
   }
 
   // ------------------------------------------------------------ leader
@@ -257,69 +326,49 @@ export class Live extends EventTarget {
     this.#connect();
   }
 
+  /** The wasm side opens the socket and keeps it open; it says what happens. */
   #connect() {
-    clearTimeout(this.#retryTimer);
-    if (this.#closed || this.#ws) return;
-    const token = this.#client.session;
-    if (!token) {
+    if (this.#closed) return;
+    this.#socket = 'connecting';
+    const { baseMs, maxMs } = this.#opts;
+    this.#host.wasm.liveStart(baseMs, maxMs, (e, message) => this.#onSocket(e as SocketEvent, message));
+  }
+
+  #onSocket(e: SocketEvent, message?: string) {
+    if (this.#closed) return;
+    if (e === 'live') {
+      this.#socket = 'up';
+      this.#leaving = false;
+      this.#stopRetrying();
+      this.#set({ connection: 'live', error: null });
+      // Connected (again): catch up both ways.
+      this.#sync().catch(() => undefined);
+    } else if (e === 'push') {
+      this.#changed(message).catch(() => undefined);
+    } else if (e === 'down') {
+      if (this.#socket === 'up') this.#set({ connection: 'connecting' });
+      this.#socket = 'down';
+      this.#fallBack();
+    } else if (e === 'no-session') {
+      this.#socket = 'off';
       this.#set({ connection: 'error', error: toError({ name: 'TerrapinError', kind: 'no_session', message: 'not logged in' }) });
       this.#askCredentials();
-      return;
+    } else {
+      // The session ended or the account is gone: nothing reconnects (a logout here or in
+      // another tab already said so).
+      this.#socket = 'off';
+      if (this.#leaving) this.#stopRetrying();
+      else this.#loggedOut(e === 'account-deleted' ? 'account-deleted' : 'session-ended', true);
     }
-    const url = this.#server.replace(/^http/, 'ws') + '/api/v0/live';
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(url, [PROTOCOL, TOKEN + token]);
-    } catch (e) {
-      this.#set({ connection: 'error', error: e as LiveError });
-      return;
-    }
-    this.#ws = ws;
-    let greeted = false;
-    ws.onmessage = (ev: MessageEvent<unknown>) => {
-      this.#heard = Date.now();
-      if (ev.data === 'pong' || typeof ev.data !== 'string') return;
-      let m: ServerMessage;
-      try {
-        m = JSON.parse(ev.data);
-      } catch {
-        return;
-      }
-      if (m.type === 'status') {
-        greeted = true;
-        this.#attempt = 0;
-        clearInterval(this.#pollTimer);
-        this.#pollTimer = 0;
-        this.#set({ connection: 'live', error: null });
-        // Connected (again): catch up both ways.
-        this.#sync().catch(() => undefined);
-      } else if (m.type === 'push') {
-        this.#changed(m.hosts).catch(() => undefined);
-      }
-    };
-    ws.onopen = () => {
-      this.#heard = Date.now();
-      clearInterval(this.#pingTimer);
-      this.#pingTimer = setInterval(() => {
-        if (Date.now() - this.#heard > PING_MS * 2.5) ws.close(4000, 'silent');
-        else ws.send('ping');
-      }, PING_MS);
-    };
-    ws.onclose = (ev: CloseEvent) => {
-      if (this.#ws !== ws) return;
-      this.#ws = null;
-      clearInterval(this.#pingTimer);
-      if (this.#closed) return;
-      // The session ended or the account is gone: a sync says which, and nothing reconnects.
-      if (ev.code === 4001 || ev.code === 4003) {
-        this.#sync().catch(() => undefined);
-        return;
-      }
-      if (greeted) this.#set({ connection: 'connecting' });
-      this.#fallBack();
-      const delay = Math.min(this.#opts.maxMs, this.#opts.baseMs * 2 ** this.#attempt++);
-      this.#retryTimer = setTimeout(() => this.#connect(), delay * (0.75 + Math.random() / 2));
-    };
+  }
+
+  /** A push elsewhere (its message): sync if the server now holds more of any series than this profile. */
+  async #changed(message: string | undefined) {
+    const { hosts } = JSON.parse(message ?? '{}') as Partial<Status>;
+    const local = (await this.#client.status()).hosts;
+    const newer = Object.entries(hosts ?? {}).some(([host, tags]) =>
+      Object.entries(tags).some(([tag, idx]) => idx > (local[host]?.[tag] ?? -1)));
+    if (newer) await this.#sync();
   }
 
   /** While the socket is down: a sync now (it tells offline from refused) and on an interval. */
@@ -327,14 +376,6 @@ export class Live extends EventTarget {
     if (this.#pollTimer) return;
     this.#pollTimer = setInterval(() => this.#sync().catch(() => undefined), this.#opts.pollMs);
     this.#sync().catch(() => undefined);
-  }
-
-  /** A push elsewhere: sync if the server now holds more of any series than this profile. */
-  async #changed(hosts: Status['hosts'] | undefined) {
-    const local = (await this.#client.status()).hosts;
-    const newer = Object.entries(hosts ?? {}).some(([host, tags]) =>
-      Object.entries(tags).some(([tag, idx]) => idx > (local[host]?.[tag] ?? -1)));
-    if (newer) await this.#sync();
   }
 
   #sync(): Promise<Report> {
@@ -347,10 +388,11 @@ export class Live extends EventTarget {
       try {
         const report = await this.#client.sync({ entries: true, onProgress: (p) => this.#set({ progress: p }) });
         const { entries = [], ...rest } = report;
-        const connection = this.#ws?.readyState === 1 ? 'live' : this.#ws ? 'connecting' : 'polling';
+        const connection = this.#socket === 'up' ? 'live' : this.#socket === 'connecting' ? 'connecting' : 'polling';
+        this.#out = false;
         this.#set({ syncing: false, progress: null, error: null, lastSync: Date.now(), connection });
         // A sync went through after retrying had stopped: try the socket again.
-        if (!this.#ws && !this.#pollTimer) this.reconnect();
+        if (this.#socket === 'off') this.reconnect();
         this.#post({ type: 'synced', report: rest, entries });
         this.dispatchEvent(new CustomEvent('synced', { detail: { report: rest, entries } }));
         return rest;
@@ -358,10 +400,15 @@ export class Live extends EventTarget {
         const kind = kindOf(e);
         if (kind !== 'busy') {
           const offline = kind === 'network';
-          const connection = offline ? 'offline' : this.#ws?.readyState === 1 ? 'live' : 'error';
+          const connection = offline ? 'offline' : this.#socket === 'up' ? 'live' : 'error';
           this.#set({ syncing: false, progress: null, error: e as LiveError, connection });
-          // Refused (session ended, wrong key): no point reconnecting until a sync succeeds.
-          if (!TRANSIENT.has(kind as string) && !this.#ws) this.#stopRetrying();
+          // Refused (session ended, wrong key) while the socket is down: no point reconnecting
+          // until a sync succeeds.
+          if (this.#socket === 'down' && !this.#host.wasm.liveRetriesAfter(kind ?? '')) {
+            this.#host.wasm.liveStop();
+            this.#socket = 'off';
+            this.#stopRetrying();
+          }
         } else {
           this.#set({ syncing: false, progress: null });
         }
@@ -379,15 +426,13 @@ export class Live extends EventTarget {
   }
 
   #stopRetrying() {
-    clearTimeout(this.#retryTimer);
     clearInterval(this.#pollTimer);
     this.#pollTimer = 0;
   }
 
   /** Try the socket again now (e.g. after a new login, or when the browser is back online). */
   reconnect(): void {
-    if (this.#closed || !this.#state.leader) return;
-    this.#attempt = 0;
+    if (this.#closed || !this.#state.leader || this.#socket === 'up') return;
     this.#connect();
   }
 }

@@ -23,6 +23,8 @@ export async function example(): Promise<void> {
   const live = await client.live({ pollMs: 60_000, backoff: { baseMs: 500, maxMs: 10_000 } });
   live.addEventListener("synced", (ev) => void ev.detail.entries.map((e) => e.command));
   live.addEventListener("state", (ev) => void (ev.detail.connection === "live" && ev.detail.progress?.allDone));
+  live.addEventListener("changed", (ev) => void (ev.detail.entries + live.pollMs));
+  live.addEventListener("loggedout", (ev) => void (ev.detail.reason === "session-ended"));
   await live.sync();
   live.close();
   const added = await client.history.add({ command: "ls" });

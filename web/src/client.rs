@@ -20,6 +20,7 @@ use web_sys::AbortSignal;
 use crate::http::{HttpError, HttpRemote};
 use crate::idb::{IdbError, IdbStore};
 use crate::search::{self, Query};
+use crate::socket::Sockets;
 use crate::vault::{self, KdfParams, Secrets, VaultError};
 use crate::views::ViewStore;
 
@@ -119,6 +120,8 @@ fn new_uuid_v7() -> Result<Uuid> {
 pub struct Client {
     pub store: ViewStore,
     pub remote: HttpRemote,
+    /// Live mode's socket, or one per sync (a sync's pages go over it).
+    pub sockets: Sockets,
     pub host: HostId,
     username: RefCell<Option<String>>,
     syncing: Cell<bool>,
@@ -150,6 +153,7 @@ impl Client {
         Ok(Self {
             store,
             remote,
+            sockets: Sockets::default(),
             host,
             username: RefCell::new(username),
             syncing: Cell::new(false),
@@ -231,6 +235,9 @@ impl Client {
     /// End the session on the server (best effort), then forget the session and
     /// the key (in memory and in the vault). Records stay.
     pub async fn logout(&self) -> Result<()> {
+        // Closed here first: the server's close of the ended session's sockets (4001) is not
+        // news to this tab.
+        self.sockets.hang_up();
         let ended = self.remote.end_session().await;
         self.remote.set_session(None);
         *self.store.key.borrow_mut() = None;
@@ -292,18 +299,18 @@ impl Client {
         }
         let r = async {
             let key = self.key()?;
-            let mut remote = self.remote.with_signal(signal);
+            let mut http = self.remote.with_signal(signal);
             // Requests (downloads, and pushes) of the server's page size; answers stored in
             // pages of `page_size` records.
             let server_page = match self.server_page.get() {
                 Some(p) => p,
                 None => {
-                    let p = remote.page_size().await?.max(1);
+                    let p = http.page_size().await?.max(1);
                     self.server_page.set(Some(p));
                     p
                 }
             };
-            remote.push_batch = server_page as usize;
+            http.push_batch = server_page as usize;
             let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
             let request = server_page.min(page);
             // Requests under way for about one stored page (at least the CLI's 8, at most
@@ -316,6 +323,7 @@ impl Client {
                 in_flight,
                 together: in_flight / 2,
             };
+            let remote = self.sockets.remote(http);
             Ok(sync::sync(&self.store, &remote, &key, paging, on_progress).await?)
         }
         .await;

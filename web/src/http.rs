@@ -7,10 +7,8 @@
 //! and carry the server's `{"reason"}`. An `AbortSignal` cancels the request in flight and
 //! any wait between tries.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
-
-use futures_channel::oneshot;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -22,8 +20,6 @@ use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, Remote};
 use terrapin_core::wire::{self, CapabilitiesResponse, LoginRequest, MeResponse, RegisterRequest};
 use web_sys::AbortSignal;
-
-use crate::socket::PageSocket;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HttpError {
@@ -56,12 +52,10 @@ pub enum HttpError {
 }
 
 impl HttpError {
-    /// Worth trying again: network failures, 5xx and 429.
+    /// Worth trying again: network failures, 5xx and 429 (the core's
+    /// [`wire::is_transient`]).
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            Self::Network { .. } | Self::Server { .. } | Self::RateLimited { .. }
-        )
+        wire::is_transient(self.kind())
     }
 
     /// The HTTP status, when the server answered.
@@ -148,21 +142,26 @@ impl RetryPolicy {
     }
 }
 
-/// Sleep `ms` milliseconds; an abort of `signal` ends the wait at once.
-async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
+/// Calls `f` in `ms` milliseconds (the global `setTimeout`, in a window or a worker).
+pub(crate) fn set_timeout(f: &js_sys::Function, ms: u64) {
     use wasm_bindgen::{JsCast, JsValue};
     let ms = ms.min(i32::MAX as u64) as i32;
+    let global = js_sys::global();
+    let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let Some(set_timeout) = set_timeout {
+        let _ = set_timeout.call2(&global, f, &JsValue::from(ms));
+    } else {
+        let _ = f.call0(&JsValue::NULL);
+    }
+}
+
+/// Sleep `ms` milliseconds; an abort of `signal` ends the wait at once.
+pub(crate) async fn sleep(ms: u64, signal: Option<&AbortSignal>) -> Result<(), HttpError> {
     let signal2 = signal.cloned();
     let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-        let global = js_sys::global();
-        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
-            .ok()
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        if let Some(set_timeout) = set_timeout {
-            let _ = set_timeout.call2(&global, &resolve, &JsValue::from(ms));
-        } else {
-            let _ = resolve.call0(&JsValue::NULL);
-        }
+        set_timeout(&resolve, ms);
         if let Some(s) = &signal2 {
             // An abort resolves the wait (with the event, which is not read).
             let _ = s.add_event_listener_with_callback("abort", &resolve);
@@ -187,22 +186,6 @@ pub struct HttpRemote {
     /// Bytes of JSON per push request: 4 MiB, far within Terrapin's body limit (`MAX_BODY_BYTES`,
     /// 100 MiB); a larger record goes alone.
     pub push_max_bytes: usize,
-    /// A sync's page socket (docs/PROTOCOL.md §2, "Pages over the socket"): `next` goes over
-    /// it once it is open.
-    pages: Rc<RefCell<Pages>>,
-    /// Cleared when a server did not open one: later syncs of this client don't try again.
-    pages_offered: Rc<Cell<bool>>,
-}
-
-/// The page socket of one sync: opened by its third page request, so that a sync of a page
-/// or two (live mode's) costs no socket.
-enum Pages {
-    /// Page requests made so far.
-    Untried(u8),
-    /// Requests made meanwhile wait for it (each sender is dropped once it settles).
-    Opening(Vec<oneshot::Sender<()>>),
-    Open(Rc<PageSocket>),
-    Off,
 }
 
 impl HttpRemote {
@@ -214,8 +197,6 @@ impl HttpRemote {
             retry: RetryPolicy::default(),
             push_batch: wire::DEFAULT_PAGE_SIZE as usize,
             push_max_bytes: 4 * 1024 * 1024,
-            pages: Rc::new(RefCell::new(Pages::Off)),
-            pages_offered: Rc::new(Cell::new(true)),
         }
     }
 
@@ -231,75 +212,16 @@ impl HttpRemote {
         self.session.borrow().clone()
     }
 
-    /// The same server and session, cancelled by `signal`, for one sync: its downloads go
-    /// over a page socket when the server offers one.
+    /// The same server and session, cancelled by `signal` (for one sync).
     pub fn with_signal(&self, signal: Option<AbortSignal>) -> Self {
-        let pages = if self.pages_offered.get() {
-            Pages::Untried(0)
-        } else {
-            Pages::Off
-        };
         Self {
             signal,
-            pages: Rc::new(RefCell::new(pages)),
             ..self.clone()
         }
     }
 
-    /// One page over the page socket, opening it on the third call (requests made while it
-    /// opens wait for it); `None` when there is none (not yet, not offered, closed): then the
-    /// page comes over HTTP.
-    async fn next_over_socket(
-        &self,
-        series: &SeriesKey,
-        start: RecordIdx,
-        count: u64,
-    ) -> Option<Result<Vec<EncRecord>, HttpError>> {
-        let socket = loop {
-            let opened = {
-                let mut pages = self.pages.borrow_mut();
-                match &mut *pages {
-                    Pages::Off => return None,
-                    Pages::Open(socket) => break socket.clone(),
-                    Pages::Untried(n) if *n < 2 => {
-                        *n += 1;
-                        return None;
-                    }
-                    Pages::Opening(waiting) => {
-                        let (tx, rx) = oneshot::channel();
-                        waiting.push(tx);
-                        Err(rx)
-                    }
-                    Pages::Untried(_) => {
-                        *pages = Pages::Opening(Vec::new());
-                        Ok(())
-                    }
-                }
-            };
-            match opened {
-                // Settled: look again.
-                Err(settled) => {
-                    let _ = settled.await;
-                }
-                Ok(()) => {
-                    let session = self.session();
-                    let socket = match &session {
-                        Some(s) => PageSocket::open(&self.base, s, self.signal.as_ref()).await,
-                        None => None,
-                    };
-                    let aborted = self.signal.as_ref().is_some_and(AbortSignal::aborted);
-                    if socket.is_none() && session.is_some() && !aborted {
-                        self.pages_offered.set(false);
-                    }
-                    // Replacing `Opening` wakes the requests waiting for it.
-                    *self.pages.borrow_mut() = match socket {
-                        Some(s) => Pages::Open(Rc::new(s)),
-                        None => Pages::Off,
-                    };
-                }
-            }
-        };
-        socket.next(series, start, count).await
+    pub fn signal(&self) -> Option<&AbortSignal> {
+        self.signal.as_ref()
     }
 
     fn url(&self, path: &str) -> String {
@@ -616,17 +538,14 @@ impl Remote for HttpRemote {
         self.get_json("/api/v0/record", &[], true).await
     }
 
-    /// One page over the page socket, else one `GET /api/v0/record/next`: whatever the server
-    /// answers (it may cap `count`; the core's engine continues after the last idx answered).
+    /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`; the
+    /// core's engine continues after the last idx answered).
     async fn next(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
     ) -> Result<Vec<EncRecord>, HttpError> {
-        if let Some(answer) = self.next_over_socket(series, start, count).await {
-            return answer;
-        }
         let q = wire::NextQuery {
             host: series.host,
             tag: series.tag.clone(),
@@ -667,12 +586,6 @@ impl Remote for HttpRemote {
                 .await?;
         }
         Ok(())
-    }
-    /// Page requests gathered on the page socket go out now, in one message.
-    fn flush(&self) {
-        if let Pages::Open(socket) = &*self.pages.borrow() {
-            socket.flush();
-        }
     }
     /// A sync cut off by the signal stores nothing more.
     fn check(&self) -> Result<(), HttpError> {

@@ -234,11 +234,6 @@ impl IdbStore {
         Ok(())
     }
 
-    /// Forget that views were stale (after a rebuild).
-    pub async fn meta_remove_stale(&self) -> Result<(), IdbError> {
-        self.meta_set(crate::views::META_VIEWS_STALE, None).await
-    }
-
     /// Every derived page of a series, in idx order, and whether some were in the schema-1
     /// format (JSON text, skipped).
     pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), IdbError> {

@@ -40,7 +40,7 @@ pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
 /// History entries as plain JS objects through JSON text and the browser's `JSON.parse`: for
 /// a page of query results and for a sync's `entries` that is 2-3x faster than building the
 /// objects field by field (web/README.md, `tests/bench/web_interop.mjs`).
-fn via_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
+pub(crate) fn via_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
     js_sys::JSON::parse(&text)
 }
@@ -333,7 +333,7 @@ pub fn sync_options(v: JsValue) -> Result<SyncOptions, JsValue> {
 /// A history entry as JS sees it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HistoryJs<'a> {
+pub(crate) struct HistoryJs<'a> {
     id: HistoryId,
     timestamp: f64,
     timestamp_ns: String,
@@ -357,7 +357,7 @@ struct HistoryJs<'a> {
     matches: Option<&'a [u32]>,
 }
 
-fn history_js(h: &History) -> HistoryJs<'_> {
+pub(crate) fn history_js(h: &History) -> HistoryJs<'_> {
     HistoryJs {
         id: h.id,
         timestamp: ms(h.timestamp),
@@ -630,33 +630,4 @@ pub fn imported_to_js(shell: Shell, cmds: &[ImportedCommand]) -> Result<JsValue,
         })
         .collect();
     to_js(&v)
-}
-
-/// Benchmark hook: `n` history entries out to JS, as serde-wasm-bindgen objects and as JSON
-/// text through `JSON.parse` (the path [`via_json`] takes), in pages of `page` (a
-/// query's results) and all at once (a sync report's `entries`). Returns
-/// `[swb pages, json pages, swb all, json all]` in ms. Only in builds with the `bench`
-/// feature (`tests/bench/web_interop.mjs` makes one).
-#[cfg(feature = "bench")]
-#[doc(hidden)]
-#[wasm_bindgen(js_name = __benchInterop)]
-pub fn bench_interop(n: u32, page: u32) -> Result<Vec<f64>, JsValue> {
-    let hs: Vec<History> = (0..n as u64).map(crate::bench_history).collect();
-    let time = |f: &dyn Fn(&[History]) -> Result<JsValue, JsValue>, chunk: usize| {
-        let t0 = js_sys::Date::now();
-        let mut keep = 0u32;
-        for c in hs.chunks(chunk.max(1)) {
-            keep += js_sys::Array::from(&f(c)?).length();
-        }
-        assert_eq!(keep, n);
-        Ok::<_, JsValue>(js_sys::Date::now() - t0)
-    };
-    let swb = |c: &[History]| to_js(&c.iter().map(history_js).collect::<Vec<_>>());
-    let text = |c: &[History]| via_json(&c.iter().map(history_js).collect::<Vec<_>>());
-    Ok(vec![
-        time(&swb, page as usize)?,
-        time(&text, page as usize)?,
-        time(&swb, hs.len())?,
-        time(&text, hs.len())?,
-    ])
 }

@@ -3,52 +3,44 @@
 //! The core (`terrapin-core`) holds every rule; this crate only adapts it to the browser:
 //! - [`idb`]: the IndexedDB record store (the core's `LocalStore`);
 //! - [`http`]: the sync server over fetch (the core's `Remote`);
+//! - [`socket`]: the live socket (live mode's statuses, and a sync's pages), one owner;
 //! - [`views`]: history and kv, decoded once per page and kept beside the records;
 //! - [`search`]: history queries; [`vault`]: secrets at rest; [`client`]: one profile;
+//! - `task`: how futures run (one promise adapter);
 //! - [`interop`]: the one place that converts between Rust and JavaScript values;
-//! - the exported surface below (`WasmClient`), wrapped by the TypeScript package in `js/`.
+//! - the exported surface below (`WasmClient`), wrapped by the TypeScript package in `js/`;
+//! - `bench`: benchmark hooks, only with the `bench` feature.
 
 // Talc instead of the default dlmalloc: 2.6 KB less gzip (web/README.md, "Bundle size").
 #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 #[global_allocator]
 static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
+#[cfg(feature = "bench")]
+mod bench;
 pub mod client;
 pub mod http;
 pub mod idb;
 pub mod interop;
 pub mod search;
 pub mod socket;
+mod task;
 pub mod vault;
 pub mod views;
 
-use std::future::Future;
 use std::rc::Rc;
 
 use js_sys::Promise;
 use terrapin_core::crypto::Key;
 use terrapin_core::payload::history::HistoryId;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use client::{Client, ClientError};
+use http::RetryPolicy;
 use interop as io;
-
-type JsFuture = std::pin::Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>>;
-
-/// Every exported async method goes through one (non-generic) promise adapter: one copy of
-/// the glue instead of one per method keeps the wasm smaller.
-fn promise<F>(f: F) -> Promise
-where
-    F: Future<Output = Result<JsValue, JsValue>> + 'static,
-{
-    promise_boxed(Box::pin(f))
-}
-
-#[inline(never)]
-fn promise_boxed(f: JsFuture) -> Promise {
-    future_to_promise(f)
-}
+use socket::LiveEvent;
+use task::promise;
+use terrapin_core::wire;
 
 /// One profile of the browser client. Use the `Client` class of the npm package.
 #[wasm_bindgen]
@@ -172,6 +164,49 @@ impl WasmClient {
             c.unlock(&passphrase).await?;
             Ok(JsValue::UNDEFINED)
         })
+    }
+
+    /// Live mode (the profile's leading tab): keep the live socket open, reconnecting after
+    /// a backoff of `baseMs` doubled per failed try up to `maxMs` (full jitter), and tell
+    /// `onEvent(type, message?)` what happens: `"live"` (greeted: catch up), `"push"` (a push
+    /// elsewhere; `message` is its text, `{"type": "push", "hosts": …}`), `"down"` (closed or
+    /// unreachable; reconnecting), `"session-ended"`, `"account-deleted"` (closed for good),
+    /// `"no-session"`. Syncs ask for their pages over it. Called again, it reconnects now.
+    #[wasm_bindgen(js_name = liveStart)]
+    pub fn live_start(&self, base_ms: f64, max_ms: f64, on_event: js_sys::Function) {
+        let retry = RetryPolicy {
+            attempts: u32::MAX,
+            base_ms: base_ms as u64,
+            max_ms: max_ms as u64,
+        };
+        let handler = move |ev: LiveEvent| {
+            let (name, message) = match ev {
+                LiveEvent::Push(text) => ("push", JsValue::from(text)),
+                LiveEvent::Greeted => ("live", JsValue::UNDEFINED),
+                LiveEvent::Down => ("down", JsValue::UNDEFINED),
+                LiveEvent::Ended(wire::CLOSE_ACCOUNT_DELETED) => {
+                    ("account-deleted", JsValue::UNDEFINED)
+                }
+                LiveEvent::Ended(_) => ("session-ended", JsValue::UNDEFINED),
+                LiveEvent::NoSession => ("no-session", JsValue::UNDEFINED),
+            };
+            let _ = on_event.call2(&JsValue::NULL, &name.into(), &message);
+        };
+        let inner = &self.inner;
+        inner.sockets.start(&inner.remote, retry, Rc::new(handler));
+    }
+
+    /// Live mode off: the socket closes, nothing reconnects; syncs open their own again.
+    #[wasm_bindgen(js_name = liveStop)]
+    pub fn live_stop(&self) {
+        self.inner.sockets.stop();
+    }
+
+    /// Whether live mode keeps trying after a sync failed with `kind` (the core's
+    /// `wire::live_retries_after`: transient failures, a cancelled or busy sync).
+    #[wasm_bindgen(js_name = liveRetriesAfter)]
+    pub fn live_retries_after(&self, kind: &str) -> bool {
+        wire::live_retries_after(kind)
     }
 
     /// Reload history and kv from IndexedDB (after another tab or worker wrote to it).
@@ -379,56 +414,4 @@ pub fn generate_key() -> Result<String, JsValue> {
     Key::generate(&mut terrapin_core::random::OsEntropy)
         .map(|k| k.to_atuin_string())
         .map_err(|_| ClientError::Entropy.into())
-}
-
-/// History entry `i` of the benchmark hooks.
-#[cfg(feature = "bench")]
-pub(crate) fn bench_history(i: u64) -> terrapin_core::payload::history::History {
-    terrapin_core::payload::history::History {
-        id: HistoryId(uuid::Uuid::from_u128(i as u128 + 1)),
-        timestamp: 1_700_000_000_000_000_000 + i,
-        duration: 1000,
-        exit: 0,
-        command: format!("git commit -m 'change number {i}'"),
-        cwd: "/home/me/src/project".into(),
-        session: "0190a4f0aaaabbbbccccddddeeeeffff".into(),
-        hostname: "laptop:me".into(),
-        deleted_at: None,
-        author: "me".into(),
-        intent: None,
-        shell: Some("zsh".into()),
-        author_kind: None,
-    }
-}
-
-/// Benchmark hook: encrypt `n` history records, then time decrypting and decoding them
-/// (what an initial sync does per record). Returns milliseconds. Only in builds with the
-/// `bench` feature (`tests/bench/web_decrypt.mjs` makes one).
-#[cfg(feature = "bench")]
-#[doc(hidden)]
-#[wasm_bindgen(js_name = __benchDecrypt)]
-pub fn bench_decrypt(n: u32) -> Result<f64, JsValue> {
-    use terrapin_core::payload::history::HistoryRecord;
-    use terrapin_core::random::OsEntropy;
-    use terrapin_core::record::{HostId, RecordId};
-    let key = Key::generate(&mut OsEntropy).map_err(|_| ClientError::Entropy)?;
-    let host = HostId(uuid::Uuid::from_u128(7));
-    let recs: Vec<_> = (0..n as u64)
-        .map(|i| {
-            let h = bench_history(i);
-            let id = RecordId(uuid::Uuid::from_u128(i as u128 + 1));
-            let r = HistoryRecord::Create(h).to_record(host, i, id, 1_700_000_000_000_000_000 + i);
-            terrapin_core::crypto::encrypt_record(&r, &key, &mut OsEntropy)
-        })
-        .collect::<Result<_, _>>()
-        .map_err(ClientError::from)?;
-    let t0 = js_sys::Date::now();
-    let d = views::derive_page(&recs, &key);
-    let ms = js_sys::Date::now() - t0;
-    if d.iter()
-        .any(|x| matches!(x.m, views::Meaning::Unreadable(_)))
-    {
-        return Err(io::invalid("benchmark records did not decrypt"));
-    }
-    Ok(ms)
 }

@@ -252,7 +252,9 @@ const REBUILD_PAGE: u64 = 1000;
 const META_VIEWS_KID: &str = "views_kid";
 /// Meta key: set while derived pages are kept sealed.
 const META_VIEWS_SEALED: &str = "views_sealed";
-pub(crate) const META_VIEWS_STALE: &str = "views_stale";
+/// Meta key: set while some derived pages must be made again (schema-1 pages, pages of another
+/// key, records appended without a key); cleared by a rebuild.
+const META_VIEWS_STALE: &str = "views_stale";
 
 impl ViewStore {
     pub fn new(idb: IdbStore) -> Self {
@@ -376,7 +378,7 @@ impl ViewStore {
             }
             self.idb.replace_derived(&series, &kept).await?;
         }
-        self.idb.meta_remove_stale().await?;
+        self.idb.meta_set(META_VIEWS_STALE, None).await?;
         self.locked.set(false);
         *self.views.borrow_mut() = views;
         self.rebuilds.set(self.rebuilds.get() + 1);
