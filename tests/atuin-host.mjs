@@ -18,14 +18,16 @@ export const needAtuin = process.env.ATUIN_BIN ? false : "set ATUIN_BIN to an at
  * A host named `name` in `dir` (made if missing), talking to `url`. `atuin(...args)` runs the CLI
  * and resolves to `{ stdout, stderr }` (a last object argument adds environment variables);
  * `atuinSync(...args)` is the same, blocking, and returns stdout; `atuinTimed(...args)` also
- * resolves to the wall-clock `seconds` and the CLI's own CPU seconds (`cpu`, user + sys).
+ * resolves to the wall-clock `seconds` and the CLI's own CPU seconds (`cpu`, user + sys). A
+ * command that fails throws an Error carrying the CLI's `stdout`, `stderr` and exit `code`.
  */
 export function atuinHost(dir, url, name = "host") {
   const bin = process.env.ATUIN_BIN;
   const home = path.join(dir, name);
   const config = path.join(home, ".config", "atuin");
+  const data = path.join(home, ".local", "share", "atuin");
   mkdirSync(config, { recursive: true });
-  mkdirSync(path.join(home, ".local", "share", "atuin"), { recursive: true });
+  mkdirSync(data, { recursive: true });
   writeFileSync(
     path.join(config, "config.toml"),
     [`sync_address = "${url}"`, "auto_sync = false", "update_check = false", 'sync_frequency = "0"', "[sync]", "records = true", "[daemon]", "enabled = false", ""].join("\n"),
@@ -44,10 +46,20 @@ export function atuinHost(dir, url, name = "host") {
     NO_COLOR: "1",
   };
   const split = (args) => (args.length && typeof args[args.length - 1] === "object" ? [args.slice(0, -1), args[args.length - 1]] : [args, {}]);
-  const failed = (args, e) => new Error(`atuin ${args.join(" ")} failed: ${e.message}\n${e.stdout ?? ""}\n${e.stderr ?? ""}`);
+  // The error keeps the CLI's `stdout`, `stderr` and exit `code`; its message clips long
+  // arguments and output (a test may pass a 600 KB command).
+  const clip = (s, n) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
+  const failed = (args, e) => {
+    const how = typeof e.code === "number" ? `exit ${e.code}` : e.signal ? `signal ${e.signal}` : clip(e.message, 500);
+    const out = (s) => clip(String(s ?? ""), 20_000);
+    const error = new Error(`atuin ${clip(args.join(" "), 300)} failed (${how}):\n${out(e.stdout)}\n${out(e.stderr)}`);
+    return Object.assign(error, { stdout: String(e.stdout ?? ""), stderr: String(e.stderr ?? ""), code: e.code });
+  };
   const limits = { timeout: 600_000, maxBuffer: 256 << 20 };
   return {
     home,
+    /** atuin's data directory: history.db, records.db, kv.db, the key file `key`, host_id. */
+    data,
     env,
     async atuin(...all) {
       const [args, extra] = split(all);
