@@ -83,7 +83,13 @@ const SESSION_TOUCH_MS: f64 = 24.0 * 3600.0 * 1000.0;
 /// unused for `SESSION_IDLE_SECONDS` is ended here.
 async fn authenticate_hash(hash: &str, db: &Db, cfg: &Config) -> Result<User, ApiError> {
     let Some((user, last_used)) = db.session_user(hash).await? else {
-        return Err(ApiError::new(403, "session not found"));
+        // atuin's CLI prints the reason and keeps its saved session, so it says what to do.
+        return Err(ApiError::new(
+            403,
+            "session not found: it was ended (a password change ends the account's other \
+             sessions; a log-out ends its own) or never issued; on this machine run \
+             `atuin logout`, then `atuin login`",
+        ));
     };
     let now = now_ms();
     let idle_ms = cfg.session_idle_seconds as f64 * 1000.0;

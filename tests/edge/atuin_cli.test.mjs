@@ -463,6 +463,8 @@ test("atuin CLI, both servers: change-password on host A, then host B's next syn
         // The user must learn that the session is the problem (atuin-server, for a session it
         // does not know: "403 Forbidden - session not found").
         assert.match(seen.bSync.said, /session/i, `B's failed sync does not say why: ${seen.bSync.said}`);
+        // …and what to do about it (atuin's login alone does nothing while a session is saved).
+        if (ctx.server === "terrapin") assert.match(seen.bSync.said, /atuin logout`, then `atuin login/, seen.bSync.said);
         seen.bSyncAgain = await attempt(b, "sync");
         seen.bLogin = await attempt(b, "login", "-u", ctx.user, "-p", newPassword, "-k", key);
         seen.bSyncAfterLogin = await attempt(b, "sync");

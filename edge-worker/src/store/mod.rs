@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use terrapin_core::pages::StoredPage;
 use terrapin_core::push::{self, PushLimits};
 use terrapin_core::record::RecordIdx;
+use terrapin_core::wire;
 use wasm_bindgen::JsValue;
 use worker::{
     durable_object, Env, Method, Request, Response, SqlStorage, SqlStorageValue, State, WebSocket,
@@ -25,7 +26,6 @@ use worker::{
 };
 
 use self::pages::SCHEMA;
-use self::sockets::CLOSE_ACCOUNT_DELETED;
 use crate::config::Config;
 use crate::db::Rows;
 use crate::error::{empty_ok, json, raw_json, ApiError, ApiResult};
@@ -105,7 +105,7 @@ impl UserStore {
             })?;
             self.closed.set(true);
             for ws in self.state.get_websockets() {
-                let _ = ws.close(Some(CLOSE_ACCOUNT_DELETED), Some("account deleted"));
+                let _ = ws.close(Some(wire::CLOSE_ACCOUNT_DELETED), Some("account deleted"));
             }
             return Ok(empty_ok());
         }
@@ -189,7 +189,7 @@ impl worker::DurableObject for UserStore {
             read: RefCell::new(Vec::new()),
         };
         // Keep-alive pings are answered by the runtime without waking the object.
-        match WebSocketRequestResponsePair::new("ping", "pong") {
+        match WebSocketRequestResponsePair::new(wire::LIVE_PING, wire::LIVE_PONG) {
             Ok(pair) => store.state.set_websocket_auto_response(&pair),
             Err(e) => worker::console_error!("live auto response: {e:?}"),
         }

@@ -4,7 +4,6 @@
 //! records); closed when their session ends; and, on page sockets, answered page requests by
 //! the rules of `next`, bounded per message.
 
-use serde::Serialize;
 use terrapin_core::record::SeriesKey;
 use terrapin_core::status::Status;
 use terrapin_core::wire;
@@ -15,19 +14,13 @@ use crate::error::{ApiError, ApiResult};
 
 /// Prefix of a live socket's tag; the rest is its session's hash.
 const SESSION_TAG: &str = "s:";
-/// Live sockets per account; the oldest is closed to make room.
-const MAX_SOCKETS: usize = 64;
-/// Close codes of live sockets: the session ended, the account was deleted, too many sockets.
-pub const CLOSE_SESSION_ENDED: u16 = 4001;
-pub const CLOSE_ACCOUNT_DELETED: u16 = 4003;
-pub const CLOSE_REPLACED: u16 = 4008;
 
 impl UserStore {
     /// The page requests of one message, answered in order within the bounds of a message, in
     /// as few messages as the byte bound allows (docs/PROTOCOL.md §2, "Pages over the socket");
     /// anything else a client sends is ignored.
     pub(super) fn socket_message(&self, ws: &WebSocket, text: &str) {
-        if text == "ping" {
+        if text == wire::LIVE_PING {
             return;
         }
         let answers = wire::socket_answers(text, |line| self.socket_answer(line));
@@ -50,7 +43,7 @@ impl UserStore {
                 status.set(series.clone(), last);
             }
         }
-        let text = live_message("push", &status)?;
+        let text = wire::LiveMessage::Push(status).to_json();
         for ws in sockets {
             // A socket that is closing can't take it; the others still do.
             let _ = ws.send_with_str(&text);
@@ -73,17 +66,17 @@ impl UserStore {
             .filter(|s| !s.is_empty())
             .ok_or_else(|| ApiError::internal("store error", "live socket without a session"))?;
         let mut open = self.state.get_websockets();
-        if open.len() >= MAX_SOCKETS {
+        if open.len() >= wire::LIVE_MAX_SOCKETS {
             // Oldest first (the runtime keeps accept order).
             let _ = open
                 .remove(0)
-                .close(Some(CLOSE_REPLACED), Some("too many live sockets"));
+                .close(Some(wire::CLOSE_REPLACED), Some("too many live sockets"));
         }
         let pair = WebSocketPair::new()?;
         let tag = format!("{SESSION_TAG}{session}");
         self.state.accept_websocket_with_tags(&pair.server, &[&tag]);
         pair.server
-            .send_with_str(live_message("status", &self.status()?)?)?;
+            .send_with_str(wire::LiveMessage::Status(self.status()?).to_json())?;
         Ok(Response::from_websocket(pair.client)?)
     }
 
@@ -103,7 +96,7 @@ impl UserStore {
             {
                 continue;
             }
-            let _ = ws.close(Some(CLOSE_SESSION_ENDED), Some("session ended"));
+            let _ = ws.close(Some(wire::CLOSE_SESSION_ENDED), Some("session ended"));
         }
     }
 
@@ -134,18 +127,6 @@ impl UserStore {
             Err(e) => wire::socket_error(Some(id), e.status, &e.reason),
         }
     }
-}
-
-/// A live message: `{"type": ty, "hosts": {host: {tag: last idx}}}`.
-fn live_message(ty: &str, status: &Status) -> worker::Result<String> {
-    #[derive(Serialize)]
-    struct Live<'a> {
-        #[serde(rename = "type")]
-        ty: &'a str,
-        #[serde(flatten)]
-        status: &'a Status,
-    }
-    Ok(serde_json::to_string(&Live { ty, status })?)
 }
 
 /// Completes a closing handshake (codes 1005/1006 can't be sent back).
