@@ -11,7 +11,7 @@ import { describe } from './errors';
 import { browserHostName } from './settings';
 import { currentClient, currentSettings } from './session';
 import { refreshAfterChange } from './results';
-import { changedHere, doSync } from './sync';
+import { doSync } from './sync';
 import { selectTab } from './tabs';
 
 const SQLITE_MAGIC = 'SQLite format 3\0';
@@ -57,7 +57,7 @@ async function importFile(file: File) {
     out.textContent = `Imported ${num(added)} commands from ${file.name} as host ${hostname}. Syncing…`;
     document.body.dataset.imported = String(added);
     refreshAfterChange();
-    await changedHere();
+    await doSync();
     out.textContent = `Imported ${num(added)} commands from ${file.name} as host ${hostname}.`;
   } catch (e) {
     out.textContent = describe(e, 'import');
@@ -84,10 +84,8 @@ async function importLegacy(name: string, bytes: Uint8Array) {
     document.body.dataset.legacyImported = String(added);
     const what = `${name}: ${num(total)} records in ${num(found.length)} series decrypted and re-encrypted; ${added ? `${num(added)} new` : 'all were already here'}.`;
     out.textContent = `${what} Syncing…`;
-    if (added) {
-      refreshAfterChange();
-      await changedHere();
-    } else await doSync();
+    if (added) refreshAfterChange();
+    await doSync();
     out.textContent = what;
   } catch (e) {
     const problems = isTerrapinError(e) && e.kind === 'legacy' ? e.problems ?? [] : [];

@@ -3,11 +3,11 @@
 // hear of each other's writes (`changed`) and of logging out (`loggedout`). When live mode can't
 // load, this module syncs now and on a timer instead. Also: the progress bar, the status line and
 // the messages after a sync. Its state is its own; the others call the functions exported here.
-import type { Client, DamagedSeries, Live, LiveState, LiveSynced, SyncProgress, SyncReport } from 'terrapin-web';
+import type { Client, DamagedSeries, Live, LiveState, LiveSynced, LoggedOutReason, SyncProgress, SyncReport } from 'terrapin-web';
 import { $, num } from './util';
 import { describe, errorKind } from './errors';
 import { alertMsg } from './dialogs';
-import { currentClient, currentSettings } from './session';
+import { currentClient } from './session';
 import { showIndicator } from './live';
 import { onDeleted, refreshAfterChange, refreshKeepingPlace, showSyncing } from './results';
 import { afterSync } from './panels';
@@ -16,9 +16,6 @@ import { afterSync } from './panels';
 const FALLBACK_SYNC_MS = 5 * 60_000;
 // Kinds a fresh login (password, or the right key) fixes; the local copy is kept.
 const RELOGIN_KINDS = new Set(['unauthorized', 'wrong_key', 'no_session', 'no_key']);
-
-/** Why the package's live mode says the profile's session is over (its `loggedout` event). */
-type LoggedOutReason = 'logout' | 'session-ended' | 'account-deleted' | 'profile-deleted';
 
 /** Live mode, once started. */
 let live: Live | null = null;
@@ -73,22 +70,16 @@ async function openLive(c: Client): Promise<Live | null> {
   }
   l.addEventListener('synced', (ev) => onLiveSynced(ev.detail));
   l.addEventListener('state', (ev) => {
-    showIndicator(ev.detail, pollMs(l));
+    showIndicator(ev.detail, l.pollMs);
     onLiveState(ev.detail);
   });
   // Another tab of the profile wrote records (a delete, an import): `c` has loaded them.
   l.addEventListener('changed', () => {
     if (c === currentClient()) refreshAfterChange();
   });
-  l.addEventListener('loggedout', (ev) => onLiveLoggedOut(c, (ev as CustomEvent<{ reason: LoggedOutReason }>).detail.reason));
-  showIndicator(l.state, pollMs(l));
+  l.addEventListener('loggedout', (ev) => onLiveLoggedOut(c, ev.detail.reason));
+  showIndicator(l.state, l.pollMs);
   return l;
-}
-
-/** How often live mode syncs while its socket is down. */
-function pollMs(l: Live): number {
-  // The package's default, until its Live says (`pollMs`).
-  return 'pollMs' in l && typeof l.pollMs === 'number' ? l.pollMs : 30_000;
 }
 
 function stopLive() {
@@ -168,7 +159,6 @@ export async function doSync(): Promise<void> {
     if (c !== currentClient()) return;
     showSynced(c, r);
     if (r.uploaded || r.downloaded) refreshAfterChange();
-    if (r.downloaded) tellTabs('changed');
   } catch (e) {
     if (c !== currentClient()) return;
     showSyncFailed(c, e);
@@ -259,14 +249,8 @@ function onLiveLoggedOut(c: Client, reason: LoggedOutReason) {
   if (c === currentClient() && (reason === 'logout' || reason === 'profile-deleted')) leave();
 }
 
-/** The history changed here (a delete, an import): it syncs, and the profile's other tabs hear of it. */
-export async function changedHere() {
-  tellTabs('changed');
-  await doSync();
-}
-
 export function wireSync() {
-  onDeleted(() => void changedHere());
+  onDeleted(() => void doSync());
   $('sync-btn').addEventListener('click', () => {
     if (running) running.abort();
     else void doSync();
@@ -275,25 +259,4 @@ export function wireSync() {
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && currentClient() && Date.now() - last > 60_000) void doSync();
   });
-  ownChannel.addEventListener('message', (ev: MessageEvent) => {
-    const c = currentClient();
-    if (ev.data?.profile !== currentSettings()?.profile || (live && 'pollMs' in live)) return;
-    if (ev.data?.type === 'forgotten') leave();
-    if (ev.data?.type === 'changed' && c) c.refresh().then(() => c === currentClient() && refreshAfterChange(), () => undefined);
-  });
-}
-
-// ---------------------------------------------------------------- until the package tells tabs
-// A package whose Live has no `changed` and `loggedout` events yet (nor `pollMs`): the viewer tells
-// the profile's other tabs of its writes and logouts itself, and they listen only then.
-
-const ownChannel = new BroadcastChannel('terrapin-www');
-
-function tellTabs(type: 'changed' | 'forgotten', profile = currentSettings()?.profile) {
-  if (profile) ownChannel.postMessage({ type, profile });
-}
-
-/** This tab deletes `profile`'s local copy: its other tabs must close it and leave. */
-export function announceForgotten(profile: string) {
-  tellTabs('forgotten', profile);
 }

@@ -10,7 +10,7 @@ import { markFirstResults, markOpened } from './metrics';
 import { closeClient, currentClient, currentSettings, dropAccount, forgetProfile, markLocked, openClient, resumeSettings, useSettings } from './session';
 import { enterResults, invalidateResults, resetResults, runQuery } from './results';
 import { resetPanels } from './panels';
-import { announceForgotten, onLoggedOut, pauseSyncing, startSyncing, stopSyncing } from './sync';
+import { onLoggedOut, pauseSyncing, startSyncing, stopSyncing } from './sync';
 import { selectTab } from './tabs';
 
 type View = 'connect' | 'newkey' | 'unlock' | 'app';
@@ -28,12 +28,6 @@ const normServer = (s: string) => s.trim().replace(/\/+$/, '');
 function leaveClient() {
   stopSyncing();
   closeClient();
-}
-
-/** Deletes a profile this browser no longer uses (its tabs leave it). */
-function forget(profile: string): Promise<boolean> {
-  announceForgotten(profile);
-  return forgetProfile(profile);
 }
 
 /** This tab logs out: the profile's `loggedout` it hears meanwhile is its own. */
@@ -101,7 +95,7 @@ async function onConnect(ev: SubmitEvent) {
       const old = current?.profile;
       leaveClient();
       useSettings({ server, profile: `www-${Date.now().toString(36)}`, locked: false });
-      if (old) void forget(old);
+      if (old) void forgetProfile(old);
     }
     const client = await openClient();
     if (mode === 'register') await client.register({ username, email, password, key: key || undefined });
@@ -184,7 +178,7 @@ async function forgetEverything() {
   const profile = currentSettings()?.profile;
   stopSyncing();
   dropAccount();
-  if (profile && !(await forget(profile))) {
+  if (profile && !(await forgetProfile(profile))) {
     // Logged out all the same; the alert says why the local copy is still here.
     leaving = false;
     resetAppState();
