@@ -38,7 +38,6 @@ use wasm_bindgen::prelude::*;
 use client::{Client, ClientError};
 use http::RetryPolicy;
 use interop as io;
-use socket::LiveEvent;
 use task::promise;
 use terrapin_core::wire;
 
@@ -168,10 +167,8 @@ impl WasmClient {
 
     /// Live mode (the profile's leading tab): keep the live socket open, reconnecting after
     /// a backoff of `baseMs` doubled per failed try up to `maxMs` (full jitter), and tell
-    /// `onEvent(type, message?)` what happens: `"live"` (greeted: catch up), `"push"` (a push
-    /// elsewhere; `message` is its text, `{"type": "push", "hosts": …}`), `"down"` (closed or
-    /// unreachable; reconnecting), `"session-ended"`, `"account-deleted"` (closed for good),
-    /// `"no-session"`. Syncs ask for their pages over it. Called again, it reconnects now.
+    /// `onEvent(type, message?)` what happens ([`socket::LiveHandler`]). Syncs ask for their
+    /// pages over it. Called again, it reconnects now.
     #[wasm_bindgen(js_name = liveStart)]
     pub fn live_start(&self, base_ms: f64, max_ms: f64, on_event: js_sys::Function) {
         let retry = RetryPolicy {
@@ -179,21 +176,8 @@ impl WasmClient {
             base_ms: base_ms as u64,
             max_ms: max_ms as u64,
         };
-        let handler = move |ev: LiveEvent| {
-            let (name, message) = match ev {
-                LiveEvent::Push(text) => ("push", JsValue::from(text)),
-                LiveEvent::Greeted => ("live", JsValue::UNDEFINED),
-                LiveEvent::Down => ("down", JsValue::UNDEFINED),
-                LiveEvent::Ended(wire::CLOSE_ACCOUNT_DELETED) => {
-                    ("account-deleted", JsValue::UNDEFINED)
-                }
-                LiveEvent::Ended(_) => ("session-ended", JsValue::UNDEFINED),
-                LiveEvent::NoSession => ("no-session", JsValue::UNDEFINED),
-            };
-            let _ = on_event.call2(&JsValue::NULL, &name.into(), &message);
-        };
         let inner = &self.inner;
-        inner.sockets.start(&inner.remote, retry, Rc::new(handler));
+        inner.sockets.start(&inner.remote, retry, on_event);
     }
 
     /// Live mode off: the socket closes, nothing reconnects; syncs open their own again.

@@ -2,7 +2,7 @@
 //! WebSocket to the server's `/api/v0/live`, owned here.
 //!
 //! - In live mode ([`Sockets::start`], the profile's leading tab) the client keeps one socket
-//!   open: it hands the server's statuses up ([`LiveEvent`]), keeps it alive with a ping,
+//!   open: it hands the server's statuses up ([`LiveHandler`]), keeps it alive with a ping,
 //!   reconnects with the client's [`RetryPolicy`] backoff (not after the server's closes for
 //!   good), and carries the page requests of every sync while it is open.
 //! - Otherwise each sync opens its own socket with its third page request (a sync of a page or
@@ -33,22 +33,19 @@ use crate::task::spawn;
 
 type Answer = Result<Vec<EncRecord>, HttpError>;
 type Listener = Closure<dyn FnMut(JsValue)>;
-/// Where a live socket's news goes.
-pub type LiveHandler = Rc<dyn Fn(LiveEvent)>;
 
-/// What the live socket tells its client.
-pub enum LiveEvent {
-    /// The server greeted the socket with its status: live, the client catches up.
-    Greeted,
-    /// A push elsewhere wrote series: the message's text (`{"type": "push", "hosts": …}`).
-    Push(String),
-    /// The socket closed or could not open; it reconnects after a backoff.
-    Down,
-    /// The server closed it for good ([`wire::CLOSE_SESSION_ENDED`],
-    /// [`wire::CLOSE_ACCOUNT_DELETED`]): no reconnecting until live mode is started again.
-    Ended(u16),
-    /// No session to open it with: likewise.
-    NoSession,
+/// Live mode's JavaScript side (`liveStart`'s `onEvent`), told `onEvent(event, message?)`:
+/// - `"live"`: the server greeted the socket with its status; the client catches up;
+/// - `"push"`: a push elsewhere wrote series; `message` is its text (`{"type": "push",
+///   "hosts": …}`);
+/// - `"down"`: the socket closed or could not open; it reconnects after a backoff;
+/// - `"session-ended"`, `"account-deleted"`: the server closed it for good
+///   ([`wire::CLOSE_SESSION_ENDED`], [`wire::CLOSE_ACCOUNT_DELETED`]), `"no-session"`: none to
+///   open it with; nothing reconnects until live mode is started again.
+pub type LiveHandler = js_sys::Function;
+
+fn tell(handler: &LiveHandler, event: &str, message: JsValue) {
+    let _ = handler.call2(&JsValue::NULL, &event.into(), &message);
 }
 
 #[derive(Default)]
@@ -153,8 +150,8 @@ impl Socket {
                 }
             }
             // Handed up once the requests' state is free again (the handler may sync).
-            if let (Some(h), Some(e)) = (&handler, news) {
-                h(e);
+            if let (Some(h), Some((event, message))) = (&handler, news) {
+                tell(h, event, message);
             }
         });
         let w = waiting.clone();
@@ -253,8 +250,9 @@ fn send_queued(ws: &WebSocket, waiting: &RefCell<Waiting>) {
 }
 
 /// Hands one answer of a server message to the request it answers: a page (read by the rules
-/// of an HTTP answer), or a refusal; a status (`status`, `push`) is returned, for live mode.
-fn deliver(w: &mut Waiting, text: &str, url: &str) -> Option<LiveEvent> {
+/// of an HTTP answer), or a refusal; a status (`status`, `push`) is returned as the event live
+/// mode tells ([`LiveHandler`]).
+fn deliver(w: &mut Waiting, text: &str, url: &str) -> Option<(&'static str, JsValue)> {
     let (id, answer) = match socket_page_parts(text) {
         Some((id, records)) => (id, parse_json::<Vec<EncRecord>>(records, url)),
         None => {
@@ -267,8 +265,8 @@ fn deliver(w: &mut Waiting, text: &str, url: &str) -> Option<LiveEvent> {
             };
             match m.get("type").and_then(Value::as_str) {
                 Some("error") => {}
-                Some(wire::LIVE_STATUS) => return Some(LiveEvent::Greeted),
-                Some(wire::LIVE_PUSH) => return Some(LiveEvent::Push(text.to_owned())),
+                Some(wire::LIVE_STATUS) => return Some(("live", JsValue::UNDEFINED)),
+                Some(wire::LIVE_PUSH) => return Some(("push", text.into())),
                 _ => return None,
             }
             let reason = m.get("reason").and_then(Value::as_str).unwrap_or_default();
@@ -400,7 +398,7 @@ async fn run(live: Rc<RefCell<Live>>, run: u32) {
             }
         };
         let Some(session) = http.session() else {
-            return handler(LiveEvent::NoSession);
+            return tell(&handler, "no-session", JsValue::UNDEFINED);
         };
         let opened = Socket::open(http.base(), &session, None, Some(handler.clone())).await;
         if !current(&live) {
@@ -417,10 +415,15 @@ async fn run(live: Rc<RefCell<Live>>, run: u32) {
             }
             live.borrow_mut().socket = None;
         }
-        if code == wire::CLOSE_SESSION_ENDED || code == wire::CLOSE_ACCOUNT_DELETED {
-            return handler(LiveEvent::Ended(code));
+        match code {
+            wire::CLOSE_SESSION_ENDED => {
+                return tell(&handler, "session-ended", JsValue::UNDEFINED)
+            }
+            wire::CLOSE_ACCOUNT_DELETED => {
+                return tell(&handler, "account-deleted", JsValue::UNDEFINED)
+            }
+            _ => tell(&handler, "down", JsValue::UNDEFINED),
         }
-        handler(LiveEvent::Down);
         attempt += 1;
         let _ = sleep(retry.delay_ms(attempt, js_sys::Math::random(), None), None).await;
     }
