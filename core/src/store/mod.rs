@@ -180,11 +180,12 @@ pub fn has_any_store(tag: &Tag) -> bool {
 }
 
 /// Decrypts `record` and decodes its payload with `decode`; either failure becomes
-/// `unreadable(why)`.
-fn read<M>(
+/// `unreadable(why)`. Generic in the error, so that [`meaning`] links only the history and
+/// kv errors' text, not [`PayloadError`]'s for every store.
+fn read<M, E: core::fmt::Display>(
     record: &Record<EncryptedData>,
     key: &Key,
-    decode: impl FnOnce(&Version, &[u8]) -> Result<M, PayloadError>,
+    decode: impl FnOnce(&Version, &[u8]) -> Result<M, E>,
     unreadable: impl FnOnce(String) -> M,
 ) -> M {
     match decrypt_record(record, key) {
@@ -200,13 +201,13 @@ pub fn meaning(record: &Record<EncryptedData>, key: &Key) -> Option<Meaning> {
         Tag::History => read(
             record,
             key,
-            |v, b| Ok(Meaning::History(HistoryRecord::decode(v, b)?)),
+            |v, b| HistoryRecord::decode(v, b).map(Meaning::History),
             Meaning::Unreadable,
         ),
         Tag::Kv => read(
             record,
             key,
-            |v, b| Ok(Meaning::Kv(KvRecord::decode(v, b)?)),
+            |v, b| KvRecord::decode(v, b).map(Meaning::Kv),
             Meaning::Unreadable,
         ),
         _ => return None,
@@ -221,19 +222,19 @@ pub fn any_meaning(record: &Record<EncryptedData>, key: &Key) -> Option<AnyMeani
         Tag::Script => read(
             record,
             key,
-            |v, b| Ok(AnyMeaning::Script(ScriptRecord::decode(v, b)?)),
+            |v, b| ScriptRecord::decode(v, b).map(AnyMeaning::Script),
             AnyMeaning::Unreadable,
         ),
         Tag::ConfigShellAlias => read(
             record,
             key,
-            |v, b| Ok(AnyMeaning::ShellAlias(AliasRecord::decode(v, b)?)),
+            |v, b| AliasRecord::decode(v, b).map(AnyMeaning::ShellAlias),
             AnyMeaning::Unreadable,
         ),
         Tag::DotfilesVar => read(
             record,
             key,
-            |v, b| Ok(AnyMeaning::DotfilesVar(VarRecord::decode(v, b)?)),
+            |v, b| VarRecord::decode(v, b).map(AnyMeaning::DotfilesVar),
             AnyMeaning::Unreadable,
         ),
         _ => return meaning(record, key).map(AnyMeaning::from),
