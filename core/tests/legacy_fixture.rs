@@ -12,27 +12,22 @@ use terrapin_core::store::kv::KvStore;
 use terrapin_core::store::Fold;
 use terrapin_core::sync::now_or_never;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/atuin17");
+#[path = "support/fixture_dir.rs"]
+mod fixture_dir;
+use fixture_dir::FixtureDir;
+
+const DIR: FixtureDir = FixtureDir(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/atuin17"
+));
 
 fn read(name: &str) -> String {
-    std::fs::read_to_string(format!("{DIR}/{name}")).unwrap()
+    DIR.read(name)
 }
 
+/// The records and the key (the phrase and the key file agree).
 fn fixture() -> (Vec<LegacyRecord<EncryptedData>>, Key) {
-    let records = serde_json::from_str(&read("records.json")).unwrap();
-    let key = Key::from_atuin_input(read("key-phrase.txt").trim()).unwrap();
-    (records, key)
-}
-
-#[test]
-fn phrase_and_key_file_are_one_key() {
-    let (_, key) = fixture();
-    assert_eq!(
-        Key::from_atuin_input(read("key").trim())
-            .unwrap()
-            .as_bytes(),
-        key.as_bytes()
-    );
+    (DIR.records(), DIR.key())
 }
 
 #[test]

@@ -1,0 +1,32 @@
+//! A record store written by a real atuin CLI, kept in `tests/fixtures/<name>/` (see each
+//! folder's README): its files, and its key, which the folder holds both as the BIP39 phrase
+//! `atuin key` printed and as atuin's key file.
+
+use terrapin_core::crypto::Key;
+
+pub struct FixtureDir(pub &'static str);
+
+impl FixtureDir {
+    /// The text of one of its files.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(format!("{}/{name}", self.0)).unwrap()
+    }
+
+    /// Its records, as `records.json` holds them.
+    pub fn records<T: serde::de::DeserializeOwned>(&self) -> T {
+        serde_json::from_str(&self.read("records.json")).unwrap()
+    }
+
+    /// Its key, read from the phrase; the key file must hold the same key.
+    pub fn key(&self) -> Key {
+        let key = Key::from_atuin_input(self.read("key-phrase.txt").trim()).unwrap();
+        let file = Key::from_atuin_input(self.read("key").trim()).unwrap();
+        assert_eq!(
+            file.as_bytes(),
+            key.as_bytes(),
+            "{}: phrase and key file",
+            self.0
+        );
+        key
+    }
+}
