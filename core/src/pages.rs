@@ -159,6 +159,12 @@ pub fn body_len(head: &[u8]) -> Result<usize, &'static str> {
     Ok(len)
 }
 
+/// Whether parts may follow the row `head`: only a head cut at [`ROW_MAX_BYTES`] has any, so
+/// a shorter row is a whole page (read with [`PageView::parse`], not [`body_len`]).
+pub fn may_continue(head: &[u8]) -> bool {
+    head.len() == ROW_MAX_BYTES
+}
+
 /// A page body as the rows that store it: the head, then its parts, each at most
 /// [`ROW_MAX_BYTES`]. A page's entry table (at most [`PAGE_MAX_RECORDS`] entries) always fits
 /// in its head.
@@ -684,6 +690,7 @@ mod tests {
         assert_eq!(cut.len(), 3);
         assert!(cut.iter().all(|r| r.len() <= ROW_MAX_BYTES));
         assert_eq!(body_len(cut[0]), Ok(big.body.len()));
+        assert!(may_continue(cut[0]) && !may_continue(cut[2]));
         assert_eq!(cut.concat(), big.body);
         // A head alone, or cut elsewhere, is told apart from a whole page.
         assert!(body_len(&cut[0][..1000]).is_err());

@@ -149,6 +149,15 @@ impl UserStore {
                 },
             )
         };
+        // A row shorter than a cut head is a whole page: its table is read once, by `next` or
+        // the push's plan, not here too.
+        if !pages::may_continue(&body) {
+            return Ok(StoredPage {
+                series: series.clone(),
+                first,
+                body,
+            });
+        }
         let len = pages::body_len(&body).map_err(damaged)?;
         if len > body.len() {
             body.reserve_exact(len - body.len());
