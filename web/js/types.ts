@@ -208,6 +208,48 @@ export interface KvEntry {
   value: string;
 }
 
+/**
+ * A script of atuin's `script` store (`atuin scripts`). The package's API (issue 26):
+ * `client.scripts.list(): Script[]` (live scripts sorted by name), `get(idOrName)`,
+ * `set(NewScript): Promise<Script>` (no id: create with a new UUID v7; id: replace every field
+ * of that script, as `atuin scripts edit` does; 'invalid' error for an empty name, a name
+ * another live script has, or an unknown id), `delete(id): Promise<void>`.
+ */
+export interface Script {
+  id: string;
+  name: string;
+  description: string;
+  /** The interpreter (`bash`, `/usr/bin/env python3`); empty for none. */
+  shebang: string;
+  tags: string[];
+  /** The body. */
+  script: string;
+}
+
+/** What `client.scripts.set` takes: without `id` a new script, with `id` an update. */
+export interface NewScript {
+  id?: string;
+  name: string;
+  description?: string;
+  shebang?: string;
+  tags?: string[];
+  script: string;
+}
+
+/** A legacy `config-shell-alias` record's alias (read-only: `client.aliases.list()`, by name). */
+export interface ShellAlias {
+  name: string;
+  value: string;
+}
+
+/** A legacy `dotfiles-var` record's variable (read-only: `client.vars.list()`, by name). */
+export interface DotfilesVar {
+  name: string;
+  value: string;
+  /** `export NAME=value` when true, else a shell variable `NAME=value`. */
+  export: boolean;
+}
+
 export interface VaultOptions {
   /** Argon2id memory in KiB (default 19456). */
   memoryKiB?: number;
