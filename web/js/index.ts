@@ -12,6 +12,7 @@ import init, {
 import type { ClientNews } from './host.js';
 import type { Live, LiveOptions } from './live.js';
 import type {
+  DotfilesVar,
   HistoryEntry,
   HistoryHost,
   HistoryPage,
@@ -19,7 +20,10 @@ import type {
   KvEntry,
   LegacyMigration,
   NewHistoryEntry,
+  NewScript,
   OpenOptions,
+  Script,
+  ShellAlias,
   SeriesHoles,
   Status,
   SyncOptions,
@@ -31,6 +35,7 @@ import type {
 
 export type {
   DamagedSeries,
+  DotfilesVar,
   HistoryEntry,
   HistoryHost,
   HistoryPage,
@@ -41,10 +46,13 @@ export type {
   LegacyProblem,
   LegacySeries,
   NewHistoryEntry,
+  NewScript,
   OpenOptions,
+  Script,
   SearchMode,
   SeriesError,
   SeriesHoles,
+  ShellAlias,
   Status,
   SyncOptions,
   SyncProgress,
@@ -53,8 +61,8 @@ export type {
   VaultOptions,
 } from './types.js';
 export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced, LoggedOutReason } from './live.js';
-// `client.history` and `client.kv`: types only (made by `Client`).
-export type { HistoryApi, KvApi };
+// `client.history`, `.kv`, `.scripts`, `.aliases`, `.vars`: types only (made by `Client`).
+export type { AliasesApi, HistoryApi, KvApi, ScriptsApi, VarsApi };
 
 let ready: Promise<unknown> | undefined;
 let loaded = false;
@@ -124,12 +132,62 @@ class KvApi {
   list(namespace?: string): KvEntry[] { return this.#w.kvList(namespace); }
 }
 
+/**
+ * `client.scripts`: atuin's `script` store (`atuin scripts`). Writes are records of this
+ * profile's host, pushed by the next sync; every CLI host runs them after its `atuin sync`.
+ */
+class ScriptsApi {
+  readonly #w: WasmClient;
+  readonly #wrote: Wrote;
+  /** @internal */
+  constructor(w: WasmClient, wrote: Wrote) {
+    this.#w = w;
+    this.#wrote = wrote;
+  }
+  /** Live scripts, sorted by name. */
+  list(): Script[] { return this.#w.scriptsList(); }
+  /** The live script with this id, else the one with this name (`atuin scripts get NAME`). */
+  get(idOrName: string): Script | undefined { return this.#w.scriptGet(idOrName); }
+  /**
+   * Without `id`: create a script (a new UUID v7). With `id`: replace every field of that script,
+   * as `atuin scripts edit` does (absent fields become empty). Resolves to the script as it now
+   * reads (tags sorted, repeats dropped). Rejects with kind `invalid` for an empty name, a name
+   * another live script has, or an id no live script has.
+   */
+  set(script: NewScript): Promise<Script> { return this.#wrote(this.#w.scriptSet(script), 1); }
+  /** Delete the live script with this id (kind `invalid` if there is none). */
+  delete(id: string): Promise<void> { return this.#wrote(this.#w.scriptDelete(id), 1); }
+}
+
+/** `client.aliases`: legacy `config-shell-alias` records, read-only (as `atuin dotfiles alias list`). */
+class AliasesApi {
+  readonly #w: WasmClient;
+  /** @internal */
+  constructor(w: WasmClient) { this.#w = w; }
+  /** Live aliases, sorted by name. */
+  list(): ShellAlias[] { return this.#w.aliasesList(); }
+  get(name: string): ShellAlias | undefined { return this.#w.aliasGet(name); }
+}
+
+/** `client.vars`: legacy `dotfiles-var` records, read-only (as `atuin dotfiles var list`). */
+class VarsApi {
+  readonly #w: WasmClient;
+  /** @internal */
+  constructor(w: WasmClient) { this.#w = w; }
+  /** Live variables, sorted by name. */
+  list(): DotfilesVar[] { return this.#w.varsList(); }
+  get(name: string): DotfilesVar | undefined { return this.#w.varGet(name); }
+}
+
 export class Client {
   readonly #w: WasmClient;
   readonly #server: string;
   readonly #profile: string;
   readonly history: HistoryApi;
   readonly kv: KvApi;
+  readonly scripts: ScriptsApi;
+  readonly aliases: AliasesApi;
+  readonly vars: VarsApi;
   /** Live mode's, told of this client's writes and logout. */
   readonly #hooks = new Set<(news: ClientNews, n: number) => void>();
   readonly #tell = (news: ClientNews, n = 0) => this.#hooks.forEach((h) => h(news, n));
@@ -146,6 +204,9 @@ export class Client {
     this.#profile = profile;
     this.history = new HistoryApi(w, this.#wrote);
     this.kv = new KvApi(w, this.#wrote);
+    this.scripts = new ScriptsApi(w, this.#wrote);
+    this.aliases = new AliasesApi(w);
+    this.vars = new VarsApi(w);
   }
 
   /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
@@ -215,7 +276,7 @@ export class Client {
   }
   /** The server's status (same shape as `status()`). */
   remoteStatus(): Promise<Status> { return this.#w.remoteStatus(); }
-  /** Reload history and kv from IndexedDB (after another tab or worker wrote to this profile). */
+  /** Reload the views (history, kv, scripts, aliases, vars) from IndexedDB (after another tab or worker wrote to this profile). */
   refresh(): Promise<void> { return this.#w.refresh(); }
   /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
   status(): Promise<Status> { return this.#w.status(); }

@@ -1,6 +1,6 @@
 // Compile-only check that the README's usage type-checks against the published types (the
 // declarations web/build.sh generates into pkg/), imported as a user of the package does.
-import { Client, isTerrapinError, migrateLegacy, type HistoryPage, type LegacyMigration, type LegacyProblem, type SyncProgress } from "terrapin-web";
+import { Client, isTerrapinError, migrateLegacy, type DotfilesVar, type HistoryPage, type LegacyMigration, type LegacyProblem, type Script, type ShellAlias, type SyncProgress } from "terrapin-web";
 
 export async function example(): Promise<void> {
   const client = await Client.open({ server: "https://sync.example.com", profile: "work", pageSize: 1000 });
@@ -33,6 +33,18 @@ export async function example(): Promise<void> {
   const v: string | undefined = client.kv.get("ns", "k");
   void v;
   for (const { namespace, key: k, value } of client.kv.list()) void [namespace, k, value];
+  await client.kv.delete("ns", "k");
+  const script: Script = await client.scripts.set({ name: "deploy", shebang: "bash", tags: ["web"], script: "echo hi" });
+  const edited: Script = await client.scripts.set({ ...script, script: "echo bye" });
+  for (const s of client.scripts.list()) void [s.id, s.name, s.description, s.shebang, s.tags.join(","), s.script];
+  const found: Script | undefined = client.scripts.get("deploy") ?? client.scripts.get(edited.id);
+  void found;
+  await client.scripts.delete(edited.id);
+  for (const a of client.aliases.list()) void `alias ${a.name}='${a.value}'`;
+  for (const v of client.vars.list()) void `${v.export ? "export " : ""}${v.name}=${v.value}`;
+  const alias: ShellAlias | undefined = client.aliases.get("ll");
+  const variable: DotfilesVar | undefined = client.vars.get("EDITOR");
+  void [alias, variable];
   const [local, remote] = await Promise.all([client.status(), client.remoteStatus()]);
   void [local.hosts, remote.hosts];
   await client.refresh();

@@ -8,8 +8,10 @@ use terrapin_core::crypto::key::{may_be_phrase, Words};
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
 use terrapin_core::holes::{Missing, PlaceError};
 use terrapin_core::legacy::{self, UnstoredError};
+use terrapin_core::payload::dotfiles::{Alias, Var};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
+use terrapin_core::payload::script::{Script, ScriptRecord, SCRIPT_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, Record, RecordId, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
@@ -190,12 +192,14 @@ impl Client {
             self.store.rebuild().await?;
             self.store.record_views_key(&key).await?;
         }
-        Ok(())
+        // A profile from before scripts, aliases and variables were views: derived once.
+        Ok(self.store.catch_up().await?)
     }
 
     /// Reload the views from IndexedDB (after another tab or worker wrote to this profile).
     pub async fn refresh(&self) -> Result<()> {
-        Ok(self.store.load().await?)
+        self.store.load().await?;
+        Ok(self.store.catch_up().await?)
     }
 
     async fn remember_user(&self, username: &str) -> Result<()> {
@@ -484,6 +488,100 @@ impl Client {
                     .collect()
             }
         }
+    }
+
+    /// Live scripts, sorted by name (byte order).
+    pub fn scripts(&self) -> Vec<Script> {
+        let mut v = self.store.views.borrow().scripts.scripts();
+        terrapin_core::sort::sort_cold_by(&mut v, |a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// The live script with this id (any UUID spelling), else the one of this name.
+    pub fn script_get(&self, id_or_name: &str) -> Option<Script> {
+        let views = self.store.views.borrow();
+        let by_id = Uuid::parse_str(id_or_name)
+            .ok()
+            .and_then(|id| views.scripts.get(&id));
+        by_id.or_else(|| views.scripts.get_by_name(id_or_name))
+    }
+
+    /// Create a script (no id: a fresh UUID v7, as `atuin scripts new`) or replace every field
+    /// of the live script with `s.id` (as `atuin scripts edit`): one `script` record of this
+    /// host. Refused (`Invalid`) for an empty name, a name another live script holds (Atuin's
+    /// unique index), or an id no live script has. Returns the script as it now reads.
+    pub async fn script_set(&self, id: Option<Uuid>, mut s: Script) -> Result<Script> {
+        if s.name.trim().is_empty() {
+            return Err(ClientError::Invalid("a script needs a name".into()));
+        }
+        let record = {
+            let views = self.store.views.borrow();
+            if let Some(holder) = views.scripts.get_by_name(&s.name) {
+                if Some(holder.id) != id {
+                    return Err(ClientError::Invalid(format!(
+                        "a script named `{}` already exists",
+                        s.name
+                    )));
+                }
+            }
+            match id {
+                Some(id) if views.scripts.get(&id).is_none() => {
+                    return Err(ClientError::Invalid(format!("no script has the id {id}")));
+                }
+                Some(id) => {
+                    s.id = id;
+                    ScriptRecord::Update(s)
+                }
+                None => {
+                    s.id = new_uuid_v7()?;
+                    ScriptRecord::Create(s)
+                }
+            }
+        };
+        let id = record.script_id();
+        self.write_own(Tag::Script, &SCRIPT_VERSION, &[record.encode()])
+            .await?;
+        self.store
+            .views
+            .borrow()
+            .scripts
+            .get(&id)
+            .ok_or_else(|| ClientError::Invalid(format!("script {id} did not apply")))
+    }
+
+    /// Delete the live script with this id: a delete record of this host.
+    pub async fn script_delete(&self, id: Uuid) -> Result<()> {
+        if self.store.views.borrow().scripts.get(&id).is_none() {
+            return Err(ClientError::Invalid(format!("no script has the id {id}")));
+        }
+        let payload = ScriptRecord::Delete(id).encode();
+        self.write_own(Tag::Script, &SCRIPT_VERSION, &[payload])
+            .await
+            .map(drop)
+    }
+
+    /// Live shell aliases (legacy `config-shell-alias`), sorted by name.
+    pub fn aliases(&self) -> Vec<Alias> {
+        self.store
+            .views
+            .borrow()
+            .aliases
+            .aliases()
+            .cloned()
+            .collect()
+    }
+
+    pub fn alias_get(&self, name: &str) -> Option<Alias> {
+        self.store.views.borrow().aliases.get(name).cloned()
+    }
+
+    /// Live variables (legacy `dotfiles-var`), sorted by name.
+    pub fn vars(&self) -> Vec<Var> {
+        self.store.views.borrow().vars.vars().cloned().collect()
+    }
+
+    pub fn var_get(&self, name: &str) -> Option<Var> {
+        self.store.views.borrow().vars.get(name).cloned()
     }
 
     /// Append records (e.g. migrated legacy records) series by series; each series must

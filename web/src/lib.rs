@@ -4,7 +4,8 @@
 //! - [`idb`]: the IndexedDB record store (the core's `LocalStore`);
 //! - [`http`]: the sync server over fetch (the core's `Remote`);
 //! - [`socket`]: the live socket (live mode's statuses, and a sync's pages), one owner;
-//! - [`views`]: history and kv, decoded once per page and kept beside the records;
+//! - [`views`]: history, kv, scripts, aliases and variables, decoded once per page and kept
+//!   beside the records;
 //! - [`search`]: history queries; [`vault`]: secrets at rest; [`client`]: one profile;
 //! - `task`: how futures run (one promise adapter);
 //! - [`interop`]: the one place that converts between Rust and JavaScript values;
@@ -193,7 +194,8 @@ impl WasmClient {
         wire::live_retries_after(kind)
     }
 
-    /// Reload history and kv from IndexedDB (after another tab or worker wrote to it).
+    /// Reload the views (history, kv, scripts, aliases, variables) from IndexedDB (after
+    /// another tab or worker wrote to it).
     pub fn refresh(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
@@ -335,6 +337,62 @@ impl WasmClient {
     #[wasm_bindgen(js_name = kvList)]
     pub fn kv_list(&self, namespace: Option<String>) -> Result<JsValue, JsValue> {
         io::kv_list_to_js(&self.inner.kv_list(namespace.as_deref()))
+    }
+
+    /// Live scripts, sorted by name.
+    #[wasm_bindgen(js_name = scriptsList)]
+    pub fn scripts_list(&self) -> Result<JsValue, JsValue> {
+        io::to_js(&self.inner.scripts())
+    }
+
+    /// The live script with this id, else of this name; undefined if none.
+    #[wasm_bindgen(js_name = scriptGet)]
+    pub fn script_get(&self, id_or_name: String) -> Result<JsValue, JsValue> {
+        io::some_to_js(self.inner.script_get(&id_or_name).as_ref())
+    }
+
+    /// Create (no `id`) or update a script; resolves to it as it now reads.
+    #[wasm_bindgen(js_name = scriptSet)]
+    pub fn script_set(&self, script: JsValue) -> Promise {
+        let c = self.inner.clone();
+        let s = io::script_from_js(script);
+        promise(async move {
+            let (id, s) = s?;
+            io::to_js(&c.script_set(id, s).await?)
+        })
+    }
+
+    #[wasm_bindgen(js_name = scriptDelete)]
+    pub fn script_delete(&self, id: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let id =
+                uuid::Uuid::parse_str(&id).map_err(|e| io::invalid(&format!("script id: {e}")))?;
+            c.script_delete(id).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Live shell aliases (legacy, read-only), sorted by name.
+    #[wasm_bindgen(js_name = aliasesList)]
+    pub fn aliases_list(&self) -> Result<JsValue, JsValue> {
+        io::to_js(&self.inner.aliases())
+    }
+
+    #[wasm_bindgen(js_name = aliasGet)]
+    pub fn alias_get(&self, name: String) -> Result<JsValue, JsValue> {
+        io::some_to_js(self.inner.alias_get(&name).as_ref())
+    }
+
+    /// Live variables (legacy, read-only), sorted by name.
+    #[wasm_bindgen(js_name = varsList)]
+    pub fn vars_list(&self) -> Result<JsValue, JsValue> {
+        io::to_js(&self.inner.vars())
+    }
+
+    #[wasm_bindgen(js_name = varGet)]
+    pub fn var_get(&self, name: String) -> Result<JsValue, JsValue> {
+        io::some_to_js(self.inner.var_get(&name).as_ref())
     }
 
     /// Every local record as wire JSON text (an array).

@@ -1,22 +1,35 @@
-//! History and kv built from records, kept incrementally.
+//! History, kv, scripts, shell aliases and variables built from records, kept incrementally.
 //!
-//! When a page of `history` or `kv` records is appended, its records are decrypted and
-//! decoded (core's payload codecs) *before* the IndexedDB transaction opens, and the decoded
-//! page is written beside the records in the same transaction (`derived`). Opening a profile
-//! folds the derived pages into the core's [`HistoryStore`] and [`KvStore`] without decrypting
-//! anything again; each new page is folded in after its transaction commits. Records that fail
-//! to decrypt or decode are kept (they sync untouched) and counted, as Atuin skips them.
+//! When a page of records of a tag some store reads (`history`, `kv`, `script`,
+//! `config-shell-alias`, `dotfiles-var`: the core's [`has_any_store`]) is appended, its records
+//! are decrypted and decoded (core's [`any_meaning`]) *before* the IndexedDB transaction
+//! opens, and the decoded page is written beside the records in the same transaction
+//! (`derived`). Opening a profile folds the derived pages into the core's stores
+//! ([`HistoryStore`], [`KvStore`], [`ScriptStore`], [`AliasStore`], [`VarStore`]) without
+//! decrypting anything again; each new page is folded in after its transaction commits.
+//! Records that fail to decrypt or decode are kept (they sync untouched) and counted, as Atuin
+//! skips them.
+//!
+//! Profiles written before scripts, aliases and variables were views kept those records
+//! without derived pages. Such a profile still opens as it was (the page format only gained
+//! kind bytes); the first time a key is set after, the records of those three tags alone are
+//! derived once (a cheap one-off: they are few), and the meta key `views_kinds` remembers it.
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use terrapin_core::crypto::Key;
 use terrapin_core::holes::{IdxRange, Missing};
+use terrapin_core::payload::dotfiles::{AliasRecord, VarRecord, DOTFILES_VERSION};
 use terrapin_core::payload::history::{HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
+use terrapin_core::payload::script::{ScriptRecord, SCRIPT_VERSION};
 use terrapin_core::record::{HostId, RecordId, RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
-use terrapin_core::store::{has_store, meaning, Fold as _, HistoryStore, KvStore, RecordOrigin};
+use terrapin_core::store::{
+    any_meaning, has_any_store, AliasStore, Fold as _, HistoryStore, KvStore, RecordOrigin,
+    ScriptStore, VarStore,
+};
 use terrapin_core::sync::{EncRecord, LocalStore};
 
 use chacha20poly1305::aead::{Aead, KeyInit};
@@ -26,7 +39,7 @@ use zeroize::Zeroizing;
 
 use crate::idb::{IdbError, IdbStore};
 
-pub use terrapin_core::store::Meaning;
+pub use terrapin_core::store::AnyMeaning as Meaning;
 
 /// One decoded record with where it came from.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,9 +63,11 @@ impl Derived {
 }
 
 /// A derived page as stored in IndexedDB: per record, `ts` (u64 LE), host (16 bytes), `idx`
-/// (u64 LE), id (16 bytes), a kind byte (0 history, 1 kv, 2 unreadable) and a length-prefixed
-/// (u32 LE) body: the entry in its current Atuin payload encoding (history v2, kv v1, read
-/// back with the core's decoders) or the UTF-8 reason it is unreadable.
+/// (u64 LE), id (16 bytes), a kind byte (0 history, 1 kv, 2 unreadable, 3 script, 4 shell
+/// alias, 5 variable) and a length-prefixed (u32 LE) body: the entry in its current Atuin
+/// payload encoding (history v2, kv v1, script v0, config-shell-alias v0, dotfiles-var v0,
+/// read back with the core's decoders) or the UTF-8 reason it is unreadable. Kinds 3-5 were
+/// added later; pages written before hold only 0-2 and read the same.
 pub fn encode_page(items: &[Derived]) -> Vec<u8> {
     let mut out = Vec::with_capacity(items.len() * 160);
     for d in items {
@@ -64,6 +79,9 @@ pub fn encode_page(items: &[Derived]) -> Vec<u8> {
             Meaning::History(h) => (0u8, h.encode()),
             Meaning::Kv(k) => (1, k.encode()),
             Meaning::Unreadable(why) => (2, why.as_bytes().to_vec()),
+            Meaning::Script(x) => (3, x.encode()),
+            Meaning::ShellAlias(x) => (4, x.encode()),
+            Meaning::DotfilesVar(x) => (5, x.encode()),
         };
         out.push(kind);
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -99,6 +117,15 @@ pub fn decode_page(mut b: &[u8]) -> Result<Vec<Derived>, String> {
             ),
             1 => Meaning::Kv(KvRecord::decode(&KV_VERSION, body).map_err(|e| e.to_string())?),
             2 => Meaning::Unreadable(String::from_utf8_lossy(body).into_owned()),
+            3 => Meaning::Script(
+                ScriptRecord::decode(&SCRIPT_VERSION, body).map_err(|e| e.to_string())?,
+            ),
+            4 => Meaning::ShellAlias(
+                AliasRecord::decode(&DOTFILES_VERSION, body).map_err(|e| e.to_string())?,
+            ),
+            5 => Meaning::DotfilesVar(
+                VarRecord::decode(&DOTFILES_VERSION, body).map_err(|e| e.to_string())?,
+            ),
             k => return Err(format!("unknown kind byte {k}")),
         };
         out.push(Derived {
@@ -114,14 +141,19 @@ pub fn decode_page(mut b: &[u8]) -> Result<Vec<Derived>, String> {
 
 /// Whether records of this tag are decoded into a view.
 pub fn has_view(tag: &Tag) -> bool {
-    has_store(tag)
+    has_any_store(tag)
+}
+
+/// The tags that became views after the first profiles were written ([`ViewStore::catch_up`]).
+fn is_later_kind(tag: &Tag) -> bool {
+    matches!(tag, Tag::Script | Tag::ConfigShellAlias | Tag::DotfilesVar)
 }
 
 /// Decrypt and decode a page (of one series).
 pub fn derive_page(page: &[EncRecord], key: &Key) -> Vec<Derived> {
     page.iter()
         .filter_map(|r| {
-            meaning(r, key).map(|m| Derived {
+            any_meaning(r, key).map(|m| Derived {
                 ts: r.timestamp,
                 host: r.host.id,
                 idx: r.idx,
@@ -195,6 +227,9 @@ pub fn is_sealed(page: &[u8]) -> bool {
 pub struct Views {
     pub history: HistoryStore,
     pub kv: KvStore,
+    pub scripts: ScriptStore,
+    pub aliases: AliasStore,
+    pub vars: VarStore,
     pub unreadable: u64,
     /// The search index, brought up to date (the entries touched) by the next query.
     pub search: RefCell<crate::search::Search>,
@@ -223,6 +258,9 @@ impl Views {
                     }
                 }
                 Meaning::Kv(k) => self.kv.fold(origin, k),
+                Meaning::Script(x) => self.scripts.fold(origin, x),
+                Meaning::ShellAlias(x) => self.aliases.fold(origin, x),
+                Meaning::DotfilesVar(x) => self.vars.fold(origin, x),
                 Meaning::Unreadable(_) => self.unreadable += 1,
             }
         }
@@ -243,6 +281,8 @@ pub struct ViewStore {
     sealer: Rc<RefCell<Option<Sealer>>>,
     /// The views could not be loaded: their pages are sealed and no key is set yet.
     pub locked: Rc<Cell<bool>>,
+    /// Series of the later view kinds kept without derived pages ([`Self::catch_up`]).
+    later: Rc<RefCell<Vec<SeriesKey>>>,
 }
 
 /// Records decrypted per step of a rebuild.
@@ -255,6 +295,10 @@ const META_VIEWS_SEALED: &str = "views_sealed";
 /// Meta key: set while some derived pages must be made again (schema-1 pages, pages of another
 /// key, records appended without a key); cleared by a rebuild.
 const META_VIEWS_STALE: &str = "views_stale";
+/// Meta key: set once the records of the later view kinds (scripts, aliases, variables) have
+/// derived pages: always for a profile made since, after [`ViewStore::catch_up`] for one
+/// made before.
+const META_VIEWS_KINDS: &str = "views_kinds";
 
 impl ViewStore {
     pub fn new(idb: IdbStore) -> Self {
@@ -267,6 +311,7 @@ impl ViewStore {
             sealed: Rc::new(Cell::new(false)),
             sealer: Rc::new(RefCell::new(None)),
             locked: Rc::new(Cell::new(false)),
+            later: Rc::new(RefCell::new(Vec::new())),
         }
     }
 
@@ -349,6 +394,7 @@ impl ViewStore {
         if locked || wrong_key {
             views = Views::default();
         }
+        self.note_later_kinds(&status).await?;
         self.locked.set(locked);
         *self.views.borrow_mut() = views;
         Ok(())
@@ -379,9 +425,71 @@ impl ViewStore {
             self.idb.replace_derived(&series, &kept).await?;
         }
         self.idb.meta_set(META_VIEWS_STALE, None).await?;
+        self.idb.meta_set(META_VIEWS_KINDS, Some("1")).await?;
+        self.later.borrow_mut().clear();
         self.locked.set(false);
         *self.views.borrow_mut() = views;
         self.rebuilds.set(self.rebuilds.get() + 1);
+        Ok(())
+    }
+
+    /// A profile written before scripts, aliases and variables were views: note its series of
+    /// those tags (kept without derived pages) for [`Self::catch_up`].
+    async fn note_later_kinds(&self, status: &Status) -> Result<(), IdbError> {
+        if self.idb.meta_get(META_VIEWS_KINDS).await?.is_some() {
+            return Ok(());
+        }
+        let later: Vec<SeriesKey> = status
+            .iter()
+            .map(|(s, _)| s)
+            .filter(|s| is_later_kind(&s.tag))
+            .collect();
+        if later.is_empty() {
+            self.idb.meta_set(META_VIEWS_KINDS, Some("1")).await?;
+        }
+        *self.later.borrow_mut() = later;
+        Ok(())
+    }
+
+    /// Derive, once, the records of the series [`Self::note_later_kinds`] found, with the
+    /// current key, and fold them into the views. Nothing to do without a key, while locked,
+    /// or when every such series has its pages.
+    pub async fn catch_up(&self) -> Result<(), IdbError> {
+        let key = self.key.borrow().clone();
+        let Some(key) = key else {
+            return Ok(());
+        };
+        if self.locked.get() || self.later.borrow().is_empty() {
+            return Ok(());
+        }
+        let series = std::mem::take(&mut *self.later.borrow_mut());
+        let mut items = Vec::new();
+        for s in &series {
+            // Again if the series grew meanwhile (its new page's derived value would have been
+            // replaced).
+            loop {
+                let last = self.idb.status().await?.get(s);
+                let mut kept = Vec::new();
+                let mut d = Vec::new();
+                let mut start = 0;
+                while last.is_some_and(|l| start <= l) {
+                    let recs = self.idb.read(s, start, REBUILD_PAGE).await?;
+                    if !recs.is_empty() {
+                        let page = derive_page(&recs, &key);
+                        kept.push((start, self.pack(&page)?));
+                        d.extend(page);
+                    }
+                    start = start.saturating_add(REBUILD_PAGE);
+                }
+                self.idb.replace_derived(s, &kept).await?;
+                if self.idb.status().await?.get(s) == last {
+                    items.extend(d);
+                    break;
+                }
+            }
+        }
+        self.idb.meta_set(META_VIEWS_KINDS, Some("1")).await?;
+        self.views.borrow_mut().apply(items);
         Ok(())
     }
 
@@ -444,7 +552,9 @@ impl LocalStore for ViewStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use terrapin_core::payload::dotfiles::{Alias, Var};
     use terrapin_core::payload::history::History;
+    use terrapin_core::payload::script::Script;
 
     fn at(i: u128, m: Meaning) -> Derived {
         Derived {
@@ -485,6 +595,38 @@ mod tests {
                 }),
             ),
             at(3, Meaning::Unreadable("wrong key".into())),
+            at(
+                4,
+                Meaning::Script(ScriptRecord::Create(Script {
+                    id: uuid::Uuid::from_u128(5),
+                    name: "deploy".into(),
+                    description: "ship it".into(),
+                    shebang: "bash".into(),
+                    tags: vec!["ops".into(), "web".into()],
+                    script: "echo hi 🐢".into(),
+                })),
+            ),
+            at(
+                5,
+                Meaning::Script(ScriptRecord::Delete(uuid::Uuid::from_u128(5))),
+            ),
+            at(
+                6,
+                Meaning::ShellAlias(AliasRecord::Create(Alias {
+                    name: "ll".into(),
+                    value: "ls -la".into(),
+                })),
+            ),
+            at(7, Meaning::ShellAlias(AliasRecord::Delete("ll".into()))),
+            at(
+                8,
+                Meaning::DotfilesVar(VarRecord::Create(Var {
+                    name: "EDITOR".into(),
+                    value: "hx".into(),
+                    export: true,
+                })),
+            ),
+            at(9, Meaning::DotfilesVar(VarRecord::Delete("EDITOR".into()))),
         ];
         let bytes = encode_page(&page);
         assert_eq!(decode_page(&bytes).unwrap(), page);

@@ -1,13 +1,15 @@
 #![cfg(target_arch = "wasm32")]
-//! The client in the browser, on its own: history and kv, views kept across reopening, the
-//! vault, keys set late. Legacy migrations are tested in core and, through the package, in
+//! The client in the browser, on its own: history, kv and scripts, views kept across
+//! reopening (and derived once for a profile from before scripts were views), the vault, keys
+//! set late. Legacy migrations are tested in core and, through the package, in
 //! tests/web/legacy.test.mjs. Everything that talks to a server runs against the
 //! real worker in tests/web (two profiles, wrong keys, cut-off and flaky syncs, the vault).
 
 use terrapin_core::crypto::{encrypt_record, Key};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
+use terrapin_core::payload::script::{Script, ScriptRecord, SCRIPT_VERSION};
 use terrapin_core::random::OsEntropy;
-use terrapin_core::record::{HostId, RecordId, SeriesKey, Tag};
+use terrapin_core::record::{HostId, Record, RecordId, SeriesKey, Tag};
 use terrapin_core::search::Filters;
 use terrapin_core::sync::EncRecord;
 use terrapin_web::client::{Client, ClientError};
@@ -309,4 +311,116 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
         c.unlock("correct horse").await,
         Err(ClientError::NoVault)
     ));
+}
+
+/// `script` records of `host` (idx from 0): create `deploy`, create `tmp`, delete `tmp`.
+fn script_records(host: HostId, key: &Key) -> Vec<EncRecord> {
+    let script = |id: u128, name: &str| Script {
+        id: Uuid::from_u128(id),
+        name: name.into(),
+        description: String::new(),
+        shebang: "bash".into(),
+        tags: vec!["ops".into()],
+        script: format!("echo {name}"),
+    };
+    [
+        ScriptRecord::Create(script(1, "deploy")),
+        ScriptRecord::Create(script(2, "tmp")),
+        ScriptRecord::Delete(Uuid::from_u128(2)),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, r)| {
+        let rec = Record::at(
+            &SeriesKey::new(host, Tag::Script),
+            i as u64,
+            RecordId(Uuid::from_u128(0x5c000 + i as u128)),
+            1_700_000_000_000_000_000 + i as u64,
+            SCRIPT_VERSION,
+            r.encode(),
+        );
+        encrypt_record(&rec, key, &mut OsEntropy).unwrap()
+    })
+    .collect()
+}
+
+#[wasm_bindgen_test]
+async fn scripts_set_get_delete_and_refusals() {
+    let a = keyed(&profile("scripts")).await;
+    let s = |name: &str, body: &str| Script {
+        id: Uuid::nil(),
+        name: name.into(),
+        description: String::new(),
+        shebang: String::new(),
+        tags: vec!["b".into(), "a".into(), "b".into()],
+        script: body.into(),
+    };
+    let zz = a.script_set(None, s("zz", "echo 1")).await.unwrap();
+    assert_eq!(zz.tags, ["a", "b"]);
+    let aa = a.script_set(None, s("aa", "echo 2")).await.unwrap();
+    let names = |a: &Client| a.scripts().into_iter().map(|s| s.name).collect::<Vec<_>>();
+    assert_eq!(names(&a), ["aa", "zz"]);
+    let edited = a.script_set(Some(zz.id), s("zz", "echo 3")).await.unwrap();
+    assert_eq!(edited.script, "echo 3");
+    assert_eq!(a.script_get("zz"), Some(edited.clone()));
+    assert_eq!(a.script_get(&zz.id.simple().to_string()), Some(edited));
+    for refused in [
+        a.script_set(None, s(" ", "x")).await,
+        a.script_set(None, s("aa", "x")).await,
+        a.script_set(Some(zz.id), s("aa", "x")).await,
+        a.script_set(Some(Uuid::from_u128(7)), s("new", "x")).await,
+        a.script_delete(Uuid::from_u128(7))
+            .await
+            .map(|()| aa.clone()),
+    ] {
+        assert!(
+            matches!(refused, Err(ClientError::Invalid(_))),
+            "{refused:?}"
+        );
+    }
+    a.script_delete(aa.id).await.unwrap();
+    assert_eq!(names(&a), ["zz"]);
+    assert_eq!(a.script_get("aa"), None);
+}
+
+#[wasm_bindgen_test]
+async fn a_profile_from_before_scripts_were_views_derives_them_once() {
+    let name = profile("before-scripts");
+    let c = keyed(&name).await;
+    let key = Key::from_atuin_string(&c.key_string().unwrap()).unwrap();
+    c.history_add(entry("echo kept", "/", 0, "s", "h", 1))
+        .await
+        .unwrap();
+    // As the code before kept them: the records without derived pages, and no `views_kinds`.
+    let host = HostId(Uuid::from_u128(0xca7));
+    let recs = script_records(host, &key);
+    c.store.idb.append_with(&recs, &[], None).await.unwrap();
+    c.store.idb.meta_set("views_kinds", None).await.unwrap();
+    let series = SeriesKey::new(host, Tag::Script);
+    drop(c);
+
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert_eq!(c.history_len(), 1);
+    assert!(c.scripts().is_empty(), "not derived yet");
+    c.set_key(key.clone()).await.unwrap();
+    // The script series alone was derived: no full rebuild.
+    assert_eq!(c.store.rebuilds.get(), 0);
+    let names: Vec<_> = c.scripts().into_iter().map(|s| s.name).collect();
+    assert_eq!(names, ["deploy"]);
+    assert_eq!(c.store.idb.derived(&series).await.unwrap().0.len(), 1);
+    assert_eq!(
+        c.store
+            .idb
+            .meta_get("views_kinds")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("1")
+    );
+    drop(c);
+
+    // Kept: a reopened profile has the script before any key is set.
+    let c = Client::open(SERVER, &name).await.unwrap();
+    assert_eq!(c.scripts().len(), 1);
+    assert_eq!(c.history_len(), 1);
 }
