@@ -9,146 +9,119 @@
 //! A delete is kept as a tombstone with its origin, so the result does not depend on the order
 //! records are applied in. Listing is by name (byte order), as Atuin's `BTreeMap` gives it.
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 
+use super::latest::Latest;
 use super::{Fold, PayloadError, RecordOrigin};
 use crate::payload::dotfiles::{Alias, AliasRecord, Var, VarRecord};
 use crate::record::{Tag, Version};
 
-/// Per name, the newest set (`Some`) or delete (`None`) and the record that made it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Latest<V> {
-    map: BTreeMap<String, (RecordOrigin, Option<V>)>,
+/// What one of the two stores holds per name: its record type and how a record reads.
+pub trait Named: Sized {
+    type Record;
+    const TAG: Tag;
+    fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Record, PayloadError>;
+    /// The name a record decides, and what it sets (`None`: a delete).
+    fn parts(record: Self::Record) -> (String, Option<Self>);
 }
 
-impl<V> Default for Latest<V> {
-    fn default() -> Self {
-        Self {
-            map: BTreeMap::new(),
-        }
-    }
-}
-
-impl<V> Latest<V> {
-    fn put(&mut self, origin: RecordOrigin, name: String, value: Option<V>) {
-        match self.map.get_mut(&name) {
-            Some(slot) if slot.0 >= origin => {}
-            Some(slot) => *slot = (origin, value),
-            None => {
-                self.map.insert(name, (origin, value));
-            }
-        }
-    }
-
-    fn get(&self, name: &str) -> Option<&V> {
-        self.map.get(name)?.1.as_ref()
-    }
-
-    fn origin(&self, name: &str) -> Option<RecordOrigin> {
-        self.map.get(name).map(|s| s.0)
-    }
-
-    fn live(&self) -> impl Iterator<Item = &V> + '_ {
-        self.map.values().filter_map(|s| s.1.as_ref())
-    }
-}
-
-/// Shell aliases, from `config-shell-alias` records.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AliasStore(Latest<Alias>);
-
-impl Fold for AliasStore {
+impl Named for Alias {
+    type Record = AliasRecord;
     const TAG: Tag = Tag::ConfigShellAlias;
-    type Payload = AliasRecord;
-
     fn decode(version: &Version, bytes: &[u8]) -> Result<AliasRecord, PayloadError> {
         Ok(AliasRecord::decode(version, bytes)?)
     }
-
-    fn fold(&mut self, origin: RecordOrigin, payload: AliasRecord) {
-        match payload {
-            AliasRecord::Create(a) => self.0.put(origin, a.name.clone(), Some(a)),
-            AliasRecord::Delete(name) => self.0.put(origin, name, None),
+    fn parts(record: AliasRecord) -> (String, Option<Alias>) {
+        match record {
+            AliasRecord::Create(a) => (a.name.clone(), Some(a)),
+            AliasRecord::Delete(name) => (name, None),
         }
+    }
+}
+
+impl Named for Var {
+    type Record = VarRecord;
+    const TAG: Tag = Tag::DotfilesVar;
+    fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, PayloadError> {
+        Ok(VarRecord::decode(version, bytes)?)
+    }
+    fn parts(record: VarRecord) -> (String, Option<Var>) {
+        match record {
+            VarRecord::Create(v) => (v.name.clone(), Some(v)),
+            VarRecord::Delete(name) => (name, None),
+        }
+    }
+}
+
+/// Per name, the newest set or delete of `V`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NamedStore<V>(Latest<String, V>);
+
+/// Shell aliases, from `config-shell-alias` records.
+pub type AliasStore = NamedStore<Alias>;
+/// Shell and environment variables, from `dotfiles-var` records.
+pub type VarStore = NamedStore<Var>;
+
+impl<V> Default for NamedStore<V> {
+    fn default() -> Self {
+        Self(Latest::default())
+    }
+}
+
+impl<V: Named> Fold for NamedStore<V> {
+    const TAG: Tag = V::TAG;
+    type Payload = V::Record;
+
+    fn decode(version: &Version, bytes: &[u8]) -> Result<V::Record, PayloadError> {
+        V::decode(version, bytes)
+    }
+
+    fn fold(&mut self, origin: RecordOrigin, payload: V::Record) {
+        let (name, value) = V::parts(payload);
+        self.0.put(origin, name, value);
+    }
+}
+
+impl<V> NamedStore<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The value of this name, `None` if never set or deleted.
+    pub fn get(&self, name: &str) -> Option<&V> {
+        self.0.get(name)
+    }
+
+    /// The record that decided the name's current state (a set or a delete).
+    pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
+        self.0.origin(name)
+    }
+
+    /// Live values sorted by name, as `atuin dotfiles alias list` / `var list` list them.
+    pub fn iter(&self) -> impl Iterator<Item = &V> + '_ {
+        self.0.live().map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
     }
 }
 
 impl AliasStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The alias of this name, `None` if never set or deleted.
-    pub fn get(&self, name: &str) -> Option<&Alias> {
-        self.0.get(name)
-    }
-
-    /// The record that decided the name's current state (a set or a delete).
-    pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
-        self.0.origin(name)
-    }
-
-    /// Live aliases sorted by name, as `atuin dotfiles alias list` lists them by default.
+    /// [`NamedStore::iter`].
     pub fn aliases(&self) -> impl Iterator<Item = &Alias> + '_ {
-        self.0.live()
-    }
-
-    pub fn len(&self) -> usize {
-        self.aliases().count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.aliases().next().is_none()
-    }
-}
-
-/// Shell and environment variables, from `dotfiles-var` records.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct VarStore(Latest<Var>);
-
-impl Fold for VarStore {
-    const TAG: Tag = Tag::DotfilesVar;
-    type Payload = VarRecord;
-
-    fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, PayloadError> {
-        Ok(VarRecord::decode(version, bytes)?)
-    }
-
-    fn fold(&mut self, origin: RecordOrigin, payload: VarRecord) {
-        match payload {
-            VarRecord::Create(v) => self.0.put(origin, v.name.clone(), Some(v)),
-            VarRecord::Delete(name) => self.0.put(origin, name, None),
-        }
+        self.iter()
     }
 }
 
 impl VarStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The variable of this name, `None` if never set or deleted.
-    pub fn get(&self, name: &str) -> Option<&Var> {
-        self.0.get(name)
-    }
-
-    /// The record that decided the name's current state (a set or a delete).
-    pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
-        self.0.origin(name)
-    }
-
-    /// Live variables sorted by name.
+    /// [`NamedStore::iter`].
     pub fn vars(&self) -> impl Iterator<Item = &Var> + '_ {
-        self.0.live()
-    }
-
-    pub fn len(&self) -> usize {
-        self.vars().count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.vars().next().is_none()
+        self.iter()
     }
 }
 
@@ -158,6 +131,7 @@ mod tests {
     use crate::payload::dotfiles::DOTFILES_VERSION;
     use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
     use crate::store::DecRecord;
+    use alloc::collections::BTreeMap;
     use alloc::string::ToString;
     use alloc::vec::Vec;
     use proptest::prelude::*;

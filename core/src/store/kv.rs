@@ -11,24 +11,18 @@
 //! `"{namespace}.{key}"`, which conflates e.g. (`a.b`, `c`) with (`a`, `b.c`); we keep the pair.
 
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 
+use super::latest::Latest;
 use super::{Fold, PayloadError, RecordOrigin};
 use crate::payload::kv::KvRecord;
 use crate::record::{Tag, Version};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct Slot {
-    origin: RecordOrigin,
-    value: Option<String>,
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
     // (namespace, key) -> newest write or tombstone. One map keyed by the pair rather than a
     // map of maps: one `BTreeMap` instantiation in the browser's wasm instead of two.
-    map: BTreeMap<(String, String), Slot>,
+    map: Latest<(String, String), String>,
 }
 
 impl Fold for KvStore {
@@ -40,25 +34,7 @@ impl Fold for KvStore {
     }
 
     fn fold(&mut self, origin: RecordOrigin, kv: KvRecord) {
-        let name = (kv.namespace, kv.key);
-        match self.map.get_mut(&name) {
-            Some(slot) if slot.origin >= origin => {}
-            Some(slot) => {
-                *slot = Slot {
-                    origin,
-                    value: kv.value,
-                }
-            }
-            None => {
-                self.map.insert(
-                    name,
-                    Slot {
-                        origin,
-                        value: kv.value,
-                    },
-                );
-            }
-        }
+        self.map.put(origin, (kv.namespace, kv.key), kv.value);
     }
 }
 
@@ -67,18 +43,16 @@ impl KvStore {
         Self::default()
     }
 
-    fn slot(&self, namespace: &str, key: &str) -> Option<&Slot> {
-        self.map.get(&(namespace.to_owned(), key.to_owned()))
-    }
-
     /// The current value, `None` if never set or deleted.
     pub fn get(&self, namespace: &str, key: &str) -> Option<&str> {
-        self.slot(namespace, key)?.value.as_deref()
+        self.map
+            .get(&(namespace.to_owned(), key.to_owned()))
+            .map(String::as_str)
     }
 
     /// The record that decided the key's current state (a write or a deletion).
     pub fn origin(&self, namespace: &str, key: &str) -> Option<RecordOrigin> {
-        Some(self.slot(namespace, key)?.origin)
+        self.map.origin(&(namespace.to_owned(), key.to_owned()))
     }
 
     /// Live `(key, value)` pairs of one namespace, sorted by key. (A walk over every key:
@@ -93,8 +67,8 @@ impl KvStore {
     /// Every live `(namespace, key, value)`, sorted by namespace then key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> + '_ {
         self.map
-            .iter()
-            .filter_map(|((ns, k), s)| Some((ns.as_str(), k.as_str(), s.value.as_deref()?)))
+            .live()
+            .map(|((ns, k), v)| (ns.as_str(), k.as_str(), v.as_str()))
     }
 
     /// Namespaces with at least one live key, sorted.

@@ -20,6 +20,7 @@ use crate::record::{
 pub mod dotfiles;
 pub mod history;
 pub mod kv;
+mod latest;
 pub mod scripts;
 
 pub use dotfiles::{AliasStore, VarStore};
