@@ -1,5 +1,6 @@
-// Terrapin history viewer: connect, sync, search, stats, store, import. This module only boots:
-// each part of the app is a module of its own, which keeps its own state.
+// Terrapin history viewer: connect, sync, search, stats, scripts, aliases and vars, store,
+// import. This module only boots: each part of the app is a module of its own, which keeps its
+// own state.
 import './style.css';
 import { generateKey } from 'terrapin-web';
 import { $ } from './util';
@@ -7,8 +8,8 @@ import { metrics } from './metrics';
 import { currentClient } from './session';
 import { wireDialogs } from './dialogs';
 import { wireViews, resume } from './views';
-import { currentLive, wireSync } from './sync';
-import { wirePanels } from './panels';
+import { currentLive, doSync, wireSync } from './sync';
+import { onStoreWrite, preloadStoreViews } from './stores';
 import { wireTabs } from './tabs';
 import { wireImport } from './importer';
 
@@ -21,6 +22,8 @@ async function registerServiceWorker() {
   try {
     const reg = await navigator.serviceWorker.register('./sw.js');
     await navigator.serviceWorker.ready;
+    // The views loaded on first use, loaded now so that they are kept too.
+    await preloadStoreViews();
     const urls = performance
       .getEntriesByType('resource')
       .map((e) => e.name)
@@ -34,7 +37,7 @@ async function registerServiceWorker() {
 wireViews();
 wireSync();
 wireTabs();
-wirePanels();
+onStoreWrite(() => void doSync());
 wireImport();
 wireDialogs();
 // Typing searches; Enter in the search box submits nothing.

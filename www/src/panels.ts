@@ -1,9 +1,11 @@
-// The Stats and Store tabs, drawn when shown and again (if shown) after the history changed.
+// The Stats and Store tabs, drawn when shown and again (if shown) after the history changed (the
+// Store tab's kv part is ./kv, loaded through ./stores, which also hears of the changes).
 // Whether each is out of date, and the damage the last sync reported, are kept here.
 import type { Client, DamagedSeries, IdxRange, Status } from 'terrapin-web';
 import { $, h, num } from './util';
 import { describe } from './errors';
 import { currentClient } from './session';
+import { resetStores, showStoreView, storesChanged } from './stores';
 import { StatsBuilder, daysChart, hoursChart, successChart, topChart } from './stats';
 
 let statsStale = true;
@@ -24,6 +26,7 @@ export function showPanel(panel: 'stats' | 'store') {
 /** The history changed: both tabs are out of date, and the one shown (if any) is drawn again. */
 export function historyChanged() {
   statsStale = storeStale = true;
+  storesChanged();
   if (shown('stats')) void renderStats();
   if (shown('store')) void renderStore();
 }
@@ -47,12 +50,9 @@ export function freshStats() {
 
 /** Forgets what the tabs showed of the account (locked, or logged out). */
 export function resetPanels() {
+  resetStores();
   damaged = [];
   statsStale = storeStale = true;
-}
-
-export function wirePanels() {
-  $('kv-ns').addEventListener('change', renderKv);
 }
 
 // ---------------------------------------------------------------- stats
@@ -164,22 +164,5 @@ async function renderStore() {
   if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '6', class: 'muted', text: 'No records yet.' })));
   $('status-table').querySelector('tbody')!.replaceChildren(...rows);
   await renderDamage(c);
-  renderKv();
-}
-
-function renderKv() {
-  const c = currentClient();
-  if (!c) return;
-  const sel = $<HTMLSelectElement>('kv-ns');
-  const all = c.kv.list();
-  const namespaces = [...new Set(all.map((e) => e.namespace))].sort();
-  const cur = sel.value;
-  sel.replaceChildren(h('option', { value: '', text: 'All namespaces' }), ...namespaces.map((n) => h('option', { value: n, text: n })));
-  sel.value = namespaces.includes(cur) ? cur : '';
-  const shown = sel.value ? all.filter((e) => e.namespace === sel.value) : all;
-  const rows = shown
-    .sort((a, b) => (a.namespace + '\0' + a.key < b.namespace + '\0' + b.key ? -1 : 1))
-    .map((e) => h('tr', {}, h('td', { text: e.namespace }), h('td', { class: 'mono', text: e.key }), h('td', { class: 'mono', text: e.value })));
-  if (!rows.length) rows.push(h('tr', {}, h('td', { colspan: '3', class: 'muted', text: 'No kv entries.' })));
-  $('kv-table').querySelector('tbody')!.replaceChildren(...rows);
+  void showStoreView('kv');
 }

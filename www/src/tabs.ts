@@ -1,10 +1,12 @@
-// The app's tabs: Search, Stats, Store and Import, by click, arrow keys, and `/` for the search.
+// The app's tabs: Search, Stats, Scripts, Aliases & vars, Store and Import, by click, arrow keys,
+// and `/` for the search.
 import { $ } from './util';
 import { showResults } from './results';
 import { showPanel } from './panels';
+import { showStoreView } from './stores';
 
-export type Tab = 'search' | 'stats' | 'store' | 'import';
-const TABS: Tab[] = ['search', 'stats', 'store', 'import'];
+export type Tab = 'search' | 'stats' | 'scripts' | 'dotfiles' | 'store' | 'import';
+const TABS: Tab[] = ['search', 'stats', 'scripts', 'dotfiles', 'store', 'import'];
 let current: Tab = 'search';
 
 export function selectTab(t: Tab, focus = true) {
@@ -17,6 +19,7 @@ export function selectTab(t: Tab, focus = true) {
   }
   if (focus) $(`tab-${t}`).focus();
   if (t === 'stats' || t === 'store') showPanel(t);
+  if (t === 'scripts' || t === 'dotfiles') void showStoreView(t);
   if (t === 'search') showResults();
 }
 
