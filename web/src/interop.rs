@@ -3,7 +3,7 @@
 //! In: options objects deserialise into the binding's types below (the history query, new
 //! history entries, vault, open and sync options). `undefined` or `null` is `{}`, and a field
 //! that is `undefined` or `null` is absent. Errors name the object and the field, the path
-//! kept by serde_path_to_error: `history query: exit: invalid type: string "x", expected i64`.
+//! found by `blame`: `history query: exit: invalid type: string "x", expected i64`.
 //! The sync's `AbortSignal` and progress callback stay JS values.
 //!
 //! Out: results serialise into plain JS objects (`Serializer::json_compatible()`: maps become
@@ -16,7 +16,6 @@
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_path_to_error::Segment;
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
@@ -51,24 +50,85 @@ pub(crate) fn via_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue>
     js_sys::JSON::parse(&text)
 }
 
-/// An options object read as `T`; `what` names it in errors.
+/// An options object read as `T`; `what` names it in errors, with the path to the part that
+/// is wrong ([`blame`]).
 pub fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
     let v = if v.is_undefined() || v.is_null() {
         js_sys::Object::new().into()
     } else {
         v
     };
-    serde_path_to_error::deserialize(serde_wasm_bindgen::Deserializer::from(v)).map_err(|e| {
-        let path = e.path();
-        let at = if path.iter().all(|s| matches!(s, Segment::Unknown)) {
-            String::new()
-        } else {
-            format!("{path}: ")
-        };
-        // serde-wasm-bindgen's errors are JS `Error`s: their message is the text.
-        let message = js_sys::Error::from(JsValue::from(e.into_inner())).message();
+    let read = |v: &JsValue| T::deserialize(serde_wasm_bindgen::Deserializer::from(v.clone()));
+    read(&v).map_err(|e| {
+        let text = |e: serde_wasm_bindgen::Error| js_sys::Error::from(JsValue::from(e)).message();
+        let message = String::from(text(e));
+        let path = blame(&v, &message, &|v| read(v).err().map(|e| text(e).into()));
+        let at = if path.is_empty() { path } else { path + ": " };
         invalid(&format!("{what}: {at}{message}"))
     })
+}
+
+/// The path to the part of `v` that an error `message` comes from, as `retry.baseMs` or
+/// `[1].exit` (empty when no one part is to blame). Each key (or element) in turn is taken out
+/// of a copy of `v` and `check` reads it again: the first whose absence changes the error is to
+/// blame (serde stops at the first bad field; absent fields are only missed at the end), then
+/// the same inside it. Runs only after an error; costs less code than a path-tracking
+/// deserializer wrapped around every type.
+fn blame(v: &JsValue, message: &str, check: &dyn Fn(&JsValue) -> Option<String>) -> String {
+    use js_sys::{Array, Object, Reflect};
+    fn copy(v: &JsValue) -> Option<JsValue> {
+        if Array::is_array(v) {
+            Some(Array::from(v).into())
+        } else if v.is_object() && !v.is_function() {
+            let source: &Object = v.unchecked_ref();
+            Some(Object::assign(&Object::new(), source).into())
+        } else {
+            None
+        }
+    }
+    let mut path = String::new();
+    let Some(root) = copy(v) else { return path };
+    let mut at = root.clone();
+    'down: loop {
+        let array = Array::is_array(&at).then(|| at.clone().unchecked_into::<Array>());
+        let keys: Vec<JsValue> = match &array {
+            Some(a) => (0..a.length()).map(JsValue::from).collect(),
+            None => {
+                let o: &Object = at.unchecked_ref();
+                Object::keys(o).iter().map(JsValue::from).collect()
+            }
+        };
+        for (i, k) in keys.iter().enumerate() {
+            let part = Reflect::get(&at, k).unwrap_or_default();
+            match &array {
+                Some(a) => drop(a.splice_many(i as u32, 1, &[])),
+                None => drop(Reflect::delete_property(at.unchecked_ref::<Object>(), k)),
+            }
+            let same = check(&root).as_deref() == Some(message);
+            let inner = if same { None } else { copy(&part) };
+            match &array {
+                Some(a) => drop(a.splice(i as u32, 0, inner.as_ref().unwrap_or(&part))),
+                None => drop(Reflect::set(&at, k, inner.as_ref().unwrap_or(&part))),
+            }
+            if same {
+                continue;
+            }
+            match &array {
+                Some(_) => path.push_str(&format!("[{i}]")),
+                None if path.is_empty() => path.push_str(&k.as_string().unwrap_or_default()),
+                None => path.push_str(&format!(".{}", k.as_string().unwrap_or_default())),
+            }
+            match inner {
+                Some(inner) => {
+                    at = inner;
+                    continue 'down;
+                }
+                None => break 'down,
+            }
+        }
+        break;
+    }
+    path
 }
 
 fn error(kind: &str, message: &str, status: Option<u16>) -> JsValue {
