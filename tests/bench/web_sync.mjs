@@ -11,10 +11,14 @@
 //   origin, where every request also costs a CORS preflight: Chromium keeps them per URL).
 //   The package downloads over the worker's page socket (docs/PROTOCOL.md §2, "Pages over the
 //   socket"); `http` as the 5th argument takes WebSocket away, so every page is a request.
+// Each browser run also reopens the profile (`reopen at N: X ms`: open to first results; the
+// rest of the history is folded in after) and reads the tab's memory after the sync (wasm memory
+// + JS heap) and IndexedDB's size (storage estimate); the native anchor prints the size of the
+// pulling host's history.db.
 // Prints medians, then one line per page size: `P1 page N: browser X s, native Y s, ratio R`.
 //   [ATUIN_BIN=… ATUIN_SERVER_BIN=…] node tests/bench/web_sync.mjs [records=100000] [runs=3] [pageSizes=100,1000] [same|cross] [socket|http]
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cliAccount, cliLogin, historyCount, startAtuinServer, writeBashHistory } from "../atuin-host.mjs";
@@ -44,14 +48,20 @@ async function nativePull() {
     const account = await cliAccount(server.url, scratch, histfile);
     const push = await account.host.atuinTimed("sync");
     const pulls = [];
+    let historyDb = 0;
     for (let r = 0; r < runs; r++) {
       const host = await cliLogin(server.url, scratch, account);
       pulls.push((await host.atuinTimed("sync")).seconds);
       const got = await historyCount(host);
       if (got !== n) throw new Error(`atuin-server: the pulling host holds ${got} of ${n} entries`);
+      // history.db with its WAL, as the CLI leaves them.
+      for (const f of ["history.db", "history.db-wal"]) {
+        const file = path.join(host.data, f);
+        if (existsSync(file)) historyDb += r === 0 ? statSync(file).size : 0;
+      }
       rmSync(host.home, { recursive: true, force: true });
     }
-    console.log(`native: ${version} from atuin-server, ${n} history entries: push ${push.seconds.toFixed(2)} s; initial pull median ${median(pulls).toFixed(2)} s (runs: ${secs(pulls)} s)`);
+    console.log(`native: ${version} from atuin-server, ${n} history entries: push ${push.seconds.toFixed(2)} s; initial pull median ${median(pulls).toFixed(2)} s (runs: ${secs(pulls)} s); the pulling host's history.db ${(historyDb / 1e6).toFixed(0)} MB`);
     return median(pulls);
   } finally {
     await server.stop();
@@ -95,6 +105,8 @@ async function browserSync() {
       worker = await startWorker({ CORS_ORIGINS: "*", PAGE_SIZE: String(pageSize), MAX_PAGE_SIZE: String(pageSize) }, { persist });
       const times = [];
       const reopen = [];
+      const memory = [];
+      let disk = 0;
       let roads;
       try {
         for (let r = 0; r < runs; r++) {
@@ -128,19 +140,29 @@ async function browserSync() {
               const rep = await c.sync();
               const ms = performance.now() - t;
               const count = c.history.count();
-              // Reopening the profile: the views come back from IndexedDB without decrypting.
+              // The tab's wasm memory after the sync (JS heap: CDP, after this returns).
+              const wasmBytes = (await window.tw.initialize()).memory.buffer.byteLength;
+              const disk = (await navigator.storage.estimate()).usage;
+              // Reopening the profile: the views come back from IndexedDB without decrypting;
+              // the newest first, the rest after (history.loaded()).
               c.close();
               const t1 = performance.now();
               const again = await window.tw.Client.open({ server, profile: "bench" });
               await again.setKey(key);
               again.history.query({});
               const reopenMs = performance.now() - t1;
+              await again.history.loaded();
               if (again.history.count() !== count) throw new Error("reopen lost entries");
-              return { ms, rep, count, reopenMs, seen };
+              again.close();
+              return { ms, rep, count, reopenMs, seen, wasmBytes, disk };
             },
             { server: worker.url, username, key, httpOnly },
           );
           if (res.rep.downloaded !== n || res.count !== n) throw new Error(`bad sync: ${JSON.stringify(res)}`);
+          const cdp = await p.context.newCDPSession(p.page);
+          const heap = (await cdp.send("Runtime.getHeapUsage")).usedSize;
+          memory.push((res.wasmBytes + heap) / 1e6);
+          disk = res.disk / 1e6;
           times.push(res.ms / 1000);
           reopen.push(res.reopenMs);
           roads = res.seen;
@@ -149,7 +171,8 @@ async function browserSync() {
       } finally {
         await worker.dispose();
       }
-      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms; pages over the socket (in messages) / HTTP (last run): ${roads.socket} (${roads.frames}) / ${roads.http}`);
+      console.log(`browser (${crossOrigin ? "another origin" : "the worker's origin"}): initial sync of ${n} history entries, worker page size ${pageSize}: median ${median(times).toFixed(2)} s (runs: ${secs(times)} s); reopening that profile to first results: median ${median(reopen).toFixed(0)} ms; pages over the socket (in messages) / HTTP (last run): ${roads.socket} (${roads.frames}) / ${roads.http}; tab memory after the sync (wasm + JS heap) median ${median(memory).toFixed(0)} MB; IndexedDB (storage estimate, last run) ${disk.toFixed(0)} MB`);
+      console.log(`reopen at ${n}: ${median(reopen).toFixed(0)} ms`);
       out[pageSize] = median(times);
     }
   } finally {

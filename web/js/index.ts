@@ -109,6 +109,11 @@ class HistoryApi {
   query(query: HistoryQuery = {}): HistoryPage { return this.#w.historyQuery(query); }
   get(id: string): HistoryEntry | undefined { return this.#w.historyGet(id); }
   count(): number { return this.#w.historyCount(); }
+  /**
+   * Resolves once every entry is in: `Client.open` and `unlock` return as soon as a large
+   * profile's newest entries are (queries and `count()` see the rest as it is folded in).
+   */
+  loaded(): Promise<void> { return this.#w.historyLoaded(); }
   /** Every host of the record store that wrote live history, with the hostnames it used. */
   hosts(): HistoryHost[] { return this.#w.historyHosts(); }
   add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.#wrote(this.#w.historyAdd(entry), 1); }

@@ -133,6 +133,13 @@ pub struct Client {
     server_page: Cell<Option<u64>>,
 }
 
+impl Drop for Client {
+    fn drop(&mut self) {
+        // A load folding in the background holds the store: it stops at its next step.
+        self.store.stop_loading();
+    }
+}
+
 impl Client {
     /// Open the profile `profile` (its own IndexedDB database) for the server at `server`.
     pub async fn open(server: &str, profile: &str) -> Result<Self> {
@@ -150,7 +157,8 @@ impl Client {
         };
         let username = idb.meta_get(META_USER).await?;
         let store = ViewStore::new(idb);
-        store.load().await?;
+        // The newest history first: the rest is folded in after `open` returns.
+        store.load_newest_first().await?;
         let remote = HttpRemote::new(server);
         Ok(Self {
             store,
@@ -446,6 +454,12 @@ impl Client {
 
     pub fn history_len(&self) -> usize {
         self.store.views.borrow().history.len()
+    }
+
+    /// Once the whole history of the last load is in the views (`open` and `unlock` return
+    /// with its newest entries of a large profile, [`ViewStore::load_newest_first`]).
+    pub async fn history_loaded(&self) -> Result<()> {
+        Ok(self.store.loaded().await?)
     }
 
     /// Records whose payload could not be read with the current key.

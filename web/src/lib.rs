@@ -271,6 +271,16 @@ impl WasmClient {
         }
     }
 
+    /// Resolves once the whole history is in (a large profile opens with its newest entries).
+    #[wasm_bindgen(js_name = historyLoaded)]
+    pub fn history_loaded(&self) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            c.history_loaded().await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
     #[wasm_bindgen(js_name = historyCount)]
     pub fn history_count(&self) -> u32 {
         self.inner.history_len() as u32

@@ -10,6 +10,11 @@
 //! Records that fail to decrypt or decode are kept (they sync untouched) and counted, as Atuin
 //! skips them.
 //!
+//! A client opens with the newest history pages of each host folded in and the rest folded
+//! after `open` returned, a step at a time between IndexedDB reads
+//! ([`ViewStore::load_newest_first`]): a million entries show their newest in a fraction of the
+//! time the whole fold takes, and the page stays responsive while it runs.
+//!
 //! Profiles written before scripts, aliases and variables were views kept those records
 //! without derived pages. Such a profile still opens as it was (the page format only gained
 //! kind bytes); the first time a key is set after, the records of those three tags alone are
@@ -281,12 +286,67 @@ pub struct ViewStore {
     sealer: Rc<RefCell<Option<Sealer>>>,
     /// The views could not be loaded: their pages are sealed and no key is set yet.
     pub locked: Rc<Cell<bool>>,
+    /// Loads and rebuilds so far: a load folding in the background stops when it changes.
+    gen: Rc<Cell<u64>>,
+    /// Set while a [`Self::load_newest_first`] folds the rest of the history.
+    loading: Rc<Cell<bool>>,
+    /// Told when it is done: `None`, or why it stopped.
+    waiters: Rc<RefCell<Vec<futures_channel::oneshot::Sender<Option<String>>>>>,
+    /// Why the last load stopped short, if it did.
+    failed: Rc<RefCell<Option<String>>>,
+    /// History records folded before [`Self::load_newest_first`] returns, and per step after ([`OPEN_ENTRIES`], [`LOAD_STEP`]; tests use fewer).
+    pub open_entries: Rc<Cell<u64>>,
+    pub load_step: Rc<Cell<u64>>,
     /// Series of the later view kinds kept without derived pages ([`Self::catch_up`]).
     later: Rc<RefCell<Vec<SeriesKey>>>,
 }
 
 /// Records decrypted per step of a rebuild.
 const REBUILD_PAGE: u64 = 1000;
+/// History records (by idx) in the views before [`ViewStore::load_newest_first`] returns:
+/// the newest pages of each host in turn.
+pub const OPEN_ENTRIES: u64 = 16_000;
+/// History records (by idx) read and folded per step after: about 40 ms of work.
+pub const LOAD_STEP: u64 = 8_000;
+
+/// Derived pages of one series read and folded together: first idx `first..=last`.
+struct LoadStep {
+    series: SeriesKey,
+    first: u64,
+    last: u64,
+    /// The history records they cover (by idx); 0 for another tag's series.
+    span: u64,
+}
+
+enum Step {
+    Items(Vec<Derived>),
+    /// A sealed page and no key to open it.
+    Locked,
+    /// A sealed page that does not open with this key.
+    WrongKey,
+}
+
+/// The steps of a history series whose derived pages start at `starts` (ascending) and whose
+/// last idx is `last`: newest first, each at least `step` records unless it is the oldest.
+fn load_steps(series: &SeriesKey, starts: &[u64], last: u64, step: u64) -> Vec<LoadStep> {
+    let mut out = Vec::new();
+    let mut end = last.saturating_add(1);
+    let mut top = None;
+    for &start in starts.iter().rev() {
+        let top_start = *top.get_or_insert(start);
+        if end.saturating_sub(start) >= step || start == starts[0] {
+            out.push(LoadStep {
+                series: series.clone(),
+                first: start,
+                last: top_start,
+                span: end - start,
+            });
+            end = start;
+            top = None;
+        }
+    }
+    out
+}
 /// Meta keys: the key id the kept views were made with; set while some view records are
 /// stored without their meaning (appended without a key).
 const META_VIEWS_KID: &str = "views_kid";
@@ -311,6 +371,12 @@ impl ViewStore {
             sealed: Rc::new(Cell::new(false)),
             sealer: Rc::new(RefCell::new(None)),
             locked: Rc::new(Cell::new(false)),
+            gen: Rc::new(Cell::new(0)),
+            loading: Rc::new(Cell::new(false)),
+            waiters: Rc::new(RefCell::new(Vec::new())),
+            failed: Rc::new(RefCell::new(None)),
+            open_entries: Rc::new(Cell::new(OPEN_ENTRIES)),
+            load_step: Rc::new(Cell::new(LOAD_STEP)),
             later: Rc::new(RefCell::new(Vec::new())),
         }
     }
@@ -320,7 +386,7 @@ impl ViewStore {
     pub async fn set_sealer(&self, key: &Key) -> Result<(), IdbError> {
         *self.sealer.borrow_mut() = Some(Sealer::new(key));
         if self.locked.get() {
-            self.load().await?;
+            self.load_newest_first().await?;
         }
         Ok(())
     }
@@ -347,57 +413,208 @@ impl ViewStore {
         }
     }
 
-    /// Rebuild the views from the derived pages in IndexedDB. Sealed pages without a key
-    /// leave the views empty and `locked` until [`Self::set_sealer`].
+    /// Rebuild the views from the derived pages in IndexedDB, all of them before it returns.
+    /// Sealed pages without a key leave the views empty and `locked` until
+    /// [`Self::set_sealer`].
     pub async fn load(&self) -> Result<(), IdbError> {
+        self.load_with(false).await
+    }
+
+    /// As [`Self::load`], but returns once the views hold every kv, script, alias and variable
+    /// and the newest history pages (about [`OPEN_ENTRIES`] records, the newest pages of each
+    /// host in turn): the rest of the history is folded in afterwards, in steps of about
+    /// [`LOAD_STEP`] records that each wait on IndexedDB, so the page stays responsive (the
+    /// history fold gives the same store in any order). [`Self::loaded`] says when it is in.
+    pub async fn load_newest_first(&self) -> Result<(), IdbError> {
+        self.load_with(true).await
+    }
+
+    async fn load_with(&self, newest_first: bool) -> Result<(), IdbError> {
+        let gen = self.next_gen();
+        let r = self.load_gen(gen, newest_first).await;
+        if let Err(e) = &r {
+            self.done_loading(gen, Some(e.to_string()));
+        }
+        r
+    }
+
+    async fn load_gen(&self, gen: u64, newest_first: bool) -> Result<(), IdbError> {
         self.sealed
             .set(self.idb.meta_get(META_VIEWS_SEALED).await?.is_some());
         let status = self.idb.status().await?;
-        let mut views = Views::default();
-        let mut locked = false;
-        let mut wrong_key = false;
-        'series: for (series, _) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
-            let (pages, old_format) = self.idb.derived(&series).await?;
-            if old_format {
-                // Pages from schema 1 (JSON text): derive them again once a key is set.
-                self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
-                self.stale.set(true);
-            }
-            for bytes in pages {
-                let bytes = if is_sealed(&bytes) {
-                    match self.sealer.borrow().as_ref().map(|s| s.open(&bytes)) {
-                        Some(Ok(b)) => b,
-                        // Sealed under another key: derive them again with this one.
-                        Some(Err(_)) => {
-                            wrong_key = true;
-                            break 'series;
-                        }
-                        None => {
-                            locked = true;
-                            break 'series;
-                        }
-                    }
-                } else {
-                    bytes
-                };
-                let items = decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
-                    what: format!("derived page of {series}"),
-                    reason,
-                })?;
-                views.apply(items);
+        // Steps of one series each: every page of a series of another tag in one step first,
+        // then the history series newest first, one step of each series in turn.
+        let mut steps = Vec::new();
+        let mut history: Vec<std::vec::IntoIter<LoadStep>> = Vec::new();
+        for (series, last) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
+            let starts = self.idb.derived_starts(&series).await?;
+            if series.tag == Tag::History {
+                let step = self.load_step.get();
+                history.push(load_steps(&series, &starts, last, step).into_iter());
+            } else if let (Some(&first), Some(&last)) = (starts.first(), starts.last()) {
+                steps.push(LoadStep {
+                    series,
+                    first,
+                    last,
+                    span: 0,
+                });
             }
         }
-        if wrong_key {
+        while !history.is_empty() {
+            history.retain_mut(|h| h.next().map(|s| steps.push(s)).is_some());
+        }
+        let mut views = Views::default();
+        let mut held = false;
+        let mut at = 0;
+        let mut span = 0;
+        let open = self.open_entries.get();
+        while at < steps.len() && !(newest_first && span >= open && steps[at].span > 0) {
+            match self.read_step(&steps[at]).await? {
+                Step::Items(items) => views.apply(items),
+                Step::Locked => {
+                    held = true;
+                    self.locked.set(true);
+                    break;
+                }
+                Step::WrongKey => {
+                    held = true;
+                    self.mark_stale().await?;
+                    break;
+                }
+            }
+            span += steps[at].span;
+            at += 1;
+        }
+        if held {
+            views = Views::default();
+        } else {
+            self.locked.set(false);
+        }
+        self.note_later_kinds(&status).await?;
+        *self.views.borrow_mut() = views;
+        if held || at == steps.len() {
+            self.done_loading(gen, None);
+        } else {
+            self.loading.set(true);
+            let this = self.clone();
+            let rest = steps.split_off(at);
+            wasm_bindgen_futures::spawn_local(async move { this.load_rest(gen, rest).await });
+        }
+        Ok(())
+    }
+
+    /// Fold the rest of a [`Self::load_newest_first`] into the live views, unless a load,
+    /// rebuild or [`Self::stop_loading`] came since (a newer `gen`).
+    async fn load_rest(self, gen: u64, steps: Vec<LoadStep>) {
+        let r = async {
+            for step in &steps {
+                let read = self.read_step(step).await?;
+                if self.gen.get() != gen {
+                    return Ok(());
+                }
+                match read {
+                    Step::Items(items) => {
+                        let mut views = self.views.borrow_mut();
+                        // Entries loaded are not news to a sync under way.
+                        let added = views.added.take();
+                        views.apply(items);
+                        views.added = added;
+                    }
+                    // Pages sealed under another key than the first ones: derive them all again.
+                    Step::WrongKey => {
+                        self.mark_stale().await?;
+                        return self.rebuild().await;
+                    }
+                    Step::Locked => {
+                        return Err(corrupt_page("a sealed page and no key to open it"));
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        self.done_loading(gen, r.err().map(|e| e.to_string()));
+    }
+
+    /// Read, open and decode the derived pages of one step.
+    async fn read_step(&self, step: &LoadStep) -> Result<Step, IdbError> {
+        let (pages, old_format) = self
+            .idb
+            .derived_range(&step.series, step.first, step.last)
+            .await?;
+        if old_format {
+            // Pages from schema 1 (JSON text): derive them again once a key is set.
+            self.mark_stale().await?;
+        }
+        let mut items = Vec::new();
+        for bytes in pages {
+            let bytes = if is_sealed(&bytes) {
+                match self.sealer.borrow().as_ref().map(|s| s.open(&bytes)) {
+                    Some(Ok(b)) => b,
+                    // Sealed under another key: derive them again with this one.
+                    Some(Err(_)) => return Ok(Step::WrongKey),
+                    None => return Ok(Step::Locked),
+                }
+            } else {
+                bytes
+            };
+            items.extend(
+                decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
+                    what: format!("derived page of {}", step.series),
+                    reason,
+                })?,
+            );
+        }
+        Ok(Step::Items(items))
+    }
+
+    async fn mark_stale(&self) -> Result<(), IdbError> {
+        if !self.stale.get() {
             self.idb.meta_set(META_VIEWS_STALE, Some("1")).await?;
             self.stale.set(true);
         }
-        if locked || wrong_key {
-            views = Views::default();
-        }
-        self.note_later_kinds(&status).await?;
-        self.locked.set(locked);
-        *self.views.borrow_mut() = views;
         Ok(())
+    }
+
+    /// A new load or rebuild: the one under way (if any) stops at its next step.
+    fn next_gen(&self) -> u64 {
+        let gen = self.gen.get() + 1;
+        self.gen.set(gen);
+        gen
+    }
+
+    /// Stop a load under way for good (the client is closed): its steps left are dropped.
+    pub fn stop_loading(&self) {
+        let gen = self.next_gen();
+        self.done_loading(gen, Some("the profile was closed".into()));
+    }
+
+    fn done_loading(&self, gen: u64, error: Option<String>) {
+        if self.gen.get() == gen {
+            self.loading.set(false);
+            self.failed.replace(error.clone());
+            for w in self.waiters.borrow_mut().drain(..) {
+                let _ = w.send(error.clone());
+            }
+        }
+    }
+
+    /// Once every derived page of the last load is in the views (at once unless a
+    /// [`Self::load_newest_first`] is still folding); an error if that load failed or stopped.
+    pub async fn loaded(&self) -> Result<(), IdbError> {
+        if !self.loading.get() {
+            return match self.failed.borrow().as_ref() {
+                None => Ok(()),
+                Some(reason) => Err(IdbError::Idb(format!("loading the history: {reason}"))),
+            };
+        }
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.waiters.borrow_mut().push(tx);
+        match rx.await {
+            Ok(None) => Ok(()),
+            Ok(Some(reason)) => Err(IdbError::Idb(format!("loading the history: {reason}"))),
+            Err(_) => Err(IdbError::Idb("loading the history: stopped".into())),
+        }
     }
 
     /// Derive the views again from the records with the current key, and keep what they mean
@@ -407,6 +624,13 @@ impl ViewStore {
         let Some(key) = key else {
             return Ok(());
         };
+        let gen = self.next_gen();
+        let r = self.rebuild_with(key).await;
+        self.done_loading(gen, r.as_ref().err().map(ToString::to_string));
+        r
+    }
+
+    async fn rebuild_with(&self, key: Key) -> Result<(), IdbError> {
         let status = self.idb.status().await?;
         let mut views = Views::default();
         for (series, last) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
@@ -564,6 +788,26 @@ mod tests {
             id: RecordId(uuid::Uuid::from_u128(100 + i)),
             m,
         }
+    }
+
+    #[test]
+    fn history_loads_newest_first_in_steps_of_whole_pages() {
+        let s = SeriesKey::new(HostId(uuid::Uuid::from_u128(7)), Tag::History);
+        let steps = |starts: &[u64], last| {
+            load_steps(&s, starts, last, 100)
+                .iter()
+                .map(|x| (x.first, x.last, x.span))
+                .collect::<Vec<_>>()
+        };
+        // Pages of 40 (the last one of 2), a hole at 120..160 (no page there).
+        let starts = [0, 40, 80, 160, 200, 240];
+        assert_eq!(
+            steps(&starts, 241),
+            [(80, 240, 162), (0, 40, 80)],
+            "each step at least 100 records, the oldest whatever is left"
+        );
+        assert_eq!(steps(&[0], 9), [(0, 0, 10)]);
+        assert!(steps(&[], 9).is_empty());
     }
 
     #[test]
