@@ -25,7 +25,6 @@
 //! Listing follows Atuin: `atuin scripts list` prints scripts in the order the replay inserted
 //! them, and a script's tags come sorted (byte order, from the unique index).
 
-use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -59,24 +58,56 @@ pub struct Conflict {
     pub holder: Uuid,
 }
 
-/// Atuin's two tables after a replay, and the updates it would have failed on.
+/// Atuin's two tables after a replay, and the updates it would have failed on. Vectors, not
+/// maps: scripts are few, and each map type costs the browser's wasm several KB.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Tables {
-    rows: BTreeMap<Uuid, Row>,
-    /// The unique index on `name`.
-    names: BTreeMap<String, Uuid>,
-    /// `script_tags`, by script id; may hold ids no row has (as Atuin's table can).
-    tags: BTreeMap<Uuid, BTreeSet<String>>,
+    /// `scripts`, in the order the replay inserted them (so by `created`).
+    rows: Vec<(Uuid, Row)>,
+    /// `script_tags` by script id, each sorted and unique; may hold ids no row has (as Atuin's
+    /// table can).
+    tags: Vec<(Uuid, Vec<String>)>,
     conflicts: Vec<Conflict>,
 }
 
 impl Tables {
+    fn row(&self, id: &Uuid) -> Option<usize> {
+        self.rows.iter().position(|(i, _)| i == id)
+    }
+
+    /// The unique index on `name`.
+    fn named(&self, name: &str) -> Option<Uuid> {
+        self.rows
+            .iter()
+            .find(|(_, r)| r.name == name)
+            .map(|(i, _)| *i)
+    }
+
+    /// Replaces (`replace`) or joins the tags of `id`.
+    fn set_tags(&mut self, id: Uuid, tags: &[String], replace: bool) {
+        if !replace && tags.is_empty() {
+            return;
+        }
+        let mut set = Vec::new();
+        if let Some(at) = self.tags.iter().position(|(i, _)| *i == id) {
+            let (_, old) = self.tags.remove(at);
+            if !replace {
+                set = old;
+            }
+        }
+        set.extend(tags.iter().cloned());
+        set.sort_unstable();
+        set.dedup();
+        if !set.is_empty() {
+            self.tags.push((id, set));
+        }
+    }
+
     fn apply(&mut self, origin: RecordOrigin, record: &ScriptRecord) {
         match record {
             ScriptRecord::Create(s) => {
-                if !self.rows.contains_key(&s.id) && !self.names.contains_key(&s.name) {
-                    self.names.insert(s.name.clone(), s.id);
-                    self.rows.insert(
+                if self.row(&s.id).is_none() && self.named(&s.name).is_none() {
+                    self.rows.push((
                         s.id,
                         Row {
                             created: origin,
@@ -85,49 +116,37 @@ impl Tables {
                             shebang: s.shebang.clone(),
                             script: s.script.clone(),
                         },
-                    );
+                    ));
                 }
-                if !s.tags.is_empty() {
-                    self.tags
-                        .entry(s.id)
-                        .or_default()
-                        .extend(s.tags.iter().cloned());
-                }
+                self.set_tags(s.id, &s.tags, false);
             }
             ScriptRecord::Update(s) => {
-                if let Some(row) = self.rows.get_mut(&s.id) {
-                    match self.names.get(&s.name) {
-                        Some(holder) if *holder != s.id => {
+                if let Some(at) = self.row(&s.id) {
+                    match self.named(&s.name) {
+                        Some(holder) if holder != s.id => {
                             self.conflicts.push(Conflict {
                                 record: origin,
                                 script: s.id,
                                 name: s.name.clone(),
-                                holder: *holder,
+                                holder,
                             });
                             return;
                         }
-                        Some(_) => {}
-                        None => {
-                            self.names.remove(&row.name);
-                            self.names.insert(s.name.clone(), s.id);
-                        }
+                        _ => {}
                     }
+                    let row = &mut self.rows[at].1;
                     row.name.clone_from(&s.name);
                     row.description.clone_from(&s.description);
                     row.shebang.clone_from(&s.shebang);
                     row.script.clone_from(&s.script);
                 }
-                if s.tags.is_empty() {
-                    self.tags.remove(&s.id);
-                } else {
-                    self.tags.insert(s.id, s.tags.iter().cloned().collect());
-                }
+                self.set_tags(s.id, &s.tags, true);
             }
             ScriptRecord::Delete(id) => {
-                if let Some(row) = self.rows.remove(id) {
-                    self.names.remove(&row.name);
+                if let Some(at) = self.row(id) {
+                    self.rows.remove(at);
                 }
-                self.tags.remove(id);
+                self.set_tags(*id, &[], true);
             }
         }
     }
@@ -138,10 +157,8 @@ impl Tables {
             name: row.name.clone(),
             description: row.description.clone(),
             shebang: row.shebang.clone(),
-            tags: self
-                .tags
-                .get(&id)
-                .map(|t| t.iter().cloned().collect())
+            tags: (self.tags.iter().find(|(i, _)| *i == id))
+                .map(|(_, t)| t.clone())
                 .unwrap_or_default(),
             script: row.script.clone(),
         }
@@ -150,8 +167,8 @@ impl Tables {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ScriptStore {
-    /// Every record applied, in replay order.
-    log: BTreeMap<RecordOrigin, ScriptRecord>,
+    /// Every record applied, sorted by origin (replay order).
+    log: Vec<(RecordOrigin, ScriptRecord)>,
     /// The replay of `log`.
     tables: Tables,
 }
@@ -165,19 +182,15 @@ impl Fold for ScriptStore {
     }
 
     fn fold(&mut self, origin: RecordOrigin, payload: ScriptRecord) {
-        if self.log.contains_key(&origin) {
-            return; // the same record again
-        }
-        let newest = self
-            .log
-            .keys()
-            .next_back()
-            .is_none_or(|last| *last < origin);
-        if newest {
+        let at = match self.log.binary_search_by_key(&origin, |(o, _)| *o) {
+            Ok(_) => return, // the same record again
+            Err(at) => at,
+        };
+        if at == self.log.len() {
             self.tables.apply(origin, &payload);
-            self.log.insert(origin, payload);
+            self.log.push((origin, payload));
         } else {
-            self.log.insert(origin, payload);
+            self.log.insert(at, (origin, payload));
             let mut t = Tables::default();
             for (o, r) in &self.log {
                 t.apply(*o, r);
@@ -195,27 +208,24 @@ impl ScriptStore {
     /// Live scripts in the order `atuin scripts list` prints them (the order the replay created
     /// them), tags sorted.
     pub fn scripts(&self) -> Vec<Script> {
-        let mut rows: Vec<(&Uuid, &Row)> = self.tables.rows.iter().collect();
-        rows.sort_unstable_by_key(|(_, r)| r.created);
-        rows.into_iter()
-            .map(|(id, r)| self.tables.script(*id, r))
-            .collect()
+        let t = &self.tables;
+        t.rows.iter().map(|(id, r)| t.script(*id, r)).collect()
     }
 
     /// The live script with this id.
     pub fn get(&self, id: &Uuid) -> Option<Script> {
-        let row = self.tables.rows.get(id)?;
+        let (id, row) = &self.tables.rows[self.tables.row(id)?];
         Some(self.tables.script(*id, row))
     }
 
     /// The live script of this name (names are unique), as `atuin scripts get NAME` finds it.
     pub fn get_by_name(&self, name: &str) -> Option<Script> {
-        self.get(self.tables.names.get(name)?)
+        self.get(&self.tables.named(name)?)
     }
 
     /// The record that created the live script with this id.
     pub fn created(&self, id: &Uuid) -> Option<RecordOrigin> {
-        Some(self.tables.rows.get(id)?.created)
+        Some(self.tables.rows[self.tables.row(id)?].1.created)
     }
 
     /// Updates skipped because Atuin's replay fails on them (see the module docs): while any
