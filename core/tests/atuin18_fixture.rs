@@ -257,15 +257,15 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
     }
 
     // aliases: k overwritten, gp deleted.
-    let aliases: Vec<&Alias> = s.aliases.aliases().collect();
+    let aliases: Vec<Alias> = s.aliases.aliases().collect();
     assert_eq!(
         aliases,
         [
-            &Alias {
+            Alias {
                 name: "k".into(),
                 value: "kubectl --context prod".into()
             },
-            &Alias {
+            Alias {
                 name: "ll".into(),
                 value: "ls -la --color=auto".into()
             },
@@ -273,7 +273,7 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
     );
     assert!(s.aliases.get("gp").is_none());
     // `atuin dotfiles alias list`: sorted by lowercased name, `name=value`.
-    let mut listed: Vec<&Alias> = aliases.clone();
+    let mut listed: Vec<&Alias> = aliases.iter().collect();
     listed.sort_by_key(|a| a.name.to_lowercase());
     let out: String = listed
         .iter()
@@ -282,16 +282,16 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
     assert_eq!(out, read("expected-aliases.txt"));
 
     // vars: PAGER deleted, one shell variable.
-    let vars: Vec<&Var> = s.vars.vars().collect();
+    let vars: Vec<Var> = s.vars.vars().collect();
     assert_eq!(
         vars,
         [
-            &Var {
+            Var {
                 name: "EDITOR".into(),
                 value: "hx".into(),
                 export: true
             },
-            &Var {
+            Var {
                 name: "PROMPT_MODE".into(),
                 value: "fancy \"quoted\" $x".into(),
                 export: false

@@ -576,26 +576,20 @@ impl Client {
 
     /// Live shell aliases (legacy `config-shell-alias`), sorted by name.
     pub fn aliases(&self) -> Vec<Alias> {
-        self.store
-            .views
-            .borrow()
-            .aliases
-            .aliases()
-            .cloned()
-            .collect()
+        self.store.views.borrow().aliases.aliases().collect()
     }
 
     pub fn alias_get(&self, name: &str) -> Option<Alias> {
-        self.store.views.borrow().aliases.get(name).cloned()
+        self.store.views.borrow().aliases.get(name)
     }
 
     /// Live variables (legacy `dotfiles-var`), sorted by name.
     pub fn vars(&self) -> Vec<Var> {
-        self.store.views.borrow().vars.vars().cloned().collect()
+        self.store.views.borrow().vars.vars().collect()
     }
 
     pub fn var_get(&self, name: &str) -> Option<Var> {
-        self.store.views.borrow().vars.get(name).cloned()
+        self.store.views.borrow().vars.get(name)
     }
 
     /// Append records (e.g. migrated legacy records) series by series; each series must

@@ -10,19 +10,22 @@
 //! records are applied in. Listing is by name (byte order), as Atuin's `BTreeMap` gives it.
 
 use alloc::string::String;
+use core::marker::PhantomData;
 
 use super::latest::Latest;
 use super::{Fold, PayloadError, RecordOrigin};
 use crate::payload::dotfiles::{Alias, AliasRecord, Var, VarRecord};
 use crate::record::{Tag, Version};
 
-/// What one of the two stores holds per name: its record type and how a record reads.
+/// What one of the two stores holds per name: its record type, how a record reads, and the
+/// value as the shared map keeps it (text and a flag).
 pub trait Named: Sized {
     type Record;
     const TAG: Tag;
     fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Record, PayloadError>;
     /// The name a record decides, and what it sets (`None`: a delete).
-    fn parts(record: Self::Record) -> (String, Option<Self>);
+    fn parts(record: Self::Record) -> (String, Option<(String, bool)>);
+    fn join(name: &str, value: &(String, bool)) -> Self;
 }
 
 impl Named for Alias {
@@ -31,11 +34,15 @@ impl Named for Alias {
     fn decode(version: &Version, bytes: &[u8]) -> Result<AliasRecord, PayloadError> {
         Ok(AliasRecord::decode(version, bytes)?)
     }
-    fn parts(record: AliasRecord) -> (String, Option<Alias>) {
+    fn parts(record: AliasRecord) -> (String, Option<(String, bool)>) {
         match record {
-            AliasRecord::Create(a) => (a.name.clone(), Some(a)),
+            AliasRecord::Create(a) => (a.name, Some((a.value, false))),
             AliasRecord::Delete(name) => (name, None),
         }
+    }
+    fn join(name: &str, (value, _): &(String, bool)) -> Alias {
+        let (name, value) = (name.into(), value.clone());
+        Alias { name, value }
     }
 }
 
@@ -45,26 +52,40 @@ impl Named for Var {
     fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, PayloadError> {
         Ok(VarRecord::decode(version, bytes)?)
     }
-    fn parts(record: VarRecord) -> (String, Option<Var>) {
+    fn parts(record: VarRecord) -> (String, Option<(String, bool)>) {
         match record {
-            VarRecord::Create(v) => (v.name.clone(), Some(v)),
+            VarRecord::Create(v) => (v.name, Some((v.value, v.export))),
             VarRecord::Delete(name) => (name, None),
+        }
+    }
+    fn join(name: &str, (value, export): &(String, bool)) -> Var {
+        let (name, value, export) = (name.into(), value.clone(), *export);
+        Var {
+            name,
+            value,
+            export,
         }
     }
 }
 
-/// Per name, the newest set or delete of `V`.
+/// Per name, the newest set or delete of `V`. Both stores (and kv) keep one map type,
+/// `((scope, name), (text, flag))` with an empty scope here: each map type costs the browser's
+/// wasm several KB.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NamedStore<V>(Latest<String, V>);
+pub struct NamedStore<V>(Latest<(String, String), (String, bool)>, PhantomData<V>);
 
 /// Shell aliases, from `config-shell-alias` records.
 pub type AliasStore = NamedStore<Alias>;
 /// Shell and environment variables, from `dotfiles-var` records.
 pub type VarStore = NamedStore<Var>;
 
+fn key(name: &str) -> (String, String) {
+    (String::new(), name.into())
+}
+
 impl<V> Default for NamedStore<V> {
     fn default() -> Self {
-        Self(Latest::default())
+        Self(Latest::default(), PhantomData)
     }
 }
 
@@ -78,49 +99,49 @@ impl<V: Named> Fold for NamedStore<V> {
 
     fn fold(&mut self, origin: RecordOrigin, payload: V::Record) {
         let (name, value) = V::parts(payload);
-        self.0.put(origin, name, value);
+        self.0.put(origin, (String::new(), name), value);
     }
 }
 
-impl<V> NamedStore<V> {
+impl<V: Named> NamedStore<V> {
     pub fn new() -> Self {
         Self::default()
     }
 
     /// The value of this name, `None` if never set or deleted.
-    pub fn get(&self, name: &str) -> Option<&V> {
-        self.0.get(name)
+    pub fn get(&self, name: &str) -> Option<V> {
+        Some(V::join(name, self.0.get(&key(name))?))
     }
 
     /// The record that decided the name's current state (a set or a delete).
     pub fn origin(&self, name: &str) -> Option<RecordOrigin> {
-        self.0.origin(name)
+        self.0.origin(&key(name))
     }
 
     /// Live values sorted by name, as `atuin dotfiles alias list` / `var list` list them.
-    pub fn iter(&self) -> impl Iterator<Item = &V> + '_ {
-        self.0.live().map(|(_, v)| v)
+    pub fn iter(&self) -> impl Iterator<Item = V> + '_ {
+        self.0.live().map(|((_, name), v)| V::join(name, v))
     }
 
     pub fn len(&self) -> usize {
-        self.iter().count()
+        self.0.live().count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.iter().next().is_none()
+        self.0.live().next().is_none()
     }
 }
 
 impl AliasStore {
     /// [`NamedStore::iter`].
-    pub fn aliases(&self) -> impl Iterator<Item = &Alias> + '_ {
+    pub fn aliases(&self) -> impl Iterator<Item = Alias> + '_ {
         self.iter()
     }
 }
 
 impl VarStore {
     /// [`NamedStore::iter`].
-    pub fn vars(&self) -> impl Iterator<Item = &Var> + '_ {
+    pub fn vars(&self) -> impl Iterator<Item = Var> + '_ {
         self.iter()
     }
 }
@@ -182,8 +203,9 @@ mod tests {
         s.apply(&alias(1, 2, 40, "k", Some("kubectl --context x")))
             .unwrap();
         s.apply(&alias(2, 1, 5, "gp", Some("git push"))).unwrap();
-        let names: Vec<_> = s.aliases().map(|a| (&*a.name, &*a.value)).collect();
-        assert_eq!(names, [("gp", "git push"), ("k", "kubectl --context x")]);
+        let names: Vec<_> = s.aliases().map(|a| (a.name, a.value)).collect();
+        let want = [("gp", "git push"), ("k", "kubectl --context x")];
+        assert_eq!(names, want.map(|(n, v)| (n.to_string(), v.to_string())));
         // Records of other tags are ignored by each store.
         s.apply(&var(1, 0, 99, "k", None)).unwrap();
         assert_eq!(s.len(), 2);
@@ -196,7 +218,7 @@ mod tests {
         // equal timestamps: the greater host wins
         assert_eq!(
             v.get("EDITOR"),
-            Some(&Var {
+            Some(Var {
                 name: "EDITOR".into(),
                 value: "hx".into(),
                 export: false
@@ -255,7 +277,7 @@ mod tests {
                     AliasRecord::Delete(n) => { model.remove(&n); }
                 }
             }
-            prop_assert_eq!(a.aliases().collect::<Vec<_>>(), model.values().collect::<Vec<_>>());
+            prop_assert_eq!(a.aliases().collect::<Vec<_>>(), model.into_values().collect::<Vec<_>>());
         }
     }
 }

@@ -20,9 +20,10 @@ use crate::record::{Tag, Version};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
-    // (namespace, key) -> newest write or tombstone. One map keyed by the pair rather than a
-    // map of maps: one `BTreeMap` instantiation in the browser's wasm instead of two.
-    map: Latest<(String, String), String>,
+    // (namespace, key) -> newest write (its flag unused) or tombstone. One map keyed by the
+    // pair, of the type the alias and variable stores keep too: each map type costs the
+    // browser's wasm several KB.
+    map: Latest<(String, String), (String, bool)>,
 }
 
 impl Fold for KvStore {
@@ -34,7 +35,8 @@ impl Fold for KvStore {
     }
 
     fn fold(&mut self, origin: RecordOrigin, kv: KvRecord) {
-        self.map.put(origin, (kv.namespace, kv.key), kv.value);
+        let value = kv.value.map(|v| (v, false));
+        self.map.put(origin, (kv.namespace, kv.key), value);
     }
 }
 
@@ -47,7 +49,7 @@ impl KvStore {
     pub fn get(&self, namespace: &str, key: &str) -> Option<&str> {
         self.map
             .get(&(namespace.to_owned(), key.to_owned()))
-            .map(String::as_str)
+            .map(|(v, _)| v.as_str())
     }
 
     /// The record that decided the key's current state (a write or a deletion).
@@ -68,7 +70,7 @@ impl KvStore {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, &str)> + '_ {
         self.map
             .live()
-            .map(|((ns, k), v)| (ns.as_str(), k.as_str(), v.as_str()))
+            .map(|((ns, k), (v, _))| (ns.as_str(), k.as_str(), v.as_str()))
     }
 
     /// Namespaces with at least one live key, sorted.
