@@ -295,6 +295,17 @@ async function noToast(page) {
   await page.waitForTimeout(300);
 }
 
+test("after a reload the views read the stores kept in IndexedDB", async () => {
+  const { page } = alice;
+  await page.reload();
+  await page.locator("#view-app").waitFor();
+  await page.click("#tab-scripts");
+  await waitListed(page, (l) => l.map((s) => s.name).join() === "greet,ship", "alice after a reload");
+  await page.click("#tab-dotfiles");
+  await page.waitForFunction(() => document.body.dataset.dotfiles === "2/2");
+  assert.equal(await page.textContent("#aliases-sh"), "alias k='kubectl --context prod'\nalias ll='ls -la --color=auto'");
+});
+
 test("the new views pass axe (no serious or critical violations), light and dark, on a phone too", async () => {
   const { page } = alice;
   const found = {};
