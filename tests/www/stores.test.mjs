@@ -4,12 +4,14 @@
 // syncs them up; the views show them as the CLI lists them. A script is made, edited, copied,
 // deleted and brought back with Undo in the viewer; a second browser profile (and a second tab
 // of it) sees every change arrive by sync. A kv value is set and deleted from the Store tab.
-// Screenshots: tests/artifacts/www-17..22-*.png.
+// The shell lines (www/src/shell.ts) are checked against what atuin-dotfiles writes.
+// Screenshots: tests/artifacts/www-17..23-*.png.
 //   node --test tests/www/stores.test.mjs
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
+import { transformSync } from "esbuild";
 import { axeViolations, connect, root, suiteEnv, syncedStamp, uniq, waitSynced } from "./harness.mjs";
 
 const fixture = path.join(root, "tests", "fixtures", "atuin18");
@@ -49,6 +51,43 @@ async function waitListed(page, want, what, timeout = 30_000) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test("shell lines: aliases and variables quoted as atuin-dotfiles wrote them for bash and zsh; the run line", async () => {
+  // www/src/shell.ts has no DOM: loaded here as it is, its types stripped.
+  const src = transformSync(readFileSync(path.join(root, "www", "src", "shell.ts"), "utf8"), { loader: "ts", format: "esm" }).code;
+  const { aliasLine, varLine, runLine } = await import(`data:text/javascript;base64,${Buffer.from(src).toString("base64")}`);
+  // One pair of quotes around the value dropped (either kind, or backticks), then single quotes.
+  for (const [value, line] of [
+    ["ls -la", "alias x='ls -la'"],
+    ["'git status'", "alias x='git status'"],
+    ['"git status"', "alias x='git status'"],
+    ["`pwd`", "alias x='pwd'"],
+    ["'unclosed", "alias x=''unclosed'"],
+    ["'", "alias x='''"],
+    ["''", "alias x=''"],
+    ["", "alias x=''"],
+  ]) assert.equal(aliasLine({ name: "x", value }), line, JSON.stringify(value));
+  // Bare when only letters and digits of any script and `_ - / .`; else double quotes with
+  // `\ " $ backtick` escaped (the same values through atuin-dotfiles 18.24.4's Rust gave these).
+  for (const [value, shown] of [
+    ["hx", "hx"],
+    ["", ""],
+    ["café", "café"],
+    ["½٣Ⅻ", "½٣Ⅻ"],
+    ["ß-_/.", "ß-_/."],
+    ["日本", "日本"],
+    ["a b", '"a b"'],
+    ['a`b\\c$d"e', '"a\\`b\\\\c\\$d\\"e"'],
+    ["x:y", '"x:y"'],
+  ]) {
+    assert.equal(varLine({ name: "V", value, export: true }), `export V=${shown}`, JSON.stringify(value));
+    assert.equal(varLine({ name: "V", value, export: false }), `V=${shown}`, JSON.stringify(value));
+  }
+  assert.equal(runLine("pods"), "atuin scripts run pods");
+  assert.equal(runLine("k8s/pods-v2.sh"), "atuin scripts run k8s/pods-v2.sh");
+  assert.equal(runLine("my script"), "atuin scripts run 'my script'");
+  assert.equal(runLine("it's"), "atuin scripts run 'it'\\''s'");
+});
 
 test("the CLI's records (scripts, kv, legacy aliases and vars) imported and synced up", async () => {
   alice = await env.profile();

@@ -7,6 +7,7 @@ import { $, copyText, h, num, toast } from './util';
 import { describe, errorKind } from './errors';
 import { alertMsg, confirmDialog } from './dialogs';
 import { currentClient } from './session';
+import { runLine } from './shell';
 
 /** Pushes what this view wrote (the app's sync). */
 let wrote = () => {};
@@ -38,12 +39,6 @@ export function reset() {
 }
 
 // ---------------------------------------------------------------- list
-
-/** A word for the shell: as it is when plain, else single-quoted. */
-export function shellWord(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
-}
-export const runLine = (name: string) => `atuin scripts run ${shellWord(name)}`;
 
 /** The interpreter line atuin writes above the body (`#!/usr/bin/env bash` without one). */
 const shebangLine = (s: string) => (!s ? '' : s.startsWith('#!') ? s : `#!${s}`);
