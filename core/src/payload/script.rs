@@ -101,7 +101,7 @@ impl Script {
     /// The Script body (array of 6), tags sorted, as Atuin writes it.
     pub fn encode(&self) -> Vec<u8> {
         let mut tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
-        tags.sort_unstable();
+        crate::sort::sort_cold(&mut tags);
         let mut w = Writer::new();
         w.array_len(6);
         w.str(

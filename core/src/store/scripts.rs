@@ -96,7 +96,7 @@ impl Tables {
             }
         }
         set.extend(tags.iter().cloned());
-        set.sort_unstable();
+        crate::sort::sort_cold(&mut set);
         set.dedup();
         if !set.is_empty() {
             self.tags.push((id, set));
