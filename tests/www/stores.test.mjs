@@ -372,3 +372,32 @@ test("the new views pass axe (no serious or critical violations), light and dark
   await page.setViewportSize({ width: 1280, height: 860 });
   await bobTab2?.close();
 });
+
+test("offline: the new views open from the service worker's copy, with what IndexedDB kept", async () => {
+  // Their code is fetched after the app loaded, and kept, before any of them was shown.
+  const fresh = await env.profile();
+  await fresh.page.waitForFunction(() => !!navigator.serviceWorker.controller);
+  await fresh.page.waitForFunction(async () => {
+    const keys = await (await caches.open("terrapin-www-v1")).keys();
+    const names = keys.map((r) => new URL(r.url).pathname.split("/").pop());
+    return ["scripts-", "dotfiles-", "kv-", "shell-"].every((p) => names.some((n) => n.startsWith(p) && n.endsWith(".js")));
+  }, null, { timeout: 30_000 });
+  await fresh.context.close();
+  const { page, context } = bob;
+  await page.waitForFunction(() => !!navigator.serviceWorker.controller);
+  await context.setOffline(true);
+  try {
+    await page.reload();
+    await page.locator("#view-app").waitFor();
+    await page.click("#tab-scripts");
+    await waitListed(page, (l) => l.map((s) => s.name).join() === "greet,ship", "bob offline");
+    await page.click("#tab-dotfiles");
+    await page.waitForFunction(() => document.body.dataset.dotfiles === "2/2");
+    await page.click("#tab-store");
+    await page.waitForFunction(() => document.body.dataset.kv === "2");
+    assert.deepEqual(await kvRows(page), [["café", "clé", "naïve ☕"], ["default", "editor", "hx"]]);
+    for (const panel of ["scripts", "dotfiles", "store"]) assert.equal(await page.isVisible(`#panel-${panel} .view-failed`), false, panel);
+  } finally {
+    await context.setOffline(false);
+  }
+});
