@@ -1,7 +1,7 @@
 // The Scripts tab: atuin's scripts (`atuin scripts`), listed and searched, created, edited in a
 // monospace editor, deleted (with undo), and the `atuin scripts run NAME` line to copy. Writes
-// are script records of this browser's host, pushed by the next sync; every CLI host runs the
-// edited script after its `atuin sync`. Loaded on first use by ./stores.
+// are script records of this browser's host, pushed at once; every CLI host runs the edited
+// script after its `atuin sync`. Loaded on first use by ./stores.
 import type { NewScript, Script } from 'terrapin-web';
 import { $, copyText, h, num, toast } from './util';
 import { describe, errorKind } from './errors';
@@ -40,10 +40,10 @@ export function reset() {
 
 // ---------------------------------------------------------------- list
 
-/** The interpreter line atuin writes above the body (`#!/usr/bin/env bash` without one). */
+/** The interpreter line atuin writes above the body; '' for none (atuin then runs it with bash). */
 const shebangLine = (s: string) => (!s ? '' : s.startsWith('#!') ? s : `#!${s}`);
 
-/** Every word of `q` in the name, description, tags or body (any case). */
+/** Every one of `words` (lower case) in the name, description, tags or body, in any case. */
 function matches(s: Script, words: string[]): boolean {
   if (!words.length) return true;
   const hay = [s.name, s.description, s.tags.join(' '), s.script].join('\n').toLocaleLowerCase();
@@ -72,13 +72,13 @@ function scriptItem(s: Script): HTMLElement {
   const head = h('div', { class: 'script-head' }, name);
   const line = shebangLine(s.shebang);
   head.append(h('span', { class: `shebang${line ? '' : ' muted'}`, title: line ? 'Shebang: the interpreter' : 'No shebang: run with bash', text: line || '#!/usr/bin/env bash' }));
-  if (s.tags.length) head.append(h('span', { class: 'tags', 'aria-label': `Tags: ${s.tags.join(', ')}` }, ...s.tags.map((t) => h('span', { class: 'tag', text: t }))));
+  if (s.tags.length) head.append(h('span', { class: 'tags' }, h('span', { class: 'sr-only', text: 'Tags:' }), ...s.tags.map((t) => h('span', { class: 'tag', text: t }))));
   const peek = s.script.replace(/\s+$/, '').split('\n').slice(0, 3).join('\n');
   const run = runLine(s.name);
   return h('li', { class: 'script', 'data-id': s.id, 'aria-labelledby': nameId },
     head,
     s.description ? h('p', { class: 'script-desc', text: s.description }) : h('p', { class: 'script-desc muted', text: 'No description' }),
-    h('pre', { class: 'script-peek', 'aria-label': 'Start of the script' }, peek || ' '),
+    h('pre', { class: 'script-peek', title: 'The start of the script' }, peek || ' '),
     h('div', { class: 'script-acts' },
       h('code', { class: 'runline', text: run }),
       h('button', { type: 'button', class: 'btn small', 'data-act': 'copy', 'aria-label': `Copy run command: ${run}`, text: 'Copy run command' }),
