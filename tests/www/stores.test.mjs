@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
-import { transformSync } from "esbuild";
+import ts from "typescript";
 import { axeViolations, connect, root, suiteEnv, syncedStamp, uniq, waitSynced } from "./harness.mjs";
 
 const fixture = path.join(root, "tests", "fixtures", "atuin18");
@@ -54,7 +54,8 @@ async function waitListed(page, want, what, timeout = 30_000) {
 
 test("shell lines: aliases and variables quoted as atuin-dotfiles wrote them for bash and zsh; the run line", async () => {
   // www/src/shell.ts has no DOM: loaded here as it is, its types stripped.
-  const src = transformSync(readFileSync(path.join(root, "www", "src", "shell.ts"), "utf8"), { loader: "ts", format: "esm" }).code;
+  const shellTs = readFileSync(path.join(root, "www", "src", "shell.ts"), "utf8");
+  const src = ts.transpileModule(shellTs, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
   const { aliasLine, varLine, runLine } = await import(`data:text/javascript;base64,${Buffer.from(src).toString("base64")}`);
   // One pair of quotes around the value dropped (either kind, or backticks), then single quotes.
   for (const [value, line] of [
