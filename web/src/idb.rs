@@ -234,25 +234,6 @@ impl IdbStore {
         Ok(())
     }
 
-    /// The first idx of every derived page of a series, ascending (its keys alone).
-    pub async fn derived_starts(&self, series: &SeriesKey) -> Result<Vec<u64>, IdbError> {
-        let tx = self.db.transaction(DERIVED).build()?;
-        let store = tx.object_store(DERIVED)?;
-        let keys = store
-            .get_all_keys::<JsValue>()
-            .with_query::<JsValue, _>(series_range(series, 0, u64::MAX))
-            .primitive()?
-            .await?;
-        keys.map(|k| {
-            Array::from(&k?)
-                .get(2)
-                .as_f64()
-                .map(|n| n as u64)
-                .ok_or_else(|| corrupt("derived page key", "no first idx"))
-        })
-        .collect()
-    }
-
     /// Every derived page of a series, in idx order, and whether some were in the schema-1
     /// format (JSON text, skipped).
     pub async fn derived(&self, series: &SeriesKey) -> Result<(Vec<Vec<u8>>, bool), IdbError> {

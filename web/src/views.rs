@@ -290,8 +290,6 @@ pub struct ViewStore {
     gen: Rc<Cell<u64>>,
     /// Set while a [`Self::load_newest_first`] folds the rest of the history.
     loading: Rc<Cell<bool>>,
-    /// Told when it is done: `None`, or why it stopped.
-    waiters: Rc<RefCell<Vec<futures_channel::oneshot::Sender<Option<String>>>>>,
     /// Why the last load stopped short, if it did.
     failed: Rc<RefCell<Option<String>>>,
     /// History records folded before [`Self::load_newest_first`] returns, and per step after ([`OPEN_ENTRIES`], [`LOAD_STEP`]; tests use fewer).
@@ -306,15 +304,16 @@ const REBUILD_PAGE: u64 = 1000;
 /// History records (by idx) in the views before [`ViewStore::load_newest_first`] returns:
 /// the newest pages of each host in turn.
 pub const OPEN_ENTRIES: u64 = 16_000;
-/// History records (by idx) read and folded per step after: about 40 ms of work.
-pub const LOAD_STEP: u64 = 8_000;
+/// History records (by idx) read and folded per step after: some 20-60 ms of work.
+pub const LOAD_STEP: u64 = 4_000;
 
-/// Derived pages of one series read and folded together: first idx `first..=last`.
+/// Derived pages of one series read and folded together: those whose first idx is in
+/// `first..=last`.
 struct LoadStep {
     series: SeriesKey,
     first: u64,
     last: u64,
-    /// The history records they cover (by idx); 0 for another tag's series.
+    /// The history records they may cover (by idx); 0 for another tag's series.
     span: u64,
 }
 
@@ -326,26 +325,24 @@ enum Step {
     WrongKey,
 }
 
-/// The steps of a history series whose derived pages start at `starts` (ascending) and whose
-/// last idx is `last`: newest first, each at least `step` records unless it is the oldest.
-fn load_steps(series: &SeriesKey, starts: &[u64], last: u64, step: u64) -> Vec<LoadStep> {
+/// The steps of a history series whose last idx is `last`: newest first, `step` idx each
+/// (every page is read by the step its first idx falls in).
+fn load_steps(series: &SeriesKey, last: u64, step: u64) -> Vec<LoadStep> {
     let mut out = Vec::new();
-    let mut end = last.saturating_add(1);
-    let mut top = None;
-    for &start in starts.iter().rev() {
-        let top_start = *top.get_or_insert(start);
-        if end.saturating_sub(start) >= step || start == starts[0] {
-            out.push(LoadStep {
-                series: series.clone(),
-                first: start,
-                last: top_start,
-                span: end - start,
-            });
-            end = start;
-            top = None;
+    let mut top = last;
+    loop {
+        let first = top.saturating_sub(step.max(1) - 1);
+        out.push(LoadStep {
+            series: series.clone(),
+            first,
+            last: top,
+            span: top - first + 1,
+        });
+        if first == 0 {
+            return out;
         }
+        top = first - 1;
     }
-    out
 }
 /// Meta keys: the key id the kept views were made with; set while some view records are
 /// stored without their meaning (appended without a key).
@@ -373,7 +370,6 @@ impl ViewStore {
             locked: Rc::new(Cell::new(false)),
             gen: Rc::new(Cell::new(0)),
             loading: Rc::new(Cell::new(false)),
-            waiters: Rc::new(RefCell::new(Vec::new())),
             failed: Rc::new(RefCell::new(None)),
             open_entries: Rc::new(Cell::new(OPEN_ENTRIES)),
             load_step: Rc::new(Cell::new(LOAD_STEP)),
@@ -447,14 +443,13 @@ impl ViewStore {
         let mut steps = Vec::new();
         let mut history: Vec<std::vec::IntoIter<LoadStep>> = Vec::new();
         for (series, last) in status.iter().filter(|(s, _)| has_view(&s.tag)) {
-            let starts = self.idb.derived_starts(&series).await?;
             if series.tag == Tag::History {
                 let step = self.load_step.get();
-                history.push(load_steps(&series, &starts, last, step).into_iter());
-            } else if let (Some(&first), Some(&last)) = (starts.first(), starts.last()) {
+                history.push(load_steps(&series, last, step).into_iter());
+            } else {
                 steps.push(LoadStep {
                     series,
-                    first,
+                    first: 0,
                     last,
                     span: 0,
                 });
@@ -498,7 +493,7 @@ impl ViewStore {
             self.loading.set(true);
             let this = self.clone();
             let rest = steps.split_off(at);
-            wasm_bindgen_futures::spawn_local(async move { this.load_rest(gen, rest).await });
+            crate::task::spawn(this.load_rest(gen, rest));
         }
         Ok(())
     }
@@ -558,12 +553,10 @@ impl ViewStore {
             } else {
                 bytes
             };
-            items.extend(
-                decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
-                    what: format!("derived page of {}", step.series),
-                    reason,
-                })?,
-            );
+            items.extend(decode_page(&bytes).map_err(|reason| IdbError::Corrupt {
+                what: format!("derived page of {}", step.series),
+                reason,
+            })?);
         }
         Ok(Step::Items(items))
     }
@@ -592,28 +585,19 @@ impl ViewStore {
     fn done_loading(&self, gen: u64, error: Option<String>) {
         if self.gen.get() == gen {
             self.loading.set(false);
-            self.failed.replace(error.clone());
-            for w in self.waiters.borrow_mut().drain(..) {
-                let _ = w.send(error.clone());
-            }
+            self.failed.replace(error);
         }
     }
 
     /// Once every derived page of the last load is in the views (at once unless a
     /// [`Self::load_newest_first`] is still folding); an error if that load failed or stopped.
     pub async fn loaded(&self) -> Result<(), IdbError> {
-        if !self.loading.get() {
-            return match self.failed.borrow().as_ref() {
-                None => Ok(()),
-                Some(reason) => Err(IdbError::Idb(format!("loading the history: {reason}"))),
-            };
+        while self.loading.get() {
+            let _ = crate::http::sleep(20, None).await;
         }
-        let (tx, rx) = futures_channel::oneshot::channel();
-        self.waiters.borrow_mut().push(tx);
-        match rx.await {
-            Ok(None) => Ok(()),
-            Ok(Some(reason)) => Err(IdbError::Idb(format!("loading the history: {reason}"))),
-            Err(_) => Err(IdbError::Idb("loading the history: stopped".into())),
+        match self.failed.borrow().as_ref() {
+            None => Ok(()),
+            Some(reason) => Err(IdbError::Idb(format!("loading the history: {reason}"))),
         }
     }
 
@@ -791,23 +775,21 @@ mod tests {
     }
 
     #[test]
-    fn history_loads_newest_first_in_steps_of_whole_pages() {
+    fn history_loads_newest_first_in_steps() {
         let s = SeriesKey::new(HostId(uuid::Uuid::from_u128(7)), Tag::History);
-        let steps = |starts: &[u64], last| {
-            load_steps(&s, starts, last, 100)
+        let steps = |last, step| {
+            load_steps(&s, last, step)
                 .iter()
                 .map(|x| (x.first, x.last, x.span))
                 .collect::<Vec<_>>()
         };
-        // Pages of 40 (the last one of 2), a hole at 120..160 (no page there).
-        let starts = [0, 40, 80, 160, 200, 240];
         assert_eq!(
-            steps(&starts, 241),
-            [(80, 240, 162), (0, 40, 80)],
-            "each step at least 100 records, the oldest whatever is left"
+            steps(249, 100),
+            [(150, 249, 100), (50, 149, 100), (0, 49, 50)]
         );
-        assert_eq!(steps(&[0], 9), [(0, 0, 10)]);
-        assert!(steps(&[], 9).is_empty());
+        assert_eq!(steps(99, 100), [(0, 99, 100)]);
+        assert_eq!(steps(0, 100), [(0, 0, 1)]);
+        assert_eq!(steps(2, 0), [(2, 2, 1), (1, 1, 1), (0, 0, 1)]);
     }
 
     #[test]

@@ -98,7 +98,10 @@ async fn a_large_profile_opens_with_its_newest_entries_then_folds_in_the_rest() 
     let v = views(&name).await;
     v.load_newest_first().await.unwrap();
     let at_open = live(&v);
-    assert!((OPEN - 1..N - 1).contains(&at_open), "{at_open} entries at open");
+    assert!(
+        (OPEN - 1..N - 1).contains(&at_open),
+        "{at_open} entries at open"
+    );
     assert_eq!(newest_command(&v), format!("make target-{}", N - 1));
     assert_eq!(v.views.borrow().kv.get("ns", "k"), Some("v"));
     // The delete is in the newest page: the entry never shows, before or after its create.
