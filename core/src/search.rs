@@ -5,17 +5,21 @@
 //! stored once, with its lowercase form, and is matched at most once per query (shell
 //! histories repeat commands a lot). Filter fields are interned, so filtering compares numbers.
 //!
-//! A query whose text only narrows the previous one (same mode and filters; e.g. one more
-//! letter typed) looks only at the previous matches. Any change rebuilds the index, which
-//! drops that cache.
+//! A query matches distinct commands, not entries: the filters first give, per command, its
+//! passing runs (how many, and the newest), kept per set of filters until the next change;
+//! the text is then matched against the commands that have any. Entries are looked at only to
+//! fill the page shown. A query whose text only narrows the previous one (same mode and
+//! filters; e.g. one more letter typed) looks only at the previous matching commands. Any
+//! change to the entries drops these caches.
 //!
 //! Unique queries group the matching runs (filters apply to runs first) by command: one result
 //! per distinct command, its newest run standing for it, with the number of runs.
 //!
 //! Results: newest first, except fuzzy, which ranks by score, ties newest first. Fuzzy
-//! scoring itself is the host's (nucleo in the browser), passed in as a function; for plain
-//! ASCII patterns, ASCII commands that lack the pattern's words as subsequences (in any case)
-//! are skipped without calling it.
+//! scoring itself is the host's (nucleo in the browser), passed in as a function. For plain
+//! ASCII patterns, whether an ASCII command matches is decided here (each word a subsequence),
+//! so only the commands that can reach the page are scored: given the best score the host can
+//! give, scoring stops once a page of results with it is certain.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -161,6 +165,21 @@ struct Commands {
     lower: Vec<u8>,
     lower_ends: Vec<u32>,
     ascii: Vec<bool>,
+    /// The [`bytes`] of each lowercase form.
+    bytes: Vec<u64>,
+}
+
+/// Which bytes occur in `s`, one bit per letter or digit and the rest sharing bits: a word
+/// can be found only in text whose bits include its own.
+fn bytes(s: &[u8]) -> u64 {
+    s.iter().fold(0, |m, &b| {
+        let bit = match b {
+            b'a'..=b'z' => b - b'a',
+            b'0'..=b'9' => 26 + b - b'0',
+            _ => 36 + b % 28,
+        };
+        m | 1 << bit
+    })
 }
 
 impl Commands {
@@ -177,6 +196,7 @@ impl Commands {
             }
             self.lower_ends.push(self.lower.len() as u32);
             self.ascii.push(ascii);
+            self.bytes.push(bytes(self.lower(id)));
         }
         id
     }
@@ -204,14 +224,80 @@ struct Row {
     deleted: bool,
 }
 
+/// The indexed entries' [`Row`]s, one column per field: a filter reads only its own.
+#[derive(Clone, Debug, Default)]
+struct Rows {
+    timestamp: Vec<u64>,
+    exit: Vec<i64>,
+    cmd: Vec<u32>,
+    host: Vec<u32>,
+    cwd: Vec<u32>,
+    session: Vec<u32>,
+    deleted: Vec<bool>,
+}
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.cmd.len()
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.timestamp.reserve(n);
+        self.exit.reserve(n);
+        self.cmd.reserve(n);
+        self.host.reserve(n);
+        self.cwd.reserve(n);
+        self.session.reserve(n);
+        self.deleted.reserve(n);
+    }
+
+    fn push(&mut self, r: Row) {
+        self.timestamp.push(r.timestamp);
+        self.exit.push(r.exit);
+        self.cmd.push(r.cmd);
+        self.host.push(r.host);
+        self.cwd.push(r.cwd);
+        self.session.push(r.session);
+        self.deleted.push(r.deleted);
+    }
+
+    fn get(&self, i: usize) -> Row {
+        Row {
+            timestamp: self.timestamp[i],
+            exit: self.exit[i],
+            cmd: self.cmd[i],
+            host: self.host[i],
+            cwd: self.cwd[i],
+            session: self.session[i],
+            deleted: self.deleted[i],
+        }
+    }
+}
+
 /// The previous query's matches, for narrowing.
 #[derive(Clone, Debug, Default)]
 struct Last {
     text: String,
     mode: Mode,
     filters: Filters,
-    /// Positions (rows) that matched, in row order.
-    hits: Vec<u32>,
+    /// The commands that matched, newest run first (`None`: every command, no text).
+    matched: Option<Vec<u32>>,
+}
+
+/// The runs passing one set of filters, per command.
+#[derive(Clone, Debug, Default)]
+struct Runs {
+    /// Passing runs of each command (0: none).
+    counts: Vec<u32>,
+    /// The newest passing run's position, where `counts` is not 0.
+    newest: Vec<u32>,
+    /// The commands with a passing run, by their newest one.
+    order: Vec<u32>,
+    /// The rows in the filters' time range: `lo..hi`.
+    lo: u32,
+    hi: u32,
+    /// Whether each of those passes the other filters.
+    pass: Vec<bool>,
 }
 
 /// Sort keys `(timestamp, id, _)`, newest first.
@@ -253,9 +339,11 @@ pub fn newest<'a>(
     }
 }
 
-/// Not yet matched / did not match, in the per-command memo; anything else is a score.
+/// Not yet matched / did not match / matches, not scored yet, in the per-command memo;
+/// anything else is a score.
 const UNKNOWN: u32 = u32::MAX;
 const NO: u32 = u32::MAX - 1;
+const PENDING: u32 = u32::MAX - 2;
 
 /// Lowercases one non-ASCII character, for case-insensitive matching (the host picks the
 /// tables: e.g. nucleo's simple case folding in the browser, which carries them anyway).
@@ -282,7 +370,7 @@ pub fn fold_str(s: &str, fold: Fold) -> String {
 pub struct SearchIndex {
     fold: Fold,
     /// Newest first.
-    rows: Vec<Row>,
+    rows: Rows,
     ids: Vec<HistoryId>,
     cmds: Commands,
     hosts: Strings,
@@ -290,8 +378,9 @@ pub struct SearchIndex {
     sessions: Strings,
     last: Option<Last>,
     memo: Vec<u32>,
-    /// Runs per command while grouping (all zero between queries).
-    counts: Vec<u32>,
+    /// [`Runs`] without row filters (live only, deleted too), and for the last other filters.
+    runs: [Option<Runs>; 2],
+    filtered: Option<(Filters, Runs)>,
 }
 
 impl SearchIndex {
@@ -299,7 +388,7 @@ impl SearchIndex {
     pub fn new(fold: Fold) -> Self {
         Self {
             fold,
-            rows: Vec::new(),
+            rows: Rows::default(),
             ids: Vec::new(),
             cmds: Commands::default(),
             hosts: Strings::default(),
@@ -307,7 +396,8 @@ impl SearchIndex {
             sessions: Strings::default(),
             last: None,
             memo: Vec::new(),
-            counts: Vec::new(),
+            runs: [None, None],
+            filtered: None,
         }
     }
 
@@ -321,8 +411,8 @@ impl SearchIndex {
     /// Index `entries` anew, as [`Self::rebuild`].
     pub fn rebuild_from(&mut self, entries: &[&History]) {
         let order = newest_order(entries);
-        self.last = None;
-        self.rows.clear();
+        self.forget();
+        self.rows = Rows::default();
         self.ids.clear();
         self.rows.reserve(order.len());
         self.ids.reserve(order.len());
@@ -345,7 +435,7 @@ impl SearchIndex {
         if touched.len() * 8 > self.rows.len() {
             return self.rebuild(store);
         }
-        self.last = None;
+        self.forget();
         let mut fresh_rows: Vec<Row> = Vec::new();
         let mut keys: Vec<(u64, HistoryId, u32)> = Vec::new();
         for h in touched.iter().filter_map(|id| store.get(id)) {
@@ -363,7 +453,7 @@ impl SearchIndex {
         self.rows.reserve(rows.len() + fresh.len());
         self.ids.reserve(rows.len() + fresh.len());
         let mut fresh = fresh.into_iter().peekable();
-        for (row, id) in rows.into_iter().zip(ids) {
+        for (row, id) in (0..rows.len()).map(|i| rows.get(i)).zip(ids) {
             if touched.binary_search(&id).is_ok() {
                 continue;
             }
@@ -378,6 +468,13 @@ impl SearchIndex {
             self.rows.push(frow);
             self.ids.push(fid);
         }
+    }
+
+    /// Drop what queries keep (the entries changed).
+    fn forget(&mut self) {
+        self.last = None;
+        self.runs = [None, None];
+        self.filtered = None;
     }
 
     fn row(&mut self, h: &History) -> Row {
@@ -398,16 +495,17 @@ impl SearchIndex {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.rows.len() == 0
     }
 
     /// Run a query: `text` (trimmed) in `mode` over the entries passing `filters`; the page
     /// `offset..offset + limit` of the results and their number. `unique`: one result per
     /// distinct command among the matches (its newest run), with its number of runs.
     /// `fuzzy` scores a command against the text in [`Mode::Fuzzy`] (`None`: no match); for
-    /// plain ASCII text (no `\ ! ^ $ '`) it must not match an ASCII command lacking any
-    /// space-separated word of the text as a subsequence, case-insensitively (as nucleo's
-    /// fuzzy atoms).
+    /// plain ASCII text (no `\ ! ^ $ '`) it must match an ASCII command exactly when every
+    /// space-separated word of the text is a subsequence of it (case-insensitively unless the
+    /// word has an uppercase letter), as nucleo's fuzzy atoms do, and `best`, if given, is a
+    /// score no command can exceed.
     #[allow(clippy::too_many_arguments)]
     pub fn query(
         &mut self,
@@ -418,6 +516,7 @@ impl SearchIndex {
         offset: usize,
         limit: usize,
         fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
+        best: Option<u32>,
     ) -> Page {
         let text = text.trim();
         let from_last = self.last.as_ref().is_some_and(|l| {
@@ -426,92 +525,232 @@ impl SearchIndex {
                     || (l.mode == mode && narrows(mode, &l.text, text, self.fold)))
         });
         let mut last = self.last.take().unwrap_or_default();
-        let candidates = core::mem::take(&mut last.hits);
-        let mut hits: Vec<u32> = Vec::new();
+        let previous = if from_last { last.matched.take() } else { None };
+        let Some(resolved) = self.resolve(filters) else {
+            self.last = None;
+            return Page::default();
+        };
+        let runs = self.take_runs(&resolved, filters);
         self.memo.clear();
         self.memo.resize(self.cmds.text.len(), UNKNOWN);
         let m = Matcher::new(mode, text, self.fold);
-        let resolved = self.resolve(filters);
-        {
-            let mut visit = |pos: u32, index: &mut Self| {
-                let row = index.rows[pos as usize];
-                let score = match index.memo[row.cmd as usize] {
-                    UNKNOWN => {
-                        let s = m.score(&index.cmds, row.cmd, fuzzy).unwrap_or(NO).min(NO);
-                        index.memo[row.cmd as usize] = s;
-                        s
-                    }
-                    s => s,
-                };
-                if score != NO {
-                    hits.push(pos);
-                }
-            };
-            if from_last {
-                for &pos in &candidates {
-                    visit(pos, self);
-                }
-            } else if let Some(f) = resolved {
-                for pos in 0..self.rows.len() as u32 {
-                    if f.pass(&self.rows[pos as usize]) {
-                        visit(pos, self);
-                    }
+        // Which commands match (scored now only where the host must say).
+        let candidates = previous.as_deref().unwrap_or(&runs.order);
+        let matched: Option<Vec<u32>> = (!matches!(m, Matcher::All)).then(|| {
+            let mut matched = Vec::new();
+            for &c in candidates {
+                let v = m.test(&self.cmds, c, fuzzy);
+                self.memo[c as usize] = v;
+                if v != NO {
+                    matched.push(c);
                 }
             }
-        }
-        // Unique: the first (newest) matching run of each command, and the runs per command.
-        let groups: Option<Vec<u32>> = unique.then(|| {
-            self.counts.resize(self.cmds.text.len(), 0);
-            let mut firsts = Vec::new();
-            for &pos in &hits {
-                let c = &mut self.counts[self.rows[pos as usize].cmd as usize];
-                if *c == 0 {
-                    firsts.push(pos);
-                }
-                *c += 1;
-            }
-            firsts
+            matched
         });
-        let shown = groups.as_ref().unwrap_or(&hits);
-        let total = shown.len();
+        let matched_cmds = matched.as_deref().unwrap_or(candidates);
+        let total = if unique {
+            matched_cmds.len()
+        } else {
+            matched_cmds
+                .iter()
+                .map(|&c| runs.counts[c as usize] as usize)
+                .sum()
+        };
         let start = offset.min(total);
         let end = offset.saturating_add(limit).min(total);
-        let page: Vec<u32> = if mode == Mode::Fuzzy && !text.is_empty() {
-            // (best score first, then newest first) as one number, smallest first.
-            let mut scored: Vec<u64> = shown
-                .iter()
-                .map(|&pos| {
-                    let score = self.memo[self.rows[pos as usize].cmd as usize];
-                    (u64::from(!score) << 32) | u64::from(pos)
-                })
-                .collect();
-            if end > 0 && end < scored.len() {
-                scored.select_nth_unstable(end - 1);
-                scored.truncate(end);
+        // The score every result on the page reaches when it is certain early: 0 outside fuzzy.
+        let top = match m {
+            Matcher::Fuzzy { .. } => best.unwrap_or(u32::MAX).min(PENDING - 1),
+            _ => 0,
+        };
+        let mut score = |index: &mut Self, c: u32| -> u32 {
+            match index.memo[c as usize] {
+                UNKNOWN => 0,
+                PENDING => {
+                    let s = fuzzy(index.cmds.text.get(c)).unwrap_or(0).min(PENDING - 1);
+                    index.memo[c as usize] = s;
+                    s
+                }
+                s => s,
             }
-            scored.sort_unstable();
-            scored[start..end].iter().map(|&k| k as u32).collect()
+        };
+        let page: Vec<u32> = if end == 0 {
+            Vec::new()
+        } else if unique {
+            // Commands, by newest run: the first `end` reaching `top` are the page; else all
+            // are scored and ranked.
+            let mut at_top = Vec::new();
+            for &c in matched_cmds {
+                if score(self, c) == top {
+                    at_top.push(c);
+                    if at_top.len() == end {
+                        break;
+                    }
+                }
+            }
+            let cmds = if at_top.len() == end {
+                at_top
+            } else {
+                let mut keys: Vec<u64> = matched_cmds
+                    .iter()
+                    .map(|&c| {
+                        let s = self.memo[c as usize].min(PENDING - 1);
+                        (u64::from(!s) << 32) | u64::from(runs.newest[c as usize])
+                    })
+                    .collect();
+                top_keys(&mut keys, end);
+                keys.iter()
+                    .map(|&k| self.rows.cmd[k as u32 as usize])
+                    .collect()
+            };
+            cmds[start..]
+                .iter()
+                .map(|&c| runs.newest[c as usize])
+                .collect()
         } else {
-            shown[start..end].to_vec()
+            // Runs, newest first: the first `end` whose command reaches `top` are the page.
+            let mut found = Vec::new();
+            let mut seen = 0;
+            for pos in runs.lo..runs.hi {
+                let c = self.rows.cmd[pos as usize];
+                let v = self.memo[c as usize];
+                let out = matched.is_some() && (v == NO || v == UNKNOWN);
+                if out || !runs.pass[(pos - runs.lo) as usize] {
+                    continue;
+                }
+                seen += 1;
+                if score(self, c) == top {
+                    found.push(pos);
+                    if found.len() == end {
+                        break;
+                    }
+                }
+                if seen == total {
+                    break;
+                }
+            }
+            if found.len() == end {
+                found[start..].to_vec()
+            } else {
+                // Every matching command is scored now: the page is the runs of those above
+                // the `end`-th best score, then the newest of those at it.
+                let mut levels: Vec<(u32, u32)> = matched_cmds
+                    .iter()
+                    .map(|&c| (self.memo[c as usize], runs.counts[c as usize]))
+                    .collect();
+                levels.sort_unstable_by_key(|l| core::cmp::Reverse(l.0));
+                let mut least = 0;
+                let mut down_to = 0usize;
+                for &(s, n) in &levels {
+                    least = s;
+                    down_to += n as usize;
+                    if down_to >= end {
+                        break;
+                    }
+                }
+                let above: usize = levels
+                    .iter()
+                    .take_while(|l| l.0 > least)
+                    .map(|l| l.1 as usize)
+                    .sum();
+                let mut keys: Vec<u64> = Vec::with_capacity(end);
+                let mut at_least = 0;
+                for pos in runs.lo..runs.hi {
+                    let s = self.memo[self.rows.cmd[pos as usize] as usize];
+                    let pass = runs.pass[(pos - runs.lo) as usize];
+                    if s == UNKNOWN || s == NO || s < least || !pass {
+                        continue;
+                    }
+                    if s == least {
+                        if at_least == end - above {
+                            continue;
+                        }
+                        at_least += 1;
+                    }
+                    keys.push((u64::from(!s) << 32) | u64::from(pos));
+                    if keys.len() == end {
+                        break;
+                    }
+                }
+                keys.sort_unstable();
+                keys[start..].iter().map(|&k| k as u32).collect()
+            }
         };
         let ids = page.iter().map(|&p| self.ids[p as usize]).collect();
-        let mut runs = Vec::new();
-        if let Some(groups) = &groups {
-            let cmd = |p: u32| self.rows[p as usize].cmd as usize;
-            runs = page.iter().map(|&p| self.counts[cmd(p)]).collect();
-            for &p in groups {
-                self.counts[cmd(p)] = 0;
-            }
-        }
+        let counts = if unique {
+            page.iter()
+                .map(|&p| runs.counts[self.rows.cmd[p as usize] as usize])
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.put_runs(filters, runs);
         last.text.clear();
         last.text.push_str(text);
         last.mode = mode;
         if last.filters != *filters {
             last.filters = filters.clone();
         }
-        last.hits = hits;
+        last.matched = matched.or(previous);
         self.last = Some(last);
-        Page { ids, total, runs }
+        Page {
+            ids,
+            total,
+            runs: counts,
+        }
+    }
+
+    /// The [`Runs`] of these filters, kept from an earlier query or counted now.
+    fn take_runs(&mut self, f: &Resolved, filters: &Filters) -> Runs {
+        if f.rows_only() {
+            if let Some(r) = self.runs[usize::from(f.include_deleted)].take() {
+                return r;
+            }
+        } else if let Some((kept, r)) = self.filtered.take() {
+            if kept == *filters {
+                return r;
+            }
+        }
+        // Rows are newest first: a time range is a range of rows.
+        let times = &self.rows.timestamp;
+        let lo = f.before.map_or(0, |t| times.partition_point(|&x| x >= t));
+        let hi = f
+            .after
+            .map_or(times.len(), |t| times.partition_point(|&x| x >= t));
+        let hi = hi.max(lo);
+        let n = self.cmds.text.len();
+        let mut runs = Runs {
+            counts: alloc::vec![0; n],
+            newest: alloc::vec![0; n],
+            order: Vec::new(),
+            lo: lo as u32,
+            hi: hi as u32,
+            pass: f.pass(&self.rows, lo..hi),
+        };
+        for (pos, _) in (lo..hi).zip(&runs.pass).filter(|p| *p.1) {
+            let c = self.rows.cmd[pos];
+            if runs.counts[c as usize] == 0 {
+                runs.newest[c as usize] = pos as u32;
+                runs.order.push(c);
+            }
+            runs.counts[c as usize] += 1;
+        }
+        runs
+    }
+
+    fn put_runs(&mut self, filters: &Filters, runs: Runs) {
+        if filters.host.is_none()
+            && filters.cwd.is_none()
+            && filters.session.is_none()
+            && filters.command.is_none()
+            && filters.exit.is_none()
+            && filters.after.is_none()
+            && filters.before.is_none()
+        {
+            self.runs[usize::from(filters.include_deleted)] = Some(runs);
+        } else {
+            self.filtered = Some((filters.clone(), runs));
+        }
     }
 
     /// Where `text` (trimmed) matches `command` in `mode`, to highlight it: sorted, disjoint
@@ -607,15 +846,38 @@ struct Resolved {
 }
 
 impl Resolved {
-    fn pass(&self, r: &Row) -> bool {
-        (self.include_deleted || !r.deleted)
-            && self.host.is_none_or(|h| r.host == h)
-            && self.cwd.is_none_or(|c| r.cwd == c)
-            && self.session.is_none_or(|s| r.session == s)
-            && self.command.is_none_or(|c| r.cmd == c)
-            && self.exit.is_none_or(|e| r.exit == e)
-            && self.after.is_none_or(|t| r.timestamp >= t)
-            && self.before.is_none_or(|t| r.timestamp < t)
+    /// No filter but `include_deleted`.
+    fn rows_only(&self) -> bool {
+        self.host.is_none()
+            && self.cwd.is_none()
+            && self.session.is_none()
+            && self.command.is_none()
+            && self.exit.is_none()
+            && self.after.is_none()
+            && self.before.is_none()
+    }
+
+    /// Whether each of rows `range` passes, but for the time range (which is a range of
+    /// rows): one column at a time.
+    fn pass(&self, r: &Rows, range: core::ops::Range<usize>) -> Vec<bool> {
+        let mut pass: Vec<bool> = if self.include_deleted {
+            alloc::vec![true; range.len()]
+        } else {
+            r.deleted[range.clone()].iter().map(|d| !d).collect()
+        };
+        fn keep<T: PartialEq>(pass: &mut [bool], col: &[T], want: Option<T>) {
+            if let Some(w) = want {
+                for (p, x) in pass.iter_mut().zip(col) {
+                    *p &= *x == w;
+                }
+            }
+        }
+        keep(&mut pass, &r.host[range.clone()], self.host);
+        keep(&mut pass, &r.cwd[range.clone()], self.cwd);
+        keep(&mut pass, &r.session[range.clone()], self.session);
+        keep(&mut pass, &r.cmd[range.clone()], self.command);
+        keep(&mut pass, &r.exit[range], self.exit);
+        pass
     }
 }
 
@@ -644,10 +906,14 @@ fn narrows(mode: Mode, old: &str, new: &str, fold: Fold) -> bool {
 enum Matcher<'t> {
     All,
     Prefix(&'t str),
-    Words(Vec<Vec<u8>>),
+    /// The lowercase words, and their [`bytes`].
+    Words(Vec<Vec<u8>>, u64),
     Fuzzy {
-        /// The lowercase words, when the text is plain (for the subsequence check).
-        words: Option<Vec<Vec<u8>>>,
+        /// The words, when the text is plain: lowercase, or as typed (then with `true`) when
+        /// one has an uppercase letter, as nucleo's smart case.
+        words: Option<Vec<(Vec<u8>, bool)>>,
+        /// The [`bytes`] of those words lowercased.
+        need: u64,
     },
 }
 
@@ -658,46 +924,61 @@ impl<'t> Matcher<'t> {
         }
         match mode {
             Mode::Prefix => Matcher::Prefix(text),
-            Mode::FullText => Matcher::Words(
-                text.split_whitespace()
+            Mode::FullText => {
+                let words: Vec<Vec<u8>> = text
+                    .split_whitespace()
                     .map(|w| fold_str(w, fold).into_bytes())
-                    .collect(),
-            ),
-            Mode::Fuzzy => Matcher::Fuzzy {
-                words: plain(text).then(|| {
+                    .collect();
+                let need = words.iter().fold(0, |m, w| m | bytes(w));
+                Matcher::Words(words, need)
+            }
+            Mode::Fuzzy => {
+                let words: Option<Vec<(Vec<u8>, bool)>> = plain(text).then(|| {
                     text.split(' ')
                         .filter(|w| !w.is_empty())
-                        .map(|w| w.to_ascii_lowercase().into_bytes())
+                        .map(|w| {
+                            let upper = w.bytes().any(|b| b.is_ascii_uppercase());
+                            (w.as_bytes().to_vec(), upper)
+                        })
                         .collect()
-                }),
-            },
+                });
+                let need = words
+                    .iter()
+                    .flatten()
+                    .fold(0, |m, (w, _)| m | bytes(&w.to_ascii_lowercase()));
+                Matcher::Fuzzy { words, need }
+            }
         }
     }
 
-    /// The score of command `id` (0 outside fuzzy), or `None`.
-    fn score(
-        &self,
-        cmds: &Commands,
-        id: u32,
-        fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
-    ) -> Option<u32> {
+    /// Whether command `id` matches, as a memo value: [`NO`], a score (0 outside fuzzy), or
+    /// [`PENDING`] (fuzzy: matches, not scored yet).
+    fn test(&self, cmds: &Commands, id: u32, fuzzy: &mut dyn FnMut(&str) -> Option<u32>) -> u32 {
+        let yes = |b: bool| if b { 0 } else { NO };
         match self {
-            Matcher::All => Some(0),
-            Matcher::Prefix(t) => cmds.text.get(id).starts_with(t).then_some(0),
-            Matcher::Words(ws) => {
+            Matcher::All => 0,
+            Matcher::Prefix(t) => yes(cmds.text.get(id).starts_with(t)),
+            Matcher::Words(ws, need) => {
                 let l = cmds.lower(id);
-                ws.iter().all(|w| contains(l, w)).then_some(0)
+                yes(cmds.bytes[id as usize] & need == *need && ws.iter().all(|w| contains(l, w)))
             }
-            Matcher::Fuzzy { words } => {
-                if let Some(words) = words {
-                    if cmds.ascii[id as usize]
-                        && !words.iter().all(|w| subsequence(w, cmds.lower(id)))
-                    {
-                        return None;
+            Matcher::Fuzzy { words, need } => match words {
+                Some(words) if cmds.ascii[id as usize] => {
+                    if cmds.bytes[id as usize] & need != *need {
+                        return NO;
+                    }
+                    let (text, lower) = (cmds.text.get(id).as_bytes(), cmds.lower(id));
+                    let all = words
+                        .iter()
+                        .all(|(w, upper)| subsequence(w, if *upper { text } else { lower }));
+                    if all {
+                        PENDING
+                    } else {
+                        NO
                     }
                 }
-                fuzzy(cmds.text.get(id))
-            }
+                _ => fuzzy(cmds.text.get(id)).map_or(NO, |s| s.min(PENDING - 1)),
+            },
         }
     }
 }
@@ -717,6 +998,15 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn subsequence(needle: &[u8], hay: &[u8]) -> bool {
     let mut it = hay.iter();
     needle.iter().all(|b| it.any(|h| h == b))
+}
+
+/// The `end` smallest of `keys`, sorted (all of them if fewer).
+fn top_keys(keys: &mut Vec<u64>, end: usize) {
+    if end > 0 && end < keys.len() {
+        keys.select_nth_unstable(end - 1);
+        keys.truncate(end);
+    }
+    keys.sort_unstable();
 }
 
 #[cfg(test)]
@@ -779,8 +1069,25 @@ mod tests {
         Some(score + 100 - cmd.len().min(100) as u32)
     }
 
+    /// [`fuzzy_score`] in 4 levels, so many commands tie at the best (3).
+    fn coarse_score(text: &str, cmd: &str) -> Option<u32> {
+        fuzzy_score(text, cmd).map(|s| s % 4)
+    }
+
+    type Score = fn(&str, &str) -> Option<u32>;
+
+    /// The fuzzy scorer and the best score it gives: [`coarse_score`] and 3, or
+    /// [`fuzzy_score`], whose best no command reaches.
+    fn scorer(coarse: bool) -> (Score, Option<u32>) {
+        if coarse {
+            (coarse_score, Some(3))
+        } else {
+            (fuzzy_score, None)
+        }
+    }
+
     /// A query as the tests ask it: text, mode and filters; every run, the first 100 unless
-    /// said otherwise.
+    /// said otherwise; fuzzy by [`fuzzy_score`] unless `coarse`.
     #[derive(Clone, Copy)]
     struct Q<'a> {
         text: &'a str,
@@ -789,6 +1096,7 @@ mod tests {
         unique: bool,
         offset: usize,
         limit: usize,
+        coarse: bool,
     }
 
     fn q<'a>(text: &'a str, mode: Mode, f: &'a Filters) -> Q<'a> {
@@ -799,6 +1107,7 @@ mod tests {
             unique: false,
             offset: 0,
             limit: 100,
+            coarse: false,
         }
     }
 
@@ -826,7 +1135,9 @@ mod tests {
             unique,
             offset,
             limit,
+            coarse,
         } = q;
+        let fuzzy_score = scorer(coarse).0;
         let text = text.trim();
         let pass = |h: &History| {
             (f.include_deleted || h.deleted_at.is_none())
@@ -890,9 +1201,17 @@ mod tests {
 
     fn run(ix: &mut SearchIndex, q: Q) -> Page {
         let t = q.text.trim().to_owned();
-        ix.query(q.text, q.mode, q.f, q.unique, q.offset, q.limit, &mut |c| {
-            fuzzy_score(&t, c)
-        })
+        let (score, best) = scorer(q.coarse);
+        ix.query(
+            q.text,
+            q.mode,
+            q.f,
+            q.unique,
+            q.offset,
+            q.limit,
+            &mut |c| score(&t, c),
+            best,
+        )
     }
 
     fn sample() -> Vec<History> {
@@ -945,9 +1264,16 @@ mod tests {
                 ..Default::default()
             };
             for (offset, limit) in pages {
-                let p = ix.query("", Mode::FullText, &f, false, offset, limit, &mut |_| {
-                    Some(0)
-                });
+                let p = ix.query(
+                    "",
+                    Mode::FullText,
+                    &f,
+                    false,
+                    offset,
+                    limit,
+                    &mut |_| Some(0),
+                    None,
+                );
                 let at = (deleted, offset, limit);
                 assert_eq!(newest(es.iter(), deleted, offset, limit), p, "{at:?}");
             }
@@ -1146,7 +1472,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(128))]
         #[test]
         fn update_same_as_rebuild(
             n in 1usize..80,
@@ -1179,9 +1505,11 @@ mod tests {
 
         #[test]
         fn same_as_reference(
-            cmds in proptest::collection::vec("[abAB é]{0,6}", 1..40),
-            ts in proptest::collection::vec(0u64..8, 40),
+            cmds in proptest::collection::vec("[abAB é]{0,6}", 1..120),
+            ts in proptest::collection::vec(0u64..8, 120),
             steps in proptest::collection::vec(("[abAB é!]{0,4}", 0usize..3, 0usize..4, 0usize..3, proptest::option::of(0i64..3), any::<bool>()), 1..12),
+            coarse in any::<bool>(),
+            after in proptest::option::of(0u64..8),
         ) {
             let es: Vec<History> = cmds.iter().enumerate().map(|(i, c)| entry(i as u128, c, ts[i])).collect();
             let mut ix = index(&es);
@@ -1196,8 +1524,10 @@ mod tests {
                     text.push_str(&add);
                 }
                 let mode = [Mode::Prefix, Mode::FullText, Mode::Fuzzy][mode];
-                let f = Filters { exit, include_deleted: cut == 1, ..Default::default() };
-                let ask = q(&text, mode, &f).unique(unique).page(offset, 5);
+                let f = Filters { exit, include_deleted: cut == 1, after: after.filter(|_| offset == 1), ..Default::default() };
+                // Pages from 1 to 15 long, some past the end.
+                let page = (offset * 7 % 10, 1 + offset * 7 % 15);
+                let ask = Q { coarse, ..q(&text, mode, &f).unique(unique).page(page.0, page.1) };
                 prop_assert_eq!(run(&mut ix, ask), reference(&es, ask), "{:?} {:?} {}", text, mode, unique);
             }
         }

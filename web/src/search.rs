@@ -112,17 +112,27 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
                 .matcher
                 .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
             let buf = &mut search.buf;
-            search
-                .index
-                .query(text, mode, filters, unique, q.offset, limit, &mut |cmd| {
-                    pattern.score(Utf32Str::new(cmd, buf), matcher)
-                })
+            search.index.query(
+                text,
+                mode,
+                filters,
+                unique,
+                q.offset,
+                limit,
+                &mut |cmd| pattern.score(Utf32Str::new(cmd, buf), matcher),
+                nucleo_best(text),
+            )
         } else {
-            search
-                .index
-                .query(text, mode, filters, unique, q.offset, limit, &mut |_| {
-                    Some(0)
-                })
+            search.index.query(
+                text,
+                mode,
+                filters,
+                unique,
+                q.offset,
+                limit,
+                &mut |_| Some(0),
+                None,
+            )
         }
     };
     let entries: Vec<&History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
@@ -137,6 +147,28 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         runs: page.runs,
         matches,
     }
+}
+
+/// The highest score nucleo's fuzzy pattern `text` (trimmed, not empty) can give any
+/// command, for plain ASCII text (else `None`), from nucleo 0.3's scoring with the default
+/// config: each matched char scores 16 plus a bonus of at most 10; the first char of each word
+/// has its bonus doubled, and that bonus is at most 8 for a non-word char and 0 for a
+/// delimiter (`/,:;|`). Words score apart and add up. The tests hold nucleo to it.
+fn nucleo_best(text: &str) -> Option<u32> {
+    let special = |b: u8| matches!(b, b'\\' | b'!' | b'^' | b'$' | b'\'');
+    if !text.is_ascii() || text.bytes().any(special) {
+        return None;
+    }
+    let word = |w: &str| {
+        let first = match w.as_bytes()[0] {
+            b'/' | b',' | b':' | b';' | b'|' => 0,
+            b if b.is_ascii_alphanumeric() || b.is_ascii_whitespace() => 10,
+            _ => 8,
+        };
+        let n = w.len() as u32;
+        16 * n + 2 * first + 10 * (n - 1)
+    };
+    Some(text.split(' ').filter(|w| !w.is_empty()).map(word).sum())
 }
 
 /// Where `text` matched each command (fuzzy: nucleo's positions), in UTF-16 ranges.
@@ -177,7 +209,68 @@ fn utf16_ranges(s: &str, ranges: &[(u32, u32)]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::utf16_ranges;
+    use super::{nucleo_best, utf16_ranges};
+    use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
+    use nucleo_matcher::{Config, Matcher, Utf32Str};
+
+    #[test]
+    fn nucleo_never_beats_the_best() {
+        let cmds = [
+            "git status",
+            "gs",
+            "g",
+            "ls -la",
+            "- la",
+            "-la",
+            "/usr/bin",
+            "a/b,c:d;e|f",
+            "cargo build --release",
+            "GIT_TRACE=1 git push",
+            "x-abcdefgh",
+            "- abcdefgh",
+            "make -j4",
+            "cd ~/src",
+            "ssh deploy@prod-3",
+            "fooBar baz_qux 123",
+            "a b c d",
+        ];
+        let texts = [
+            "g",
+            "gs",
+            "git",
+            "ls -la",
+            "-",
+            "/",
+            "-abcdefgh",
+            "a/b",
+            "crgtst",
+            "GIT",
+            "j4",
+            "~/src",
+            "b c",
+            "|f",
+            "s d",
+            "1",
+        ];
+        let mut m = Matcher::new(Config::DEFAULT);
+        let mut buf = Vec::new();
+        let mut reached = 0;
+        for t in texts {
+            let best = nucleo_best(t).unwrap();
+            let p = Pattern::parse(t, CaseMatching::Smart, Normalization::Smart);
+            for c in cmds {
+                if let Some(s) = p.score(Utf32Str::new(c, &mut buf), &mut m) {
+                    assert!(s <= best, "{t:?} on {c:?}: {s} > {best}");
+                    reached += usize::from(s == best);
+                }
+            }
+        }
+        // Tight enough to stop early: a word at the start of a command reaches it.
+        assert!(reached >= 8, "{reached}");
+        assert_eq!(nucleo_best("git"), Some(88));
+        assert_eq!(nucleo_best("^git"), None);
+        assert_eq!(nucleo_best("é"), None);
+    }
 
     #[test]
     fn ranges_in_utf16_units() {

@@ -3,6 +3,8 @@
 
 use std::fmt::Write;
 
+pub mod search;
+
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::payload::history::{HistoryRecord, HISTORY_VERSION};
 use terrapin_core::random::{BufferedEntropy, OsEntropy};
@@ -142,5 +144,11 @@ mod wasm {
     #[wasm_bindgen]
     pub fn run(n: u32) -> String {
         super::run(&|| now(), u64::from(n))
+    }
+
+    /// The search bench (src/search.rs) in the JS host.
+    #[wasm_bindgen]
+    pub fn search(n: u32, reps: u32) -> String {
+        super::search::run(&|| now(), n as usize, reps as usize, false)
     }
 }
