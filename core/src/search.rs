@@ -104,12 +104,14 @@ impl Strings {
         self.ends.len()
     }
 
+    #[inline]
     fn span(&self, id: u32) -> (usize, usize) {
         let i = id as usize;
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         (start, self.ends[i] as usize)
     }
 
+    #[inline]
     fn get(&self, id: u32) -> &str {
         let (s, e) = self.span(id);
         &self.text[s..e]
@@ -201,6 +203,7 @@ impl Commands {
         id
     }
 
+    #[inline]
     fn lower(&self, id: u32) -> &[u8] {
         let i = id as usize;
         let start = if i == 0 {
@@ -296,8 +299,8 @@ struct Runs {
     /// The rows in the filters' time range: `lo..hi`.
     lo: u32,
     hi: u32,
-    /// Whether each of those passes the other filters.
-    pass: Vec<bool>,
+    /// Whether each of those fails the other filters.
+    skip: Vec<bool>,
 }
 
 /// Sort keys `(timestamp, id, _)`, newest first.
@@ -531,16 +534,22 @@ impl SearchIndex {
             return Page::default();
         };
         let runs = self.take_runs(&resolved, filters);
-        self.memo.clear();
-        self.memo.resize(self.cmds.text.len(), UNKNOWN);
+        // The loops below index slices, not `Vec`s, and call no closure per row: the package
+        // builds this crate for size, where neither is inlined.
+        if self.memo.len() == self.cmds.text.len() {
+            self.memo.fill(UNKNOWN);
+        } else {
+            self.memo = alloc::vec![UNKNOWN; self.cmds.text.len()];
+        }
         let m = Matcher::new(mode, text, self.fold);
         // Which commands match (scored now only where the host must say).
         let candidates = previous.as_deref().unwrap_or(&runs.order);
         let matched: Option<Vec<u32>> = (!matches!(m, Matcher::All)).then(|| {
             let mut matched = Vec::new();
+            let memo = &mut self.memo[..];
             for &c in candidates {
                 let v = m.test(&self.cmds, c, fuzzy);
-                self.memo[c as usize] = v;
+                memo[c as usize] = v;
                 if v != NO {
                     matched.push(c);
                 }
@@ -551,9 +560,10 @@ impl SearchIndex {
         let total = if unique {
             matched_cmds.len()
         } else {
+            let counts = &runs.counts[..];
             matched_cmds
                 .iter()
-                .map(|&c| runs.counts[c as usize] as usize)
+                .map(|&c| counts[c as usize] as usize)
                 .sum()
         };
         let start = offset.min(total);
@@ -563,17 +573,8 @@ impl SearchIndex {
             Matcher::Fuzzy { .. } => best.unwrap_or(u32::MAX).min(PENDING - 1),
             _ => 0,
         };
-        let mut score = |index: &mut Self, c: u32| -> u32 {
-            match index.memo[c as usize] {
-                UNKNOWN => 0,
-                PENDING => {
-                    let s = fuzzy(index.cmds.text.get(c)).unwrap_or(0).min(PENDING - 1);
-                    index.memo[c as usize] = s;
-                    s
-                }
-                s => s,
-            }
-        };
+        let (memo, cmds, col) = (&mut self.memo[..], &self.cmds, &self.rows.cmd[..]);
+        let (skip, counts, newest) = (&runs.skip[..], &runs.counts[..], &runs.newest[..]);
         let page: Vec<u32> = if end == 0 {
             Vec::new()
         } else if unique {
@@ -581,7 +582,7 @@ impl SearchIndex {
             // are scored and ranked.
             let mut at_top = Vec::new();
             for &c in matched_cmds {
-                if score(self, c) == top {
+                if score(memo, cmds, c, fuzzy) == top {
                     at_top.push(c);
                     if at_top.len() == end {
                         break;
@@ -594,33 +595,28 @@ impl SearchIndex {
                 let mut keys: Vec<u64> = matched_cmds
                     .iter()
                     .map(|&c| {
-                        let s = self.memo[c as usize].min(PENDING - 1);
-                        (u64::from(!s) << 32) | u64::from(runs.newest[c as usize])
+                        let s = memo[c as usize].min(PENDING - 1);
+                        (u64::from(!s) << 32) | u64::from(newest[c as usize])
                     })
                     .collect();
                 top_keys(&mut keys, end);
-                keys.iter()
-                    .map(|&k| self.rows.cmd[k as u32 as usize])
-                    .collect()
+                keys.iter().map(|&k| col[k as u32 as usize]).collect()
             };
-            cmds[start..]
-                .iter()
-                .map(|&c| runs.newest[c as usize])
-                .collect()
+            cmds[start..].iter().map(|&c| newest[c as usize]).collect()
         } else {
             // Runs, newest first: the first `end` whose command reaches `top` are the page.
             let mut found = Vec::new();
             let mut seen = 0;
-            for pos in runs.lo..runs.hi {
-                let c = self.rows.cmd[pos as usize];
-                let v = self.memo[c as usize];
-                let out = matched.is_some() && (v == NO || v == UNKNOWN);
-                if out || !runs.pass[(pos - runs.lo) as usize] {
+            let some = matched.is_some();
+            let in_range = &col[runs.lo as usize..runs.hi as usize];
+            for (i, &c) in in_range.iter().enumerate() {
+                let v = memo[c as usize];
+                if (some && (v == NO || v == UNKNOWN)) || skip[i] {
                     continue;
                 }
                 seen += 1;
-                if score(self, c) == top {
-                    found.push(pos);
+                if score(memo, cmds, c, fuzzy) == top {
+                    found.push(runs.lo + i as u32);
                     if found.len() == end {
                         break;
                     }
@@ -634,33 +630,38 @@ impl SearchIndex {
             } else {
                 // Every matching command is scored now: the page is the runs of those above
                 // the `end`-th best score, then the newest of those at it.
-                let mut levels: Vec<(u32, u32)> = matched_cmds
+                // (best score first) with each command's runs, as one number, smallest first.
+                let mut levels: Vec<u64> = matched_cmds
                     .iter()
-                    .map(|&c| (self.memo[c as usize], runs.counts[c as usize]))
+                    .map(|&c| {
+                        let s = memo[c as usize];
+                        (u64::from(!s) << 32) | u64::from(counts[c as usize])
+                    })
                     .collect();
-                levels.sort_unstable_by_key(|l| core::cmp::Reverse(l.0));
+                levels.sort_unstable();
+                let score_of = |l: u64| !((l >> 32) as u32);
                 let mut least = 0;
                 let mut down_to = 0usize;
-                for &(s, n) in &levels {
-                    least = s;
-                    down_to += n as usize;
+                for &l in &levels {
+                    least = score_of(l);
+                    down_to += l as u32 as usize;
                     if down_to >= end {
                         break;
                     }
                 }
                 let above: usize = levels
                     .iter()
-                    .take_while(|l| l.0 > least)
-                    .map(|l| l.1 as usize)
+                    .take_while(|&&l| score_of(l) > least)
+                    .map(|&l| l as u32 as usize)
                     .sum();
                 let mut keys: Vec<u64> = Vec::with_capacity(end);
                 let mut at_least = 0;
-                for pos in runs.lo..runs.hi {
-                    let s = self.memo[self.rows.cmd[pos as usize] as usize];
-                    let pass = runs.pass[(pos - runs.lo) as usize];
-                    if s == UNKNOWN || s == NO || s < least || !pass {
+                for (i, &c) in in_range.iter().enumerate() {
+                    let s = memo[c as usize];
+                    if s == UNKNOWN || s == NO || s < least || skip[i] {
                         continue;
                     }
+                    let pos = runs.lo + i as u32;
                     if s == least {
                         if at_least == end - above {
                             continue;
@@ -719,23 +720,30 @@ impl SearchIndex {
             .map_or(times.len(), |t| times.partition_point(|&x| x >= t));
         let hi = hi.max(lo);
         let n = self.cmds.text.len();
-        let mut runs = Runs {
-            counts: alloc::vec![0; n],
-            newest: alloc::vec![0; n],
-            order: Vec::new(),
+        let skip = f.skip(&self.rows, lo..hi);
+        let mut counts = alloc::vec![0u32; n];
+        let mut newest = alloc::vec![0u32; n];
+        let mut order = Vec::new();
+        let (skips, counted, new) = (&skip[..], &mut counts[..], &mut newest[..]);
+        for (i, &c) in self.rows.cmd[lo..hi].iter().enumerate() {
+            if skips[i] {
+                continue;
+            }
+            let count = &mut counted[c as usize];
+            if *count == 0 {
+                new[c as usize] = (lo + i) as u32;
+                order.push(c);
+            }
+            *count += 1;
+        }
+        Runs {
+            counts,
+            newest,
+            order,
             lo: lo as u32,
             hi: hi as u32,
-            pass: f.pass(&self.rows, lo..hi),
-        };
-        for (pos, _) in (lo..hi).zip(&runs.pass).filter(|p| *p.1) {
-            let c = self.rows.cmd[pos];
-            if runs.counts[c as usize] == 0 {
-                runs.newest[c as usize] = pos as u32;
-                runs.order.push(c);
-            }
-            runs.counts[c as usize] += 1;
+            skip,
         }
-        runs
     }
 
     fn put_runs(&mut self, filters: &Filters, runs: Runs) {
@@ -857,27 +865,26 @@ impl Resolved {
             && self.before.is_none()
     }
 
-    /// Whether each of rows `range` passes, but for the time range (which is a range of
-    /// rows): one column at a time.
-    fn pass(&self, r: &Rows, range: core::ops::Range<usize>) -> Vec<bool> {
-        let mut pass: Vec<bool> = if self.include_deleted {
-            alloc::vec![true; range.len()]
-        } else {
-            r.deleted[range.clone()].iter().map(|d| !d).collect()
-        };
-        fn keep<T: PartialEq>(pass: &mut [bool], col: &[T], want: Option<T>) {
+    /// Whether each of rows `range` fails the filters, but for the time range (which is a
+    /// range of rows): one column at a time.
+    fn skip(&self, r: &Rows, range: core::ops::Range<usize>) -> Vec<bool> {
+        let mut skip = alloc::vec![false; range.len()];
+        if !self.include_deleted {
+            skip.copy_from_slice(&r.deleted[range.clone()]);
+        }
+        fn unless<T: PartialEq + Copy>(skip: &mut [bool], col: &[T], want: Option<T>) {
             if let Some(w) = want {
-                for (p, x) in pass.iter_mut().zip(col) {
-                    *p &= *x == w;
+                for (i, s) in skip.iter_mut().enumerate() {
+                    *s |= col[i] != w;
                 }
             }
         }
-        keep(&mut pass, &r.host[range.clone()], self.host);
-        keep(&mut pass, &r.cwd[range.clone()], self.cwd);
-        keep(&mut pass, &r.session[range.clone()], self.session);
-        keep(&mut pass, &r.cmd[range.clone()], self.command);
-        keep(&mut pass, &r.exit[range], self.exit);
-        pass
+        unless(&mut skip, &r.host[range.clone()], self.host);
+        unless(&mut skip, &r.cwd[range.clone()], self.cwd);
+        unless(&mut skip, &r.session[range.clone()], self.session);
+        unless(&mut skip, &r.cmd[range.clone()], self.command);
+        unless(&mut skip, &r.exit[range], self.exit);
+        skip
     }
 }
 
@@ -983,6 +990,25 @@ impl<'t> Matcher<'t> {
     }
 }
 
+/// The score of matching command `c` (0 when not a fuzzy query), asking `fuzzy` once.
+#[inline(always)]
+fn score(
+    memo: &mut [u32],
+    cmds: &Commands,
+    c: u32,
+    fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
+) -> u32 {
+    match memo[c as usize] {
+        UNKNOWN => 0,
+        PENDING => {
+            let s = fuzzy(cmds.text.get(c)).unwrap_or(0).min(PENDING - 1);
+            memo[c as usize] = s;
+            s
+        }
+        s => s,
+    }
+}
+
 /// Whether `needle` occurs in `hay`. Commands and words are short: a first-byte scan is
 /// enough (and keeps memchr's larger searchers out of the wasm).
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -992,12 +1018,28 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     if hay.len() < needle.len() {
         return false;
     }
-    (0..=hay.len() - needle.len()).any(|i| hay[i] == first && &hay[i + 1..i + needle.len()] == rest)
+    for i in 0..=hay.len() - needle.len() {
+        if hay[i] == first && &hay[i + 1..i + needle.len()] == rest {
+            return true;
+        }
+    }
+    false
 }
 
 fn subsequence(needle: &[u8], hay: &[u8]) -> bool {
-    let mut it = hay.iter();
-    needle.iter().all(|b| it.any(|h| h == b))
+    let mut at = 0;
+    for &b in needle {
+        loop {
+            let Some(&h) = hay.get(at) else {
+                return false;
+            };
+            at += 1;
+            if h == b {
+                break;
+            }
+        }
+    }
+    true
 }
 
 /// The `end` smallest of `keys`, sorted (all of them if fewer).
