@@ -180,9 +180,19 @@ function warmSearch(client: Client) {
   if (warmed.has(client)) return;
   warmed.add(client);
   const idle = window.requestIdleCallback ?? ((f: () => void) => setTimeout(f, 50));
-  idle(() => {
-    if (currentClient() === client) client.history.query({ text: 'a', limit: 1 });
-  });
+  // A large profile opens with its newest entries and folds in the rest after: the results
+  // again once they are all in, then the index.
+  const shown = client.history.count();
+  client.history.loaded().then(
+    () => {
+      if (currentClient() !== client) return;
+      if (client.history.count() !== shown) refreshAfterChange();
+      idle(() => {
+        if (currentClient() === client) client.history.query({ text: 'a', limit: 1 });
+      });
+    },
+    () => {},
+  );
 }
 
 /** The history changed (sync, import, another tab): results, host list and tabs again. */
