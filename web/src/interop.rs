@@ -95,7 +95,7 @@ fn blame(v: &JsValue, message: &str, check: &dyn Fn(&JsValue) -> Option<String>)
             Some(a) => (0..a.length()).map(JsValue::from).collect(),
             None => {
                 let o: &Object = at.unchecked_ref();
-                Object::keys(o).iter().map(JsValue::from).collect()
+                Object::keys(o).iter().collect()
             }
         };
         for (i, k) in keys.iter().enumerate() {
