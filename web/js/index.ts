@@ -154,10 +154,11 @@ class ScriptsApi {
   /** The live script with this id, else the one with this name (`atuin scripts get NAME`). */
   get(idOrName: string): Script | undefined { return this.#w.scriptGet(idOrName); }
   /**
-   * Without `id`: create a script (a new UUID v7). With `id`: replace every field of that script,
-   * as `atuin scripts edit` does (absent fields become empty). Resolves to the script as it now
-   * reads (tags sorted, repeats dropped). Rejects with kind `invalid` for an empty name, a name
-   * another live script has, or an id no live script has.
+   * Without `id`: create a script (a new UUID v7). With the `id` of a live script: replace every
+   * field, as `atuin scripts edit` does (absent fields become empty). With any other `id`: create
+   * the script with it (restores a deleted one, as a later create does in Atuin's replay).
+   * Resolves to the script as it now reads (tags sorted, repeats dropped). Rejects with kind
+   * `invalid` for an empty name or a name another live script has.
    */
   set(script: NewScript): Promise<Script> { return this.#wrote(this.#w.scriptSet(script), 1); }
   /** Delete the live script with this id (kind `invalid` if there is none). */

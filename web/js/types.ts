@@ -211,9 +211,10 @@ export interface KvEntry {
 /**
  * A script of atuin's `script` store (`atuin scripts`). The package's API (issue 26):
  * `client.scripts.list(): Script[]` (live scripts sorted by name), `get(idOrName)`,
- * `set(NewScript): Promise<Script>` (no id: create with a new UUID v7; id: replace every field
- * of that script, as `atuin scripts edit` does; 'invalid' error for an empty name, a name
- * another live script has, or an unknown id), `delete(id): Promise<void>`.
+ * `set(NewScript): Promise<Script>` (no id: create with a new UUID v7; the id of a live script:
+ * replace every field, as `atuin scripts edit` does; any other id: create with it, which
+ * restores a deleted script; 'invalid' error for an empty name or a name another live script
+ * has), `delete(id): Promise<void>`.
  */
 export interface Script {
   id: string;

@@ -520,10 +520,11 @@ impl Client {
         by_id.or_else(|| views.scripts.get_by_name(id_or_name))
     }
 
-    /// Create a script (no id: a fresh UUID v7, as `atuin scripts new`) or replace every field
-    /// of the live script with `s.id` (as `atuin scripts edit`): one `script` record of this
-    /// host. Refused (`Invalid`) for an empty name, a name another live script holds (Atuin's
-    /// unique index), or an id no live script has. Returns the script as it now reads.
+    /// Create a script (no id: a fresh UUID v7, as `atuin scripts new`; an id no live script
+    /// has: that id, e.g. a deleted script restored) or replace every field of the live script
+    /// with `s.id` (as `atuin scripts edit`): one `script` record of this host. Refused
+    /// (`Invalid`) for an empty name or a name another live script holds (Atuin's unique
+    /// index). Returns the script as it now reads.
     pub async fn script_set(&self, id: Option<Uuid>, mut s: Script) -> Result<Script> {
         if s.name.trim().is_empty() {
             return Err(ClientError::Invalid("a script needs a name".into()));
@@ -539,8 +540,11 @@ impl Client {
                 }
             }
             match id {
+                // A deleted (or never seen) id: created anew with it, as a later create brings
+                // a deleted script back in Atuin's replay (how Undo restores one).
                 Some(id) if views.scripts.get(&id).is_none() => {
-                    return Err(ClientError::Invalid(format!("no script has the id {id}")));
+                    s.id = id;
+                    ScriptRecord::Create(s)
                 }
                 Some(id) => {
                     s.id = id;

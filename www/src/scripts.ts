@@ -4,7 +4,7 @@
 // script after its `atuin sync`. Loaded on first use by ./stores.
 import type { NewScript, Script } from 'terrapin-web';
 import { $, copyText, h, num, toast } from './util';
-import { describe, errorKind } from './errors';
+import { describe } from './errors';
 import { alertMsg, confirmDialog } from './dialogs';
 import { currentClient } from './session';
 import { runLine } from './shell';
@@ -209,20 +209,14 @@ async function deleteScript(s: Script) {
   wrote();
 }
 
-/** Undo: the same script set again (same id), or made anew if the package no longer takes the id. */
+/** Undo: the same script set again with its id (the package creates a deleted id anew). */
 async function undoDelete() {
   const c = currentClient();
   const s = deleted;
   if (!c || !s) return;
-  const again: NewScript = { name: s.name, description: s.description, shebang: s.shebang, tags: s.tags, script: s.script };
   let back: Script;
   try {
-    try {
-      back = await c.scripts.set({ ...again, id: s.id });
-    } catch (e) {
-      if (errorKind(e) !== 'invalid' || c.scripts.list().some((x) => x.name === s.name)) throw e;
-      back = await c.scripts.set(again);
-    }
+    back = await c.scripts.set({ ...s });
   } catch (e) {
     alertMsg(`Could not restore ${s.name}: ${describe(e, 'other')}`);
     return;
