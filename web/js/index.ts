@@ -96,63 +96,55 @@ async function loadWordsFor(key: string | undefined): Promise<void> {
   if (typeof key === 'string' && needsBip39Words(key)) setBip39Words((await import('./bip39.js')).default);
 }
 
-/** `client.history`. */
-class HistoryApi {
-  readonly #w: WasmClient;
-  readonly #wrote: Wrote;
+/** What each store's API reads and writes through: the wasm client, and the hook a write tells. */
+abstract class StoreApi {
+  /** @internal */
+  protected readonly w: WasmClient;
+  /** @internal */
+  protected readonly wrote: Wrote;
   /** @internal */
   constructor(w: WasmClient, wrote: Wrote) {
-    this.#w = w;
-    this.#wrote = wrote;
+    this.w = w;
+    this.wrote = wrote;
   }
+}
+
+/** `client.history`. */
+class HistoryApi extends StoreApi {
   /** Live entries matching `query`, newest first (fuzzy: best first). */
-  query(query: HistoryQuery = {}): HistoryPage { return this.#w.historyQuery(query); }
-  get(id: string): HistoryEntry | undefined { return this.#w.historyGet(id); }
-  count(): number { return this.#w.historyCount(); }
+  query(query: HistoryQuery = {}): HistoryPage { return this.w.historyQuery(query); }
+  get(id: string): HistoryEntry | undefined { return this.w.historyGet(id); }
+  count(): number { return this.w.historyCount(); }
   /**
    * Resolves once every entry is in: `Client.open` and `unlock` return as soon as a large
    * profile's newest entries are (queries and `count()` see the rest as it is folded in).
    */
-  loaded(): Promise<void> { return this.#w.historyLoaded(); }
+  loaded(): Promise<void> { return this.w.historyLoaded(); }
   /** Every host of the record store that wrote live history, with the hostnames it used. */
-  hosts(): HistoryHost[] { return this.#w.historyHosts(); }
-  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.#wrote(this.#w.historyAdd(entry), 1); }
-  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.#wrote(this.#w.historyAddMany(entries)); }
+  hosts(): HistoryHost[] { return this.w.historyHosts(); }
+  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.wrote(this.w.historyAdd(entry), 1); }
+  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.wrote(this.w.historyAddMany(entries)); }
   /** Writes a delete record (whichever host wrote the entry); it disappears everywhere after sync. */
-  delete(id: string): Promise<void> { return this.#wrote(this.#w.historyDelete(id), 1); }
+  delete(id: string): Promise<void> { return this.wrote(this.w.historyDelete(id), 1); }
 }
 
 /** `client.kv`. */
-class KvApi {
-  readonly #w: WasmClient;
-  readonly #wrote: Wrote;
-  /** @internal */
-  constructor(w: WasmClient, wrote: Wrote) {
-    this.#w = w;
-    this.#wrote = wrote;
-  }
-  get(namespace: string, key: string): string | undefined { return this.#w.kvGet(namespace, key); }
-  set(namespace: string, key: string, value: string): Promise<void> { return this.#wrote(this.#w.kvSet(namespace, key, String(value)), 1); }
-  delete(namespace: string, key: string): Promise<void> { return this.#wrote(this.#w.kvDelete(namespace, key), 1); }
-  list(namespace?: string): KvEntry[] { return this.#w.kvList(namespace); }
+class KvApi extends StoreApi {
+  get(namespace: string, key: string): string | undefined { return this.w.kvGet(namespace, key); }
+  set(namespace: string, key: string, value: string): Promise<void> { return this.wrote(this.w.kvSet(namespace, key, String(value)), 1); }
+  delete(namespace: string, key: string): Promise<void> { return this.wrote(this.w.kvDelete(namespace, key), 1); }
+  list(namespace?: string): KvEntry[] { return this.w.kvList(namespace); }
 }
 
 /**
  * `client.scripts`: atuin's `script` store (`atuin scripts`). Writes are records of this
  * profile's host, pushed by the next sync; every CLI host runs them after its `atuin sync`.
  */
-class ScriptsApi {
-  readonly #w: WasmClient;
-  readonly #wrote: Wrote;
-  /** @internal */
-  constructor(w: WasmClient, wrote: Wrote) {
-    this.#w = w;
-    this.#wrote = wrote;
-  }
+class ScriptsApi extends StoreApi {
   /** Live scripts, sorted by name. */
-  list(): Script[] { return this.#w.scriptsList(); }
+  list(): Script[] { return this.w.scriptsList(); }
   /** The live script with this id, else the one with this name (`atuin scripts get NAME`). */
-  get(idOrName: string): Script | undefined { return this.#w.scriptGet(idOrName); }
+  get(idOrName: string): Script | undefined { return this.w.scriptGet(idOrName); }
   /**
    * Without `id`: create a script (a new UUID v7). With the `id` of a live script: replace every
    * field, as `atuin scripts edit` does (absent fields become empty). With any other `id`: create
@@ -160,29 +152,23 @@ class ScriptsApi {
    * Resolves to the script as it now reads (tags sorted, repeats dropped). Rejects with kind
    * `invalid` for an empty name or a name another live script has.
    */
-  set(script: NewScript): Promise<Script> { return this.#wrote(this.#w.scriptSet(script), 1); }
+  set(script: NewScript): Promise<Script> { return this.wrote(this.w.scriptSet(script), 1); }
   /** Delete the live script with this id (kind `invalid` if there is none). */
-  delete(id: string): Promise<void> { return this.#wrote(this.#w.scriptDelete(id), 1); }
+  delete(id: string): Promise<void> { return this.wrote(this.w.scriptDelete(id), 1); }
 }
 
 /** `client.aliases`: legacy `config-shell-alias` records, read-only (as `atuin dotfiles alias list`). */
-class AliasesApi {
-  readonly #w: WasmClient;
-  /** @internal */
-  constructor(w: WasmClient) { this.#w = w; }
+class AliasesApi extends StoreApi {
   /** Live aliases, sorted by name. */
-  list(): ShellAlias[] { return this.#w.aliasesList(); }
-  get(name: string): ShellAlias | undefined { return this.#w.aliasGet(name); }
+  list(): ShellAlias[] { return this.w.aliasesList(); }
+  get(name: string): ShellAlias | undefined { return this.w.aliasGet(name); }
 }
 
 /** `client.vars`: legacy `dotfiles-var` records, read-only (as `atuin dotfiles var list`). */
-class VarsApi {
-  readonly #w: WasmClient;
-  /** @internal */
-  constructor(w: WasmClient) { this.#w = w; }
+class VarsApi extends StoreApi {
   /** Live variables, sorted by name. */
-  list(): DotfilesVar[] { return this.#w.varsList(); }
-  get(name: string): DotfilesVar | undefined { return this.#w.varGet(name); }
+  list(): DotfilesVar[] { return this.w.varsList(); }
+  get(name: string): DotfilesVar | undefined { return this.w.varGet(name); }
 }
 
 export class Client {
@@ -211,8 +197,8 @@ export class Client {
     this.history = new HistoryApi(w, this.#wrote);
     this.kv = new KvApi(w, this.#wrote);
     this.scripts = new ScriptsApi(w, this.#wrote);
-    this.aliases = new AliasesApi(w);
-    this.vars = new VarsApi(w);
+    this.aliases = new AliasesApi(w, this.#wrote);
+    this.vars = new VarsApi(w, this.#wrote);
   }
 
   /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
