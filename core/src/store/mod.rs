@@ -180,65 +180,37 @@ pub fn has_any_store(tag: &Tag) -> bool {
     has_store(tag) || matches!(tag, Tag::Script | Tag::ConfigShellAlias | Tag::DotfilesVar)
 }
 
-/// Decrypts `record` and decodes its payload with `decode`; either failure becomes
-/// `unreadable(why)`. Generic in the error, so that [`meaning`] links only the history and
-/// kv errors' text, not [`PayloadError`]'s for every store.
-fn read<M, E: core::fmt::Display>(
+/// Decrypts `record` and decodes its payload with `decode`; either failure is the reason as
+/// text. Generic in the error, so that [`meaning`] links only the history and kv errors' text,
+/// not [`PayloadError`]'s for every store.
+fn read<P, E: core::fmt::Display>(
     record: &Record<EncryptedData>,
     key: &Key,
-    decode: impl FnOnce(&Version, &[u8]) -> Result<M, E>,
-    unreadable: impl FnOnce(String) -> M,
-) -> M {
-    match decrypt_record(record, key) {
-        Err(e) => unreadable(e.to_string()),
-        Ok(d) => decode(&record.version, &d.data.0).unwrap_or_else(|e| unreadable(e.to_string())),
-    }
+    decode: impl FnOnce(&Version, &[u8]) -> Result<P, E>,
+) -> Result<P, String> {
+    let d = decrypt_record(record, key).map_err(|e| e.to_string())?;
+    decode(&record.version, &d.data.0).map_err(|e| e.to_string())
 }
 
 /// Decrypts `record` with `key` and decodes it by its tag; `None` for a tag no browser store
 /// reads ([`has_store`]). Every client calls it (or [`any_meaning`]).
 pub fn meaning(record: &Record<EncryptedData>, key: &Key) -> Option<Meaning> {
     let m = match record.tag {
-        Tag::History => read(
-            record,
-            key,
-            |v, b| HistoryRecord::decode(v, b).map(Meaning::History),
-            Meaning::Unreadable,
-        ),
-        Tag::Kv => read(
-            record,
-            key,
-            |v, b| KvRecord::decode(v, b).map(Meaning::Kv),
-            Meaning::Unreadable,
-        ),
+        Tag::History => read(record, key, HistoryRecord::decode).map(Meaning::History),
+        Tag::Kv => read(record, key, KvRecord::decode).map(Meaning::Kv),
         _ => return None,
     };
-    Some(m)
+    Some(m.unwrap_or_else(Meaning::Unreadable))
 }
 
 /// [`meaning`] for every store ([`has_any_store`]): also scripts, shell aliases and variables.
 /// `None` for a tag no store reads.
 pub fn any_meaning(record: &Record<EncryptedData>, key: &Key) -> Option<AnyMeaning> {
     let m = match record.tag {
-        Tag::Script => read(
-            record,
-            key,
-            |v, b| ScriptRecord::decode(v, b).map(AnyMeaning::Script),
-            AnyMeaning::Unreadable,
-        ),
-        Tag::ConfigShellAlias => read(
-            record,
-            key,
-            |v, b| AliasRecord::decode(v, b).map(AnyMeaning::ShellAlias),
-            AnyMeaning::Unreadable,
-        ),
-        Tag::DotfilesVar => read(
-            record,
-            key,
-            |v, b| VarRecord::decode(v, b).map(AnyMeaning::DotfilesVar),
-            AnyMeaning::Unreadable,
-        ),
+        Tag::Script => read(record, key, ScriptRecord::decode).map(AnyMeaning::Script),
+        Tag::ConfigShellAlias => read(record, key, AliasRecord::decode).map(AnyMeaning::ShellAlias),
+        Tag::DotfilesVar => read(record, key, VarRecord::decode).map(AnyMeaning::DotfilesVar),
         _ => return meaning(record, key).map(AnyMeaning::from),
     };
-    Some(m)
+    Some(m.unwrap_or_else(AnyMeaning::Unreadable))
 }
