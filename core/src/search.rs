@@ -561,10 +561,11 @@ impl SearchIndex {
             matched_cmds.len()
         } else {
             let counts = &runs.counts[..];
-            matched_cmds
-                .iter()
-                .map(|&c| counts[c as usize] as usize)
-                .sum()
+            let mut sum = 0;
+            for &c in matched_cmds {
+                sum += counts[c as usize] as usize;
+            }
+            sum
         };
         let start = offset.min(total);
         let end = offset.saturating_add(limit).min(total);
@@ -589,20 +590,17 @@ impl SearchIndex {
                     }
                 }
             }
-            let cmds = if at_top.len() == end {
-                at_top
-            } else {
-                let mut keys: Vec<u64> = matched_cmds
+            if at_top.len() == end {
+                at_top[start..]
                     .iter()
-                    .map(|&c| {
-                        let s = memo[c as usize].min(PENDING - 1);
-                        (u64::from(!s) << 32) | u64::from(newest[c as usize])
-                    })
-                    .collect();
+                    .map(|&c| newest[c as usize])
+                    .collect()
+            } else {
+                // All scored: (best score first, then newest first) as one number.
+                let mut keys = keyed(matched_cmds, memo, newest);
                 top_keys(&mut keys, end);
-                keys.iter().map(|&k| col[k as u32 as usize]).collect()
-            };
-            cmds[start..].iter().map(|&c| newest[c as usize]).collect()
+                low(&keys[start..])
+            }
         } else {
             // Runs, newest first: the first `end` whose command reaches `top` are the page.
             let mut found = Vec::new();
@@ -631,13 +629,7 @@ impl SearchIndex {
                 // Every matching command is scored now: the page is the runs of those above
                 // the `end`-th best score, then the newest of those at it.
                 // (best score first) with each command's runs, as one number, smallest first.
-                let mut levels: Vec<u64> = matched_cmds
-                    .iter()
-                    .map(|&c| {
-                        let s = memo[c as usize];
-                        (u64::from(!s) << 32) | u64::from(counts[c as usize])
-                    })
-                    .collect();
+                let mut levels = keyed(matched_cmds, memo, counts);
                 levels.sort_unstable();
                 let score_of = |l: u64| !((l >> 32) as u32);
                 let mut least = 0;
@@ -649,11 +641,10 @@ impl SearchIndex {
                         break;
                     }
                 }
-                let above: usize = levels
-                    .iter()
-                    .take_while(|&&l| score_of(l) > least)
-                    .map(|&l| l as u32 as usize)
-                    .sum();
+                let mut above = 0;
+                for &l in levels.iter().take_while(|&&l| score_of(l) > least) {
+                    above += l as u32 as usize;
+                }
                 let mut keys: Vec<u64> = Vec::with_capacity(end);
                 let mut at_least = 0;
                 for (i, &c) in in_range.iter().enumerate() {
@@ -674,7 +665,7 @@ impl SearchIndex {
                     }
                 }
                 keys.sort_unstable();
-                keys[start..].iter().map(|&k| k as u32).collect()
+                low(&keys[start..])
             }
         };
         let ids = page.iter().map(|&p| self.ids[p as usize]).collect();
@@ -1040,6 +1031,20 @@ fn subsequence(needle: &[u8], hay: &[u8]) -> bool {
         }
     }
     true
+}
+
+/// `(!hi[c] << 32) | lo[c]` for each of `cmds`: sorted, highest `hi` first, then lowest `lo`.
+fn keyed(cmds: &[u32], hi: &[u32], lo: &[u32]) -> Vec<u64> {
+    let mut keys = Vec::with_capacity(cmds.len());
+    for &c in cmds {
+        keys.push((u64::from(!hi[c as usize]) << 32) | u64::from(lo[c as usize]));
+    }
+    keys
+}
+
+/// The low halves of `keys`.
+fn low(keys: &[u64]) -> Vec<u32> {
+    keys.iter().map(|&k| k as u32).collect()
 }
 
 /// The `end` smallest of `keys`, sorted (all of them if fewer).
