@@ -368,7 +368,6 @@ async fn scripts_set_get_delete_and_refusals() {
         a.script_set(None, s(" ", "x")).await,
         a.script_set(None, s("aa", "x")).await,
         a.script_set(Some(zz.id), s("aa", "x")).await,
-        a.script_set(Some(Uuid::from_u128(7)), s("new", "x")).await,
         a.script_delete(Uuid::from_u128(7))
             .await
             .map(|()| aa.clone()),
@@ -381,6 +380,10 @@ async fn scripts_set_get_delete_and_refusals() {
     a.script_delete(aa.id).await.unwrap();
     assert_eq!(names(&a), ["zz"]);
     assert_eq!(a.script_get("aa"), None);
+    // Undo: the deleted id set again brings the same script back.
+    let back = a.script_set(Some(aa.id), s("aa", "echo 2")).await.unwrap();
+    assert_eq!(back, aa);
+    assert_eq!(names(&a), ["aa", "zz"]);
 }
 
 #[wasm_bindgen_test]
