@@ -3,9 +3,15 @@
 import type { LiveState } from 'terrapin-web';
 import { $, num } from './util';
 import { describe } from './errors';
+import { timeLeft } from './progress';
+
+/** When the live sync now running started (`performance.now()`), for its time left. */
+let syncingSince = 0;
 
 /** The indicator: live, syncing (with counts), polling (every `pollMs`), offline, or an error. */
 export function showIndicator(s: LiveState | null, pollMs: number) {
+  if (!s?.syncing) syncingSince = 0;
+  else if (!syncingSince) syncingSince = performance.now();
   const el = $('live-indicator');
   el.hidden = !s || s.connection === 'closed';
   if (!s) return;
@@ -14,7 +20,8 @@ export function showIndicator(s: LiveState | null, pollMs: number) {
   if (s.syncing) {
     kind = 'syncing';
     const p = s.progress;
-    text = p && p.allTotal ? `Syncing ${p.direction === 'download' ? '↓' : '↑'} ${num(p.allDone)} / ${num(p.allTotal)}` : 'Syncing';
+    const left = p ? timeLeft(p.allDone, p.allTotal, performance.now() - syncingSince) : '';
+    text = p && p.allTotal ? `Syncing ${p.direction === 'download' ? '↓' : '↑'} ${num(p.allDone)} / ${num(p.allTotal)}${left ? `, ${left}` : ''}` : 'Syncing';
   } else {
     text = { connecting: 'Connecting', live: 'Live', polling: 'Polling', offline: 'Offline', error: 'Sync error', closed: '' }[s.connection];
   }

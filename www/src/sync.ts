@@ -5,6 +5,7 @@
 // the messages after a sync. Its state is its own; the others call the functions exported here.
 import type { Client, DamagedSeries, Live, LiveState, LiveSynced, LoggedOutReason, SyncProgress, SyncReport } from 'terrapin-web';
 import { $, num } from './util';
+import { timeLeft } from './progress';
 import { describe, errorKind } from './errors';
 import { alertMsg } from './dialogs';
 import { currentClient } from './session';
@@ -31,6 +32,8 @@ let again = false;
 /** When the last sync went through (ms). */
 let last = 0;
 let progress: SyncProgress | null = null;
+/** When the running sync started (`performance.now()`), for its time left. */
+let syncStarted = 0;
 let progressFrame = 0;
 /** When results were last refreshed during a long download (ms, performance.now()). */
 let lastRefresh = 0;
@@ -118,7 +121,8 @@ function showProgress() {
   bar.max = Math.max(1, p.allTotal);
   bar.value = p.allDone;
   bar.setAttribute('aria-valuetext', `${num(p.allDone)} of ${num(p.allTotal)} records`);
-  $('sync-status').textContent = `${p.direction === 'download' ? 'Downloading' : 'Uploading'} ${num(p.allDone)} / ${num(p.allTotal)} records`;
+  const left = timeLeft(p.allDone, p.allTotal, performance.now() - syncStarted);
+  $('sync-status').textContent = `${p.direction === 'download' ? 'Downloading' : 'Uploading'} ${num(p.allDone)} / ${num(p.allTotal)} records${left ? `, ${left}` : ''}`;
   // Show what has arrived so far, at most once a second.
   if (p.direction === 'download' && performance.now() - lastRefresh > 1000) {
     lastRefresh = performance.now();
@@ -148,6 +152,7 @@ export async function doSync(): Promise<void> {
   bar.removeAttribute('value');
   bar.hidden = false;
   progress = null;
+  syncStarted = performance.now();
   try {
     const r = await c.sync({
       signal: ctl.signal,
