@@ -12,6 +12,9 @@
 //! filters; e.g. one more letter typed) looks only at the previous matching commands. Any
 //! change to the entries drops these caches.
 //!
+//! The index is built in one go, or by [`IndexBuild`] a bounded amount of work at a time (for
+//! a host that must stay responsive meanwhile), which gives the same index.
+//!
 //! Unique queries group the matching runs (filters apply to runs first) by command: one result
 //! per distinct command, its newest run standing for it, with the number of runs.
 //!
@@ -137,15 +140,22 @@ impl Strings {
         self.table[self.slot(s)].checked_sub(1)
     }
 
-    /// The id of `s`, and whether it was added.
-    fn intern(&mut self, s: &str) -> (u32, bool) {
-        if (self.len() + 1) * 2 > self.table.len() {
-            let size = ((self.len() + 1) * 4).next_power_of_two().max(64);
+    /// Room in the table for `n` strings in all: none of them makes it grow (and rehash).
+    fn reserve(&mut self, n: usize) {
+        let size = ((n + 1) * 2).next_power_of_two();
+        if size > self.table.len() {
             self.table = alloc::vec![0; size];
             for id in 0..self.len() as u32 {
                 let i = self.slot(self.get(id));
                 self.table[i] = id + 1;
             }
+        }
+    }
+
+    /// The id of `s`, and whether it was added.
+    fn intern(&mut self, s: &str) -> (u32, bool) {
+        if (self.len() + 1) * 2 > self.table.len() {
+            self.reserve((self.len() + 1) * 2);
         }
         let i = self.slot(s);
         if let Some(id) = self.table[i].checked_sub(1) {
@@ -833,6 +843,163 @@ impl SearchIndex {
     }
 }
 
+/// Keys sorted in one go by [`IndexBuild`] before it merges them.
+const RUN: usize = 4096;
+
+/// A [`SearchIndex`] built a bounded amount of work at a time, for a host that must stay
+/// responsive meanwhile: the live entries are read in id order (their strings interned), their
+/// keys sorted (runs, then merges), then the rows laid out newest first. It gives the index
+/// [`SearchIndex::rebuild`] gives. Entries changed while it runs: once it is done,
+/// [`SearchIndex::update`] with their ids.
+#[derive(Debug)]
+pub struct IndexBuild {
+    index: SearchIndex,
+    /// The rows read so far, in id order; the last id read.
+    read: Vec<Row>,
+    last: Option<HistoryId>,
+    /// `(timestamp, id, position in read)`, and as many more slots to merge into.
+    keys: Vec<(u64, HistoryId, u32)>,
+    spare: Vec<(u64, HistoryId, u32)>,
+    stage: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    Read,
+    /// Sorting runs of [`RUN`] keys, from this one.
+    Runs(usize),
+    /// Merging pairs of sorted runs of `width` keys from `keys` into `spare`: the pair at
+    /// `lo`, `a` and `b` keys of its halves taken.
+    Merge {
+        width: usize,
+        lo: usize,
+        a: usize,
+        b: usize,
+    },
+    /// Laying out the rows of the sorted keys, from this one.
+    Place(usize),
+    Done,
+}
+
+impl IndexBuild {
+    /// A build not started; full-text matching lowercases with `fold`.
+    pub fn new(fold: Fold) -> Self {
+        Self {
+            index: SearchIndex::new(fold),
+            read: Vec::new(),
+            last: None,
+            keys: Vec::new(),
+            spare: Vec::new(),
+            stage: Stage::Read,
+        }
+    }
+
+    /// About `work` entries' worth of the build over `store`; whether it is done.
+    pub fn step(&mut self, store: &HistoryStore, work: usize) -> bool {
+        let mut work = work.max(1);
+        while work > 0 {
+            let n = self.keys.len();
+            match &mut self.stage {
+                Stage::Read => {
+                    if self.last.is_none() {
+                        // Room for every entry up front: no step copies or rehashes it all.
+                        let n = store.len();
+                        self.read.reserve_exact(n);
+                        self.keys.reserve_exact(n);
+                        self.spare.reserve_exact(n);
+                        self.index.cmds.text.reserve(n);
+                    }
+                    let mut got = 0;
+                    for h in store.entries_after(self.last.as_ref()).take(work) {
+                        self.keys.push((h.timestamp, h.id, self.read.len() as u32));
+                        let row = self.index.row(h);
+                        self.read.push(row);
+                        self.last = Some(h.id);
+                        got += 1;
+                    }
+                    if got == work {
+                        return false;
+                    }
+                    work -= got;
+                    self.stage = Stage::Runs(0);
+                }
+                Stage::Runs(at) => {
+                    let end = (*at + RUN).min(n);
+                    self.keys[*at..end].sort_unstable_by(newest_first);
+                    self.spare.extend_from_slice(&self.keys[*at..end]);
+                    *at = end;
+                    work = work.saturating_sub(RUN);
+                    if end == n {
+                        self.stage = Stage::Merge {
+                            width: RUN,
+                            lo: 0,
+                            a: 0,
+                            b: 0,
+                        };
+                    }
+                }
+                Stage::Merge { width, lo, a, b } => {
+                    if *width >= n {
+                        self.stage = Stage::Place(0);
+                        self.spare = Vec::new();
+                        self.index.rows.reserve(n);
+                        self.index.ids.reserve(n);
+                        continue;
+                    }
+                    if *lo >= n {
+                        core::mem::swap(&mut self.keys, &mut self.spare);
+                        *width *= 2;
+                        *lo = 0;
+                        continue;
+                    }
+                    let mid = (*lo + *width).min(n);
+                    let (left, right) =
+                        (&self.keys[*lo..mid], &self.keys[mid..(mid + *width).min(n)]);
+                    let out = &mut self.spare[*lo..];
+                    while work > 0 && *a + *b < left.len() + right.len() {
+                        let take_left = *b == right.len()
+                            || (*a < left.len() && newest_first(&left[*a], &right[*b]).is_le());
+                        if take_left {
+                            out[*a + *b] = left[*a];
+                            *a += 1;
+                        } else {
+                            out[*a + *b] = right[*b];
+                            *b += 1;
+                        }
+                        work -= 1;
+                    }
+                    if *a + *b == left.len() + right.len() {
+                        *lo += left.len() + right.len();
+                        (*a, *b) = (0, 0);
+                    }
+                }
+                Stage::Place(at) => {
+                    let end = at.saturating_add(work).min(n);
+                    for &(_, id, i) in &self.keys[*at..end] {
+                        self.index.rows.push(self.read[i as usize]);
+                        self.index.ids.push(id);
+                    }
+                    work -= end - *at;
+                    *at = end;
+                    if end == n {
+                        self.read = Vec::new();
+                        self.keys = Vec::new();
+                        self.stage = Stage::Done;
+                    }
+                }
+                Stage::Done => return true,
+            }
+        }
+        matches!(self.stage, Stage::Done)
+    }
+
+    /// The index, built to the end over `store`.
+    pub fn finish(mut self, store: &HistoryStore) -> SearchIndex {
+        while !self.step(store, usize::MAX) {}
+        self.index
+    }
+}
+
 struct Resolved {
     host: Option<u32>,
     cwd: Option<u32>,
@@ -1516,6 +1683,83 @@ mod tests {
             s.fold(origin, HistoryRecord::Create(h.clone()));
         }
         s
+    }
+
+    /// The same pages from `a` and `b`, over a few queries of each mode and view.
+    fn same_pages(a: &mut SearchIndex, b: &mut SearchIndex) {
+        assert_eq!(a.ids, b.ids);
+        for f in [every(), Filters::default()] {
+            for t in ["", "c1", "new", "c 2", "n2"] {
+                for mode in [Mode::Prefix, Mode::FullText, Mode::Fuzzy] {
+                    for unique in [false, true] {
+                        let ask = q(t, mode, &f).unique(unique).page(3, 40);
+                        assert_eq!(run(a, ask), run(b, ask), "{t:?} {mode:?} {unique}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Entries over several sorted runs of the stepped build, timestamps out of id order, ties.
+    fn many(n: u128) -> Vec<History> {
+        (0..n)
+            .map(|i| {
+                entry(
+                    i,
+                    &format!("c{} x{}", i % 13, i % 7),
+                    (i * 7919 % 9973) as u64 % 3000,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn stepped_build_is_the_one_go_build() {
+        let es = many(3 * RUN as u128 + 123);
+        let store = store_of(&es);
+        let mut full = SearchIndex::new(fold);
+        full.rebuild(&store);
+        for work in [1, 7, 1000, RUN, usize::MAX] {
+            let mut b = IndexBuild::new(fold);
+            let mut steps = 0;
+            while !b.step(&store, work) {
+                steps += 1;
+            }
+            assert!(work == usize::MAX || steps > 2, "{work}: {steps} steps");
+            // Done stays done.
+            assert!(b.step(&store, 1));
+            same_pages(&mut b.finish(&store), &mut full);
+        }
+        let empty = HistoryStore::new();
+        assert!(IndexBuild::new(fold).finish(&empty).is_empty());
+    }
+
+    #[test]
+    fn stepped_build_then_changes_since_is_the_one_go_build() {
+        let es = many(2 * RUN as u128 + 50);
+        // Stop in each stage: reading, sorting runs, merging, placing rows.
+        for stop in [10, 3 * RUN, 5 * RUN, 6 * RUN + 40, 10 * RUN] {
+            let mut b = IndexBuild::new(fold);
+            assert!(!b.step(&store_of(&es), stop), "{stop}");
+            // Meanwhile: entries deleted, replaced and added, before and after the last read.
+            let mut now = es.clone();
+            let mut touched = Vec::new();
+            for i in [0u128, 5, 9, 3000, 8000] {
+                now.retain(|h| h.id != HistoryId(Uuid::from_u128(i)));
+                touched.push(HistoryId(Uuid::from_u128(i)));
+            }
+            for (i, t) in [(5u128, 2999), (9, 1), (20_000, 5), (2, 3001)] {
+                now.retain(|h| h.id != HistoryId(Uuid::from_u128(i)));
+                now.push(entry(i, &format!("new {i}"), t));
+                touched.push(HistoryId(Uuid::from_u128(i)));
+            }
+            let store = store_of(&now);
+            let mut ix = b.finish(&store);
+            ix.update(&store, &mut touched);
+            let mut full = SearchIndex::new(fold);
+            full.rebuild(&store);
+            same_pages(&mut ix, &mut full);
+        }
     }
 
     proptest! {

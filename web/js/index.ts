@@ -109,6 +109,15 @@ abstract class StoreApi {
   }
 }
 
+/** A new task: a message to self, which nested timers' clamping does not delay. */
+function nextTask(): Promise<void> {
+  return new Promise((resolve) => {
+    const c = new MessageChannel();
+    c.port1.onmessage = () => { c.port1.close(); resolve(); };
+    c.port2.postMessage(null);
+  });
+}
+
 /** `client.history`. */
 class HistoryApi extends StoreApi {
   /** Live entries matching `query`, newest first (fuzzy: best first). */
@@ -120,6 +129,16 @@ class HistoryApi extends StoreApi {
    * profile's newest entries are (queries and `count()` see the rest as it is folded in).
    */
   loaded(): Promise<void> { return this.w.historyLoaded(); }
+  /**
+   * Once every entry is in, builds the search index in steps of about 10 ms, yielding to the
+   * page between them (typing and scrolling stay responsive); resolves when it is built. A query
+   * meanwhile finishes the build; a change meanwhile comes in with the next query. Rejects if the
+   * client is closed meanwhile.
+   */
+  async prepare(): Promise<void> {
+    await this.loaded().catch(() => {});
+    while (!this.w.historyPrepare(10)) await nextTask();
+  }
   /** Every host of the record store that wrote live history, with the hostnames it used. */
   hosts(): HistoryHost[] { return this.w.historyHosts(); }
   add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.wrote(this.w.historyAdd(entry), 1); }

@@ -21,7 +21,9 @@ export async function example(): Promise<void> {
   for (const e of unique.entries) void [e.runs ?? 1, e.matches?.[0]];
   for (const h of client.history.hosts()) void [h.hostId, h.hostnames[0]?.host, h.hostnames[0]?.entries];
   const loaded: Promise<void> = client.history.loaded();
+  const prepared: Promise<void> = client.history.prepare();
   await loaded;
+  await prepared;
   const live = await client.live({ pollMs: 60_000, backoff: { baseMs: 500, maxMs: 10_000 } });
   live.addEventListener("synced", (ev) => void ev.detail.entries.map((e) => e.command));
   live.addEventListener("state", (ev) => void (ev.detail.connection === "live" && ev.detail.progress?.allDone));

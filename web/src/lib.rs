@@ -281,6 +281,21 @@ impl WasmClient {
         })
     }
 
+    /// Build the search index for about `ms` milliseconds (a step of it); whether it is
+    /// built. The first query finishes a build under way.
+    #[wasm_bindgen(js_name = historyPrepare)]
+    pub fn history_prepare(&self, ms: f64) -> bool {
+        let views = self.inner.store.views.borrow();
+        let mut search = views.search.borrow_mut();
+        let start = js_sys::Date::now();
+        while !search.step(&views.history, 2048) {
+            if js_sys::Date::now() - start >= ms {
+                return false;
+            }
+        }
+        true
+    }
+
     #[wasm_bindgen(js_name = historyCount)]
     pub fn history_count(&self) -> u32 {
         self.inner.history_len() as u32

@@ -5,7 +5,7 @@
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use terrapin_core::payload::history::{History, HistoryId};
-use terrapin_core::search::{Filters, Mode, SearchIndex};
+use terrapin_core::search::{Filters, IndexBuild, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
 
 /// How the query text matches a command (the core's [`Mode`]); `Fuzzy` scores with nucleo
@@ -45,10 +45,13 @@ fn fold_char(c: char) -> char {
 
 /// The search index of one set of views and what queries reuse.
 pub struct Search {
-    /// Whether `index` was built; then `touched` lists the entries changed since.
+    /// Whether `index` was built; then, or while `build` runs, `touched` lists the entries
+    /// changed since.
     built: bool,
     touched: Vec<HistoryId>,
     index: SearchIndex,
+    /// A build in steps under way ([`Search::step`]).
+    build: Option<IndexBuild>,
     matcher: Option<Matcher>,
     buf: Vec<char>,
 }
@@ -59,6 +62,7 @@ impl Default for Search {
             built: false,
             touched: Vec::new(),
             index: SearchIndex::new(fold_char),
+            build: None,
             matcher: None,
             buf: Vec::new(),
         }
@@ -68,14 +72,44 @@ impl Default for Search {
 impl Search {
     /// The entry with this id was created, replaced or deleted.
     pub fn touch(&mut self, id: HistoryId) {
-        if self.built {
+        if self.built || self.build.is_some() {
             self.touched.push(id);
             if self.touched.len() > 50_000 {
                 // Cheaper to rebuild than to keep them.
                 self.built = false;
+                self.build = None;
                 self.touched = Vec::new();
             }
         }
+    }
+
+    /// About `work` entries' worth of building the index of `history` (in steps, so the page
+    /// stays responsive); whether it is built. A query finishes a build under way.
+    pub fn step(&mut self, history: &HistoryStore, work: usize) -> bool {
+        if self.built {
+            return true;
+        }
+        if self.build.is_none() {
+            self.touched.clear();
+        }
+        let b = self.build.get_or_insert_with(|| IndexBuild::new(fold_char));
+        if b.step(history, work) {
+            self.finish(history);
+        }
+        self.built
+    }
+
+    /// The build under way done, or one in one go (the entries touched meanwhile come in with
+    /// the next query).
+    fn finish(&mut self, history: &HistoryStore) {
+        match self.build.take() {
+            Some(b) => self.index = b.finish(history),
+            None => {
+                self.touched.clear();
+                self.index.rebuild(history);
+            }
+        }
+        self.built = true;
     }
 }
 
@@ -100,9 +134,9 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         terrapin_core::search::newest(history.entries(), deleted, q.offset, limit)
     } else {
         if !search.built {
-            search.index.rebuild(history);
-            search.built = true;
-        } else if !search.touched.is_empty() {
+            search.finish(history);
+        }
+        if !search.touched.is_empty() {
             search.index.update(history, &mut search.touched);
             search.touched.clear();
         }

@@ -174,7 +174,7 @@ export function runQuery(keepScroll = false) {
 const warmed = new WeakSet<object>();
 /**
  * A profile's first listing needs no search index (docs/ARCHITECTURE.md, "Search"): build it
- * while the page is idle, with a one-result search, so the first keystroke doesn't wait for it.
+ * when the page is idle, in steps that keep it responsive, so the first keystroke doesn't wait.
  */
 function warmSearch(client: Client) {
   if (warmed.has(client)) return;
@@ -188,7 +188,7 @@ function warmSearch(client: Client) {
       if (currentClient() !== client) return;
       if (client.history.count() !== shown) refreshAfterChange();
       idle(() => {
-        if (currentClient() === client) client.history.query({ text: 'a', limit: 1 });
+        if (currentClient() === client) client.history.prepare().catch(() => {});
       });
     },
     () => {},

@@ -93,6 +93,14 @@ impl HistoryStore {
         self.live().map(|(_, h)| h)
     }
 
+    /// Live entries with ids after `id` (all of them for `None`), in history id order.
+    pub fn entries_after(&self, id: Option<&HistoryId>) -> impl Iterator<Item = &History> + '_ {
+        use core::ops::Bound;
+        let from = id.map_or(Bound::Unbounded, Bound::Excluded);
+        let live = self.ids.range::<HistoryId, _>((from, Bound::Unbounded));
+        live.filter_map(|(_, v)| v.as_deref().map(|(_, h)| h))
+    }
+
     /// Live entries sorted by command timestamp, then id (oldest first).
     pub fn entries_by_time(&self) -> Vec<&History> {
         let mut v: Vec<&History> = self.entries().collect();
