@@ -13,7 +13,7 @@
 //! change to the entries drops these caches.
 //!
 //! The index is built in one go, or by [`IndexBuild`] a bounded amount of work at a time (for
-//! a host that must stay responsive meanwhile), which gives the same index.
+//! a host that must stay responsive meanwhile), which answers every query the same.
 //!
 //! Unique queries group the matching runs (filters apply to runs first) by command: one result
 //! per distinct command, its newest run standing for it, with the number of runs.
@@ -848,8 +848,8 @@ const RUN: usize = 4096;
 
 /// A [`SearchIndex`] built a bounded amount of work at a time, for a host that must stay
 /// responsive meanwhile: the live entries are read in id order (their strings interned), their
-/// keys sorted (runs, then merges), then the rows laid out newest first. It gives the index
-/// [`SearchIndex::rebuild`] gives. Entries changed while it runs: once it is done,
+/// keys sorted (runs, then merges), then the rows laid out newest first. Its index answers as
+/// [`SearchIndex::rebuild`]'s does. Entries changed while it runs: once it is done,
 /// [`SearchIndex::update`] with their ids.
 #[derive(Debug)]
 pub struct IndexBuild {
