@@ -23,6 +23,7 @@ pub mod client;
 pub mod http;
 pub mod idb;
 pub mod interop;
+mod score;
 pub mod search;
 pub mod socket;
 mod task;

@@ -8,6 +8,8 @@ use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::search::{Filters, IndexBuild, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
 
+use crate::score::nucleo_best;
+
 /// How the query text matches a command (the core's [`Mode`]); `Fuzzy` scores with nucleo
 /// here, fzf syntax included.
 pub use terrapin_core::search::Mode as SearchMode;
@@ -183,28 +185,6 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
     }
 }
 
-/// The highest score nucleo's fuzzy pattern `text` (trimmed, not empty) can give any
-/// command, for plain ASCII text (else `None`), from nucleo 0.3's scoring with the default
-/// config: each matched char scores 16 plus a bonus of at most 10; the first char of each word
-/// has its bonus doubled, and that bonus is at most 8 for a non-word char and 0 for a
-/// delimiter (`/,:;|`). Words score apart and add up. The tests hold nucleo to it.
-fn nucleo_best(text: &str) -> Option<u32> {
-    let special = |b: u8| matches!(b, b'\\' | b'!' | b'^' | b'$' | b'\'');
-    if !text.is_ascii() || text.bytes().any(special) {
-        return None;
-    }
-    let word = |w: &str| {
-        let first = match w.as_bytes()[0] {
-            b'/' | b',' | b':' | b';' | b'|' => 0,
-            b if b.is_ascii_alphanumeric() || b.is_ascii_whitespace() => 10,
-            _ => 8,
-        };
-        let n = w.len() as u32;
-        16 * n + 2 * first + 10 * (n - 1)
-    };
-    Some(text.split(' ').filter(|w| !w.is_empty()).map(word).sum())
-}
-
 /// Where `text` matched each command (fuzzy: nucleo's positions), in UTF-16 ranges.
 fn highlights(search: &mut Search, text: &str, mode: Mode, entries: &[&History]) -> Vec<Vec<u32>> {
     let pattern = (mode == Mode::Fuzzy)
@@ -243,7 +223,8 @@ fn utf16_ranges(s: &str, ranges: &[(u32, u32)]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{nucleo_best, utf16_ranges};
+    use super::utf16_ranges;
+    use crate::score::nucleo_best;
     use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
     use nucleo_matcher::{Config, Matcher, Utf32Str};
 

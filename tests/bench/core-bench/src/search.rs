@@ -182,7 +182,9 @@ impl Nucleo {
         let t = text.trim();
         let pattern = Pattern::parse(t, CaseMatching::Smart, Normalization::Smart);
         let (m, buf) = (&mut self.matcher, &mut self.buf);
-        let best = (mode == Mode::Fuzzy).then(|| nucleo_best(t)).flatten();
+        let best = (mode == Mode::Fuzzy && !t.is_empty())
+            .then(|| nucleo_best(t))
+            .flatten();
         ix.query(
             text,
             mode,
@@ -196,23 +198,10 @@ impl Nucleo {
     }
 }
 
-/// web/src/search.rs's bound on nucleo's score (the package's tests hold nucleo to it).
-fn nucleo_best(text: &str) -> Option<u32> {
-    let special = |b: u8| matches!(b, b'\\' | b'!' | b'^' | b'$' | b'\'');
-    if text.is_empty() || !text.is_ascii() || text.bytes().any(special) {
-        return None;
-    }
-    let word = |w: &str| {
-        let first = match w.as_bytes()[0] {
-            b'/' | b',' | b':' | b';' | b'|' => 0,
-            b if b.is_ascii_alphanumeric() || b.is_ascii_whitespace() => 10,
-            _ => 8,
-        };
-        let n = w.len() as u32;
-        16 * n + 2 * first + 10 * (n - 1)
-    };
-    Some(text.split(' ').filter(|w| !w.is_empty()).map(word).sum())
-}
+/// The package's bound on nucleo's score (its tests hold nucleo to it), the same file.
+#[path = "../../../../web/src/score.rs"]
+mod score;
+use score::nucleo_best;
 
 /// Filter, score every entry, sort (score, newest), keep each command's first if unique.
 fn reference(es: &[History], nu: &mut Nucleo, c: &Case, offset: usize, limit: usize) -> Page {
