@@ -142,34 +142,21 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
             search.index.update(history, &mut search.touched);
             search.touched.clear();
         }
-        if mode == Mode::Fuzzy && !text.is_empty() {
-            let pattern = Pattern::parse(text, CaseMatching::Smart, Normalization::Smart);
-            let matcher = search
-                .matcher
-                .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
-            let buf = &mut search.buf;
-            search.index.query(
-                text,
-                mode,
-                filters,
-                unique,
-                q.offset,
-                limit,
-                &mut |cmd| pattern.score(Utf32Str::new(cmd, buf), matcher),
-                nucleo_best(text),
-            )
-        } else {
-            search.index.query(
-                text,
-                mode,
-                filters,
-                unique,
-                q.offset,
-                limit,
-                &mut |_| Some(0),
-                None,
-            )
-        }
+        let fuzzy = mode == Mode::Fuzzy && !text.is_empty();
+        let pattern =
+            fuzzy.then(|| Pattern::parse(text, CaseMatching::Smart, Normalization::Smart));
+        let matcher = search
+            .matcher
+            .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
+        let buf = &mut search.buf;
+        let mut score = |cmd: &str| match &pattern {
+            Some(p) => p.score(Utf32Str::new(cmd, buf), matcher),
+            None => Some(0),
+        };
+        let best = if fuzzy { nucleo_best(text) } else { None };
+        search.index.query(
+            text, mode, filters, unique, q.offset, limit, &mut score, best,
+        )
     };
     let entries: Vec<&History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
     let matches = if text.is_empty() {
