@@ -18,19 +18,10 @@ use terrapin_core::store::{
 mod fixture_dir;
 use fixture_dir::FixtureDir;
 
-const DIR: FixtureDir = FixtureDir(concat!(
+const DIR: FixtureDir<EncRecord> = FixtureDir::new(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/fixtures/atuin18"
 ));
-
-fn read(name: &str) -> String {
-    DIR.read(name)
-}
-
-/// The records and the key (the phrase and the key file agree).
-fn fixture() -> (Vec<EncRecord>, Key) {
-    (DIR.records(), DIR.key())
-}
 
 #[derive(Default, PartialEq, Debug)]
 struct Stores {
@@ -64,8 +55,8 @@ fn of_tag<'a>(records: &'a [EncRecord], tag: &Tag) -> Vec<&'a EncRecord> {
 
 #[test]
 fn every_record_decodes_and_reencodes_byte_for_byte() {
-    let (records, key) = fixture();
-    let host: HostId = read("host_id").trim().parse().unwrap();
+    let (records, key) = DIR.fixture();
+    let host: HostId = DIR.read("host_id").trim().parse().unwrap();
     let count = |t: Tag| records.iter().filter(|r| r.tag == t).count();
     assert_eq!(
         (
@@ -114,7 +105,7 @@ fn every_record_decodes_and_reencodes_byte_for_byte() {
 
 #[test]
 fn script_records_are_what_the_cli_wrote() {
-    let (records, key) = fixture();
+    let (records, key) = DIR.fixture();
     let recs: Vec<ScriptRecord> = of_tag(&records, &Tag::Script)
         .into_iter()
         .map(|r| {
@@ -225,7 +216,7 @@ fn scripts_get(x: &Script) -> String {
 
 #[test]
 fn stores_fold_to_what_atuin_printed_in_any_order() {
-    let (records, key) = fixture();
+    let (records, key) = DIR.fixture();
     let s = fold(&records, &key);
 
     // scripts: deploy renamed to ship and rewritten, greet's tags dropped, scratch deleted.
@@ -238,19 +229,22 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
     assert_eq!(ship.tags, ["ops", "web"]);
     assert_eq!(ship.description, "Ship the site");
     assert_eq!(s.scripts.get_by_name("greet").unwrap().shebang, "python3");
-    assert_eq!(scripts_list(&s.scripts), read("expected-scripts-list.txt"));
+    assert_eq!(
+        scripts_list(&s.scripts),
+        DIR.read("expected-scripts-list.txt")
+    );
     let got: String = ["ship", "greet"]
         .iter()
         .map(|n| scripts_get(&s.scripts.get_by_name(n).unwrap()))
         .collect();
-    assert_eq!(got, read("expected-scripts-get.txt"));
+    assert_eq!(got, DIR.read("expected-scripts-get.txt"));
 
     // kv: editor overwritten, pager deleted.
     assert_eq!(s.kv.get("default", "editor"), Some("helix"));
     assert_eq!(s.kv.get("default", "pager"), None);
     assert_eq!(s.kv.get("café", "clé"), Some("naïve ☕"));
     assert_eq!(s.kv.len(), 2);
-    for line in read("expected-kv.tsv").lines() {
+    for line in DIR.read("expected-kv.tsv").lines() {
         let (nk, v) = line.split_once('\t').unwrap();
         let (n, k) = nk.split_once(':').unwrap();
         assert_eq!(s.kv.get(n, k), Some(v), "{nk}");
@@ -279,7 +273,7 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
         .iter()
         .map(|a| format!("{}={}\n", a.name, a.value))
         .collect();
-    assert_eq!(out, read("expected-aliases.txt"));
+    assert_eq!(out, DIR.read("expected-aliases.txt"));
 
     // vars: PAGER deleted, one shell variable.
     let vars: Vec<Var> = s.vars.vars().collect();
@@ -308,7 +302,7 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
             format!("{export}{}={}\n", v.name, v.value)
         })
         .collect();
-    assert_eq!(out, read("expected-vars.txt"));
+    assert_eq!(out, DIR.read("expected-vars.txt"));
 
     // Any order: newest first, and interleaved, give the same stores.
     assert_eq!(fold(records.iter().rev(), &key), s);
@@ -323,7 +317,7 @@ fn stores_fold_to_what_atuin_printed_in_any_order() {
 
 #[test]
 fn the_fold_trait_reads_the_same() {
-    let (records, key) = fixture();
+    let (records, key) = DIR.fixture();
     let mut scripts = ScriptStore::new();
     let mut aliases = AliasStore::new();
     let mut vars = VarStore::new();

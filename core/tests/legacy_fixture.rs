@@ -16,25 +16,16 @@ use terrapin_core::sync::now_or_never;
 mod fixture_dir;
 use fixture_dir::FixtureDir;
 
-const DIR: FixtureDir = FixtureDir(concat!(
+const DIR: FixtureDir<LegacyRecord<EncryptedData>> = FixtureDir::new(concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../tests/fixtures/atuin17"
 ));
 
-fn read(name: &str) -> String {
-    DIR.read(name)
-}
-
-/// The records and the key (the phrase and the key file agree).
-fn fixture() -> (Vec<LegacyRecord<EncryptedData>>, Key) {
-    (DIR.records(), DIR.key())
-}
-
 #[test]
 fn every_record_decrypts_and_kv_reads_what_atuin_17_printed() {
-    let (legacy, key) = fixture();
+    let (legacy, key) = DIR.fixture();
     assert_eq!(legacy.len(), 7);
-    let host: HostId = read("host_id").trim().parse().unwrap();
+    let host: HostId = DIR.read("host_id").trim().parse().unwrap();
     let m = migrate(legacy.clone(), &key, &mut OsEntropy).unwrap();
     assert_eq!(m.records.len(), 7);
     assert_eq!(m.series.len(), 1);
@@ -53,7 +44,8 @@ fn every_record_decrypts_and_kv_reads_what_atuin_17_printed() {
         .records
         .windows(2)
         .all(|w| w[0].timestamp < w[1].timestamp));
-    let want: Vec<(String, String, String)> = read("expected.tsv")
+    let want: Vec<(String, String, String)> = DIR
+        .read("expected.tsv")
         .lines()
         .map(|l| {
             let (nk, v) = l.split_once('\t').unwrap();
@@ -75,7 +67,7 @@ fn every_record_decrypts_and_kv_reads_what_atuin_17_printed() {
 
 #[test]
 fn second_migration_is_a_no_op() {
-    let (legacy, key) = fixture();
+    let (legacy, key) = DIR.fixture();
     let store = MemoryStore::new();
     let first = migrate(legacy.clone(), &key, &mut OsEntropy).unwrap();
     let new = now_or_never(unstored(&store, first.records))
@@ -93,7 +85,7 @@ fn second_migration_is_a_no_op() {
 
 #[test]
 fn wrong_key_names_every_record() {
-    let (legacy, _) = fixture();
+    let (legacy, _) = DIR.fixture();
     let other = Key::from_bytes([9; 32]);
     let e = migrate(legacy.clone(), &other, &mut OsEntropy).unwrap_err();
     assert_eq!(e.problems.len(), 7);
@@ -115,7 +107,7 @@ fn wrong_key_names_every_record() {
 
 #[test]
 fn broken_chains_name_their_records_and_return_nothing() {
-    let (legacy, key) = fixture();
+    let (legacy, key) = DIR.fixture();
     // Missing parent: the third record is gone, the fourth names it.
     let mut gap = legacy.clone();
     let gone = gap.remove(2);

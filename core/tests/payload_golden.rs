@@ -1,7 +1,7 @@
 //! Golden bytes from Atuin 18.24.4's own tests, pinning our encoders and decoders to Atuin's.
 //!
 //! Sources:
-//! - `BYTES_V0`, `BYTES_V1`, `expected_v*`: `crates/atuin-client/src/history.rs`, tests
+//! - `bytes_v0`, `bytes_v1`, `expected_v*`: `crates/atuin-client/src/history.rs`, tests
 //!   `deserialize_across_versions` and `deserialize_v2_written_without_author_kind`.
 //! - `CREATE_RECORD`, `DELETE_RECORD`: `crates/atuin-client/src/history/store.rs`, test
 //!   `test_serialize_deserialize`.
@@ -13,30 +13,31 @@ use terrapin_core::payload::history::{
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
 use terrapin_core::record::Version;
 
-const BYTES_V0: &[u8] = &[
-    205, 0, 0, 153, 217, 32, 54, 54, 100, 49, 54, 99, 98, 101, 101, 55, 99, 100, 52, 55, 53, 51,
-    56, 101, 53, 99, 53, 98, 56, 98, 52, 52, 101, 57, 48, 48, 54, 101, 207, 23, 99, 98, 117, 24,
-    210, 246, 128, 206, 2, 238, 210, 240, 0, 170, 103, 105, 116, 32, 115, 116, 97, 116, 117, 115,
-    217, 42, 47, 85, 115, 101, 114, 115, 47, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103,
-    97, 116, 101, 47, 68, 111, 99, 117, 109, 101, 110, 116, 115, 47, 99, 111, 100, 101, 47, 97,
-    116, 117, 105, 110, 217, 32, 98, 57, 55, 100, 57, 97, 51, 48, 54, 102, 50, 55, 52, 52, 55, 51,
-    97, 50, 48, 51, 100, 50, 101, 98, 97, 52, 49, 102, 57, 52, 53, 55, 187, 102, 118, 102, 103, 57,
-    51, 54, 99, 48, 107, 112, 102, 58, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103, 97, 116,
-    101, 192,
+/// The first eight fields (id to hostname) of Atuin's v0 and v1 goldens, the same in both.
+const FIELDS_V0_V1: &[u8] = &[
+    217, 32, 54, 54, 100, 49, 54, 99, 98, 101, 101, 55, 99, 100, 52, 55, 53, 51, 56, 101, 53, 99,
+    53, 98, 56, 98, 52, 52, 101, 57, 48, 48, 54, 101, 207, 23, 99, 98, 117, 24, 210, 246, 128, 206,
+    2, 238, 210, 240, 0, 170, 103, 105, 116, 32, 115, 116, 97, 116, 117, 115, 217, 42, 47, 85, 115,
+    101, 114, 115, 47, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103, 97, 116, 101, 47, 68,
+    111, 99, 117, 109, 101, 110, 116, 115, 47, 99, 111, 100, 101, 47, 97, 116, 117, 105, 110, 217,
+    32, 98, 57, 55, 100, 57, 97, 51, 48, 54, 102, 50, 55, 52, 52, 55, 51, 97, 50, 48, 51, 100, 50,
+    101, 98, 97, 52, 49, 102, 57, 52, 53, 55, 187, 102, 118, 102, 103, 57, 51, 54, 99, 48, 107,
+    112, 102, 58, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103, 97, 116, 101,
 ];
 
-const BYTES_V1: &[u8] = &[
-    205, 0, 1, 155, 217, 32, 54, 54, 100, 49, 54, 99, 98, 101, 101, 55, 99, 100, 52, 55, 53, 51,
-    56, 101, 53, 99, 53, 98, 56, 98, 52, 52, 101, 57, 48, 48, 54, 101, 207, 23, 99, 98, 117, 24,
-    210, 246, 128, 206, 2, 238, 210, 240, 0, 170, 103, 105, 116, 32, 115, 116, 97, 116, 117, 115,
-    217, 42, 47, 85, 115, 101, 114, 115, 47, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103,
-    97, 116, 101, 47, 68, 111, 99, 117, 109, 101, 110, 116, 115, 47, 99, 111, 100, 101, 47, 97,
-    116, 117, 105, 110, 217, 32, 98, 57, 55, 100, 57, 97, 51, 48, 54, 102, 50, 55, 52, 52, 55, 51,
-    97, 50, 48, 51, 100, 50, 101, 98, 97, 52, 49, 102, 57, 52, 53, 55, 187, 102, 118, 102, 103, 57,
-    51, 54, 99, 48, 107, 112, 102, 58, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100, 103, 97, 116,
-    101, 207, 24, 194, 83, 235, 108, 206, 10, 0, 174, 99, 111, 110, 114, 97, 100, 46, 108, 117,
-    100, 103, 97, 116, 101, 173, 115, 97, 109, 112, 108, 101, 32, 105, 110, 116, 101, 110, 116,
-];
+/// Atuin's v0 golden: version 0, array(9), the eight fields, `deleted_at` nil.
+fn bytes_v0() -> Vec<u8> {
+    [&[0xcd, 0, 0, 0x99][..], FIELDS_V0_V1, &[0xc0]].concat()
+}
+
+/// Atuin's v1 golden: version 1, array(11), the eight fields, `deleted_at` u64, author, intent.
+fn bytes_v1() -> Vec<u8> {
+    let tail: &[u8] = &[
+        207, 24, 194, 83, 235, 108, 206, 10, 0, 174, 99, 111, 110, 114, 97, 100, 46, 108, 117, 100,
+        103, 97, 116, 101, 173, 115, 97, 109, 112, 108, 101, 32, 105, 110, 116, 101, 110, 116,
+    ];
+    [&[0xcd, 0, 1, 0x9b][..], FIELDS_V0_V1, tail].concat()
+}
 
 const CREATE_RECORD: &[u8] = &[
     204, 0, 196, 154, 205, 0, 2, 157, 217, 32, 48, 49, 56, 99, 100, 52, 102, 101, 56, 49, 55, 53,
@@ -111,28 +112,23 @@ fn create_history() -> History {
 }
 
 #[test]
-fn history_v0_decodes_with_defaults() {
+fn history_v0_v1_decode() {
     // v0 has no author: Atuin fills in the user part of the hostname.
-    assert_eq!(
-        History::decode(&Version::V0, BYTES_V0).unwrap(),
-        expected_v0()
-    );
-}
-
-#[test]
-fn history_v1_decodes() {
-    assert_eq!(
-        History::decode(&Version::V1, BYTES_V1).unwrap(),
-        expected_v1()
-    );
+    let cases = [
+        (Version::V0, bytes_v0(), expected_v0()),
+        (Version::V1, bytes_v1(), expected_v1()),
+    ];
+    for (v, bytes, want) in cases {
+        assert_eq!(History::decode(&v, &bytes).unwrap(), want, "{v}");
+    }
 }
 
 #[test]
 fn history_bytes_only_decode_as_their_own_version() {
-    let v2 = expected_v2().encode();
+    let (v0, v1, v2) = (bytes_v0(), bytes_v1(), expected_v2().encode());
     let cases: [(&Version, &[u8]); 3] = [
-        (&Version::V0, BYTES_V0),
-        (&Version::V1, BYTES_V1),
+        (&Version::V0, &v0),
+        (&Version::V1, &v1),
         (&Version::V2, &v2),
     ];
     for (source, bytes) in cases {
@@ -146,24 +142,16 @@ fn history_bytes_only_decode_as_their_own_version() {
 }
 
 #[test]
-fn history_create_record_matches_atuin_bytes() {
-    let rec = HistoryRecord::Create(create_history());
-    assert_eq!(rec.encode(), CREATE_RECORD);
-    assert_eq!(
-        HistoryRecord::decode(&HISTORY_VERSION, CREATE_RECORD).unwrap(),
-        rec
-    );
-}
-
-#[test]
-fn history_delete_record_matches_atuin_bytes() {
+fn history_records_match_atuin_bytes() {
     let id: HistoryId = "018cd4fe81757cd2aee65cd7861f9c81".parse().unwrap();
-    let rec = HistoryRecord::Delete(id);
-    assert_eq!(rec.encode(), DELETE_RECORD);
-    assert_eq!(
-        HistoryRecord::decode(&HISTORY_VERSION, DELETE_RECORD).unwrap(),
-        rec
-    );
+    let cases = [
+        (HistoryRecord::Create(create_history()), CREATE_RECORD),
+        (HistoryRecord::Delete(id), DELETE_RECORD),
+    ];
+    for (rec, bytes) in cases {
+        assert_eq!(rec.encode(), bytes);
+        assert_eq!(HistoryRecord::decode(&HISTORY_VERSION, bytes).unwrap(), rec);
+    }
 }
 
 /// Atuin's `deserialize_v2_written_without_author_kind`: a 12-field v2 still decodes.
@@ -221,7 +209,8 @@ fn history_v2_optional_fields_layout() {
 fn history_v1_with_ten_fields_has_no_intent() {
     // Drop the trailing intent from Atuin's v1 fixture: 10 fields, intent None.
     let intent_len = 1 + "sample intent".len();
-    let mut bytes = BYTES_V1[..BYTES_V1.len() - intent_len].to_vec();
+    let mut bytes = bytes_v1();
+    bytes.truncate(bytes.len() - intent_len);
     bytes[3] = 0x90 | 10;
     let want = History {
         intent: None,
@@ -271,8 +260,7 @@ fn kv_v0_decodes() {
 
 #[test]
 fn history_v0_v1_reject_trailing_bytes() {
-    for (v, fixture) in [(Version::V0, BYTES_V0), (Version::V1, BYTES_V1)] {
-        let mut bytes = fixture.to_vec();
+    for (v, mut bytes) in [(Version::V0, bytes_v0()), (Version::V1, bytes_v1())] {
         bytes.push(0xc0);
         assert!(matches!(
             History::decode(&v, &bytes),
