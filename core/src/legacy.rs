@@ -660,69 +660,52 @@ mod tests {
         assert_eq!(m[0].host.id, HostId(Uuid::from_u128(2)));
     }
 
-    #[test]
-    fn fork_is_named() {
-        let e = migrate(vec![
-            rec(1, 1, "h", None),
-            rec(2, 1, "h", Some(1)),
-            rec(3, 1, "h", Some(1)),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            e.problems,
-            vec![Problem::Fork {
-                parent: id(1),
-                children: vec![id(2), id(3)]
-            }]
-        );
+    /// What [`migrate`] names for the series `h` of host 1 made of these (record, parent).
+    fn broken(chain: &[(u128, Option<u128>)]) -> LegacyError {
+        let records = chain.iter().map(|&(n, parent)| rec(n, 1, "h", parent));
+        migrate(records.collect()).unwrap_err()
     }
 
     #[test]
-    fn missing_parent_and_its_descendants() {
-        let e = migrate(vec![
-            rec(1, 1, "h", None),
-            rec(3, 1, "h", Some(9)),
-            rec(4, 1, "h", Some(3)),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            e.problems,
-            vec![Problem::MissingParent {
-                record: id(3),
-                parent: id(9)
-            }]
-        );
+    fn forks_missing_parents_and_cycles_are_named() {
+        let series = alloc::format!("{}/h", HostId(Uuid::from_u128(1)));
+        let cases = [
+            (
+                vec![(1, None), (2, Some(1)), (3, Some(1))],
+                Problem::Fork {
+                    parent: id(1),
+                    children: vec![id(2), id(3)],
+                },
+            ),
+            // Only the missing parent is named, not its descendants.
+            (
+                vec![(1, None), (3, Some(9)), (4, Some(3))],
+                Problem::MissingParent {
+                    record: id(3),
+                    parent: id(9),
+                },
+            ),
+            (
+                vec![(1, None), (5, Some(6)), (6, Some(5))],
+                Problem::Cycle {
+                    series,
+                    records: vec![id(5), id(6)],
+                },
+            ),
+        ];
+        for (chain, want) in cases {
+            assert_eq!(broken(&chain).problems, [want]);
+        }
+        let e = broken(&[(1, None), (3, Some(9)), (4, Some(3))]);
         assert!(alloc::format!("{e}").contains("00000000-0000-0000-0000-000000000009"));
-    }
-
-    #[test]
-    fn cycle_is_named() {
-        let e = migrate(vec![
-            rec(1, 1, "h", None),
-            rec(5, 1, "h", Some(6)),
-            rec(6, 1, "h", Some(5)),
-        ])
-        .unwrap_err();
-        assert_eq!(
-            e.problems,
-            vec![Problem::Cycle {
-                series: alloc::format!("{}/h", HostId(Uuid::from_u128(1))),
-                records: vec![id(5), id(6)]
-            }]
-        );
         // A series that is only a cycle has no root at all.
-        let e = migrate(vec![rec(5, 1, "h", Some(6)), rec(6, 1, "h", Some(5))]).unwrap_err();
+        let e = broken(&[(5, Some(6)), (6, Some(5))]);
         assert!(matches!(&e.problems[..], [Problem::Cycle { .. }]));
     }
 
     #[test]
     fn two_roots_and_duplicates() {
-        let e = migrate(vec![
-            rec(1, 1, "h", None),
-            rec(2, 1, "h", None),
-            rec(2, 1, "h", Some(1)),
-        ])
-        .unwrap_err();
+        let e = broken(&[(1, None), (2, None), (2, Some(1))]);
         assert!(e.problems.contains(&Problem::DuplicateId { id: id(2) }));
         assert!(e
             .problems

@@ -41,8 +41,11 @@ pub enum MsgpackError {
     InvalidUtf8,
 }
 
-fn num_err(expected: &'static str, e: NumValueReadError<BytesReadError>) -> MsgpackError {
-    match e {
+/// An integer read's error, `expected` naming the type its value must fit.
+fn num_err(
+    expected: &'static str,
+) -> impl FnOnce(NumValueReadError<BytesReadError>) -> MsgpackError {
+    move |e| match e {
         NumValueReadError::TypeMismatch(m) => MsgpackError::TypeMismatch {
             expected: "integer",
             found: m.to_u8(),
@@ -54,8 +57,11 @@ fn num_err(expected: &'static str, e: NumValueReadError<BytesReadError>) -> Msgp
     }
 }
 
-fn value_err(expected: &'static str, e: ValueReadError<BytesReadError>) -> MsgpackError {
-    match e {
+/// A value read's error, `expected` naming the value.
+fn value_err(
+    expected: &'static str,
+) -> impl FnOnce(ValueReadError<BytesReadError>) -> MsgpackError {
+    move |e| match e {
         ValueReadError::TypeMismatch(m) => MsgpackError::TypeMismatch {
             expected,
             found: m.to_u8(),
@@ -64,6 +70,16 @@ fn value_err(expected: &'static str, e: ValueReadError<BytesReadError>) -> Msgpa
             MsgpackError::Eof
         }
     }
+}
+
+/// Reader methods that are one `rmp` reader each: `name -> type: reader, error`.
+macro_rules! readers {
+    ($($(#[$doc:meta])* $name:ident -> $t:ty: $read:expr, $err:expr;)*) => {$(
+        $(#[$doc])*
+        pub(crate) fn $name(&mut self) -> Result<$t, MsgpackError> {
+            self.with($read, $err)
+        }
+    )*};
 }
 
 /// Cursor over msgpack bytes. Every method consumes exactly one value (or fails).
@@ -81,56 +97,32 @@ impl<'a> Reader<'a> {
         self.buf
     }
 
-    fn with<T, E>(&mut self, f: impl FnOnce(&mut Bytes<'a>) -> Result<T, E>) -> Result<T, E> {
+    /// One value read by `read`, its error told as `err` says.
+    fn with<T, E>(
+        &mut self,
+        read: impl FnOnce(&mut Bytes<'a>) -> Result<T, E>,
+        err: impl FnOnce(E) -> MsgpackError,
+    ) -> Result<T, MsgpackError> {
         let mut b = Bytes::new(self.buf);
-        let r = f(&mut b);
+        let r = read(&mut b);
         self.buf = b.remaining_slice();
-        r
+        r.map_err(err)
     }
 
-    /// A `u8` written with the `0xcc` marker only (as `rmp::decode::read_u8`).
-    pub(crate) fn u8_strict(&mut self) -> Result<u8, MsgpackError> {
-        self.with(decode::read_u8)
-            .map_err(|e| value_err("u8 (marker 0xcc)", e))
-    }
-
-    /// A `u16` written with the `0xcd` marker only.
-    pub(crate) fn u16_strict(&mut self) -> Result<u16, MsgpackError> {
-        self.with(decode::read_u16)
-            .map_err(|e| value_err("u16 (marker 0xcd)", e))
-    }
-
-    /// A `u64` written with the `0xcf` marker only.
-    pub(crate) fn u64_strict(&mut self) -> Result<u64, MsgpackError> {
-        self.with(decode::read_u64)
-            .map_err(|e| value_err("u64 (marker 0xcf)", e))
-    }
-
-    /// Any msgpack integer encoding whose value fits `i64`.
-    pub(crate) fn i64_any(&mut self) -> Result<i64, MsgpackError> {
-        self.with(decode::read_int::<i64, _>)
-            .map_err(|e| num_err("i64", e))
-    }
-
-    /// Any msgpack integer encoding whose value fits `u8`.
-    pub(crate) fn u8_any(&mut self) -> Result<u8, MsgpackError> {
-        self.with(decode::read_int::<u8, _>)
-            .map_err(|e| num_err("u8", e))
-    }
-
-    pub(crate) fn bool(&mut self) -> Result<bool, MsgpackError> {
-        self.with(decode::read_bool)
-            .map_err(|e| value_err("bool", e))
-    }
-
-    pub(crate) fn array_len(&mut self) -> Result<u32, MsgpackError> {
-        self.with(decode::read_array_len)
-            .map_err(|e| value_err("array", e))
-    }
-
-    pub(crate) fn bin_len(&mut self) -> Result<u32, MsgpackError> {
-        self.with(decode::read_bin_len)
-            .map_err(|e| value_err("bin", e))
+    readers! {
+        /// A `u8` written with the `0xcc` marker only (as `rmp::decode::read_u8`).
+        u8_strict -> u8: decode::read_u8, value_err("u8 (marker 0xcc)");
+        /// A `u16` written with the `0xcd` marker only.
+        u16_strict -> u16: decode::read_u16, value_err("u16 (marker 0xcd)");
+        /// A `u64` written with the `0xcf` marker only.
+        u64_strict -> u64: decode::read_u64, value_err("u64 (marker 0xcf)");
+        /// Any msgpack integer encoding whose value fits `i64`.
+        i64_any -> i64: decode::read_int, num_err("i64");
+        /// Any msgpack integer encoding whose value fits `u8`.
+        u8_any -> u8: decode::read_int, num_err("u8");
+        bool -> bool: decode::read_bool, value_err("bool");
+        array_len -> u32: decode::read_array_len, value_err("array");
+        bin_len -> u32: decode::read_bin_len, value_err("bin");
     }
 
     /// A msgpack str (fixstr, str8, str16 or str32).
