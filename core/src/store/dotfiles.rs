@@ -13,16 +13,15 @@ use alloc::string::String;
 use core::marker::PhantomData;
 
 use super::latest::Latest;
-use super::{Fold, PayloadError, RecordOrigin};
+use super::{Fold, Payload, RecordOrigin};
 use crate::payload::dotfiles::{Alias, AliasRecord, Var, VarRecord};
-use crate::record::{Tag, Version};
+use crate::record::Tag;
 
 /// What one of the two stores holds per name: its record type, how a record reads, and the
 /// value as the shared map keeps it (text and a flag).
 pub trait Named: Sized {
-    type Record;
+    type Record: Payload;
     const TAG: Tag;
-    fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Record, PayloadError>;
     /// The name a record decides, and what it sets (`None`: a delete).
     fn parts(record: Self::Record) -> (String, Option<(String, bool)>);
     fn join(name: &str, value: &(String, bool)) -> Self;
@@ -31,9 +30,6 @@ pub trait Named: Sized {
 impl Named for Alias {
     type Record = AliasRecord;
     const TAG: Tag = Tag::ConfigShellAlias;
-    fn decode(version: &Version, bytes: &[u8]) -> Result<AliasRecord, PayloadError> {
-        Ok(AliasRecord::decode(version, bytes)?)
-    }
     fn parts(record: AliasRecord) -> (String, Option<(String, bool)>) {
         match record {
             AliasRecord::Create(a) => (a.name, Some((a.value, false))),
@@ -49,9 +45,6 @@ impl Named for Alias {
 impl Named for Var {
     type Record = VarRecord;
     const TAG: Tag = Tag::DotfilesVar;
-    fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, PayloadError> {
-        Ok(VarRecord::decode(version, bytes)?)
-    }
     fn parts(record: VarRecord) -> (String, Option<(String, bool)>) {
         match record {
             VarRecord::Create(v) => (v.name, Some((v.value, v.export))),
@@ -92,10 +85,6 @@ impl<V> Default for NamedStore<V> {
 impl<V: Named> Fold for NamedStore<V> {
     const TAG: Tag = V::TAG;
     type Payload = V::Record;
-
-    fn decode(version: &Version, bytes: &[u8]) -> Result<V::Record, PayloadError> {
-        V::decode(version, bytes)
-    }
 
     fn fold(&mut self, origin: RecordOrigin, payload: V::Record) {
         let (name, value) = V::parts(payload);
@@ -150,7 +139,8 @@ impl VarStore {
 mod tests {
     use super::*;
     use crate::payload::dotfiles::DOTFILES_VERSION;
-    use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
+    use crate::record::HostId;
+    use crate::store::test_support::{both_orders, record, NextIdx};
     use crate::store::DecRecord;
     use alloc::collections::BTreeMap;
     use alloc::string::ToString;
@@ -159,15 +149,7 @@ mod tests {
     use uuid::Uuid;
 
     fn rec(tag: Tag, host: u128, idx: u64, ts: u64, data: Vec<u8>) -> DecRecord {
-        Record {
-            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
-            idx,
-            host: Host::new(HostId(Uuid::from_u128(host))),
-            timestamp: ts,
-            version: DOTFILES_VERSION,
-            tag,
-            data: DecryptedData(data),
-        }
+        record(tag, DOTFILES_VERSION, host, idx, ts, data)
     }
 
     fn alias(host: u128, idx: u64, ts: u64, name: &str, value: Option<&str>) -> DecRecord {
@@ -251,21 +233,11 @@ mod tests {
         ) {
             let names = ["a", "b", "c"];
             let vals = ["x", "y", "z"];
-            let mut next = [0u64; 4];
+            let mut next = NextIdx::default();
             let records: Vec<DecRecord> = raw.iter().map(|(h, ts, n, v)| {
-                let idx = next[*h as usize];
-                next[*h as usize] += 1;
-                alias(*h, idx, *ts, names[*n], v.map(|v| vals[v]))
+                alias(*h, next.of(*h), *ts, names[*n], v.map(|v| vals[v]))
             }).collect();
-            let mut a = AliasStore::new();
-            a.apply_all(&records).unwrap();
-            let mut shuffled = records.clone();
-            for (i, s) in seed.iter().enumerate() {
-                let n = shuffled.len();
-                if n > 0 { shuffled.swap(i % n, s % n); }
-            }
-            let mut b = AliasStore::new();
-            b.apply_all(shuffled.iter().rev()).unwrap();
+            let (a, b) = both_orders::<AliasStore>(&records, &seed);
             prop_assert_eq!(&a, &b);
             // Atuin's replay, oldest first, with our tie-break.
             let mut sorted = records.clone();

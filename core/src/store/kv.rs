@@ -14,9 +14,9 @@ use alloc::borrow::ToOwned;
 use alloc::string::String;
 
 use super::latest::Latest;
-use super::{Fold, PayloadError, RecordOrigin};
+use super::{Fold, RecordOrigin};
 use crate::payload::kv::KvRecord;
-use crate::record::{Tag, Version};
+use crate::record::Tag;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct KvStore {
@@ -29,10 +29,6 @@ pub struct KvStore {
 impl Fold for KvStore {
     const TAG: Tag = Tag::Kv;
     type Payload = KvRecord;
-
-    fn decode(version: &Version, bytes: &[u8]) -> Result<KvRecord, PayloadError> {
-        Ok(KvRecord::decode(version, bytes)?)
-    }
 
     fn fold(&mut self, origin: RecordOrigin, kv: KvRecord) {
         let value = kv.value.map(|v| (v, false));
@@ -97,30 +93,21 @@ impl KvStore {
 mod tests {
     use super::*;
     use crate::payload::kv::KV_VERSION;
-    use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
+    use crate::record::Version;
+    use crate::store::test_support::{both_orders, record, NextIdx};
     use crate::store::DecRecord;
     use alloc::string::ToString;
     use alloc::vec::Vec;
     use proptest::prelude::*;
-    use uuid::Uuid;
 
     fn rec(host: u128, idx: u64, ts: u64, ns: &str, key: &str, value: Option<&str>) -> DecRecord {
-        Record {
-            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
-            idx,
-            host: Host::new(HostId(Uuid::from_u128(host))),
-            timestamp: ts,
-            version: KV_VERSION,
-            tag: Tag::Kv,
-            data: DecryptedData(
-                KvRecord {
-                    namespace: ns.into(),
-                    key: key.into(),
-                    value: value.map(Into::into),
-                }
-                .encode(),
-            ),
-        }
+        let (namespace, key, value) = (ns.into(), key.into(), value.map(Into::into));
+        let kv = KvRecord {
+            namespace,
+            key,
+            value,
+        };
+        record(Tag::Kv, KV_VERSION, host, idx, ts, kv.encode())
     }
 
     #[test]
@@ -186,12 +173,8 @@ mod tests {
                 0..30,
             ).prop_map(|v| {
                 // distinct (host, idx) per record
-                let mut next = [0u64; 4];
-                v.into_iter().map(|(h, ts, ns, k, val)| {
-                    let idx = next[h as usize];
-                    next[h as usize] += 1;
-                    (h, idx, ts, ns, k, val)
-                }).collect::<Vec<_>>()
+                let mut next = NextIdx::default();
+                v.into_iter().map(|(h, ts, ns, k, val)| (h, next.of(h), ts, ns, k, val)).collect::<Vec<_>>()
             }).prop_shuffle(),
             perm_seed in proptest::collection::vec(any::<usize>(), 0..30),
         ) {
@@ -201,17 +184,7 @@ mod tests {
             let records: Vec<DecRecord> = raw.iter().map(|(h, idx, ts, ns, k, val)| {
                 rec(*h, *idx, *ts, nss[*ns], keys[*k], val.map(|v| vals[v as usize]))
             }).collect();
-            let mut a = KvStore::new();
-            a.apply_all(&records).unwrap();
-
-            let mut shuffled = records.clone();
-            for (i, s) in perm_seed.iter().enumerate() {
-                let n = shuffled.len();
-                if n > 0 { shuffled.swap(i % n, s % n); }
-            }
-            shuffled.reverse();
-            let mut b = KvStore::new();
-            b.apply_all(&shuffled).unwrap();
+            let (a, b) = both_orders::<KvStore>(&records, &perm_seed);
             prop_assert_eq!(&a, &b);
 
             // model: per key, the record with the greatest (ts, host, idx) decides

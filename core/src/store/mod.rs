@@ -65,14 +65,40 @@ pub struct StoreError {
     pub source: PayloadError,
 }
 
+/// A payload a store folds: its tag's decoder, its error one of [`PayloadError`]'s.
+pub trait Payload: Sized {
+    fn decode(version: &Version, bytes: &[u8]) -> Result<Self, PayloadError>;
+}
+
+/// [`Payload`] for record types whose inherent `decode` errs with one of [`PayloadError`]'s.
+macro_rules! payloads {
+    ($($record:ty),*) => {$(
+        impl Payload for $record {
+            fn decode(version: &Version, bytes: &[u8]) -> Result<Self, PayloadError> {
+                Ok(<$record>::decode(version, bytes)?)
+            }
+        }
+    )*};
+}
+
+payloads!(
+    HistoryRecord,
+    KvRecord,
+    ScriptRecord,
+    AliasRecord,
+    VarRecord
+);
+
 /// A store built as a fold over the records of one tag (docs/PROTOCOL.md §5).
 pub trait Fold {
     /// The tag whose records the store reads.
     const TAG: Tag;
-    type Payload;
+    type Payload: Payload;
 
     /// Decodes a payload of the record's version.
-    fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Payload, PayloadError>;
+    fn decode(version: &Version, bytes: &[u8]) -> Result<Self::Payload, PayloadError> {
+        <Self::Payload as Payload>::decode(version, bytes)
+    }
 
     /// Folds in an already decoded payload, `origin` being the record it came from.
     fn fold(&mut self, origin: RecordOrigin, payload: Self::Payload);
@@ -167,7 +193,9 @@ impl From<Meaning> for AnyMeaning {
 // - history, kv: `meaning` (the browser's stores) and `any_meaning`;
 // - script, config-shell-alias, dotfiles-var: `any_meaning` only, so that the browser bundle,
 //   which calls `meaning`, links none of their decoders;
-// - ai-session, packfile and any other tag: no store; stored and synced untouched.
+// - ai-session: `threads::ThreadStore` (the `threads` feature), read-only, folded only by the
+//   package's lazily loaded threads module (web/threads), so the main bundle links no zstd;
+// - packfile and any other tag: no store; stored and synced untouched.
 
 /// Whether [`meaning`] reads records of this tag: the browser's stores, history and kv.
 pub fn has_store(tag: &Tag) -> bool {
@@ -213,4 +241,63 @@ pub fn any_meaning(record: &Record<EncryptedData>, key: &Key) -> Option<AnyMeani
         _ => return meaning(record, key).map(AnyMeaning::from),
     };
     Some(m.unwrap_or_else(AnyMeaning::Unreadable))
+}
+
+/// What the stores' tests share: records numbered per host, and a fold in two orders.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use alloc::vec::Vec;
+
+    use uuid::Uuid;
+
+    use super::{DecRecord, Fold};
+    use crate::record::{DecryptedData, Host, HostId, Record, RecordId, Tag, Version};
+
+    /// Record `idx` of `host` (record id `host << 64 | idx`), written at `ts`, holding `data`.
+    pub(crate) fn record(
+        tag: Tag,
+        version: Version,
+        host: u128,
+        idx: u64,
+        ts: u64,
+        data: Vec<u8>,
+    ) -> DecRecord {
+        Record {
+            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
+            idx,
+            host: Host::new(HostId(Uuid::from_u128(host))),
+            timestamp: ts,
+            version,
+            tag,
+            data: DecryptedData(data),
+        }
+    }
+
+    /// The idx of each next record of hosts 0 to 3: 0, 1, 2… per host.
+    #[derive(Default)]
+    pub(crate) struct NextIdx([u64; 4]);
+
+    impl NextIdx {
+        pub(crate) fn of(&mut self, host: u128) -> u64 {
+            let idx = self.0[host as usize];
+            self.0[host as usize] += 1;
+            idx
+        }
+    }
+
+    /// `records` folded as given, and again in another order (swapped at `seed`, reversed).
+    pub(crate) fn both_orders<S: Fold + Default>(records: &[DecRecord], seed: &[usize]) -> (S, S) {
+        let mut a = S::default();
+        a.apply_all(records).unwrap();
+        let mut shuffled = records.to_vec();
+        for (i, s) in seed.iter().enumerate() {
+            let n = shuffled.len();
+            if n > 0 {
+                shuffled.swap(i % n, s % n);
+            }
+        }
+        let mut b = S::default();
+        b.apply_all(shuffled.iter().rev()).unwrap();
+        (a, b)
+    }
 }

@@ -30,9 +30,9 @@ use alloc::vec::Vec;
 
 use uuid::Uuid;
 
-use super::{Fold, PayloadError, RecordOrigin};
+use super::{Fold, RecordOrigin};
 use crate::payload::script::{Script, ScriptRecord};
-use crate::record::{Tag, Version};
+use crate::record::Tag;
 
 /// A row of Atuin's `scripts` table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,10 +177,6 @@ impl Fold for ScriptStore {
     const TAG: Tag = Tag::Script;
     type Payload = ScriptRecord;
 
-    fn decode(version: &Version, bytes: &[u8]) -> Result<ScriptRecord, PayloadError> {
-        Ok(ScriptRecord::decode(version, bytes)?)
-    }
-
     fn fold(&mut self, origin: RecordOrigin, payload: ScriptRecord) {
         let at = match self.log.binary_search_by_key(&origin, |(o, _)| *o) {
             Ok(_) => return, // the same record again
@@ -253,22 +249,14 @@ impl ScriptStore {
 mod tests {
     use super::*;
     use crate::payload::script::SCRIPT_VERSION;
-    use crate::record::{DecryptedData, Host, HostId, Record, RecordId};
+    use crate::store::test_support::{both_orders, record, NextIdx};
     use crate::store::DecRecord;
     use alloc::string::ToString;
     use alloc::vec;
     use proptest::prelude::*;
 
     fn rec(host: u128, idx: u64, ts: u64, r: &ScriptRecord) -> DecRecord {
-        Record {
-            id: RecordId(Uuid::from_u128((host << 64) | idx as u128)),
-            idx,
-            host: Host::new(HostId(Uuid::from_u128(host))),
-            timestamp: ts,
-            version: SCRIPT_VERSION,
-            tag: Tag::Script,
-            data: DecryptedData(r.encode()),
-        }
+        record(Tag::Script, SCRIPT_VERSION, host, idx, ts, r.encode())
     }
 
     fn script(id: u128, name: &str, body: &str, tags: &[&str]) -> Script {
@@ -377,27 +365,17 @@ mod tests {
         ) {
             let names = ["a", "b", "c"];
             let tags = [&[][..], &["t"][..], &["t", "u"][..]];
-            let mut next = [0u64; 4];
+            let mut next = NextIdx::default();
             let records: Vec<DecRecord> = raw.iter().map(|(h, ts, kind, id, n, body, t)| {
-                let idx = next[*h as usize];
-                next[*h as usize] += 1;
                 let s = script(*id, names[*n], names[*body], tags[*t]);
                 let r = match kind {
                     0 => ScriptRecord::Create(s),
                     1 => ScriptRecord::Update(s),
                     _ => ScriptRecord::Delete(s.id),
                 };
-                rec(*h, idx, *ts, &r)
+                rec(*h, next.of(*h), *ts, &r)
             }).collect();
-            let mut a = ScriptStore::new();
-            a.apply_all(&records).unwrap();
-            let mut shuffled = records.clone();
-            for (i, s) in seed.iter().enumerate() {
-                let n = shuffled.len();
-                if n > 0 { shuffled.swap(i % n, s % n); }
-            }
-            let mut b = ScriptStore::new();
-            b.apply_all(shuffled.iter().rev()).unwrap();
+            let (a, b) = both_orders::<ScriptStore>(&records, &seed);
             prop_assert_eq!(a.scripts(), b.scripts());
             prop_assert_eq!(a.conflicts(), b.conflicts());
             prop_assert_eq!(&a, &b);
