@@ -119,13 +119,8 @@ pub fn plan_with_holes(local: &Status, remote: &Status, missing: &Missing) -> Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{HostId, Tag};
+    use crate::record::series as s;
     use alloc::vec;
-    use uuid::Uuid;
-
-    fn s(h: u128, t: &str) -> SeriesKey {
-        SeriesKey::new(HostId(Uuid::from_u128(h)), Tag::from(t))
-    }
 
     #[test]
     fn table() {

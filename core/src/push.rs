@@ -351,6 +351,7 @@ pub fn describe(ranges: &[SeriesRange]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::series as key;
     use crate::record::{EncryptedData, Host, HostId, Record, Tag, Version};
     use alloc::vec;
     use uuid::Uuid;
@@ -372,10 +373,6 @@ mod tests {
 
     fn body(records: &[EncRecord]) -> Vec<u8> {
         serde_json::to_vec(records).unwrap()
-    }
-
-    fn key(host: u128, tag: &str) -> SeriesKey {
-        SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::from(tag))
     }
 
     #[test]

@@ -246,6 +246,12 @@ pub fn uuid_v7(unix_millis: u64, random: [u8; 10]) -> Uuid {
     uuid::Builder::from_unix_timestamp_millis(unix_millis, &random).into_uuid()
 }
 
+/// The series of `tag` on host `host` (a small number as its uuid), for tests.
+#[cfg(test)]
+pub(crate) fn series(host: u128, tag: &str) -> SeriesKey {
+    SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::from(tag))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -174,11 +174,7 @@ pub struct Diff {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uuid::Uuid;
-
-    fn s(h: u128, t: &str) -> SeriesKey {
-        SeriesKey::new(HostId(Uuid::from_u128(h)), Tag::from(t))
-    }
+    use crate::record::series as s;
 
     #[test]
     fn json_shape() {

@@ -244,15 +244,7 @@ impl RegisterRequest {
 /// no control characters (SQLite compares text only up to a NUL).
 pub fn validate_email(email: &str) -> Result<(), WireError> {
     let email = email.trim();
-    if email.is_empty() {
-        return Err(WireError::Empty { field: "email" });
-    }
-    if email.len() > MAX_EMAIL_LEN {
-        return Err(WireError::TooLong {
-            field: "email",
-            max: MAX_EMAIL_LEN,
-        });
-    }
+    non_empty_within("email", email, MAX_EMAIL_LEN)?;
     if email.chars().any(|c| c.is_control()) {
         return Err(WireError::BadEmail("it holds a control character"));
     }
@@ -274,14 +266,16 @@ pub fn validate_email(email: &str) -> Result<(), WireError> {
 }
 
 pub fn validate_password(password: &str) -> Result<(), WireError> {
-    if password.is_empty() {
-        return Err(WireError::Empty { field: "password" });
+    non_empty_within("password", password, MAX_PASSWORD_LEN)
+}
+
+/// `value` of `field` is not empty and at most `max` bytes.
+fn non_empty_within(field: &'static str, value: &str, max: usize) -> Result<(), WireError> {
+    if value.is_empty() {
+        return Err(WireError::Empty { field });
     }
-    if password.len() > MAX_PASSWORD_LEN {
-        return Err(WireError::TooLong {
-            field: "password",
-            max: MAX_PASSWORD_LEN,
-        });
+    if value.len() > max {
+        return Err(WireError::TooLong { field, max });
     }
     Ok(())
 }
