@@ -15,6 +15,8 @@
 //!
 //! As Atuin reads them: the kind byte must use the `0xcc` marker, the arrays any array marker
 //! with exactly that many entries, and nothing may follow the last field.
+//! Atuin declares a limit of 20000 bytes on `name` + `value` that only its writers check; we
+//! check none.
 
 use alloc::borrow::ToOwned;
 use alloc::string::String;
@@ -27,9 +29,6 @@ use crate::record::Version;
 
 /// The record version of `config-shell-alias` and `dotfiles-var` records (the only one).
 pub const DOTFILES_VERSION: Version = Version::V0;
-
-/// Atuin's declared limit on `name` + `value` (bytes), checked by its writers only.
-pub const DOTFILES_FIELD_MAX_LEN: usize = 20000;
 
 /// A shell alias: `alias name='value'`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,25 +45,20 @@ pub struct Var {
     pub export: bool,
 }
 
-/// One `config-shell-alias` record.
+/// One record of either tag: set an entry `T` (an [`Alias`] or a [`Var`]), or delete a name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AliasRecord {
-    /// Kind 0: set the alias (a later set of the same name replaces it).
-    Create(Alias),
-    /// Kind 1: remove the alias of this name.
+pub enum DotfilesRecord<T> {
+    /// Kind 0: set the entry (a later set of the same name replaces it).
+    Create(T),
+    /// Kind 1: remove the entry of this name.
     Delete(String),
 }
 
+/// One `config-shell-alias` record.
+pub type AliasRecord = DotfilesRecord<Alias>;
 /// One `dotfiles-var` record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VarRecord {
-    /// Kind 0: set the variable (a later set of the same name replaces it).
-    Create(Var),
-    /// Kind 1: remove the variable of this name.
-    Delete(String),
-}
+pub type VarRecord = DotfilesRecord<Var>;
 
 /// Which of the two tags a record has.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,9 +119,6 @@ impl DotfilesError {
     }
 }
 
-const ALIAS_TAG: DotfilesTag = DotfilesTag::ShellAlias;
-const VAR_TAG: DotfilesTag = DotfilesTag::Var;
-
 /// The shared reader: the version check, the kind byte, the array header of its expected size
 /// (`create` entries for a create, 1 for a delete); `body` reads the create's fields.
 fn decode<T>(
@@ -179,96 +170,88 @@ fn at(tag: DotfilesTag, field: &'static str) -> impl Fn(MsgpackError) -> Dotfile
     move |source| DotfilesError::Field { tag, field, source }
 }
 
-fn encode_delete(name: &str) -> Vec<u8> {
-    let mut w = Writer::new();
-    w.u8_strict(1);
-    w.array_len(1);
-    w.str(name);
-    w.into_vec()
+/// What an alias and a variable are made of: a name, a value, and for a variable `export`.
+pub trait Entry: Sized {
+    /// The tag of its records.
+    const TAG: DotfilesTag;
+    /// Whether a create carries `export` after the name and value.
+    const EXPORT: bool;
+    /// Name, value and `export` (`false` for an alias).
+    fn parts(&self) -> (&str, &str, bool);
+    fn from_parts(name: String, value: String, export: bool) -> Self;
 }
 
-impl AliasRecord {
-    /// The alias name this record sets or deletes.
+impl Entry for Alias {
+    const TAG: DotfilesTag = DotfilesTag::ShellAlias;
+    const EXPORT: bool = false;
+    fn parts(&self) -> (&str, &str, bool) {
+        (&self.name, &self.value, false)
+    }
+    fn from_parts(name: String, value: String, _: bool) -> Self {
+        Alias { name, value }
+    }
+}
+
+impl Entry for Var {
+    const TAG: DotfilesTag = DotfilesTag::Var;
+    const EXPORT: bool = true;
+    fn parts(&self) -> (&str, &str, bool) {
+        (&self.name, &self.value, self.export)
+    }
+    fn from_parts(name: String, value: String, export: bool) -> Self {
+        Var {
+            name,
+            value,
+            export,
+        }
+    }
+}
+
+impl<T: Entry> DotfilesRecord<T> {
+    /// The name this record sets or deletes.
     pub fn name(&self) -> &str {
         match self {
-            Self::Create(a) => &a.name,
+            Self::Create(e) => e.parts().0,
             Self::Delete(n) => n,
         }
     }
 
     /// Encode as v0 (the only version).
     pub fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::new();
         match self {
-            Self::Create(a) => {
-                let mut w = Writer::new();
+            Self::Create(e) => {
+                let (name, value, export) = e.parts();
                 w.u8_strict(0);
-                w.array_len(2);
-                w.str(&a.name);
-                w.str(&a.value);
-                w.into_vec()
+                w.array_len(2 + u32::from(T::EXPORT));
+                w.str(name);
+                w.str(value);
+                if T::EXPORT {
+                    w.bool(export);
+                }
             }
-            Self::Delete(name) => encode_delete(name),
+            Self::Delete(name) => {
+                w.u8_strict(1);
+                w.array_len(1);
+                w.str(name);
+            }
         }
+        w.into_vec()
     }
 
-    /// Decode a `config-shell-alias` payload stored under record version `version` (v0).
-    pub fn decode(version: &Version, bytes: &[u8]) -> Result<AliasRecord, DotfilesError> {
+    /// Decode a payload of `T`'s tag stored under record version `version` (v0).
+    pub fn decode(version: &Version, bytes: &[u8]) -> Result<Self, DotfilesError> {
+        let tag = T::TAG;
         decode(
-            ALIAS_TAG,
+            tag,
             version,
             bytes,
-            2,
+            2 + u32::from(T::EXPORT),
             |r| {
-                let name = r.str().map_err(at(ALIAS_TAG, "name"))?.to_owned();
-                let value = r.str().map_err(at(ALIAS_TAG, "value"))?.to_owned();
-                Ok(Self::Create(Alias { name, value }))
-            },
-            Self::Delete,
-        )
-    }
-}
-
-impl VarRecord {
-    /// The variable name this record sets or deletes.
-    pub fn name(&self) -> &str {
-        match self {
-            Self::Create(v) => &v.name,
-            Self::Delete(n) => n,
-        }
-    }
-
-    /// Encode as v0 (the only version).
-    pub fn encode(&self) -> Vec<u8> {
-        match self {
-            Self::Create(v) => {
-                let mut w = Writer::new();
-                w.u8_strict(0);
-                w.array_len(3);
-                w.str(&v.name);
-                w.str(&v.value);
-                w.bool(v.export);
-                w.into_vec()
-            }
-            Self::Delete(name) => encode_delete(name),
-        }
-    }
-
-    /// Decode a `dotfiles-var` payload stored under record version `version` (v0).
-    pub fn decode(version: &Version, bytes: &[u8]) -> Result<VarRecord, DotfilesError> {
-        decode(
-            VAR_TAG,
-            version,
-            bytes,
-            3,
-            |r| {
-                let name = r.str().map_err(at(VAR_TAG, "name"))?.to_owned();
-                let value = r.str().map_err(at(VAR_TAG, "value"))?.to_owned();
-                let export = r.bool().map_err(at(VAR_TAG, "export"))?;
-                Ok(Self::Create(Var {
-                    name,
-                    value,
-                    export,
-                }))
+                let name = r.str().map_err(at(tag, "name"))?.to_owned();
+                let value = r.str().map_err(at(tag, "value"))?.to_owned();
+                let export = T::EXPORT && r.bool().map_err(at(tag, "export"))?;
+                Ok(Self::Create(T::from_parts(name, value, export)))
             },
             Self::Delete,
         )
@@ -315,14 +298,16 @@ mod tests {
         );
     }
 
+    /// The error decoding `bytes` as a v0 record of `T`'s tag, as text.
+    fn error<T: Entry + core::fmt::Debug>(bytes: &[u8]) -> String {
+        DotfilesRecord::<T>::decode(&Version::V0, bytes)
+            .unwrap_err()
+            .to_string()
+    }
+
     #[test]
     fn errors_name_tag_version_and_field() {
-        let a = |b: &[u8]| {
-            AliasRecord::decode(&Version::V0, b)
-                .unwrap_err()
-                .to_string()
-        };
-        let v = |b: &[u8]| VarRecord::decode(&Version::V0, b).unwrap_err().to_string();
+        let (a, v) = (error::<Alias>, error::<Var>);
         assert_eq!(
             AliasRecord::decode(&Version::V1, &[])
                 .unwrap_err()

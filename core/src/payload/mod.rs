@@ -244,3 +244,23 @@ impl Writer {
         }
     }
 }
+
+/// Encodings from `encoding` with up to `edits` bytes overwritten, then cut anywhere: input for
+/// decoders that must not panic.
+#[cfg(test)]
+pub(crate) fn mutations(
+    encoding: impl proptest::strategy::Strategy<Value = alloc::vec::Vec<u8>>,
+    edits: core::ops::Range<usize>,
+) -> impl proptest::strategy::Strategy<Value = alloc::vec::Vec<u8>> {
+    use proptest::prelude::*;
+    let edits = proptest::collection::vec((any::<usize>(), any::<u8>()), edits);
+    (encoding, edits, any::<usize>()).prop_map(|(mut bytes, edits, cut)| {
+        for (pos, b) in edits {
+            let n = bytes.len();
+            bytes[pos % n] = b;
+        }
+        let n = bytes.len();
+        bytes.truncate(cut % (n + 1));
+        bytes
+    })
+}
