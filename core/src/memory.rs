@@ -12,14 +12,6 @@ use crate::record::{RecordIdx, SeriesKey};
 use crate::status::Status;
 use crate::sync::{EncRecord, LocalStore, Remote};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum MemoryError {
-    #[error(transparent)]
-    Push(#[from] PushError),
-    #[error(transparent)]
-    Place(#[from] PlaceError),
-}
-
 /// Series kept as maps from idx to record.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -43,7 +35,7 @@ impl MemoryStore {
 
     /// Store records as they are, holes and all (as the server does); identical records
     /// already stored are skipped, a different record in a taken slot refuses all.
-    pub fn insert(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
+    pub fn insert(&self, records: &[EncRecord]) -> Result<(), PushError> {
         let occupied: Occupied = {
             let map = self.series.borrow();
             records
@@ -92,11 +84,11 @@ impl MemoryStore {
 }
 
 impl LocalStore for MemoryStore {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
+    type Error = PlaceError;
+    async fn status(&self) -> Result<Status, PlaceError> {
         Ok(self.status_now())
     }
-    async fn missing(&self) -> Result<Missing, MemoryError> {
+    async fn missing(&self) -> Result<Missing, PlaceError> {
         Ok(self
             .series
             .borrow()
@@ -110,17 +102,17 @@ impl LocalStore for MemoryStore {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
+    ) -> Result<Vec<EncRecord>, PlaceError> {
         let end = start.saturating_add(count);
         let mut v = self.range(series, start, count);
         v.retain(|r| r.idx < end);
         Ok(v)
     }
-    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), MemoryError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), PlaceError> {
         let first = page.first().ok_or(PlaceError::Empty)?;
         let series = first.series();
         if page.iter().any(|r| r.series() != series) {
-            return Err(PlaceError::BadPage("records of more than one series").into());
+            return Err(PlaceError::BadPage("records of more than one series"));
         }
         let (last, mut missing) = {
             let map = self.series.borrow();
@@ -141,8 +133,8 @@ impl LocalStore for MemoryStore {
 }
 
 impl Remote for MemoryStore {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
+    type Error = PushError;
+    async fn status(&self) -> Result<Status, PushError> {
         Ok(self.status_now())
     }
     async fn next(
@@ -150,10 +142,10 @@ impl Remote for MemoryStore {
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
+    ) -> Result<Vec<EncRecord>, PushError> {
         Ok(self.range(series, start, count))
     }
-    async fn push(&self, records: &[EncRecord]) -> Result<(), MemoryError> {
+    async fn push(&self, records: &[EncRecord]) -> Result<(), PushError> {
         self.insert(records)
     }
 }

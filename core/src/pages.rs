@@ -213,10 +213,9 @@ pub struct PushWrites {
 
 /// Why a push could not be planned.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
 pub enum PagePushError {
-    #[error(transparent)]
     Push(#[from] PushError),
-    #[error(transparent)]
     Damaged(#[from] PageError),
 }
 

@@ -5,7 +5,7 @@ use std::cell::Cell;
 
 use terrapin_core::crypto::{self, Key};
 use terrapin_core::holes::{IdxRange, Missing};
-use terrapin_core::memory::{MemoryError, MemoryStore};
+use terrapin_core::memory::MemoryStore;
 use terrapin_core::plan::Direction;
 use terrapin_core::push::PushError;
 use terrapin_core::random::OsEntropy;
@@ -119,12 +119,12 @@ struct Tampered {
 }
 
 /// The error a cut connection gives (any error will do).
-fn cut() -> MemoryError {
-    MemoryError::Push(PushError::NotAnArray)
+fn cut() -> PushError {
+    PushError::NotAnArray
 }
 
 impl Tampered {
-    fn spend(&self) -> Result<(), MemoryError> {
+    fn spend(&self) -> Result<(), PushError> {
         match self.budget.get() {
             Some(0) => Err(cut()),
             Some(n) => {
@@ -137,8 +137,8 @@ impl Tampered {
 }
 
 impl Remote for Tampered {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
+    type Error = PushError;
+    async fn status(&self) -> Result<Status, PushError> {
         self.spend()?;
         let mut st = Remote::status(&self.inner).await?;
         for (s, i) in self.tips.iter() {
@@ -151,7 +151,7 @@ impl Remote for Tampered {
         s: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, MemoryError> {
+    ) -> Result<Vec<EncRecord>, PushError> {
         self.spend()?;
         let count = self.cap.map_or(count, |cap| count.min(cap));
         let mut v = self.inner.next(s, start, count).await?;
@@ -160,7 +160,7 @@ impl Remote for Tampered {
         }
         Ok(v)
     }
-    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
+    async fn push(&self, r: &[EncRecord]) -> Result<(), PushError> {
         self.spend()?;
         self.inner.push(r).await?;
         if self.budget.get().is_some() && r.len() % 2 == 1 {

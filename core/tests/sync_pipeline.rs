@@ -8,8 +8,8 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
 use terrapin_core::crypto::{encrypt_record, Key};
-use terrapin_core::holes::{IdxRange, Missing};
-use terrapin_core::memory::{MemoryError, MemoryStore};
+use terrapin_core::holes::{IdxRange, Missing, PlaceError};
+use terrapin_core::memory::MemoryStore;
 use terrapin_core::push::PushError;
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::{HostId, Record, RecordId, RecordIdx, SeriesKey, Tag, Version};
@@ -17,7 +17,7 @@ use terrapin_core::status::Status;
 use terrapin_core::sync::{self, EncRecord, LocalStore, Paging, Remote, SyncError};
 use uuid::Uuid;
 
-type Records = Result<Vec<EncRecord>, MemoryError>;
+type Records<E> = Result<Vec<EncRecord>, E>;
 
 fn history(host: u128) -> SeriesKey {
     SeriesKey::new(HostId(Uuid::from_u128(host)), Tag::History)
@@ -60,11 +60,11 @@ impl<'a> Paced<'a> {
 }
 
 impl Remote for Paced<'_> {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
+    type Error = PushError;
+    async fn status(&self) -> Result<Status, PushError> {
         Remote::status(self.inner).await
     }
-    async fn next(&self, s: &SeriesKey, start: RecordIdx, count: u64) -> Records {
+    async fn next(&self, s: &SeriesKey, start: RecordIdx, count: u64) -> Records<PushError> {
         self.asked.borrow_mut().push((start, count));
         let ticket = self.asked.borrow().len();
         poll_fn(|_| match self.opened.get() >= ticket {
@@ -74,18 +74,18 @@ impl Remote for Paced<'_> {
         .await;
         self.inner.next(s, start, count).await
     }
-    async fn push(&self, r: &[EncRecord]) -> Result<(), MemoryError> {
+    async fn push(&self, r: &[EncRecord]) -> Result<(), PushError> {
         self.inner.push(r).await
     }
     fn flush(&self) {
         let made = self.asked.borrow().len();
         self.flushed.borrow_mut().push(made);
     }
-    fn check(&self) -> Result<(), MemoryError> {
+    fn check(&self) -> Result<(), PushError> {
         let left = self.checks.get();
         self.checks.set(left.saturating_sub(1));
         match left {
-            0 => Err(MemoryError::Push(PushError::NotAnArray)),
+            0 => Err(PushError::NotAnArray),
             _ => Ok(()),
         }
     }
@@ -100,17 +100,17 @@ struct Slow<'a> {
 }
 
 impl LocalStore for Slow<'_> {
-    type Error = MemoryError;
-    async fn status(&self) -> Result<Status, MemoryError> {
+    type Error = PlaceError;
+    async fn status(&self) -> Result<Status, PlaceError> {
         LocalStore::status(&self.inner).await
     }
-    async fn missing(&self) -> Result<Missing, MemoryError> {
+    async fn missing(&self) -> Result<Missing, PlaceError> {
         self.inner.missing().await
     }
-    async fn read(&self, s: &SeriesKey, at: RecordIdx, n: u64) -> Records {
+    async fn read(&self, s: &SeriesKey, at: RecordIdx, n: u64) -> Records<PlaceError> {
         LocalStore::read(&self.inner, s, at, n).await
     }
-    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), MemoryError> {
+    async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), PlaceError> {
         let asked = || self.remote.asked.borrow().len();
         let began = asked();
         let mut waited = false;

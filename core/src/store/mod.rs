@@ -28,17 +28,14 @@ pub use history::HistoryStore;
 pub use kv::KvStore;
 pub use scripts::ScriptStore;
 
-/// Why a record's payload could not be decoded.
+/// Why a record's payload could not be decoded: the error of its tag's decoder, shown as is.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(transparent)]
 pub enum PayloadError {
-    #[error(transparent)]
     History(#[from] HistoryError),
-    #[error(transparent)]
     Kv(#[from] KvError),
-    #[error(transparent)]
     Script(#[from] ScriptError),
     /// `config-shell-alias` or `dotfiles-var`.
-    #[error(transparent)]
     Dotfiles(#[from] DotfilesError),
 }
 
