@@ -4,8 +4,7 @@
 //! - [`kv`]: the `kv` tag (v0 and v1).
 //! - [`script`]: the `script` tag (v0: create, update, delete).
 //! - [`dotfiles`]: the legacy `config-shell-alias` and `dotfiles-var` tags (v0).
-//!
-//! `ai-session` payloads are not decoded (docs/PROTOCOL.md §5 records their format).
+//! - `ai_session`: the `ai-session` tag (v1, v2, v3; decoding only), with the `threads` feature.
 //!
 //! All are built field by field with `rmp` primitives, exactly like Atuin, so that the markers
 //! chosen (e.g. `u16` version header always `0xcd`, timestamps always `0xcf` u64, signed ints in
@@ -19,6 +18,8 @@ use rmp::decode::bytes::{Bytes, BytesReadError};
 use rmp::decode::{self, DecodeStringError, NumValueReadError, ValueReadError};
 use rmp::encode::{self, ByteBuf, ValueWriteError};
 
+#[cfg(feature = "threads")]
+pub mod ai_session;
 pub mod dotfiles;
 pub mod history;
 pub mod kv;

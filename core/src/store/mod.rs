@@ -22,6 +22,8 @@ pub mod history;
 pub mod kv;
 mod latest;
 pub mod scripts;
+#[cfg(feature = "threads")]
+pub mod threads;
 
 pub use dotfiles::{AliasStore, VarStore};
 pub use history::HistoryStore;
