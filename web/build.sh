@@ -26,12 +26,17 @@ cargo build -p terrapin-web --lib --target wasm32-unknown-unknown --release ${fe
 # migrateLegacy: the main module does not carry it.
 cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
+# AI threads (ai-session records: zstd and the thread fold) likewise (web/threads), loaded only
+# by client.threads.
+cargo build -p terrapin-web-threads --lib --target wasm32-unknown-unknown --release \
+    --config 'profile.release.opt-level="z"'
 # The rest (wasm-bindgen, wasm-opt, tsc, esbuild) only when an input changed since the last
 # build into $out: cargo leaves its wasm untouched when it had nothing to do.
 mkdir -p "$target/stamps"
 stamp="$target/stamps/web-$(basename "$out")"
 inputs=("$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
+    "$target/wasm32-unknown-unknown/release/terrapin_web_threads.wasm"
     "$here/js" "$here"/*.mjs "$here/build.sh" "$here/tsconfig.json" "$here/package.json")
 if [ -f "$stamp" ] && [ -f "$out/terrapin_web_bg.wasm" ] && [ -z "$(find "${inputs[@]}" -newer "$stamp" 2>/dev/null | head -1)" ]; then
     echo "web: $out is up to date"
@@ -42,6 +47,8 @@ wasm-bindgen --target web --out-dir "$out" --out-name terrapin_web \
     "$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
 wasm-bindgen --target web --out-dir "$out" --out-name terrapin_legacy \
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
+wasm-bindgen --target web --out-dir "$out" --out-name terrapin_threads \
+    "$target/wasm32-unknown-unknown/release/terrapin_web_threads.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
     # -O2 with -ocimfs 0 (no inlining of functions with one caller): the raw wasm is ~4% larger
@@ -50,7 +57,7 @@ if [ -x "$opt" ]; then
     # and the functions of one module sit side by side, where gzip's 32 KB window finds their
     # likeness (-6.5 KB of gzip). The names go with the output (no -g).
     # --zero-filled-memory: the module's own memory starts zeroed (it is not imported).
-    for wasm in terrapin_web_bg terrapin_legacy_bg; do
+    for wasm in terrapin_web_bg terrapin_legacy_bg terrapin_threads_bg; do
         # Panics trap at once (web/panic-traps.mjs says why that changes nothing visible):
         # -6.8 KB of gzip.
         node "$here/panic-traps.mjs" "$out/$wasm.wasm"
@@ -79,17 +86,21 @@ fi
 # the first client.live(); the BIP39 word list pkg/bip39.js, by the first key given as words.
 esb="$root/node_modules/.bin/esbuild"
 "$esb" "$here/js/index.ts" --bundle --minify --format=esm --sourcemap --log-level=warning \
-    --external:./legacy-db.js --external:./live.js --external:./bip39.js --outfile="$out/index.js"
+    --external:./legacy-db.js --external:./live.js --external:./bip39.js --external:./threads.js --outfile="$out/index.js"
 "$esb" "$here/js/live.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/live.js"
 "$esb" "$here/js/bip39.ts" --bundle --minify --format=esm --loader:.txt=text \
     --log-level=warning --outfile="$out/bip39.js"
 "$esb" "$here/js/legacy-db.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/legacy-db.js"
+"$esb" "$here/js/threads.ts" --bundle --minify --format=esm --sourcemap \
+    --log-level=warning --outfile="$out/threads.js"
 cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"
 gz=$(cat "$out/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$out/index.js" | wc -c)
 echo "web/pkg: $(wc -c < "$out/terrapin_web_bg.wasm") bytes of wasm; gzip: wasm $gz + js $gzjs = $((gz + gzjs)) bytes"
 lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" | gzip -9 | wc -c)
 echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
+tz=$(cat "$out/threads.js" "$out/terrapin_threads_bg.wasm" | gzip -9 | wc -c)
+echo "web/pkg: loaded only by client.threads: threads.js + terrapin_threads_bg.wasm, gzip $tz bytes"
 touch "$stamp"

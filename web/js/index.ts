@@ -29,6 +29,8 @@ import type {
   SyncOptions,
   SyncReport,
   TerrapinError,
+  Thread,
+  ThreadWithMessages,
   VaultOptions,
   WasmSource,
 } from './types.js';
@@ -58,11 +60,18 @@ export type {
   SyncProgress,
   SyncReport,
   TerrapinError,
+  Thread,
+  ThreadContent,
+  ThreadHandle,
+  ThreadHunk,
+  ThreadMessage,
+  ThreadUsage,
+  ThreadWithMessages,
   VaultOptions,
 } from './types.js';
 export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSynced, LoggedOutReason } from './live.js';
-// `client.history`, `.kv`, `.scripts`, `.aliases`, `.vars`: types only (made by `Client`).
-export type { AliasesApi, HistoryApi, KvApi, ScriptsApi, VarsApi };
+// `client.history`, `.kv`, `.scripts`, `.aliases`, `.vars`, `.threads`: types only (made by `Client`).
+export type { AliasesApi, HistoryApi, KvApi, ScriptsApi, ThreadsApi, VarsApi };
 
 let ready: Promise<unknown> | undefined;
 let loaded = false;
@@ -184,6 +193,25 @@ class VarsApi extends StoreApi {
   get(name: string): DotfilesVar | undefined { return this.w.varGet(name); }
 }
 
+/**
+ * `client.threads`: AI threads (`ai-session` records, written by atuin with `[threads] capture`
+ * on), read-only. Each call reads the local records; the code that decodes and folds them (zstd
+ * included) is its own module (pkg/threads.js and its wasm), loaded on first use.
+ */
+class ThreadsApi {
+  readonly #w: WasmClient;
+  /** @internal */
+  constructor(w: WasmClient) { this.#w = w; }
+  /** Every thread, newest activity first. */
+  async list(): Promise<Thread[]> { return (await this.#read()).list(); }
+  /** The thread with this `id` and its messages in order, or undefined. */
+  async get(id: string): Promise<ThreadWithMessages | undefined> { return (await this.#read()).get(id); }
+  async #read() {
+    const { threads } = await import('./threads.js');
+    return threads(await this.#w.exportRecords('ai-session'), this.#w.key() ?? '');
+  }
+}
+
 export class Client {
   readonly #w: WasmClient;
   readonly #server: string;
@@ -193,6 +221,7 @@ export class Client {
   readonly scripts: ScriptsApi;
   readonly aliases: AliasesApi;
   readonly vars: VarsApi;
+  readonly threads: ThreadsApi;
   /** Live mode's, told of this client's writes and logout. */
   readonly #hooks = new Set<(news: ClientNews, n: number) => void>();
   readonly #tell = (news: ClientNews, n = 0) => this.#hooks.forEach((h) => h(news, n));
@@ -212,6 +241,7 @@ export class Client {
     this.scripts = new ScriptsApi(w, this.#wrote);
     this.aliases = new AliasesApi(w, this.#wrote);
     this.vars = new VarsApi(w, this.#wrote);
+    this.threads = new ThreadsApi(w);
   }
 
   /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
@@ -290,8 +320,8 @@ export class Client {
   /** Records that could not be decrypted or decoded with the current key. */
   unreadableCount(): number { return this.#w.unreadableCount(); }
 
-  /** Every local record as wire JSON text. */
-  exportRecords(): Promise<string> { return this.#w.exportRecords(); }
+  /** Every local record as wire JSON text; with `tag`, only that tag's. */
+  exportRecords(tag?: string): Promise<string> { return this.#w.exportRecords(tag); }
   /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
   importRecords(json: string): Promise<number> { return this.#wrote(this.#w.importRecords(json)); }
 

@@ -1,6 +1,6 @@
 // Compile-only check that the README's usage type-checks against the published types (the
 // declarations web/build.sh generates into pkg/), imported as a user of the package does.
-import { Client, isTerrapinError, migrateLegacy, type DotfilesVar, type HistoryPage, type LegacyMigration, type LegacyProblem, type Script, type ShellAlias, type SyncProgress } from "terrapin-web";
+import { Client, isTerrapinError, migrateLegacy, type DotfilesVar, type HistoryPage, type LegacyMigration, type LegacyProblem, type Script, type ShellAlias, type SyncProgress, type Thread, type ThreadWithMessages } from "terrapin-web";
 
 export async function example(): Promise<void> {
   const client = await Client.open({ server: "https://sync.example.com", profile: "work", pageSize: 1000 });
@@ -49,6 +49,9 @@ export async function example(): Promise<void> {
   const alias: ShellAlias | undefined = client.aliases.get("ll");
   const variable: DotfilesVar | undefined = client.vars.get("EDITOR");
   void [alias, variable];
+  const threads: Thread[] = await client.threads.list();
+  const thread: ThreadWithMessages | undefined = threads[0] && (await client.threads.get(threads[0].id));
+  for (const m of thread?.messages ?? []) for (const c of m.content) void (c.type === "text" ? c.text : c.type === "toolUse" ? c.name : m.role);
   const [local, remote] = await Promise.all([client.status(), client.remoteStatus()]);
   void [local.hosts, remote.hosts];
   await client.refresh();

@@ -251,6 +251,107 @@ export interface DotfilesVar {
   export: boolean;
 }
 
+/** A harness and its own id for a thread (atuin's key for it). */
+export interface ThreadHandle {
+  /** `ClaudeCode`, `Codex`, `Copilot`, `Opencode`, `Pi`, `Omp` or `Unknown`. */
+  harness: string;
+  session: string;
+}
+
+/** One AI thread (`ai-session` records: atuin's `[threads] capture`), read-only: `client.threads`. */
+export interface Thread {
+  /** `harness:session`: what `client.threads.get` takes. */
+  id: string;
+  session: ThreadHandle;
+  /** atuin's id for the thread (32 hex digits; `atuin threads` shows its last 8). */
+  atuinId: string | null;
+  /** The thread it branched from (a subagent's, a fork's), if it names one. */
+  parent: ThreadHandle | null;
+  /** `Subagent`, `Fork` or `Continuation`. */
+  parentKind: string | null;
+  cwd: string | null;
+  gitBranch: string | null;
+  model: string | null;
+  /** Unix ms of the first and the last message. */
+  startedAt: number;
+  updatedAt: number;
+  /** Messages with content (structural rows are not counted). */
+  messageCount: number;
+  title: string | null;
+  titleSource: string | null;
+  /** The host of its first message. */
+  host: string | null;
+}
+
+/** Token usage a message reported, as its harness reported it. */
+export interface ThreadUsage {
+  input: number | null;
+  output: number | null;
+  cacheRead: number | null;
+  cacheWrite: number | null;
+  reasoning: number | null;
+}
+
+/** One hunk of a file a tool call changed. */
+export interface ThreadHunk {
+  oldStart: number;
+  oldLines: number;
+  newStart: number;
+  newLines: number;
+  /** Each starting with ` `, `-`, `+` or `\`. */
+  lines: string[];
+}
+
+/** One block of a thread message. Tool input and output are the JSON the harness wrote. */
+export type ThreadContent =
+  | { type: 'text' | 'reasoning' | 'summary' | 'error'; text: string }
+  | { type: 'toolUse'; id: string; name: string; input: unknown }
+  | { type: 'toolResult'; call: string; output: unknown; error: boolean }
+  | { type: 'other'; value: unknown }
+  | { type: 'reasoningSummary'; tokens: number | null }
+  | {
+      type: 'patch';
+      call: string;
+      files: { path: string; change: 'Add' | 'Update' | 'Delete'; movedTo: string | null; hunks: ThreadHunk[] }[];
+    }
+  /** A block of a kind atuin 18.24.4 does not know: its name and value. */
+  | { type: 'unknown'; kind: string; value: unknown };
+
+/** One message of a thread. */
+export interface ThreadMessage {
+  id: string;
+  session: ThreadHandle;
+  sourceId: string;
+  parent: ThreadHandle | null;
+  parentKind: string | null;
+  parentSourceId: string | null;
+  /** Unix ms. */
+  timestamp: number;
+  /** The time in the offset its harness gave (RFC 3339). */
+  timestampText: string;
+  /** `User`, `Assistant`, `System`, `Tool`, or another role's own name. */
+  role: string;
+  content: ThreadContent[];
+  cwd: string | null;
+  gitBranch: string | null;
+  model: string | null;
+  provider: string | null;
+  usage: ThreadUsage | null;
+  stopReason: string | null;
+  sessionTitle: string | null;
+  sessionTitleSource: string | null;
+  titleChange: { source: string; text: string | null } | null;
+  turnId: string | null;
+  atuinId: string | null;
+  /** The host whose record it is. */
+  host: string | null;
+}
+
+/** A thread with its messages in order (`client.threads.get`). */
+export interface ThreadWithMessages extends Thread {
+  messages: ThreadMessage[];
+}
+
 export interface VaultOptions {
   /** Argon2id memory in KiB (default 19456). */
   memoryKiB?: number;

@@ -421,12 +421,16 @@ impl WasmClient {
         io::some_to_js(self.inner.var_get(&name).as_ref())
     }
 
-    /// Every local record as wire JSON text (an array).
+    /// Every local record as wire JSON text (an array); with `tag`, only that tag's (the threads
+    /// module reads `ai-session`'s).
     #[wasm_bindgen(js_name = exportRecords)]
-    pub fn export_records(&self) -> Promise {
+    pub fn export_records(&self, tag: Option<String>) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let r = c.records().await?;
+            let mut r = c.records().await?;
+            if let Some(tag) = tag {
+                r.retain(|r| r.tag.as_str() == tag);
+            }
             Ok(serde_json::to_string(&r)
                 .map_err(|e| io::invalid(&e.to_string()))?
                 .into())
