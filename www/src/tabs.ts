@@ -1,12 +1,12 @@
-// The app's tabs: Search, Stats, Scripts, Aliases & vars, Store and Import, by click, arrow keys,
-// and `/` for the search.
+// The app's tabs: Search, Stats, Scripts, Aliases & vars, Threads (shown only for an account with
+// AI threads), Store and Import, by click, arrow keys, and `/` for the search.
 import { $ } from './util';
 import { showResults } from './results';
 import { showPanel } from './panels';
 import { showStoreView } from './stores';
 
-export type Tab = 'search' | 'stats' | 'scripts' | 'dotfiles' | 'store' | 'import';
-const TABS: Tab[] = ['search', 'stats', 'scripts', 'dotfiles', 'store', 'import'];
+export type Tab = 'search' | 'stats' | 'scripts' | 'dotfiles' | 'threads' | 'store' | 'import';
+const TABS: Tab[] = ['search', 'stats', 'scripts', 'dotfiles', 'threads', 'store', 'import'];
 let current: Tab = 'search';
 
 export function selectTab(t: Tab, focus = true) {
@@ -19,7 +19,7 @@ export function selectTab(t: Tab, focus = true) {
   }
   if (focus) $(`tab-${t}`).focus();
   if (t === 'stats' || t === 'store') showPanel(t);
-  if (t === 'scripts' || t === 'dotfiles') void showStoreView(t);
+  if (t === 'scripts' || t === 'dotfiles' || t === 'threads') void showStoreView(t);
   if (t === 'search') showResults();
 }
 
@@ -28,11 +28,13 @@ export function wireTabs() {
   for (const t of TABS) $(`tab-${t}`).addEventListener('click', () => selectTab(t));
   tablist.addEventListener('keydown', (ev) => {
     const k = (ev as KeyboardEvent).key;
-    const i = TABS.indexOf(current);
-    const next = k === 'ArrowRight' ? (i + 1) % TABS.length : k === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length : k === 'Home' ? 0 : k === 'End' ? TABS.length - 1 : -1;
+    // The tabs shown (Threads is hidden for an account without AI threads).
+    const tabs = TABS.filter((x) => !$(`tab-${x}`).hidden);
+    const i = tabs.indexOf(current);
+    const next = k === 'ArrowRight' ? (i + 1) % tabs.length : k === 'ArrowLeft' ? (i + tabs.length - 1) % tabs.length : k === 'Home' ? 0 : k === 'End' ? tabs.length - 1 : -1;
     if (next >= 0) {
       ev.preventDefault();
-      selectTab(TABS[next]);
+      selectTab(tabs[next]);
     }
   });
   document.addEventListener('keydown', (ev) => {
