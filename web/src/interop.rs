@@ -1,20 +1,22 @@
-//! The one place that converts between Rust and JavaScript values, with serde-wasm-bindgen.
+//! The one place that converts between Rust and JavaScript values, through JSON text.
 //!
 //! In: options objects deserialise into the binding's types below (the history query, new
-//! history entries, vault, open and sync options). `undefined` or `null` is `{}`, and a field
-//! that is `undefined` or `null` is absent. Errors name the object and the field, the path
-//! found by `blame`: `history query: exit: invalid type: string "x", expected i64`.
-//! The sync's `AbortSignal` and progress callback stay JS values.
+//! history entries, vault, open and sync options) from their `JSON.stringify` text, read by
+//! serde_json. `undefined` or `null` is `{}`, and a field that is `undefined` or `null` is
+//! absent. Errors name the object and the field, found from where in the text serde_json
+//! stopped ([`path_at`]): `history query: exit: invalid type: string "x", expected i64`.
+//! A number JSON has no form for (NaN, ±Infinity, a BigInt) is an error where it is read. The
+//! sync's `AbortSignal` and progress callback are read as the JS values they are.
 //!
-//! Out: results serialise into plain JS objects (`Serializer::json_compatible()`: maps become
-//! objects; fields are camelCase), except history entries (query pages, single entries, a
-//! sync's `entries`): those go as JSON text through `JSON.parse`, measured 2-3x faster on the
-//! viewer's typing path and a sync of 100k (web/README.md). Times are milliseconds since the
-//! epoch on the JS side (like `Date`), except where the exact nanosecond value matters
-//! (`timestampNs`, a decimal string). Records cross as their wire JSON text, so no 64-bit
-//! field loses precision.
+//! Out: results go as JSON text through the browser's `JSON.parse` into plain JS objects
+//! (maps become objects; fields are camelCase): for a page of query results and for a sync's
+//! `entries` that is 2-3x faster than building the objects field by field (web/README.md,
+//! `tests/bench/web_interop.mjs`), and the package carries one serde format, not two. Times
+//! are milliseconds since the epoch on the JS side (like `Date`), except where the exact
+//! nanosecond value matters (`timestampNs`, a decimal string). Records cross as their wire
+//! JSON text, so no 64-bit field loses precision.
 
-use serde::de::{DeserializeOwned, Error as _};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::import::{ImportedCommand, Shell};
@@ -31,10 +33,26 @@ use crate::http::RetryPolicy;
 use crate::search::{Query, QueryResult, SearchMode};
 use crate::vault::KdfParams;
 
-/// A result as a plain JS object.
+// `JSON.stringify` with a replacer that leaves out `null` fields (as `undefined` ones are),
+// and turns a number JSON has no form for into a string serde_json refuses wherever it reads
+// one (it starts with a lone surrogate, `\udc00`), followed by the number (`NaN`, `5n`); with
+// `wellFormed`, lone surrogates in strings become U+FFFD (as the browser's UTF-8 encoding of
+// such a string does).
+#[wasm_bindgen(inline_js = r#"export function json(v, wellFormed) {
+  return JSON.stringify(v, (k, x) => x === null ? undefined
+    : typeof x === "bigint" ? "\udc00" + x + "n"
+    : typeof x === "number" && !isFinite(x) ? "\udc00" + x
+    : wellFormed && typeof x === "string" ? x.replace(/\p{Cs}/gu, "\ufffd") : x);
+}"#)]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    fn json(v: &JsValue, well_formed: bool) -> Result<Option<String>, JsValue>;
+}
+
+/// A result as a plain JS object, through JSON text and the browser's `JSON.parse`.
 pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| invalid(&e.to_string()))
+    let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
+    js_sys::JSON::parse(&text)
 }
 
 /// `Some` as [`to_js`] gives it, `None` as `undefined`.
@@ -42,91 +60,109 @@ pub fn some_to_js<T: Serialize>(v: Option<&T>) -> Result<JsValue, JsValue> {
     v.map_or(Ok(JsValue::UNDEFINED), to_js)
 }
 
-/// History entries as plain JS objects through JSON text and the browser's `JSON.parse`: for
-/// a page of query results and for a sync's `entries` that is 2-3x faster than building the
-/// objects field by field (web/README.md, `tests/bench/web_interop.mjs`).
-pub(crate) fn via_json<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
-    js_sys::JSON::parse(&text)
-}
-
 /// An options object read as `T`; `what` names it in errors, with the path to the part that
-/// is wrong ([`blame`]).
+/// is wrong ([`path_at`]).
 pub fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
-    let v = if v.is_undefined() || v.is_null() {
-        js_sys::Object::new().into()
-    } else {
-        v
-    };
-    let read = |v: &JsValue| T::deserialize(serde_wasm_bindgen::Deserializer::from(v.clone()));
-    read(&v).map_err(|e| {
-        let text = |e: serde_wasm_bindgen::Error| js_sys::Error::from(JsValue::from(e)).message();
-        let message = String::from(text(e));
-        let path = blame(&v, &message, &|v| read(v).err().map(|e| text(e).into()));
+    let fail = |m: &str| invalid(&format!("{what}: {m}"));
+    let mut well_formed = false;
+    loop {
+        let text = if v.is_undefined() || v.is_null() {
+            "{}".to_owned()
+        } else {
+            match json(&v, well_formed) {
+                Ok(Some(text)) => text,
+                // A function or a symbol: JSON has no text for it.
+                Ok(None) => {
+                    let t = v.js_typeof().as_string().unwrap_or_default();
+                    return Err(fail(&format!("invalid type: {t}, expected an object")));
+                }
+                // A cycle, or a `toJSON` that threw.
+                Err(e) => {
+                    let m = e.dyn_into::<js_sys::Error>().ok().map(|e| e.message());
+                    return Err(fail(&m.map(String::from).unwrap_or_default()));
+                }
+            }
+        };
+        let e = match serde_json::from_str(&text) {
+            Ok(t) => return Ok(t),
+            Err(e) => e,
+        };
+        // Its position is the byte offset where the error is (the text is one line).
+        let message = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let mut message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+        let end = e.column().min(text.len());
+        if text[..end].ends_with("\"\\udc00") {
+            let number = text[end..].split('"').next().unwrap_or_default();
+            message = match number.strip_suffix('n') {
+                Some(n) => format!("invalid type: BigInt {n}n, expected a number"),
+                None => format!("invalid value: {number}, expected a finite number"),
+            };
+        } else if message.contains("surrogate") || message.contains("hex escape") {
+            // A lone surrogate in a string: read as U+FFFD.
+            if !well_formed {
+                well_formed = true;
+                continue;
+            }
+        }
+        let path = path_at(&text, end);
         let at = if path.is_empty() { path } else { path + ": " };
-        invalid(&format!("{what}: {at}{message}"))
-    })
+        return Err(fail(&format!("{at}{message}")));
+    }
 }
 
-/// The path to the part of `v` that an error `message` comes from, as `retry.baseMs` or
-/// `[1].exit` (empty when no one part is to blame). Each key (or element) in turn is taken out
-/// of a copy of `v` and `check` reads it again: the first whose absence changes the error is to
-/// blame (serde stops at the first bad field; absent fields are only missed at the end), then
-/// the same inside it. Runs only after an error; costs less code than a path-tracking
-/// deserializer wrapped around every type.
-fn blame(v: &JsValue, message: &str, check: &dyn Fn(&JsValue) -> Option<String>) -> String {
-    use js_sys::{Array, Object, Reflect};
-    fn copy(v: &JsValue) -> Option<JsValue> {
-        if Array::is_array(v) {
-            Some(Array::from(v).into())
-        } else if v.is_object() && !v.is_function() {
-            let source: &Object = v.unchecked_ref();
-            Some(Object::assign(&Object::new(), source).into())
-        } else {
-            None
+/// The path to the part of JSON `text` (as `JSON.stringify` writes it: no white space) that
+/// its first `end` bytes stop in, as `retry.baseMs` or `[1].exit`; empty at the top. serde_json
+/// stops right after the value it refuses, or after the `}` of an object missing a field (or
+/// with a field whose type refused it after reading it: the types here refuse while reading).
+fn path_at(text: &str, end: usize) -> String {
+    enum Step<'a> {
+        /// In an object: the key read last, and whether its value began.
+        Key(Option<&'a str>, bool),
+        /// In an array: the element, and whether it began.
+        Index(usize, bool),
+    }
+    let mut steps = Vec::new();
+    let mut string = None;
+    let mut escape = false;
+    for (i, c) in text.bytes().enumerate().take(end) {
+        if let Some(start) = string {
+            match c {
+                _ if escape => escape = false,
+                b'\\' => escape = true,
+                b'"' => {
+                    string = None;
+                    if let Some(Step::Key(k @ None, false)) = steps.last_mut() {
+                        *k = Some(&text[start..i]);
+                    }
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match (steps.last_mut(), c) {
+            (_, b'}' | b']') => drop(steps.pop()),
+            (Some(Step::Key(k, v)), b',') => (*k, *v) = (None, false),
+            (Some(Step::Key(_, v)), b':') => *v = true,
+            (Some(Step::Index(i, begun)), b',') => (*i, *begun) = (*i + 1, false),
+            (Some(Step::Index(_, begun)), _) => *begun = true,
+            _ => {}
+        }
+        match c {
+            b'"' => string = Some(i + 1),
+            b'{' => steps.push(Step::Key(None, false)),
+            b'[' => steps.push(Step::Index(0, false)),
+            _ => {}
         }
     }
     let mut path = String::new();
-    let Some(root) = copy(v) else { return path };
-    let mut at = root.clone();
-    'down: loop {
-        let array = Array::is_array(&at).then(|| at.clone().unchecked_into::<Array>());
-        let keys: Vec<JsValue> = match &array {
-            Some(a) => (0..a.length()).map(JsValue::from).collect(),
-            None => {
-                let o: &Object = at.unchecked_ref();
-                Object::keys(o).iter().collect()
-            }
-        };
-        for (i, k) in keys.iter().enumerate() {
-            let part = Reflect::get(&at, k).unwrap_or_default();
-            match &array {
-                Some(a) => drop(a.splice_many(i as u32, 1, &[])),
-                None => drop(Reflect::delete_property(at.unchecked_ref::<Object>(), k)),
-            }
-            let same = check(&root).as_deref() == Some(message);
-            let inner = if same { None } else { copy(&part) };
-            match &array {
-                Some(a) => drop(a.splice(i as u32, 0, inner.as_ref().unwrap_or(&part))),
-                None => drop(Reflect::set(&at, k, inner.as_ref().unwrap_or(&part))),
-            }
-            if same {
-                continue;
-            }
-            match &array {
-                Some(_) => path.push_str(&format!("[{i}]")),
-                None if path.is_empty() => path.push_str(&k.as_string().unwrap_or_default()),
-                None => path.push_str(&format!(".{}", k.as_string().unwrap_or_default())),
-            }
-            match inner {
-                Some(inner) => {
-                    at = inner;
-                    continue 'down;
-                }
-                None => break 'down,
-            }
+    for s in steps {
+        match s {
+            Step::Key(Some(k), true) if path.is_empty() => path.push_str(k),
+            Step::Key(Some(k), true) => path.push_str(&format!(".{k}")),
+            Step::Index(i, true) => path.push_str(&format!("[{i}]")),
+            _ => {}
         }
-        break;
     }
     path
 }
@@ -179,11 +215,7 @@ fn nullish<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Re
 
 /// A time in ms since the epoch, as ns.
 fn ms_to_ns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    let t = Option::<f64>::deserialize(d)?;
-    match t {
-        Some(t) if !t.is_finite() => Err(D::Error::custom("expected a finite number")),
-        t => Ok(t.map(ns)),
-    }
+    Ok(Option::<f64>::deserialize(d)?.map(ns))
 }
 
 /// A history query from JS (times in ms): `{ text?, mode? ("prefix" | "full-text" |
@@ -240,7 +272,9 @@ pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
 #[derive(Deserialize)]
 struct NewHistoryEntry {
     command: String,
-    id: Option<HistoryId>,
+    /// A `Uuid` (whose error comes while serde_json reads it, so [`path_at`] finds it), not
+    /// a `HistoryId` (which reads a string, then parses it).
+    id: Option<uuid::Uuid>,
     #[serde(default, deserialize_with = "ms_to_ns")]
     timestamp: Option<u64>,
     duration: Option<i64>,
@@ -266,7 +300,7 @@ impl From<NewHistoryEntry> for History {
         });
         History {
             // Nil: the client gives it a fresh id.
-            id: e.id.unwrap_or(HistoryId(uuid::Uuid::nil())),
+            id: HistoryId(e.id.unwrap_or_default()),
             timestamp: e.timestamp.unwrap_or_else(|| ns(js_sys::Date::now())),
             duration: e.duration.unwrap_or(-1),
             exit: e.exit.unwrap_or(-1),
@@ -388,43 +422,40 @@ pub fn open_options(v: JsValue) -> Result<OpenOptions, JsValue> {
 }
 
 /// `sync` options from JS: `{ signal?: AbortSignal, onProgress?: (p) => void, entries? }`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct SyncOptions {
-    #[serde(default, deserialize_with = "abort_signal")]
     pub signal: Option<web_sys::AbortSignal>,
-    #[serde(default, deserialize_with = "function")]
     pub on_progress: Option<js_sys::Function>,
     /// List the history entries the sync made live.
-    #[serde(default, deserialize_with = "nullish")]
     pub entries: bool,
 }
 
-/// A JS value kept as it is (serde-wasm-bindgen passes it through) if it is a `T`;
-/// `undefined` and `null` are `None`.
-fn js_cast<'de, D: Deserializer<'de>, T: JsCast>(
-    d: D,
-    expected: &'static str,
-) -> Result<Option<T>, D::Error> {
-    let v: JsValue = serde_wasm_bindgen::preserve::deserialize(d)?;
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.dyn_into()
-        .map(Some)
-        .map_err(|_| D::Error::custom(expected))
-}
-
-fn abort_signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<web_sys::AbortSignal>, D::Error> {
-    js_cast(d, "expected an AbortSignal")
-}
-
-fn function<'de, D: Deserializer<'de>>(d: D) -> Result<Option<js_sys::Function>, D::Error> {
-    js_cast(d, "expected a function")
-}
-
 pub fn sync_options(v: JsValue) -> Result<SyncOptions, JsValue> {
-    from_js(v, "sync options")
+    #[derive(Deserialize)]
+    struct Rest {
+        #[serde(default, deserialize_with = "nullish")]
+        entries: bool,
+    }
+    // The JS values first, as they are (`undefined` and `null` are `None`).
+    fn get<T: JsCast>(v: &JsValue, key: &str, expected: &str) -> Result<Option<T>, JsValue> {
+        let x = match v.is_object() {
+            true => js_sys::Reflect::get(v, &key.into())?,
+            false => JsValue::UNDEFINED,
+        };
+        if x.is_undefined() || x.is_null() {
+            return Ok(None);
+        }
+        x.dyn_into()
+            .map(Some)
+            .map_err(|_| invalid(&format!("sync options: {key}: {expected}")))
+    }
+    let signal = get(&v, "signal", "expected an AbortSignal")?;
+    let on_progress = get(&v, "onProgress", "expected a function")?;
+    let Rest { entries } = from_js(v, "sync options")?;
+    Ok(SyncOptions {
+        signal,
+        on_progress,
+        entries,
+    })
 }
 
 /// A history entry as JS sees it.
@@ -477,7 +508,7 @@ pub(crate) fn history_js(h: &History) -> HistoryJs<'_> {
 }
 
 pub fn history_to_js(h: &History) -> Result<JsValue, JsValue> {
-    via_json(&history_js(h))
+    to_js(&history_js(h))
 }
 
 #[derive(Serialize)]
@@ -487,7 +518,7 @@ struct Page<'a> {
 }
 
 pub fn history_page_to_js(r: &QueryResult<'_>) -> Result<JsValue, JsValue> {
-    via_json(&Page {
+    to_js(&Page {
         entries: r
             .entries
             .iter()
@@ -646,8 +677,10 @@ pub fn report_to_js(r: &SyncReport, entries: Option<&[History]>) -> Result<JsVal
         downloaded: u64,
         key_check: &'static str,
         damaged: Vec<SeriesHolesJs<'a>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        entries: Option<Vec<HistoryJs<'a>>>,
     }
-    let js = to_js(&R {
+    to_js(&R {
         uploaded: r.uploaded,
         downloaded: r.downloaded,
         key_check: match r.key_check {
@@ -660,12 +693,8 @@ pub fn report_to_js(r: &SyncReport, entries: Option<&[History]>) -> Result<JsVal
             .iter()
             .map(|d| series_holes(&d.series, &d.missing, d.error.as_ref()))
             .collect(),
-    })?;
-    if let Some(hs) = entries {
-        let hs = via_json(&hs.iter().map(history_js).collect::<Vec<_>>())?;
-        js_sys::Reflect::set(&js, &"entries".into(), &hs)?;
-    }
-    Ok(js)
+        entries: entries.map(|hs| hs.iter().map(history_js).collect()),
+    })
 }
 
 /// The local holes: `[{host, tag, missing: [{first, last}]}]`.

@@ -1,6 +1,6 @@
 #![cfg(target_arch = "wasm32")]
-//! JS values in and out through serde-wasm-bindgen: defaults, errors that name the object and
-//! the field, and results as plain objects with exact nanosecond times.
+//! JS values in and out through JSON text: defaults, errors that name the object and the
+//! field, and results as plain objects with exact nanosecond times.
 
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_web::interop::{
@@ -69,7 +69,7 @@ fn bad_fields_are_named() {
         ),
         (
             r#"{"text":7}"#,
-            "history query: text: invalid type: floating point `7.0`, expected a string",
+            "history query: text: invalid type: integer `7`, expected a string",
         ),
         (
             r#"{"includeDeleted":"yes"}"#,
@@ -77,7 +77,7 @@ fn bad_fields_are_named() {
         ),
         (
             r#"{"limit":-1}"#,
-            "history query: limit: invalid type: floating point `-1.0`, expected usize",
+            "history query: limit: invalid value: integer `-1`, expected usize",
         ),
         (
             r#"{"exit":1.5}"#,
@@ -102,6 +102,8 @@ fn bad_fields_are_named() {
 
     let got = message(history_from_js(js(r#"{"cwd":"/"}"#)).unwrap_err());
     assert_eq!(got, "history entry: missing field `command`");
+    let got = message(history_from_js(js(r#"{"command":null}"#)).unwrap_err());
+    assert_eq!(got, "history entry: missing field `command`");
     let got = message(history_from_js(js(r#"{"command":"ls","id":"nope"}"#)).unwrap_err());
     assert!(got.starts_with("history entry: id: "), "{got}");
     let got = message(
@@ -111,13 +113,15 @@ fn bad_fields_are_named() {
         got,
         r#"history entries: [1].exit: invalid type: string "0", expected i64"#
     );
+    let got = message(histories_from_js(js(r#"[{"command":"ls"},{"cwd":"/"}]"#)).unwrap_err());
+    assert_eq!(got, "history entries: [1]: missing field `command`");
     let got = message(histories_from_js(js(r#"{"command":"ls"}"#)).unwrap_err());
     assert_eq!(got, "history entries: expected an array");
 
     let got = message(kdf_from_js(js(r#"{"iterations":-2}"#)).unwrap_err());
     assert_eq!(
         got,
-        "vault options: iterations: invalid type: floating point `-2.0`, expected u32"
+        "vault options: iterations: invalid value: integer `-2`, expected u32"
     );
     let got = message(
         open_options(js(r#"{"server":"x","retry":{"baseMs":"1s"}}"#))
@@ -139,6 +143,57 @@ fn bad_fields_are_named() {
         got,
         r#"sync options: entries: invalid type: string "yes", expected a boolean"#
     );
+}
+
+/// An object `{ key: value }`.
+fn with(key: &str, value: &JsValue) -> JsValue {
+    let o = js_sys::Object::new();
+    js_sys::Reflect::set(&o, &key.into(), value).unwrap();
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn values_json_has_no_form_for_are_errors_or_read_as_the_browser_reads_them() {
+    let got = message(query_from_js(with("after", &f64::NAN.into())).unwrap_err());
+    assert_eq!(
+        got,
+        "history query: after: invalid value: NaN, expected a finite number"
+    );
+    let got = message(query_from_js(with("exit", &f64::NEG_INFINITY.into())).unwrap_err());
+    assert_eq!(
+        got,
+        "history query: exit: invalid value: -Infinity, expected a finite number"
+    );
+    let retry = with("retry", &with("attempts", &js_sys::BigInt::from(3).into()));
+    js_sys::Reflect::set(&retry, &"server".into(), &"x".into()).unwrap();
+    let got = message(open_options(retry).err().unwrap());
+    assert_eq!(
+        got,
+        "open options: retry.attempts: invalid type: BigInt 3n, expected a number"
+    );
+    // In a field no one reads, as any other value there: ignored.
+    let q = query_from_js(with("color", &f64::NAN.into())).unwrap();
+    assert_eq!(q.text, "");
+    let entries = js_sys::Array::of2(&with("command", &"ls".into()), &JsValue::UNDEFINED);
+    let got = message(histories_from_js(entries.into()).unwrap_err());
+    assert_eq!(
+        got,
+        "history entries: [1]: invalid type: null, expected struct NewHistoryEntry"
+    );
+    let got = message(query_from_js(js_sys::Function::new_no_args("").into()).unwrap_err());
+    assert_eq!(
+        got,
+        "history query: invalid type: function, expected an object"
+    );
+    let cycle = with("text", &"x".into());
+    js_sys::Reflect::set(&cycle, &"self".into(), &cycle).unwrap();
+    let got = message(query_from_js(cycle).unwrap_err());
+    assert!(got.starts_with("history query: "), "{got}");
+    // A lone surrogate (half of a pair cut off) becomes U+FFFD, as the browser's UTF-8
+    // encoding of the string does.
+    let cut = js_sys::JsString::from_char_code1(0xd83d).concat(&"x".into());
+    let h = history_from_js(with("command", &cut.into())).unwrap();
+    assert_eq!(h.command, "\u{fffd}x");
 }
 
 #[wasm_bindgen_test]
