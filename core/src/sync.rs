@@ -14,7 +14,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::{poll_fn, Future};
-use core::pin::{pin, Pin};
+use core::pin::Pin;
 use core::task::{Context, Poll};
 
 use crate::crypto::{self, CryptoError, Key};
@@ -330,6 +330,7 @@ async fn download<L: LocalStore, R: Remote>(
         // Answers held besides those under way: about one stored page.
         window: paging.in_flight.max(1)
             + usize::try_from(paging.store.max(1).div_ceil(request)).unwrap_or(1),
+        store: paging.store,
     };
     let mut page = Page {
         records: Vec::new(),
@@ -338,13 +339,64 @@ async fn download<L: LocalStore, R: Remote>(
         to: t.first,
     };
     let mut rest_missing = false;
-    let outcome = loop {
+    let mut storing = None;
+    let gathered = gather(
+        local,
+        remote,
+        &mut ahead,
+        &mut page,
+        extends,
+        &mut storing,
+        &mut rest_missing,
+        step,
+        &mut report,
+    )
+    .await;
+    // The last page's append finishes whatever stopped the download: an append under way is
+    // never left half seen (stored, but not reported or folded in by the host).
+    let drained = match storing {
+        Some(last) => finish::<L, R>(last.drive().await, step, &mut report),
+        None => Ok(()),
+    };
+    let outcome = gathered?;
+    drained?;
+    if rest_missing {
+        step.missing.push(IdxRange::new(page.to, t.last));
+        step.done += t.last - page.to + 1;
+        report(step);
+    }
+    Ok(outcome)
+}
+
+/// The answers of one download gathered into pages and stored ([`download`]); ends with the
+/// last page's append under way in `storing`.
+#[allow(clippy::too_many_arguments)]
+async fn gather<
+    's,
+    L: LocalStore,
+    R: Remote,
+    F: Future<Output = Result<Vec<EncRecord>, R::Error>>,
+    M: Fn(RecordIdx, u64) -> F,
+>(
+    local: &'s L,
+    remote: &R,
+    ahead: &mut Ahead<'_, F, M>,
+    page: &mut Page,
+    extends: bool,
+    storing: &mut Option<Storing<'s, L::Error>>,
+    rest_missing: &mut bool,
+    step: &mut Step<'_>,
+    report: &mut impl FnMut(&Step<'_>),
+) -> Result<Result<(), SeriesError>, Fail<L, R>> {
+    let t = step.transfer;
+    let request = ahead.request;
+    loop {
         let at = page.to;
         let mut end = None;
         if at > t.last {
             end = Some(Ok(()));
         } else {
-            let (start, answer) = ahead.front(at).await;
+            let (start, answer) = ahead.front(at, storing).await;
             let mut recs = answer.map_err(SyncError::Remote)?;
             if let Some(reason) = page_fault(&recs, &t.series, start) {
                 end = Some(Err(SeriesError::BadPage { start, reason }));
@@ -356,33 +408,18 @@ async fn download<L: LocalStore, R: Remote>(
                 } else if answered.is_none_or(|l| l >= at) {
                     // Nothing more up to the end of the range. (An answer only below `at`
                     // says nothing from there on: the next request does.)
-                    rest_missing = true;
+                    *rest_missing = true;
                     end = Some(Ok(()));
                 }
             }
         }
-        if end.is_some() || page.records.len() as u64 + request > paging.store {
-            store_page(
-                local,
-                remote,
-                &mut ahead,
-                &mut page,
-                extends,
-                step,
-                &mut report,
-            )
-            .await?;
+        if end.is_some() || page.records.len() as u64 + request > ahead.store {
+            store_page(local, remote, ahead, page, extends, storing, step, report).await?;
         }
         if let Some(outcome) = end {
-            break outcome;
+            return Ok(outcome);
         }
-    };
-    if rest_missing {
-        step.missing.push(IdxRange::new(page.to, t.last));
-        step.done += t.last - page.to + 1;
-        report(step);
     }
-    Ok(outcome)
 }
 
 /// Downloaded records not stored yet: they cover `from..to` (the idx of `skipped` are missing
@@ -409,13 +446,64 @@ impl Page {
     }
 }
 
-/// Store `page` (if it holds records) in one append, the requests ahead running meanwhile.
-async fn store_page<L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -> F>(
-    local: &L,
+/// A page's append under way, and what the page covers: reported once it is stored.
+struct Storing<'s, E> {
+    append: Pin<Box<dyn Future<Output = Result<(), E>> + 's>>,
+    out: Option<Result<(), E>>,
+    moved: u64,
+    done: u64,
+    skipped: Vec<IdxRange>,
+}
+
+impl<E> Storing<'_, E> {
+    /// Drives the append; whether it has finished.
+    fn poll(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.out.is_none() {
+            if let Poll::Ready(out) = self.append.as_mut().poll(cx) {
+                self.out = Some(out);
+            }
+        }
+        self.out.is_some()
+    }
+
+    /// Runs the append to its end.
+    async fn drive(mut self) -> Self {
+        poll_fn(|cx| match self.poll(cx) {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        })
+        .await;
+        self
+    }
+}
+
+/// A finished append: its page counted and reported, or its error.
+fn finish<L: LocalStore, R: Remote>(
+    done: Storing<'_, L::Error>,
+    step: &mut Step<'_>,
+    report: &mut impl FnMut(&Step<'_>),
+) -> Result<(), Fail<L, R>> {
+    done.out.unwrap_or(Ok(())).map_err(SyncError::Local)?;
+    step.moved += done.moved;
+    step.done += done.done;
+    step.missing.extend(done.skipped);
+    report(step);
+    Ok(())
+}
+
+/// Store `page` (if it holds records) in one append. Appends overlap by one: this page's
+/// starts (a host decrypts its records there) while the previous page's commits, and the
+/// previous one is finished and reported, in order, before this returns; this one is left
+/// under way in `storing`, driven while the next page is gathered. The requests ahead run
+/// meanwhile.
+#[allow(clippy::too_many_arguments)]
+async fn store_page<'s, L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -> F>(
+    local: &'s L,
     remote: &R,
     ahead: &mut Ahead<'_, F, M>,
     page: &mut Page,
     extends: bool,
+    storing: &mut Option<Storing<'s, L::Error>>,
     step: &mut Step<'_>,
     report: &mut impl FnMut(&Step<'_>),
 ) -> Result<(), Fail<L, R>> {
@@ -423,22 +511,44 @@ async fn store_page<L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -
         return Ok(());
     }
     remote.check().map_err(SyncError::Remote)?;
-    {
-        let declared: &[IdxRange] = if extends { &page.skipped } else { &[] };
-        let mut append = pin!(local.append(&page.records, declared));
-        poll_fn(|cx| {
-            ahead.poll(cx, page.to);
-            append.as_mut().poll(cx)
-        })
-        .await
-        .map_err(SyncError::Local)?;
-    }
-    step.moved += page.records.len() as u64;
-    step.done += page.to - page.from;
-    step.missing.append(&mut page.skipped);
-    page.records.clear();
+    let records = core::mem::take(&mut page.records);
+    let declared = if extends {
+        page.skipped.clone()
+    } else {
+        Vec::new()
+    };
+    let mut next = Storing {
+        moved: records.len() as u64,
+        done: page.to - page.from,
+        skipped: core::mem::take(&mut page.skipped),
+        append: Box::pin(async move { local.append(&records, &declared).await }),
+        out: None,
+    };
     page.from = page.to;
-    report(step);
+    let Some(mut prev) = storing.take() else {
+        *storing = Some(next);
+        return Ok(());
+    };
+    // The previous page first in each round: its append finishes (and its host folds it in)
+    // before this one's.
+    poll_fn(|cx| {
+        ahead.poll(cx, page.to);
+        let prev_done = prev.poll(cx);
+        next.poll(cx);
+        match prev_done {
+            true => Poll::Ready(()),
+            false => Poll::Pending,
+        }
+    })
+    .await;
+    if prev.out.as_ref().is_some_and(Result::is_err) {
+        // This page can't continue a series whose previous page failed: its append ends
+        // (refused) before the error is returned.
+        next.drive().await;
+        return finish::<L, R>(prev, step, report);
+    }
+    finish::<L, R>(prev, step, report)?;
+    *storing = Some(next);
     Ok(())
 }
 
@@ -460,6 +570,8 @@ struct Ahead<'a, F: Future, M> {
     /// New requests wait until this many can be made at once.
     together: usize,
     window: usize,
+    /// Most records per stored page ([`Paging::store`]).
+    store: u64,
 }
 
 enum Slot<F: Future> {
@@ -520,7 +632,11 @@ impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<'_, F, M> {
     /// The first answer, with the start it was asked from (at most `at`): when the first
     /// request starts above `at` (the answers before it stopped short), the idx between are
     /// asked for first.
-    async fn front(&mut self, at: RecordIdx) -> (RecordIdx, F::Output) {
+    async fn front<E>(
+        &mut self,
+        at: RecordIdx,
+        storing: &mut Option<Storing<'_, E>>,
+    ) -> (RecordIdx, F::Output) {
         self.next = self.next.max(at);
         let upcoming = match self.slots.front() {
             Some((start, _)) => Some(*start),
@@ -537,6 +653,9 @@ impl<F: Future, M: Fn(RecordIdx, u64) -> F> Ahead<'_, F, M> {
         }
         poll_fn(|cx| {
             self.poll(cx, at);
+            if let Some(s) = storing.as_mut() {
+                s.poll(cx);
+            }
             if !matches!(self.slots.front(), Some((_, Slot::Answered(_)))) {
                 return Poll::Pending;
             }

@@ -25,6 +25,7 @@ use terrapin_core::wire::{
     LIVE_PAGES_PROTOCOL, LIVE_PROTOCOL, LIVE_TOKEN_PREFIX,
 };
 use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{AbortSignal, MessageEvent, WebSocket};
 
@@ -139,7 +140,8 @@ impl Socket {
         let w = waiting.clone();
         let from = url.clone();
         let on_message = Listener::new(move |ev: JsValue| {
-            let text = ev.unchecked_into::<MessageEvent>().data().as_string();
+            let data = ev.unchecked_into::<MessageEvent>().data();
+            let text = data.dyn_ref::<js_sys::JsString>().and_then(utf8);
             let mut news = None;
             if let Some(text) = text {
                 let mut w = w.borrow_mut();
@@ -231,6 +233,49 @@ impl Socket {
             Err(_) => None,
         }
     }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_name = TextEncoder)]
+    type Encoder;
+    #[wasm_bindgen(constructor, js_class = TextEncoder)]
+    fn new() -> Encoder;
+    /// Writes as much of `source` as fits into `dest` (a view of wasm memory, not a copy).
+    #[wasm_bindgen(method, js_class = TextEncoder, js_name = encodeInto)]
+    fn encode_into(this: &Encoder, source: &js_sys::JsString, dest: &mut [u8]) -> Encoded;
+    type Encoded;
+    #[wasm_bindgen(method, getter)]
+    fn read(this: &Encoded) -> u32;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &Encoded) -> u32;
+}
+
+thread_local! {
+    static ENCODER: Encoder = Encoder::new();
+}
+
+/// A message's text as UTF-8, written by the browser's `TextEncoder.encodeInto` straight into
+/// wasm memory: a sync's messages are megabytes of ASCII, which wasm-bindgen's own string
+/// copy (`as_string`) walks a character at a time in JavaScript.
+fn utf8(text: &js_sys::JsString) -> Option<String> {
+    // One byte per UTF-16 unit for ASCII; the rest of the text, if any, gets room for the most
+    // (3 bytes per unit).
+    let mut out = vec![0u8; text.length() as usize];
+    let mut rest = text.clone();
+    let mut at = 0;
+    loop {
+        let done = ENCODER.with(|e| e.encode_into(&rest, &mut out[at..]));
+        at += done.written() as usize;
+        let (read, len) = (done.read(), rest.length());
+        if read >= len {
+            break;
+        }
+        rest = rest.slice(read, len);
+        out.resize(at + 3 * (len - read) as usize, 0);
+    }
+    out.truncate(at);
+    String::from_utf8(out).ok()
 }
 
 /// Sends the queued requests in one message; if the socket can't take them, they go over
