@@ -362,8 +362,15 @@ fn record_json(r: &EncRecord) -> Result<String, IdbError> {
     }
 }
 
+/// A stored string (a chunk: hundreds of kilobytes) as Rust text, copied by the browser's
+/// encoder ([`crate::socket::utf8`]).
+fn text(v: &JsValue) -> Option<String> {
+    v.dyn_ref::<js_sys::JsString>()
+        .and_then(crate::socket::utf8)
+}
+
 fn parse_chunk(what: &str, v: &JsValue) -> Result<Vec<EncRecord>, IdbError> {
-    let s = v.as_string().ok_or_else(|| corrupt(what, "not a string"))?;
+    let s = text(v).ok_or_else(|| corrupt(what, "not a string"))?;
     serde_json::from_str(&s).map_err(|e| corrupt(what, e))
 }
 
@@ -490,11 +497,8 @@ impl IdbStore {
                     .get(chunk_key(&series, chunk_no))
                     .primitive()?
                     .await?;
-                v.map(|v| {
-                    v.as_string()
-                        .ok_or_else(|| corrupt("record chunk", "not a string"))
-                })
-                .transpose()?
+                v.map(|v| text(&v).ok_or_else(|| corrupt("record chunk", "not a string")))
+                    .transpose()?
             } else {
                 None
             };

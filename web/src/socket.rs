@@ -255,10 +255,10 @@ thread_local! {
     static ENCODER: Encoder = Encoder::new();
 }
 
-/// A message's text as UTF-8, written by the browser's `TextEncoder.encodeInto` straight into
-/// wasm memory: a sync's messages are megabytes of ASCII, which wasm-bindgen's own string
-/// copy (`as_string`) walks a character at a time in JavaScript.
-fn utf8(text: &js_sys::JsString) -> Option<String> {
+/// A JS string as UTF-8, written by the browser's `TextEncoder.encodeInto` straight into wasm
+/// memory: a sync's messages (and stored chunks) are megabytes of ASCII, which wasm-bindgen's
+/// own string copy (`as_string`) walks a character at a time in JavaScript.
+pub(crate) fn utf8(text: &js_sys::JsString) -> Option<String> {
     // One byte per UTF-16 unit for ASCII; the rest of the text, if any, gets room for the most
     // (3 bytes per unit).
     let mut out = vec![0u8; text.length() as usize];
