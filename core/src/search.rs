@@ -27,7 +27,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use crate::payload::history::{History, HistoryId};
+use crate::payload::history::{host_part, HistoryId};
+use crate::store::history::{grow, Slot, Strings};
 use crate::store::HistoryStore;
 
 /// How the query text matches a command: `"prefix"`, `"full-text"` or `"fuzzy"` when read.
@@ -72,112 +73,14 @@ pub struct Page {
     pub runs: Vec<u32>,
 }
 
-/// Distinct strings, concatenated, with a hash table to find them.
+/// Per command of the store (by its id), what matching reads: its lowercase form, whether it
+/// is ASCII, and its [`bytes`]. Commands are lowered once, as they first appear.
 #[derive(Clone, Debug, Default)]
-struct Strings {
-    text: String,
-    /// End of each string in `text` (its start is the previous end).
-    ends: Vec<u32>,
-    /// Open addressing: 0 empty, else id + 1. Length a power of two (or 0).
-    table: Vec<u32>,
-}
-
-fn hash(b: &[u8]) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    let mut h = b.len() as u64;
-    let mut chunks = b.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    let mut last = [0u8; 8];
-    let rest = chunks.remainder();
-    last[..rest.len()].copy_from_slice(rest);
-    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
-    // Murmur3's finalizer: every input bit reaches the low bits the table uses.
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    h ^= h >> 33;
-    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    h ^ (h >> 33)
-}
-
-impl Strings {
-    fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    #[inline]
-    fn span(&self, id: u32) -> (usize, usize) {
-        let i = id as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        (start, self.ends[i] as usize)
-    }
-
-    #[inline]
-    fn get(&self, id: u32) -> &str {
-        let (s, e) = self.span(id);
-        &self.text[s..e]
-    }
-
-    /// The slot of `s` in the table: its id + 1, or 0 (free) where it would go.
-    fn slot(&self, s: &str) -> usize {
-        let mask = self.table.len() - 1;
-        let mut i = hash(s.as_bytes()) as usize & mask;
-        loop {
-            let v = self.table[i];
-            if v == 0 || self.get(v - 1) == s {
-                return i;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-
-    fn find(&self, s: &str) -> Option<u32> {
-        if self.table.is_empty() {
-            return None;
-        }
-        self.table[self.slot(s)].checked_sub(1)
-    }
-
-    /// Room in the table for `n` strings in all: none of them makes it grow (and rehash).
-    fn reserve(&mut self, n: usize) {
-        let size = ((n + 1) * 2).next_power_of_two();
-        if size > self.table.len() {
-            self.table = alloc::vec![0; size];
-            for id in 0..self.len() as u32 {
-                let i = self.slot(self.get(id));
-                self.table[i] = id + 1;
-            }
-        }
-    }
-
-    /// The id of `s`, and whether it was added.
-    fn intern(&mut self, s: &str) -> (u32, bool) {
-        if (self.len() + 1) * 2 > self.table.len() {
-            self.reserve((self.len() + 1) * 2);
-        }
-        let i = self.slot(s);
-        if let Some(id) = self.table[i].checked_sub(1) {
-            return (id, false);
-        }
-        let id = self.len() as u32;
-        self.text.push_str(s);
-        self.ends.push(self.text.len() as u32);
-        self.table[i] = id + 1;
-        (id, true)
-    }
-}
-
-/// The distinct commands, with their lowercase forms.
-#[derive(Clone, Debug, Default)]
-struct Commands {
-    text: Strings,
+struct Lower {
     /// Each lowercased by [`fold_str`], concatenated.
     lower: Vec<u8>,
-    lower_ends: Vec<u32>,
+    ends: Vec<u32>,
     ascii: Vec<bool>,
-    /// The [`bytes`] of each lowercase form.
     bytes: Vec<u64>,
 }
 
@@ -194,34 +97,45 @@ fn bytes(s: &[u8]) -> u64 {
     })
 }
 
-impl Commands {
-    fn intern(&mut self, s: &str, fold: Fold) -> u32 {
-        let (id, added) = self.text.intern(s);
-        if added {
+impl Lower {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Lower up to `max` of the commands in `cmds` not lowered yet; whether all are.
+    fn extend(&mut self, cmds: &Strings, fold: Fold, max: usize) -> bool {
+        let (from, n) = (self.len(), cmds.len());
+        if from == n {
+            return true;
+        }
+        // Room for them all at once: lowering keeps ASCII's length, and most commands are.
+        grow(&mut self.lower, cmds.bytes_from(from));
+        grow(&mut self.ends, n - from);
+        grow(&mut self.ascii, n - from);
+        grow(&mut self.bytes, n - from);
+        let to = n.min(from.saturating_add(max));
+        for id in from as u32..to as u32 {
+            let s = cmds.get(id);
+            let start = self.lower.len();
             let ascii = s.is_ascii();
             if ascii {
-                let start = self.lower.len();
                 self.lower.extend_from_slice(s.as_bytes());
                 self.lower[start..].make_ascii_lowercase();
             } else {
                 self.lower.extend_from_slice(fold_str(s, fold).as_bytes());
             }
-            self.lower_ends.push(self.lower.len() as u32);
+            self.ends.push(self.lower.len() as u32);
             self.ascii.push(ascii);
-            self.bytes.push(bytes(self.lower(id)));
+            self.bytes.push(bytes(&self.lower[start..]));
         }
-        id
+        to == n
     }
 
     #[inline]
     fn lower(&self, id: u32) -> &[u8] {
         let i = id as usize;
-        let start = if i == 0 {
-            0
-        } else {
-            self.lower_ends[i - 1] as usize
-        };
-        &self.lower[start..self.lower_ends[i] as usize]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.lower[start..self.ends[i] as usize]
     }
 }
 
@@ -254,14 +168,15 @@ impl Rows {
         self.cmd.len()
     }
 
+    /// Room for exactly `n` more.
     fn reserve(&mut self, n: usize) {
-        self.timestamp.reserve(n);
-        self.exit.reserve(n);
-        self.cmd.reserve(n);
-        self.host.reserve(n);
-        self.cwd.reserve(n);
-        self.session.reserve(n);
-        self.deleted.reserve(n);
+        self.timestamp.reserve_exact(n);
+        self.exit.reserve_exact(n);
+        self.cmd.reserve_exact(n);
+        self.host.reserve_exact(n);
+        self.cwd.reserve_exact(n);
+        self.session.reserve_exact(n);
+        self.deleted.reserve_exact(n);
     }
 
     fn push(&mut self, r: Row) {
@@ -313,40 +228,33 @@ struct Runs {
     skip: Vec<bool>,
 }
 
-/// Sort keys `(timestamp, id, _)`, newest first.
-fn newest_first(a: &(u64, HistoryId, u32), b: &(u64, HistoryId, u32)) -> core::cmp::Ordering {
-    b.0.cmp(&a.0).then(b.1.cmp(&a.1))
-}
+/// A sort key: an entry's timestamp and its store slot.
+type Key = (u64, u32);
 
-/// The (timestamp, id, position) of each of `entries`, newest first: keys are sorted, not
-/// the entries, so no pointer is chased per comparison.
-fn newest_order(entries: &[&History]) -> Vec<(u64, HistoryId, u32)> {
-    let mut order: Vec<(u64, HistoryId, u32)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, h)| (h.timestamp, h.id, i as u32))
-        .collect();
-    order.sort_unstable_by(newest_first);
-    order
+/// Keys newest first: by timestamp, then by id (read from the store only on a tie).
+#[inline]
+fn newest_first(store: &HistoryStore, a: &Key, b: &Key) -> core::cmp::Ordering {
+    b.0.cmp(&a.0)
+        .then_with(|| store.slot(b.1).id.cmp(&store.slot(a.1).id))
 }
 
 /// What a query with no text and no filter but `include_deleted` lists, without building an
 /// index (for the first results of a store just loaded, docs/ARCHITECTURE.md, "Search"): the
 /// ids of results `offset..offset + limit` in the index's order (newest first), and how many
 /// match in all.
-pub fn newest<'a>(
-    entries: impl Iterator<Item = &'a History>,
-    include_deleted: bool,
-    offset: usize,
-    limit: usize,
-) -> Page {
-    let listed: Vec<&History> = entries
-        .filter(|h| include_deleted || h.deleted_at.is_none())
+pub fn newest(store: &HistoryStore, include_deleted: bool, offset: usize, limit: usize) -> Page {
+    let mut order: Vec<Key> = store
+        .live_slots()
+        .filter(|(_, s)| include_deleted || !s.is_soft_deleted())
+        .map(|(i, s)| (s.timestamp, i))
         .collect();
-    let order = newest_order(&listed);
+    order.sort_unstable_by(|a, b| newest_first(store, a, b));
     let end = offset.saturating_add(limit).min(order.len());
     Page {
-        ids: order[offset.min(end)..end].iter().map(|k| k.1).collect(),
+        ids: order[offset.min(end)..end]
+            .iter()
+            .map(|k| store.slot(k.1).id)
+            .collect(),
         total: order.len(),
         runs: Vec::new(),
     }
@@ -378,17 +286,20 @@ pub fn fold_str(s: &str, fold: Fold) -> String {
         .collect()
 }
 
-/// The search index over the live history entries.
+/// The search index over the live history entries of one [`HistoryStore`]: it refers to the
+/// store's entries by slot and to its commands by id, so every call passes that same store.
 #[derive(Clone, Debug)]
 pub struct SearchIndex {
     fold: Fold,
     /// Newest first.
     rows: Rows,
-    ids: Vec<HistoryId>,
-    cmds: Commands,
+    /// The store slot of each row.
+    slots: Vec<u32>,
+    cmds: Lower,
+    /// The host parts of hostnames, and the one of each hostname by its field id in the
+    /// store (`u32::MAX`: not yet seen).
     hosts: Strings,
-    cwds: Strings,
-    sessions: Strings,
+    host_of: Vec<u32>,
     last: Option<Last>,
     memo: Vec<u32>,
     /// [`Runs`] without row filters (live only, deleted too), and for the last other filters.
@@ -402,11 +313,10 @@ impl SearchIndex {
         Self {
             fold,
             rows: Rows::default(),
-            ids: Vec::new(),
-            cmds: Commands::default(),
+            slots: Vec::new(),
+            cmds: Lower::default(),
             hosts: Strings::default(),
-            cwds: Strings::default(),
-            sessions: Strings::default(),
+            host_of: Vec::new(),
             last: None,
             memo: Vec::new(),
             runs: [None, None],
@@ -414,72 +324,65 @@ impl SearchIndex {
         }
     }
 
-    /// Index the live entries of `store` anew (after any change), keeping the distinct
-    /// strings already known (so only new commands are lowercased).
+    /// Index the live entries of `store` anew (after any change), keeping the commands
+    /// already lowercased.
     pub fn rebuild(&mut self, store: &HistoryStore) {
-        let all: Vec<&History> = store.entries().collect();
-        self.rebuild_from(&all);
-    }
-
-    /// Index `entries` anew, as [`Self::rebuild`].
-    pub fn rebuild_from(&mut self, entries: &[&History]) {
-        let order = newest_order(entries);
         self.forget();
+        self.cmds.extend(store.commands(), self.fold, usize::MAX);
+        let mut keys: Vec<Key> = Vec::with_capacity(store.len());
+        keys.extend(store.live_slots().map(|(i, s)| (s.timestamp, i)));
+        keys.sort_unstable_by(|a, b| newest_first(store, a, b));
         self.rows = Rows::default();
-        self.ids.clear();
-        self.rows.reserve(order.len());
-        self.ids.reserve(order.len());
-        for (_, id, i) in order {
-            let row = self.row(entries[i as usize]);
-            self.rows.push(row);
-            self.ids.push(id);
+        self.slots = Vec::new();
+        self.rows.reserve(keys.len());
+        self.slots.reserve_exact(keys.len());
+        for (_, i) in keys {
+            self.push(store, i);
         }
     }
 
     /// Bring the index up to date after the entries with the ids in `touched` were created,
-    /// replaced or deleted in `store` (any order, repeats allowed; left sorted). Rebuilds when
-    /// many changed.
-    pub fn update(&mut self, store: &HistoryStore, touched: &mut Vec<HistoryId>) {
-        crate::sort::sort_cold(touched);
-        touched.dedup();
-        if touched.is_empty() {
+    /// replaced or deleted in `store` (any order, repeats allowed). Rebuilds when many
+    /// changed.
+    pub fn update(&mut self, store: &HistoryStore, touched: &[HistoryId]) {
+        // Slots never move: an entry replaced or deleted keeps its slot.
+        let mut changed: Vec<u32> = touched.iter().filter_map(|id| store.slot_of(id)).collect();
+        crate::sort::sort_cold(&mut changed);
+        changed.dedup();
+        if changed.is_empty() {
             return;
         }
-        if touched.len() * 8 > self.rows.len() {
+        if changed.len() * 8 > self.rows.len() {
             return self.rebuild(store);
         }
         self.forget();
-        let mut fresh_rows: Vec<Row> = Vec::new();
-        let mut keys: Vec<(u64, HistoryId, u32)> = Vec::new();
-        for h in touched.iter().filter_map(|id| store.get(id)) {
-            keys.push((h.timestamp, h.id, fresh_rows.len() as u32));
-            let row = self.row(h);
-            fresh_rows.push(row);
-        }
-        keys.sort_unstable_by(newest_first);
-        let fresh: Vec<(u64, HistoryId, Row)> = keys
-            .into_iter()
-            .map(|(t, id, i)| (t, id, fresh_rows[i as usize]))
+        self.cmds.extend(store.commands(), self.fold, usize::MAX);
+        let mut fresh: Vec<Key> = changed
+            .iter()
+            .map(|&i| (i, store.slot(i)))
+            .filter(|(_, s)| s.is_live())
+            .map(|(i, s)| (s.timestamp, i))
             .collect();
+        fresh.sort_unstable_by(|a, b| newest_first(store, a, b));
         let rows = core::mem::take(&mut self.rows);
-        let ids = core::mem::take(&mut self.ids);
+        let slots = core::mem::take(&mut self.slots);
         self.rows.reserve(rows.len() + fresh.len());
-        self.ids.reserve(rows.len() + fresh.len());
+        self.slots.reserve_exact(rows.len() + fresh.len());
         let mut fresh = fresh.into_iter().peekable();
-        for (row, id) in (0..rows.len()).map(|i| rows.get(i)).zip(ids) {
-            if touched.binary_search(&id).is_ok() {
+        for (i, slot) in slots.into_iter().enumerate() {
+            if changed.binary_search(&slot).is_ok() {
                 continue;
             }
-            while let Some((_, fid, frow)) = fresh.next_if(|f| (f.0, f.1) > (row.timestamp, id)) {
-                self.rows.push(frow);
-                self.ids.push(fid);
+            let row = rows.get(i);
+            let key = (row.timestamp, slot);
+            while let Some((_, f)) = fresh.next_if(|f| newest_first(store, f, &key).is_lt()) {
+                self.push(store, f);
             }
             self.rows.push(row);
-            self.ids.push(id);
+            self.slots.push(slot);
         }
-        for (_, fid, frow) in fresh {
-            self.rows.push(frow);
-            self.ids.push(fid);
+        for (_, f) in fresh {
+            self.push(store, f);
         }
     }
 
@@ -490,16 +393,30 @@ impl SearchIndex {
         self.filtered = None;
     }
 
-    fn row(&mut self, h: &History) -> Row {
-        Row {
-            timestamp: h.timestamp,
-            exit: h.exit,
-            cmd: self.cmds.intern(&h.command, self.fold),
-            host: self.hosts.intern(h.host()).0,
-            cwd: self.cwds.intern(&h.cwd).0,
-            session: self.sessions.intern(&h.session).0,
-            deleted: h.deleted_at.is_some(),
+    /// Add the row of the live entry in store slot `i`.
+    fn push(&mut self, store: &HistoryStore, i: u32) {
+        let s: &Slot = store.slot(i);
+        let h = s.hostname as usize;
+        if h >= self.host_of.len() {
+            self.host_of
+                .resize(store.fields().len().max(h + 1), u32::MAX);
         }
+        if self.host_of[h] == u32::MAX {
+            self.host_of[h] = self
+                .hosts
+                .intern(host_part(store.fields().get(s.hostname)))
+                .0;
+        }
+        self.rows.push(Row {
+            timestamp: s.timestamp,
+            exit: s.exit,
+            cmd: s.command,
+            host: self.host_of[h],
+            cwd: s.cwd,
+            session: s.session,
+            deleted: s.is_soft_deleted(),
+        });
+        self.slots.push(i);
     }
 
     /// Number of entries indexed.
@@ -522,6 +439,7 @@ impl SearchIndex {
     #[allow(clippy::too_many_arguments)]
     pub fn query(
         &mut self,
+        store: &HistoryStore,
         text: &str,
         mode: Mode,
         filters: &Filters,
@@ -539,17 +457,20 @@ impl SearchIndex {
         });
         let mut last = self.last.take().unwrap_or_default();
         let previous = if from_last { last.matched.take() } else { None };
-        let Some(resolved) = self.resolve(filters) else {
+        // Commands that came since the last change (there are none in a store kept level).
+        self.cmds.extend(store.commands(), self.fold, usize::MAX);
+        let Some(resolved) = self.resolve(store, filters) else {
             self.last = None;
             return Page::default();
         };
         let runs = self.take_runs(&resolved, filters);
+        let texts = store.commands();
         // The loops below index slices, not `Vec`s, and call no closure per row: the package
         // builds this crate for size, where neither is inlined.
-        if self.memo.len() == self.cmds.text.len() {
+        if self.memo.len() == texts.len() {
             self.memo.fill(UNKNOWN);
         } else {
-            self.memo = alloc::vec![UNKNOWN; self.cmds.text.len()];
+            self.memo = alloc::vec![UNKNOWN; texts.len()];
         }
         let m = Matcher::new(mode, text, self.fold);
         // Which commands match (scored now only where the host must say).
@@ -558,7 +479,7 @@ impl SearchIndex {
             let mut matched = Vec::new();
             let memo = &mut self.memo[..];
             for &c in candidates {
-                let v = m.test(&self.cmds, c, fuzzy);
+                let v = m.test(texts, &self.cmds, c, fuzzy);
                 memo[c as usize] = v;
                 if v != NO {
                     matched.push(c);
@@ -584,7 +505,7 @@ impl SearchIndex {
             Matcher::Fuzzy { .. } => best.unwrap_or(u32::MAX).min(PENDING - 1),
             _ => 0,
         };
-        let (memo, cmds, col) = (&mut self.memo[..], &self.cmds, &self.rows.cmd[..]);
+        let (memo, cmds, col) = (&mut self.memo[..], texts, &self.rows.cmd[..]);
         let (skip, counts, newest) = (&runs.skip[..], &runs.counts[..], &runs.newest[..]);
         let page: Vec<u32> = if end == 0 {
             Vec::new()
@@ -678,7 +599,10 @@ impl SearchIndex {
                 low(&keys[start..])
             }
         };
-        let ids = page.iter().map(|&p| self.ids[p as usize]).collect();
+        let ids = page
+            .iter()
+            .map(|&p| store.slot(self.slots[p as usize]).id)
+            .collect();
         let counts = if unique {
             page.iter()
                 .map(|&p| runs.counts[self.rows.cmd[p as usize] as usize])
@@ -720,7 +644,7 @@ impl SearchIndex {
             .after
             .map_or(times.len(), |t| times.partition_point(|&x| x >= t));
         let hi = hi.max(lo);
-        let n = self.cmds.text.len();
+        let n = self.cmds.len();
         let skip = f.skip(&self.rows, lo..hi);
         let mut counts = alloc::vec![0u32; n];
         let mut newest = alloc::vec![0u32; n];
@@ -822,19 +746,16 @@ impl SearchIndex {
     }
 
     /// The filters with their strings as ids; `None` when no entry can pass.
-    fn resolve(&self, f: &Filters) -> Option<Resolved> {
+    fn resolve(&self, store: &HistoryStore, f: &Filters) -> Option<Resolved> {
         let id = |s: &Option<String>, t: &Strings| match s {
             None => Some(None),
             Some(s) => t.find(s).map(Some),
         };
         Some(Resolved {
             host: id(&f.host, &self.hosts)?,
-            cwd: id(&f.cwd, &self.cwds)?,
-            session: id(&f.session, &self.sessions)?,
-            command: match &f.command {
-                None => None,
-                Some(c) => Some(self.cmds.text.find(c)?),
-            },
+            cwd: id(&f.cwd, store.fields())?,
+            session: id(&f.session, store.fields())?,
+            command: id(&f.command, store.commands())?,
             exit: f.exit,
             after: f.after,
             before: f.before,
@@ -847,25 +768,24 @@ impl SearchIndex {
 const RUN: usize = 4096;
 
 /// A [`SearchIndex`] built a bounded amount of work at a time, for a host that must stay
-/// responsive meanwhile: the live entries are read in id order (their strings interned), their
-/// keys sorted (runs, then merges), then the rows laid out newest first. Its index answers as
-/// [`SearchIndex::rebuild`]'s does. Entries changed while it runs: once it is done,
-/// [`SearchIndex::update`] with their ids.
+/// responsive meanwhile: the store's new commands are lowercased, its live slots read (their
+/// keys), the keys sorted (runs, then merges), then the rows laid out newest first, straight
+/// into vectors of their final size. Its index answers as [`SearchIndex::rebuild`]'s does.
+/// Entries changed while it runs: once it is done, [`SearchIndex::update`] with their ids.
 #[derive(Debug)]
 pub struct IndexBuild {
     index: SearchIndex,
-    /// The rows read so far, in id order; the last id read.
-    read: Vec<Row>,
-    last: Option<HistoryId>,
-    /// `(timestamp, id, position in read)`, and as many more slots to merge into.
-    keys: Vec<(u64, HistoryId, u32)>,
-    spare: Vec<(u64, HistoryId, u32)>,
+    /// `(timestamp, slot)` of the live slots read, and as many more to merge into.
+    keys: Vec<Key>,
+    spare: Vec<Key>,
     stage: Stage,
 }
 
 #[derive(Debug)]
 enum Stage {
-    Read,
+    Lower,
+    /// Reading the store's slots, from this one.
+    Read(u32),
     /// Sorting runs of [`RUN`] keys, from this one.
     Runs(usize),
     /// Merging pairs of sorted runs of `width` keys from `keys` into `spare`: the pair at
@@ -886,11 +806,9 @@ impl IndexBuild {
     pub fn new(fold: Fold) -> Self {
         Self {
             index: SearchIndex::new(fold),
-            read: Vec::new(),
-            last: None,
             keys: Vec::new(),
             spare: Vec::new(),
-            stage: Stage::Read,
+            stage: Stage::Lower,
         }
     }
 
@@ -900,32 +818,37 @@ impl IndexBuild {
         while work > 0 {
             let n = self.keys.len();
             match &mut self.stage {
-                Stage::Read => {
-                    if self.last.is_none() {
-                        // Room for every entry up front: no step copies or rehashes it all.
-                        let n = store.len();
-                        self.read.reserve_exact(n);
-                        self.keys.reserve_exact(n);
-                        self.spare.reserve_exact(n);
-                        self.index.cmds.text.reserve(n);
+                Stage::Lower => {
+                    let before = self.index.cmds.len();
+                    let done = self
+                        .index
+                        .cmds
+                        .extend(store.commands(), self.index.fold, work);
+                    work -= (self.index.cmds.len() - before).min(work);
+                    if done {
+                        // Room for every entry up front: no step copies it all.
+                        self.keys.reserve_exact(store.len());
+                        self.stage = Stage::Read(0);
                     }
-                    let mut got = 0;
-                    for h in store.entries_after(self.last.as_ref()).take(work) {
-                        self.keys.push((h.timestamp, h.id, self.read.len() as u32));
-                        let row = self.index.row(h);
-                        self.read.push(row);
-                        self.last = Some(h.id);
-                        got += 1;
+                }
+                Stage::Read(at) => {
+                    let end = (*at as usize).saturating_add(work).min(store.slots());
+                    for i in *at..end as u32 {
+                        let s = store.slot(i);
+                        if s.is_live() {
+                            self.keys.push((s.timestamp, i));
+                        }
                     }
-                    if got == work {
-                        return false;
+                    work -= end - *at as usize;
+                    *at = end as u32;
+                    if end == store.slots() {
+                        self.spare.reserve_exact(self.keys.len());
+                        self.stage = Stage::Runs(0);
                     }
-                    work -= got;
-                    self.stage = Stage::Runs(0);
                 }
                 Stage::Runs(at) => {
                     let end = (*at + RUN).min(n);
-                    self.keys[*at..end].sort_unstable_by(newest_first);
+                    self.keys[*at..end].sort_unstable_by(|a, b| newest_first(store, a, b));
                     self.spare.extend_from_slice(&self.keys[*at..end]);
                     *at = end;
                     work = work.saturating_sub(RUN);
@@ -943,7 +866,7 @@ impl IndexBuild {
                         self.stage = Stage::Place(0);
                         self.spare = Vec::new();
                         self.index.rows.reserve(n);
-                        self.index.ids.reserve(n);
+                        self.index.slots.reserve_exact(n);
                         continue;
                     }
                     if *lo >= n {
@@ -958,7 +881,8 @@ impl IndexBuild {
                     let out = &mut self.spare[*lo..];
                     while work > 0 && *a + *b < left.len() + right.len() {
                         let take_left = *b == right.len()
-                            || (*a < left.len() && newest_first(&left[*a], &right[*b]).is_le());
+                            || (*a < left.len()
+                                && newest_first(store, &left[*a], &right[*b]).is_le());
                         if take_left {
                             out[*a + *b] = left[*a];
                             *a += 1;
@@ -975,14 +899,15 @@ impl IndexBuild {
                 }
                 Stage::Place(at) => {
                     let end = at.saturating_add(work).min(n);
-                    for &(_, id, i) in &self.keys[*at..end] {
-                        self.index.rows.push(self.read[i as usize]);
-                        self.index.ids.push(id);
+                    for &(_, i) in &self.keys[*at..end] {
+                        // Deleted since it was read: its id is among the changes.
+                        if store.slot(i).is_live() {
+                            self.index.push(store, i);
+                        }
                     }
                     work -= end - *at;
                     *at = end;
                     if end == n {
-                        self.read = Vec::new();
                         self.keys = Vec::new();
                         self.stage = Stage::Done;
                     }
@@ -1118,11 +1043,17 @@ impl<'t> Matcher<'t> {
 
     /// Whether command `id` matches, as a memo value: [`NO`], a score (0 outside fuzzy), or
     /// [`PENDING`] (fuzzy: matches, not scored yet).
-    fn test(&self, cmds: &Commands, id: u32, fuzzy: &mut dyn FnMut(&str) -> Option<u32>) -> u32 {
+    fn test(
+        &self,
+        texts: &Strings,
+        cmds: &Lower,
+        id: u32,
+        fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
+    ) -> u32 {
         let yes = |b: bool| if b { 0 } else { NO };
         match self {
             Matcher::All => 0,
-            Matcher::Prefix(t) => yes(cmds.text.get(id).starts_with(t)),
+            Matcher::Prefix(t) => yes(texts.get(id).starts_with(t)),
             Matcher::Words(ws, need) => {
                 let l = cmds.lower(id);
                 yes(cmds.bytes[id as usize] & need == *need && ws.iter().all(|w| contains(l, w)))
@@ -1132,7 +1063,7 @@ impl<'t> Matcher<'t> {
                     if cmds.bytes[id as usize] & need != *need {
                         return NO;
                     }
-                    let (text, lower) = (cmds.text.get(id).as_bytes(), cmds.lower(id));
+                    let (text, lower) = (texts.get(id).as_bytes(), cmds.lower(id));
                     let all = words
                         .iter()
                         .all(|(w, upper)| subsequence(w, if *upper { text } else { lower }));
@@ -1142,7 +1073,7 @@ impl<'t> Matcher<'t> {
                         NO
                     }
                 }
-                _ => fuzzy(cmds.text.get(id)).map_or(NO, |s| s.min(PENDING - 1)),
+                _ => fuzzy(texts.get(id)).map_or(NO, |s| s.min(PENDING - 1)),
             },
         }
     }
@@ -1152,14 +1083,14 @@ impl<'t> Matcher<'t> {
 #[inline(always)]
 fn score(
     memo: &mut [u32],
-    cmds: &Commands,
+    texts: &Strings,
     c: u32,
     fuzzy: &mut dyn FnMut(&str) -> Option<u32>,
 ) -> u32 {
     match memo[c as usize] {
         UNKNOWN => 0,
         PENDING => {
-            let s = fuzzy(cmds.text.get(c)).unwrap_or(0).min(PENDING - 1);
+            let s = fuzzy(texts.get(c)).unwrap_or(0).min(PENDING - 1);
             memo[c as usize] = s;
             s
         }
@@ -1226,6 +1157,7 @@ fn top_keys(keys: &mut Vec<u64>, end: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::payload::history::History;
     use crate::store::Fold as _;
     use alloc::borrow::ToOwned;
     use alloc::format;
@@ -1238,10 +1170,17 @@ mod tests {
         c.to_lowercase().next().unwrap_or(c)
     }
 
-    fn index(es: &[History]) -> SearchIndex {
+    /// A store of `es` and its index.
+    struct Ix {
+        store: HistoryStore,
+        ix: SearchIndex,
+    }
+
+    fn index(es: &[History]) -> Ix {
+        let store = store_of(es);
         let mut ix = SearchIndex::new(fold);
-        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
-        ix
+        ix.rebuild(&store);
+        Ix { store, ix }
     }
 
     fn entry(i: u128, command: &str, timestamp: u64) -> History {
@@ -1413,10 +1352,15 @@ mod tests {
         }
     }
 
-    fn run(ix: &mut SearchIndex, q: Q) -> Page {
+    fn run(ix: &mut Ix, q: Q) -> Page {
+        ask(&mut ix.ix, &ix.store, q)
+    }
+
+    fn ask(ix: &mut SearchIndex, store: &HistoryStore, q: Q) -> Page {
         let t = q.text.trim().to_owned();
         let (score, best) = scorer(q.coarse);
         ix.query(
+            store,
             q.text,
             q.mode,
             q.f,
@@ -1478,7 +1422,8 @@ mod tests {
                 ..Default::default()
             };
             for (offset, limit) in pages {
-                let p = ix.query(
+                let p = ix.ix.query(
+                    &ix.store,
                     "",
                     Mode::FullText,
                     &f,
@@ -1489,10 +1434,10 @@ mod tests {
                     None,
                 );
                 let at = (deleted, offset, limit);
-                assert_eq!(newest(es.iter(), deleted, offset, limit), p, "{at:?}");
+                assert_eq!(newest(&ix.store, deleted, offset, limit), p, "{at:?}");
             }
         }
-        assert_eq!(newest(core::iter::empty(), false, 0, 100).total, 0);
+        assert_eq!(newest(&HistoryStore::new(), false, 0, 100).total, 0);
     }
 
     #[test]
@@ -1583,10 +1528,10 @@ mod tests {
             assert_eq!(run(&mut ix, q(t, Mode::Prefix, &f)).total, n, "{t}");
         }
         es.push(entry(9, "git stash", 80));
-        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
+        ix = index(&es);
         assert_eq!(run(&mut ix, q("git s", Mode::Prefix, &f)).total, 3);
         es.retain(|h| h.id != HistoryId(Uuid::from_u128(1)));
-        ix.rebuild_from(&es.iter().collect::<Vec<_>>());
+        ix = index(&es);
         assert_eq!(run(&mut ix, q("git st", Mode::Prefix, &f)).total, 2);
     }
 
@@ -1634,7 +1579,7 @@ mod tests {
 
     #[test]
     fn match_ranges_per_mode() {
-        let ix = index(&sample());
+        let ix = SearchIndex::new(fold);
         let mut none = |_: &str, _: &mut Vec<u32>| {};
         assert_eq!(
             ix.matches("git s", Mode::Prefix, "git status", &mut none),
@@ -1670,30 +1615,66 @@ mod tests {
 
     fn store_of(es: &[History]) -> HistoryStore {
         use crate::payload::history::HistoryRecord;
-        use crate::record::{HostId, RecordId};
-        use crate::store::RecordOrigin;
         let mut s = HistoryStore::new();
         for (i, h) in es.iter().enumerate() {
-            let origin = RecordOrigin {
-                timestamp: i as u64,
-                host: HostId(Uuid::nil()),
-                idx: i as u64,
-                record: RecordId(Uuid::from_u128(i as u128)),
-            };
-            s.fold(origin, HistoryRecord::Create(h.clone()));
+            s.fold(
+                origin(1_000_000 + i as u64),
+                HistoryRecord::Create(h.clone()),
+            );
         }
         s
     }
 
-    /// The same pages from `a` and `b`, over a few queries of each mode and view.
-    fn same_pages(a: &mut SearchIndex, b: &mut SearchIndex) {
-        assert_eq!(a.ids, b.ids);
+    /// The origin of a record at `t` (earlier ones win a create).
+    fn origin(t: u64) -> crate::store::RecordOrigin {
+        use crate::record::{HostId, RecordId};
+        crate::store::RecordOrigin {
+            timestamp: t,
+            host: HostId(Uuid::nil()),
+            idx: t,
+            record: RecordId(Uuid::from_u128(u128::from(t))),
+        }
+    }
+
+    /// Fold into `store` (and the model `es`): delete `id` (`None`), or a create of `h` by a
+    /// record earlier than any before (it replaces a live entry of its id); the id touched.
+    fn change(
+        store: &mut HistoryStore,
+        es: &mut Vec<History>,
+        id: u128,
+        h: Option<History>,
+        t: &mut u64,
+        touched: &mut Vec<HistoryId>,
+    ) {
+        use crate::payload::history::HistoryRecord;
+        let id = HistoryId(Uuid::from_u128(id));
+        *t -= 1;
+        match h {
+            None => {
+                store.fold(origin(*t), HistoryRecord::Delete(id));
+                es.retain(|h| h.id != id);
+            }
+            Some(h) => {
+                store.fold(origin(*t), HistoryRecord::Create(h.clone()));
+                if !store.is_deleted(&id) {
+                    es.retain(|h| h.id != id);
+                    es.push(h);
+                }
+            }
+        }
+        touched.push(id);
+    }
+
+    /// The same pages from `a` and `b` over `store`, over a few queries of each mode and view.
+    fn same_pages(store: &HistoryStore, a: &mut SearchIndex, b: &mut SearchIndex) {
+        assert_eq!(a.slots, b.slots);
         for f in [every(), Filters::default()] {
             for t in ["", "c1", "new", "c 2", "n2"] {
                 for mode in [Mode::Prefix, Mode::FullText, Mode::Fuzzy] {
                     for unique in [false, true] {
-                        let ask = q(t, mode, &f).unique(unique).page(3, 40);
-                        assert_eq!(run(a, ask), run(b, ask), "{t:?} {mode:?} {unique}");
+                        let one = q(t, mode, &f).unique(unique).page(3, 40);
+                        let (x, y) = (ask(a, store, one), ask(b, store, one));
+                        assert_eq!(x, y, "{t:?} {mode:?} {unique}");
                     }
                 }
             }
@@ -1728,7 +1709,7 @@ mod tests {
             assert!(work == usize::MAX || steps > 2, "{work}: {steps} steps");
             // Done stays done.
             assert!(b.step(&store, 1));
-            same_pages(&mut b.finish(&store), &mut full);
+            same_pages(&store, &mut b.finish(&store), &mut full);
         }
         let empty = HistoryStore::new();
         assert!(IndexBuild::new(fold).finish(&empty).is_empty());
@@ -1739,26 +1720,24 @@ mod tests {
         let es = many(2 * RUN as u128 + 50);
         // Stop in each stage: reading, sorting runs, merging, placing rows.
         for stop in [10, 3 * RUN, 5 * RUN, 6 * RUN + 40, 10 * RUN] {
+            let mut store = store_of(&es);
             let mut b = IndexBuild::new(fold);
-            assert!(!b.step(&store_of(&es), stop), "{stop}");
+            assert!(!b.step(&store, stop), "{stop}");
             // Meanwhile: entries deleted, replaced and added, before and after the last read.
-            let mut now = es.clone();
-            let mut touched = Vec::new();
-            for i in [0u128, 5, 9, 3000, 8000] {
-                now.retain(|h| h.id != HistoryId(Uuid::from_u128(i)));
-                touched.push(HistoryId(Uuid::from_u128(i)));
+            let (mut now, mut touched, mut t) = (es.clone(), Vec::new(), 1000);
+            for i in [0u128, 3000, 8000, 8100] {
+                change(&mut store, &mut now, i, None, &mut t, &mut touched);
             }
-            for (i, t) in [(5u128, 2999), (9, 1), (20_000, 5), (2, 3001)] {
-                now.retain(|h| h.id != HistoryId(Uuid::from_u128(i)));
-                now.push(entry(i, &format!("new {i}"), t));
-                touched.push(HistoryId(Uuid::from_u128(i)));
+            for (i, ts) in [(5u128, 2999), (9, 1), (20_000, 5), (2, 3001), (20_001, 7)] {
+                let h = entry(i, &format!("new {i}"), ts);
+                change(&mut store, &mut now, i, Some(h), &mut t, &mut touched);
             }
-            let store = store_of(&now);
+            assert_eq!(store.len(), now.len());
             let mut ix = b.finish(&store);
-            ix.update(&store, &mut touched);
+            ix.update(&store, &touched);
             let mut full = SearchIndex::new(fold);
             full.rebuild(&store);
-            same_pages(&mut ix, &mut full);
+            same_pages(&store, &mut ix, &mut full);
         }
     }
 
@@ -1770,26 +1749,23 @@ mod tests {
             changes in proptest::collection::vec((0u128..100, 0u64..8, 0usize..3), 1..30),
         ) {
             let mut es: Vec<History> = (0..n).map(|i| entry(i as u128, &format!("c{}", i % 5), i as u64 % 8)).collect();
+            let mut store = store_of(&es);
             let mut ix = SearchIndex::new(fold);
-            ix.rebuild(&store_of(&es));
-            let mut touched = Vec::new();
+            ix.rebuild(&store);
+            let (mut touched, mut t) = (Vec::new(), 1000);
             for (id, ts, what) in changes {
-                es.retain(|h| h.id != HistoryId(Uuid::from_u128(id)));
-                if what > 0 {
-                    es.push(entry(id, &format!("new {what}"), ts));
-                }
-                touched.push(HistoryId(Uuid::from_u128(id)));
+                let h = (what > 0).then(|| entry(id, &format!("new {what}"), ts));
+                change(&mut store, &mut es, id, h, &mut t, &mut touched);
             }
-            let store = store_of(&es);
-            ix.update(&store, &mut touched);
+            ix.update(&store, &touched);
             let mut full = SearchIndex::new(fold);
             full.rebuild(&store);
-            prop_assert_eq!(&ix.ids, &full.ids);
+            prop_assert_eq!(&ix.slots, &full.slots);
             let f = every();
             for t in ["", "new", "c1", "new 2"] {
                 for unique in [false, true] {
-                    let ask = q(t, Mode::FullText, &f).unique(unique).page(0, 200);
-                    prop_assert_eq!(run(&mut ix, ask), reference(&es, ask));
+                    let one = q(t, Mode::FullText, &f).unique(unique).page(0, 200);
+                    prop_assert_eq!(ask(&mut ix, &store, one), reference(&es, one));
                 }
             }
         }

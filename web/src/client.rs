@@ -442,14 +442,14 @@ impl Client {
     }
 
     /// Query the live history.
-    pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult<'_>) -> T) -> T {
+    pub fn history_query<T>(&self, q: &Query, f: impl FnOnce(search::QueryResult) -> T) -> T {
         let views = self.store.views.borrow();
         let mut s = views.search.borrow_mut();
         f(search::run(&views.history, &mut s, q))
     }
 
     pub fn history_get(&self, id: &HistoryId) -> Option<History> {
-        self.store.views.borrow().history.get(id).cloned()
+        self.store.views.borrow().history.get(id)
     }
 
     pub fn history_len(&self) -> usize {

@@ -517,7 +517,7 @@ struct Page<'a> {
     total: usize,
 }
 
-pub fn history_page_to_js(r: &QueryResult<'_>) -> Result<JsValue, JsValue> {
+pub fn history_page_to_js(r: &QueryResult) -> Result<JsValue, JsValue> {
     to_js(&Page {
         entries: r
             .entries

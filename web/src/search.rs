@@ -28,8 +28,8 @@ pub struct Query {
 }
 
 /// One page of results and how many matched in all.
-pub struct QueryResult<'a> {
-    pub entries: Vec<&'a History>,
+pub struct QueryResult {
+    pub entries: Vec<History>,
     pub total: usize,
     /// Unique queries: each entry's number of runs; else empty.
     pub runs: Vec<u32>,
@@ -117,7 +117,7 @@ impl Search {
 
 /// Run `q` over the live `history` (every change to it [`Search::touch`]ed). Results are
 /// newest first, except fuzzy, which ranks by score (ties newest first).
-pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> QueryResult<'a> {
+pub fn run(history: &HistoryStore, search: &mut Search, q: &Query) -> QueryResult {
     let text = q.text.trim();
     let (mode, filters, unique) = (q.mode, &q.filters, q.unique);
     let limit = q.limit.unwrap_or(100);
@@ -133,13 +133,13 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         // The first results of a store just loaded need no index: the first query that does
         // builds it.
         let deleted = filters.include_deleted;
-        terrapin_core::search::newest(history.entries(), deleted, q.offset, limit)
+        terrapin_core::search::newest(history, deleted, q.offset, limit)
     } else {
         if !search.built {
             search.finish(history);
         }
         if !search.touched.is_empty() {
-            search.index.update(history, &mut search.touched);
+            search.index.update(history, &search.touched);
             search.touched.clear();
         }
         let fuzzy = mode == Mode::Fuzzy && !text.is_empty();
@@ -155,10 +155,10 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
         };
         let best = if fuzzy { nucleo_best(text) } else { None };
         search.index.query(
-            text, mode, filters, unique, q.offset, limit, &mut score, best,
+            history, text, mode, filters, unique, q.offset, limit, &mut score, best,
         )
     };
-    let entries: Vec<&History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
+    let entries: Vec<History> = page.ids.iter().filter_map(|id| history.get(id)).collect();
     let matches = if text.is_empty() {
         Vec::new()
     } else {
@@ -173,7 +173,7 @@ pub fn run<'a>(history: &'a HistoryStore, search: &mut Search, q: &Query) -> Que
 }
 
 /// Where `text` matched each command (fuzzy: nucleo's positions), in UTF-16 ranges.
-fn highlights(search: &mut Search, text: &str, mode: Mode, entries: &[&History]) -> Vec<Vec<u32>> {
+fn highlights(search: &mut Search, text: &str, mode: Mode, entries: &[History]) -> Vec<Vec<u32>> {
     let pattern = (mode == Mode::Fuzzy)
         .then(|| Pattern::parse(text, CaseMatching::Smart, Normalization::Smart));
     let matcher = search

@@ -253,11 +253,11 @@ impl Views {
                         HistoryRecord::Create(x) => x.id,
                         HistoryRecord::Delete(id) => *id,
                     };
-                    let new = self.added.is_some() && self.history.get(&id).is_none();
+                    let new = self.added.is_some() && !self.history.contains(&id);
                     self.history.fold(origin, h);
                     self.search.get_mut().touch(id);
                     if let (true, Some(added)) = (new, self.added.as_mut()) {
-                        if self.history.get(&id).is_some() {
+                        if self.history.contains(&id) {
                             added.push(id);
                         }
                     }

@@ -10,24 +10,242 @@
 //!   records in timestamp order.
 //! - Entries whose `deleted_at` is set (Atuin's soft delete) are kept; check
 //!   [`History::is_soft_deleted`].
+//!
+//! Layout, so a million entries fit a browser tab: each id seen has a fixed-size slot, in
+//! chunks that never move; strings are interned, each distinct one stored once (commands in a
+//! table of their own, which the search index shares; cwd, session, hostname, author, intent
+//! and shell in another); an id finds its slot through a hash table. Entries are made back
+//! into [`History`] values when asked for.
 
-use alloc::boxed::Box;
-use alloc::collections::BTreeMap;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::{Fold, PayloadError, RecordOrigin};
-use crate::payload::history::{History, HistoryId, HistoryRecord};
-use crate::record::{HostId, Tag, Version};
+use crate::payload::history::{AuthorKind, History, HistoryId, HistoryRecord};
+use crate::record::{HostId, RecordId, Tag, Version};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Grow `v` to hold `extra` more: by a quarter once large (a doubling of a buffer of tens of
+/// MB would hold both copies at once, and the wasm memory never shrinks).
+pub(crate) fn grow<T>(v: &mut Vec<T>, extra: usize) {
+    if let Some(more) = headroom(v.len(), v.capacity(), extra) {
+        v.reserve_exact(more);
+    }
+}
+
+/// What to reserve beyond `len` (of capacity `cap`) for `extra` more, if anything.
+fn headroom(len: usize, cap: usize, extra: usize) -> Option<usize> {
+    let step = if cap < 1 << 20 { cap } else { cap / 4 };
+    (len + extra > cap).then(|| (len + extra).max(cap + step.max(64)) - len)
+}
+
+pub(crate) fn hash(b: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h = b.len() as u64;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut last = [0u8; 8];
+    let rest = chunks.remainder();
+    last[..rest.len()].copy_from_slice(rest);
+    h = (h.rotate_left(5) ^ u64::from_le_bytes(last)).wrapping_mul(K);
+    // Murmur3's finalizer: every input bit reaches the low bits the table uses.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Open addressing over ids `0..n`: 0 empty, else id + 1. Length a power of two (or 0), at
+/// most half full.
+#[derive(Clone, Debug, Default)]
+struct Table(Vec<u32>);
+
+impl Table {
+    /// The place of the id `is` accepts, probing from hash `h`, or the free place it would
+    /// take.
+    #[inline]
+    fn place(&self, h: u64, is: impl Fn(u32) -> bool) -> usize {
+        let mask = self.0.len() - 1;
+        let mut i = h as usize & mask;
+        loop {
+            let v = self.0[i];
+            if v == 0 || is(v - 1) {
+                return i;
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    /// Whether holding `n` ids needs a larger table.
+    fn full(&self, n: usize) -> bool {
+        (n + 1) * 2 > self.0.len()
+    }
+
+    /// A table for ids `0..n` (and as many more), each hashed by `h`.
+    fn rebuilt(n: usize, h: impl Fn(u32) -> u64) -> Self {
+        let mut t = Self(alloc::vec![0; ((n + 1) * 4).next_power_of_two()]);
+        for id in 0..n as u32 {
+            let i = t.place(h(id), |_| false);
+            t.0[i] = id + 1;
+        }
+        t
+    }
+}
+
+/// Distinct strings, concatenated, with a hash table to find them. Ids are dense and never
+/// reused.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Strings {
+    text: String,
+    /// End of each string in `text` (its start is the previous end).
+    ends: Vec<u32>,
+    table: Table,
+}
+
+impl Strings {
+    pub(crate) fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    #[inline]
+    fn span(&self, id: u32) -> (usize, usize) {
+        let i = id as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        (start, self.ends[i] as usize)
+    }
+
+    /// Bytes of strings `from..` (all of them for 0).
+    pub(crate) fn bytes_from(&self, from: usize) -> usize {
+        let start = if from == 0 {
+            0
+        } else {
+            self.ends[from - 1] as usize
+        };
+        self.text.len() - start
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> &str {
+        let (s, e) = self.span(id);
+        &self.text[s..e]
+    }
+
+    pub(crate) fn find(&self, s: &str) -> Option<u32> {
+        if self.table.0.is_empty() {
+            return None;
+        }
+        let i = self.table.place(hash(s.as_bytes()), |id| self.get(id) == s);
+        self.table.0[i].checked_sub(1)
+    }
+
+    /// The id of `s`, and whether it was added.
+    pub(crate) fn intern(&mut self, s: &str) -> (u32, bool) {
+        if self.table.full(self.len()) {
+            let me = &*self;
+            self.table = Table::rebuilt(me.len(), |id| hash(me.get(id).as_bytes()));
+        }
+        let h = hash(s.as_bytes());
+        let i = self.table.place(h, |id| self.get(id) == s);
+        if let Some(id) = self.table.0[i].checked_sub(1) {
+            return (id, false);
+        }
+        let id = self.len() as u32;
+        if let Some(more) = headroom(self.text.len(), self.text.capacity(), s.len()) {
+            self.text.reserve_exact(more);
+        }
+        self.text.push_str(s);
+        grow(&mut self.ends, 1);
+        self.ends.push(self.text.len() as u32);
+        self.table.0[i] = id + 1;
+        (id, true)
+    }
+}
+
+/// Slots per chunk of the store.
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+/// `Slot::flags`: the entry is live (else a tombstone); it has a `deleted_at`; bits 2-3 its
+/// author kind (0: none).
+const LIVE: u8 = 1;
+const SOFT_DELETED: u8 = 2;
+const KIND_SHIFT: u8 = 2;
+
+/// One history id seen: a live entry with the record that created it, its strings as ids into
+/// the store's tables, or a tombstone (its id alone).
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub(crate) id: HistoryId,
+    record: RecordId,
+    record_ts: u64,
+    idx: u64,
+    pub(crate) timestamp: u64,
+    duration: i64,
+    pub(crate) exit: i64,
+    deleted_at: u64,
+    /// The record's host, in `HistoryStore::hosts`.
+    host: u32,
+    /// In `HistoryStore::commands`.
+    pub(crate) command: u32,
+    /// These in `HistoryStore::fields`; `intent` and `shell` as id + 1, 0 for none.
+    pub(crate) cwd: u32,
+    pub(crate) session: u32,
+    pub(crate) hostname: u32,
+    author: u32,
+    intent: u32,
+    shell: u32,
+    flags: u8,
+}
+
+impl Slot {
+    fn tombstone(id: HistoryId) -> Self {
+        Self {
+            id,
+            record: RecordId(uuid::Uuid::nil()),
+            record_ts: 0,
+            idx: 0,
+            timestamp: 0,
+            duration: 0,
+            exit: 0,
+            deleted_at: 0,
+            host: 0,
+            command: 0,
+            cwd: 0,
+            session: 0,
+            hostname: 0,
+            author: 0,
+            intent: 0,
+            shell: 0,
+            flags: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_live(&self) -> bool {
+        self.flags & LIVE != 0
+    }
+
+    #[inline]
+    pub(crate) fn is_soft_deleted(&self) -> bool {
+        self.flags & SOFT_DELETED != 0
+    }
+}
+
+#[derive(Clone, Debug, Default)]
 pub struct HistoryStore {
-    /// Every id seen: the live entry with the record that created it, or `None` once deleted
-    /// (a tombstone). One map rather than a map and a set: one lookup per record, and one
-    /// `BTreeMap` instantiation less in the browser's wasm. The entry is boxed: a node's slots
-    /// hold a pointer instead of ~200 bytes, and nodes filled in id order (Atuin's ids are
-    /// UUID v7, by time) stay about half empty.
-    ids: BTreeMap<HistoryId, Option<Box<(RecordOrigin, History)>>>,
-    /// How many of `ids` are live.
+    /// Every id seen, in the order first seen: the live entry or a tombstone. A slot never
+    /// moves: the search index refers to entries by slot.
+    chunks: Vec<Vec<Slot>>,
+    /// Slot of each id.
+    ids: Table,
+    /// The record hosts of the entries.
+    hosts: Vec<HostId>,
+    commands: Strings,
+    fields: Strings,
+    /// How many slots are live.
     live: usize,
 }
 
@@ -41,79 +259,102 @@ impl Fold for HistoryStore {
 
     fn fold(&mut self, origin: RecordOrigin, payload: HistoryRecord) {
         match payload {
-            HistoryRecord::Create(h) => match self.ids.get_mut(&h.id) {
-                // Deleted, or created by an earlier record.
-                Some(None) => {}
-                Some(Some(slot)) if slot.0 <= origin => {}
-                Some(Some(slot)) => **slot = (origin, h),
+            HistoryRecord::Create(h) => match self.slot_of(&h.id) {
+                Some(i) => {
+                    let s = self.slot(i);
+                    // Deleted, or created by an earlier record.
+                    if s.is_live() && self.origin_of(s) > origin {
+                        let new = self.make(origin, &h);
+                        *self.slot_mut(i) = new;
+                    }
+                }
                 None => {
-                    self.ids.insert(h.id, Some(Box::new((origin, h))));
+                    let new = self.make(origin, &h);
+                    self.push(new);
                     self.live += 1;
                 }
             },
-            HistoryRecord::Delete(id) => {
-                if let Some(Some(_)) = self.ids.insert(id, None) {
-                    self.live -= 1;
+            HistoryRecord::Delete(id) => match self.slot_of(&id) {
+                Some(i) => {
+                    let s = self.slot_mut(i);
+                    if s.is_live() {
+                        *s = Slot::tombstone(id);
+                        self.live -= 1;
+                    }
                 }
-            }
+                None => self.push(Slot::tombstone(id)),
+            },
         }
     }
 }
+
+impl PartialEq for HistoryStore {
+    /// The same ids seen, each live with the same entry and record or deleted in both.
+    fn eq(&self, other: &Self) -> bool {
+        self.live == other.live
+            && self.slots() == other.slots()
+            && (0..self.slots() as u32).all(|i| {
+                let a = self.slot(i);
+                other.slot_of(&a.id).is_some_and(|j| {
+                    let b = other.slot(j);
+                    a.is_live() == b.is_live()
+                        && (!a.is_live()
+                            || (self.origin_of(a) == other.origin_of(b)
+                                && self.history(a) == other.history(b)))
+                })
+            })
+    }
+}
+
+impl Eq for HistoryStore {}
 
 impl HistoryStore {
     pub fn new() -> Self {
         Self::default()
     }
 
-    pub fn get(&self, id: &HistoryId) -> Option<&History> {
-        self.slot(id).map(|(_, h)| h)
+    /// The live entry with this id.
+    pub fn get(&self, id: &HistoryId) -> Option<History> {
+        self.live_slot(id).map(|s| self.history(s))
+    }
+
+    /// Whether an entry with this id is live.
+    pub fn contains(&self, id: &HistoryId) -> bool {
+        self.live_slot(id).is_some()
     }
 
     /// The record that created a live entry.
     pub fn origin(&self, id: &HistoryId) -> Option<RecordOrigin> {
-        self.slot(id).map(|(o, _)| *o)
-    }
-
-    fn slot(&self, id: &HistoryId) -> Option<&(RecordOrigin, History)> {
-        self.ids.get(id)?.as_deref()
+        self.live_slot(id).map(|s| self.origin_of(s))
     }
 
     /// Whether a delete for this id has been applied.
     pub fn is_deleted(&self, id: &HistoryId) -> bool {
-        matches!(self.ids.get(id), Some(None))
+        self.slot_of(id).is_some_and(|i| !self.slot(i).is_live())
     }
 
-    /// Live entries (with the records that created them), in history id order.
-    fn live(&self) -> impl Iterator<Item = &(RecordOrigin, History)> + '_ {
-        self.ids.values().flatten().map(|b| &**b)
-    }
-
-    /// Live entries, in history id order.
-    pub fn entries(&self) -> impl Iterator<Item = &History> + '_ {
-        self.live().map(|(_, h)| h)
-    }
-
-    /// Live entries with ids after `id` (all of them for `None`), in history id order.
-    pub fn entries_after(&self, id: Option<&HistoryId>) -> impl Iterator<Item = &History> + '_ {
-        use core::ops::Bound;
-        let from = id.map_or(Bound::Unbounded, Bound::Excluded);
-        let live = self.ids.range::<HistoryId, _>((from, Bound::Unbounded));
-        live.filter_map(|(_, v)| v.as_deref().map(|(_, h)| h))
+    /// Live entries, in history id order (each made anew: for tests and tools, not for a
+    /// million entries).
+    pub fn entries(&self) -> impl Iterator<Item = History> + '_ {
+        let mut live: Vec<&Slot> = self.live_slots().map(|(_, s)| s).collect();
+        crate::sort::sort_cold_by(&mut live, |a, b| a.id.cmp(&b.id));
+        live.into_iter().map(|s| self.history(s))
     }
 
     /// Live entries sorted by command timestamp, then id (oldest first).
-    pub fn entries_by_time(&self) -> Vec<&History> {
-        let mut v: Vec<&History> = self.entries().collect();
-        v.sort_unstable_by_key(|h| (h.timestamp, h.id));
-        v
+    pub fn entries_by_time(&self) -> Vec<History> {
+        let mut v: Vec<&Slot> = self.live_slots().map(|(_, s)| s).collect();
+        crate::sort::sort_cold_by(&mut v, |a, b| (a.timestamp, a.id).cmp(&(b.timestamp, b.id)));
+        v.into_iter().map(|s| self.history(s)).collect()
     }
 
-    /// Ids of every delete applied (tombstones).
+    /// Ids of every delete applied (tombstones), in no set order.
     pub fn tombstones(&self) -> impl Iterator<Item = &HistoryId> + '_ {
-        self.ids
+        self.chunks
             .iter()
-            .filter(|(_, s)| s.is_none())
-            .map(|(id, _)| id)
+            .flatten()
+            .filter(|s| !s.is_live())
+            .map(|s| &s.id)
     }
 
     /// The hostnames (`host:user`) in the live entries each host wrote, with how many entries
@@ -121,8 +362,8 @@ impl HistoryStore {
     /// store, whose ids are UUIDs.
     pub fn hostnames(&self) -> Vec<(HostId, Vec<(&str, usize)>)> {
         let mut all: Vec<(HostId, &str)> = self
-            .live()
-            .map(|(o, h)| (o.host, h.hostname.as_str()))
+            .live_slots()
+            .map(|(_, s)| (self.hosts[s.host as usize], self.fields.get(s.hostname)))
             .collect();
         crate::sort::sort_cold(&mut all);
         let mut out: Vec<(HostId, Vec<(&str, usize)>)> = Vec::new();
@@ -150,6 +391,140 @@ impl HistoryStore {
 
     pub fn is_empty(&self) -> bool {
         self.live == 0
+    }
+
+    /// Number of slots (ids seen, live or deleted).
+    pub(crate) fn slots(&self) -> usize {
+        self.chunks
+            .last()
+            .map_or(0, |c| (self.chunks.len() - 1) * CHUNK + c.len())
+    }
+
+    #[inline]
+    pub(crate) fn slot(&self, i: u32) -> &Slot {
+        &self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
+    }
+
+    fn slot_mut(&mut self, i: u32) -> &mut Slot {
+        &mut self.chunks[(i >> CHUNK_BITS) as usize][i as usize & (CHUNK - 1)]
+    }
+
+    /// The live slots with their numbers.
+    pub(crate) fn live_slots(&self) -> impl Iterator<Item = (u32, &Slot)> + '_ {
+        self.chunks
+            .iter()
+            .flatten()
+            .enumerate()
+            .filter(|(_, s)| s.is_live())
+            .map(|(i, s)| (i as u32, s))
+    }
+
+    pub(crate) fn slot_of(&self, id: &HistoryId) -> Option<u32> {
+        if self.ids.0.is_empty() {
+            return None;
+        }
+        let i = self
+            .ids
+            .place(hash(id.0.as_bytes()), |s| self.slot(s).id == *id);
+        self.ids.0[i].checked_sub(1)
+    }
+
+    fn live_slot(&self, id: &HistoryId) -> Option<&Slot> {
+        let s = self.slot(self.slot_of(id)?);
+        s.is_live().then_some(s)
+    }
+
+    /// The distinct commands, by [`Slot::command`].
+    pub(crate) fn commands(&self) -> &Strings {
+        &self.commands
+    }
+
+    /// The distinct cwds, sessions, hostnames and the rest, by the [`Slot`]'s ids.
+    pub(crate) fn fields(&self) -> &Strings {
+        &self.fields
+    }
+
+    fn push(&mut self, s: Slot) {
+        let n = self.slots();
+        if self.ids.full(n) {
+            self.ids = Table::rebuilt(n, |i| hash(self.slot(i).id.0.as_bytes()));
+        }
+        let at = self.ids.place(hash(s.id.0.as_bytes()), |_| false);
+        self.ids.0[at] = n as u32 + 1;
+        if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks.last_mut().expect("pushed").push(s);
+    }
+
+    fn origin_of(&self, s: &Slot) -> RecordOrigin {
+        RecordOrigin {
+            timestamp: s.record_ts,
+            host: self.hosts[s.host as usize],
+            idx: s.idx,
+            record: s.record,
+        }
+    }
+
+    /// The live slot of `h`, created by the record at `origin`.
+    fn make(&mut self, origin: RecordOrigin, h: &History) -> Slot {
+        let host = match self.hosts.iter().rposition(|x| *x == origin.host) {
+            Some(i) => i,
+            None => {
+                self.hosts.push(origin.host);
+                self.hosts.len() - 1
+            }
+        } as u32;
+        let fields = &mut self.fields;
+        let mut opt = |s: &Option<String>| s.as_deref().map_or(0, |s| fields.intern(s).0 + 1);
+        let (intent, shell) = (opt(&h.intent), opt(&h.shell));
+        let kind = h.author_kind.map_or(0, AuthorKind::as_u8);
+        Slot {
+            id: h.id,
+            record: origin.record,
+            record_ts: origin.timestamp,
+            idx: origin.idx,
+            timestamp: h.timestamp,
+            duration: h.duration,
+            exit: h.exit,
+            deleted_at: h.deleted_at.unwrap_or(0),
+            host,
+            command: self.commands.intern(&h.command).0,
+            cwd: self.fields.intern(&h.cwd).0,
+            session: self.fields.intern(&h.session).0,
+            hostname: self.fields.intern(&h.hostname).0,
+            author: self.fields.intern(&h.author).0,
+            intent,
+            shell,
+            flags: LIVE
+                | if h.deleted_at.is_some() {
+                    SOFT_DELETED
+                } else {
+                    0
+                }
+                | kind << KIND_SHIFT,
+        }
+    }
+
+    /// The entry of a live slot.
+    pub(crate) fn history(&self, s: &Slot) -> History {
+        let f = |id: u32| String::from(self.fields.get(id));
+        let opt = |id: u32| id.checked_sub(1).map(f);
+        History {
+            id: s.id,
+            timestamp: s.timestamp,
+            duration: s.duration,
+            exit: s.exit,
+            command: self.commands.get(s.command).into(),
+            cwd: f(s.cwd),
+            session: f(s.session),
+            hostname: f(s.hostname),
+            deleted_at: s.is_soft_deleted().then_some(s.deleted_at),
+            author: f(s.author),
+            intent: opt(s.intent),
+            shell: opt(s.shell),
+            author_kind: AuthorKind::from_u8(s.flags >> KIND_SHIFT),
+        }
     }
 }
 
