@@ -151,4 +151,11 @@ mod wasm {
     pub fn search(n: u32, reps: u32) -> String {
         super::search::run(&|| now(), n as usize, reps as usize, false)
     }
+
+    /// The memory of the history store and its search index (src/search.rs), in wasm.
+    #[wasm_bindgen(js_name = memoryUse)]
+    pub fn memory_use(n: u32, stepped: bool) -> String {
+        let bytes = || core::arch::wasm32::memory_size(0) * 65536;
+        super::search::memory(&|| now(), &bytes, n as usize, stepped)
+    }
 }

@@ -1,13 +1,16 @@
 //! The search index over web_search.mjs's corpus and queries, with nucleo scoring as in the
 //! package, natively (src/bin/search.rs) or in wasm (Node): per-query times (p50/p95/worst),
 //! and with `check`, every page compared with a straightforward reference (filter, score every
-//! entry, sort, group). Asserts only in check.
+//! entry, sort, group). Asserts only in check. `memory` (in wasm: `run.sh memory`): the wasm
+//! memory of web_reopen.mjs's entries in the history store, then with the index built.
 use std::fmt::Write;
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
-use terrapin_core::payload::history::{History, HistoryId};
-use terrapin_core::search::{Filters, Mode, Page, SearchIndex};
+use terrapin_core::payload::history::{History, HistoryId, HistoryRecord};
+use terrapin_core::record::{HostId, RecordId};
+use terrapin_core::search::{Filters, IndexBuild, Mode, Page, SearchIndex};
+use terrapin_core::store::{Fold as _, HistoryStore, RecordOrigin};
 use uuid::Uuid;
 
 const TEXTS: &[&str] = &[
@@ -112,6 +115,105 @@ fn corpus(n: usize) -> Vec<History> {
         .collect()
 }
 
+/// The store of `es`, one record each (one host).
+fn store_of(es: &[History]) -> HistoryStore {
+    let mut store = HistoryStore::new();
+    for (i, h) in es.iter().enumerate() {
+        let origin = RecordOrigin {
+            timestamp: 1_700_000_000_000_000_000 + i as u64,
+            host: HostId(Uuid::from_u128(7)),
+            idx: i as u64,
+            record: RecordId(Uuid::from_u128(i as u128 + 1)),
+        };
+        store.fold(origin, HistoryRecord::Create(h.clone()));
+    }
+    store
+}
+
+/// The bytes the allocator holds from the host: `memory` reads it (in wasm, the linear
+/// memory's size, which never shrinks).
+type Memory<'a> = &'a dyn Fn() -> usize;
+
+/// The history store of web_reopen.mjs's `n` entries (every command distinct), then its search
+/// index built in one go with a first query, or in steps (`stepped`); `memory` after each, and
+/// the time folding the entries in took (decoding aside).
+pub fn memory(now_ms: &dyn Fn() -> f64, memory: Memory, n: usize, stepped: bool) -> String {
+    let mut out = String::new();
+    let base = memory();
+    let mut store = HistoryStore::new();
+    let mut folding = 0.0;
+    // In pages, as a sync or a load folds them: each decoded page dropped after.
+    for first in (0..n).step_by(4000) {
+        let page = first..(first + 4000).min(n);
+        let es: Vec<History> = page
+            .clone()
+            .map(|j| History {
+                id: HistoryId(Uuid::from_u128(
+                    0x0190_0000_0000_7000_8000_0000_0000_0000 + j as u128,
+                )),
+                timestamp: 1_700_000_000_000_000_000 + j as u64 * 1_000_000_000,
+                duration: 1_000_000 * (j as i64 % 900),
+                exit: i64::from(j % 7 == 0),
+                command: format!(
+                    "git commit -m 'change {j}' && cargo test -p crate-{}",
+                    j % 50
+                ),
+                cwd: format!("/home/me/src/p{}", j % 40),
+                session: format!("s{}", j / 500),
+                hostname: "laptop:me".into(),
+                author: "me".into(),
+                shell: None,
+                ..terrapin_core::sample::history(0)
+            })
+            .collect();
+        let t = now_ms();
+        for (h, j) in es.into_iter().zip(page) {
+            let origin = RecordOrigin {
+                timestamp: 1_700_000_000_000_000_000 + j as u64,
+                host: HostId(Uuid::from_u128(7)),
+                idx: j as u64,
+                record: RecordId(Uuid::from_u128(j as u128 + 1)),
+            };
+            store.fold(origin, HistoryRecord::Create(h));
+        }
+        folding += now_ms() - t;
+    }
+    let mb = |b: usize| (b - base) as f64 / 1e6;
+    let _ = writeln!(
+        out,
+        "store of {n}: {:.0} MB, folded in {folding:.0} ms",
+        mb(memory())
+    );
+    let mut ix = if stepped {
+        let mut b = IndexBuild::new(fold);
+        while !b.step(&store, 2048) {}
+        b.finish(&store)
+    } else {
+        let mut ix = SearchIndex::new(fold);
+        ix.rebuild(&store);
+        ix
+    };
+    let how = if stepped { "in steps" } else { "in one go" };
+    let _ = writeln!(out, "index built {how}: {:.0} MB", mb(memory()));
+    let mut nu = Nucleo {
+        matcher: Matcher::new(Config::DEFAULT),
+        buf: Vec::new(),
+    };
+    let p = nu.query(
+        &mut ix,
+        &store,
+        "cargo",
+        Mode::Fuzzy,
+        &Filters::default(),
+        true,
+        0,
+        100,
+    );
+    assert_eq!(p.total, n);
+    let _ = writeln!(out, "first search: {:.0} MB", mb(memory()));
+    out
+}
+
 fn fold(c: char) -> char {
     nucleo_matcher::chars::to_lower_case(c)
 }
@@ -172,6 +274,7 @@ impl Nucleo {
     fn query(
         &mut self,
         ix: &mut SearchIndex,
+        store: &HistoryStore,
         text: &str,
         mode: Mode,
         f: &Filters,
@@ -186,6 +289,7 @@ impl Nucleo {
             .then(|| nucleo_best(t))
             .flatten();
         ix.query(
+            store,
             text,
             mode,
             f,
@@ -284,9 +388,10 @@ fn pct(xs: &[f64], p: f64) -> f64 {
 pub fn run(now_ms: &dyn Fn() -> f64, n: usize, reps: usize, check: bool) -> String {
     let mut out = String::new();
     let es = corpus(n);
+    let store = store_of(&es);
     let t = now_ms();
     let mut ix = SearchIndex::new(fold);
-    ix.rebuild_from(&es.iter().collect::<Vec<_>>());
+    ix.rebuild(&store);
     let _ = writeln!(out, "index of {n} entries built in {:.0} ms", now_ms() - t);
     let mut nu = Nucleo {
         matcher: Matcher::new(Config::DEFAULT),
@@ -305,6 +410,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: usize, reps: usize, check: bool) -> Stri
         for _ in 0..reps {
             nu.query(
                 &mut ix,
+                &store,
                 "warm-other-query",
                 Mode::FullText,
                 &other,
@@ -313,7 +419,9 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: usize, reps: usize, check: bool) -> Stri
                 100,
             );
             let t = now_ms();
-            let p = nu.query(&mut ix, c.text, c.mode, &c.filters, c.unique, 0, 100);
+            let p = nu.query(
+                &mut ix, &store, c.text, c.mode, &c.filters, c.unique, 0, 100,
+            );
             best = best.min(now_ms() - t);
             std::hint::black_box(p);
         }
@@ -344,7 +452,9 @@ pub fn run(now_ms: &dyn Fn() -> f64, n: usize, reps: usize, check: bool) -> Stri
         let mut checked = 0;
         for c in &cases {
             for (offset, limit) in [(0, 100), (0, 1), (37, 20), (1000, 100)] {
-                let got = nu.query(&mut ix, c.text, c.mode, &c.filters, c.unique, offset, limit);
+                let got = nu.query(
+                    &mut ix, &store, c.text, c.mode, &c.filters, c.unique, offset, limit,
+                );
                 let want = reference(&es, &mut nu, c, offset, limit);
                 assert_eq!(got, want, "{} page {offset}+{limit}", c.name);
                 checked += 1;
