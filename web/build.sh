@@ -30,6 +30,12 @@ cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --relea
 # by client.threads.
 cargo build -p terrapin-web-threads --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
+# Likewise the code only some users need (web/extras: the vault's Argon2id, the shell history
+# parser), loaded on first use. Argon2id at opt-level 3: it is the whole cost of an unlock.
+cargo build -p terrapin-web-extras --lib --target wasm32-unknown-unknown --release \
+    --config 'profile.release.opt-level="z"' \
+    --config 'profile.release.package.argon2.opt-level=3' \
+    --config 'profile.release.package.blake2.opt-level=3'
 # The rest (wasm-bindgen, wasm-opt, tsc, esbuild) only when an input changed since the last
 # build into $out: cargo leaves its wasm untouched when it had nothing to do.
 mkdir -p "$target/stamps"
@@ -37,6 +43,7 @@ stamp="$target/stamps/web-$(basename "$out")"
 inputs=("$target/wasm32-unknown-unknown/release/terrapin_web.wasm"
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
     "$target/wasm32-unknown-unknown/release/terrapin_web_threads.wasm"
+    "$target/wasm32-unknown-unknown/release/terrapin_web_extras.wasm"
     "$here/js" "$here"/*.mjs "$here/build.sh" "$here/tsconfig.json" "$here/package.json")
 if [ -f "$stamp" ] && [ -f "$out/terrapin_web_bg.wasm" ] && [ -z "$(find "${inputs[@]}" -newer "$stamp" 2>/dev/null | head -1)" ]; then
     echo "web: $out is up to date"
@@ -49,6 +56,8 @@ wasm-bindgen --target web --out-dir "$out" --out-name terrapin_legacy \
     "$target/wasm32-unknown-unknown/release/terrapin_web_legacy.wasm"
 wasm-bindgen --target web --out-dir "$out" --out-name terrapin_threads \
     "$target/wasm32-unknown-unknown/release/terrapin_web_threads.wasm"
+wasm-bindgen --target web --out-dir "$out" --out-name terrapin_extras \
+    "$target/wasm32-unknown-unknown/release/terrapin_web_extras.wasm"
 opt="$root/node_modules/.bin/wasm-opt"
 if [ -x "$opt" ]; then
     # -O2 with -ocimfs 0 (no inlining of functions with one caller): the raw wasm is ~4% larger
@@ -57,7 +66,7 @@ if [ -x "$opt" ]; then
     # and the functions of one module sit side by side, where gzip's 32 KB window finds their
     # likeness (-6.5 KB of gzip). The names go with the output (no -g).
     # --zero-filled-memory: the module's own memory starts zeroed (it is not imported).
-    for wasm in terrapin_web_bg terrapin_legacy_bg terrapin_threads_bg; do
+    for wasm in terrapin_web_bg terrapin_legacy_bg terrapin_threads_bg terrapin_extras_bg; do
         # Panics trap at once (web/panic-traps.mjs says why that changes nothing visible):
         # -6.8 KB of gzip.
         node "$here/panic-traps.mjs" "$out/$wasm.wasm"
@@ -83,10 +92,13 @@ fi
 # wasm glue, and the records.db reader with sql.js) is its own module, pkg/legacy-db.js,
 # imported only by migrateLegacy, with its wasm beside it: pkg/terrapin_legacy_bg.wasm and
 # SQLite's, pkg/sqlite.wasm (loaded only for a database). Live sync is pkg/live.js, imported by
-# the first client.live(); the BIP39 word list pkg/bip39.js, by the first key given as words.
+# the first client.live(); the BIP39 word list pkg/bip39.js, by the first key given as words;
+# the vault's key derivation and the shell history parser pkg/extras.js (its wasm beside it,
+# pkg/terrapin_extras_bg.wasm), by the first saveVault, unlock or parseShellHistory.
 esb="$root/node_modules/.bin/esbuild"
 "$esb" "$here/js/index.ts" --bundle --minify --format=esm --sourcemap --log-level=warning \
-    --external:./legacy-db.js --external:./live.js --external:./bip39.js --external:./threads.js --outfile="$out/index.js"
+    --external:./legacy-db.js --external:./live.js --external:./bip39.js --external:./threads.js \
+    --external:./extras.js --outfile="$out/index.js"
 "$esb" "$here/js/live.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/live.js"
 "$esb" "$here/js/bip39.ts" --bundle --minify --format=esm --loader:.txt=text \
@@ -95,6 +107,8 @@ esb="$root/node_modules/.bin/esbuild"
     --log-level=warning --outfile="$out/legacy-db.js"
 "$esb" "$here/js/threads.ts" --bundle --minify --format=esm --sourcemap \
     --log-level=warning --outfile="$out/threads.js"
+"$esb" "$here/js/extras.ts" --bundle --minify --format=esm --sourcemap \
+    --log-level=warning --outfile="$out/extras.js"
 cp "$root/node_modules/sql.js/dist/sql-wasm-browser.wasm" "$out/sqlite.wasm"
 gz=$(cat "$out/terrapin_web_bg.wasm" | gzip -9 | wc -c)
 gzjs=$(gzip -9 < "$out/index.js" | wc -c)
@@ -103,4 +117,6 @@ lz=$(cat "$out/legacy-db.js" "$out/terrapin_legacy_bg.wasm" "$out/sqlite.wasm" |
 echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.wasm + sqlite.wasm, gzip $lz bytes"
 tz=$(cat "$out/threads.js" "$out/terrapin_threads_bg.wasm" | gzip -9 | wc -c)
 echo "web/pkg: loaded only by client.threads: threads.js + terrapin_threads_bg.wasm, gzip $tz bytes"
+xz=$(cat "$out/extras.js" "$out/terrapin_extras_bg.wasm" | gzip -9 | wc -c)
+echo "web/pkg: loaded on first use (vault, parseShellHistory): extras.js + terrapin_extras_bg.wasm, gzip $xz bytes"
 touch "$stamp"

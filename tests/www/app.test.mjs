@@ -395,7 +395,7 @@ test("wrong key: refused at sync with a clear message", async () => {
   await carol.context.close();
 });
 
-test("passphrase vault: locked after reload, wrong passphrase refused, then unlocked offline-capable", async () => {
+test("passphrase vault: locked after reload, wrong passphrase refused, then unlocked, online and offline", async () => {
   const dave = await env.profile({ viewport: { width: 390, height: 800 } });
   const { page } = dave;
   await connect(page, { username, password: PASSWORD, key, passphrase: "tortoise shell" });
@@ -412,6 +412,22 @@ test("passphrase vault: locked after reload, wrong passphrase refused, then unlo
   await page.locator("#view-app").waitFor();
   await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
   await env.shot(page, "16-mobile");
+  // Offline too: the service worker keeps the package's extras module (Argon2id) with the app.
+  await page.waitForFunction(async () => {
+    const keys = await (await caches.open("terrapin-www-v1")).keys();
+    return keys.some((r) => /terrapin_extras_bg[^/]*\.wasm$/.test(r.url));
+  }, null, { timeout: 30_000 });
+  await dave.context.setOffline(true);
+  try {
+    await page.reload();
+    await page.locator("#view-unlock").waitFor();
+    await page.fill("#f-unlock", "tortoise shell");
+    await page.click("#unlock-form button[type=submit]");
+    await page.locator("#view-app").waitFor();
+    await page.waitForFunction(() => Number(document.body.dataset.results) > 0);
+  } finally {
+    await dave.context.setOffline(false);
+  }
   await dave.context.close();
 });
 

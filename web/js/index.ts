@@ -7,8 +7,8 @@ import init, {
   generateKey as wasmGenerateKey,
   needsBip39Words,
   setBip39Words,
-  parseShellHistory as wasmParseShellHistory,
 } from '../pkg/terrapin_web.js';
+import type * as Extras from './extras.js';
 import type { ClientNews } from './host.js';
 import type { Live, LiveOptions } from './live.js';
 import type {
@@ -74,7 +74,6 @@ export type { Live, LiveConnection, LiveEventMap, LiveOptions, LiveState, LiveSy
 export type { AliasesApi, HistoryApi, KvApi, ScriptsApi, ThreadsApi, VarsApi };
 
 let ready: Promise<unknown> | undefined;
-let loaded = false;
 /** This tab (or worker), as live mode tells it from the profile's other tabs. */
 const tab = Math.random();
 /** A write's promise, the records it added (`n`, or the number it resolves to) told first. */
@@ -85,11 +84,38 @@ type Wrote = <T>(p: Promise<T>, n?: number) => Promise<T>;
  * `Client.open` calls it.
  */
 export function initialize(moduleOrPath?: WasmSource): Promise<unknown> {
-  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath }).then((m) => {
-    loaded = true;
-    return m;
-  });
+  ready ??= init(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
   return ready;
+}
+
+let extras: Promise<typeof Extras> | undefined;
+
+/**
+ * Load the package's extras module now: the vault's key derivation (`saveVault`, `unlock`) and
+ * `parseShellHistory`, pkg/extras.js with its wasm, optionally from `moduleOrPath`
+ * (`terrapin-web/extras-wasm`). Optional: it loads on first use, its wasm from beside the
+ * package; loading it early lets a service worker keep it for offline use.
+ */
+export async function initializeExtras(moduleOrPath?: WasmSource): Promise<void> {
+  await loadExtras(moduleOrPath);
+}
+
+function loadExtras(moduleOrPath?: WasmSource): Promise<typeof Extras> {
+  extras ??= import('./extras.js')
+    .then(async (m) => {
+      await m.default(moduleOrPath === undefined ? undefined : { module_or_path: moduleOrPath });
+      return m;
+    })
+    .catch((e: unknown) => {
+      extras = undefined;
+      throw e;
+    });
+  return extras;
+}
+
+/** The vault's key derivation (the wasm client calls it): Argon2id in the extras module. */
+async function kdf(passphrase: string, salt: Uint8Array, m: number, t: number, p: number): Promise<Uint8Array> {
+  return (await loadExtras()).argon2id(passphrase, salt, m, t, p);
 }
 
 /** Errors thrown by this package: an `Error` with `kind` and, from the server, `status`. */
@@ -286,11 +312,14 @@ export class Client {
   }
   setSession(session: string | undefined): void { this.#w.setSession(session); }
 
-  /** Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id + XChaCha20-Poly1305). */
-  saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.saveVault(passphrase, options); }
+  /**
+   * Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id +
+   * XChaCha20-Poly1305; Argon2id is in the extras module, loaded on first use).
+   */
+  saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.saveVault(passphrase, options, kdf); }
   hasVault(): Promise<boolean> { return this.#w.hasVault(); }
-  /** Restore the session and key from the vault. */
-  unlock(passphrase: string): Promise<void> { return this.#w.unlock(passphrase); }
+  /** Restore the session and key from the vault (its key derivation: see `saveVault`). */
+  unlock(passphrase: string): Promise<void> { return this.#w.unlock(passphrase, kdf); }
 
   /**
    * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
@@ -377,11 +406,10 @@ export async function generateKey(): Promise<string> {
  * Read a shell history file (bash, zsh plain or extended, fish: told apart by `filename`, else by
  * the content) into entries for `history.addMany`. Pass the file's bytes (zsh's byte escapes are
  * undone) or its text. Times the file has are set (`timestamp` in ms, `duration` in ns); the rest
- * is left to the caller. Synchronous: needs the module loaded (`await initialize()` or
- * `Client.open` first).
+ * is left to the caller. The parser is in the extras module (see `initializeExtras`), loaded on
+ * first use.
  */
-export function parseShellHistory(data: Uint8Array | string, filename?: string): NewHistoryEntry[] {
-  if (!loaded) throw new Error('terrapin-web: call `await initialize()` (or Client.open) before parseShellHistory');
+export async function parseShellHistory(data: Uint8Array | string, filename?: string): Promise<NewHistoryEntry[]> {
   const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-  return wasmParseShellHistory(bytes, filename);
+  return (await loadExtras()).parseShellHistory(bytes, filename);
 }

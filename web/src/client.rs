@@ -23,7 +23,7 @@ use crate::http::{HttpError, HttpRemote};
 use crate::idb::{IdbError, IdbStore};
 use crate::search::{self, Query};
 use crate::socket::Sockets;
-use crate::vault::{self, KdfParams, Secrets, VaultError};
+use crate::vault::{self, Kdf, KdfParams, Secrets, VaultError};
 use crate::views::ViewStore;
 
 const META_HOST: &str = "host_id";
@@ -264,15 +264,20 @@ impl Client {
         Ok(self.remote.me().await?.username)
     }
 
-    /// Seal the session and key under `passphrase` in IndexedDB.
-    pub async fn save_vault(&self, passphrase: &str, params: KdfParams) -> Result<()> {
+    /// Seal the session and key under `passphrase` in IndexedDB (the key derived by `kdf`).
+    pub async fn save_vault(
+        &self,
+        passphrase: &str,
+        params: KdfParams,
+        kdf: &impl Kdf,
+    ) -> Result<()> {
         let secrets = Secrets {
             server: self.remote.base().to_owned(),
             username: self.username().unwrap_or_default(),
             session: self.remote.session().ok_or(HttpError::NoSession)?,
             key: self.key_string().ok_or(ClientError::NoKey)?,
         };
-        let sealed = vault::seal(&secrets, passphrase, params)?;
+        let sealed = vault::seal(&secrets, passphrase, params, kdf).await?;
         self.store.idb.meta_set(META_VAULT, Some(&sealed)).await?;
         // The decrypted history at rest is sealed from now on too.
         self.store.seal_views().await?;
@@ -283,15 +288,15 @@ impl Client {
         Ok(self.store.idb.meta_get(META_VAULT).await?.is_some())
     }
 
-    /// Open the vault: restores the session and the key.
-    pub async fn unlock(&self, passphrase: &str) -> Result<()> {
+    /// Open the vault (the key derived by `kdf`): restores the session and the key.
+    pub async fn unlock(&self, passphrase: &str, kdf: &impl Kdf) -> Result<()> {
         let sealed = self
             .store
             .idb
             .meta_get(META_VAULT)
             .await?
             .ok_or(ClientError::NoVault)?;
-        let s = vault::open(&sealed, passphrase)?;
+        let s = vault::open(&sealed, passphrase, kdf).await?;
         self.remote.set_session(Some(s.session));
         if !s.username.is_empty() {
             self.remember_user(&s.username).await?;

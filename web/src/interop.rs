@@ -19,7 +19,6 @@
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use terrapin_core::holes::{IdxRange, Missing};
-use terrapin_core::import::{ImportedCommand, Shell};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
 use terrapin_core::payload::script::Script;
 use terrapin_core::plan::Direction;
@@ -730,30 +729,4 @@ pub fn call_progress(cb: &js_sys::Function, p: &Progress) {
     if let Ok(v) = progress_to_js(p) {
         let _ = cb.call1(&JsValue::NULL, &v);
     }
-}
-
-/// A command read from a shell history file, as a `NewHistoryEntry` (times in ms, duration in
-/// ns; fields the file doesn't have are left out).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ImportedJs<'a> {
-    command: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    timestamp: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration: Option<i64>,
-    shell: Shell,
-}
-
-pub fn imported_to_js(shell: Shell, cmds: &[ImportedCommand]) -> Result<JsValue, JsValue> {
-    let v: Vec<ImportedJs> = cmds
-        .iter()
-        .map(|c| ImportedJs {
-            command: &c.command,
-            timestamp: c.timestamp.map(ms),
-            duration: c.duration,
-            shell,
-        })
-        .collect();
-    to_js(&v)
 }

@@ -142,13 +142,19 @@ impl WasmClient {
         promise(async move { Ok(c.me().await?.into()) })
     }
 
-    /// Seal the session and key in IndexedDB under `passphrase`.
+    /// Seal the session and key in IndexedDB under `passphrase`; `kdf` derives the key
+    /// ([`vault::JsKdf`]).
     #[wasm_bindgen(js_name = saveVault)]
-    pub fn save_vault(&self, passphrase: String, options: JsValue) -> Promise {
+    pub fn save_vault(
+        &self,
+        passphrase: String,
+        options: JsValue,
+        kdf: js_sys::Function,
+    ) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             let p = io::kdf_from_js(options)?;
-            c.save_vault(&passphrase, p).await?;
+            c.save_vault(&passphrase, p, &vault::JsKdf(kdf)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -159,10 +165,11 @@ impl WasmClient {
         promise(async move { Ok(c.has_vault().await?.into()) })
     }
 
-    pub fn unlock(&self, passphrase: String) -> Promise {
+    /// Open the vault; `kdf` derives the key ([`vault::JsKdf`]).
+    pub fn unlock(&self, passphrase: String, kdf: js_sys::Function) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            c.unlock(&passphrase).await?;
+            c.unlock(&passphrase, &vault::JsKdf(kdf)).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
@@ -458,14 +465,6 @@ pub fn delete_profile(profile: String) -> Promise {
             .map_err(ClientError::from)?;
         Ok(JsValue::UNDEFINED)
     })
-}
-
-/// Read a shell history file's bytes (bash, zsh plain or extended, fish; told apart by
-/// `filename`, else by the content) into new history entries.
-#[wasm_bindgen(js_name = parseShellHistory)]
-pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsValue, JsValue> {
-    let (shell, cmds) = terrapin_core::import::parse_file(filename.as_deref(), bytes);
-    io::imported_to_js(shell, &cmds)
 }
 
 /// Whether `key` may be words whose BIP39 word list is not loaded yet: then the package

@@ -4,9 +4,12 @@
 //! passphrase and a random 16-byte salt into a 32-byte key; XChaCha20-Poly1305 with a random
 //! 24-byte nonce seals the secrets. The sealed blob is JSON with every parameter in it, so
 //! the parameters can be raised later without breaking old vaults. A wrong passphrase and a
-//! tampered blob both fail authentication; nothing is ever written in the clear.
+//! tampered blob both fail authentication; nothing is ever written in the clear. Argon2id runs
+//! in the package's extras module (web/extras, loaded on first use), reached through a
+//! [`Kdf`]: this wasm module does not carry it.
 
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::future::Future;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -14,6 +17,8 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use serde::Serialize;
 use serde_json::Value;
 use terrapin_core::random::{Entropy, OsEntropy};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 use zeroize::Zeroizing;
 
 /// What the vault keeps.
@@ -80,29 +85,75 @@ pub enum VaultError {
     Entropy,
 }
 
-fn derive_key(
-    passphrase: &str,
-    salt: &[u8],
-    p: KdfParams,
-) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-    let params =
-        Params::new(p.m, p.t, p.p, Some(32)).map_err(|e| VaultError::Kdf(e.to_string()))?;
-    let mut out = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, out.as_mut())
-        .map_err(|e| VaultError::Kdf(e.to_string()))?;
-    Ok(out)
+/// The key derivation: Argon2id of the passphrase and salt at the cost `params`, 32 bytes.
+pub trait Kdf {
+    fn derive(
+        &self,
+        passphrase: &str,
+        salt: &[u8],
+        params: KdfParams,
+    ) -> impl Future<Output = Result<Zeroizing<[u8; 32]>, VaultError>>;
+}
+
+/// The package's [`Kdf`]: a JS function `(passphrase, salt, m, t, p) => Promise<Uint8Array>`
+/// (web/js/index.ts: the extras module's `argon2id`). Its errors are [`VaultError::Kdf`].
+pub struct JsKdf(pub js_sys::Function);
+
+impl Kdf for JsKdf {
+    async fn derive(
+        &self,
+        passphrase: &str,
+        salt: &[u8],
+        p: KdfParams,
+    ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        let failed = |e: wasm_bindgen::JsValue| {
+            VaultError::Kdf(match e.dyn_ref::<js_sys::Error>() {
+                Some(e) => e.message().into(),
+                None => format!("{e:?}"),
+            })
+        };
+        let args = js_sys::Array::of5(
+            &passphrase.into(),
+            &js_sys::Uint8Array::from(salt),
+            &p.m.into(),
+            &p.t.into(),
+            &p.p.into(),
+        );
+        let promise = self
+            .0
+            .apply(&wasm_bindgen::JsValue::NULL, &args)
+            .map_err(failed)?;
+        let derived = JsFuture::from(js_sys::Promise::resolve(&promise))
+            .await
+            .map_err(failed)?
+            .dyn_into::<js_sys::Uint8Array>()
+            .map_err(|_| VaultError::Kdf("the key derivation gave no bytes".into()))?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        if derived.length() != 32 {
+            return Err(VaultError::Kdf(
+                "the key derivation gave no 32-byte key".into(),
+            ));
+        }
+        derived.copy_to(key.as_mut());
+        derived.fill(0, 0, 32);
+        Ok(key)
+    }
 }
 
 /// Seal `secrets` under `passphrase`; the result is safe to store.
-pub fn seal(secrets: &Secrets, passphrase: &str, params: KdfParams) -> Result<String, VaultError> {
+pub async fn seal(
+    secrets: &Secrets,
+    passphrase: &str,
+    params: KdfParams,
+    kdf: &impl Kdf,
+) -> Result<String, VaultError> {
     let mut salt = [0u8; 16];
     let mut nonce = [0u8; 24];
     OsEntropy.fill(&mut salt).map_err(|_| VaultError::Entropy)?;
     OsEntropy
         .fill(&mut nonce)
         .map_err(|_| VaultError::Entropy)?;
-    let key = derive_key(passphrase, &salt, params)?;
+    let key = kdf.derive(passphrase, &salt, params).await?;
     let plain = Zeroizing::new(
         serde_json::to_vec(secrets).map_err(|e| VaultError::Malformed(e.to_string()))?,
     );
@@ -169,7 +220,7 @@ impl Sealed {
 }
 
 /// Open a vault sealed by [`seal`].
-pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
+pub async fn open(sealed: &str, passphrase: &str, kdf: &impl Kdf) -> Result<Secrets, VaultError> {
     let s = Sealed::from_json(sealed)?;
     if s.v != 1 || s.kdf != "argon2id" {
         return Err(VaultError::Malformed(format!(
@@ -188,7 +239,7 @@ pub fn open(sealed: &str, passphrase: &str) -> Result<Secrets, VaultError> {
     if nonce.len() != 24 {
         return Err(VaultError::Malformed("bad nonce".into()));
     }
-    let key = derive_key(passphrase, &salt, s.params)?;
+    let key = kdf.derive(passphrase, &salt, s.params).await?;
     let cipher = XChaCha20Poly1305::new(key.as_ref().into());
     let plain = Zeroizing::new(
         cipher

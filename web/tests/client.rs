@@ -18,6 +18,9 @@ use terrapin_web::vault::KdfParams;
 use uuid::Uuid;
 use wasm_bindgen_test::*;
 
+mod kdf;
+use kdf::Argon2id;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// No server listens here (and Chromium refuses the port): these tests never need one.
@@ -207,7 +210,9 @@ async fn a_passphrase_seals_the_decrypted_history_at_rest_too() {
         .await
         .unwrap();
     let cheap = KdfParams { m: 256, t: 1, p: 1 };
-    c.save_vault("correct horse", cheap).await.unwrap();
+    c.save_vault("correct horse", cheap, &Argon2id)
+        .await
+        .unwrap();
     c.history_add(entry("echo after-the-vault", "/", 0, "s", "h", 2))
         .await
         .unwrap();
@@ -227,7 +232,7 @@ async fn a_passphrase_seals_the_decrypted_history_at_rest_too() {
     let c = Client::open(SERVER, &name).await.unwrap();
     assert!(c.store.locked.get());
     assert_eq!(c.history_len(), 0);
-    c.unlock("correct horse").await.unwrap();
+    c.unlock("correct horse", &Argon2id).await.unwrap();
     assert!(!c.store.locked.get());
     assert_eq!(c.history_len(), 2);
     assert_eq!(c.store.rebuilds.get(), 0);
@@ -286,7 +291,9 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
     c.remote.set_session(Some(session.clone()));
     let key = c.key_string().unwrap();
     let cheap = KdfParams { m: 256, t: 1, p: 1 };
-    c.save_vault("correct horse", cheap).await.unwrap();
+    c.save_vault("correct horse", cheap, &Argon2id)
+        .await
+        .unwrap();
     let raw = c.store.idb.meta_get("vault").await.unwrap().unwrap();
     assert!(
         !raw.contains(&session) && !raw.contains(&key),
@@ -297,9 +304,9 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
     let mut c = Client::open(SERVER, &name).await.unwrap();
     assert!(!c.is_logged_in());
     assert!(c.has_vault().await.unwrap());
-    let e = c.unlock("wrong").await.unwrap_err();
+    let e = c.unlock("wrong", &Argon2id).await.unwrap_err();
     assert_eq!(e.kind(), "wrong_passphrase");
-    c.unlock("correct horse").await.unwrap();
+    c.unlock("correct horse", &Argon2id).await.unwrap();
     assert_eq!(c.key_string().as_deref(), Some(key.as_str()));
     assert_eq!(c.remote.session(), Some(session));
     // No server to end the session at: logging out forgets it here all the same.
@@ -308,7 +315,7 @@ async fn the_vault_seals_session_and_key_under_a_passphrase() {
     assert!(!c.is_logged_in());
     assert!(!c.has_vault().await.unwrap());
     assert!(matches!(
-        c.unlock("correct horse").await,
+        c.unlock("correct horse", &Argon2id).await,
         Err(ClientError::NoVault)
     ));
 }

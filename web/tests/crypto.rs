@@ -9,6 +9,9 @@ use terrapin_core::record::{HostId, Record, RecordId, SeriesKey, Tag, Version};
 use uuid::Uuid;
 use wasm_bindgen_test::*;
 
+mod kdf;
+use kdf::Argon2id;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The same checks the native tests run (core/tests/crypto_vectors.rs).
@@ -59,7 +62,7 @@ fn records_round_trip_with_the_browsers_random_source() {
 }
 
 #[wasm_bindgen_test]
-fn the_vault_refuses_wrong_passphrases_and_tampering() {
+async fn the_vault_refuses_wrong_passphrases_and_tampering() {
     use terrapin_web::vault::{open, seal, KdfParams, Secrets, VaultError};
     let s = Secrets {
         server: "https://sync.example".into(),
@@ -68,16 +71,16 @@ fn the_vault_refuses_wrong_passphrases_and_tampering() {
         key: "the atuin key".into(),
     };
     let p = KdfParams { m: 64, t: 1, p: 1 };
-    let sealed = seal(&s, "pass phrase", p).unwrap();
+    let sealed = seal(&s, "pass phrase", p, &Argon2id).await.unwrap();
     assert!(!sealed.contains("session-token-123") && !sealed.contains("the atuin key"));
     assert_ne!(
         sealed,
-        seal(&s, "pass phrase", p).unwrap(),
+        seal(&s, "pass phrase", p, &Argon2id).await.unwrap(),
         "fresh salt and nonce"
     );
-    assert_eq!(open(&sealed, "pass phrase").unwrap(), s);
+    assert_eq!(open(&sealed, "pass phrase", &Argon2id).await.unwrap(), s);
     assert_eq!(
-        open(&sealed, "pass phrase!"),
+        open(&sealed, "pass phrase!", &Argon2id).await,
         Err(VaultError::WrongPassphrase)
     );
     let mut v: Value = serde_json::from_str(&sealed).unwrap();
@@ -89,11 +92,11 @@ fn the_vault_refuses_wrong_passphrases_and_tampering() {
     };
     v["ct"] = Value::String(flipped);
     assert_eq!(
-        open(&v.to_string(), "pass phrase"),
+        open(&v.to_string(), "pass phrase", &Argon2id).await,
         Err(VaultError::WrongPassphrase)
     );
     assert!(matches!(
-        open("{}", "pass phrase"),
+        open("{}", "pass phrase", &Argon2id).await,
         Err(VaultError::Malformed(_))
     ));
     // The default cost is OWASP's Argon2id minimum.
@@ -105,4 +108,58 @@ fn the_vault_refuses_wrong_passphrases_and_tampering() {
             p: 1
         }
     );
+}
+
+/// The package's key derivation is a JS function (web/js/index.ts): what it gives is taken only
+/// as 32 bytes, which it is left without; its failures are `VaultError::Kdf`.
+#[wasm_bindgen_test]
+async fn the_vault_takes_its_key_from_a_js_function() {
+    use terrapin_web::vault::{open, seal, JsKdf, Kdf, KdfParams, Secrets, VaultError};
+    let kdf = |body: &str| JsKdf(js_sys::Function::new_with_args("pass, salt, m, t, p", body));
+    let p = KdfParams { m: 64, t: 1, p: 1 };
+    let given = js_sys::Uint8Array::new_with_length(32);
+    given.fill(7, 0, 32);
+    let js = JsKdf(js_sys::Function::new_with_args(
+        "",
+        "return Promise.resolve(this)",
+    ));
+    let js = JsKdf(js.0.bind0(&given));
+    assert_eq!(*js.derive("x", b"salt", p).await.unwrap(), [7u8; 32]);
+    assert_eq!(given.to_vec(), [0u8; 32], "the JS copy is zeroed");
+    // A vault sealed and opened through a JS function; the passphrase reaches it (another one
+    // gives another key).
+    let echo = kdf(
+        "const k = new Uint8Array(32); k.set(new TextEncoder().encode(pass + m + t + p).slice(0, 16)); \
+         k.set(salt.slice(0, 16), 16); return k;",
+    );
+    let s = Secrets {
+        server: "https://sync.example".into(),
+        username: "ada".into(),
+        session: "token".into(),
+        key: "key".into(),
+    };
+    let sealed = seal(&s, "pw", p, &echo).await.unwrap();
+    assert_eq!(open(&sealed, "pw", &echo).await.unwrap(), s);
+    assert_eq!(
+        open(&sealed, "pv", &echo).await,
+        Err(VaultError::WrongPassphrase)
+    );
+    assert_eq!(
+        kdf("throw new Error('no module')")
+            .derive("x", b"s", p)
+            .await
+            .map(|_| ()),
+        Err(VaultError::Kdf("no module".into()))
+    );
+    assert_eq!(
+        kdf("return Promise.reject(new Error('offline'))")
+            .derive("x", b"s", p)
+            .await
+            .map(|_| ()),
+        Err(VaultError::Kdf("offline".into()))
+    );
+    assert!(matches!(
+        kdf("return new Uint8Array(16)").derive("x", b"s", p).await,
+        Err(VaultError::Kdf(_))
+    ));
 }

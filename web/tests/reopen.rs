@@ -14,6 +14,9 @@ use terrapin_web::views::ViewStore;
 use uuid::Uuid;
 use wasm_bindgen_test::*;
 
+mod kdf;
+use kdf::Argon2id;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 const SERVER: &str = "http://127.0.0.1:9";
@@ -53,7 +56,9 @@ async fn large(sealed: bool) -> (String, Key, HistoryId) {
         // First: pages sealed as they are appended keep their size (a vault made later seals
         // the kept ones again in pages of 1000).
         let cheap = KdfParams { m: 256, t: 1, p: 1 };
-        c.save_vault("correct horse", cheap).await.unwrap();
+        c.save_vault("correct horse", cheap, &Argon2id)
+            .await
+            .unwrap();
     }
     let all: Vec<History> = (0..N).map(entry).collect();
     for page in all.chunks(PAGE) {

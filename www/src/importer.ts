@@ -24,8 +24,8 @@ function fillTimes(entries: NewHistoryEntry[], end: number) {
   });
 }
 
-function parseHistoryFile(data: Uint8Array | string, filename?: string, mtime = Date.now()): NewHistoryEntry[] {
-  const entries = parseShellHistory(data, filename);
+async function parseHistoryFile(data: Uint8Array | string, filename?: string, mtime = Date.now()): Promise<NewHistoryEntry[]> {
+  const entries = await parseShellHistory(data, filename);
   fillTimes(entries, mtime);
   return entries;
 }
@@ -41,7 +41,7 @@ async function importFile(file: File) {
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
     if (new TextDecoder().decode(bytes.subarray(0, SQLITE_MAGIC.length)) === SQLITE_MAGIC) return await importLegacy(file.name, bytes);
-    const entries = parseHistoryFile(bytes, file.name, file.lastModified || Date.now());
+    const entries = await parseHistoryFile(bytes, file.name, file.lastModified || Date.now());
     if (!entries.length) {
       out.textContent = `${file.name}: no commands found.`;
       return;

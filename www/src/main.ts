@@ -2,7 +2,8 @@
 // import. This module only boots: each part of the app is a module of its own, which keeps its
 // own state.
 import './style.css';
-import { generateKey } from 'terrapin-web';
+import { generateKey, initializeExtras } from 'terrapin-web';
+import extrasWasmUrl from 'terrapin-web/extras-wasm?url';
 import { $ } from './util';
 import { metrics } from './metrics';
 import { currentClient } from './session';
@@ -22,8 +23,9 @@ async function registerServiceWorker() {
   try {
     const reg = await navigator.serviceWorker.register('./sw.js');
     await navigator.serviceWorker.ready;
-    // The views loaded on first use, loaded now so that they are kept too.
-    await preloadStoreViews();
+    // The views loaded on first use, and the package's extras module (the vault's unlock, the
+    // import of shell history), loaded now so that they are kept too.
+    await Promise.all([preloadStoreViews(), initializeExtras(extrasWasmUrl)]);
     const urls = performance
       .getEntriesByType('resource')
       .map((e) => e.name)

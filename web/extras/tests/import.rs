@@ -13,8 +13,8 @@ fn json(v: &JsValue) -> serde_json::Value {
 #[wasm_bindgen_test]
 fn zsh_extended_file_becomes_entries() {
     let text = ": 1700000000:3;make test\n: 1700000010:0;echo a\\\necho b\n";
-    let v =
-        terrapin_web::parse_shell_history(text.as_bytes(), Some(".zsh_history".into())).unwrap();
+    let v = terrapin_web_extras::parse_shell_history(text.as_bytes(), Some(".zsh_history".into()))
+        .unwrap();
     assert_eq!(
         json(&v),
         serde_json::json!([
@@ -26,7 +26,7 @@ fn zsh_extended_file_becomes_entries() {
 
 #[wasm_bindgen_test]
 fn bash_without_times_leaves_them_out() {
-    let v = terrapin_web::parse_shell_history(b"ls\n\ngit status\n", None).unwrap();
+    let v = terrapin_web_extras::parse_shell_history(b"ls\n\ngit status\n", None).unwrap();
     assert_eq!(
         json(&v),
         serde_json::json!([{"command": "ls", "shell": "bash"}, {"command": "git status", "shell": "bash"}])
