@@ -6,7 +6,6 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-wrangler="$root/node_modules/.bin/wrangler"
 port="${PORT:-8787}"
 persist="${TERRAPIN_EDGE_PERSIST:-$root/.dev/edge}"
 
@@ -21,6 +20,6 @@ fi
 export CI=true WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
 mkdir -p "$persist"
 cd "$here"
-"$wrangler" d1 migrations apply DB --local --persist-to "$persist" </dev/null
+"$root/node_modules/.bin/wrangler" d1 migrations apply DB --local --persist-to "$persist" </dev/null
 echo "terrapin-edge: http://127.0.0.1:$port (D1 in $persist)"
 exec node "$here/serve.mjs" --ip 127.0.0.1 --port "$port" --persist-to "$persist" "$@" </dev/null

@@ -37,6 +37,13 @@ async fn reply<F: Future<Output = ApiResult>>(f: F) -> Result<Response> {
     Ok(f.await.unwrap_or_else(|e| e.into_response()))
 }
 
+/// A router handler from an [`ApiResult`] one, through [`reply`].
+macro_rules! to {
+    ($handler:path) => {
+        |r, c| reply($handler(r, c))
+    };
+}
+
 async fn index(_req: Request, _ctx: RouteContext<Config>) -> ApiResult {
     json(
         200,
@@ -62,29 +69,25 @@ async fn capabilities(_req: Request, ctx: RouteContext<Config>) -> ApiResult {
 
 fn router(cfg: Config) -> Router<'static, Config> {
     Router::with_data(cfg)
-        .get_async("/", |r, c| reply(index(r, c)))
-        .get_async("/healthz", |r, c| reply(health(r, c)))
-        .get_async("/api/v0/capabilities", |r, c| reply(capabilities(r, c)))
-        .get_async("/user/:username", |r, c| reply(accounts::get_user(r, c)))
-        .post_async("/register", |r, c| reply(accounts::register(r, c)))
-        .post_async("/login", |r, c| reply(accounts::login(r, c)))
-        .get_async("/api/v0/me", |r, c| reply(accounts::me(r, c)))
-        .patch_async("/account/password", |r, c| {
-            reply(accounts::change_password(r, c))
-        })
-        .delete_async("/account", |r, c| reply(accounts::delete_account(r, c)))
-        .post_async("/logout", |r, c| reply(accounts::logout(r, c)))
-        .get_async("/admin/users", |r, c| reply(admin::list(r, c)))
-        .post_async("/admin/users", |r, c| reply(admin::create(r, c)))
-        .put_async("/admin/users/:username/password", |r, c| {
-            reply(admin::set_password(r, c))
-        })
-        .delete_async("/admin/users/:username", |r, c| reply(admin::delete(r, c)))
-        .get_async("/api/v0/record", |r, c| reply(records::status(r, c)))
-        .post_async("/api/v0/record", |r, c| reply(records::push(r, c)))
-        .get_async("/api/v0/record/next", |r, c| reply(records::next(r, c)))
-        .delete_async("/api/v0/store", |r, c| reply(records::delete_store(r, c)))
-        .get_async("/api/v0/live", |r, c| reply(live::open(r, c)))
+        .get_async("/", to!(index))
+        .get_async("/healthz", to!(health))
+        .get_async("/api/v0/capabilities", to!(capabilities))
+        .get_async("/user/:username", to!(accounts::get_user))
+        .post_async("/register", to!(accounts::register))
+        .post_async("/login", to!(accounts::login))
+        .get_async("/api/v0/me", to!(accounts::me))
+        .patch_async("/account/password", to!(accounts::change_password))
+        .delete_async("/account", to!(accounts::delete_account))
+        .post_async("/logout", to!(accounts::logout))
+        .get_async("/admin/users", to!(admin::list))
+        .post_async("/admin/users", to!(admin::create))
+        .put_async("/admin/users/:username/password", to!(admin::set_password))
+        .delete_async("/admin/users/:username", to!(admin::delete))
+        .get_async("/api/v0/record", to!(records::status))
+        .post_async("/api/v0/record", to!(records::push))
+        .get_async("/api/v0/record/next", to!(records::next))
+        .delete_async("/api/v0/store", to!(records::delete_store))
+        .get_async("/api/v0/live", to!(live::open))
 }
 
 #[event(fetch)]

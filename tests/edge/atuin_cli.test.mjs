@@ -143,12 +143,13 @@ async function attempt(host, ...args) {
 }
 
 /**
- * Runs `scenario(ctx)` against Terrapin (the file's worker) and, when ATUIN_SERVER_BIN is set,
+ * Runs `scenario(ctx, seen)` against Terrapin (the file's worker) and, when ATUIN_SERVER_BIN is set,
  * against a real atuin-server started here on its own SQLite database and stopped after. Each run
  * gets its own directory for its hosts, and `ctx` = `{ server, url, host(name), user, password,
  * register(host), login(host, key) }`. Both runs happen whatever the other's outcome; the test
  * then fails if either failed, saying which and what the CLI said. `compare(terrapin, anchor)`
- * gets what each run returned, once both passed (`anchor` undefined without ATUIN_SERVER_BIN).
+ * gets what each run noted in its `seen` object, once both passed (`anchor` undefined without
+ * ATUIN_SERVER_BIN).
  */
 async function onEachServer(t, scenario, compare) {
   const servers = ATUIN_SERVER ? ["atuin-server", "terrapin"] : ["terrapin"];
@@ -171,7 +172,9 @@ async function onEachServer(t, scenario, compare) {
         },
         login: (h, key, password = ctx.password) => h.atuin("login", "-u", ctx.user, "-p", password, "-k", key),
       };
-      outcome[server] = { ok: true, value: await scenario(ctx) };
+      const seen = {};
+      await scenario(ctx, seen);
+      outcome[server] = { ok: true, value: seen };
     } catch (error) {
       outcome[server] = { ok: false, error };
     } finally {
@@ -220,15 +223,23 @@ async function serverSeries(ctx) {
 /** `lines` made distinct per scenario. */
 const bashLines = (tag, n) => Array.from({ length: n }, (_, i) => `echo ${tag}-${i}`);
 
+/** Registers host `a` on the scenario's server, imports `lines`, sets each of `kv`, and syncs;
+ * returns the account's key. */
+async function seeded(ctx, a, lines, kv = {}) {
+  const key = await ctx.register(a);
+  await importLines(a, lines);
+  for (const [k, v] of Object.entries(kv)) await a.atuin("kv", "set", "-k", k, v);
+  await a.atuin("sync");
+  return key;
+}
+
 test("atuin CLI, both servers: store purge, then store push --force (gaps in a series); a second host gets everything readable", SLOW, async (t) => {
   await onEachServer(t, async (ctx) => {
     const a = ctx.host("a");
     const c = ctx.host("c");
     const b = ctx.host("b");
     const aLines = bashLines("purge-a", 20);
-    const key = await ctx.register(a);
-    await importLines(a, aLines);
-    await a.atuin("sync");
+    const key = await seeded(ctx, a, aLines);
 
     // Host C, logged in with the account's key, writes 15 commands, the middle five while its key
     // file held another key (as a host set up with a wrong key would): its series holds idx 0-4
@@ -282,10 +293,7 @@ test("atuin CLI, both servers: store pull --force replaces the local store; the 
     const a = ctx.host("a");
     const b = ctx.host("b");
     const aLines = bashLines("pull-a", 30);
-    const key = await ctx.register(a);
-    await importLines(a, aLines);
-    await a.atuin("kv", "set", "-k", "colour", "teal");
-    await a.atuin("sync");
+    const key = await seeded(ctx, a, aLines, { colour: "teal" });
 
     await ctx.login(b, key);
     for (const l of ["echo pull-b-0", "echo pull-b-1", "echo pull-b-2"]) await ran(b, l);
@@ -347,16 +355,12 @@ test("atuin CLI, both servers: store rebuild history and kv rebuild from the rec
 test("atuin CLI, both servers: store rekey, then push --force; a host logs in with the new key; an old one rekeys to it", SLOW, async (t) => {
   await onEachServer(
     t,
-    async (ctx) => {
-      const seen = {};
+    async (ctx, seen) => {
       const a = ctx.host("a");
       const old = ctx.host("old");
       const fresh = ctx.host("fresh");
       const aLines = bashLines("rekey-a", 25);
-      const key = await ctx.register(a);
-      await importLines(a, aLines);
-      await a.atuin("kv", "set", "-k", "shell", "fish");
-      await a.atuin("sync");
+      const key = await seeded(ctx, a, aLines, { shell: "fish" });
       await ctx.login(old, key);
       await ran(old, "echo rekey-from-old");
       await old.atuin("sync");
@@ -387,7 +391,6 @@ test("atuin CLI, both servers: store rekey, then push --force; a host logs in wi
       await old.atuin("sync");
       await fresh.atuin("sync");
       assert.ok((await history(fresh)).has("echo rekey-old-again"), "the rekeyed old host's command did not arrive");
-      return seen;
     },
     (terrapin, anchor) => {
       for (const [name, s] of [["atuin-server", anchor], ["Terrapin", terrapin]]) {
@@ -443,13 +446,10 @@ test("atuin CLI, both servers: a 120 KB kv value syncs and reads back with kv ge
 test("atuin CLI, both servers: change-password on host A, then host B's next sync; B logs in again and syncs", SLOW, async (t) => {
   await onEachServer(
     t,
-    async (ctx) => {
-      const seen = {};
+    async (ctx, seen) => {
       const a = ctx.host("a");
       const b = ctx.host("b");
-      const key = await ctx.register(a);
-      await importLines(a, bashLines("pw-a", 10));
-      await a.atuin("sync");
+      const key = await seeded(ctx, a, bashLines("pw-a", 10));
       await ctx.login(b, key);
       await b.atuin("sync");
 
@@ -478,7 +478,6 @@ test("atuin CLI, both servers: change-password on host A, then host B's next syn
       await b.atuin("sync");
       await a.atuin("sync");
       assert.ok((await history(a)).has("echo pw-from-b"));
-      return seen;
     },
     (terrapin, anchor) => {
       const printed = (o) => `${o.stdout}\n${o.stderr}`.trim().split("\n").filter(Boolean).slice(-3).join(" / ");
