@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { artifacts, axeViolations, connect, registerInViewer, setup, syncedStamp, waitSynced } from "./harness.mjs";
+import { artifacts, axeViolations, connect, kept, logOut, registerInViewer, setup, syncedStamp, waitSynced } from "./harness.mjs";
 
 const uniq = (p) => `${p}${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
 const PASSWORD = "correct horse battery";
@@ -480,18 +480,9 @@ test("reload without a passphrase goes straight to the history; log out forgets 
   const tab2 = await bob.context.newPage();
   await tab2.goto(page.url());
   await tab2.locator("#view-app").waitFor();
-  await page.click("#logout-btn");
-  await page.locator("#confirm-dialog[open]").waitFor();
-  await page.click("#confirm-ok");
-  await page.locator("#view-connect").waitFor({ timeout: 10_000 });
-  await tab2.locator("#view-connect").waitFor({ timeout: 10_000 });
+  await logOut(page, [tab2]);
   assert.equal(await tab2.textContent("#toast"), "Logged out in another tab; local data deleted");
-  const left = await page.evaluate(async () => ({
-    dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
-    settings: localStorage.getItem("terrapin-www"),
-    prefs: Object.keys(localStorage).filter((k) => k.startsWith("terrapin-www-search:")),
-  }));
-  assert.deepEqual(left, { dbs: [], settings: null, prefs: [] });
+  assert.deepEqual(await kept(page), { dbs: [], settings: null, prefs: [] });
   await page.reload();
   await page.locator("#view-connect").waitFor();
   await alice.context.close();

@@ -159,17 +159,36 @@ export async function connect(page, { mode = "login", username, password, email,
   await page.click("#connect-submit");
 }
 
-/** Registers through the connect form, takes the new key from its dialog, and waits for the first
- * sync; returns the key as the viewer showed it. */
-export async function registerInViewer(page, { username, password, email }) {
-  await connect(page, { mode: "register", username, password, email });
-  await page.locator("#view-newkey").waitFor();
-  const key = await page.inputValue("#newkey-text");
-  await page.click("#newkey-done");
+/** Registers through the connect form and waits for the first sync. With no `key` the viewer
+ * makes one, taken from its dialog; returns the key, as the viewer showed it or as given. */
+export async function registerInViewer(page, { username, password, email, key }) {
+  await connect(page, { mode: "register", username, password, email, key });
+  if (!key) {
+    await page.locator("#view-newkey").waitFor();
+    key = await page.inputValue("#newkey-text");
+    await page.click("#newkey-done");
+  }
   await page.locator("#view-app").waitFor();
   await waitSynced(page, 0);
   return key;
 }
+
+/** Logs out of `page`, confirmed, and waits for it and `others` (tabs of the same profile) to
+ * show the connect view. */
+export async function logOut(page, others = []) {
+  await page.click("#logout-btn");
+  await page.locator("#confirm-dialog[open]").waitFor();
+  await page.click("#confirm-ok");
+  for (const p of [page, ...others]) await p.locator("#view-connect").waitFor({ timeout: 10_000 });
+}
+
+/** What the viewer keeps in a profile: its databases, its settings, its search preferences. */
+export const kept = (page) =>
+  page.evaluate(async () => ({
+    dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
+    settings: localStorage.getItem("terrapin-www"),
+    prefs: Object.keys(localStorage).filter((k) => k.startsWith("terrapin-www-search:")),
+  }));
 
 /** Waits for a sync that ends after `since` (the body's data-synced stamp). */
 export async function waitSynced(page, since = 0, timeout = 60_000) {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import initSqlJs from "sql.js";
-import { connect, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
+import { connect, registerInViewer, suiteEnv, syncedStamp, waitSynced } from "./harness.mjs";
 import { atuinHost, needAtuin } from "../atuin-host.mjs";
 import { expected as fixtureKv, hostId, phrase, recordsDb } from "../fixtures/atuin17/fixture.mjs";
 
@@ -37,9 +37,7 @@ let alice;
 test("a dropped atuin 17 records.db is migrated, shown, synced; dropping it again adds nothing", async () => {
   alice = await env.profile();
   const { page } = alice;
-  await connect(page, { mode: "register", username, password: PASSWORD, key: phrase });
-  await page.locator("#view-app").waitFor();
-  await waitSynced(page, 0);
+  await registerInViewer(page, { username, password: PASSWORD, key: phrase });
   let since = await syncedStamp(page);
   const got = await dropDb(page, recordsDb);
   assert.deepEqual(got, { imported: "7", problems: undefined });

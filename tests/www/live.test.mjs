@@ -7,7 +7,7 @@
 //   node --test tests/www/live.test.mjs
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { connect, setup, waitSynced } from "./harness.mjs";
+import { connect, kept, logOut, setup, waitSynced } from "./harness.mjs";
 import { Api, username as newName } from "../edge/client.mjs";
 
 const PASSWORD = "correct horse battery";
@@ -172,17 +172,9 @@ test("two tabs of one profile: a delete in either shows in the other without a r
   await rowShown(follower, "kept");
   assert.deepEqual(await Promise.all([leader, follower].map((p) => p.evaluate(() => window.__samePage))), [true, true]);
   // The follower logs out: the leader (holding the socket the server now closes) leaves too.
-  await follower.click("#logout-btn");
-  await follower.locator("#confirm-dialog[open]").waitFor();
-  await follower.click("#confirm-ok");
-  await follower.locator("#view-connect").waitFor({ timeout: 10_000 });
-  await leader.locator("#view-connect").waitFor({ timeout: 10_000 });
+  await logOut(follower, [leader]);
   assert.equal(await leader.textContent("#toast"), "Logged out in another tab; local data deleted");
-  const left = await leader.evaluate(async () => ({
-    dbs: (await indexedDB.databases()).map((d) => d.name).filter((n) => n.startsWith("terrapin-www")),
-    settings: localStorage.getItem("terrapin-www"),
-  }));
-  assert.deepEqual(left, { dbs: [], settings: null });
+  assert.deepEqual(await kept(leader), { dbs: [], settings: null, prefs: [] });
   await alice.context.close();
 });
 

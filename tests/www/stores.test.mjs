@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { test } from "node:test";
 import ts from "typescript";
-import { axeViolations, connect, root, suiteEnv, syncedStamp, uniq, waitSynced } from "./harness.mjs";
+import { axeViolations, connect, registerInViewer, root, suiteEnv, syncedStamp, uniq, waitSynced } from "./harness.mjs";
 
 const fixture = path.join(root, "tests", "fixtures", "atuin18");
 const phrase = readFileSync(path.join(fixture, "key-phrase.txt"), "utf8").trim();
@@ -93,9 +93,7 @@ test("shell lines: aliases and variables quoted as atuin-dotfiles wrote them for
 test("the CLI's records (scripts, kv, legacy aliases and vars) imported and synced up", async () => {
   alice = await env.profile();
   const { page } = alice;
-  await connect(page, { mode: "register", username, password: PASSWORD, key: phrase });
-  await page.locator("#view-app").waitFor();
-  await waitSynced(page, 0);
+  await registerInViewer(page, { username, password: PASSWORD, key: phrase });
   const since = await syncedStamp(page);
   const n = await page.evaluate((json) => window.__terrapin.client.importRecords(json), recordsJson);
   assert.equal(n, 20);
@@ -335,14 +333,19 @@ async function noToast(page) {
   await page.waitForTimeout(300);
 }
 
-test("after a reload the views read the stores kept in IndexedDB", async () => {
-  const { page } = alice;
+/** Reloads `page` and waits for its scripts and dotfiles views to list the fixture's again. */
+async function reloadViews(page, who) {
   await page.reload();
   await page.locator("#view-app").waitFor();
   await page.click("#tab-scripts");
-  await waitListed(page, (l) => l.map((s) => s.name).join() === "greet,ship", "alice after a reload");
+  await waitListed(page, (l) => l.map((s) => s.name).join() === "greet,ship", who);
   await page.click("#tab-dotfiles");
   await page.waitForFunction(() => document.body.dataset.dotfiles === "2/2");
+}
+
+test("after a reload the views read the stores kept in IndexedDB", async () => {
+  const { page } = alice;
+  await reloadViews(page, "alice after a reload");
   assert.equal(await page.textContent("#aliases-sh"), "alias k='kubectl --context prod'\nalias ll='ls -la --color=auto'");
 });
 
@@ -388,12 +391,7 @@ test("offline: the new views open from the service worker's copy, with what Inde
   await page.waitForFunction(() => !!navigator.serviceWorker.controller);
   await context.setOffline(true);
   try {
-    await page.reload();
-    await page.locator("#view-app").waitFor();
-    await page.click("#tab-scripts");
-    await waitListed(page, (l) => l.map((s) => s.name).join() === "greet,ship", "bob offline");
-    await page.click("#tab-dotfiles");
-    await page.waitForFunction(() => document.body.dataset.dotfiles === "2/2");
+    await reloadViews(page, "bob offline");
     await page.click("#tab-store");
     await page.waitForFunction(() => document.body.dataset.kv === "2");
     assert.deepEqual(await kvRows(page), [["café", "clé", "naïve ☕"], ["default", "editor", "hx"]]);
