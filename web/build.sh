@@ -31,7 +31,8 @@ cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --relea
 cargo build -p terrapin-web-threads --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
 # Likewise the code only some users need (web/extras: the vault's Argon2id, the shell history
-# parser), loaded on first use. Argon2id at opt-level 3: it is the whole cost of an unlock.
+# parser), loaded on first use. Argon2 and BLAKE2b at opt-level 3: Argon2id's passes are what an
+# unlock waits for, and only those who use this module pay for its size.
 cargo build -p terrapin-web-extras --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"' \
     --config 'profile.release.package.argon2.opt-level=3' \
