@@ -62,13 +62,28 @@ pub fn some_to_js<T: Serialize>(v: Option<&T>) -> Result<JsValue, JsValue> {
 /// An options object read as `T`; `what` names it in errors, with the path to the part that
 /// is wrong ([`path_at`]).
 pub fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue> {
+    let mut out = None;
+    read_json(&v, what, &mut |text| {
+        out = Some(serde_json::from_str(text)?);
+        Ok(())
+    })?;
+    out.ok_or(JsValue::UNDEFINED) // `read` set it
+}
+
+/// The body of [`from_js`], one copy for every `T` (the wasm had seven, ~1.6 KB each): `read`
+/// parses the JSON text.
+fn read_json(
+    v: &JsValue,
+    what: &str,
+    read: &mut dyn FnMut(&str) -> Result<(), serde_json::Error>,
+) -> Result<(), JsValue> {
     let fail = |m: &str| invalid(&format!("{what}: {m}"));
     let mut well_formed = false;
     loop {
         let text = if v.is_undefined() || v.is_null() {
             "{}".to_owned()
         } else {
-            match json(&v, well_formed) {
+            match json(v, well_formed) {
                 Ok(Some(text)) => text,
                 // A function or a symbol: JSON has no text for it.
                 Ok(None) => {
@@ -82,9 +97,8 @@ pub fn from_js<T: DeserializeOwned>(v: JsValue, what: &str) -> Result<T, JsValue
                 }
             }
         };
-        let e = match serde_json::from_str(&text) {
-            Ok(t) => return Ok(t),
-            Err(e) => e,
+        let Err(e) = read(&text) else {
+            return Ok(());
         };
         // Its position is the byte offset where the error is (the text is one line).
         let message = e.to_string();
@@ -429,27 +443,35 @@ pub struct SyncOptions {
 }
 
 pub fn sync_options(v: JsValue) -> Result<SyncOptions, JsValue> {
-    #[derive(Deserialize)]
-    struct Rest {
-        #[serde(default, deserialize_with = "nullish")]
-        entries: bool,
+    let nullish = |x: &JsValue| x.is_undefined() || x.is_null();
+    if !nullish(&v) && !v.is_object() {
+        let t = v.js_typeof().as_string().unwrap_or_default();
+        return Err(invalid(&format!(
+            "sync options: invalid type: {t}, expected an object"
+        )));
     }
-    // The JS values first, as they are (`undefined` and `null` are `None`).
-    fn get<T: JsCast>(v: &JsValue, key: &str, expected: &str) -> Result<Option<T>, JsValue> {
-        let x = match v.is_object() {
-            true => js_sys::Reflect::get(v, &key.into())?,
-            false => JsValue::UNDEFINED,
+    // Each field as the JS value it is (`undefined` and `null` are `None`); `entries` read as
+    // JSON like the other options (no derived struct for one field).
+    let field = |key: &str| {
+        let x = match nullish(&v) {
+            true => JsValue::UNDEFINED,
+            false => js_sys::Reflect::get(&v, &key.into())?,
         };
-        if x.is_undefined() || x.is_null() {
-            return Ok(None);
-        }
-        x.dyn_into()
-            .map(Some)
-            .map_err(|_| invalid(&format!("sync options: {key}: {expected}")))
+        Ok::<_, JsValue>((!nullish(&x)).then_some(x))
+    };
+    fn cast<T: JsCast>(x: Option<JsValue>, expected: &str) -> Result<Option<T>, JsValue> {
+        x.map(|x| {
+            x.dyn_into()
+                .map_err(|_| invalid(&format!("sync options: {expected}")))
+        })
+        .transpose()
     }
-    let signal = get(&v, "signal", "expected an AbortSignal")?;
-    let on_progress = get(&v, "onProgress", "expected a function")?;
-    let Rest { entries } = from_js(v, "sync options")?;
+    let signal = cast(field("signal")?, "signal: expected an AbortSignal")?;
+    let on_progress = cast(field("onProgress")?, "onProgress: expected a function")?;
+    let entries = match field("entries")? {
+        Some(x) => from_js(x, "sync options: entries")?,
+        None => false,
+    };
     Ok(SyncOptions {
         signal,
         on_progress,

@@ -138,6 +138,11 @@ fn bad_fields_are_named() {
     assert_eq!(got, "sync options: signal: expected an AbortSignal");
     let got = message(sync_options(js(r#"{"onProgress":"x"}"#)).err().unwrap());
     assert_eq!(got, "sync options: onProgress: expected a function");
+    let got = message(sync_options(js(r#""yes""#)).err().unwrap());
+    assert_eq!(
+        got,
+        "sync options: invalid type: string, expected an object"
+    );
     let got = message(sync_options(js(r#"{"entries":"yes"}"#)).err().unwrap());
     assert_eq!(
         got,
