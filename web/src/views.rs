@@ -459,6 +459,9 @@ impl ViewStore {
             history.retain_mut(|h| h.next().map(|s| steps.push(s)).is_some());
         }
         let mut views = Views::default();
+        // Every history record an entry, at most: the store's tables sized once.
+        let records: u64 = steps.iter().map(|s| s.span).sum();
+        views.history.reserve(records as usize);
         let mut held = false;
         let mut at = 0;
         let mut span = 0;

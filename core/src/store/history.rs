@@ -84,9 +84,9 @@ impl Table {
         (n + 1) * 2 > self.0.len()
     }
 
-    /// A table for ids `0..n` (and as many more), each hashed by `h`.
-    fn rebuilt(n: usize, h: impl Fn(u32) -> u64) -> Self {
-        let mut t = Self(alloc::vec![0; ((n + 1) * 4).next_power_of_two()]);
+    /// A table for ids `0..n`, each hashed by `h`, with room for `room` ids in all.
+    fn rebuilt(n: usize, room: usize, h: impl Fn(u32) -> u64) -> Self {
+        let mut t = Self(alloc::vec![0; ((room.max(n) + 1) * 2).next_power_of_two()]);
         for id in 0..n as u32 {
             let i = t.place(h(id), |_| false);
             t.0[i] = id + 1;
@@ -145,7 +145,7 @@ impl Strings {
     pub(crate) fn intern(&mut self, s: &str) -> (u32, bool) {
         if self.table.full(self.len()) {
             let me = &*self;
-            self.table = Table::rebuilt(me.len(), |id| hash(me.get(id).as_bytes()));
+            self.table = Table::rebuilt(me.len(), me.len() * 2, |id| hash(me.get(id).as_bytes()));
         }
         let h = hash(s.as_bytes());
         let i = self.table.place(h, |id| self.get(id) == s);
@@ -384,6 +384,22 @@ impl HistoryStore {
         out
     }
 
+    /// Room for `n` ids and `n` distinct commands in all, so that folding them never stops to
+    /// rehash everything (a pause of ~100 ms at a million, where the tables double).
+    pub fn reserve(&mut self, n: usize) {
+        let slots = self.slots();
+        if self.ids.full(n) {
+            self.ids = Table::rebuilt(slots, n, |i| hash(self.slot(i).id.0.as_bytes()));
+        }
+        let c = &self.commands;
+        if c.table.full(n) {
+            let t = Table::rebuilt(c.len(), n, |id| hash(c.get(id).as_bytes()));
+            self.commands.table = t;
+        }
+        self.chunks
+            .reserve((n / CHUNK + 1).saturating_sub(self.chunks.len()));
+    }
+
     /// Number of live entries.
     pub fn len(&self) -> usize {
         self.live
@@ -447,7 +463,7 @@ impl HistoryStore {
     fn push(&mut self, s: Slot) {
         let n = self.slots();
         if self.ids.full(n) {
-            self.ids = Table::rebuilt(n, |i| hash(self.slot(i).id.0.as_bytes()));
+            self.ids = Table::rebuilt(n, n * 2, |i| hash(self.slot(i).id.0.as_bytes()));
         }
         let at = self.ids.place(hash(s.id.0.as_bytes()), |_| false);
         self.ids.0[at] = n as u32 + 1;
@@ -574,6 +590,15 @@ mod tests {
         assert_eq!(s.entries().next().unwrap().command, "pwd");
         assert!(s.is_deleted(&HistoryId(Uuid::from_u128(1))));
         assert!(s.get(&HistoryId(Uuid::from_u128(1))).is_none());
+        // Room made after: the same store.
+        let before = s.clone();
+        s.reserve(10_000);
+        assert_eq!(s, before);
+        assert_eq!(
+            s.get(&HistoryId(Uuid::from_u128(2))).unwrap().command,
+            "pwd"
+        );
+        assert!(s.is_deleted(&HistoryId(Uuid::from_u128(1))));
     }
 
     #[test]
