@@ -43,10 +43,8 @@ pub enum MsgpackError {
 }
 
 /// An integer read's error, `expected` naming the type its value must fit.
-fn num_err(
-    expected: &'static str,
-) -> impl FnOnce(NumValueReadError<BytesReadError>) -> MsgpackError {
-    move |e| match e {
+fn num_err(expected: &'static str, e: NumValueReadError<BytesReadError>) -> MsgpackError {
+    match e {
         NumValueReadError::TypeMismatch(m) => MsgpackError::TypeMismatch {
             expected: "integer",
             found: m.to_u8(),
@@ -59,10 +57,8 @@ fn num_err(
 }
 
 /// A value read's error, `expected` naming the value.
-fn value_err(
-    expected: &'static str,
-) -> impl FnOnce(ValueReadError<BytesReadError>) -> MsgpackError {
-    move |e| match e {
+fn value_err(expected: &'static str, e: ValueReadError<BytesReadError>) -> MsgpackError {
+    match e {
         ValueReadError::TypeMismatch(m) => MsgpackError::TypeMismatch {
             expected,
             found: m.to_u8(),
@@ -73,12 +69,12 @@ fn value_err(
     }
 }
 
-/// Reader methods that are one `rmp` reader each: `name -> type: reader, error`.
+/// Reader methods that are one `rmp` reader each: `name -> type: reader, error(expected)`.
 macro_rules! readers {
-    ($($(#[$doc:meta])* $name:ident -> $t:ty: $read:expr, $err:expr;)*) => {$(
+    ($($(#[$doc:meta])* $name:ident -> $t:ty: $read:expr, $err:ident($what:expr);)*) => {$(
         $(#[$doc])*
         pub(crate) fn $name(&mut self) -> Result<$t, MsgpackError> {
-            self.with($read, $err)
+            self.with($read, |e| $err($what, e))
         }
     )*};
 }
