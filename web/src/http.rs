@@ -392,13 +392,7 @@ impl HttpRemote {
             username: username.into(),
             password: password.into(),
         };
-        let url = self.url("/register");
-        let v: Value = self
-            .send_json(Method::POST, "/register", &body, false, false)
-            .await?;
-        let session = text_field(&v, "session", &url)?;
-        self.set_session(Some(session.clone()));
-        Ok(session)
+        self.start_session("/register", &body).await
     }
 
     /// `POST /login`; keeps the session.
@@ -408,11 +402,16 @@ impl HttpRemote {
             password: password.into(),
             totp_code: None,
         };
-        let url = self.url("/login");
+        self.start_session("/login", &body).await
+    }
+
+    /// `POST path` with `body`, never retried (a lost answer is an error, not a second try);
+    /// keeps the session it answers.
+    async fn start_session<B: Serialize>(&self, path: &str, body: &B) -> Result<String, HttpError> {
         let v: Value = self
-            .send_json(Method::POST, "/login", &body, false, false)
+            .send_json(Method::POST, path, body, false, false)
             .await?;
-        let session = text_field(&v, "session", &url)?;
+        let session = text_field(&v, "session", &self.url(path))?;
         self.set_session(Some(session.clone()));
         Ok(session)
     }
