@@ -346,8 +346,10 @@ fn opt_str(r: &mut Reader<'_>, name: &'static str) -> Result<Option<String>> {
 }
 
 fn uint(r: &mut Reader<'_>, name: &'static str) -> Result<u64> {
-    r.with(rmp::decode::read_int::<u64, _>, super::num_err("u64"))
-        .map_err(field(name))
+    r.with(rmp::decode::read_int::<u64, _>, |e| {
+        super::num_err("u64", e)
+    })
+    .map_err(field(name))
 }
 
 fn opt_uint(r: &mut Reader<'_>, name: &'static str) -> Result<Option<u64>> {
@@ -428,7 +430,7 @@ fn enum_map(r: &mut Reader<'_>, name: &'static str) -> Result<String> {
 }
 
 fn map_len(r: &mut Reader<'_>, name: &'static str) -> Result<u32> {
-    r.with(rmp::decode::read_map_len, super::value_err("map"))
+    r.with(rmp::decode::read_map_len, |e| super::value_err("map", e))
         .map_err(field(name))
 }
 
@@ -572,11 +574,11 @@ fn json(r: &mut Reader<'_>, depth: usize) -> Result<Value> {
             Value::Number(Number::from(r.i64_any().map_err(field(F))?))
         }
         M::F32 => {
-            let v = r.with(rmp::decode::read_f32, super::value_err("f32"));
+            let v = r.with(rmp::decode::read_f32, |e| super::value_err("f32", e));
             float(f64::from(v.map_err(field(F))?))
         }
         M::F64 => {
-            let v = r.with(rmp::decode::read_f64, super::value_err("f64"));
+            let v = r.with(rmp::decode::read_f64, |e| super::value_err("f64", e));
             float(v.map_err(field(F))?)
         }
         M::FixStr(_) | M::Str8 | M::Str16 | M::Str32 => Value::String(string(r, F)?),
@@ -613,7 +615,7 @@ fn json(r: &mut Reader<'_>, depth: usize) -> Result<Value> {
         | M::Ext16
         | M::Ext32 => {
             let meta = r
-                .with(rmp::decode::read_ext_meta, super::value_err("ext"))
+                .with(rmp::decode::read_ext_meta, |e| super::value_err("ext", e))
                 .map_err(field(F))?;
             let rest = r.remaining();
             let skip = (meta.size as usize).min(rest.len());

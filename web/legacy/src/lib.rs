@@ -2,26 +2,15 @@
 //! of its own: the package loads it only when `migrateLegacy` runs, so the main module does
 //! not carry it. The rules are the core's (`terrapin_core::legacy`); this is the JS boundary.
 
-use serde::Serialize;
 use terrapin_core::crypto::Key;
 use terrapin_core::legacy::{self, LegacyRecord};
 use terrapin_core::random::OsEntropy;
 use terrapin_core::record::EncryptedData;
 use wasm_bindgen::prelude::*;
 
-/// A `TerrapinError`, as the package's main module throws them.
-fn error(kind: &str, message: &str) -> js_sys::Error {
-    let e = js_sys::Error::new(message);
-    e.set_name("TerrapinError");
-    let _ = js_sys::Reflect::set(&e, &"kind".into(), &kind.into());
-    e
-}
-
-/// Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(v).map_err(|e| error("invalid", &e.to_string()))?;
-    js_sys::JSON::parse(&text)
-}
+#[path = "../../lazy_boundary.rs"]
+mod boundary;
+use boundary::{error, to_js};
 
 /// Migrates legacy linked-list records (wire JSON text with `parent`) with the Atuin `key`
 /// (phrase or key file text) to `{ records, series }`, `records` being idx records as wire JSON

@@ -9,19 +9,9 @@ use terrapin_core::record::{EncRecord, Tag};
 use terrapin_core::store::threads::ThreadStore;
 use wasm_bindgen::prelude::*;
 
-/// A `TerrapinError`, as the package's main module throws them.
-fn error(kind: &str, message: &str) -> js_sys::Error {
-    let e = js_sys::Error::new(message);
-    e.set_name("TerrapinError");
-    let _ = js_sys::Reflect::set(&e, &"kind".into(), &kind.into());
-    e
-}
-
-/// Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
-fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
-    let text = serde_json::to_string(v).map_err(|e| error("invalid", &e.to_string()))?;
-    js_sys::JSON::parse(&text)
-}
+#[path = "../../lazy_boundary.rs"]
+mod boundary;
+use boundary::{error, to_js};
 
 /// The threads of a set of records.
 #[wasm_bindgen]
