@@ -1,8 +1,8 @@
 // The legacy migration in the browser package, on the records.db the real atuin 17.2.1 wrote
 // (tests/fixtures/atuin17): migrateLegacy reads the SQLite file (sql.js, loaded only then),
 // decrypts and re-encrypts every record, the import syncs, and another profile reads the kv
-// values (the second logging in with the key's words, which loads the BIP39 word list's
-// module). A second import adds nothing; a broken chain or a wrong key names its records and
+// values (the second logging in with the key's words, which loads the extras module that reads
+// them). A second import adds nothing; a broken chain or a wrong key names its records and
 // nothing is imported.
 //   node --test tests/web/legacy.test.mjs
 import assert from "node:assert/strict";
@@ -60,15 +60,23 @@ test("records.db from atuin 17.2.1: migrated, synced, read by a second profile; 
       const loaded = new Function(`return (${loadedSrc})()`);
       const c = await window.tw.Client.open({ server, profile: "legacy-b" });
       const before = loaded();
+      const refused = (key) => c.login({ username, password: "pw", key }).then(() => "logged in", (e) => `${e.name} ${e.kind}: ${e.message}`);
+      const words = phrase.trim().split(/\s+/);
+      const bad = [await refused(words.slice(1).join(" ")), await refused([...words].reverse().join(" "))];
       await c.login({ username, password: "pw", key: phrase });
       const r = await c.sync();
-      return { before, after: loaded(), downloaded: r.downloaded, kv: c.kv.list(), unreadable: c.unreadableCount() };
+      return { before, after: loaded(), bad, downloaded: r.downloaded, kv: c.kv.list(), unreadable: c.unreadableCount() };
     },
     { server, username, phrase, loadedSrc: loaded.toString() },
   );
-  // The BIP39 word list is its own module, loaded for the first key given as words.
-  assert.ok(!seen.before.includes("bip39.js"), `word list loaded before use: ${seen.before}`);
-  assert.ok(seen.after.includes("bip39.js"), `${seen.after}`);
+  // A key given as words is read by the extras module, loaded the first time; its errors are
+  // the client's.
+  assert.ok(!seen.before.includes("extras.js"), `extras loaded before use: ${seen.before}`);
+  assert.ok(seen.after.includes("extras.js"), `${seen.after}`);
+  assert.deepEqual(seen.bad, [
+    "TerrapinError bad_key: the Atuin key is not valid: a key phrase has 24 words, this one has 23",
+    "TerrapinError bad_key: the Atuin key is not valid: the key phrase's checksum does not match (a word is wrong or out of order)",
+  ]);
   assert.equal(seen.downloaded, 7);
   assert.equal(seen.unreadable, 0);
   assert.deepEqual(seen.kv, expected);

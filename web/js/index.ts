@@ -5,8 +5,7 @@ import init, {
   WasmClient,
   deleteProfile as wasmDeleteProfile,
   generateKey as wasmGenerateKey,
-  needsBip39Words,
-  setBip39Words,
+  mayBePhrase,
 } from '../pkg/terrapin_web.js';
 import type * as Extras from './extras.js';
 import type { ClientNews } from './host.js';
@@ -91,8 +90,9 @@ export function initialize(moduleOrPath?: WasmSource): Promise<unknown> {
 let extras: Promise<typeof Extras> | undefined;
 
 /**
- * Load the package's extras module now: the vault's key derivation (`saveVault`, `unlock`) and
- * `parseShellHistory`, pkg/extras.js with its wasm, optionally from `moduleOrPath`
+ * Load the package's extras module now: the vault's key derivation (`saveVault`, `unlock`),
+ * `parseShellHistory` and the reading of a key given as its words (`register`, `login`,
+ * `setKey`), pkg/extras.js with its wasm, optionally from `moduleOrPath`
  * (`terrapin-web/extras-wasm`). Optional: it loads on first use, its wasm from beside the
  * package; loading it early lets a service worker keep it for offline use.
  */
@@ -124,11 +124,12 @@ export function isTerrapinError(e: unknown): e is TerrapinError {
 }
 
 /**
- * Before a key given by the user is read: a key given as words needs the BIP39 word list, its
- * own module (pkg/bip39.js), loaded the first time.
+ * A key given by the user, as the wasm client reads it: a key given as its 24 words is read
+ * into the base64 key by the extras module (loaded the first time), which throws kind
+ * `bad_key` as the client does; anything else is passed as it is.
  */
-async function loadWordsFor(key: string | undefined): Promise<void> {
-  if (typeof key === 'string' && needsBip39Words(key)) setBip39Words((await import('./bip39.js')).default);
+async function keyFor<K extends string | undefined>(key: K): Promise<K> {
+  return typeof key === 'string' && mayBePhrase(key) ? ((await loadExtras()).keyFromPhrase(key) as K) : key;
 }
 
 /** What each store's API reads and writes through: the wasm client, and the hook a write tells. */
@@ -287,13 +288,11 @@ export class Client {
 
   /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
   async register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
-    await loadWordsFor(key);
-    return this.#w.register(username, email, password, key);
+    return this.#w.register(username, email, password, await keyFor(key));
   }
   /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
   async login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
-    await loadWordsFor(key);
-    return this.#w.login(username, password, key);
+    return this.#w.login(username, password, await keyFor(key));
   }
   /** Forget the session, the key and the saved vault (records stay). */
   async logout(): Promise<void> {
@@ -307,8 +306,7 @@ export class Client {
   /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
   key(): string | undefined { return this.#w.key(); }
   async setKey(key: string): Promise<void> {
-    await loadWordsFor(key);
-    return this.#w.setKey(key);
+    return this.#w.setKey(await keyFor(key));
   }
   setSession(session: string | undefined): void { this.#w.setSession(session); }
 

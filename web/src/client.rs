@@ -2,9 +2,8 @@
 //! Everything here is plain Rust over the adapters; `lib.rs` exports it to JavaScript.
 
 use std::cell::{Cell, RefCell};
-use std::sync::OnceLock;
 
-use terrapin_core::crypto::key::{may_be_phrase, Words};
+use terrapin_core::crypto::key::may_be_phrase;
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
 use terrapin_core::holes::{Missing, PlaceError};
 use terrapin_core::legacy::{self, UnstoredError};
@@ -83,28 +82,15 @@ impl ClientError {
 
 pub type Result<T, E = ClientError> = std::result::Result<T, E>;
 
-/// The BIP39 word list, once loaded: its own JS module (`js/bip39.ts`), which the package loads
-/// for the first key given as words ([`needs_words`]), keeping it out of the main wasm.
-static WORDS: OnceLock<Words<'static>> = OnceLock::new();
-
-/// Whether reading `key` needs the word list, not loaded yet.
-pub fn needs_words(key: &str) -> bool {
-    WORDS.get().is_none() && may_be_phrase(key)
-}
-
-/// Keep the word list (the text of `core/src/crypto/bip39_english.txt`).
-pub fn set_words(text: String) -> Result<()> {
-    if WORDS.get().is_none() {
-        let words = Words::parse(text.leak())
-            .ok_or_else(|| ClientError::Invalid("not the BIP39 English word list".into()))?;
-        let _ = WORDS.set(words);
-    }
-    Ok(())
-}
-
-/// Read a key as `atuin login` takes it: the 24 words or the base64 key.
+/// Read a key as the package passes it: the base64 key. The package reads a key given as its
+/// 24 words into that first, in its extras module (`keyFromPhrase`), so the main wasm carries
+/// neither the word list nor SHA-256; one that reaches this anyway is refused
+/// ([`KeyError::NoWordList`]).
 pub fn parse_key(key: &str) -> Result<Key> {
-    Ok(Key::from_atuin_input_with(key, WORDS.get())?)
+    if may_be_phrase(key) {
+        return Err(KeyError::NoWordList.into());
+    }
+    Ok(Key::from_atuin_string(key)?)
 }
 
 fn now_ns() -> u64 {

@@ -467,16 +467,11 @@ pub fn delete_profile(profile: String) -> Promise {
     })
 }
 
-/// Whether `key` may be words whose BIP39 word list is not loaded yet: then the package
-/// passes the list (its own module) to `setBip39Words` before using the key.
-#[wasm_bindgen(js_name = needsBip39Words)]
-pub fn needs_bip39_words(key: &str) -> bool {
-    client::needs_words(key)
-}
-
-#[wasm_bindgen(js_name = setBip39Words)]
-pub fn set_bip39_words(text: String) -> Result<(), JsValue> {
-    Ok(client::set_words(text)?)
+/// Whether `key` may be a key's 24 words (the core's rule): the package reads those into the
+/// base64 key with its extras module (`keyFromPhrase`) before passing them here.
+#[wasm_bindgen(js_name = mayBePhrase)]
+pub fn may_be_phrase(key: &str) -> bool {
+    terrapin_core::crypto::key::may_be_phrase(key)
 }
 
 /// A fresh Atuin key string.

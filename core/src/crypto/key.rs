@@ -2,8 +2,9 @@
 //!
 //! `atuin key` prints the key as a 24-word BIP39 English phrase ([`Key::to_mnemonic`]);
 //! `atuin key --base64` and the key file hold [`Key::to_atuin_string`]; `atuin login` accepts
-//! either ([`Key::from_atuin_input`]). A host that loads the word list apart (the browser
-//! package keeps it out of its main module) passes it in ([`Key::from_atuin_input_with`]).
+//! either ([`Key::from_atuin_input`]). A host that loads the word list apart passes it in
+//! ([`Key::from_atuin_input_with`]); the browser package reads phrases in a module of its own
+//! (web/extras), so its main module reads the base64 form only.
 //!
 //! The base64 form is standard base64 (with padding) of a msgpack array16 of its 32 bytes, each byte written as the smallest msgpack uint
 //! (positive fixint below 128, else `0xcc b`). Reading, Atuin (18.24.4) accepts, after

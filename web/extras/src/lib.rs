@@ -2,10 +2,13 @@
 //! own: the package loads it on first use, so the main module does not carry it.
 //! - [`argon2id`]: the vault's key derivation (the main module seals and opens the vault);
 //! - [`parse_shell_history`]: shell history files read by the core's importer
-//!   (`terrapin_core::import`).
+//!   (`terrapin_core::import`);
+//! - [`key_from_phrase`]: a key typed as its 24 words read into the base64 key the main module
+//!   takes (the core's BIP39 reading, with SHA-256 for its checksum).
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
+use terrapin_core::crypto::Key;
 use terrapin_core::import::{self, Shell};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -60,4 +63,20 @@ pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsV
     // Through JSON text: the browser's JSON.parse is fast and keeps the wasm small.
     let text = serde_json::to_string(&entries).map_err(|e| js_sys::Error::new(&e.to_string()))?;
     js_sys::JSON::parse(&text)
+}
+
+/// A key as `atuin login` takes it (the 24 words or the base64 key:
+/// `terrapin_core::crypto::Key::from_atuin_input`) as the base64 key the main module reads.
+/// Throws a `TerrapinError` of kind `bad_key` with the message the main module gives.
+#[wasm_bindgen(js_name = keyFromPhrase)]
+pub fn key_from_phrase(key: &str) -> Result<String, JsValue> {
+    match Key::from_atuin_input(key) {
+        Ok(key) => Ok(key.to_atuin_string()),
+        Err(e) => {
+            let e = js_sys::Error::new(&format!("the Atuin key is not valid: {e}"));
+            e.set_name("TerrapinError");
+            let _ = js_sys::Reflect::set(&e, &"kind".into(), &"bad_key".into());
+            Err(e.into())
+        }
+    }
 }
