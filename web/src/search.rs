@@ -2,8 +2,8 @@
 //! terrapin-core's [`SearchIndex`] (kept beside the views, rebuilt when they change); fuzzy
 //! scoring is nucleo's.
 
-use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32Str};
+use nucleo_matcher::pattern::{AtomKind, CaseMatching, Normalization, Pattern};
+use nucleo_matcher::{chars, Config, Matcher, Utf32Str};
 use terrapin_core::payload::history::{History, HistoryId};
 use terrapin_core::search::{Filters, IndexBuild, Mode, SearchIndex};
 use terrapin_core::store::HistoryStore;
@@ -56,6 +56,8 @@ pub struct Search {
     build: Option<IndexBuild>,
     matcher: Option<Matcher>,
     buf: Vec<char>,
+    /// Match positions while scoring (unused there; see [`score_atoms`]).
+    at: Vec<u32>,
 }
 
 impl Default for Search {
@@ -67,6 +69,7 @@ impl Default for Search {
             build: None,
             matcher: None,
             buf: Vec::new(),
+            at: Vec::new(),
         }
     }
 }
@@ -148,9 +151,12 @@ pub fn run(history: &HistoryStore, search: &mut Search, q: &Query) -> QueryResul
         let matcher = search
             .matcher
             .get_or_insert_with(|| Matcher::new(Config::DEFAULT));
-        let buf = &mut search.buf;
+        let (buf, at) = (&mut search.buf, &mut search.at);
         let mut score = |cmd: &str| match &pattern {
-            Some(p) => p.score(Utf32Str::new(cmd, buf), matcher),
+            Some(p) => {
+                at.clear();
+                score_atoms(p, Utf32Str::new(cmd, buf), matcher, at)
+            }
             None => Some(0),
         };
         let best = if fuzzy { nucleo_best(text) } else { None };
@@ -186,12 +192,50 @@ fn highlights(search: &mut Search, text: &str, mode: Mode, entries: &[History]) 
         .map(|h| {
             let chars = index.matches(text, mode, &h.command, &mut |cmd, at| {
                 if let Some(p) = &pattern {
-                    p.indices(Utf32Str::new(cmd, buf), matcher, at);
+                    score_atoms(p, Utf32Str::new(cmd, buf), matcher, at);
                 }
             });
             utf16_ranges(&h.command, &chars)
         })
         .collect()
+}
+
+/// `pattern`'s score on `hay` (nucleo's `Pattern::score`, which the tests hold it to), with
+/// each positive atom's match positions appended to `at` (as `Pattern::indices`). Only the
+/// matcher's `*_indices` functions are called, so the wasm carries one copy of nucleo's
+/// matching code, not its `*_match` twins too (web/README.md, "Bundle size"). Case and
+/// normalisation are decided from each needle as nucleo's smart modes decide them.
+fn score_atoms(
+    pattern: &Pattern,
+    hay: Utf32Str<'_>,
+    m: &mut Matcher,
+    at: &mut Vec<u32>,
+) -> Option<u32> {
+    let mut total = 0;
+    for atom in &pattern.atoms {
+        let needle = atom.needle_text();
+        m.config.ignore_case = !needle.chars().any(chars::is_upper_case);
+        m.config.normalize = needle.chars().all(|c| chars::normalize(c) == c);
+        let mark = at.len();
+        let score = match atom.kind {
+            AtomKind::Substring => m.substring_indices(hay, needle, at),
+            AtomKind::Exact => m.exact_indices(hay, needle, at),
+            AtomKind::Prefix => m.prefix_indices(hay, needle, at),
+            AtomKind::Postfix => m.postfix_indices(hay, needle, at),
+            // Fuzzy (the kind is non-exhaustive; the tests would catch a new one).
+            _ => m.fuzzy_indices(hay, needle, at),
+        };
+        if atom.negative {
+            // A negative atom only excludes; it adds no score and no positions.
+            at.truncate(mark);
+            if score.is_some() {
+                return None;
+            }
+        } else {
+            total += u32::from(score?);
+        }
+    }
+    Some(total)
 }
 
 /// Char ranges of `s` (sorted, disjoint) as flat UTF-16 `[start, end, ...]`.
@@ -210,7 +254,7 @@ fn utf16_ranges(s: &str, ranges: &[(u32, u32)]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::utf16_ranges;
+    use super::{score_atoms, utf16_ranges};
     use crate::score::nucleo_best;
     use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
     use nucleo_matcher::{Config, Matcher, Utf32Str};
@@ -272,6 +316,70 @@ mod tests {
         assert_eq!(nucleo_best("git"), Some(88));
         assert_eq!(nucleo_best("^git"), None);
         assert_eq!(nucleo_best("é"), None);
+    }
+
+    /// `score_atoms` gives nucleo's `Pattern::score`, and `Pattern::indices`'s positions, for
+    /// every atom kind, negation, smart case and normalisation.
+    #[test]
+    fn scores_as_nucleo_patterns_do() {
+        let cmds = [
+            "git status",
+            "GIT_TRACE=1 git push",
+            "git commit -m 'Café crème'",
+            "cafe latte",
+            "ÉCOLE=1 make",
+            "ls -la /tmp",
+            "fooBar baz_qux 123",
+            "kubectl get pods -n prod",
+            "",
+            "ß straße STRASSE",
+        ];
+        let texts = [
+            "g",
+            "git",
+            "Git",
+            "gst",
+            "^git",
+            "push$",
+            "'commit",
+            "!git",
+            "git !push",
+            "^ls !tmp",
+            "café",
+            "cafe",
+            "CAFÉ",
+            "école",
+            "É",
+            "straße",
+            "STRASSE",
+            "foo bar",
+            "'la$",
+            "!^git",
+            "kgp",
+            "^kubectl pods$",
+            "\\ ",
+            "x y z",
+            "123",
+        ];
+        let mut m = Matcher::new(Config::DEFAULT);
+        let (mut buf, mut at, mut want) = (Vec::new(), Vec::new(), Vec::new());
+        let mut matched = 0;
+        for t in texts {
+            let p = Pattern::parse(t, CaseMatching::Smart, Normalization::Smart);
+            for c in cmds {
+                let score = p.score(Utf32Str::new(c, &mut buf), &mut m);
+                want.clear();
+                p.indices(Utf32Str::new(c, &mut buf), &mut m, &mut want);
+                at.clear();
+                let got = score_atoms(&p, Utf32Str::new(c, &mut buf), &mut m, &mut at);
+                assert_eq!(got, score, "{t:?} on {c:?}");
+                if score.is_some() {
+                    assert_eq!(at, want, "{t:?} on {c:?}");
+                    matched += 1;
+                }
+            }
+        }
+        assert!(matched > 40, "{matched}");
     }
 
     #[test]
