@@ -20,6 +20,7 @@ static ALLOC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocat
 #[cfg(feature = "bench")]
 mod bench;
 pub mod client;
+mod float;
 pub mod http;
 pub mod idb;
 pub mod interop;
