@@ -19,6 +19,7 @@
 
 use std::fmt;
 
+use serde::de::value::StrDeserializer;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
@@ -324,13 +325,16 @@ fn read_from_js(v: &JsValue, what: &str, read: Read) -> Result<Value, JsValue> {
     Ok(out)
 }
 
-/// The fields of one options object as [`Read`] kept them, taken typed one by one; errors
-/// name the object and the path to the field (`history entries: [1].exit: ...`).
+/// The fields of one options object as [`Read`] kept them, taken typed one by one. The first
+/// field that is wrong is kept (named with the path to it: `history entries: [1].exit: ...`)
+/// and given by [`Fields::done`]; until then each getter gives `None` or a default, so the
+/// readers below take every field without a branch per field.
 struct Fields<'a> {
     what: &'a str,
     /// The path to this object: empty at the top.
     at: String,
     map: Map<String, Value>,
+    error: Option<String>,
 }
 
 impl<'a> Fields<'a> {
@@ -339,51 +343,76 @@ impl<'a> Fields<'a> {
             Value::Object(map) => map,
             _ => Map::new(), // [`Read`] gives objects only
         };
-        Self { what, at, map }
-    }
-
-    fn path(&self, key: &str) -> String {
-        match self.at.as_str() {
-            "" => key.to_owned(),
-            at => format!("{at}.{key}"),
+        Self {
+            what,
+            at,
+            map,
+            error: None,
         }
     }
 
-    /// The field `key`; `None` when absent (`undefined` or `null`).
-    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, JsValue> {
-        let Some(v) = self.map.remove(key) else {
-            return Ok(None);
-        };
-        T::deserialize(v)
-            .map(Some)
-            .map_err(|e| invalid(&format!("{}: {}: {e}", self.what, self.path(key))))
+    /// Keeps `message` about field `key` (or about the object, with `key` empty) unless an
+    /// earlier one was kept.
+    fn fail(&mut self, key: &str, message: &dyn fmt::Display) {
+        if self.error.is_none() {
+            let at = match (self.at.as_str(), key) {
+                ("", "") => String::new(),
+                (at, "") | ("", at) => format!("{at}: "),
+                (at, key) => format!("{at}.{key}: "),
+            };
+            self.error = Some(format!("{}: {at}{message}", self.what));
+        }
+    }
+
+    /// The field `key`; `None` when absent (`undefined` or `null`) or wrong.
+    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        let v = self.map.remove(key)?;
+        T::deserialize(v).map_err(|e| self.fail(key, &e)).ok()
     }
 
     /// The field `key`, or the type's default.
-    fn or_default<T: DeserializeOwned + Default>(&mut self, key: &str) -> Result<T, JsValue> {
-        Ok(self.get(key)?.unwrap_or_default())
+    fn or_default<T: DeserializeOwned + Default>(&mut self, key: &str) -> T {
+        self.get(key).unwrap_or_default()
     }
 
     /// The field `key`, which must be there.
-    fn need<T: DeserializeOwned>(&mut self, key: &str) -> Result<T, JsValue> {
-        self.get(key)?.ok_or_else(|| {
-            let at = match self.at.as_str() {
-                "" => String::new(),
-                at => format!("{at}: "),
-            };
-            invalid(&format!("{}: {at}missing field `{key}`", self.what))
-        })
+    fn need<T: DeserializeOwned + Default>(&mut self, key: &str) -> T {
+        if !self.map.contains_key(key) {
+            self.fail("", &format_args!("missing field `{key}`"));
+        }
+        self.or_default(key)
     }
 
     /// A time in ms since the epoch, as ns.
-    fn ms_to_ns(&mut self, key: &str) -> Result<Option<u64>, JsValue> {
-        Ok(self.get::<f64>(key)?.map(ns))
+    fn ms_to_ns(&mut self, key: &str) -> Option<u64> {
+        self.get::<f64>(key).map(ns)
+    }
+
+    /// A search mode, by the core's names for them (read from the string: smaller than
+    /// through a `Value`'s enum reader).
+    fn mode(&mut self, key: &str) -> SearchMode {
+        let Some(s) = self.get::<String>(key) else {
+            return SearchMode::default();
+        };
+        let de = StrDeserializer::<serde_json::Error>::new(&s);
+        SearchMode::deserialize(de)
+            .map_err(|e| self.fail(key, &e))
+            .unwrap_or_default()
     }
 
     /// The object in field `key` (empty when absent).
     fn object(&mut self, key: &str) -> Fields<'a> {
         let v = self.map.remove(key).unwrap_or_default();
-        Fields::new(self.what, self.path(key), v)
+        let at = match self.at.as_str() {
+            "" => key.to_owned(),
+            at => format!("{at}.{key}"),
+        };
+        Fields::new(self.what, at, v)
+    }
+
+    /// The first field that was wrong, as an error.
+    fn done(self) -> Result<(), JsValue> {
+        self.error.map_or(Ok(()), |e| Err(invalid(&e)))
     }
 }
 
@@ -422,23 +451,25 @@ static HISTORY_QUERY: Shape = Shape {
 
 pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
     let mut q = fields_from_js(&v, "history query", &HISTORY_QUERY)?;
-    Ok(Query {
-        text: q.or_default("text")?,
-        mode: q.or_default::<SearchMode>("mode")?,
+    let query = Query {
+        text: q.or_default("text"),
+        mode: q.mode("mode"),
         filters: Filters {
-            host: q.get("host")?,
-            cwd: q.get("cwd")?,
-            exit: q.get("exit")?,
-            session: q.get("session")?,
-            command: q.get("command")?,
-            after: q.ms_to_ns("after")?,
-            before: q.ms_to_ns("before")?,
-            include_deleted: q.or_default("includeDeleted")?,
+            host: q.get("host"),
+            cwd: q.get("cwd"),
+            exit: q.get("exit"),
+            session: q.get("session"),
+            command: q.get("command"),
+            after: q.ms_to_ns("after"),
+            before: q.ms_to_ns("before"),
+            include_deleted: q.or_default("includeDeleted"),
         },
-        unique: q.or_default("unique")?,
-        offset: q.or_default("offset")?,
-        limit: q.get("limit")?,
-    })
+        unique: q.or_default("unique"),
+        offset: q.or_default("offset"),
+        limit: q.get("limit"),
+    };
+    q.done()?;
+    Ok(query)
 }
 
 /// A new history entry from JS: `{ command, id?, timestamp? (ms), duration? (ns), exit?, cwd?,
@@ -462,35 +493,35 @@ static NEW_HISTORY_ENTRY: Shape = Shape {
 };
 
 fn new_history(mut e: Fields) -> Result<History, JsValue> {
-    let command = e.need("command")?;
-    // Nil: the client gives it a fresh id.
-    let id = HistoryId(e.get::<uuid::Uuid>("id")?.unwrap_or_default());
-    let timestamp = e.ms_to_ns("timestamp")?;
     let hostname = e
-        .get::<String>("hostname")?
+        .get::<String>("hostname")
         .unwrap_or_else(|| "browser:web".into());
-    let author = match e.get("author")? {
-        Some(a) => a,
-        None => hostname
+    let author = e.get("author").unwrap_or_else(|| {
+        hostname
             .split_once(':')
             .map_or("web", |(_, u)| u)
-            .to_owned(),
-    };
-    Ok(History {
-        id,
-        timestamp: timestamp.unwrap_or_else(|| ns(js_sys::Date::now())),
-        duration: e.get("duration")?.unwrap_or(-1),
-        exit: e.get("exit")?.unwrap_or(-1),
-        command,
-        cwd: e.or_default("cwd")?,
-        session: e.or_default("session")?,
+            .to_owned()
+    });
+    let h = History {
+        // Nil: the client gives it a fresh id.
+        id: HistoryId(e.or_default::<uuid::Uuid>("id")),
+        timestamp: e
+            .ms_to_ns("timestamp")
+            .unwrap_or_else(|| ns(js_sys::Date::now())),
+        duration: e.get("duration").unwrap_or(-1),
+        exit: e.get("exit").unwrap_or(-1),
+        command: e.need("command"),
+        cwd: e.or_default("cwd"),
+        session: e.or_default("session"),
         hostname,
         deleted_at: None,
         author,
-        intent: e.get("intent")?,
-        shell: e.get("shell")?,
+        intent: e.get("intent"),
+        shell: e.get("shell"),
         author_kind: None,
-    })
+    };
+    e.done()?;
+    Ok(h)
 }
 
 pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
@@ -552,11 +583,13 @@ static VAULT_OPTIONS: Shape = Shape {
 pub fn kdf_from_js(v: JsValue) -> Result<KdfParams, JsValue> {
     let mut o = fields_from_js(&v, "vault options", &VAULT_OPTIONS)?;
     let d = KdfParams::default();
-    Ok(KdfParams {
-        m: o.get("memoryKiB")?.unwrap_or(d.m),
-        t: o.get("iterations")?.unwrap_or(d.t),
-        p: o.get("parallelism")?.unwrap_or(d.p),
-    })
+    let p = KdfParams {
+        m: o.get("memoryKiB").unwrap_or(d.m),
+        t: o.get("iterations").unwrap_or(d.t),
+        p: o.get("parallelism").unwrap_or(d.p),
+    };
+    o.done()?;
+    Ok(p)
 }
 
 /// `Client.open` options from JS: `{ server, profile?, pageSize?, retry?: { attempts?,
@@ -602,22 +635,26 @@ impl From<RetryJs> for RetryPolicy {
 pub fn open_options(v: JsValue) -> Result<OpenOptions, JsValue> {
     let mut o = fields_from_js(&v, "open options", &OPEN_OPTIONS)?;
     let mut r = o.object("retry");
-    let profile: String = o.or_default("profile")?;
-    Ok(OpenOptions {
-        server: o.need("server")?,
+    let profile: String = o.or_default("profile");
+    let options = OpenOptions {
+        server: o.need("server"),
         profile: if profile.is_empty() {
             "default".into()
         } else {
             profile
         },
-        page_size: o.or_default("pageSize")?,
+        page_size: o.or_default("pageSize"),
         retry: RetryJs {
-            attempts: r.get("attempts")?,
-            base_ms: r.get("baseMs")?,
-            max_ms: r.get("maxMs")?,
+            attempts: r.get("attempts"),
+            base_ms: r.get("baseMs"),
+            max_ms: r.get("maxMs"),
         },
-    })
+    };
+    o.done()?;
+    r.done()?;
+    Ok(options)
 }
+
 /// `sync` options from JS: `{ signal?: AbortSignal, onProgress?: (p) => void, entries? }`.
 pub struct SyncOptions {
     pub signal: Option<web_sys::AbortSignal>,

@@ -88,6 +88,18 @@ fn bad_fields_are_named() {
             "history query: mode: unknown variant `regex`, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
         ),
         (
+            r#"{"mode":""}"#,
+            "history query: mode: unknown variant ``, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
+        ),
+        (
+            r#"{"mode":1}"#,
+            "history query: mode: invalid type: integer `1`, expected a string",
+        ),
+        (
+            r#"{"text":"a","exit":"x","limit":-1}"#,
+            r#"history query: exit: invalid type: string "x", expected i64"#,
+        ),
+        (
             r#""fuzzy""#,
             r#"history query: invalid type: string "fuzzy", expected struct HistoryQuery"#,
         ),
