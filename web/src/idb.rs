@@ -30,6 +30,7 @@ use indexed_db_futures::prelude::*;
 use indexed_db_futures::transaction::{TransactionDurability, TransactionMode, TransactionOptions};
 use indexed_db_futures::KeyRange;
 use js_sys::Array;
+use serde_json::Value;
 use terrapin_core::holes::{self, IdxRange, Missing, PlaceError};
 use terrapin_core::record::{RecordIdx, SeriesKey};
 use terrapin_core::status::Status;
@@ -348,7 +349,15 @@ fn parse_missing(v: &JsValue) -> Result<Vec<IdxRange>, IdbError> {
     let s = v
         .as_string()
         .ok_or_else(|| corrupt("series holes", "not a string"))?;
-    serde_json::from_str(&s).map_err(|e| corrupt("series holes", e))
+    // Through a `Value`: no deserializer of its own for `IdxRange` in the wasm.
+    let v: Value = serde_json::from_str(&s).map_err(|e| corrupt("series holes", e))?;
+    let range = |r: &Value| {
+        let idx = |k| r.get(k).and_then(Value::as_u64);
+        Some(IdxRange::new(idx("first")?, idx("last")?))
+    };
+    v.as_array()
+        .and_then(|a| a.iter().map(range).collect())
+        .ok_or_else(|| corrupt("series holes", "not an array of {first, last}"))
 }
 
 /// A record's wire JSON as serde writes it. A record with no host name (every record a server

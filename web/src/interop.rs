@@ -1,10 +1,11 @@
 //! The one place that converts between Rust and JavaScript values, through JSON text.
 //!
-//! In: options objects deserialise into the binding's types below (the history query, new
-//! history entries, vault, open and sync options) from their `JSON.stringify` text, read by
-//! serde_json. `undefined` or `null` is `{}`, and a field that is `undefined` or `null` is
-//! absent. Errors name the object and the field, found from where in the text serde_json
-//! stopped ([`path_at`]): `history query: exit: invalid type: string "x", expected i64`.
+//! In: options objects (the history query, new history entries, vault, open and sync options)
+//! are read from their `JSON.stringify` text by serde_json: the fields each reads ([`Shape`])
+//! into a `Value`, then taken typed one by one ([`Fields`]). `undefined` or `null` is `{}`, and
+//! a field that is `undefined` or `null` is absent. Errors name the object and the field,
+//! found from where in the text serde_json stopped ([`path_at`]) or from the field being
+//! taken: `history query: exit: invalid type: string "x", expected i64`.
 //! A number JSON has no form for (NaN, ±Infinity, a BigInt) is an error where it is read. The
 //! sync's `AbortSignal` and progress callback are read as the JS values they are.
 //!
@@ -16,8 +17,12 @@
 //! nanosecond value matters (`timestampNs`, a decimal string). Records cross as their wire
 //! JSON text, so no 64-bit field loses precision.
 
-use serde::de::DeserializeOwned;
+use std::fmt;
+
+use serde::de::value::StrDeserializer;
+use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
 use terrapin_core::payload::script::Script;
@@ -226,120 +231,315 @@ fn nullish<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Re
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// A time in ms since the epoch, as ns.
-fn ms_to_ns<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
-    Ok(Option::<f64>::deserialize(d)?.map(ns))
+/// The fields of an options object that are read: the others are skipped unread, as a derived
+/// reader skips them (so a value JSON has no form for is an error only where it is read).
+pub struct Shape {
+    /// What type errors say was expected: `struct HistoryQuery`.
+    name: &'static str,
+    fields: &'static [&'static str],
+    /// The fields that hold an object of their own (or `null`), with its shape.
+    objects: &'static [(&'static str, &'static Shape)],
+}
+
+/// Reads the JSON text of an options object as its [`Shape`] says, into a `Value` of its
+/// fields (a `null` one left out): one reader for every options type instead of one derived
+/// deserializer each (web/README.md, "Bundle size"). Errors come from serde_json, so
+/// [`path_at`] finds where they are.
+#[derive(Clone, Copy)]
+enum Read {
+    Object(&'static Shape),
+    /// An object or `null`.
+    Nullable(&'static Shape),
+    /// An array of objects.
+    Array(&'static Shape),
+}
+
+impl<'de> DeserializeSeed<'de> for Read {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        match self {
+            Read::Object(_) => d.deserialize_map(self),
+            Read::Nullable(_) => d.deserialize_option(self),
+            Read::Array(_) => d.deserialize_seq(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Read {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        match self {
+            Read::Object(s) | Read::Nullable(s) => f.write_str(s.name),
+            Read::Array(_) => f.write_str("a sequence"),
+        }
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        let (Read::Object(s) | Read::Nullable(s) | Read::Array(s)) = self;
+        d.deserialize_map(Read::Object(s))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let (Read::Object(s) | Read::Nullable(s) | Read::Array(s)) = self;
+        let mut out = Vec::new();
+        while let Some(v) = seq.next_element_seed(Read::Object(s))? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let (Read::Object(s) | Read::Nullable(s) | Read::Array(s)) = self;
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let v = if s.fields.contains(&key.as_str()) {
+                map.next_value()?
+            } else if let Some((_, o)) = s.objects.iter().find(|(k, _)| *k == key) {
+                map.next_value_seed(Read::Nullable(o))?
+            } else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if !v.is_null() {
+                out.insert(key, v);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+}
+
+/// An options value read as `read` says; `what` names it in errors.
+fn read_from_js(v: &JsValue, what: &str, read: Read) -> Result<Value, JsValue> {
+    let mut out = Value::Null;
+    read_json(v, what, &mut |text| {
+        let mut de = serde_json::Deserializer::from_str(text);
+        out = read.deserialize(&mut de)?;
+        de.end()
+    })?;
+    Ok(out)
+}
+
+/// The fields of one options object as [`Read`] kept them, taken typed one by one. The first
+/// field that is wrong is kept (named with the path to it: `history entries: [1].exit: ...`)
+/// and given by [`Fields::done`]; until then each getter gives `None` or a default, so the
+/// readers below take every field without a branch per field.
+struct Fields<'a> {
+    what: &'a str,
+    /// The path to this object: empty at the top.
+    at: String,
+    map: Map<String, Value>,
+    error: Option<String>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(what: &'a str, at: String, v: Value) -> Self {
+        let map = match v {
+            Value::Object(map) => map,
+            _ => Map::new(), // [`Read`] gives objects only
+        };
+        Self {
+            what,
+            at,
+            map,
+            error: None,
+        }
+    }
+
+    /// Keeps `message` about field `key` (or about the object, with `key` empty) unless an
+    /// earlier one was kept.
+    fn fail(&mut self, key: &str, message: &dyn fmt::Display) {
+        if self.error.is_none() {
+            let at = match (self.at.as_str(), key) {
+                ("", "") => String::new(),
+                (at, "") | ("", at) => format!("{at}: "),
+                (at, key) => format!("{at}.{key}: "),
+            };
+            self.error = Some(format!("{}: {at}{message}", self.what));
+        }
+    }
+
+    /// The field `key`; `None` when absent (`undefined` or `null`) or wrong.
+    fn get<T: DeserializeOwned>(&mut self, key: &str) -> Option<T> {
+        let v = self.map.remove(key)?;
+        T::deserialize(v).map_err(|e| self.fail(key, &e)).ok()
+    }
+
+    /// The field `key`, or the type's default.
+    fn or_default<T: DeserializeOwned + Default>(&mut self, key: &str) -> T {
+        self.get(key).unwrap_or_default()
+    }
+
+    /// The field `key`, which must be there.
+    fn need<T: DeserializeOwned + Default>(&mut self, key: &str) -> T {
+        if !self.map.contains_key(key) {
+            self.fail("", &format_args!("missing field `{key}`"));
+        }
+        self.or_default(key)
+    }
+
+    /// A time in ms since the epoch, as ns.
+    fn ms_to_ns(&mut self, key: &str) -> Option<u64> {
+        self.get::<f64>(key).map(ns)
+    }
+
+    /// A search mode, by the core's names for them (read from the string: smaller than
+    /// through a `Value`'s enum reader).
+    fn mode(&mut self, key: &str) -> SearchMode {
+        let Some(s) = self.get::<String>(key) else {
+            return SearchMode::default();
+        };
+        let de = StrDeserializer::<serde_json::Error>::new(&s);
+        SearchMode::deserialize(de)
+            .map_err(|e| self.fail(key, &e))
+            .unwrap_or_default()
+    }
+
+    /// The object in field `key` (empty when absent).
+    fn object(&mut self, key: &str) -> Fields<'a> {
+        let v = self.map.remove(key).unwrap_or_default();
+        let at = match self.at.as_str() {
+            "" => key.to_owned(),
+            at => format!("{at}.{key}"),
+        };
+        Fields::new(self.what, at, v)
+    }
+
+    /// The first field that was wrong, as an error.
+    fn done(self) -> Result<(), JsValue> {
+        self.error.map_or(Ok(()), |e| Err(invalid(&e)))
+    }
+}
+
+/// An options object read as `shape` says.
+fn fields_from_js<'a>(
+    v: &JsValue,
+    what: &'a str,
+    shape: &'static Shape,
+) -> Result<Fields<'a>, JsValue> {
+    let v = read_from_js(v, what, Read::Object(shape))?;
+    Ok(Fields::new(what, String::new(), v))
 }
 
 /// A history query from JS (times in ms): `{ text?, mode? ("prefix" | "full-text" |
 /// "fuzzy"), host?, cwd?, exit?, session?, command?, after?, before?, includeDeleted?,
 /// unique?, offset?, limit? }`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct HistoryQuery {
-    #[serde(default, deserialize_with = "nullish")]
-    text: String,
-    #[serde(default, deserialize_with = "nullish")]
-    mode: SearchMode,
-    host: Option<String>,
-    cwd: Option<String>,
-    exit: Option<i64>,
-    session: Option<String>,
-    command: Option<String>,
-    #[serde(default, deserialize_with = "ms_to_ns")]
-    after: Option<u64>,
-    #[serde(default, deserialize_with = "ms_to_ns")]
-    before: Option<u64>,
-    #[serde(default, deserialize_with = "nullish")]
-    include_deleted: bool,
-    #[serde(default, deserialize_with = "nullish")]
-    unique: bool,
-    #[serde(default, deserialize_with = "nullish")]
-    offset: usize,
-    limit: Option<usize>,
-}
+static HISTORY_QUERY: Shape = Shape {
+    name: "struct HistoryQuery",
+    fields: &[
+        "text",
+        "mode",
+        "host",
+        "cwd",
+        "exit",
+        "session",
+        "command",
+        "after",
+        "before",
+        "includeDeleted",
+        "unique",
+        "offset",
+        "limit",
+    ],
+    objects: &[],
+};
 
 pub fn query_from_js(v: JsValue) -> Result<Query, JsValue> {
-    let q: HistoryQuery = from_js(v, "history query")?;
-    Ok(Query {
-        text: q.text,
-        mode: q.mode,
+    let mut q = fields_from_js(&v, "history query", &HISTORY_QUERY)?;
+    let query = Query {
+        text: q.or_default("text"),
+        mode: q.mode("mode"),
         filters: Filters {
-            host: q.host,
-            cwd: q.cwd,
-            exit: q.exit,
-            session: q.session,
-            command: q.command,
-            after: q.after,
-            before: q.before,
-            include_deleted: q.include_deleted,
+            host: q.get("host"),
+            cwd: q.get("cwd"),
+            exit: q.get("exit"),
+            session: q.get("session"),
+            command: q.get("command"),
+            after: q.ms_to_ns("after"),
+            before: q.ms_to_ns("before"),
+            include_deleted: q.or_default("includeDeleted"),
         },
-        unique: q.unique,
-        offset: q.offset,
-        limit: q.limit,
-    })
+        unique: q.or_default("unique"),
+        offset: q.or_default("offset"),
+        limit: q.get("limit"),
+    };
+    q.done()?;
+    Ok(query)
 }
 
 /// A new history entry from JS: `{ command, id?, timestamp? (ms), duration? (ns), exit?, cwd?,
 /// session?, hostname? ("host:user"), author?, intent?, shell? }`.
-#[derive(Deserialize)]
-struct NewHistoryEntry {
-    command: String,
-    /// A `Uuid` (whose error comes while serde_json reads it, so [`path_at`] finds it), not
-    /// a `HistoryId` (which reads a string, then parses it).
-    id: Option<uuid::Uuid>,
-    #[serde(default, deserialize_with = "ms_to_ns")]
-    timestamp: Option<u64>,
-    duration: Option<i64>,
-    exit: Option<i64>,
-    #[serde(default, deserialize_with = "nullish")]
-    cwd: String,
-    #[serde(default, deserialize_with = "nullish")]
-    session: String,
-    hostname: Option<String>,
-    author: Option<String>,
-    intent: Option<String>,
-    shell: Option<String>,
-}
+static NEW_HISTORY_ENTRY: Shape = Shape {
+    name: "struct NewHistoryEntry",
+    fields: &[
+        "command",
+        "id",
+        "timestamp",
+        "duration",
+        "exit",
+        "cwd",
+        "session",
+        "hostname",
+        "author",
+        "intent",
+        "shell",
+    ],
+    objects: &[],
+};
 
-impl From<NewHistoryEntry> for History {
-    fn from(e: NewHistoryEntry) -> Self {
-        let hostname = e.hostname.unwrap_or_else(|| "browser:web".into());
-        let author = e.author.unwrap_or_else(|| {
-            hostname
-                .split_once(':')
-                .map_or("web", |(_, u)| u)
-                .to_owned()
-        });
-        History {
-            // Nil: the client gives it a fresh id.
-            id: HistoryId(e.id.unwrap_or_default()),
-            timestamp: e.timestamp.unwrap_or_else(|| ns(js_sys::Date::now())),
-            duration: e.duration.unwrap_or(-1),
-            exit: e.exit.unwrap_or(-1),
-            command: e.command,
-            cwd: e.cwd,
-            session: e.session,
-            hostname,
-            deleted_at: None,
-            author,
-            intent: e.intent,
-            shell: e.shell,
-            author_kind: None,
-        }
-    }
+fn new_history(mut e: Fields) -> Result<History, JsValue> {
+    let hostname = e
+        .get::<String>("hostname")
+        .unwrap_or_else(|| "browser:web".into());
+    let author = e.get("author").unwrap_or_else(|| {
+        hostname
+            .split_once(':')
+            .map_or("web", |(_, u)| u)
+            .to_owned()
+    });
+    let h = History {
+        // Nil: the client gives it a fresh id.
+        id: HistoryId(e.or_default::<uuid::Uuid>("id")),
+        timestamp: e
+            .ms_to_ns("timestamp")
+            .unwrap_or_else(|| ns(js_sys::Date::now())),
+        duration: e.get("duration").unwrap_or(-1),
+        exit: e.get("exit").unwrap_or(-1),
+        command: e.need("command"),
+        cwd: e.or_default("cwd"),
+        session: e.or_default("session"),
+        hostname,
+        deleted_at: None,
+        author,
+        intent: e.get("intent"),
+        shell: e.get("shell"),
+        author_kind: None,
+    };
+    e.done()?;
+    Ok(h)
 }
 
 pub fn history_from_js(v: JsValue) -> Result<History, JsValue> {
-    Ok(from_js::<NewHistoryEntry>(v, "history entry")?.into())
+    new_history(fields_from_js(&v, "history entry", &NEW_HISTORY_ENTRY)?)
 }
 
 pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
+    const WHAT: &str = "history entries";
     if !js_sys::Array::is_array(&v) {
-        return Err(invalid("history entries: expected an array"));
+        return Err(invalid(&format!("{WHAT}: expected an array")));
     }
-    let v: Vec<NewHistoryEntry> = from_js(v, "history entries")?;
-    Ok(v.into_iter().map(History::from).collect())
+    let Value::Array(entries) = read_from_js(&v, WHAT, Read::Array(&NEW_HISTORY_ENTRY))? else {
+        return Ok(Vec::new()); // [`Read::Array`] gives an array
+    };
+    let entries = entries.into_iter().enumerate();
+    entries
+        .map(|(i, e)| new_history(Fields::new(WHAT, format!("[{i}]"), e)))
+        .collect()
 }
 
 /// A script from JS (`client.scripts.set`): `{ id?, name, description?, shebang?, tags?,
@@ -374,41 +574,47 @@ pub fn script_from_js(v: JsValue) -> Result<(Option<uuid::Uuid>, Script), JsValu
 }
 
 /// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.
-#[derive(Deserialize)]
-struct VaultOptions {
-    #[serde(rename = "memoryKiB")]
-    memory_kib: Option<u32>,
-    iterations: Option<u32>,
-    parallelism: Option<u32>,
-}
+static VAULT_OPTIONS: Shape = Shape {
+    name: "struct VaultOptions",
+    fields: &["memoryKiB", "iterations", "parallelism"],
+    objects: &[],
+};
 
 pub fn kdf_from_js(v: JsValue) -> Result<KdfParams, JsValue> {
-    let o: VaultOptions = from_js(v, "vault options")?;
+    let mut o = fields_from_js(&v, "vault options", &VAULT_OPTIONS)?;
     let d = KdfParams::default();
-    Ok(KdfParams {
-        m: o.memory_kib.unwrap_or(d.m),
-        t: o.iterations.unwrap_or(d.t),
-        p: o.parallelism.unwrap_or(d.p),
-    })
+    let p = KdfParams {
+        m: o.get("memoryKiB").unwrap_or(d.m),
+        t: o.get("iterations").unwrap_or(d.t),
+        p: o.get("parallelism").unwrap_or(d.p),
+    };
+    o.done()?;
+    Ok(p)
 }
 
 /// `Client.open` options from JS: `{ server, profile?, pageSize?, retry?: { attempts?,
 /// baseMs?, maxMs? } }`.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct OpenOptions {
     pub server: String,
-    #[serde(default, deserialize_with = "nullish")]
     pub profile: String,
     /// Records per stored sync page, and at most per request (0: the default, 4000).
-    #[serde(default, deserialize_with = "nullish")]
     pub page_size: u32,
-    #[serde(default, deserialize_with = "nullish")]
     pub retry: RetryJs,
 }
 
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+static OPEN_OPTIONS: Shape = Shape {
+    name: "struct OpenOptions",
+    fields: &["server", "profile", "pageSize"],
+    objects: &[("retry", &RETRY)],
+};
+
+static RETRY: Shape = Shape {
+    name: "struct RetryJs",
+    fields: &["attempts", "baseMs", "maxMs"],
+    objects: &[],
+};
+
+#[derive(Default)]
 pub struct RetryJs {
     attempts: Option<u32>,
     base_ms: Option<u32>,
@@ -427,11 +633,26 @@ impl From<RetryJs> for RetryPolicy {
 }
 
 pub fn open_options(v: JsValue) -> Result<OpenOptions, JsValue> {
-    let mut o: OpenOptions = from_js(v, "open options")?;
-    if o.profile.is_empty() {
-        o.profile = "default".into();
-    }
-    Ok(o)
+    let mut o = fields_from_js(&v, "open options", &OPEN_OPTIONS)?;
+    let mut r = o.object("retry");
+    let profile: String = o.or_default("profile");
+    let options = OpenOptions {
+        server: o.need("server"),
+        profile: if profile.is_empty() {
+            "default".into()
+        } else {
+            profile
+        },
+        page_size: o.or_default("pageSize"),
+        retry: RetryJs {
+            attempts: r.get("attempts"),
+            base_ms: r.get("baseMs"),
+            max_ms: r.get("maxMs"),
+        },
+    };
+    o.done()?;
+    r.done()?;
+    Ok(options)
 }
 
 /// `sync` options from JS: `{ signal?: AbortSignal, onProgress?: (p) => void, entries? }`.

@@ -88,6 +88,18 @@ fn bad_fields_are_named() {
             "history query: mode: unknown variant `regex`, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
         ),
         (
+            r#"{"mode":""}"#,
+            "history query: mode: unknown variant ``, expected one of `prefix`, `full-text`, `fulltext`, `fuzzy`",
+        ),
+        (
+            r#"{"mode":1}"#,
+            "history query: mode: invalid type: integer `1`, expected a string",
+        ),
+        (
+            r#"{"text":"a","exit":"x","limit":-1}"#,
+            r#"history query: exit: invalid type: string "x", expected i64"#,
+        ),
+        (
             r#""fuzzy""#,
             r#"history query: invalid type: string "fuzzy", expected struct HistoryQuery"#,
         ),
@@ -134,6 +146,20 @@ fn bad_fields_are_named() {
     );
     let got = message(open_options(js("{}")).err().unwrap());
     assert_eq!(got, "open options: missing field `server`");
+    let got = message(
+        open_options(js(r#"{"server":"x","retry":"1s"}"#))
+            .err()
+            .unwrap(),
+    );
+    assert_eq!(
+        got,
+        r#"open options: retry: invalid type: string "1s", expected struct RetryJs"#
+    );
+    let got = message(open_options(js(r#"{"server":["x"]}"#)).err().unwrap());
+    assert_eq!(
+        got,
+        "open options: server: invalid type: sequence, expected a string"
+    );
     let got = message(sync_options(js(r#"{"signal":1}"#)).err().unwrap());
     assert_eq!(got, "sync options: signal: expected an AbortSignal");
     let got = message(sync_options(js(r#"{"onProgress":"x"}"#)).err().unwrap());
@@ -179,6 +205,9 @@ fn values_json_has_no_form_for_are_errors_or_read_as_the_browser_reads_them() {
     // In a field no one reads, as any other value there: ignored.
     let q = query_from_js(with("color", &f64::NAN.into())).unwrap();
     assert_eq!(q.text, "");
+    let retry = with("retry", &with("color", &js_sys::BigInt::from(3).into()));
+    js_sys::Reflect::set(&retry, &"server".into(), &"x".into()).unwrap();
+    assert!(open_options(retry).is_ok());
     let entries = js_sys::Array::of2(&with("command", &"ls".into()), &JsValue::UNDEFINED);
     let got = message(histories_from_js(entries.into()).unwrap_err());
     assert_eq!(
@@ -251,6 +280,27 @@ fn history_entries_and_options_get_defaults() {
     );
     let r = terrapin_web::http::RetryPolicy::from(o.retry);
     assert_eq!((r.attempts, r.base_ms, r.max_ms), (1, 250, 10));
+    let o = open_options(js(
+        r#"{"server":"x","profile":"p","pageSize":7,"retry":null}"#,
+    ))
+    .ok()
+    .unwrap();
+    assert_eq!((o.profile.as_str(), o.page_size), ("p", 7));
+    let r = terrapin_web::http::RetryPolicy::from(o.retry);
+    assert_eq!(
+        r.attempts,
+        terrapin_web::http::RetryPolicy::default().attempts
+    );
+    let hs = histories_from_js(js(
+        r#"[{"command":"a","cwd":"/x"},{"command":"b","id":null}]"#,
+    ))
+    .unwrap();
+    assert_eq!(
+        hs.iter()
+            .map(|h| (h.command.as_str(), h.cwd.as_str()))
+            .collect::<Vec<_>>(),
+        [("a", "/x"), ("b", "")]
+    );
 }
 
 #[wasm_bindgen_test]
