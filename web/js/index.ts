@@ -1,12 +1,7 @@
 // terrapin-web: Atuin record sync in the browser (and Web Workers).
 // A thin, idiomatic wrapper over the wasm exports in ../pkg; every rule lives in Rust. The
 // package's types are declarations generated from this source (web/build.sh).
-import init, {
-  WasmClient,
-  deleteProfile as wasmDeleteProfile,
-  generateKey as wasmGenerateKey,
-  mayBePhrase,
-} from '../pkg/terrapin_web.js';
+import init, { callStatic, type WasmClient } from '../pkg/terrapin_web.js';
 import type * as Extras from './extras.js';
 import type { ClientNews } from './host.js';
 import type { Live, LiveOptions } from './live.js';
@@ -79,6 +74,62 @@ const tab = Math.random();
 type Wrote = <T>(p: Promise<T>, n?: number) => Promise<T>;
 
 /**
+ * The wasm client's methods behind its one export `call(op, a?, b?, c?, d?)` (each export costs
+ * a wasm shim and a JS wrapper), in the order of their numbers in `WasmClient::call`
+ * (web/src/lib.rs).
+ */
+const enum Op {
+  HostId,
+  Username,
+  LoggedIn,
+  Session,
+  SetSession,
+  LiveStart,
+  LiveStop,
+  LiveRetriesAfter,
+  HistoryQuery,
+  HistoryHosts,
+  HistoryGet,
+  HistoryPrepare,
+  HistoryCount,
+  UnreadableCount,
+  KvGet,
+  KvList,
+  SetKey,
+  Register,
+  Login,
+  Logout,
+  Me,
+  SaveVault,
+  HasVault,
+  Unlock,
+  Refresh,
+  Sync,
+  Status,
+  Missing,
+  RemoteStatus,
+  HistoryLoaded,
+  HistoryAdd,
+  HistoryAddMany,
+  HistoryDelete,
+  KvSet,
+  KvDelete,
+  ImportRecords,
+}
+
+/** The wasm client as this file calls it: `call` with an `Op` and up to four arguments. */
+type Wasm = WasmClient & { call(op: Op, a?: unknown, b?: unknown, c?: unknown, d?: unknown): any };
+
+/** The wasm's functions without a client, behind its export `callStatic(fn, a?)` (web/src/lib.rs). */
+const enum Fn {
+  Open,
+  DeleteProfile,
+  MayBePhrase,
+  GenerateKey,
+}
+const wasmFn = callStatic as (fn: Fn, a?: unknown) => any;
+
+/**
  * Load the wasm module yourself (a URL, Response, bytes or WebAssembly.Module); optional.
  * `Client.open` calls it.
  */
@@ -129,17 +180,17 @@ export function isTerrapinError(e: unknown): e is TerrapinError {
  * `bad_key` as the client does; anything else is passed as it is.
  */
 async function keyFor<K extends string | undefined>(key: K): Promise<K> {
-  return typeof key === 'string' && mayBePhrase(key) ? ((await loadExtras()).keyFromPhrase(key) as K) : key;
+  return typeof key === 'string' && wasmFn(Fn.MayBePhrase, key) ? ((await loadExtras()).keyFromPhrase(key) as K) : key;
 }
 
 /** What each store's API reads and writes through: the wasm client, and the hook a write tells. */
 abstract class StoreApi {
   /** @internal */
-  protected readonly w: WasmClient;
+  protected readonly w: Wasm;
   /** @internal */
   protected readonly wrote: Wrote;
   /** @internal */
-  constructor(w: WasmClient, wrote: Wrote) {
+  constructor(w: Wasm, wrote: Wrote) {
     this.w = w;
     this.wrote = wrote;
   }
@@ -151,14 +202,14 @@ const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 /** `client.history`. */
 class HistoryApi extends StoreApi {
   /** Live entries matching `query`, newest first (fuzzy: best first). */
-  query(query: HistoryQuery = {}): HistoryPage { return this.w.historyQuery(query); }
-  get(id: string): HistoryEntry | undefined { return this.w.historyGet(id); }
-  count(): number { return this.w.historyCount(); }
+  query(query: HistoryQuery = {}): HistoryPage { return this.w.call(Op.HistoryQuery, query); }
+  get(id: string): HistoryEntry | undefined { return this.w.call(Op.HistoryGet, id); }
+  count(): number { return this.w.call(Op.HistoryCount); }
   /**
    * Resolves once every entry is in: `Client.open` and `unlock` return as soon as a large
    * profile's newest entries are (queries and `count()` see the rest as it is folded in).
    */
-  loaded(): Promise<void> { return this.w.historyLoaded(); }
+  loaded(): Promise<void> { return this.w.call(Op.HistoryLoaded); }
   /**
    * Once every entry is in, builds the search index in steps of about 10 ms, yielding to the
    * page between them (typing and scrolling stay responsive); resolves when it is built. A query
@@ -167,22 +218,24 @@ class HistoryApi extends StoreApi {
    */
   async prepare(): Promise<void> {
     await this.loaded().catch(() => {});
-    while (!this.w.historyPrepare(10)) await nextTask();
+    while (!this.step(10)) await nextTask();
   }
+  /** @internal A step of the index build, about `ms` long; whether the index is built. */
+  step(ms: number): boolean { return this.w.call(Op.HistoryPrepare, ms); }
   /** Every host of the record store that wrote live history, with the hostnames it used. */
-  hosts(): HistoryHost[] { return this.w.historyHosts(); }
-  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.wrote(this.w.historyAdd(entry), 1); }
-  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.wrote(this.w.historyAddMany(entries)); }
+  hosts(): HistoryHost[] { return this.w.call(Op.HistoryHosts); }
+  add(entry: NewHistoryEntry): Promise<HistoryEntry> { return this.wrote(this.w.call(Op.HistoryAdd, entry), 1); }
+  addMany(entries: NewHistoryEntry[]): Promise<number> { return this.wrote(this.w.call(Op.HistoryAddMany, entries)); }
   /** Writes a delete record (whichever host wrote the entry); it disappears everywhere after sync. */
-  delete(id: string): Promise<void> { return this.wrote(this.w.historyDelete(id), 1); }
+  delete(id: string): Promise<void> { return this.wrote(this.w.call(Op.HistoryDelete, id), 1); }
 }
 
 /** `client.kv`. */
 class KvApi extends StoreApi {
-  get(namespace: string, key: string): string | undefined { return this.w.kvGet(namespace, key); }
-  set(namespace: string, key: string, value: string): Promise<void> { return this.wrote(this.w.kvSet(namespace, key, String(value)), 1); }
-  delete(namespace: string, key: string): Promise<void> { return this.wrote(this.w.kvDelete(namespace, key), 1); }
-  list(namespace?: string): KvEntry[] { return this.w.kvList(namespace); }
+  get(namespace: string, key: string): string | undefined { return this.w.call(Op.KvGet, namespace, key); }
+  set(namespace: string, key: string, value: string): Promise<void> { return this.wrote(this.w.call(Op.KvSet, namespace, key, String(value)), 1); }
+  delete(namespace: string, key: string): Promise<void> { return this.wrote(this.w.call(Op.KvDelete, namespace, key), 1); }
+  list(namespace?: string): KvEntry[] { return this.w.call(Op.KvList, namespace); }
 }
 
 /**
@@ -240,7 +293,7 @@ class ThreadsApi {
 }
 
 export class Client {
-  readonly #w: WasmClient;
+  readonly #w: Wasm;
   readonly #server: string;
   readonly #profile: string;
   readonly history: HistoryApi;
@@ -259,7 +312,7 @@ export class Client {
       return v;
     });
 
-  private constructor(w: WasmClient, server: string, profile: string) {
+  private constructor(w: Wasm, server: string, profile: string) {
     this.#w = w;
     this.#server = server;
     this.#profile = profile;
@@ -276,54 +329,54 @@ export class Client {
   static async open({ server, profile = 'default', pageSize, retry, wasm }: Partial<OpenOptions> = {}): Promise<Client> {
     if (!server) throw new TypeError('Client.open: `server` is required');
     await initialize(wasm);
-    const w: WasmClient = await WasmClient.open({ server, profile, pageSize, retry });
+    const w: Wasm = await wasmFn(Fn.Open, { server, profile, pageSize, retry });
     return new Client(w, server, profile);
   }
 
-  get hostId(): string { return this.#w.hostId; }
-  get username(): string | undefined { return this.#w.username; }
-  get loggedIn(): boolean { return this.#w.loggedIn; }
+  get hostId(): string { return this.#w.call(Op.HostId); }
+  get username(): string | undefined { return this.#w.call(Op.Username); }
+  get loggedIn(): boolean { return this.#w.call(Op.LoggedIn); }
   /** The session token (secret: it opens the account), or undefined. */
-  get session(): string | undefined { return this.#w.session; }
+  get session(): string | undefined { return this.#w.call(Op.Session); }
 
   /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
   async register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
-    return this.#w.register(username, email, password, await keyFor(key));
+    return this.#w.call(Op.Register, username, email, password, await keyFor(key));
   }
   /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
   async login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
-    return this.#w.login(username, password, await keyFor(key));
+    return this.#w.call(Op.Login, username, password, await keyFor(key));
   }
   /** Forget the session, the key and the saved vault (records stay). */
   async logout(): Promise<void> {
     this.#tell('leaving');
-    await this.#w.logout();
+    await this.#w.call(Op.Logout);
     this.#tell('logout');
   }
   /** `{ username }` of the session's account, from the server. */
-  async me(): Promise<{ username: string }> { return { username: await this.#w.me() }; }
+  async me(): Promise<{ username: string }> { return { username: await this.#w.call(Op.Me) }; }
 
   /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
   key(): string | undefined { return this.#w.key(); }
   async setKey(key: string): Promise<void> {
-    return this.#w.setKey(await keyFor(key));
+    return this.#w.call(Op.SetKey, await keyFor(key));
   }
-  setSession(session: string | undefined): void { this.#w.setSession(session); }
+  setSession(session: string | undefined): void { this.#w.call(Op.SetSession, session); }
 
   /**
    * Keep the session and key in IndexedDB, sealed under `passphrase` (Argon2id +
    * XChaCha20-Poly1305; Argon2id is in the extras module, loaded on first use).
    */
-  saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.saveVault(passphrase, options, kdf); }
-  hasVault(): Promise<boolean> { return this.#w.hasVault(); }
+  saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.call(Op.SaveVault, passphrase, options, kdf); }
+  hasVault(): Promise<boolean> { return this.#w.call(Op.HasVault); }
   /** Restore the session and key from the vault (its key derivation: see `saveVault`). */
-  unlock(passphrase: string): Promise<void> { return this.#w.unlock(passphrase, kdf); }
+  unlock(passphrase: string): Promise<void> { return this.#w.call(Op.Unlock, passphrase, kdf); }
 
   /**
    * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
    * `entries`, the report lists the history entries the sync made live.
    */
-  sync(options?: SyncOptions): Promise<SyncReport> { return this.#w.sync(options); }
+  sync(options?: SyncOptions): Promise<SyncReport> { return this.#w.call(Op.Sync, options); }
   /**
    * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
    * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
@@ -334,23 +387,29 @@ export class Client {
   async live(options?: LiveOptions): Promise<Live> {
     // Its own module (pkg/live.js), loaded on first use: the entry stays small.
     const { Live } = await import('./live.js');
-    return new Live({ client: this, wasm: this.#w, hooks: this.#hooks, tab }, this.#server, this.#profile, options);
+    const w = this.#w;
+    const wasm = {
+      liveStart: (baseMs: number, maxMs: number, onEvent: unknown) => w.call(Op.LiveStart, baseMs, maxMs, onEvent),
+      liveStop: () => w.call(Op.LiveStop),
+      liveRetriesAfter: (kind: string) => w.call(Op.LiveRetriesAfter, kind),
+    };
+    return new Live({ client: this, wasm, hooks: this.#hooks, tab }, this.#server, this.#profile, options);
   }
   /** The server's status (same shape as `status()`). */
-  remoteStatus(): Promise<Status> { return this.#w.remoteStatus(); }
+  remoteStatus(): Promise<Status> { return this.#w.call(Op.RemoteStatus); }
   /** Reload the views (history, kv, scripts, aliases, vars) from IndexedDB (after another tab or worker wrote to this profile). */
-  refresh(): Promise<void> { return this.#w.refresh(); }
+  refresh(): Promise<void> { return this.#w.call(Op.Refresh); }
   /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
-  status(): Promise<Status> { return this.#w.status(); }
+  status(): Promise<Status> { return this.#w.call(Op.Status); }
   /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
-  missing(): Promise<SeriesHoles[]> { return this.#w.missing(); }
+  missing(): Promise<SeriesHoles[]> { return this.#w.call(Op.Missing); }
   /** Records that could not be decrypted or decoded with the current key. */
-  unreadableCount(): number { return this.#w.unreadableCount(); }
+  unreadableCount(): number { return this.#w.call(Op.UnreadableCount); }
 
   /** Every local record as wire JSON text; with `tag`, only that tag's. */
   exportRecords(tag?: string): Promise<string> { return this.#w.exportRecords(tag); }
   /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
-  importRecords(json: string): Promise<number> { return this.#wrote(this.#w.importRecords(json)); }
+  importRecords(json: string): Promise<number> { return this.#wrote(this.#w.call(Op.ImportRecords, json)); }
 
   /** Release the wasm side of this client. */
   close(): void { this.#w.free(); }
@@ -385,7 +444,7 @@ export async function migrateLegacy(
  */
 export async function deleteProfile(profile: string): Promise<void> {
   await initialize();
-  await wasmDeleteProfile(profile);
+  await wasmFn(Fn.DeleteProfile, profile);
   // Live mode in the profile's other tabs: `loggedout` (reason `profile-deleted`).
   if (typeof BroadcastChannel == 'function') {
     const c = new BroadcastChannel('terrapin-profile:' + profile);
@@ -397,7 +456,7 @@ export async function deleteProfile(profile: string): Promise<void> {
 /** A fresh random Atuin key string. */
 export async function generateKey(): Promise<string> {
   await initialize();
-  return wasmGenerateKey();
+  return wasmFn(Fn.GenerateKey);
 }
 
 /**

@@ -50,10 +50,12 @@ pub struct WasmClient {
     inner: Rc<Client>,
 }
 
+/// Only the `pub` methods are exports (wasm-bindgen skips the others): the rest are reached
+/// through [`WasmClient::call`] and [`call_static`].
 #[wasm_bindgen]
 impl WasmClient {
     /// `WasmClient.open({server, profile?, pageSize?, retry?})`: open (or create) a profile.
-    pub fn open(options: JsValue) -> Promise {
+    fn open(options: JsValue) -> Promise {
         let o = io::open_options(options);
         promise(async move {
             let o = o?;
@@ -65,18 +67,15 @@ impl WasmClient {
         })
     }
 
-    #[wasm_bindgen(getter, js_name = hostId)]
-    pub fn host_id(&self) -> String {
+    fn host_id(&self) -> String {
         self.inner.host.to_string()
     }
 
-    #[wasm_bindgen(getter)]
-    pub fn username(&self) -> Option<String> {
+    fn username(&self) -> Option<String> {
         self.inner.username()
     }
 
-    #[wasm_bindgen(getter, js_name = loggedIn)]
-    pub fn logged_in(&self) -> bool {
+    fn logged_in(&self) -> bool {
         self.inner.is_logged_in()
     }
 
@@ -85,8 +84,7 @@ impl WasmClient {
         self.inner.key_string()
     }
 
-    #[wasm_bindgen(js_name = setKey)]
-    pub fn set_key(&self, key: String) -> Promise {
+    fn set_key(&self, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             let k = client::parse_key(&key)?;
@@ -96,18 +94,16 @@ impl WasmClient {
     }
 
     /// The session token, for the live socket (docs/PROTOCOL.md §2, "Live status").
-    #[wasm_bindgen(getter)]
-    pub fn session(&self) -> Option<String> {
+    fn session(&self) -> Option<String> {
         self.inner.remote.session()
     }
 
     /// Use a session token obtained elsewhere (e.g. Atuin's session file).
-    #[wasm_bindgen(js_name = setSession)]
-    pub fn set_session(&self, session: Option<String>) {
+    fn set_session(&self, session: Option<String>) {
         self.inner.remote.set_session(session);
     }
 
-    pub fn register(
+    fn register(
         &self,
         username: String,
         email: String,
@@ -122,7 +118,7 @@ impl WasmClient {
         })
     }
 
-    pub fn login(&self, username: String, password: String, key: String) -> Promise {
+    fn login(&self, username: String, password: String, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.login(&username, &password, &key).await?;
@@ -130,7 +126,7 @@ impl WasmClient {
         })
     }
 
-    pub fn logout(&self) -> Promise {
+    fn logout(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.logout().await?;
@@ -138,20 +134,14 @@ impl WasmClient {
         })
     }
 
-    pub fn me(&self) -> Promise {
+    fn me(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { Ok(c.me().await?.into()) })
     }
 
     /// Seal the session and key in IndexedDB under `passphrase`; `kdf` derives the key
     /// ([`vault::JsKdf`]).
-    #[wasm_bindgen(js_name = saveVault)]
-    pub fn save_vault(
-        &self,
-        passphrase: String,
-        options: JsValue,
-        kdf: js_sys::Function,
-    ) -> Promise {
+    fn save_vault(&self, passphrase: String, options: JsValue, kdf: js_sys::Function) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             let p = io::kdf_from_js(options)?;
@@ -160,14 +150,13 @@ impl WasmClient {
         })
     }
 
-    #[wasm_bindgen(js_name = hasVault)]
-    pub fn has_vault(&self) -> Promise {
+    fn has_vault(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { Ok(c.has_vault().await?.into()) })
     }
 
     /// Open the vault; `kdf` derives the key ([`vault::JsKdf`]).
-    pub fn unlock(&self, passphrase: String, kdf: js_sys::Function) -> Promise {
+    fn unlock(&self, passphrase: String, kdf: js_sys::Function) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.unlock(&passphrase, &vault::JsKdf(kdf)).await?;
@@ -179,8 +168,7 @@ impl WasmClient {
     /// a backoff of `baseMs` doubled per failed try up to `maxMs` (full jitter), and tell
     /// `onEvent(type, message?)` what happens ([`socket::LiveHandler`]). Syncs ask for their
     /// pages over it. Called again, it reconnects now.
-    #[wasm_bindgen(js_name = liveStart)]
-    pub fn live_start(&self, base_ms: f64, max_ms: f64, on_event: js_sys::Function) {
+    fn live_start(&self, base_ms: f64, max_ms: f64, on_event: js_sys::Function) {
         let retry = RetryPolicy {
             attempts: u32::MAX,
             base_ms: base_ms as u64,
@@ -191,21 +179,19 @@ impl WasmClient {
     }
 
     /// Live mode off: the socket closes, nothing reconnects; syncs open their own again.
-    #[wasm_bindgen(js_name = liveStop)]
-    pub fn live_stop(&self) {
+    fn live_stop(&self) {
         self.inner.sockets.stop();
     }
 
     /// Whether live mode keeps trying after a sync failed with `kind` (the core's
     /// `wire::live_retries_after`: transient failures, a cancelled or busy sync).
-    #[wasm_bindgen(js_name = liveRetriesAfter)]
-    pub fn live_retries_after(&self, kind: &str) -> bool {
+    fn live_retries_after(&self, kind: &str) -> bool {
         wire::live_retries_after(kind)
     }
 
     /// Reload the views (history, kv, scripts, aliases, variables) from IndexedDB (after
     /// another tab or worker wrote to it).
-    pub fn refresh(&self) -> Promise {
+    fn refresh(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.refresh().await?;
@@ -215,7 +201,7 @@ impl WasmClient {
 
     /// `sync({signal, onProgress, entries})` → `{uploaded, downloaded, keyCheck, damaged}`,
     /// with `entries` (the history entries this sync made live) if asked for.
-    pub fn sync(&self, options: JsValue) -> Promise {
+    fn sync(&self, options: JsValue) -> Promise {
         let c = self.inner.clone();
         let o = io::sync_options(options);
         promise(async move {
@@ -238,39 +224,35 @@ impl WasmClient {
     }
 
     /// The local record status `{hosts: {host: {tag: lastIdx}}}`.
-    pub fn status(&self) -> Promise {
+    fn status(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { io::to_js(&c.local_status().await?) })
     }
 
     /// The holes of the local series: `[{host, tag, missing: [{first, last}]}]`.
-    pub fn missing(&self) -> Promise {
+    fn missing(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { io::missing_to_js(&c.missing().await?) })
     }
 
     /// The server's status `{hosts: {host: {tag: lastIdx}}}`.
-    #[wasm_bindgen(js_name = remoteStatus)]
-    pub fn remote_status(&self) -> Promise {
+    fn remote_status(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move { io::to_js(&c.remote_status().await?) })
     }
 
-    #[wasm_bindgen(js_name = historyQuery)]
-    pub fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
+    fn history_query(&self, query: JsValue) -> Result<JsValue, JsValue> {
         let q = io::query_from_js(query)?;
         self.inner.history_query(&q, |r| io::history_page_to_js(&r))
     }
 
     /// Each host of the record store with the hostnames its live history entries carry.
-    #[wasm_bindgen(js_name = historyHosts)]
-    pub fn history_hosts(&self) -> Result<JsValue, JsValue> {
+    fn history_hosts(&self) -> Result<JsValue, JsValue> {
         self.inner
             .history_hostnames(|names| io::hostnames_to_js(&names))
     }
 
-    #[wasm_bindgen(js_name = historyGet)]
-    pub fn history_get(&self, id: String) -> Result<JsValue, JsValue> {
+    fn history_get(&self, id: String) -> Result<JsValue, JsValue> {
         let id: HistoryId = id
             .parse()
             .map_err(|e| io::invalid(&format!("history id: {e}")))?;
@@ -281,8 +263,7 @@ impl WasmClient {
     }
 
     /// Resolves once the whole history is in (a large profile opens with its newest entries).
-    #[wasm_bindgen(js_name = historyLoaded)]
-    pub fn history_loaded(&self) -> Promise {
+    fn history_loaded(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.history_loaded().await?;
@@ -292,8 +273,7 @@ impl WasmClient {
 
     /// Build the search index for about `ms` milliseconds (a step of it); whether it is
     /// built. The first query finishes a build under way.
-    #[wasm_bindgen(js_name = historyPrepare)]
-    pub fn history_prepare(&self, ms: f64) -> bool {
+    fn history_prepare(&self, ms: f64) -> bool {
         let views = self.inner.store.views.borrow();
         let mut search = views.search.borrow_mut();
         let start = js_sys::Date::now();
@@ -305,13 +285,11 @@ impl WasmClient {
         true
     }
 
-    #[wasm_bindgen(js_name = historyCount)]
-    pub fn history_count(&self) -> u32 {
+    fn history_count(&self) -> u32 {
         self.inner.history_len() as u32
     }
 
-    #[wasm_bindgen(js_name = historyAdd)]
-    pub fn history_add(&self, entry: JsValue) -> Promise {
+    fn history_add(&self, entry: JsValue) -> Promise {
         let c = self.inner.clone();
         let h = io::history_from_js(entry);
         promise(async move {
@@ -320,15 +298,13 @@ impl WasmClient {
         })
     }
 
-    #[wasm_bindgen(js_name = historyAddMany)]
-    pub fn history_add_many(&self, entries: JsValue) -> Promise {
+    fn history_add_many(&self, entries: JsValue) -> Promise {
         let c = self.inner.clone();
         let h = io::histories_from_js(entries);
         promise(async move { Ok(JsValue::from(c.history_add_many(h?).await? as f64)) })
     }
 
-    #[wasm_bindgen(js_name = historyDelete)]
-    pub fn history_delete(&self, id: String) -> Promise {
+    fn history_delete(&self, id: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             let id: HistoryId = id
@@ -340,18 +316,15 @@ impl WasmClient {
     }
 
     /// Records that could not be decrypted or decoded with the current key.
-    #[wasm_bindgen(js_name = unreadableCount)]
-    pub fn unreadable_count(&self) -> f64 {
+    fn unreadable_count(&self) -> f64 {
         self.inner.unreadable() as f64
     }
 
-    #[wasm_bindgen(js_name = kvGet)]
-    pub fn kv_get(&self, namespace: String, key: String) -> Option<String> {
+    fn kv_get(&self, namespace: String, key: String) -> Option<String> {
         self.inner.kv_get(&namespace, &key)
     }
 
-    #[wasm_bindgen(js_name = kvSet)]
-    pub fn kv_set(&self, namespace: String, key: String, value: String) -> Promise {
+    fn kv_set(&self, namespace: String, key: String, value: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.kv_set(&namespace, &key, Some(&value)).await?;
@@ -359,8 +332,7 @@ impl WasmClient {
         })
     }
 
-    #[wasm_bindgen(js_name = kvDelete)]
-    pub fn kv_delete(&self, namespace: String, key: String) -> Promise {
+    fn kv_delete(&self, namespace: String, key: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             c.kv_set(&namespace, &key, None).await?;
@@ -368,8 +340,7 @@ impl WasmClient {
         })
     }
 
-    #[wasm_bindgen(js_name = kvList)]
-    pub fn kv_list(&self, namespace: Option<String>) -> Result<JsValue, JsValue> {
+    fn kv_list(&self, namespace: Option<String>) -> Result<JsValue, JsValue> {
         io::kv_list_to_js(&self.inner.kv_list(namespace.as_deref()))
     }
 
@@ -446,8 +417,7 @@ impl WasmClient {
     }
 
     /// Append records given as wire JSON text (an array); returns how many.
-    #[wasm_bindgen(js_name = importRecords)]
-    pub fn import_records(&self, json: String) -> Promise {
+    fn import_records(&self, json: String) -> Promise {
         let c = self.inner.clone();
         promise(async move {
             let recs =
@@ -455,11 +425,116 @@ impl WasmClient {
             Ok(JsValue::from(c.import_records(recs).await? as f64))
         })
     }
+
+    /// The methods above that are not exports, behind this one export (each export costs a
+    /// wasm shim and a JS wrapper; web/README.md, "Bundle size"): `op` is the method's number
+    /// (`Op` in js/index.ts), `a` to `d` its arguments. A method that returns a promise rejects
+    /// it on an argument of the wrong type.
+    pub fn call(
+        &self,
+        op: u32,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+        d: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        Ok(match op {
+            0 => self.host_id().into(),
+            1 => self.username().into(),
+            2 => self.logged_in().into(),
+            3 => self.session().into(),
+            4 => {
+                self.set_session(opt_text(&a, "session")?);
+                JsValue::UNDEFINED
+            }
+            5 => {
+                let (base, max) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                self.live_start(base, max, c.unchecked_into());
+                JsValue::UNDEFINED
+            }
+            6 => {
+                self.live_stop();
+                JsValue::UNDEFINED
+            }
+            7 => self.live_retries_after(&text(&a, "kind")?).into(),
+            8 => self.history_query(a)?,
+            9 => self.history_hosts()?,
+            10 => self.history_get(text(&a, "history id")?)?,
+            11 => self.history_prepare(a.as_f64().unwrap_or(0.0)).into(),
+            12 => self.history_count().into(),
+            13 => self.unreadable_count().into(),
+            14 => self.kv_get(text(&a, "namespace")?, text(&b, "key")?).into(),
+            15 => self.kv_list(opt_text(&a, "namespace")?)?,
+            _ => self
+                .call_async(op, a, b, c, d)
+                .unwrap_or_else(|e| Promise::reject(&e))
+                .into(),
+        })
+    }
+}
+
+impl WasmClient {
+    /// The methods of [`WasmClient::call`] that return a promise.
+    fn call_async(
+        &self,
+        op: u32,
+        a: JsValue,
+        b: JsValue,
+        c: JsValue,
+        d: JsValue,
+    ) -> Result<Promise, JsValue> {
+        Ok(match op {
+            16 => self.set_key(text(&a, "key")?),
+            17 => self.register(
+                text(&a, "username")?,
+                text(&b, "email")?,
+                text(&c, "password")?,
+                opt_text(&d, "key")?,
+            ),
+            18 => self.login(
+                text(&a, "username")?,
+                text(&b, "password")?,
+                text(&c, "key")?,
+            ),
+            19 => self.logout(),
+            20 => self.me(),
+            21 => self.save_vault(text(&a, "passphrase")?, b, c.unchecked_into()),
+            22 => self.has_vault(),
+            23 => self.unlock(text(&a, "passphrase")?, b.unchecked_into()),
+            24 => self.refresh(),
+            25 => self.sync(a),
+            26 => self.status(),
+            27 => self.missing(),
+            28 => self.remote_status(),
+            29 => self.history_loaded(),
+            30 => self.history_add(a),
+            31 => self.history_add_many(a),
+            32 => self.history_delete(text(&a, "history id")?),
+            33 => self.kv_set(text(&a, "namespace")?, text(&b, "key")?, text(&c, "value")?),
+            34 => self.kv_delete(text(&a, "namespace")?, text(&b, "key")?),
+            35 => self.import_records(text(&a, "records")?),
+            _ => return Err(io::invalid(&format!("no method {op}"))),
+        })
+    }
+}
+
+/// A string argument of [`WasmClient::call`]; `what` names it in the error.
+fn text(v: &JsValue, what: &str) -> Result<String, JsValue> {
+    v.as_string()
+        .ok_or_else(|| io::invalid(&format!("{what}: expected a string")))
+}
+
+/// An optional string argument: `undefined` and `null` are `None`.
+fn opt_text(v: &JsValue, what: &str) -> Result<Option<String>, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        Ok(None)
+    } else {
+        text(v, what).map(Some)
+    }
 }
 
 /// Delete a profile's database.
-#[wasm_bindgen(js_name = deleteProfile)]
-pub fn delete_profile(profile: String) -> Promise {
+fn delete_profile(profile: String) -> Promise {
     promise(async move {
         idb::IdbStore::delete(&format!("terrapin-{profile}"))
             .await
@@ -470,15 +545,29 @@ pub fn delete_profile(profile: String) -> Promise {
 
 /// Whether `key` may be a key's 24 words (the core's rule): the package reads those into the
 /// base64 key with its extras module (`keyFromPhrase`) before passing them here.
-#[wasm_bindgen(js_name = mayBePhrase)]
-pub fn may_be_phrase(key: &str) -> bool {
+fn may_be_phrase(key: &str) -> bool {
     terrapin_core::crypto::key::may_be_phrase(key)
 }
 
 /// A fresh Atuin key string.
-#[wasm_bindgen(js_name = generateKey)]
-pub fn generate_key() -> Result<String, JsValue> {
+fn generate_key() -> Result<String, JsValue> {
     Key::generate(&mut terrapin_core::random::OsEntropy)
         .map(|k| k.to_atuin_string())
         .map_err(|_| ClientError::Entropy.into())
+}
+
+/// `WasmClient.open` and the functions above, behind one export as [`WasmClient::call`] is for
+/// the methods: `op` 0 `open(options)`, 1 `deleteProfile(profile)`, 2 `mayBePhrase(key)`,
+/// 3 `generateKey()` (`Fn` in js/index.ts).
+#[wasm_bindgen(js_name = callStatic)]
+pub fn call_static(op: u32, a: JsValue) -> Result<JsValue, JsValue> {
+    Ok(match op {
+        0 => WasmClient::open(a).into(),
+        1 => text(&a, "profile")
+            .map_or_else(|e| Promise::reject(&e), delete_profile)
+            .into(),
+        2 => may_be_phrase(&text(&a, "key")?).into(),
+        3 => generate_key()?.into(),
+        _ => return Err(io::invalid(&format!("no function {op}"))),
+    })
 }
