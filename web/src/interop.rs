@@ -20,7 +20,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
-use terrapin_core::payload::script::Script;
 use terrapin_core::plan::Direction;
 use terrapin_core::record::{HostId, SeriesKey};
 use terrapin_core::search::Filters;
@@ -52,11 +51,6 @@ extern "C" {
 pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
     js_sys::JSON::parse(&text)
-}
-
-/// `Some` as [`to_js`] gives it, `None` as `undefined`.
-pub fn some_to_js<T: Serialize>(v: Option<&T>) -> Result<JsValue, JsValue> {
-    v.map_or(Ok(JsValue::UNDEFINED), to_js)
 }
 
 /// An options object read as `T`; `what` names it in errors, with the path to the part that
@@ -340,37 +334,6 @@ pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
     }
     let v: Vec<NewHistoryEntry> = from_js(v, "history entries")?;
     Ok(v.into_iter().map(History::from).collect())
-}
-
-/// A script from JS (`client.scripts.set`): `{ id?, name, description?, shebang?, tags?,
-/// script }`; without `id` a new one.
-#[derive(Deserialize)]
-struct NewScript {
-    id: Option<uuid::Uuid>,
-    name: String,
-    #[serde(default, deserialize_with = "nullish")]
-    description: String,
-    #[serde(default, deserialize_with = "nullish")]
-    shebang: String,
-    #[serde(default, deserialize_with = "nullish")]
-    tags: Vec<String>,
-    script: String,
-}
-
-/// The script's id (if it is an update) and its fields (the id nil).
-pub fn script_from_js(v: JsValue) -> Result<(Option<uuid::Uuid>, Script), JsValue> {
-    let s: NewScript = from_js(v, "script")?;
-    Ok((
-        s.id,
-        Script {
-            id: uuid::Uuid::nil(),
-            name: s.name,
-            description: s.description,
-            shebang: s.shebang,
-            tags: s.tags,
-            script: s.script,
-        },
-    ))
 }
 
 /// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.
