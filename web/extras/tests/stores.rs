@@ -11,6 +11,8 @@ use uuid::Uuid;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
+// The pages as the main module writes them (the reading half is the extras module's).
+#[allow(dead_code)]
 #[path = "../../page_frames.rs"]
 mod frames;
 use frames::{payload_body, Frame, PAYLOAD};
