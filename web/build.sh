@@ -31,7 +31,8 @@ cargo build -p terrapin-web-legacy --lib --target wasm32-unknown-unknown --relea
 cargo build -p terrapin-web-threads --lib --target wasm32-unknown-unknown --release \
     --config 'profile.release.opt-level="z"'
 # Likewise the code only some users need (web/extras: the vault's Argon2id, the shell history
-# parser, the reading of a key's words), loaded on first use. Argon2 and BLAKE2b at opt-level 3:
+# parser, the reading of a key's words, the scripts, shell aliases and variables), loaded on
+# first use. Argon2 and BLAKE2b at opt-level 3:
 # Argon2id's passes are what an unlock waits for, and only those who use this module pay for its
 # size.
 cargo build -p terrapin-web-extras --lib --target wasm32-unknown-unknown --release \
@@ -101,9 +102,10 @@ fi
 # wasm glue, and the records.db reader with sql.js) is its own module, pkg/legacy-db.js,
 # imported only by migrateLegacy, with its wasm beside it: pkg/terrapin_legacy_bg.wasm and
 # SQLite's, pkg/sqlite.wasm (loaded only for a database). Live sync is pkg/live.js, imported by
-# the first client.live(); the vault's key derivation, the shell history parser and the reading
-# of a key given as words pkg/extras.js (its wasm beside it, pkg/terrapin_extras_bg.wasm), by the
-# first saveVault, unlock, parseShellHistory or key given as words.
+# the first client.live(); the vault's key derivation, the shell history parser, the reading of
+# a key given as words and the scripts, aliases and variables pkg/extras.js (its wasm beside it,
+# pkg/terrapin_extras_bg.wasm), by the first saveVault, unlock, parseShellHistory, key given as
+# words or profile with scripts, aliases or variables.
 esb="$root/node_modules/.bin/esbuild"
 "$esb" "$here/js/index.ts" --bundle --minify --format=esm --sourcemap --log-level=warning \
     --external:./legacy-db.js --external:./live.js --external:./threads.js \
@@ -125,5 +127,5 @@ echo "web/pkg: loaded only by migrateLegacy: legacy-db.js + terrapin_legacy_bg.w
 tz=$(cat "$out/threads.js" "$out/terrapin_threads_bg.wasm" | gzip -9 | wc -c)
 echo "web/pkg: loaded only by client.threads: threads.js + terrapin_threads_bg.wasm, gzip $tz bytes"
 xz=$(cat "$out/extras.js" "$out/terrapin_extras_bg.wasm" | gzip -9 | wc -c)
-echo "web/pkg: loaded on first use (vault, parseShellHistory, key words): extras.js + terrapin_extras_bg.wasm, gzip $xz bytes"
+echo "web/pkg: loaded on first use (vault, parseShellHistory, key words, scripts): extras.js + terrapin_extras_bg.wasm, gzip $xz bytes"
 touch "$stamp"

@@ -1,5 +1,5 @@
-//! The JS boundary the package's lazily loaded modules (web/legacy, web/threads) share: errors
-//! thrown as the main module throws them, and results through JSON text.
+//! The JS boundary the package's lazily loaded modules (web/legacy, web/threads, web/extras)
+//! share: errors thrown as the main module throws them, and results through JSON text.
 
 use serde::Serialize;
 use wasm_bindgen::JsValue;

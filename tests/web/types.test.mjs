@@ -62,6 +62,8 @@ function rustKinds() {
     ...kindArms(read("web/src/client.rs")),
     ...made(read("web/src/interop.rs")),
     ...made(read("web/legacy/src/lib.rs")),
+    ...made(read("web/extras/src/lib.rs")),
+    ...made(read("web/extras/src/stores.rs")),
   ];
 }
 

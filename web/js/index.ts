@@ -142,10 +142,11 @@ let extras: Promise<typeof Extras> | undefined;
 
 /**
  * Load the package's extras module now: the vault's key derivation (`saveVault`, `unlock`),
- * `parseShellHistory` and the reading of a key given as its words (`register`, `login`,
- * `setKey`), pkg/extras.js with its wasm, optionally from `moduleOrPath`
- * (`terrapin-web/extras-wasm`). Optional: it loads on first use, its wasm from beside the
- * package; loading it early lets a service worker keep it for offline use.
+ * `parseShellHistory`, the reading of a key given as its words (`register`, `login`, `setKey`)
+ * and the scripts, aliases and variables (`Client.open` of a profile that has some),
+ * pkg/extras.js with its wasm, optionally from `moduleOrPath` (`terrapin-web/extras-wasm`).
+ * Optional: it loads on first use, its wasm from beside the package; loading it early lets a
+ * service worker keep it for offline use.
  */
 export async function initializeExtras(moduleOrPath?: WasmSource): Promise<void> {
   await loadExtras(moduleOrPath);
@@ -238,15 +239,61 @@ class KvApi extends StoreApi {
   list(namespace?: string): KvEntry[] { return this.w.call(Op.KvList, namespace); }
 }
 
+/** The tags whose records the extras module folds: scripts, shell aliases, variables. */
+const FOLDED = ['script', 'config-shell-alias', 'dotfiles-var'];
+const none = new Uint8Array();
+
+/**
+ * What `client.scripts`, `.aliases` and `.vars` read: the stores the extras module folds from the
+ * pages the wasm client keeps of their tags (`viewPages`), folded again only when the wasm client
+ * says those may have changed (`otherChanges`). A profile without such records does not load the
+ * module for them.
+ */
+class Folded {
+  readonly #w: WasmClient;
+  /** The stores, once folded. */
+  s?: Extras.Stores;
+  /** `otherChanges` when they were folded. */
+  #at?: number;
+  #queue: Promise<unknown> = Promise.resolve();
+  constructor(w: WasmClient) { this.#w = w; }
+  #run(): Promise<void> {
+    const p = this.#queue.then(async () => {
+      const at = this.#w.otherChanges;
+      if (at === this.#at) return;
+      const [a, b, c] = await Promise.all(FOLDED.map((g) => this.#w.viewPages(g)));
+      const s = a.length + b.length + c.length ? new (await loadExtras()).Stores(a, b, c) : undefined;
+      this.s?.free();
+      this.s = s;
+      this.#at = at;
+    });
+    this.#queue = p.catch(() => {});
+    return p;
+  }
+  /** Folds them again if they may have changed; if that fails (the module did not load), the last fold stays until the next try. */
+  update(): Promise<void> { return this.#run().catch(() => {}); }
+  /** The stores as they are now, for a write (empty if the profile has none). */
+  async ready(): Promise<Extras.Stores> {
+    await this.#run();
+    return (this.s ??= new (await loadExtras()).Stores(none, none, none));
+  }
+}
+
 /**
  * `client.scripts`: atuin's `script` store (`atuin scripts`). Writes are records of this
  * profile's host, pushed by the next sync; every CLI host runs them after its `atuin sync`.
  */
 class ScriptsApi extends StoreApi {
+  readonly #f: Folded;
+  /** @internal */
+  constructor(w: WasmClient, wrote: Wrote, f: Folded) {
+    super(w, wrote);
+    this.#f = f;
+  }
   /** Live scripts, sorted by name. */
-  list(): Script[] { return this.w.scriptsList(); }
+  list(): Script[] { return this.#f.s?.scripts() ?? []; }
   /** The live script with this id, else the one with this name (`atuin scripts get NAME`). */
-  get(idOrName: string): Script | undefined { return this.w.scriptGet(idOrName); }
+  get(idOrName: string): Script | undefined { return this.#f.s?.script(idOrName); }
   /**
    * Without `id`: create a script (a new UUID v7). With the `id` of a live script: replace every
    * field, as `atuin scripts edit` does (absent fields become empty). With any other `id`: create
@@ -254,29 +301,47 @@ class ScriptsApi extends StoreApi {
    * Resolves to the script as it now reads (tags sorted, repeats dropped). Rejects with kind
    * `invalid` for an empty name or a name another live script has.
    */
-  set(script: NewScript): Promise<Script> { return this.wrote(this.w.scriptSet(script), 1); }
+  async set(script: NewScript): Promise<Script> {
+    const json = JSON.stringify(script, (_, x: unknown) => x ?? undefined) ?? '{}';
+    const id = await this.#write((s) => s.scriptSet(json));
+    return this.#f.s!.scriptWritten(id);
+  }
   /** Delete the live script with this id (kind `invalid` if there is none). */
-  delete(id: string): Promise<void> { return this.wrote(this.w.scriptDelete(id), 1); }
+  async delete(id: string): Promise<void> { await this.#write((s) => s.scriptDelete(id)); }
+  /** Appends the record the extras module builds (`[version, payload, id]`), then folds it in. */
+  async #write(make: (s: Extras.Stores) => unknown[]): Promise<string> {
+    const [version, payload, id] = make(await this.#f.ready()) as [string, Uint8Array, string];
+    await this.wrote(this.w.appendOwn('script', version, payload), 1);
+    await this.#f.update();
+    return id;
+  }
 }
 
 /** `client.aliases`: legacy `config-shell-alias` records, read-only (as `atuin dotfiles alias list`). */
-class AliasesApi extends StoreApi {
+class AliasesApi {
+  readonly #f: Folded;
+  /** @internal */
+  constructor(f: Folded) { this.#f = f; }
   /** Live aliases, sorted by name. */
-  list(): ShellAlias[] { return this.w.aliasesList(); }
-  get(name: string): ShellAlias | undefined { return this.w.aliasGet(name); }
+  list(): ShellAlias[] { return this.#f.s?.aliases() ?? []; }
+  get(name: string): ShellAlias | undefined { return this.#f.s?.alias(name); }
 }
 
 /** `client.vars`: legacy `dotfiles-var` records, read-only (as `atuin dotfiles var list`). */
-class VarsApi extends StoreApi {
+class VarsApi {
+  readonly #f: Folded;
+  /** @internal */
+  constructor(f: Folded) { this.#f = f; }
   /** Live variables, sorted by name. */
-  list(): DotfilesVar[] { return this.w.varsList(); }
-  get(name: string): DotfilesVar | undefined { return this.w.varGet(name); }
+  list(): DotfilesVar[] { return this.#f.s?.vars() ?? []; }
+  get(name: string): DotfilesVar | undefined { return this.#f.s?.var(name); }
 }
 
 /**
  * `client.threads`: AI threads (`ai-session` records, written by atuin with `[threads] capture`
- * on), read-only. Each call reads the local records; the code that decodes and folds them (zstd
- * included) is its own module (pkg/threads.js and its wasm), loaded on first use.
+ * on), read-only. A call reads the local records of that tag when they may have changed since the
+ * last; the code that decodes and folds them (zstd included) is its own module (pkg/threads.js and
+ * its wasm), loaded on first use.
  */
 class ThreadsApi {
   readonly #w: WasmClient;
@@ -287,8 +352,7 @@ class ThreadsApi {
   /** The thread with this `id` and its messages in order, or undefined. */
   async get(id: string): Promise<ThreadWithMessages | undefined> { return (await this.#read()).get(id); }
   async #read() {
-    const { threads } = await import('./threads.js');
-    return threads(await this.#w.exportRecords('ai-session'), this.#w.key() ?? '');
+    return (await import('./threads.js')).threads(this.#w);
   }
 }
 
@@ -302,6 +366,7 @@ export class Client {
   readonly aliases: AliasesApi;
   readonly vars: VarsApi;
   readonly threads: ThreadsApi;
+  readonly #folded: Folded;
   /** Live mode's, told of this client's writes and logout. */
   readonly #hooks = new Set<(news: ClientNews, n: number) => void>();
   readonly #tell = (news: ClientNews, n = 0) => this.#hooks.forEach((h) => h(news, n));
@@ -318,11 +383,15 @@ export class Client {
     this.#profile = profile;
     this.history = new HistoryApi(w, this.#wrote);
     this.kv = new KvApi(w, this.#wrote);
-    this.scripts = new ScriptsApi(w, this.#wrote);
-    this.aliases = new AliasesApi(w, this.#wrote);
-    this.vars = new VarsApi(w, this.#wrote);
+    this.#folded = new Folded(w);
+    this.scripts = new ScriptsApi(w, this.#wrote, this.#folded);
+    this.aliases = new AliasesApi(this.#folded);
+    this.vars = new VarsApi(this.#folded);
     this.threads = new ThreadsApi(w);
   }
+
+  /** `p`, then the scripts, aliases and variables folded again if they may have changed. */
+  #fold<T>(p: Promise<T>): Promise<T> { return p.finally(() => this.#folded.update()); }
 
   /** Open (or create) a profile: its own IndexedDB database, bound to one server. */
   static open(options: OpenOptions): Promise<Client>;
@@ -330,7 +399,9 @@ export class Client {
     if (!server) throw new TypeError('Client.open: `server` is required');
     await initialize(wasm);
     const w: Wasm = await wasmFn(Fn.Open, { server, profile, pageSize, retry });
-    return new Client(w, server, profile);
+    const c = new Client(w, server, profile);
+    await c.#folded.update();
+    return c;
   }
 
   get hostId(): string { return this.#w.call(Op.HostId); }
@@ -341,11 +412,11 @@ export class Client {
 
   /** Create an account. Without `key` a fresh Atuin key is made: read it with `key()`. */
   async register({ username, email, password, key }: { username: string; email: string; password: string; key?: string }): Promise<void> {
-    return this.#w.call(Op.Register, username, email, password, await keyFor(key));
+    return this.#fold(this.#w.call(Op.Register, username, email, password, await keyFor(key)));
   }
   /** Log in with the password and the account's Atuin key (as `atuin key` prints it). */
   async login({ username, password, key }: { username: string; password: string; key: string }): Promise<void> {
-    return this.#w.call(Op.Login, username, password, await keyFor(key));
+    return this.#fold(this.#w.call(Op.Login, username, password, await keyFor(key)));
   }
   /** Forget the session, the key and the saved vault (records stay). */
   async logout(): Promise<void> {
@@ -359,7 +430,7 @@ export class Client {
   /** The Atuin key as `atuin key` prints it, or undefined. Keep it secret. */
   key(): string | undefined { return this.#w.key(); }
   async setKey(key: string): Promise<void> {
-    return this.#w.call(Op.SetKey, await keyFor(key));
+    return this.#fold(this.#w.call(Op.SetKey, await keyFor(key)));
   }
   setSession(session: string | undefined): void { this.#w.call(Op.SetSession, session); }
 
@@ -370,13 +441,13 @@ export class Client {
   saveVault(passphrase: string, options?: VaultOptions): Promise<void> { return this.#w.call(Op.SaveVault, passphrase, options, kdf); }
   hasVault(): Promise<boolean> { return this.#w.call(Op.HasVault); }
   /** Restore the session and key from the vault (its key derivation: see `saveVault`). */
-  unlock(passphrase: string): Promise<void> { return this.#w.call(Op.Unlock, passphrase, kdf); }
+  unlock(passphrase: string): Promise<void> { return this.#fold(this.#w.call(Op.Unlock, passphrase, kdf)); }
 
   /**
    * Sync with the server. Resumable: a sync cut off (signal) continues where it stopped. With
    * `entries`, the report lists the history entries the sync made live.
    */
-  sync(options?: SyncOptions): Promise<SyncReport> { return this.#w.call(Op.Sync, options); }
+  sync(options?: SyncOptions): Promise<SyncReport> { return this.#fold(this.#w.call(Op.Sync, options)); }
   /**
    * Live sync: syncs as soon as another host pushes (the server's live status socket). One tab
    * per profile holds the socket and syncs (elected with Web Locks); the others follow over a
@@ -398,21 +469,24 @@ export class Client {
   /** The server's status (same shape as `status()`). */
   remoteStatus(): Promise<Status> { return this.#w.call(Op.RemoteStatus); }
   /** Reload the views (history, kv, scripts, aliases, vars) from IndexedDB (after another tab or worker wrote to this profile). */
-  refresh(): Promise<void> { return this.#w.call(Op.Refresh); }
+  refresh(): Promise<void> { return this.#fold(this.#w.call(Op.Refresh)); }
   /** The local status `{ hosts: { [host]: { [tag]: lastIdx } } }`. */
   status(): Promise<Status> { return this.#w.call(Op.Status); }
   /** The holes of the local series: indexes the server could not give, asked for again on every sync. */
   missing(): Promise<SeriesHoles[]> { return this.#w.call(Op.Missing); }
   /** Records that could not be decrypted or decoded with the current key. */
-  unreadableCount(): number { return this.#w.call(Op.UnreadableCount); }
+  unreadableCount(): number { return this.#w.call(Op.UnreadableCount) + (this.#folded.s?.unreadable ?? 0); }
 
   /** Every local record as wire JSON text; with `tag`, only that tag's. */
   exportRecords(tag?: string): Promise<string> { return this.#w.exportRecords(tag); }
   /** Append records (wire JSON text, e.g. from `migrateLegacy`); returns how many. */
-  importRecords(json: string): Promise<number> { return this.#wrote(this.#w.call(Op.ImportRecords, json)); }
+  importRecords(json: string): Promise<number> { return this.#fold(this.#wrote(this.#w.call(Op.ImportRecords, json))); }
 
   /** Release the wasm side of this client. */
-  close(): void { this.#w.free(); }
+  close(): void {
+    this.#folded.s?.free();
+    this.#w.free();
+  }
 }
 
 /**

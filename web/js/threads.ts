@@ -4,22 +4,34 @@
 import initThreads, { Threads } from '../pkg/terrapin_threads.js';
 import type { Thread, ThreadWithMessages } from './types.js';
 
-let ready: Promise<unknown> | undefined;
-/** The last records read, and their threads: read again only when the records changed. */
-let last: { json: string; key: string; threads: Threads } | undefined;
+/** The wasm client, as far as the threads are read from it. */
+interface Source {
+  key(): string | undefined;
+  exportRecords(tag?: string): Promise<string>;
+  /** Moves whenever records other than history and kv may have changed. */
+  readonly otherChanges: number;
+}
 
-/** The threads of `json` (wire JSON text of `ai-session` records) read with `key`. */
-export async function threads(json: string, key: string): Promise<{ list(): Thread[]; get(id: string): ThreadWithMessages | undefined }> {
+let ready: Promise<unknown> | undefined;
+/** Per client, its threads and when they were read: read again only when its records may have changed. */
+const last = new WeakMap<Source, { at: number; key: string; threads: Threads }>();
+
+/** The threads of the `ai-session` records of `w` (its own per-tag read), read with its key. */
+export async function threads(w: Source): Promise<{ list(): Thread[]; get(id: string): ThreadWithMessages | undefined }> {
   ready ??= initThreads().catch((e: unknown) => {
     ready = undefined;
     throw e;
   });
   await ready;
-  if (last?.json !== json || last.key !== key) {
-    last?.threads.free();
-    last = undefined;
-    last = { json, key, threads: new Threads(json, key) };
+  const at = w.otherChanges;
+  const key = w.key() ?? '';
+  let l = last.get(w);
+  if (l?.at !== at || l.key !== key) {
+    const json = await w.exportRecords('ai-session');
+    l?.threads.free();
+    l = { at, key, threads: new Threads(json, key) };
+    last.set(w, l);
   }
-  const t = last.threads;
+  const t = l.threads;
   return { list: () => t.list() as Thread[], get: (id) => t.get(id) as ThreadWithMessages | undefined };
 }

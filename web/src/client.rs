@@ -7,10 +7,8 @@ use terrapin_core::crypto::key::may_be_phrase;
 use terrapin_core::crypto::{encrypt_record, CryptoError, Key, KeyError};
 use terrapin_core::holes::{Missing, PlaceError};
 use terrapin_core::legacy::{self, UnstoredError};
-use terrapin_core::payload::dotfiles::{Alias, Var};
 use terrapin_core::payload::history::{History, HistoryId, HistoryRecord, HISTORY_VERSION};
 use terrapin_core::payload::kv::{KvRecord, KV_VERSION};
-use terrapin_core::payload::script::{Script, ScriptRecord, SCRIPT_VERSION};
 use terrapin_core::random::{Entropy, OsEntropy};
 use terrapin_core::record::{uuid_v7, HostId, Record, RecordId, SeriesKey, Tag, Version};
 use terrapin_core::status::Status;
@@ -495,96 +493,16 @@ impl Client {
         }
     }
 
-    /// Live scripts, sorted by name (byte order).
-    pub fn scripts(&self) -> Vec<Script> {
-        let mut v = self.store.views.borrow().scripts.scripts();
-        terrapin_core::sort::sort_cold_by(&mut v, |a, b| a.name.cmp(&b.name));
-        v
+    /// Append a record written here to this host's `tag` series: `payload` of `version`,
+    /// encrypted (the extras module builds the scripts' records).
+    pub async fn append_own(&self, tag: Tag, version: &Version, payload: Vec<u8>) -> Result<()> {
+        self.write_own(tag, version, &[payload]).await.map(drop)
     }
 
-    /// The live script with this id (any UUID spelling), else the one of this name.
-    pub fn script_get(&self, id_or_name: &str) -> Option<Script> {
-        let views = self.store.views.borrow();
-        let by_id = Uuid::parse_str(id_or_name)
-            .ok()
-            .and_then(|id| views.scripts.get(&id));
-        by_id.or_else(|| views.scripts.get_by_name(id_or_name))
-    }
-
-    /// Create a script (no id: a fresh UUID v7, as `atuin scripts new`; an id no live script
-    /// has: that id, e.g. a deleted script restored) or replace every field of the live script
-    /// with `s.id` (as `atuin scripts edit`): one `script` record of this host. Refused
-    /// (`Invalid`) for an empty name or a name another live script holds (Atuin's unique
-    /// index). Returns the script as it now reads.
-    pub async fn script_set(&self, id: Option<Uuid>, mut s: Script) -> Result<Script> {
-        if s.name.trim().is_empty() {
-            return Err(ClientError::Invalid("a script needs a name".into()));
-        }
-        let record = {
-            let views = self.store.views.borrow();
-            if let Some(holder) = views.scripts.get_by_name(&s.name) {
-                if Some(holder.id) != id {
-                    return Err(ClientError::Invalid(format!(
-                        "a script named `{}` already exists",
-                        s.name
-                    )));
-                }
-            }
-            match id {
-                // A deleted (or never seen) id: created anew with it, as a later create brings
-                // a deleted script back in Atuin's replay (how Undo restores one).
-                Some(id) if views.scripts.get(&id).is_none() => {
-                    s.id = id;
-                    ScriptRecord::Create(s)
-                }
-                Some(id) => {
-                    s.id = id;
-                    ScriptRecord::Update(s)
-                }
-                None => {
-                    s.id = new_uuid_v7()?;
-                    ScriptRecord::Create(s)
-                }
-            }
-        };
-        let id = record.script_id();
-        self.write_own(Tag::Script, &SCRIPT_VERSION, &[record.encode()])
-            .await?;
-        self.store
-            .views
-            .borrow()
-            .scripts
-            .get(&id)
-            .ok_or_else(|| ClientError::Invalid(format!("script {id} did not apply")))
-    }
-
-    /// Delete the live script with this id: a delete record of this host.
-    pub async fn script_delete(&self, id: Uuid) -> Result<()> {
-        if self.store.views.borrow().scripts.get(&id).is_none() {
-            return Err(ClientError::Invalid(format!("no script has the id {id}")));
-        }
-        let payload = ScriptRecord::Delete(id).encode();
-        self.write_own(Tag::Script, &SCRIPT_VERSION, &[payload])
-            .await
-            .map(drop)
-    }
-
-    /// Live shell aliases (legacy `config-shell-alias`), sorted by name.
-    pub fn aliases(&self) -> Vec<Alias> {
-        self.store.views.borrow().aliases.aliases().collect()
-    }
-
-    pub fn alias_get(&self, name: &str) -> Option<Alias> {
-        self.store.views.borrow().aliases.get(name)
-    }
-
-    /// Live variables (legacy `dotfiles-var`), sorted by name.
-    pub fn vars(&self) -> Vec<Var> {
-        self.store.views.borrow().vars.vars().collect()
-    }
-
-    pub fn var_get(&self, name: &str) -> Option<Var> {
-        self.store.views.borrow().vars.get(name)
+    /// The derived pages of `tag`'s series ([`ViewStore::pages_of`]): what the extras module
+    /// folds the scripts, shell aliases and variables from.
+    pub async fn view_pages(&self, tag: &Tag) -> Result<Vec<u8>> {
+        Ok(self.store.pages_of(tag).await?)
     }
 
     /// Append records (e.g. migrated legacy records) series by series; each series must
@@ -616,8 +534,8 @@ impl Client {
         Ok(n)
     }
 
-    /// Every local record (encrypted), for export and tests.
-    pub async fn records(&self) -> Result<Vec<EncRecord>> {
-        Ok(self.store.idb.all().await?)
+    /// The local records of `tag` (every record without one) as wire JSON text, an array.
+    pub async fn records_json(&self, tag: Option<&Tag>) -> Result<String> {
+        Ok(self.store.idb.records_json(tag).await?)
     }
 }

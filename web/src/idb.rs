@@ -32,7 +32,7 @@ use indexed_db_futures::KeyRange;
 use js_sys::Array;
 use serde_json::Value;
 use terrapin_core::holes::{self, IdxRange, Missing, PlaceError};
-use terrapin_core::record::{RecordIdx, SeriesKey};
+use terrapin_core::record::{RecordIdx, SeriesKey, Tag};
 use terrapin_core::status::Status;
 use terrapin_core::sync::{EncRecord, LocalStore};
 use wasm_bindgen::closure::Closure;
@@ -293,7 +293,39 @@ impl IdbStore {
         Ok(())
     }
 
-    /// Every record of every series (for exports and tests).
+    /// The records of every series of `tag` (of every series without one) as wire JSON text, an
+    /// array: their chunks' text as kept, joined, series by series in idx order. Reads only
+    /// those series' keys.
+    pub async fn records_json(&self, tag: Option<&Tag>) -> Result<String, IdbError> {
+        let status = self.status().await?;
+        let tx = self.db.transaction(RECORDS).build()?;
+        let store = tx.object_store(RECORDS)?;
+        let mut out = String::from("[");
+        for (series, last) in status
+            .iter()
+            .filter(|(s, _)| tag.is_none_or(|t| s.tag == *t))
+        {
+            for v in get_all(&store, series_range(&series, 0, last / CHUNK)).await? {
+                let chunk = text(&v).ok_or_else(|| corrupt("record chunk", "not a string"))?;
+                let records = chunk
+                    .trim()
+                    .strip_prefix('[')
+                    .and_then(|c| c.strip_suffix(']'))
+                    .ok_or_else(|| corrupt("record chunk", "not a JSON array"))?
+                    .trim();
+                if !records.is_empty() {
+                    if out.len() > 1 {
+                        out.push(',');
+                    }
+                    out.push_str(records);
+                }
+            }
+        }
+        out.push(']');
+        Ok(out)
+    }
+
+    /// Every record of every series (for tests).
     pub async fn all(&self) -> Result<Vec<EncRecord>, IdbError> {
         let status = self.status().await?;
         let mut out = Vec::new();

@@ -25,7 +25,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use terrapin_core::holes::{IdxRange, Missing};
 use terrapin_core::payload::history::{host_part, History, HistoryId};
-use terrapin_core::payload::script::Script;
 use terrapin_core::plan::Direction;
 use terrapin_core::record::{HostId, SeriesKey};
 use terrapin_core::search::Filters;
@@ -57,11 +56,6 @@ extern "C" {
 pub fn to_js<T: Serialize + ?Sized>(v: &T) -> Result<JsValue, JsValue> {
     let text = serde_json::to_string(v).map_err(|e| invalid(&e.to_string()))?;
     js_sys::JSON::parse(&text)
-}
-
-/// `Some` as [`to_js`] gives it, `None` as `undefined`.
-pub fn some_to_js<T: Serialize>(v: Option<&T>) -> Result<JsValue, JsValue> {
-    v.map_or(Ok(JsValue::UNDEFINED), to_js)
 }
 
 /// An options object read as `T`; `what` names it in errors, with the path to the part that
@@ -223,12 +217,6 @@ fn ms(ns: u64) -> f64 {
 
 fn ns(ms: f64) -> u64 {
     (ms.max(0.0) * 1_000_000.0) as u64
-}
-
-/// A field whose `undefined` or `null` means the type's default (`#[serde(default)]` covers
-/// a missing one).
-fn nullish<'de, D: Deserializer<'de>, T: Deserialize<'de> + Default>(d: D) -> Result<T, D::Error> {
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// The fields of an options object that are read: the others are skipped unread, as a derived
@@ -540,37 +528,6 @@ pub fn histories_from_js(v: JsValue) -> Result<Vec<History>, JsValue> {
     entries
         .map(|(i, e)| new_history(Fields::new(WHAT, format!("[{i}]"), e)))
         .collect()
-}
-
-/// A script from JS (`client.scripts.set`): `{ id?, name, description?, shebang?, tags?,
-/// script }`; without `id` a new one.
-#[derive(Deserialize)]
-struct NewScript {
-    id: Option<uuid::Uuid>,
-    name: String,
-    #[serde(default, deserialize_with = "nullish")]
-    description: String,
-    #[serde(default, deserialize_with = "nullish")]
-    shebang: String,
-    #[serde(default, deserialize_with = "nullish")]
-    tags: Vec<String>,
-    script: String,
-}
-
-/// The script's id (if it is an update) and its fields (the id nil).
-pub fn script_from_js(v: JsValue) -> Result<(Option<uuid::Uuid>, Script), JsValue> {
-    let s: NewScript = from_js(v, "script")?;
-    Ok((
-        s.id,
-        Script {
-            id: uuid::Uuid::nil(),
-            name: s.name,
-            description: s.description,
-            shebang: s.shebang,
-            tags: s.tags,
-            script: s.script,
-        },
-    ))
 }
 
 /// Vault options from JS: `{ memoryKiB?, iterations?, parallelism? }`.

@@ -4,8 +4,8 @@
 //! - [`idb`]: the IndexedDB record store (the core's `LocalStore`);
 //! - [`http`]: the sync server over fetch (the core's `Remote`);
 //! - [`socket`]: the live socket (live mode's statuses, and a sync's pages), one owner;
-//! - [`views`]: history, kv, scripts, aliases and variables, decoded once per page and kept
-//!   beside the records;
+//! - [`views`]: history and kv, decoded once per page and kept beside the records (and the
+//!   decrypted records of scripts, aliases and variables, which the extras module folds);
 //! - [`search`]: history queries; [`vault`]: secrets at rest; [`client`]: one profile;
 //! - `task`: how futures run (one promise adapter);
 //! - [`interop`]: the one place that converts between Rust and JavaScript values;
@@ -24,6 +24,8 @@ mod float;
 pub mod http;
 pub mod idb;
 pub mod interop;
+#[path = "../page_frames.rs"]
+pub mod page_frames;
 mod score;
 pub mod search;
 pub mod socket;
@@ -189,8 +191,7 @@ impl WasmClient {
         wire::live_retries_after(kind)
     }
 
-    /// Reload the views (history, kv, scripts, aliases, variables) from IndexedDB (after
-    /// another tab or worker wrote to it).
+    /// Reload the views (history, kv) from IndexedDB (after another tab or worker wrote to it).
     fn refresh(&self) -> Promise {
         let c = self.inner.clone();
         promise(async move {
@@ -344,75 +345,44 @@ impl WasmClient {
         io::kv_list_to_js(&self.inner.kv_list(namespace.as_deref()))
     }
 
-    /// Live scripts, sorted by name.
-    #[wasm_bindgen(js_name = scriptsList)]
-    pub fn scripts_list(&self) -> Result<JsValue, JsValue> {
-        io::to_js(&self.inner.scripts())
-    }
-
-    /// The live script with this id, else of this name; undefined if none.
-    #[wasm_bindgen(js_name = scriptGet)]
-    pub fn script_get(&self, id_or_name: String) -> Result<JsValue, JsValue> {
-        io::some_to_js(self.inner.script_get(&id_or_name).as_ref())
-    }
-
-    /// Create (no `id`) or update a script; resolves to it as it now reads.
-    #[wasm_bindgen(js_name = scriptSet)]
-    pub fn script_set(&self, script: JsValue) -> Promise {
-        let c = self.inner.clone();
-        let s = io::script_from_js(script);
-        promise(async move {
-            let (id, s) = s?;
-            io::to_js(&c.script_set(id, s).await?)
-        })
-    }
-
-    #[wasm_bindgen(js_name = scriptDelete)]
-    pub fn script_delete(&self, id: String) -> Promise {
+    /// Append a record written here to this host's `tag` series (`payload` of `version`,
+    /// encrypted); the next sync pushes it. The extras module builds the scripts' records.
+    #[wasm_bindgen(js_name = appendOwn)]
+    pub fn append_own(&self, tag: String, version: String, payload: Vec<u8>) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let id =
-                uuid::Uuid::parse_str(&id).map_err(|e| io::invalid(&format!("script id: {e}")))?;
-            c.script_delete(id).await?;
+            c.append_own(tag.into(), &version.into(), payload).await?;
             Ok(JsValue::UNDEFINED)
         })
     }
 
-    /// Live shell aliases (legacy, read-only), sorted by name.
-    #[wasm_bindgen(js_name = aliasesList)]
-    pub fn aliases_list(&self) -> Result<JsValue, JsValue> {
-        io::to_js(&self.inner.aliases())
+    /// Moves whenever the records of a tag other than history and kv, or the derived pages,
+    /// may have changed: the package then folds its scripts, aliases, variables and threads
+    /// again.
+    #[wasm_bindgen(getter, js_name = otherChanges)]
+    pub fn other_changes(&self) -> u32 {
+        self.inner.store.others.get()
     }
 
-    #[wasm_bindgen(js_name = aliasGet)]
-    pub fn alias_get(&self, name: String) -> Result<JsValue, JsValue> {
-        io::some_to_js(self.inner.alias_get(&name).as_ref())
+    /// The derived pages of `tag`'s series, opened, as bytes: what the extras module folds the
+    /// scripts, shell aliases and variables from (web/page_frames.rs).
+    #[wasm_bindgen(js_name = viewPages)]
+    pub fn view_pages(&self, tag: String) -> Promise {
+        let c = self.inner.clone();
+        promise(async move {
+            let b = c.view_pages(&tag.into()).await?;
+            Ok(js_sys::Uint8Array::from(&b[..]).into())
+        })
     }
 
-    /// Live variables (legacy, read-only), sorted by name.
-    #[wasm_bindgen(js_name = varsList)]
-    pub fn vars_list(&self) -> Result<JsValue, JsValue> {
-        io::to_js(&self.inner.vars())
-    }
-
-    #[wasm_bindgen(js_name = varGet)]
-    pub fn var_get(&self, name: String) -> Result<JsValue, JsValue> {
-        io::some_to_js(self.inner.var_get(&name).as_ref())
-    }
-
-    /// Every local record as wire JSON text (an array); with `tag`, only that tag's (the threads
-    /// module reads `ai-session`'s).
+    /// Every local record as wire JSON text (an array); with `tag`, only that tag's, read alone
+    /// (the threads module reads `ai-session`'s).
     #[wasm_bindgen(js_name = exportRecords)]
     pub fn export_records(&self, tag: Option<String>) -> Promise {
         let c = self.inner.clone();
         promise(async move {
-            let mut r = c.records().await?;
-            if let Some(tag) = tag {
-                r.retain(|r| r.tag.as_str() == tag);
-            }
-            Ok(serde_json::to_string(&r)
-                .map_err(|e| io::invalid(&e.to_string()))?
-                .into())
+            let tag = tag.map(terrapin_core::record::Tag::from);
+            Ok(c.records_json(tag.as_ref()).await?.into())
         })
     }
 

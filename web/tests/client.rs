@@ -1,7 +1,7 @@
 #![cfg(target_arch = "wasm32")]
-//! The client in the browser, on its own: history, kv and scripts, views kept across
-//! reopening (and derived once for a profile from before scripts were views), the vault, keys
-//! set late. Legacy migrations are tested in core and, through the package, in
+//! The client in the browser, on its own: history, kv, the scripts' records kept decrypted for
+//! the extras module (and derived once for a profile from before they were), views kept across
+//! reopening, the vault, keys set late. Legacy migrations are tested in core and, through the package, in
 //! tests/web/legacy.test.mjs. Everything that talks to a server runs against the
 //! real worker in tests/web (two profiles, wrong keys, cut-off and flaky syncs, the vault).
 
@@ -351,46 +351,55 @@ fn script_records(host: HostId, key: &Key) -> Vec<EncRecord> {
     .collect()
 }
 
+/// The frames of `tag`'s pages as the extras module gets them: `(idx, kind)`.
+async fn frames_of(c: &Client, tag: &Tag) -> Vec<(u64, u8)> {
+    let pages = c.view_pages(tag).await.unwrap();
+    let frames = terrapin_web::page_frames::read(&pages).unwrap();
+    frames.iter().map(|f| (f.idx, f.kind)).collect()
+}
+
 #[wasm_bindgen_test]
-async fn scripts_set_get_delete_and_refusals() {
-    let a = keyed(&profile("scripts")).await;
-    let s = |name: &str, body: &str| Script {
-        id: Uuid::nil(),
-        name: name.into(),
-        description: String::new(),
-        shebang: String::new(),
-        tags: vec!["b".into(), "a".into(), "b".into()],
-        script: body.into(),
-    };
-    let zz = a.script_set(None, s("zz", "echo 1")).await.unwrap();
-    assert_eq!(zz.tags, ["a", "b"]);
-    let aa = a.script_set(None, s("aa", "echo 2")).await.unwrap();
-    let names = |a: &Client| a.scripts().into_iter().map(|s| s.name).collect::<Vec<_>>();
-    assert_eq!(names(&a), ["aa", "zz"]);
-    let edited = a.script_set(Some(zz.id), s("zz", "echo 3")).await.unwrap();
-    assert_eq!(edited.script, "echo 3");
-    assert_eq!(a.script_get("zz"), Some(edited.clone()));
-    assert_eq!(a.script_get(&zz.id.simple().to_string()), Some(edited));
-    for refused in [
-        a.script_set(None, s(" ", "x")).await,
-        a.script_set(None, s("aa", "x")).await,
-        a.script_set(Some(zz.id), s("aa", "x")).await,
-        a.script_delete(Uuid::from_u128(7))
-            .await
-            .map(|()| aa.clone()),
-    ] {
-        assert!(
-            matches!(refused, Err(ClientError::Invalid(_))),
-            "{refused:?}"
-        );
-    }
-    a.script_delete(aa.id).await.unwrap();
-    assert_eq!(names(&a), ["zz"]);
-    assert_eq!(a.script_get("aa"), None);
-    // Undo: the deleted id set again brings the same script back.
-    let back = a.script_set(Some(aa.id), s("aa", "echo 2")).await.unwrap();
-    assert_eq!(back, aa);
-    assert_eq!(names(&a), ["aa", "zz"]);
+async fn scripts_are_kept_decrypted_for_the_extras_module_and_written_as_given() {
+    use terrapin_web::page_frames::{payload_parts, PAYLOAD};
+    let name = profile("scripts");
+    let a = keyed(&name).await;
+    let key = Key::from_atuin_string(&a.key_string().unwrap()).unwrap();
+    let theirs = HostId(Uuid::from_u128(0xca7));
+    a.import_records(script_records(theirs, &key))
+        .await
+        .unwrap();
+    // A record of this host, as the extras module builds a script's change.
+    let mine = ScriptRecord::Delete(Uuid::from_u128(1)).encode();
+    a.append_own(Tag::Script, &SCRIPT_VERSION, mine.clone())
+        .await
+        .unwrap();
+    let series = SeriesKey::new(a.host, Tag::Script);
+    assert_eq!(a.local_status().await.unwrap().get(&series), Some(0));
+    let pages = a.view_pages(&Tag::Script).await.unwrap();
+    let frames = terrapin_web::page_frames::read(&pages).unwrap();
+    // Every record of the tag, each decrypted, in no store of the main module.
+    assert_eq!(frames.len(), 4);
+    assert!(frames.iter().all(|f| f.kind == PAYLOAD));
+    let own = frames.iter().find(|f| f.host == a.host.0).unwrap();
+    assert_eq!(payload_parts(own.body), Some(("v0", &mine[..])));
+    assert_eq!(a.unreadable(), 0);
+    assert!(frames_of(&a, &Tag::DotfilesVar).await.is_empty());
+    // The wire JSON of the tag's records alone.
+    let json = a.records_json(Some(&Tag::Script)).await.unwrap();
+    let recs: Vec<EncRecord> = serde_json::from_str(&json).unwrap();
+    assert_eq!(recs.len(), 4);
+    assert!(recs.iter().all(|r| r.tag == Tag::Script));
+    let all: Vec<EncRecord> = serde_json::from_str(&a.records_json(None).await.unwrap()).unwrap();
+    assert_eq!(all.len(), 4);
+    drop(a);
+
+    // Under another key the payloads are unreadable, and counted.
+    let b = Client::open(SERVER, &name).await.unwrap();
+    b.set_key(Key::generate(&mut OsEntropy).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(b.unreadable(), 4);
+    assert!(frames_of(&b, &Tag::Script).await.iter().all(|f| f.1 == 2));
 }
 
 #[wasm_bindgen_test]
@@ -411,12 +420,14 @@ async fn a_profile_from_before_scripts_were_views_derives_them_once() {
 
     let c = Client::open(SERVER, &name).await.unwrap();
     assert_eq!(c.history_len(), 1);
-    assert!(c.scripts().is_empty(), "not derived yet");
+    assert!(
+        frames_of(&c, &Tag::Script).await.is_empty(),
+        "not derived yet"
+    );
     c.set_key(key.clone()).await.unwrap();
     // The script series alone was derived: no full rebuild.
     assert_eq!(c.store.rebuilds.get(), 0);
-    let names: Vec<_> = c.scripts().into_iter().map(|s| s.name).collect();
-    assert_eq!(names, ["deploy"]);
+    assert_eq!(frames_of(&c, &Tag::Script).await, [(0, 6), (1, 6), (2, 6)]);
     assert_eq!(c.store.idb.derived(&series).await.unwrap().0.len(), 1);
     assert_eq!(
         c.store
@@ -429,8 +440,8 @@ async fn a_profile_from_before_scripts_were_views_derives_them_once() {
     );
     drop(c);
 
-    // Kept: a reopened profile has the script before any key is set.
+    // Kept: a reopened profile has the script's records before any key is set.
     let c = Client::open(SERVER, &name).await.unwrap();
-    assert_eq!(c.scripts().len(), 1);
+    assert_eq!(frames_of(&c, &Tag::Script).await.len(), 3);
     assert_eq!(c.history_len(), 1);
 }

@@ -4,7 +4,9 @@
 //! - [`parse_shell_history`]: shell history files read by the core's importer
 //!   (`terrapin_core::import`);
 //! - [`key_from_phrase`]: a key typed as its 24 words read into the base64 key the main module
-//!   takes (the core's BIP39 reading, with SHA-256 for its checksum).
+//!   takes (the core's BIP39 reading, with SHA-256 for its checksum);
+//! - [`Stores`]: scripts, shell aliases and variables, folded from the pages the main module
+//!   keeps, and the records a script's change writes (`stores`).
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use serde::Serialize;
@@ -12,6 +14,16 @@ use terrapin_core::crypto::Key;
 use terrapin_core::import::{self, Shell};
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
+
+#[path = "../../lazy_boundary.rs"]
+mod boundary;
+// The pages are written by the main module: this module only reads them.
+#[allow(dead_code)]
+#[path = "../../page_frames.rs"]
+mod frames;
+mod stores;
+
+pub use stores::Stores;
 
 /// Argon2id (RFC 9106, version 0x13) of `passphrase` and `salt` with `m` KiB of memory, `t`
 /// passes and `p` lanes: the vault's 32-byte key. Throws an `Error` for parameters Argon2
@@ -70,13 +82,7 @@ pub fn parse_shell_history(bytes: &[u8], filename: Option<String>) -> Result<JsV
 /// Throws a `TerrapinError` of kind `bad_key` with the message the main module gives.
 #[wasm_bindgen(js_name = keyFromPhrase)]
 pub fn key_from_phrase(key: &str) -> Result<String, JsValue> {
-    match Key::from_atuin_input(key) {
-        Ok(key) => Ok(key.to_atuin_string()),
-        Err(e) => {
-            let e = js_sys::Error::new(&format!("the Atuin key is not valid: {e}"));
-            e.set_name("TerrapinError");
-            let _ = js_sys::Reflect::set(&e, &"kind".into(), &"bad_key".into());
-            Err(e.into())
-        }
-    }
+    Key::from_atuin_input(key)
+        .map(|key| key.to_atuin_string())
+        .map_err(|e| boundary::error("bad_key", &format!("the Atuin key is not valid: {e}")).into())
 }
