@@ -8,6 +8,7 @@
 //! any wait between tries.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
@@ -424,35 +425,29 @@ impl HttpRemote {
         })
     }
 
-    /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
-    pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
-        match self
-            .get_json::<Value>("/api/v0/capabilities", &[], false)
-            .await
-        {
-            Ok(mut v) => {
-                let url = self.url("/api/v0/capabilities");
-                let mut capabilities = BTreeMap::new();
-                match v.get_mut("capabilities").map(Value::take) {
-                    Some(Value::Object(m)) => capabilities.extend(m),
-                    _ => return Err(bad(&url, "no `capabilities` object")),
-                }
-                Ok(Some(CapabilitiesResponse {
-                    version: text_field(&v, "version", &url)?,
-                    capabilities,
-                }))
-            }
-            Err(HttpError::Refused { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The page size the server advertises (Atuin's default without the capability).
+    /// The page size the server advertises in `GET /api/v0/capabilities` (Atuin's default
+    /// without the capability, or from servers that predate the route: 404).
     pub async fn page_size(&self) -> Result<u64, HttpError> {
-        Ok(self
-            .capabilities()
-            .await?
-            .map_or(wire::DEFAULT_PAGE_SIZE, |c| c.page_size()))
+        const PATH: &str = "/api/v0/capabilities";
+        let mut v = match self.get_json::<Value>(PATH, &[], false).await {
+            Ok(v) => v,
+            Err(HttpError::Refused { status: 404, .. }) => return Ok(wire::DEFAULT_PAGE_SIZE),
+            Err(e) => return Err(e),
+        };
+        let url = self.url(PATH);
+        let Some(all) = v.get_mut("capabilities").filter(|c| c.is_object()) else {
+            return Err(bad(&url, "no `capabilities` object"));
+        };
+        // Only the capability read here is kept.
+        let mut capabilities = BTreeMap::new();
+        if let Some(c) = all.get_mut(wire::CAP_PAGE_SIZE) {
+            capabilities.insert(wire::CAP_PAGE_SIZE.to_owned(), c.take());
+        }
+        let caps = CapabilitiesResponse {
+            version: text_field(&v, "version", &url)?,
+            capabilities,
+        };
+        Ok(caps.page_size())
     }
 
     /// `POST /logout`: ends this session on the server. A session the server no longer knows
@@ -533,8 +528,8 @@ pub(crate) fn parse_json<T: DeserializeOwned>(text: &str, url: &str) -> Result<T
 impl Remote for HttpRemote {
     type Error = HttpError;
 
-    async fn status(&self) -> Result<Status, HttpError> {
-        self.get_json("/api/v0/record", &[], true).await
+    fn status(&self) -> impl Future<Output = Result<Status, HttpError>> {
+        self.get_json("/api/v0/record", &[], true)
     }
 
     /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`; the
