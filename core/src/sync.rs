@@ -397,14 +397,9 @@ impl<L: LocalStore, R: Remote> Engine<'_, L, R> {
         missing: &Missing,
         remote_status: &Status,
     ) -> Result<KeyCheck, Fail<L, R>> {
-        let mut candidates = remote_status
-            .iter()
-            .filter(|(s, _)| !s.tag.is_plaintext())
-            .peekable();
-        if candidates.peek().is_none() {
-            return Ok(KeyCheck::NothingSynced);
-        }
-        for (series, _) in candidates {
+        let mut synced = false;
+        for (series, _) in remote_status.iter().filter(|(s, _)| !s.tag.is_plaintext()) {
+            synced = true;
             let sample = match local_status.get(&series) {
                 Some(_) => {
                     // The first idx held: 0 unless the series starts with a hole.
@@ -433,7 +428,10 @@ impl<L: LocalStore, R: Remote> Engine<'_, L, R> {
                 Err(_) => continue,
             }
         }
-        Ok(KeyCheck::NothingReadable)
+        Ok(match synced {
+            true => KeyCheck::NothingReadable,
+            false => KeyCheck::NothingSynced,
+        })
     }
 }
 

@@ -545,32 +545,17 @@ impl Remote for HttpRemote {
     /// off halfway is simply pushed again.
     async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
         let url = self.url("/api/v0/record");
-        let mut body = String::from("[");
-        let mut count = 0;
-        for record in records {
-            let json = serde_json::to_string(record).map_err(|e| bad(&url, e))?;
-            let full = count >= self.push_batch.max(1)
-                || body.len() + json.len() + 2 > self.push_max_bytes;
-            if count > 0 && full {
-                body.push(']');
-                self.request_text(Method::POST, &url, &[], Some(&body), true, true)
-                    .await?;
-                body.truncate(1);
-                count = 0;
-            }
-            if count > 0 {
-                body.push(',');
-            }
-            body.push_str(&json);
-            count += 1;
-        }
-        if count > 0 {
-            body.push(']');
+        let mut rest = records;
+        while !rest.is_empty() {
+            let (body, n) = push_body(rest, self.push_batch.max(1), self.push_max_bytes)
+                .map_err(|e| bad(&url, e))?;
             self.request_text(Method::POST, &url, &[], Some(&body), true, true)
                 .await?;
+            rest = &rest[n..];
         }
         Ok(())
     }
+
     /// A sync cut off by the signal stores nothing more.
     fn check(&self) -> Result<(), HttpError> {
         match &self.signal {
@@ -578,4 +563,28 @@ impl Remote for HttpRemote {
             _ => Ok(()),
         }
     }
+}
+
+/// The JSON array of the first of `records` that go in one push, and how many they are: at
+/// most `count`, within `max_bytes` of JSON (the first goes whatever its size).
+fn push_body(
+    records: &[EncRecord],
+    count: usize,
+    max_bytes: usize,
+) -> serde_json::Result<(String, usize)> {
+    let mut body = String::from("[");
+    let mut n = 0;
+    for record in records.iter().take(count) {
+        let json = serde_json::to_string(record)?;
+        if n > 0 && body.len() + json.len() + 2 > max_bytes {
+            break;
+        }
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&json);
+        n += 1;
+    }
+    body.push(']');
+    Ok((body, n))
 }
