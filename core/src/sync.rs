@@ -199,14 +199,15 @@ pub async fn sync<L: LocalStore, R: Remote>(
     paging: impl Into<Paging>,
     mut on_progress: impl FnMut(&Progress),
 ) -> Result<SyncReport, Fail<L, R>> {
-    let paging = paging.into();
-    let local_status = local.status().await.map_err(SyncError::Local)?;
-    let missing = local.missing().await.map_err(SyncError::Local)?;
-    let remote_status = remote.status().await.map_err(SyncError::Remote)?;
-    let transfers = plan::plan_with_holes(&local_status, &remote_status, &missing);
-
-    let key_check = verify_key(local, remote, &local_status, &missing, &remote_status, key).await?;
-
+    let engine = Engine {
+        local,
+        remote,
+        key,
+        paging: paging.into(),
+    };
+    // One callback type below: the transfers' code is the same whatever the caller passes.
+    let on_progress: &mut dyn FnMut(&Progress) = &mut on_progress;
+    let (transfers, local_status, key_check) = engine.prepare().await?;
     let all_total: u64 = transfers.iter().map(Transfer::len).sum();
     let mut report = SyncReport {
         uploaded: 0,
@@ -230,26 +231,21 @@ pub async fn sync<L: LocalStore, R: Remote>(
             done: 0,
             moved: 0,
             missing: Vec::new(),
+            all_done,
+            all_total,
+            on_progress: &mut *on_progress,
         };
         let outcome = match t.direction {
             Direction::Download => {
                 // Only the part above the local last idx extends the series; the rest fills
                 // holes the store already knows.
                 let extends = local_status.get(&t.series).is_none_or(|l| t.first > l);
-                download(local, remote, &paging, extends, &mut step, |st| {
-                    on_progress(&st.progress(all_done, all_total))
-                })
-                .await?
+                engine.download(extends, &mut step).await?
             }
             Direction::Upload if report.key_check == KeyCheck::NothingReadable => {
                 Err(SeriesError::KeyUnchecked)
             }
-            Direction::Upload => {
-                upload(local, remote, key, paging.store.max(1), &mut step, |st| {
-                    on_progress(&st.progress(all_done, all_total))
-                })
-                .await?
-            }
+            Direction::Upload => engine.upload(&mut step).await?,
         };
         all_done += t.len();
         match t.direction {
@@ -277,6 +273,168 @@ pub async fn sync<L: LocalStore, R: Remote>(
     Ok(report)
 }
 
+/// What every transfer of one sync works with.
+struct Engine<'a, L, R> {
+    local: &'a L,
+    remote: &'a R,
+    key: &'a Key,
+    paging: Paging,
+}
+
+impl<L: LocalStore, R: Remote> Engine<'_, L, R> {
+    /// The transfers of this sync, from both statuses and the local holes; the local status;
+    /// and the key, checked before anything moves.
+    async fn prepare(&self) -> Result<(Vec<Transfer>, Status, KeyCheck), Fail<L, R>> {
+        let local_status = self.local.status().await.map_err(SyncError::Local)?;
+        let missing = self.local.missing().await.map_err(SyncError::Local)?;
+        let remote_status = self.remote.status().await.map_err(SyncError::Remote)?;
+        let key_check = self
+            .verify_key(&local_status, &missing, &remote_status)
+            .await?;
+        let transfers = plan::plan_with_holes(&local_status, &remote_status, &missing);
+        Ok((transfers, local_status, key_check))
+    }
+
+    /// Download `transfer.first..=transfer.last`. Requests go ahead of the answers being stored
+    /// ([`Ahead`]); answers are taken in idx order, each continuing from `at`, the first idx not
+    /// yet covered: records below it (an earlier answer stepped past the request's start) are
+    /// dropped, and idx it steps over are missing on the server. Answers are gathered into pages
+    /// of up to `paging.store` records, each stored in one append while the next requests run;
+    /// the idx stepped over are noted as missing (and, when `extends`, declared to the store as
+    /// skipped). An empty answer means the server lacks the rest of the range.
+    async fn download(
+        &self,
+        extends: bool,
+        step: &mut Step<'_>,
+    ) -> Result<Result<(), SeriesError>, Fail<L, R>> {
+        let (remote, paging) = (self.remote, &self.paging);
+        let t = step.transfer;
+        let request = paging.request.max(1);
+        let mut d = Download {
+            local: self.local,
+            remote,
+            ahead: Ahead {
+                make: |start: RecordIdx, count: u64| remote.next(&t.series, start, count),
+                flush: &|| remote.flush(),
+                slots: VecDeque::new(),
+                next: t.first,
+                last: t.last,
+                request,
+                in_flight: paging.in_flight.max(1),
+                together: paging.together.clamp(1, paging.in_flight.max(1)),
+                // Answers held besides those under way: about one stored page.
+                window: paging.in_flight.max(1)
+                    + usize::try_from(paging.store.max(1).div_ceil(request)).unwrap_or(1),
+                store: paging.store,
+            },
+            page: Page {
+                records: Vec::new(),
+                skipped: Vec::new(),
+                from: t.first,
+                to: t.first,
+            },
+            extends,
+            storing: None,
+            rest_missing: false,
+            step,
+        };
+        let gathered = d.gather().await;
+        // The last page's append finishes whatever stopped the download: an append under way is
+        // never left half seen (stored, but not reported or folded in by the host).
+        let drained = match d.storing.take() {
+            Some(last) => finish(last.drive().await, d.step),
+            None => Ok(()),
+        };
+        let outcome = gathered?;
+        drained.map_err(SyncError::Local)?;
+        if d.rest_missing {
+            d.step.missing.push(IdxRange::new(d.page.to, t.last));
+            d.step.done += t.last - d.page.to + 1;
+            d.step.report();
+        }
+        Ok(outcome)
+    }
+
+    /// Upload `transfer.first..=transfer.last`. Every record must carry this key's id, and the
+    /// series must have no hole in the range: the upload of the series stops before the first
+    /// record that fails either.
+    async fn upload(&self, step: &mut Step<'_>) -> Result<Result<(), SeriesError>, Fail<L, R>> {
+        let page_size = self.paging.store.max(1);
+        let t = step.transfer;
+        let mut at = t.first;
+        while at <= t.last {
+            let want = page_size.min(t.last - at + 1);
+            let recs = self
+                .local
+                .read(&t.series, at, want)
+                .await
+                .map_err(SyncError::Local)?;
+            let (good, problem) = uploadable(&recs, &t.series, at, want, self.key);
+            if good > 0 {
+                self.remote
+                    .push(&recs[..good])
+                    .await
+                    .map_err(SyncError::Remote)?;
+                step.moved += good as u64;
+                step.done += good as u64;
+                step.report();
+            }
+            if let Some(problem) = problem {
+                return Ok(Err(problem));
+            }
+            at += want;
+        }
+        Ok(Ok(()))
+    }
+
+    /// Check the key against a record the remote holds, before anything moves: for each encrypted
+    /// series of the remote, its first stored record (read locally when we hold the series, else
+    /// fetched), until one can be checked. A record under another key is a wrong key; a record
+    /// whose key can't be read (damaged) is passed over for the next series.
+    async fn verify_key(
+        &self,
+        local_status: &Status,
+        missing: &Missing,
+        remote_status: &Status,
+    ) -> Result<KeyCheck, Fail<L, R>> {
+        let mut synced = false;
+        for (series, _) in remote_status.iter().filter(|(s, _)| !s.tag.is_plaintext()) {
+            synced = true;
+            let sample = match local_status.get(&series) {
+                Some(_) => {
+                    // The first idx held: 0 unless the series starts with a hole.
+                    let first = missing
+                        .get(&series)
+                        .and_then(|h| h.first())
+                        .filter(|h| h.first == 0)
+                        .map_or(0, |h| h.last + 1);
+                    self.local
+                        .read(&series, first, 1)
+                        .await
+                        .map_err(SyncError::Local)?
+                }
+                None => self
+                    .remote
+                    .next(&series, 0, 1)
+                    .await
+                    .map_err(SyncError::Remote)?,
+            };
+            let Some(r) = sample.first().filter(|r| r.series() == series) else {
+                continue;
+            };
+            match crypto::check_key(r, self.key) {
+                Ok(()) => return Ok(KeyCheck::Verified { series, idx: r.idx }),
+                Err(e @ CryptoError::WrongKey { .. }) => return Err(SyncError::WrongKey(e)),
+                Err(_) => continue,
+            }
+        }
+        Ok(match synced {
+            true => KeyCheck::NothingReadable,
+            false => KeyCheck::NothingSynced,
+        })
+    }
+}
+
 /// One transfer under way.
 struct Step<'a> {
     transfer: &'a Transfer,
@@ -285,140 +443,141 @@ struct Step<'a> {
     moved: u64,
     /// Ranges found missing on the server.
     missing: Vec<IdxRange>,
+    /// Idx covered by the transfers before this one, and by all of them.
+    all_done: u64,
+    all_total: u64,
+    on_progress: &'a mut dyn FnMut(&Progress),
 }
 
 impl Step<'_> {
-    fn progress(&self, all_done: u64, all_total: u64) -> Progress {
-        Progress {
+    /// Tells the callback where the sync stands.
+    fn report(&mut self) {
+        let p = Progress {
             series: self.transfer.series.clone(),
             direction: self.transfer.direction,
             done: self.done,
             total: self.transfer.len(),
-            all_done: all_done + self.done,
-            all_total,
+            all_done: self.all_done + self.done,
+            all_total: self.all_total,
             missing: self.missing.clone(),
-        }
+        };
+        (self.on_progress)(&p);
     }
 }
 
-/// Download `transfer.first..=transfer.last`. Requests go ahead of the answers being stored
-/// ([`Ahead`]); answers are taken in idx order, each continuing from `at`, the first idx not
-/// yet covered: records below it (an earlier answer stepped past the request's start) are
-/// dropped, and idx it steps over are missing on the server. Answers are gathered into pages
-/// of up to `paging.store` records, each stored in one append while the next requests run;
-/// the idx stepped over are noted as missing (and, when `extends`, declared to the store as
-/// skipped). An empty answer means the server lacks the rest of the range.
-async fn download<L: LocalStore, R: Remote>(
-    local: &L,
-    remote: &R,
-    paging: &Paging,
+/// One download under way ([`Engine::download`]): the requests ahead, the page being gathered, and
+/// the previous page's append.
+struct Download<'s, 'a, 't, L: LocalStore, R, F: Future, M> {
+    local: &'s L,
+    remote: &'s R,
+    ahead: Ahead<'a, F, M>,
+    page: Page,
+    /// Whether the range extends the local series ([`Engine::download`]).
     extends: bool,
-    step: &mut Step<'_>,
-    mut report: impl FnMut(&Step<'_>),
-) -> Result<Result<(), SeriesError>, Fail<L, R>> {
-    let t = step.transfer;
-    let request = paging.request.max(1);
-    let mut ahead = Ahead {
-        make: |start: RecordIdx, count: u64| remote.next(&t.series, start, count),
-        flush: &|| remote.flush(),
-        slots: VecDeque::new(),
-        next: t.first,
-        last: t.last,
-        request,
-        in_flight: paging.in_flight.max(1),
-        together: paging.together.clamp(1, paging.in_flight.max(1)),
-        // Answers held besides those under way: about one stored page.
-        window: paging.in_flight.max(1)
-            + usize::try_from(paging.store.max(1).div_ceil(request)).unwrap_or(1),
-        store: paging.store,
-    };
-    let mut page = Page {
-        records: Vec::new(),
-        skipped: Vec::new(),
-        from: t.first,
-        to: t.first,
-    };
-    let mut rest_missing = false;
-    let mut storing = None;
-    let gathered = gather(
-        local,
-        remote,
-        &mut ahead,
-        &mut page,
-        extends,
-        &mut storing,
-        &mut rest_missing,
-        step,
-        &mut report,
-    )
-    .await;
-    // The last page's append finishes whatever stopped the download: an append under way is
-    // never left half seen (stored, but not reported or folded in by the host).
-    let drained = match storing {
-        Some(last) => finish::<L, R>(last.drive().await, step, &mut report),
-        None => Ok(()),
-    };
-    let outcome = gathered?;
-    drained?;
-    if rest_missing {
-        step.missing.push(IdxRange::new(page.to, t.last));
-        step.done += t.last - page.to + 1;
-        report(step);
-    }
-    Ok(outcome)
+    /// The last page's append, under way.
+    storing: Option<Storing<'s, L::Error>>,
+    /// The server lacks the idx from `page.to` to the end of the range.
+    rest_missing: bool,
+    step: &'a mut Step<'t>,
 }
 
-/// The answers of one download gathered into pages and stored ([`download`]); ends with the
-/// last page's append under way in `storing`.
-#[allow(clippy::too_many_arguments)]
-async fn gather<
-    's,
+impl<L, R, F, M> Download<'_, '_, '_, L, R, F, M>
+where
     L: LocalStore,
     R: Remote,
     F: Future<Output = Result<Vec<EncRecord>, R::Error>>,
     M: Fn(RecordIdx, u64) -> F,
->(
-    local: &'s L,
-    remote: &R,
-    ahead: &mut Ahead<'_, F, M>,
-    page: &mut Page,
-    extends: bool,
-    storing: &mut Option<Storing<'s, L::Error>>,
-    rest_missing: &mut bool,
-    step: &mut Step<'_>,
-    report: &mut impl FnMut(&Step<'_>),
-) -> Result<Result<(), SeriesError>, Fail<L, R>> {
-    let t = step.transfer;
-    let request = ahead.request;
-    loop {
-        let at = page.to;
-        let mut end = None;
-        if at > t.last {
-            end = Some(Ok(()));
-        } else {
-            let (start, answer) = ahead.front(at, storing).await;
-            let mut recs = answer.map_err(SyncError::Remote)?;
-            if let Some(reason) = page_fault(&recs, &t.series, start) {
-                end = Some(Err(SeriesError::BadPage { start, reason }));
+{
+    /// The answers gathered into pages and stored; ends with the last page's append under
+    /// way in `storing`.
+    async fn gather(&mut self) -> Result<Result<(), SeriesError>, Fail<L, R>> {
+        let t = self.step.transfer;
+        loop {
+            let at = self.page.to;
+            let mut end = None;
+            if at > t.last {
+                end = Some(Ok(()));
             } else {
-                let answered = recs.last().map(|r| r.idx);
-                recs.retain(|r| r.idx >= at && r.idx <= t.last);
-                if !recs.is_empty() {
-                    page.add(recs);
-                } else if answered.is_none_or(|l| l >= at) {
-                    // Nothing more up to the end of the range. (An answer only below `at`
-                    // says nothing from there on: the next request does.)
-                    *rest_missing = true;
-                    end = Some(Ok(()));
+                let (start, answer) = self.ahead.front(at, &mut self.storing).await;
+                let mut recs = answer.map_err(SyncError::Remote)?;
+                if let Some(reason) = page_fault(&recs, &t.series, start) {
+                    end = Some(Err(SeriesError::BadPage { start, reason }));
+                } else {
+                    let answered = recs.last().map(|r| r.idx);
+                    recs.retain(|r| r.idx >= at && r.idx <= t.last);
+                    if !recs.is_empty() {
+                        self.page.add(recs);
+                    } else if answered.is_none_or(|l| l >= at) {
+                        // Nothing more up to the end of the range. (An answer only below `at`
+                        // says nothing from there on: the next request does.)
+                        self.rest_missing = true;
+                        end = Some(Ok(()));
+                    }
                 }
             }
+            if end.is_some()
+                || self.page.records.len() as u64 + self.ahead.request > self.ahead.store
+            {
+                self.store_page().await?;
+            }
+            if let Some(outcome) = end {
+                return Ok(outcome);
+            }
         }
-        if end.is_some() || page.records.len() as u64 + request > ahead.store {
-            store_page(local, remote, ahead, page, extends, storing, step, report).await?;
+    }
+
+    /// Store the page (if it holds records) in one append. Appends overlap by one: this
+    /// page's starts (a host decrypts its records there) while the previous page's commits,
+    /// and the previous one is finished and reported, in order, before this returns; this one
+    /// is left under way in `storing`, driven while the next page is gathered. The requests
+    /// ahead run meanwhile.
+    async fn store_page(&mut self) -> Result<(), Fail<L, R>> {
+        let page = &mut self.page;
+        if page.records.is_empty() {
+            return Ok(());
         }
-        if let Some(outcome) = end {
-            return Ok(outcome);
+        self.remote.check().map_err(SyncError::Remote)?;
+        let records = core::mem::take(&mut page.records);
+        let declared = if self.extends {
+            page.skipped.clone()
+        } else {
+            Vec::new()
+        };
+        let local = self.local;
+        let mut next = Storing {
+            moved: records.len() as u64,
+            done: page.to - page.from,
+            skipped: core::mem::take(&mut page.skipped),
+            append: Box::pin(async move { local.append(&records, &declared).await }),
+            out: None,
+        };
+        page.from = page.to;
+        let Some(mut prev) = self.storing.take() else {
+            self.storing = Some(next);
+            return Ok(());
+        };
+        // The previous page first in each round: its append finishes (and its host folds it
+        // in) before this one's.
+        let (ahead, at) = (&mut self.ahead, page.to);
+        poll_fn(|cx| {
+            ahead.poll(cx, at);
+            let prev_done = prev.poll(cx);
+            next.poll(cx);
+            match prev_done {
+                true => Poll::Ready(()),
+                false => Poll::Pending,
+            }
+        })
+        .await;
+        if prev.out.as_ref().is_some_and(Result::is_err) {
+            // This page can't continue a series whose previous page failed: its append ends
+            // (refused) before the error is returned.
+            next.drive().await;
+            return finish(prev, self.step).map_err(SyncError::Local);
         }
+        finish(prev, self.step).map_err(SyncError::Local)?;
+        self.storing = Some(next);
+        Ok(())
     }
 }
 
@@ -477,78 +636,13 @@ impl<E> Storing<'_, E> {
     }
 }
 
-/// A finished append: its page counted and reported, or its error.
-fn finish<L: LocalStore, R: Remote>(
-    done: Storing<'_, L::Error>,
-    step: &mut Step<'_>,
-    report: &mut impl FnMut(&Step<'_>),
-) -> Result<(), Fail<L, R>> {
-    done.out.unwrap_or(Ok(())).map_err(SyncError::Local)?;
+/// A finished append: its page counted and reported, or the store's error.
+fn finish<E>(done: Storing<'_, E>, step: &mut Step<'_>) -> Result<(), E> {
+    done.out.unwrap_or(Ok(()))?;
     step.moved += done.moved;
     step.done += done.done;
     step.missing.extend(done.skipped);
-    report(step);
-    Ok(())
-}
-
-/// Store `page` (if it holds records) in one append. Appends overlap by one: this page's
-/// starts (a host decrypts its records there) while the previous page's commits, and the
-/// previous one is finished and reported, in order, before this returns; this one is left
-/// under way in `storing`, driven while the next page is gathered. The requests ahead run
-/// meanwhile.
-#[allow(clippy::too_many_arguments)]
-async fn store_page<'s, L: LocalStore, R: Remote, F: Future, M: Fn(RecordIdx, u64) -> F>(
-    local: &'s L,
-    remote: &R,
-    ahead: &mut Ahead<'_, F, M>,
-    page: &mut Page,
-    extends: bool,
-    storing: &mut Option<Storing<'s, L::Error>>,
-    step: &mut Step<'_>,
-    report: &mut impl FnMut(&Step<'_>),
-) -> Result<(), Fail<L, R>> {
-    if page.records.is_empty() {
-        return Ok(());
-    }
-    remote.check().map_err(SyncError::Remote)?;
-    let records = core::mem::take(&mut page.records);
-    let declared = if extends {
-        page.skipped.clone()
-    } else {
-        Vec::new()
-    };
-    let mut next = Storing {
-        moved: records.len() as u64,
-        done: page.to - page.from,
-        skipped: core::mem::take(&mut page.skipped),
-        append: Box::pin(async move { local.append(&records, &declared).await }),
-        out: None,
-    };
-    page.from = page.to;
-    let Some(mut prev) = storing.take() else {
-        *storing = Some(next);
-        return Ok(());
-    };
-    // The previous page first in each round: its append finishes (and its host folds it in)
-    // before this one's.
-    poll_fn(|cx| {
-        ahead.poll(cx, page.to);
-        let prev_done = prev.poll(cx);
-        next.poll(cx);
-        match prev_done {
-            true => Poll::Ready(()),
-            false => Poll::Pending,
-        }
-    })
-    .await;
-    if prev.out.as_ref().is_some_and(Result::is_err) {
-        // This page can't continue a series whose previous page failed: its append ends
-        // (refused) before the error is returned.
-        next.drive().await;
-        return finish::<L, R>(prev, step, report);
-    }
-    finish::<L, R>(prev, step, report)?;
-    *storing = Some(next);
+    step.report();
     Ok(())
 }
 
@@ -686,125 +780,46 @@ fn page_fault(records: &[EncRecord], series: &SeriesKey, start: RecordIdx) -> Op
     None
 }
 
-/// Upload `transfer.first..=transfer.last`. Every record must carry this key's id, and the
-/// series must have no hole in the range: the upload of the series stops before the first
-/// record that fails either.
-async fn upload<L: LocalStore, R: Remote>(
-    local: &L,
-    remote: &R,
+/// How many of `recs` (read for `at..at + want` of `series`) can go up: the records up to the
+/// first hole, or the first one not under `key`; and why the upload stops there, if it does.
+fn uploadable(
+    recs: &[EncRecord],
+    series: &SeriesKey,
+    at: RecordIdx,
+    want: u64,
     key: &Key,
-    page_size: u64,
-    step: &mut Step<'_>,
-    mut report: impl FnMut(&Step<'_>),
-) -> Result<Result<(), SeriesError>, Fail<L, R>> {
-    let t = step.transfer;
-    let mut at = t.first;
-    while at <= t.last {
-        let want = page_size.min(t.last - at + 1);
-        let recs = local
-            .read(&t.series, at, want)
-            .await
-            .map_err(SyncError::Local)?;
-        let run = recs
-            .iter()
-            .zip(at..)
-            .take_while(|(r, i)| r.idx == *i && r.series() == t.series)
-            .count();
-        let mut stop = (run as u64) < want;
-        let mut problem = stop.then_some(SeriesError::LocalHole {
-            idx: at + run as u64,
-        });
-        let mut good = run;
-        for (i, r) in recs[..run].iter().enumerate() {
-            if r.tag.is_plaintext() {
-                continue;
-            }
-            if let Err(e) = crypto::check_key_id(r, key) {
-                good = i;
-                stop = true;
-                problem = Some(match e {
-                    CryptoError::WrongKey {
-                        record_kid,
-                        given_kid,
-                        ..
-                    } => SeriesError::ForeignKey {
-                        idx: r.idx,
-                        record_kid,
-                        key_kid: given_kid,
-                    },
-                    e => SeriesError::Unreadable {
-                        idx: r.idx,
-                        reason: e.to_string(),
-                    },
-                });
-                break;
-            }
-        }
-        if good > 0 {
-            remote
-                .push(&recs[..good])
-                .await
-                .map_err(SyncError::Remote)?;
-            step.moved += good as u64;
-            step.done += good as u64;
-            report(step);
-        }
-        if stop {
-            return Ok(problem.map_or(Ok(()), Err));
-        }
-        at += want;
-    }
-    Ok(Ok(()))
-}
-
-/// Check the key against a record the remote holds, before anything moves: for each encrypted
-/// series of the remote, its first stored record (read locally when we hold the series, else
-/// fetched), until one can be checked. A record under another key is a wrong key; a record
-/// whose key can't be read (damaged) is passed over for the next series.
-async fn verify_key<L: LocalStore, R: Remote>(
-    local: &L,
-    remote: &R,
-    local_status: &Status,
-    missing: &Missing,
-    remote_status: &Status,
-    key: &Key,
-) -> Result<KeyCheck, Fail<L, R>> {
-    let mut candidates = remote_status
+) -> (usize, Option<SeriesError>) {
+    let run = recs
         .iter()
-        .filter(|(s, _)| !s.tag.is_plaintext())
-        .peekable();
-    if candidates.peek().is_none() {
-        return Ok(KeyCheck::NothingSynced);
-    }
-    for (series, _) in candidates {
-        let sample = match local_status.get(&series) {
-            Some(_) => {
-                // The first idx held: 0 unless the series starts with a hole.
-                let first = missing
-                    .get(&series)
-                    .and_then(|h| h.first())
-                    .filter(|h| h.first == 0)
-                    .map_or(0, |h| h.last + 1);
-                local
-                    .read(&series, first, 1)
-                    .await
-                    .map_err(SyncError::Local)?
-            }
-            None => remote
-                .next(&series, 0, 1)
-                .await
-                .map_err(SyncError::Remote)?,
-        };
-        let Some(r) = sample.first().filter(|r| r.series() == series) else {
+        .zip(at..)
+        .take_while(|(r, i)| r.idx == *i && r.series() == *series)
+        .count();
+    for (i, r) in recs[..run].iter().enumerate() {
+        if r.tag.is_plaintext() {
             continue;
-        };
-        match crypto::check_key(r, key) {
-            Ok(()) => return Ok(KeyCheck::Verified { series, idx: r.idx }),
-            Err(e @ CryptoError::WrongKey { .. }) => return Err(SyncError::WrongKey(e)),
-            Err(_) => continue,
+        }
+        if let Err(e) = crypto::check_key_id(r, key) {
+            let problem = match e {
+                CryptoError::WrongKey {
+                    record_kid,
+                    given_kid,
+                    ..
+                } => SeriesError::ForeignKey {
+                    idx: r.idx,
+                    record_kid,
+                    key_kid: given_kid,
+                },
+                e => SeriesError::Unreadable {
+                    idx: r.idx,
+                    reason: e.to_string(),
+                },
+            };
+            return (i, Some(problem));
         }
     }
-    Ok(KeyCheck::NothingReadable)
+    let hole = (run as u64) < want;
+    let idx = at + run as u64;
+    (run, hole.then_some(SeriesError::LocalHole { idx }))
 }
 
 /// Run a future whose every await is ready at once (stores that never wait, such as

@@ -103,6 +103,31 @@ fn new_uuid_v7() -> Result<Uuid> {
     Ok(uuid_v7((js_sys::Date::now()) as u64, rand))
 }
 
+/// How a sync pages: requests (downloads, and pushes) of the server's page size, answers
+/// stored in pages of `page` records.
+fn paging(server_page: u64, page: u64) -> Paging {
+    let request = server_page.min(page);
+    // Requests under way for about one stored page (at least the CLI's 8, at most 64), made in
+    // halves: over the page socket, each half goes as one message.
+    let per_store = usize::try_from(page.div_ceil(request)).unwrap_or(usize::MAX);
+    let in_flight = per_store.clamp(sync::IN_FLIGHT, 64);
+    Paging {
+        request,
+        store: page,
+        in_flight,
+        together: in_flight / 2,
+    }
+}
+
+/// Marks a client's sync as running until dropped, however the sync ends.
+struct Syncing<'a>(&'a Cell<bool>);
+
+impl Drop for Syncing<'_> {
+    fn drop(&mut self) {
+        self.0.set(false);
+    }
+}
+
 pub struct Client {
     pub store: ViewStore,
     pub remote: HttpRemote,
@@ -298,38 +323,28 @@ impl Client {
         if self.syncing.replace(true) {
             return Err(ClientError::Busy);
         }
-        let r = async {
-            let key = self.key()?;
-            let mut http = self.remote.with_signal(signal);
-            // Requests (downloads, and pushes) of the server's page size; answers stored in
-            // pages of `page_size` records.
-            let server_page = match self.server_page.get() {
-                Some(p) => p,
-                None => {
-                    let p = http.page_size().await?.max(1);
-                    self.server_page.set(Some(p));
-                    p
-                }
-            };
-            http.push_batch = server_page as usize;
-            let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
-            let request = server_page.min(page);
-            // Requests under way for about one stored page (at least the CLI's 8, at most
-            // 64), made in halves: over the page socket, each half goes as one message.
-            let per_store = usize::try_from(page.div_ceil(request)).unwrap_or(usize::MAX);
-            let in_flight = per_store.clamp(sync::IN_FLIGHT, 64);
-            let paging = Paging {
-                request,
-                store: page,
-                in_flight,
-                together: in_flight / 2,
-            };
-            let remote = self.sockets.remote(http);
-            Ok(sync::sync(&self.store, &remote, &key, paging, on_progress).await?)
-        }
-        .await;
-        self.syncing.set(false);
-        r
+        let _syncing = Syncing(&self.syncing);
+        let key = self.key()?;
+        let mut http = self.remote.with_signal(signal);
+        let server_page = match self.server_page.get() {
+            Some(p) => p,
+            None => {
+                let p = http.page_size().await?.max(1);
+                self.server_page.set(Some(p));
+                p
+            }
+        };
+        http.push_batch = server_page as usize;
+        let page = self.page_size.get().unwrap_or(DEFAULT_SYNC_PAGE);
+        let remote = self.sockets.remote(http);
+        Ok(sync::sync(
+            &self.store,
+            &remote,
+            &key,
+            paging(server_page, page),
+            on_progress,
+        )
+        .await?)
     }
 
     /// The server's record status (host -> tag -> last idx).

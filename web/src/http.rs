@@ -8,11 +8,11 @@
 //! any wait between tries.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::rc::Rc;
 
 use gloo_net::http::{Method, Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use terrapin_core::record::{RecordIdx, SeriesKey};
@@ -315,144 +315,124 @@ impl HttpRemote {
         }
     }
 
-    // The generic JSON helpers only parse; the requests themselves (async state machines) are
-    // not generic, so the wasm holds one copy of them instead of one per response type.
-    async fn get_json<T: DeserializeOwned>(
+    /// `GET path` with `query`: its URL and its answer's text. Its callers parse the text
+    /// (`parse_json`), so that no request is a generic state machine.
+    async fn get(
         &self,
         path: &str,
         query: &[(&str, String)],
         auth: bool,
-    ) -> Result<T, HttpError> {
+    ) -> Result<(String, String), HttpError> {
         let url = self.url(path);
-        let text = self.get_text(&url, query, auth).await?;
-        parse_json(&text, &url)
-    }
-
-    async fn get_text(
-        &self,
-        url: &str,
-        query: &[(&str, String)],
-        auth: bool,
-    ) -> Result<String, HttpError> {
-        let resp = self
-            .send(url, true, || {
-                self.builder(Method::GET, url, auth)?
-                    .query(query.iter().map(|(k, v)| (*k, v.as_str())))
-                    .build()
-                    .map_err(|e| bad(url, e))
-            })
-            .await?;
-        read_text(resp, url, self.signal.as_ref()).await
-    }
-
-    async fn send_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        method: Method,
-        path: &str,
-        body: &B,
-        auth: bool,
-        idempotent: bool,
-    ) -> Result<T, HttpError> {
-        let url = self.url(path);
-        let body = serde_json::to_string(body).map_err(|e| bad(&url, e))?;
         let text = self
-            .send_text(method, &url, &body, auth, idempotent)
+            .request_text(Method::GET, &url, query, None, auth, true)
             .await?;
-        parse_json(&text, &url)
+        Ok((url, text))
     }
 
-    async fn send_text(
+    /// One request to `url` and its answer's text: a GET with `query`, or with a JSON `body`
+    /// a `method` request. One copy for every kind of request.
+    async fn request_text(
         &self,
         method: Method,
         url: &str,
-        body: &str,
+        query: &[(&str, String)],
+        body: Option<&str>,
         auth: bool,
         idempotent: bool,
     ) -> Result<String, HttpError> {
         let resp = self
             .send(url, idempotent, || {
-                self.builder(method.clone(), url, auth)?
-                    .header("Content-Type", "application/json")
-                    .body(body)
-                    .map_err(|e| bad(url, e))
+                let b = self.builder(method.clone(), url, auth)?;
+                match body {
+                    Some(body) => b.header("Content-Type", "application/json").body(body),
+                    None => b.query(query.iter().map(|(k, v)| (*k, v.as_str()))).build(),
+                }
+                .map_err(|e| bad(url, e))
             })
             .await?;
         read_text(resp, url, self.signal.as_ref()).await
     }
 
     /// `POST /register`; keeps the session.
-    pub async fn register(
+    pub fn register(
         &self,
         username: &str,
         email: &str,
         password: &str,
-    ) -> Result<String, HttpError> {
+    ) -> impl Future<Output = Result<String, HttpError>> + '_ {
         let body = RegisterRequest {
             email: email.into(),
             username: username.into(),
             password: password.into(),
         };
-        self.start_session("/register", &body).await
+        self.start_session("/register", serde_json::to_string(&body))
     }
 
     /// `POST /login`; keeps the session.
-    pub async fn login(&self, username: &str, password: &str) -> Result<String, HttpError> {
+    pub fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> impl Future<Output = Result<String, HttpError>> + '_ {
         let body = LoginRequest {
             username: username.into(),
             password: password.into(),
             totp_code: None,
         };
-        self.start_session("/login", &body).await
+        self.start_session("/login", serde_json::to_string(&body))
     }
 
-    /// `POST path` with `body`, never retried (a lost answer is an error, not a second try);
-    /// keeps the session it answers.
-    async fn start_session<B: Serialize>(&self, path: &str, body: &B) -> Result<String, HttpError> {
-        let v: Value = self
-            .send_json(Method::POST, path, body, false, false)
+    /// `POST path` with `body` (its JSON), never retried (a lost answer is an error, not a
+    /// second try); keeps the session it answers.
+    async fn start_session(
+        &self,
+        path: &'static str,
+        body: serde_json::Result<String>,
+    ) -> Result<String, HttpError> {
+        let url = self.url(path);
+        let body = body.map_err(|e| bad(&url, e))?;
+        let text = self
+            .request_text(Method::POST, &url, &[], Some(&body), false, false)
             .await?;
-        let session = text_field(&v, "session", &self.url(path))?;
+        let v: Value = parse_json(&text, &url)?;
+        let session = text_field(&v, "session", &url)?;
         self.set_session(Some(session.clone()));
         Ok(session)
     }
 
     /// `GET /api/v0/me`.
     pub async fn me(&self) -> Result<MeResponse, HttpError> {
-        let v: Value = self.get_json("/api/v0/me", &[], true).await?;
+        let (url, text) = self.get("/api/v0/me", &[], true).await?;
+        let v: Value = parse_json(&text, &url)?;
         Ok(MeResponse {
-            username: text_field(&v, "username", &self.url("/api/v0/me"))?,
+            username: text_field(&v, "username", &url)?,
         })
     }
 
-    /// `GET /api/v0/capabilities`; `None` from servers that predate it (404).
-    pub async fn capabilities(&self) -> Result<Option<CapabilitiesResponse>, HttpError> {
-        match self
-            .get_json::<Value>("/api/v0/capabilities", &[], false)
-            .await
-        {
-            Ok(mut v) => {
-                let url = self.url("/api/v0/capabilities");
-                let mut capabilities = BTreeMap::new();
-                match v.get_mut("capabilities").map(Value::take) {
-                    Some(Value::Object(m)) => capabilities.extend(m),
-                    _ => return Err(bad(&url, "no `capabilities` object")),
-                }
-                Ok(Some(CapabilitiesResponse {
-                    version: text_field(&v, "version", &url)?,
-                    capabilities,
-                }))
-            }
-            Err(HttpError::Refused { status: 404, .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The page size the server advertises (Atuin's default without the capability).
+    /// The page size the server advertises in `GET /api/v0/capabilities` (Atuin's default
+    /// without the capability, or from servers that predate the route: 404).
     pub async fn page_size(&self) -> Result<u64, HttpError> {
-        Ok(self
-            .capabilities()
-            .await?
-            .map_or(wire::DEFAULT_PAGE_SIZE, |c| c.page_size()))
+        const PATH: &str = "/api/v0/capabilities";
+        let (url, text) = match self.get(PATH, &[], false).await {
+            Ok(answer) => answer,
+            Err(HttpError::Refused { status: 404, .. }) => return Ok(wire::DEFAULT_PAGE_SIZE),
+            Err(e) => return Err(e),
+        };
+        let mut v: Value = parse_json(&text, &url)?;
+        let Some(all) = v.get_mut("capabilities").filter(|c| c.is_object()) else {
+            return Err(bad(&url, "no `capabilities` object"));
+        };
+        // Only the capability read here is kept.
+        let mut capabilities = BTreeMap::new();
+        if let Some(c) = all.get_mut(wire::CAP_PAGE_SIZE) {
+            capabilities.insert(wire::CAP_PAGE_SIZE.to_owned(), c.take());
+        }
+        let caps = CapabilitiesResponse {
+            version: text_field(&v, "version", &url)?,
+            capabilities,
+        };
+        Ok(caps.page_size())
     }
 
     /// `POST /logout`: ends this session on the server. A session the server no longer knows
@@ -462,7 +442,10 @@ impl HttpRemote {
             return Ok(());
         }
         let url = self.url("/logout");
-        match self.send_text(Method::POST, &url, "{}", true, true).await {
+        match self
+            .request_text(Method::POST, &url, &[], Some("{}"), true, true)
+            .await
+        {
             Err(HttpError::Refused {
                 status: 401 | 403, ..
             })
@@ -534,7 +517,8 @@ impl Remote for HttpRemote {
     type Error = HttpError;
 
     async fn status(&self) -> Result<Status, HttpError> {
-        self.get_json("/api/v0/record", &[], true).await
+        let (url, text) = self.get("/api/v0/record", &[], true).await?;
+        parse_json(&text, &url)
     }
 
     /// One `GET /api/v0/record/next`: whatever the server answers (it may cap `count`; the
@@ -551,7 +535,8 @@ impl Remote for HttpRemote {
             start,
             count,
         };
-        self.get_json("/api/v0/record/next", &q.pairs(), true).await
+        let (url, text) = self.get("/api/v0/record/next", &q.pairs(), true).await?;
+        parse_json(&text, &url)
     }
 
     /// Push in batches of at most `push_batch` records (the server's page size) and at most
@@ -560,32 +545,17 @@ impl Remote for HttpRemote {
     /// off halfway is simply pushed again.
     async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
         let url = self.url("/api/v0/record");
-        let mut body = String::from("[");
-        let mut count = 0;
-        for record in records {
-            let json = serde_json::to_string(record).map_err(|e| bad(&url, e))?;
-            let full = count >= self.push_batch.max(1)
-                || body.len() + json.len() + 2 > self.push_max_bytes;
-            if count > 0 && full {
-                body.push(']');
-                self.send_text(Method::POST, &url, &body, true, true)
-                    .await?;
-                body.truncate(1);
-                count = 0;
-            }
-            if count > 0 {
-                body.push(',');
-            }
-            body.push_str(&json);
-            count += 1;
-        }
-        if count > 0 {
-            body.push(']');
-            self.send_text(Method::POST, &url, &body, true, true)
+        let mut rest = records;
+        while !rest.is_empty() {
+            let (body, n) = push_body(rest, self.push_batch.max(1), self.push_max_bytes)
+                .map_err(|e| bad(&url, e))?;
+            self.request_text(Method::POST, &url, &[], Some(&body), true, true)
                 .await?;
+            rest = &rest[n..];
         }
         Ok(())
     }
+
     /// A sync cut off by the signal stores nothing more.
     fn check(&self) -> Result<(), HttpError> {
         match &self.signal {
@@ -593,4 +563,28 @@ impl Remote for HttpRemote {
             _ => Ok(()),
         }
     }
+}
+
+/// The JSON array of the first of `records` that go in one push, and how many they are: at
+/// most `count`, within `max_bytes` of JSON (the first goes whatever its size).
+fn push_body(
+    records: &[EncRecord],
+    count: usize,
+    max_bytes: usize,
+) -> serde_json::Result<(String, usize)> {
+    let mut body = String::from("[");
+    let mut n = 0;
+    for record in records.iter().take(count) {
+        let json = serde_json::to_string(record)?;
+        if n > 0 && body.len() + json.len() + 2 > max_bytes {
+            break;
+        }
+        if n > 0 {
+            body.push(',');
+        }
+        body.push_str(&json);
+        n += 1;
+    }
+    body.push(']');
+    Ok((body, n))
 }

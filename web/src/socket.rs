@@ -13,6 +13,7 @@
 //! closes or fails, each page goes over HTTP as before, with its retries.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::rc::Rc;
 
 use futures_channel::oneshot;
@@ -582,8 +583,9 @@ impl SyncRemote<'_> {
 impl Remote for SyncRemote<'_> {
     type Error = HttpError;
 
-    async fn status(&self) -> Result<Status, HttpError> {
-        self.http.status().await
+    // The HTTP remote's futures as they are (no state machine around them).
+    fn status(&self) -> impl Future<Output = Result<Status, HttpError>> {
+        self.http.status()
     }
 
     /// One page over the socket, else one `GET /api/v0/record/next`: whatever the server
@@ -602,8 +604,8 @@ impl Remote for SyncRemote<'_> {
         self.http.next(series, start, count).await
     }
 
-    async fn push(&self, records: &[EncRecord]) -> Result<(), HttpError> {
-        self.http.push(records).await
+    fn push(&self, records: &[EncRecord]) -> impl Future<Output = Result<(), HttpError>> {
+        self.http.push(records)
     }
 
     /// Page requests gathered on the socket go out now, in one message.

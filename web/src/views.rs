@@ -772,21 +772,22 @@ impl ViewStore {
 impl LocalStore for ViewStore {
     type Error = IdbError;
 
-    async fn status(&self) -> Result<Status, IdbError> {
-        self.idb.status().await
+    // The IndexedDB store's futures as they are (no state machine around them).
+    fn status(&self) -> impl std::future::Future<Output = Result<Status, IdbError>> {
+        self.idb.status()
     }
 
-    async fn missing(&self) -> Result<Missing, IdbError> {
-        self.idb.missing().await
+    fn missing(&self) -> impl std::future::Future<Output = Result<Missing, IdbError>> {
+        self.idb.missing()
     }
 
-    async fn read(
+    fn read(
         &self,
         series: &SeriesKey,
         start: RecordIdx,
         count: u64,
-    ) -> Result<Vec<EncRecord>, IdbError> {
-        self.idb.read(series, start, count).await
+    ) -> impl std::future::Future<Output = Result<Vec<EncRecord>, IdbError>> {
+        self.idb.read(series, start, count)
     }
 
     async fn append(&self, page: &[EncRecord], skipped: &[IdxRange]) -> Result<(), IdbError> {
