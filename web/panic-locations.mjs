@@ -6,21 +6,13 @@
 // constant in the code (nor any word of the data) points into it; its file path when every
 // location naming it was. Zero bytes gzip to almost nothing.
 import { readFileSync, writeFileSync } from "node:fs";
+import { readLeb } from "./wasm-leb.mjs";
 import binaryen from "binaryen";
 
 const file = process.argv[2];
 const bytes = readFileSync(file);
 
-function leb(at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[at++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, at];
-  }
-}
+const leb = (at) => readLeb(bytes, at);
 
 // The active data segments placed at an `i32.const` address: [address, start, end in the file].
 const segments = [];

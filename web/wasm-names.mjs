@@ -8,6 +8,7 @@
 // package. Imports are keys of the glue's import object; exports are read as `wasm.NAME`. A
 // name not found where the glue is expected to have it stops the build.
 import { readFileSync, writeFileSync } from "node:fs";
+import { readLeb } from "./wasm-leb.mjs";
 import path from "node:path";
 
 const [dir, name] = process.argv.slice(2);
@@ -20,16 +21,7 @@ const fail = (m) => {
   throw new Error(`${wasmFile}: ${m}`);
 };
 
-function leb(at) {
-  let value = 0;
-  let shift = 0;
-  for (;;) {
-    const b = bytes[at++];
-    value += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (b < 0x80) return [value, at];
-  }
-}
+const leb = (at) => readLeb(bytes, at);
 
 function lebBytes(n) {
   const out = [];

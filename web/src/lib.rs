@@ -436,7 +436,7 @@ impl WasmClient {
             14 => self.kv_get(text(&a, "namespace")?, text(&b, "key")?).into(),
             15 => self.kv_list(opt_text(&a, "namespace")?)?,
             _ => self
-                .call_async(op, a, b, c, d)
+                .call_async(op, [a, b, c, d])
                 .unwrap_or_else(|e| Promise::reject(&e))
                 .into(),
         })
@@ -444,15 +444,8 @@ impl WasmClient {
 }
 
 impl WasmClient {
-    /// The methods of [`WasmClient::call`] that return a promise.
-    fn call_async(
-        &self,
-        op: u32,
-        a: JsValue,
-        b: JsValue,
-        c: JsValue,
-        d: JsValue,
-    ) -> Result<Promise, JsValue> {
+    /// The methods of [`WasmClient::call`] that return a promise, with its arguments.
+    fn call_async(&self, op: u32, [a, b, c, d]: [JsValue; 4]) -> Result<Promise, JsValue> {
         Ok(match op {
             16 => self.set_key(text(&a, "key")?),
             17 => self.register(
